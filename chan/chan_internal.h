@@ -1,0 +1,24 @@
+/*
+ * chan/chan_internal.h - what other gochan modules (timer/) may use of a
+ * channel's insides.  Not installed; not for users.
+ */
+#ifndef GOCHAN_CHAN_INTERNAL_H
+#define GOCHAN_CHAN_INTERNAL_H
+
+#include <gochan/chan.h>
+
+/*
+ * chan__new_timer - a channel for Go 1.23 timer semantics: it buffers at most
+ * one value internally (so the timer thread never blocks on it), but reports
+ * len 0 and cap 0 like Go's timer channels.  One reference, as chan_new().
+ */
+chan_t *chan__new_timer(size_t elem_size);
+
+/*
+ * chan__clear - drop every buffered value (under the channel lock) and return
+ * how many were dropped.  Timer Stop/Reset use it so that no value from an
+ * earlier setting is received after they return.
+ */
+size_t chan__clear(chan_t *c);
+
+#endif

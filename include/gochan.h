@@ -1,0 +1,13 @@
+/*
+ * gochan.h - Go's channels, select, timers and context, in C.
+ * The umbrella header: includes every module's header.
+ */
+#ifndef GOCHAN_H
+#define GOCHAN_H
+
+#include <gochan/chan.h>
+#include <gochan/select.h>
+#include <gochan/time.h>
+#include <gochan/context.h>
+
+#endif
