@@ -1,0 +1,262 @@
+/*
+ * bench/chan_bench.c - channel benchmarks (issue "Foundation").
+ * Go twin: bench/go/chan_bench.go (same cases, same logic, same n).
+ * Protocol and harness: bench/bench.h.  What each case means: bench/README.md.
+ *
+ * Element type everywhere is int64_t (Go's int on amd64).
+ */
+#include "bench.h"
+
+#include <gochan/chan.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* ---- ping-pong: two threads, one round trip per op ---------------------- */
+
+struct pingpong {
+	chan_t *ping, *pong;
+	long n;
+	bench_start_t start;
+};
+
+static void *pingpong_echo(void *arg)
+{
+	struct pingpong *pp = arg;
+	bench_start_wait(&pp->start);
+	for (long i = 0; i < pp->n; i++) {
+		int64_t v;
+		bool ok;
+		BENCH_OK(chan_recv(pp->ping, &v, &ok));
+		BENCH_CHECK(ok && v == i);
+		BENCH_OK(chan_send(pp->pong, &v));
+	}
+	return NULL;
+}
+
+static void *pingpong_serve(void *arg)
+{
+	struct pingpong *pp = arg;
+	bench_start_wait(&pp->start);
+	for (long i = 0; i < pp->n; i++) {
+		int64_t v = i, back;
+		BENCH_OK(chan_send(pp->ping, &v));
+		BENCH_OK(chan_recv(pp->pong, &back, NULL));
+		BENCH_CHECK(back == i);
+	}
+	return NULL;
+}
+
+static int64_t pingpong(long n, size_t cap)
+{
+	struct pingpong pp = {.n = n};
+	pp.ping = chan_new(sizeof(int64_t), cap);
+	pp.pong = chan_new(sizeof(int64_t), cap);
+	BENCH_CHECK(pp.ping && pp.pong);
+	bench_start_init(&pp.start, 2);
+	pthread_t a, b;
+	bench_spawn(&a, pingpong_serve, &pp);
+	bench_spawn(&b, pingpong_echo, &pp);
+	int64_t t0 = bench_start_go(&pp.start);
+	bench_join(a);
+	bench_join(b);
+	int64_t t1 = bench_now_ns();
+	bench_start_destroy(&pp.start);
+	BENCH_OK(chan_unref(pp.ping));
+	BENCH_OK(chan_unref(pp.pong));
+	return t1 - t0;
+}
+
+static int64_t pingpong_c0(long *n) { return pingpong(*n, 0); }
+static int64_t pingpong_c1(long *n) { return pingpong(*n, 1); }
+
+/* ---- producer/consumer: T producers, T consumers, n messages in all ------ */
+/*
+ * Go's benchmarkChanProdCons shape: every producer sends its share of 1s,
+ * then one 0; every consumer receives until it gets a 0.  Each consumer takes
+ * exactly one 0, and since a producer's values precede its 0 in the channel's
+ * order, all n values are received before the last consumer stops.
+ */
+struct prodcons {
+	chan_t *c;
+	long per_producer;
+	atomic_long received; /* relaxed adds; read after every join */
+	bench_start_t start;
+};
+
+static void *prodcons_producer(void *arg)
+{
+	struct prodcons *pc = arg;
+	int64_t one = 1, zero = 0;
+	bench_start_wait(&pc->start);
+	for (long i = 0; i < pc->per_producer; i++)
+		BENCH_OK(chan_send(pc->c, &one));
+	BENCH_OK(chan_send(pc->c, &zero));
+	return NULL;
+}
+
+static void *prodcons_consumer(void *arg)
+{
+	struct prodcons *pc = arg;
+	long got = 0;
+	bench_start_wait(&pc->start);
+	for (;;) {
+		int64_t v;
+		bool ok;
+		BENCH_OK(chan_recv(pc->c, &v, &ok));
+		BENCH_CHECK(ok);
+		if (v == 0)
+			break;
+		got++;
+	}
+	/* Relaxed: the joins in prodcons() order this before the final read. */
+	atomic_fetch_add_explicit(&pc->received, got, memory_order_relaxed);
+	return NULL;
+}
+
+static int64_t prodcons(long *n, size_t cap, int t)
+{
+	struct prodcons pc = {.per_producer = *n / t};
+	*n = pc.per_producer * t;
+	atomic_init(&pc.received, 0);
+	pc.c = chan_new(sizeof(int64_t), cap);
+	BENCH_CHECK(pc.c);
+	bench_start_init(&pc.start, 2 * t);
+	pthread_t th[2 * t];
+	for (int i = 0; i < t; i++) {
+		bench_spawn(&th[2 * i], prodcons_producer, &pc);
+		bench_spawn(&th[2 * i + 1], prodcons_consumer, &pc);
+	}
+	int64_t t0 = bench_start_go(&pc.start);
+	for (int i = 0; i < 2 * t; i++)
+		bench_join(th[i]);
+	int64_t t1 = bench_now_ns();
+	BENCH_CHECK(atomic_load_explicit(&pc.received, memory_order_relaxed) == *n);
+	BENCH_CHECK(chan_len(pc.c) == 0);
+	bench_start_destroy(&pc.start);
+	BENCH_OK(chan_unref(pc.c));
+	return t1 - t0;
+}
+
+static int64_t prodcons_c0_t1(long *n) { return prodcons(n, 0, 1); }
+static int64_t prodcons_c0_t2(long *n) { return prodcons(n, 0, 2); }
+static int64_t prodcons_c0_t4(long *n) { return prodcons(n, 0, 4); }
+static int64_t prodcons_c1_t1(long *n) { return prodcons(n, 1, 1); }
+static int64_t prodcons_c1_t2(long *n) { return prodcons(n, 1, 2); }
+static int64_t prodcons_c64_t1(long *n) { return prodcons(n, 64, 1); }
+static int64_t prodcons_c64_t2(long *n) { return prodcons(n, 64, 2); }
+static int64_t prodcons_c64_t4(long *n) { return prodcons(n, 64, 4); }
+
+/* ---- parallel cases (Go's b.RunParallel): P threads share n ops ---------- */
+
+struct par {
+	chan_t *shared; /* the one channel all threads use, if any */
+	long per_thread;
+	bench_start_t start;
+};
+
+static int64_t run_parallel(long *n, chan_t *shared, void *(*fn)(void *))
+{
+	int p = bench_procs();
+	struct par par = {.shared = shared, .per_thread = *n / p};
+	if (par.per_thread == 0)
+		par.per_thread = 1;
+	*n = par.per_thread * p;
+	bench_start_init(&par.start, p);
+	pthread_t th[p];
+	for (int i = 0; i < p; i++)
+		bench_spawn(&th[i], fn, &par);
+	int64_t t0 = bench_start_go(&par.start);
+	for (int i = 0; i < p; i++)
+		bench_join(th[i]);
+	int64_t t1 = bench_now_ns();
+	bench_start_destroy(&par.start);
+	return t1 - t0;
+}
+
+/* Go's BenchmarkChanNonblocking: select { case <-myc: default: } on a shared
+ * empty unbuffered channel, i.e. a try-receive that finds nothing. */
+static void *nonblocking_worker(void *arg)
+{
+	struct par *par = arg;
+	bench_start_wait(&par->start);
+	for (long i = 0; i < par->per_thread; i++) {
+		int64_t v;
+		int rc = chan_try_recv(par->shared, &v, NULL);
+		BENCH_CHECK(rc == EAGAIN);
+	}
+	return NULL;
+}
+
+static int64_t nonblocking(long *n)
+{
+	chan_t *c = chan_new(sizeof(int64_t), 0);
+	BENCH_CHECK(c);
+	int64_t ns = run_parallel(n, c, nonblocking_worker);
+	BENCH_OK(chan_unref(c));
+	return ns;
+}
+
+/* Go's BenchmarkChanCreation: make(chan int, 1); send; receive; (GC) free. */
+static void *creation_worker(void *arg)
+{
+	struct par *par = arg;
+	bench_start_wait(&par->start);
+	for (long i = 0; i < par->per_thread; i++) {
+		chan_t *c = chan_new(sizeof(int64_t), 1);
+		BENCH_CHECK(c);
+		int64_t v = i, w;
+		BENCH_OK(chan_send(c, &v));
+		BENCH_OK(chan_recv(c, &w, NULL));
+		BENCH_CHECK(w == i);
+		BENCH_OK(chan_unref(c));
+	}
+	return NULL;
+}
+
+static int64_t creation(long *n) { return run_parallel(n, NULL, creation_worker); }
+
+/* Go's BenchmarkChanUncontended: each thread its own cap-100 channel; one op
+ * is 100 sends then 100 receives (the buffered fast path, no contention). */
+static void *uncontended_worker(void *arg)
+{
+	struct par *par = arg;
+	chan_t *c = chan_new(sizeof(int64_t), 100);
+	BENCH_CHECK(c);
+	bench_start_wait(&par->start);
+	for (long i = 0; i < par->per_thread; i++) {
+		int64_t v = 0;
+		for (int k = 0; k < 100; k++)
+			BENCH_OK(chan_send(c, &v));
+		for (int k = 0; k < 100; k++)
+			BENCH_OK(chan_recv(c, &v, NULL));
+	}
+	BENCH_OK(chan_unref(c));
+	return NULL;
+}
+
+static int64_t uncontended_c100(long *n)
+{
+	return run_parallel(n, NULL, uncontended_worker);
+}
+
+/* Default n: each case takes roughly 0.1-0.5 s in Go on a 2-vCPU VM. */
+static const bench_case_t cases[] = {
+	{"pingpong_c0", 200000, pingpong_c0},
+	{"pingpong_c1", 200000, pingpong_c1},
+	{"prodcons_c0_t1", 1000000, prodcons_c0_t1},
+	{"prodcons_c0_t2", 1000000, prodcons_c0_t2},
+	{"prodcons_c0_t4", 1000000, prodcons_c0_t4},
+	{"prodcons_c1_t1", 1000000, prodcons_c1_t1},
+	{"prodcons_c1_t2", 1000000, prodcons_c1_t2},
+	{"prodcons_c64_t1", 2000000, prodcons_c64_t1},
+	{"prodcons_c64_t2", 2000000, prodcons_c64_t2},
+	{"prodcons_c64_t4", 2000000, prodcons_c64_t4},
+	{"nonblocking", 20000000, nonblocking},
+	{"creation", 2000000, creation},
+	{"uncontended_c100", 20000, uncontended_c100},
+};
+
+int main(int argc, char **argv)
+{
+	return bench_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
