@@ -1,0 +1,57 @@
+/*
+ * chan/lock.h - the channel lock: a three-state futex mutex that spins
+ * briefly before sleeping.
+ *
+ * States of `word`: 0 unlocked, 1 locked, 2 locked and someone may sleep on
+ * it.  Critical sections under a channel lock are a few dozen nanoseconds
+ * (a queue splice and a memcpy), so a contended locker first spins a short
+ * while (the holder is almost always running on the other CPU), then yields
+ * once (the holder may be preempted on this CPU when threads outnumber
+ * cores), and only then sleeps.  Unlock wakes a sleeper only when the word
+ * says one may exist (2): an uncontended unlock is one atomic exchange, never
+ * a system call.
+ *
+ * Ordering: lock is an acquire (successful CAS/exchange), unlock a release
+ * (exchange); every channel field written under the lock is therefore
+ * ordered between consecutive holders.  This is the ordering on which the
+ * memory-model promises of chan.h rest.
+ */
+#ifndef GOCHAN_CHAN_LOCK_H
+#define GOCHAN_CHAN_LOCK_H
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <urcu/arch.h>
+#include <urcu/compiler.h>
+
+#include "futex.h"
+
+struct chan_lock {
+	_Atomic uint32_t word;
+};
+
+#define CHAN_LOCK_SPINS 64
+
+void chan__lock_slow(struct chan_lock *l);
+
+static inline void chan__lock(struct chan_lock *l)
+{
+	uint32_t expected = 0;
+
+	/* acquire: pairs with the release exchange in chan__unlock(). */
+	if (caa_likely(atomic_compare_exchange_strong_explicit(&l->word, &expected, 1,
+							       memory_order_acquire,
+							       memory_order_relaxed)))
+		return;
+	chan__lock_slow(l);
+}
+
+static inline void chan__unlock(struct chan_lock *l)
+{
+	/* release: pairs with the acquire in chan__lock()/chan__lock_slow(). */
+	if (caa_unlikely(atomic_exchange_explicit(&l->word, 0, memory_order_release) == 2))
+		chan__futex_wake(&l->word, 1);
+}
+
+#endif

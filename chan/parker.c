@@ -1,0 +1,105 @@
+/*
+ * chan/parker.c - spin, yield, then sleep: the waiting half of the claim
+ * protocol described in parker.h, and the channel lock's slow path.
+ *
+ * Why spin at all: on these machines a futex wake of a thread asleep on the
+ * other CPU costs ~20 us, while a cache-line handoff costs ~30 ns.  A
+ * counterpart usually arrives within a microsecond in a busy program, so a
+ * short spin turns most handoffs into pure cache traffic.  The budget is in
+ * time, not iterations, because PAUSE costs vary tenfold between CPUs.  The
+ * yields after the spin matter when threads outnumber cores: the counterpart
+ * may be waiting for this very CPU.
+ */
+#include "parker.h"
+
+#include <gochan/chan.h>
+#include <sched.h>
+#include <urcu/arch.h>
+
+#include "futex.h"
+#include "lock.h"
+
+/* How long a blocked operation spins before yielding and sleeping. */
+#define CHAN_SPIN_NS 4000
+#define CHAN_SPIN_YIELDS 2
+
+void chan__complete(struct chan_parker *p)
+{
+	/* release: pairs with the acquire loads in chan__park(); publishes the
+	 * value copied into the owner's buffer and waiter.success. */
+	if (atomic_exchange_explicit(&p->futex, 1, memory_order_release) == 2)
+		chan__futex_wake(&p->futex, 1);
+}
+
+static inline bool complete(struct chan_parker *p)
+{
+	/* acquire: pairs with the release exchange in chan__complete(). */
+	return atomic_load_explicit(&p->futex, memory_order_acquire) == 1;
+}
+
+int chan__park(struct chan_parker *p, int64_t deadline)
+{
+	int64_t start = chan_now();
+	unsigned i;
+
+	/* Phase 1: spin, checking the clock every 16 pauses. */
+	for (i = 1;; i++) {
+		if (complete(p))
+			return 0;
+		caa_cpu_relax();
+		if ((i & 15) == 0) {
+			int64_t now = chan_now();
+
+			if (now - start > CHAN_SPIN_NS)
+				break;
+			if (deadline >= 0 && now >= deadline)
+				return ETIMEDOUT;
+		}
+	}
+	/* Phase 2: give the CPU to a counterpart that may be waiting for it. */
+	for (i = 0; i < CHAN_SPIN_YIELDS; i++) {
+		sched_yield();
+		if (complete(p))
+			return 0;
+	}
+	/* Phase 3: announce that we sleep (0 -> 2), then sleep while it reads 2.
+	 * If the CAS fails the word is 1: completion arrived meanwhile. */
+	uint32_t expected = 0;
+
+	if (!atomic_compare_exchange_strong_explicit(&p->futex, &expected, 2, memory_order_acquire,
+						     memory_order_acquire))
+		return 0;
+	for (;;) {
+		if (chan__futex_wait(&p->futex, 2, deadline) == ETIMEDOUT) {
+			if (complete(p))
+				return 0;
+			return ETIMEDOUT;
+		}
+		if (complete(p))
+			return 0;
+	}
+}
+
+void chan__lock_slow(struct chan_lock *l)
+{
+	uint32_t expected;
+	int i;
+
+	/* Spin while the holder (most likely running elsewhere) finishes. */
+	for (i = 0; i < CHAN_LOCK_SPINS; i++) {
+		caa_cpu_relax();
+		if (atomic_load_explicit(&l->word, memory_order_relaxed) == 0) {
+			expected = 0;
+			/* acquire: pairs with the release in chan__unlock(). */
+			if (atomic_compare_exchange_weak_explicit(&l->word, &expected, 1,
+								  memory_order_acquire,
+								  memory_order_relaxed))
+				return;
+		}
+	}
+	sched_yield();
+	/* Mark the lock contended (2) and sleep until we take it.  Whoever takes
+	 * it this way leaves it at 2, so its unlock wakes the next sleeper. */
+	while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
+		chan__futex_wait(&l->word, 2, -1);
+}

@@ -1,0 +1,125 @@
+/*
+ * chan/parker.h - how a blocked thread waits and how it is claimed and woken.
+ *
+ * Every blocking call (a plain send/receive or a whole select) puts one
+ * struct chan_parker on its own stack, and one struct chan_waiter per channel
+ * case it waits on, linked into that channel's send or receive queue.  This
+ * is Go's g/sudog pair and crossbeam's Context/Entry pair.
+ *
+ * The claim protocol (one CAS decides everything):
+ *
+ *   parker.state: CHAN_PARK_WAITING --CAS by a counterpart--> case index + 1
+ *                                   --CAS by the owner------> CHAN_PARK_ABANDONED
+ *
+ *   A counterpart (sender, receiver or closer) that finds a waiter in a queue
+ *   does so holding that channel's lock; it unlinks the waiter and tries the
+ *   CAS.  If the CAS fails the waiter is stale (its select was already won on
+ *   another channel, or its owner timed out) and is simply dropped: the owner
+ *   unlinks its remaining waiters itself, under each channel's lock, before it
+ *   returns.  If the CAS succeeds the counterpart owns the operation: it copies
+ *   the value (still under the channel lock), records the outcome in
+ *   waiter.success, and finally publishes completion through parker.futex.
+ *
+ *   An owner whose deadline passes tries the CAS to ABANDONED.  If that fails,
+ *   a counterpart claimed it first and is about to complete: the owner waits
+ *   (without deadline: the counterpart is running, not blocked) for
+ *   completion and reports success, never a timeout.
+ *
+ * Wake-up (never a system call unless the owner really sleeps):
+ *
+ *   parker.futex: 0 = not complete, owner running or spinning
+ *                 2 = not complete, owner asleep (or about to) on the futex
+ *                 1 = complete
+ *   The owner spins on futex == 0 for a short time budget, yields, then CASes
+ *   0 -> 2 and sleeps on the futex while it reads 2.  The counterpart does
+ *   exchange(futex, 1) and calls FUTEX_WAKE only if it read 2.  The exchange
+ *   is a release that pairs with the owner's acquire load: the copied value
+ *   and waiter.success are visible to the owner once it sees 1.  After the
+ *   exchange the counterpart never touches the waiter or parker again (they
+ *   live on the owner's stack, which may be gone by then); the FUTEX_WAKE on
+ *   an address that may already be reused is harmless, since every futex
+ *   sleeper in gochan re-checks its word in a loop.
+ */
+#ifndef GOCHAN_CHAN_PARKER_H
+#define GOCHAN_CHAN_PARKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <urcu/list.h>
+
+#define CHAN_PARK_WAITING 0u
+#define CHAN_PARK_ABANDONED UINT32_MAX
+
+struct chan_parker {
+	_Atomic uint32_t state; /* WAITING, ABANDONED, or fired case index + 1 */
+	_Atomic uint32_t futex; /* 0 running, 2 sleeping, 1 complete */
+};
+
+struct chan_waiter {
+	struct cds_list_head link;      /* in a channel's sendq/recvq, under its lock;
+					   self-linked when not queued */
+	struct chan_parker *parker;     /* the owner's parker */
+	void *elem;                     /* send: the value; recv: destination or NULL */
+	struct chan_waiter *wake_next;  /* close's private list of waiters to wake */
+	uint32_t case_index;            /* which case of the owner this is */
+	bool success;                   /* outcome, written by the claimer before
+					   completion: true = communicated, false = closed */
+};
+
+static inline void chan__parker_init(struct chan_parker *p)
+{
+	atomic_init(&p->state, CHAN_PARK_WAITING);
+	atomic_init(&p->futex, 0);
+}
+
+static inline void chan__waiter_init(struct chan_waiter *w, struct chan_parker *p, void *elem,
+				     uint32_t case_index)
+{
+	CDS_INIT_LIST_HEAD(&w->link);
+	w->parker = p;
+	w->elem = elem;
+	w->wake_next = NULL;
+	w->case_index = case_index;
+	w->success = false;
+}
+
+/*
+ * chan__claim - try to become the one counterpart of @w's owner (caller holds
+ * the lock of the channel @w is queued on).  acq_rel: acquire so that we see
+ * the owner's waiter fields, release so that the owner, if it later fails its
+ * abandon CAS, sees that the claim came first.
+ */
+static inline bool chan__claim(struct chan_waiter *w)
+{
+	uint32_t expected = CHAN_PARK_WAITING;
+
+	return atomic_compare_exchange_strong_explicit(&w->parker->state, &expected,
+						       w->case_index + 1, memory_order_acq_rel,
+						       memory_order_relaxed);
+}
+
+/*
+ * chan__abandon - the owner gives up waiting (deadline).  Returns true if it
+ * won (nobody will complete it), false if a counterpart claimed it first.
+ */
+static inline bool chan__abandon(struct chan_parker *p)
+{
+	uint32_t expected = CHAN_PARK_WAITING;
+
+	return atomic_compare_exchange_strong_explicit(
+		&p->state, &expected, CHAN_PARK_ABANDONED, memory_order_acq_rel, memory_order_acquire);
+}
+
+/* chan__complete - publish completion of a claimed parker and wake its owner. */
+void chan__complete(struct chan_parker *p);
+
+/*
+ * chan__park - wait for completion or @deadline (CHAN_FOREVER: none).
+ * Returns 0 when complete, ETIMEDOUT when the deadline passed first (the
+ * owner must then chan__abandon() and, if that fails, chan__park() again
+ * with no deadline).
+ */
+int chan__park(struct chan_parker *p, int64_t deadline);
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * select/select.c - Go's select: runtime/select.go's algorithm over gochan's
+ * channels.
+ *
+ *   0. Validate; shuffle the poll order (uniform among the non-NULL cases)
+ *      and sort the distinct channels by address (the lock order).
+ *   1. Lock every channel, in address order, each once.  Poll the cases in
+ *      the shuffled order; the first that can proceed is performed (the
+ *      random order makes the choice uniform among the ready cases, since
+ *      readiness cannot change while every lock is held).
+ *   2. Nothing ready and waiting allowed: queue one waiter per case, all
+ *      sharing one parker, then unlock everything and park.  The first
+ *      counterpart to CAS the parker's state wins (see chan/parker.h); every
+ *      other counterpart then finds our waiters stale and skips them.
+ *   3. Woken (or timed out and the abandon CAS won): lock every channel
+ *      again and unlink the waiters that are still queued, so that idle
+ *      channels do not collect stale waiters.
+ *
+ * A select never matches itself: it only ever looks for counterparts in
+ * pass 1, before its own waiters are queued, and pass 1 and pass 2 run under
+ * the same locks, so no waiter of its own can be met.
+ *
+ * Deadlock freedom: locks are only nested here, always in increasing address
+ * order; plain operations hold one lock at a time.
+ */
+#include <errno.h>
+#include <gochan/select.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "../chan/chan_impl.h"
+#include "../chan/chaos.h"
+
+/* Per-thread PRNG (wyrand) for the poll order.  Seeded lazily from the
+ * thread's stack address and the clock; chaos mode uses its own seeded
+ * stream so that a seed replays the same choices. */
+static _Thread_local uint64_t rng_state;
+
+static uint64_t rng_next(void)
+{
+	if (chan__chaos_enabled())
+		return chan__chaos_rand();
+	if (caa_unlikely(rng_state == 0))
+		rng_state = (uint64_t)(uintptr_t)&rng_state ^ (uint64_t)chan_now() ^
+			    0x9E3779B97F4A7C15ull;
+	rng_state += 0xa0761d6478bd642full;
+	__uint128_t m = (__uint128_t)rng_state * (rng_state ^ 0xe7037ed1a0b428dbull);
+	return (uint64_t)(m >> 64) ^ (uint64_t)m;
+}
+
+/* A uniform-enough value in [0, n): Lemire's multiply-shift, bias < n/2^32. */
+static inline uint32_t rng_below(uint32_t n)
+{
+	return (uint32_t)(((uint64_t)(uint32_t)rng_next() * n) >> 32);
+}
+
+struct sel_state {
+	chan_case_t *cases;
+	struct chan_waiter *waiters; /* one per case */
+	uint32_t *pollorder;         /* indices of the non-NULL cases, shuffled */
+	struct chan **lockorder;     /* distinct channels, by address */
+	uint32_t npoll;
+	uint32_t nlock;
+};
+
+static void lock_all(const struct sel_state *s)
+{
+	for (uint32_t i = 0; i < s->nlock; i++)
+		chan__lock(&s->lockorder[i]->lock);
+}
+
+static void unlock_all(const struct sel_state *s)
+{
+	for (uint32_t i = s->nlock; i-- > 0;)
+		chan__unlock(&s->lockorder[i]->lock);
+}
+
+static void sort_channels(struct sel_state *s)
+{
+	struct chan **a = s->lockorder;
+	uint32_t n = 0;
+
+	for (uint32_t k = 0; k < s->npoll; k++) {
+		struct chan *c = s->cases[s->pollorder[k]].chan;
+		uint32_t j = n;
+
+		/* insertion sort with duplicate removal: selects are small */
+		while (j > 0 && (uintptr_t)a[j - 1] > (uintptr_t)c)
+			j--;
+		if (j > 0 && a[j - 1] == c)
+			continue;
+		for (uint32_t m = n; m > j; m--)
+			a[m] = a[m - 1];
+		a[j] = c;
+		n++;
+	}
+	s->nlock = n;
+}
+
+/* Pass 1.  Returns the fired case index or -1.  All locks are held. */
+static int poll_cases(struct sel_state *s, bool *ok, struct chan_parker **wake)
+{
+	for (uint32_t k = 0; k < s->npoll; k++) {
+		uint32_t i = s->pollorder[k];
+		chan_case_t *cs = &s->cases[i];
+		bool done = cs->op == CHAN_OP_SEND
+				    ? chan__send_locked(cs->chan, cs->elem, ok, wake)
+				    : chan__recv_locked(cs->chan, cs->elem, ok, wake);
+
+		if (done)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Pass 3: unlink whatever of ours is still queued.  The fired waiter was
+ * unlinked by its claimer already; chan__unlink is idempotent anyway. */
+static void dequeue_all(struct sel_state *s)
+{
+	lock_all(s);
+	for (uint32_t k = 0; k < s->npoll; k++) {
+		uint32_t i = s->pollorder[k];
+
+		chan__unlink(s->cases[i].chan, &s->waiters[i], s->cases[i].op == CHAN_OP_SEND);
+	}
+	unlock_all(s);
+}
+
+static int select_blocking(struct sel_state *s, int64_t deadline)
+{
+	struct chan_parker p;
+	struct chan_parker *wake = NULL;
+	bool ok = false;
+	int fired;
+
+	chan__chaos_point();
+	lock_all(s);
+	fired = poll_cases(s, &ok, &wake);
+	if (fired >= 0) {
+		unlock_all(s);
+		if (wake)
+			chan__complete(wake);
+		goto out;
+	}
+	if (deadline == CHAN_NOWAIT || (deadline >= 0 && chan_now() >= deadline)) {
+		unlock_all(s);
+		return deadline == CHAN_NOWAIT ? CHAN_DEFAULT : CHAN_TIMEOUT;
+	}
+
+	/* Pass 2: queue a waiter on every case, in lock order as Go does. */
+	chan__parker_init(&p);
+	for (uint32_t k = 0; k < s->npoll; k++) {
+		uint32_t i = s->pollorder[k];
+		chan_case_t *cs = &s->cases[i];
+
+		chan__waiter_init(&s->waiters[i], &p, cs->elem, i);
+		chan__enqueue(cs->chan, &s->waiters[i], cs->op == CHAN_OP_SEND);
+	}
+	unlock_all(s);
+
+	if (chan__park(&p, deadline) == ETIMEDOUT) {
+		if (chan__abandon(&p)) {
+			if (s->npoll)
+				dequeue_all(s);
+			return CHAN_TIMEOUT;
+		}
+		chan__park(&p, CHAN_FOREVER); /* claimed at the last moment */
+	}
+	/* acquire (via chan__park's load of the futex word) made the claimer's
+	 * writes visible, including the state it CASed. */
+	fired = (int)(atomic_load_explicit(&p.state, memory_order_relaxed) - 1);
+	ok = s->waiters[fired].success;
+	if (s->npoll > 1)
+		dequeue_all(s);
+out:
+	if (s->cases[fired].ok)
+		*s->cases[fired].ok = ok;
+	return fired;
+}
+
+/* A select with one live case is that plain operation (Go compiles it so). */
+static int select_one(chan_case_t *cs, uint32_t i, int64_t deadline)
+{
+	bool ok = true;
+	int err;
+
+	if (cs->op == CHAN_OP_SEND) {
+		err = deadline == CHAN_NOWAIT ? chan_try_send(cs->chan, cs->elem)
+					      : chan_send_until(cs->chan, cs->elem, deadline);
+		if (err == EPIPE) {
+			ok = false;
+			err = 0;
+		}
+	} else {
+		err = deadline == CHAN_NOWAIT ? chan_try_recv(cs->chan, cs->elem, &ok)
+					      : chan_recv_until(cs->chan, cs->elem, &ok, deadline);
+	}
+	if (err == EAGAIN)
+		return CHAN_DEFAULT;
+	if (err == ETIMEDOUT)
+		return CHAN_TIMEOUT;
+	if (err)
+		return -err;
+	if (cs->ok)
+		*cs->ok = ok;
+	return (int)i;
+}
+
+int chan_select(chan_case_t *cases, size_t n, int64_t deadline)
+{
+	uint32_t stack_poll[CHAN_SELECT_STACK_CASES];
+	struct chan *stack_lock[CHAN_SELECT_STACK_CASES];
+	struct chan_waiter stack_waiters[CHAN_SELECT_STACK_CASES];
+	struct sel_state s;
+	void *heap = NULL;
+	uint32_t live = 0, last = 0;
+	int ret;
+
+	if (n && !cases)
+		return -EINVAL;
+	if (n > INT32_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		chan_case_t *cs = &cases[i];
+
+		if (cs->op != CHAN_OP_SEND && cs->op != CHAN_OP_RECV)
+			return -EINVAL;
+		if (!cs->chan)
+			continue;
+		if (cs->op == CHAN_OP_SEND && !cs->elem && cs->chan->elem_size)
+			return -EINVAL;
+		live++;
+		last = (uint32_t)i;
+	}
+	if (live == 1)
+		return select_one(&cases[last], last, deadline);
+
+	s.cases = cases;
+	if (n <= CHAN_SELECT_STACK_CASES) {
+		s.pollorder = stack_poll;
+		s.lockorder = stack_lock;
+		s.waiters = stack_waiters;
+	} else {
+		heap = malloc(n * (sizeof(uint32_t) + sizeof(struct chan *) +
+				   sizeof(struct chan_waiter)));
+		if (!heap)
+			return -ENOMEM;
+		s.waiters = heap;
+		s.lockorder = (struct chan **)(s.waiters + n);
+		s.pollorder = (uint32_t *)(s.lockorder + n);
+	}
+
+	/* Fisher-Yates insertion of the live cases: a uniform permutation. */
+	s.npoll = 0;
+	for (uint32_t i = 0; i < (uint32_t)n; i++) {
+		if (!cases[i].chan)
+			continue;
+		uint32_t j = rng_below(s.npoll + 1);
+
+		s.pollorder[s.npoll] = s.pollorder[j];
+		s.pollorder[j] = i;
+		s.npoll++;
+	}
+	sort_channels(&s);
+
+	if (s.npoll == 0) {
+		/* Go's select {} (or only nil channels): never ready. */
+		struct chan_parker p;
+
+		if (deadline == CHAN_NOWAIT) {
+			ret = CHAN_DEFAULT;
+		} else {
+			chan__parker_init(&p);
+			while (chan__park(&p, deadline) != ETIMEDOUT)
+				;
+			ret = CHAN_TIMEOUT;
+		}
+	} else {
+		ret = select_blocking(&s, deadline);
+	}
+	free(heap);
+	return ret;
+}
