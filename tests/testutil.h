@@ -1,0 +1,151 @@
+/*
+ * tests/testutil.h - tiny helpers shared by the test suites and stress
+ * programs (header-only, no Criterion dependency).
+ *
+ *   tu_spawn / tu_spawn_stack / tu_join   start and join a thread; a failure
+ *                                         to start one aborts the process
+ *                                         (the test then fails loudly).
+ *   tu_blocker_t, tu_about_to_block,      let a thread announce that its next
+ *   tu_wait_blocked                       call may block, and let another
+ *                                         thread wait until it really is
+ *                                         asleep in the kernel (parked on a
+ *                                         futex).  This replaces Go tests'
+ *                                         "time.Sleep to let it block" with a
+ *                                         condition that is actually checked.
+ *
+ * How tu_wait_blocked knows: after the announcing thread stored its kernel
+ * thread id (release), the only thing it does is the channel call, and the
+ * channel library parks a blocked operation on a futex (gochan/chan.h,
+ * "Blocking").  /proc/self/task/<tid>/stat then shows state 'S' and, where
+ * /proc/self/task/<tid>/syscall is readable, the futex system call.  While a
+ * test waits like this it does not touch the channel itself, so the channel
+ * lock is uncontended and a futex sleep there can only be the park.
+ */
+#ifndef GOCHAN_TESTS_TESTUTIL_H
+#define GOCHAN_TESTS_TESTUTIL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Start fn(arg) on a new thread with the default stack size. */
+static inline pthread_t tu_spawn_stack(void *(*fn)(void *), void *arg, size_t stack)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	int err = pthread_attr_init(&attr);
+	if (!err && stack)
+		err = pthread_attr_setstacksize(&attr, stack);
+	if (!err)
+		err = pthread_create(&th, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		fprintf(stderr, "testutil: pthread_create: %s\n", strerror(err));
+		abort();
+	}
+	return th;
+}
+
+static inline pthread_t tu_spawn(void *(*fn)(void *), void *arg)
+{
+	return tu_spawn_stack(fn, arg, 0);
+}
+
+/* Join @th and return what its function returned. */
+static inline void *tu_join(pthread_t th)
+{
+	void *ret = NULL;
+	int err = pthread_join(th, &ret);
+	if (err) {
+		fprintf(stderr, "testutil: pthread_join: %s\n", strerror(err));
+		abort();
+	}
+	return ret;
+}
+
+static inline int64_t tu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Announcement slot: 0 until the thread is about to block. */
+typedef struct {
+	atomic_int tid;
+} tu_blocker_t;
+
+#define TU_BLOCKER_INIT {0}
+
+/* Called by a thread right before the call that should block. Release: the
+ * waiter's acquire load then sees everything this thread did before. */
+static inline void tu_about_to_block(tu_blocker_t *b)
+{
+	atomic_store_explicit(&b->tid, (int)syscall(SYS_gettid), memory_order_release);
+}
+
+/* Whether kernel thread @tid is asleep in a futex wait right now. */
+static inline bool tu_thread_parked(int tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false; /* exited (or not yet visible): not parked */
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "tid (comm) S ...": comm may hold spaces and parentheses. */
+	char *rp = strrchr(buf, ')');
+	if (!rp || rp[1] != ' ' || rp[2] != 'S')
+		return false;
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return true; /* no syscall file here: the sleep state must do */
+	long nr = -1;
+	int got = fscanf(f, "%ld", &nr);
+	fclose(f);
+	if (got != 1)
+		return true; /* "running" or unreadable: rely on the state */
+	return nr == SYS_futex;
+}
+
+/*
+ * Wait until the thread that announced on @b is parked (see the top of this
+ * file).  Returns true once it is, false after @timeout_ns (the caller then
+ * fails its test).  Polls every ~20 us: this is waiting for a condition, not
+ * sleeping in place of synchronisation.  To tolerate a brief futex sleep that
+ * is not the park (e.g. an internal lock of a sanitizer runtime), the state
+ * must be seen on three polls in a row.
+ */
+static inline bool tu_wait_blocked(tu_blocker_t *b, int64_t timeout_ns)
+{
+	int64_t end = tu_now_ns() + timeout_ns;
+	int seen = 0;
+	for (;;) {
+		int tid = atomic_load_explicit(&b->tid, memory_order_acquire);
+		if (tid && tu_thread_parked(tid)) {
+			if (++seen >= 3)
+				return true;
+		} else {
+			seen = 0;
+		}
+		if (tu_now_ns() > end)
+			return false;
+		struct timespec ts = {0, 20000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Default patience for tu_wait_blocked: generous, the machine is shared. */
+#define TU_BLOCK_TIMEOUT_NS ((int64_t)5000000000)
+
+#endif
