@@ -1,0 +1,410 @@
+//go:build ignore
+
+// bench/go/select_bench.go - the Go twin of bench/select_bench.c: the same
+// cases, the same logic and the same n (bench/run.sh runs them side by side).
+// Most cases are Go's own runtime/chan_test.go benchmarks of the same name,
+// timed by hand.  Build with: GO111MODULE=off go build -o select_bench select_bench.go
+// Protocol (see bench/bench.h): --list | <case> <n>, printing
+// "case=<case> impl=go n=<n> ns_per_op=<x>".
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// procs: $BENCH_PROCS, else GOMAXPROCS; as bench_procs() in bench/bench.h.
+func procs() int {
+	if p, err := strconv.Atoi(os.Getenv("BENCH_PROCS")); err == nil && p > 0 {
+		return p
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func check(ok bool, what string) {
+	if !ok {
+		fmt.Fprintln(os.Stderr, "check failed:", what)
+		os.Exit(3)
+	}
+}
+
+// localWork is the loop of Go's benchmarks: foo *= 2; foo /= 2.
+func localWork(foo int, iters int) int {
+	for i := 0; i < iters; i++ {
+		foo *= 2
+		foo /= 2
+	}
+	return foo
+}
+
+type startLine struct {
+	ready sync.WaitGroup
+	gate  chan struct{}
+}
+
+func newStartLine(k int) *startLine {
+	s := &startLine{gate: make(chan struct{})}
+	s.ready.Add(k)
+	return s
+}
+
+func (s *startLine) wait() { s.ready.Done(); <-s.gate }
+
+func (s *startLine) goNow() time.Time {
+	s.ready.Wait()
+	t := time.Now()
+	close(s.gate)
+	return t
+}
+
+func runParallel(n *int, body func(perThread int, s *startLine)) time.Duration {
+	p := procs()
+	perThread := *n / p
+	if perThread == 0 {
+		perThread = 1
+	}
+	*n = perThread * p
+	s := newStartLine(p)
+	var wg sync.WaitGroup
+	wg.Add(p)
+	for i := 0; i < p; i++ {
+		go func() {
+			defer wg.Done()
+			body(perThread, s)
+		}()
+	}
+	t0 := s.goNow()
+	wg.Wait()
+	return time.Since(t0)
+}
+
+func selectUncontended(n *int) time.Duration {
+	return runParallel(n, func(per int, s *startLine) {
+		myc1 := make(chan int, 1)
+		myc2 := make(chan int, 1)
+		myc1 <- 0
+		s.wait()
+		for i := 0; i < per; i++ {
+			select {
+			case <-myc1:
+				myc2 <- 0
+			case <-myc2:
+				myc1 <- 0
+			}
+		}
+		check(len(myc1)+len(myc2) == 1, "uncontended token")
+	})
+}
+
+func selectSyncContended(n *int) time.Duration {
+	myc1 := make(chan int)
+	myc2 := make(chan int)
+	myc3 := make(chan int)
+	done := make(chan struct{})
+	p := procs()
+	var helpers sync.WaitGroup
+	helpers.Add(p)
+	for i := 0; i < p; i++ {
+		go func() {
+			defer helpers.Done()
+			for {
+				select {
+				case myc1 <- 0:
+				case myc2 <- 0:
+				case myc3 <- 0:
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	d := runParallel(n, func(per int, s *startLine) {
+		s.wait()
+		for i := 0; i < per; i++ {
+			v := -1
+			select {
+			case v = <-myc1:
+			case v = <-myc2:
+			case v = <-myc3:
+			}
+			check(v == 0, "sync contended value")
+		}
+	})
+	close(done)
+	helpers.Wait()
+	return d
+}
+
+func selectAsyncContended(n *int) time.Duration {
+	p := procs()
+	myc1 := make(chan int, p)
+	myc2 := make(chan int, p)
+	d := runParallel(n, func(per int, s *startLine) {
+		myc1 <- 0
+		s.wait()
+		for i := 0; i < per; i++ {
+			select {
+			case <-myc1:
+				myc2 <- 0
+			case <-myc2:
+				myc1 <- 0
+			}
+		}
+	})
+	check(len(myc1)+len(myc2) == p, "async contended tokens")
+	return d
+}
+
+func selectNonblock(n *int) time.Duration {
+	myc1 := make(chan int)
+	myc2 := make(chan int)
+	myc3 := make(chan int, 1)
+	myc4 := make(chan int, 1)
+	d := runParallel(n, func(per int, s *startLine) {
+		s.wait()
+		for i := 0; i < per; i++ {
+			select {
+			case <-myc1:
+				check(false, "nonblock myc1")
+			default:
+			}
+			select {
+			case myc2 <- 0:
+				check(false, "nonblock myc2")
+			default:
+			}
+			select {
+			case <-myc3:
+				check(false, "nonblock myc3")
+			default:
+			}
+			select {
+			case myc4 <- 0:
+			default:
+			}
+		}
+	})
+	check(len(myc4) == 1, "nonblock myc4")
+	return d
+}
+
+func selectNonblock2(n *int) time.Duration {
+	myc1 := make(chan int)
+	myc2 := make(chan int, 1)
+	return runParallel(n, func(per int, s *startLine) {
+		s.wait()
+		for i := 0; i < per; i++ {
+			select {
+			case <-myc1:
+				check(false, "nonblock2 myc1")
+			case <-myc2:
+				check(false, "nonblock2 myc2")
+			default:
+			}
+		}
+	})
+}
+
+func selectPingpongC0(n *int) time.Duration {
+	ping := make(chan int)
+	pong := make(chan int)
+	idle := make(chan struct{})
+	s := newStartLine(2)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.wait()
+		for i := 0; i < *n; i++ {
+			select {
+			case ping <- i:
+			case <-idle:
+				check(false, "idle fired")
+			}
+			back := -1
+			select {
+			case back = <-pong:
+			case <-idle:
+				check(false, "idle fired")
+			}
+			check(back == i, "select pingpong value")
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		s.wait()
+		for i := 0; i < *n; i++ {
+			v := -1
+			select {
+			case v = <-ping:
+			case <-idle:
+				check(false, "idle fired")
+			}
+			check(v == i, "select pingpong echo")
+			select {
+			case pong <- v:
+			case <-idle:
+				check(false, "idle fired")
+			}
+		}
+	}()
+	t0 := s.goNow()
+	wg.Wait()
+	return time.Since(t0)
+}
+
+// Go's BenchmarkSelectProdCons, with mytimer a per-goroutine cap-1 channel
+// nobody sends on (what time.After(time.Hour) is within the benchmark in Go
+// 1.19), so that the C twin can do exactly the same.
+func selectProdCons(n *int) time.Duration {
+	p := procs()
+	perProducer := *n / p
+	*n = perProducer * p
+	myc := make(chan int, 128)
+	myclose := make(chan bool)
+	var received, sink int64
+	s := newStartLine(2 * p)
+	var wg sync.WaitGroup
+	wg.Add(2 * p)
+	for i := 0; i < p; i++ {
+		go func() {
+			defer wg.Done()
+			mytimer := make(chan int, 1)
+			foo := 0
+			s.wait()
+			for k := 0; k < perProducer; k++ {
+				foo = localWork(foo, 100)
+				select {
+				case myc <- 1:
+				case <-mytimer:
+					check(false, "timer fired")
+				case <-myclose:
+					check(false, "close fired")
+				}
+			}
+			myc <- 0
+			if foo == 42 {
+				atomic.AddInt64(&sink, 1)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			mytimer := make(chan int, 1)
+			foo := 0
+			got := int64(0)
+			s.wait()
+		loop:
+			for {
+				select {
+				case v := <-myc:
+					if v == 0 {
+						break loop
+					}
+				case <-mytimer:
+					check(false, "timer fired")
+				case <-myclose:
+					check(false, "close fired")
+				}
+				got++
+				foo = localWork(foo, 100)
+			}
+			atomic.AddInt64(&received, got)
+			if foo == 42 {
+				atomic.AddInt64(&sink, 1)
+			}
+		}()
+	}
+	t0 := s.goNow()
+	wg.Wait()
+	d := time.Since(t0)
+	check(atomic.LoadInt64(&received) == int64(*n), "select prodcons count")
+	check(atomic.LoadInt64(&sink) == 0, "local work")
+	return d
+}
+
+// Go's BenchmarkChanPopular with popular goroutines (the C twin's POPULAR).
+const popular = 200
+
+func chanPopular(n *int) time.Duration {
+	rounds := *n
+	c := make(chan bool)
+	var a []chan bool
+	s := newStartLine(popular)
+	var wg sync.WaitGroup
+	wg.Add(popular)
+	for j := 0; j < popular; j++ {
+		d := make(chan bool)
+		a = append(a, d)
+		go func() {
+			defer wg.Done()
+			s.wait()
+			for i := 0; i < rounds; i++ {
+				v := false
+				select {
+				case <-c:
+					check(false, "popular c fired")
+				case v = <-d:
+				}
+				check(v, "popular value")
+			}
+		}()
+	}
+	t0 := s.goNow()
+	for i := 0; i < rounds; i++ {
+		for _, d := range a {
+			d <- true
+		}
+	}
+	wg.Wait()
+	return time.Since(t0)
+}
+
+type benchCase struct {
+	name     string
+	defaultN int
+	run      func(n *int) time.Duration
+}
+
+var cases = []benchCase{
+	{"select_uncontended", 5000000, selectUncontended},
+	{"select_pingpong_c0", 200000, selectPingpongC0},
+	{"select_sync_contended", 500000, selectSyncContended},
+	{"select_async_contended", 2000000, selectAsyncContended},
+	{"select_prodcons", 1000000, selectProdCons},
+	{"select_nonblock", 20000000, selectNonblock},
+	{"select_nonblock2", 5000000, selectNonblock2},
+	{"chan_popular_200", 500, chanPopular},
+}
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "--list" {
+		for _, c := range cases {
+			fmt.Printf("%s %d\n", c.name, c.defaultN)
+		}
+		return
+	}
+	if len(os.Args) != 3 {
+		fmt.Fprintf(os.Stderr, "usage: %s --list | %s <case> <n>\n", os.Args[0], os.Args[0])
+		os.Exit(2)
+	}
+	n, err := strconv.Atoi(os.Args[2])
+	if err != nil || n <= 0 {
+		fmt.Fprintf(os.Stderr, "%s: bad iteration count '%s'\n", os.Args[0], os.Args[2])
+		os.Exit(2)
+	}
+	for _, c := range cases {
+		if c.name == os.Args[1] {
+			d := c.run(&n)
+			fmt.Printf("case=%s impl=go n=%d ns_per_op=%.2f\n", c.name, n,
+				float64(d.Nanoseconds())/float64(n))
+			return
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%s: unknown case '%s'\n", os.Args[0], os.Args[1])
+	os.Exit(2)
+}
