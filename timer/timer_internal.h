@@ -1,0 +1,37 @@
+/*
+ * timer/timer_internal.h - queries into the timer machinery, for tests and
+ * benchmarks only.  Not installed; not for users.
+ */
+#ifndef GOCHAN_TIMER_INTERNAL_H
+#define GOCHAN_TIMER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Timers in the heap now (armed and not yet fired).  Takes the heap mutex. */
+size_t gotime__pending(void);
+
+/* Timer threads alive now: 0 or 1 (a thread counts until it has released
+ * every library resource; what remains is the OS thread's own exit). */
+unsigned gotime__threads_live(void);
+
+/* Timer threads started since the process began (to see restarts). */
+uint64_t gotime__threads_started(void);
+
+/* AfterFunc (gotime_after_func) functions started or about to start and not
+ * yet returned. */
+unsigned gotime__afterfunc_live(void);
+
+/* Heap slots allocated / reserved by live timer objects. */
+size_t gotime__heap_capacity(void);
+size_t gotime__heap_reserved(void);
+
+/*
+ * Block until no timer thread is alive, or until @deadline (chan_now()
+ * time; CHAN_FOREVER: no limit).  Returns 0 or ETIMEDOUT.  Waits on the
+ * condition variable the exiting thread signals: synchronisation, not a
+ * sleep.
+ */
+int gotime__wait_thread_exit(int64_t deadline);
+
+#endif
