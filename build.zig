@@ -151,20 +151,17 @@ pub fn build(b: *Build) void {
     const asan_step = b.step("asan", "Criterion runner and stress programs under ASan+UBSan (clang-14)");
     const asan_lib_objs = asanCompileAll(b, lib_srcs.items, false);
     if (test_srcs.len > 0) {
-        const objs = concat(b, asan_lib_objs, asanCompileAll(b, test_srcs, true));
+        // scripts/asan_criterion.c keeps LeakSanitizer to the test workers.
+        const objs = concat(b, asan_lib_objs, asanCompileAll(b, std.mem.concat(b.allocator, []const u8, &.{ test_srcs, &.{"scripts/asan_criterion.c"} }) catch @panic("OOM"), true));
         const exe = asanLink(b, "gochan-tests-asan", objs, true);
-        const run = runWithTimeout(b, runner_timeout, "asan gochan-tests");
-        run.addFileArg(exe);
+        const run = runAsan(b, runner_timeout, "asan gochan-tests", exe);
         run.addArg(b.fmt("--jobs={s}", .{criterion_jobs}));
-        setAsanEnv(run);
         asan_step.dependOn(&run.step);
     }
     for (stress_srcs) |src| {
         const objs = concat(b, asan_lib_objs, asanCompileAll(b, &.{src}, false));
         const exe = asanLink(b, b.fmt("asan-{s}", .{stem(src)}), objs, false);
-        const run = runWithTimeout(b, program_timeout, b.fmt("asan {s}", .{stem(src)}));
-        run.addFileArg(exe);
-        setAsanEnv(run);
+        const run = runAsan(b, program_timeout, b.fmt("asan {s}", .{stem(src)}), exe);
         asan_step.dependOn(&run.step);
     }
 
@@ -184,10 +181,8 @@ pub fn build(b: *Build) void {
                 if (dirExists(b, dir)) dirs.append(b.allocator, dir) catch @panic("OOM");
             }
             if (dirs.items.len == 0) continue;
-            const run = runWithTimeout(b, program_timeout, b.fmt("replay {s}", .{name}));
-            run.addFileArg(exe);
+            const run = runAsan(b, program_timeout, b.fmt("replay {s}", .{name}), exe);
             for (dirs.items) |dir| run.addDirectoryArg(b.path(dir));
-            setAsanEnv(run);
             fuzz_step.dependOn(&run.step);
         }
     }
@@ -346,9 +341,18 @@ fn runWithTimeout(b: *Build, seconds: []const u8, name: []const u8) *Build.Step.
     return run;
 }
 
-fn setAsanEnv(run: *Build.Step.Run) void {
-    run.setEnvironmentVariable("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1");
+/// A program built by asanLink, run through scripts/asan-run.sh (which fails
+/// on any sanitizer report, also from Criterion's worker processes).
+/// allocator_may_return_null: tests check that absurd sizes give ENOMEM
+/// instead of ASan aborting the process.
+fn runAsan(b: *Build, seconds: []const u8, name: []const u8, exe: LazyPath) *Build.Step.Run {
+    const run = runWithTimeout(b, seconds, name);
+    run.addArgs(&.{"bash"});
+    run.addFileArg(b.path("scripts/asan-run.sh"));
+    run.addFileArg(exe);
+    run.setEnvironmentVariable("ASAN_OPTIONS", "detect_leaks=1:allocator_may_return_null=1:strict_string_checks=1:detect_stack_use_after_return=1");
     run.setEnvironmentVariable("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    return run;
 }
 
 /// clang-14 -c of each source with the ASan/UBSan flags; one cached object each
