@@ -534,16 +534,16 @@ static void timer_destroy(struct gotime_timer *t)
 }
 
 /*
- * Stop and/or re-arm a channel timer: the one place that implements the
- * stale-value rule.  @d: INT64_MIN to stop only; otherwise arm to fire @d
- * from now (@d <= 0: deliver now, in this thread), with @period (0: keep a
- * one-shot timer one-shot; > 0: the new ticker period).  Returns whether the
- * earlier setting was pending.  *@err gets 0 or ensure_thread's EAGAIN.
+ * Stop and, if @rearm, re-arm a channel timer: the one place that
+ * implements the stale-value rule.  Re-arming makes it fire @d from now
+ * (@d <= 0: deliver now, in this thread), with @period (0: keep a one-shot
+ * timer one-shot; > 0: the new ticker period).  Returns whether the earlier
+ * setting was pending.  *@err gets 0 or ensure_thread's EAGAIN.
  */
-static bool chan_timer_set(struct gotime_timer *t, int64_t d, int64_t period, int *err)
+static bool chan_timer_set(struct gotime_timer *t, bool rearm, int64_t d, int64_t period,
+			   int *err)
 {
 	bool removed, pending;
-	bool rearm = d != INT64_MIN;
 	int64_t now = rearm ? chan_now() : 0;
 
 	*err = 0;
@@ -621,9 +621,9 @@ static struct gotime_timer *chan_timer_new(int64_t d, int64_t period)
 
 	if (!t)
 		return NULL;
-	chan_timer_set(t, d, period, &err);
+	chan_timer_set(t, true, d, period, &err);
 	if (err) {
-		chan_timer_set(t, INT64_MIN, 0, &err);
+		chan_timer_set(t, false, 0, 0, &err);
 		timer_unref(t);
 		errno = EAGAIN;
 		return NULL;
@@ -661,7 +661,7 @@ bool gotime_timer_stop(gotime_timer_t *t)
 	if (!t)
 		return false;
 	if (t->kind == TK_CHAN)
-		return chan_timer_set(t, INT64_MIN, 0, &err);
+		return chan_timer_set(t, false, 0, 0, &err);
 	return func_timer_set(t, false, 0, &err);
 }
 
@@ -672,7 +672,7 @@ bool gotime_timer_reset(gotime_timer_t *t, int64_t d)
 	if (!t)
 		return false;
 	if (t->kind == TK_CHAN)
-		return chan_timer_set(t, d, 0, &err);
+		return chan_timer_set(t, true, d, 0, &err);
 	return func_timer_set(t, true, add_sat(chan_now(), d > 0 ? d : 0), &err);
 }
 
@@ -716,7 +716,7 @@ void gotime_ticker_stop(gotime_ticker_t *tk)
 {
 	int err;
 	if (tk)
-		chan_timer_set(&tk->t, INT64_MIN, 0, &err);
+		chan_timer_set(&tk->t, false, 0, 0, &err);
 }
 
 int gotime_ticker_reset(gotime_ticker_t *tk, int64_t d)
@@ -724,7 +724,7 @@ int gotime_ticker_reset(gotime_ticker_t *tk, int64_t d)
 	int err;
 	if (!tk || d <= 0)
 		return EINVAL;
-	chan_timer_set(&tk->t, d, d, &err);
+	chan_timer_set(&tk->t, true, d, d, &err);
 	return 0;
 }
 
