@@ -1,0 +1,664 @@
+/*
+ * context/context.c - the context tree: construction, cancellation,
+ * lifetime, queries and AfterFunc (Go's src/context/context.go).
+ * See ctx_impl.h for the data structure, its locks and its references.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx_impl.h"
+#include "ctx_internal.h"
+
+/* Objects alive, for leak tests (relaxed: a counter nobody synchronises on). */
+static atomic_long ctx_live_count;
+
+/* ------------------------------------------------------------------------ */
+/* Roots and the shared closed channel                                      */
+
+static ctx_t ctx_bg = {.kind = CTX_K_ROOT, .is_static = true, .deadline = CHAN_FOREVER};
+static ctx_t ctx_td = {.kind = CTX_K_ROOT, .is_static = true, .deadline = CHAN_FOREVER};
+
+ctx_t *ctx_background(void)
+{
+	return &ctx_bg;
+}
+
+ctx_t *ctx_todo(void)
+{
+	return &ctx_td;
+}
+
+/*
+ * A cancel that finds no Done channel yet stores this closed one instead of
+ * allocating (Go's closedchan).  Made once, before the first cancelable
+ * context exists, so that a cancel never has to allocate.  It lives for the
+ * whole process (reachable from this static: not a leak).
+ */
+static chan_t *ctx_closed_chan;
+static pthread_once_t ctx_closed_once = PTHREAD_ONCE_INIT;
+
+static void ctx_closed_init(void)
+{
+	chan_t *c = chan_new(0, 0);
+	if (c)
+		chan_close(c);
+	ctx_closed_chan = c;
+}
+
+static bool ctx_closed_ready(void)
+{
+	/* pthread_once orders the initialisation before every return. */
+	pthread_once(&ctx_closed_once, ctx_closed_init);
+	return ctx_closed_chan != NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Allocation and release                                                   */
+
+static ctx_t *ctx_alloc(enum ctx_kind kind, ctx_t *parent)
+{
+	if (ctx_kind_cancelable(kind) && !ctx_closed_ready()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ctx_t *c = calloc(1, sizeof(*c));
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	atomic_init(&c->refs, 1);
+	c->kind = (unsigned char)kind;
+	c->parent = ctx_ref(parent);
+	c->deadline = parent->deadline;
+	if (ctx_kind_cancelable(kind)) {
+		pthread_mutex_init(&c->mu, NULL);
+		atomic_init(&c->done, NULL);
+		atomic_init(&c->err, 0);
+		CDS_INIT_LIST_HEAD(&c->children);
+		CDS_INIT_LIST_HEAD(&c->sibling);
+		c->canceler = c;
+		c->link_parent = parent->canceler;
+	} else {
+		c->canceler = parent->canceler;
+	}
+	atomic_fetch_add_explicit(&ctx_live_count, 1, memory_order_relaxed);
+	return c;
+}
+
+/* Remove a cancelable @c from its link parent's children, if it is there. */
+static void ctx_unlink(ctx_t *c)
+{
+	ctx_t *lp = c->link_parent;
+	if (!lp)
+		return;
+	pthread_mutex_lock(&lp->mu);
+	if (c->linked) {
+		cds_list_del(&c->sibling);
+		c->linked = false;
+	}
+	pthread_mutex_unlock(&lp->mu);
+}
+
+/* Free @c, whose last reference is gone.  Returns its parent, whose
+ * reference the caller now has to drop. */
+static ctx_t *ctx_destroy(ctx_t *c)
+{
+	ctx_t *parent = c->parent;
+	if (ctx__cancelable(c)) {
+		/* Waits for a cancel that is visiting the link parent's subtree:
+		 * after this, no other thread can reach @c. */
+		ctx_unlink(c);
+		chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
+		/* Every thread that used Done held a reference: none is blocked
+		 * on it now, so the unref cannot fail with EBUSY.  (If a caller
+		 * broke that rule, chan_unref keeps the channel: a leak, not a
+		 * use after free.) */
+		if (d && d != ctx_closed_chan)
+			(void)chan_unref(d);
+		pthread_mutex_destroy(&c->mu);
+	}
+	atomic_fetch_sub_explicit(&ctx_live_count, 1, memory_order_relaxed);
+	free(c);
+	return parent;
+}
+
+ctx_t *ctx_ref(ctx_t *c)
+{
+	if (c && !c->is_static)
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
+void ctx_release(ctx_t *c)
+{
+	/* Iterative, so that freeing a long chain does not recurse. */
+	while (c && !c->is_static) {
+		/* acq_rel: our uses of @c happen before the free (release), and
+		 * the freeing thread sees every other holder's uses (acquire). */
+		if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+			return;
+		c = ctx_destroy(c);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation                                                             */
+
+static void *ctx_after_thread(void *arg);
+
+/*
+ * Mark @c cancelled; called with c->mu held by the cancel that wins.  Sets
+ * the cause before the error (release) so that a reader who sees the error
+ * sees the cause; closes Done; takes the timer or the AfterFunc start for
+ * the deferred list.
+ */
+static void ctx_mark(ctx_t *c, int err, int cause, void *data, ctx_t **deferred)
+{
+	bool defer = false;
+
+	if (cause == 0) {
+		cause = err;
+		data = NULL;
+	}
+	c->cause = cause;
+	c->cause_data = data;
+	atomic_store_explicit(&c->err, err, memory_order_release);
+	/* Relaxed: we hold mu, which every writer of done holds. */
+	chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
+	if (d)
+		chan_close(d); /* cannot fail: only this first cancel closes it */
+	else
+		atomic_store_explicit(&c->done, ctx_closed_chan, memory_order_release);
+	if (c->timer) {
+		c->dead_timer = c->timer;
+		c->timer = NULL;
+		defer = true;
+	}
+	if (c->kind == CTX_K_AFTER && !c->after_taken) {
+		c->after_taken = true;
+		c->launch = true;
+		defer = true;
+	}
+	if (defer) {
+		c->deferred_next = *deferred;
+		*deferred = c;
+	}
+}
+
+/* Start the AfterFunc of @n in a detached thread; the pending reference
+ * travels with it.  If no thread can be started, run fn here (no lock is
+ * held) rather than lose it. */
+static void ctx_launch(ctx_t *n)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	int err = pthread_attr_init(&attr);
+	if (!err) {
+		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (!err)
+			err = pthread_create(&th, &attr, ctx_after_thread, n);
+		pthread_attr_destroy(&attr);
+	}
+	if (err)
+		ctx_after_thread(n);
+}
+
+/* Serve what the winning cancels queued, with no lock held. */
+static void ctx_run_deferred(ctx_t *d)
+{
+	while (d) {
+		ctx_t *next = d->deferred_next;
+		gotime_timer_t *t = d->dead_timer;
+		if (t) {
+			d->dead_timer = NULL;
+			/* true: the callback will never run, so its reference
+			 * is ours to drop; false: it is running (maybe this is
+			 * it) and drops the reference itself. */
+			bool stopped = gotime_timer_stop(t);
+			gotime_timer_free(t);
+			if (stopped)
+				ctx_release(d);
+		} else if (d->launch) {
+			d->launch = false;
+			ctx_launch(d);
+		}
+		d = next;
+	}
+}
+
+/*
+ * Cancel @root and its subtree with (err, cause, data); @remove: also take
+ * @root out of its link parent's children (its own cancel, not one from
+ * above).  First cancel wins.  Holds the mutexes along the path from @root
+ * to the visited node (ancestor first), walking down by detaching the first
+ * child and up by link_parent, so no recursion and no allocation.
+ */
+static void ctx_cancel_tree(ctx_t *root, int err, int cause, void *data, bool remove)
+{
+	ctx_t *deferred = NULL;
+
+	pthread_mutex_lock(&root->mu);
+	if (atomic_load_explicit(&root->err, memory_order_relaxed) != 0) {
+		/* Already cancelled: the winner held root->mu until the whole
+		 * subtree was done, so it is done now too. */
+		pthread_mutex_unlock(&root->mu);
+		return;
+	}
+	ctx_mark(root, err, cause, data, &deferred);
+	/* Children are cancelled with the parent's error and cause. */
+	cause = root->cause;
+	data = root->cause_data;
+
+	ctx_t *cur = root;
+	for (;;) {
+		if (!cds_list_empty(&cur->children)) {
+			ctx_t *child = cds_list_first_entry(&cur->children, ctx_t, sibling);
+			cds_list_del(&child->sibling);
+			child->linked = false;
+			/* A child whose last reference is being dropped waits in
+			 * ctx_unlink() for cur->mu, which we hold: it is alive. */
+			pthread_mutex_lock(&child->mu);
+			if (atomic_load_explicit(&child->err, memory_order_relaxed) != 0) {
+				pthread_mutex_unlock(&child->mu);
+				continue;
+			}
+			ctx_mark(child, err, cause, data, &deferred);
+			cur = child;
+			continue;
+		}
+		if (cur == root)
+			break;
+		ctx_t *up = cur->link_parent;
+		pthread_mutex_unlock(&cur->mu);
+		cur = up;
+	}
+	pthread_mutex_unlock(&root->mu);
+
+	if (remove)
+		ctx_unlink(root);
+	ctx_run_deferred(deferred);
+}
+
+/*
+ * Register a new cancelable @c (not yet visible to anyone) with its link
+ * parent, or cancel it at once if that parent is already done (Go's
+ * propagateCancel).  The check and the insertion are one critical section,
+ * so a parent cancelled concurrently either finds @c in its list or is seen
+ * as done here.
+ */
+static void ctx_link(ctx_t *c)
+{
+	ctx_t *lp = c->link_parent;
+	if (!lp)
+		return;
+	pthread_mutex_lock(&lp->mu);
+	int perr = atomic_load_explicit(&lp->err, memory_order_relaxed);
+	if (perr == 0) {
+		cds_list_add(&c->sibling, &lp->children);
+		c->linked = true;
+		pthread_mutex_unlock(&lp->mu);
+		return;
+	}
+	int pcause = lp->cause;
+	void *pdata = lp->cause_data;
+	pthread_mutex_unlock(&lp->mu);
+	ctx_cancel_tree(c, perr, pcause, pdata, false);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Constructors                                                             */
+
+ctx_t *ctx_with_cancel(ctx_t *parent)
+{
+	if (!parent) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ctx_t *c = ctx_alloc(CTX_K_CANCEL, parent);
+	if (!c)
+		return NULL;
+	ctx_link(c);
+	return c;
+}
+
+ctx_t *ctx_with_cancel_cause(ctx_t *parent)
+{
+	return ctx_with_cancel(parent);
+}
+
+/* The timer callback (timer thread): cancel with the deadline's error, then
+ * drop the reference the pending timer held. */
+static void ctx_timer_fire(void *arg)
+{
+	ctx_t *c = arg;
+	ctx_cancel_tree(c, CTX_DEADLINE_EXCEEDED, c->dl_cause, c->dl_data, true);
+	ctx_release(c);
+}
+
+ctx_t *ctx_with_deadline_cause(ctx_t *parent, int64_t deadline, int cause, void *data)
+{
+	if (!parent) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* No deadline of its own, or the parent's is sooner: WithCancel. */
+	if (deadline == CHAN_FOREVER ||
+	    (parent->deadline != CHAN_FOREVER && parent->deadline < deadline))
+		return ctx_with_cancel(parent);
+
+	ctx_t *c = ctx_alloc(CTX_K_TIMER, parent);
+	if (!c)
+		return NULL;
+	c->deadline = deadline;
+	c->dl_cause = cause;
+	c->dl_data = cause ? data : NULL;
+	ctx_link(c);
+	if (deadline <= chan_now()) {
+		ctx_cancel_tree(c, CTX_DEADLINE_EXCEEDED, c->dl_cause, c->dl_data, true);
+		return c;
+	}
+	if (atomic_load_explicit(&c->err, memory_order_acquire) != 0)
+		return c; /* the parent was done */
+
+	/* The timer's reference; the caller's keeps @c alive meanwhile. */
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	gotime_timer_t *t = gotime_after_func_at(deadline, ctx_timer_fire, c);
+	if (!t) {
+		int e = errno;
+		atomic_fetch_sub_explicit(&c->refs, 1, memory_order_relaxed);
+		ctx_cancel_tree(c, CTX_CANCELED, 0, NULL, true);
+		ctx_release(c);
+		errno = e;
+		return NULL;
+	}
+	/* The timer was made without c->mu (no timer call under a context
+	 * lock); publish it unless a cancel came first, which then could not
+	 * see it: stop it ourselves. */
+	pthread_mutex_lock(&c->mu);
+	if (atomic_load_explicit(&c->err, memory_order_relaxed) == 0) {
+		c->timer = t;
+		pthread_mutex_unlock(&c->mu);
+		return c;
+	}
+	pthread_mutex_unlock(&c->mu);
+	bool stopped = gotime_timer_stop(t);
+	gotime_timer_free(t);
+	if (stopped)
+		ctx_release(c); /* the timer's reference: its callback never runs */
+	return c;
+}
+
+ctx_t *ctx_with_deadline(ctx_t *parent, int64_t deadline)
+{
+	return ctx_with_deadline_cause(parent, deadline, 0, NULL);
+}
+
+static int64_t ctx_deadline_after(int64_t timeout_ns)
+{
+	int64_t now = chan_now();
+	if (timeout_ns <= 0)
+		return now; /* at or before now: done at once */
+	if (timeout_ns > INT64_MAX - now)
+		return INT64_MAX;
+	return now + timeout_ns;
+}
+
+ctx_t *ctx_with_timeout_cause(ctx_t *parent, int64_t timeout_ns, int cause, void *data)
+{
+	if (!parent) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return ctx_with_deadline_cause(parent, ctx_deadline_after(timeout_ns), cause, data);
+}
+
+ctx_t *ctx_with_timeout(ctx_t *parent, int64_t timeout_ns)
+{
+	return ctx_with_timeout_cause(parent, timeout_ns, 0, NULL);
+}
+
+ctx_t *ctx_with_value(ctx_t *parent, const void *key, void *val)
+{
+	if (!parent || !key) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ctx_t *c = ctx_alloc(CTX_K_VALUE, parent);
+	if (!c)
+		return NULL;
+	c->key = key;
+	c->val = val;
+	return c;
+}
+
+ctx_t *ctx_without_cancel(ctx_t *parent)
+{
+	if (!parent) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ctx_t *c = ctx_alloc(CTX_K_WITHOUT, parent);
+	if (!c)
+		return NULL;
+	c->canceler = NULL;
+	c->deadline = CHAN_FOREVER;
+	return c;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cancel functions                                                         */
+
+int ctx_cancel_cause(ctx_t *c, int cause, void *data)
+{
+	if (!c || (c->kind != CTX_K_CANCEL && c->kind != CTX_K_TIMER))
+		return EINVAL;
+	ctx_cancel_tree(c, CTX_CANCELED, cause, data, true);
+	return 0;
+}
+
+int ctx_cancel(ctx_t *c)
+{
+	return ctx_cancel_cause(c, 0, NULL);
+}
+
+void ctx_cancel_release(ctx_t *c)
+{
+	if (!c)
+		return;
+	if (c->kind == CTX_K_CANCEL || c->kind == CTX_K_TIMER)
+		ctx_cancel_tree(c, CTX_CANCELED, 0, NULL, true);
+	ctx_release(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Queries                                                                  */
+
+chan_t *ctx_done(ctx_t *c)
+{
+	if (!c) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ctx_t *k = c->canceler;
+	if (!k)
+		return NULL; /* never cancelled: Go's nil channel */
+	/* Acquire: pairs with the release store below or in ctx_mark(). */
+	chan_t *d = atomic_load_explicit(&k->done, memory_order_acquire);
+	if (d)
+		return d;
+	pthread_mutex_lock(&k->mu);
+	d = atomic_load_explicit(&k->done, memory_order_relaxed);
+	if (!d) {
+		d = chan_new(0, 0);
+		if (!d) {
+			pthread_mutex_unlock(&k->mu);
+			errno = ENOMEM;
+			return NULL;
+		}
+		atomic_store_explicit(&k->done, d, memory_order_release);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return d;
+}
+
+int ctx_err(ctx_t *c)
+{
+	if (!c)
+		return EINVAL;
+	ctx_t *k = c->canceler;
+	if (!k)
+		return 0;
+	/* Acquire: pairs with ctx_mark()'s release store. */
+	return atomic_load_explicit(&k->err, memory_order_acquire);
+}
+
+int ctx_cause(ctx_t *c, void **data)
+{
+	if (data)
+		*data = NULL;
+	if (!c)
+		return EINVAL;
+	ctx_t *k = c->canceler;
+	if (!k)
+		return 0;
+	/* After an acquire load that sees the error, cause and cause_data
+	 * (written before it and never again) are stable. */
+	if (atomic_load_explicit(&k->err, memory_order_acquire) == 0)
+		return 0;
+	if (data)
+		*data = k->cause_data;
+	return k->cause;
+}
+
+bool ctx_deadline(ctx_t *c, int64_t *deadline)
+{
+	if (!c || c->deadline == CHAN_FOREVER)
+		return false;
+	if (deadline)
+		*deadline = c->deadline;
+	return true;
+}
+
+void *ctx_value(ctx_t *c, const void *key)
+{
+	if (!key)
+		return NULL;
+	for (; c; c = c->parent)
+		if (c->kind == CTX_K_VALUE && c->key == key)
+			return c->val;
+	return NULL;
+}
+
+const char *ctx_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case CTX_CANCELED:
+		return "context canceled";
+	case CTX_DEADLINE_EXCEEDED:
+		return "context deadline exceeded";
+	case 0:
+	case EINVAL:
+	case EPIPE:
+	case EALREADY:
+	case EAGAIN:
+	case EBUSY:
+	case ENOMEM:
+		return chan_strerror(err);
+	default:
+		return strerror(err);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* AfterFunc                                                                */
+
+static void *ctx_after_thread(void *arg)
+{
+	ctx_t *n = arg;
+	n->fn(n->arg);
+	ctx_release(n); /* the pending reference */
+	return NULL;
+}
+
+ctx_after_t *ctx_after_func(ctx_t *c, void (*fn)(void *arg), void *arg)
+{
+	if (!c || !fn) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ctx_t *n = ctx_alloc(CTX_K_AFTER, c);
+	if (!n)
+		return NULL;
+	n->fn = fn;
+	n->arg = arg;
+	/* A registration that can fire holds itself until fn has returned or
+	 * it is stopped, so releasing the handle does not lose it.  One that
+	 * can never fire (c never done) holds nothing. */
+	if (n->link_parent)
+		atomic_fetch_add_explicit(&n->refs, 1, memory_order_relaxed);
+	ctx_link(n); /* starts fn at once if c is already done */
+	return (ctx_after_t *)n;
+}
+
+bool ctx_after_stop(ctx_after_t *a)
+{
+	ctx_t *n = (ctx_t *)a;
+	if (!n)
+		return false;
+	pthread_mutex_lock(&n->mu);
+	bool stopped = !n->after_taken;
+	n->after_taken = true;
+	pthread_mutex_unlock(&n->mu);
+	if (stopped && n->link_parent) {
+		ctx_unlink(n);
+		ctx_release(n); /* the pending reference; the handle's remains */
+	}
+	return stopped;
+}
+
+void ctx_after_release(ctx_after_t *a)
+{
+	ctx_release((ctx_t *)a);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Test hooks (ctx_internal.h)                                              */
+
+size_t ctx__nchildren(ctx_t *c)
+{
+	size_t n = 0;
+	ctx_t *k = c ? c->canceler : NULL;
+	if (!k)
+		return 0;
+	struct cds_list_head *pos;
+	pthread_mutex_lock(&k->mu);
+	cds_list_for_each(pos, &k->children)
+		n++;
+	pthread_mutex_unlock(&k->mu);
+	return n;
+}
+
+long ctx__refs(ctx_t *c)
+{
+	return c && !c->is_static ? atomic_load_explicit(&c->refs, memory_order_relaxed) : -1;
+}
+
+bool ctx__timer_pending(ctx_t *c)
+{
+	if (!c || c->kind != CTX_K_TIMER)
+		return false;
+	pthread_mutex_lock(&c->mu);
+	bool t = c->timer != NULL;
+	pthread_mutex_unlock(&c->mu);
+	return t;
+}
+
+long ctx__live(void)
+{
+	return atomic_load_explicit(&ctx_live_count, memory_order_relaxed);
+}

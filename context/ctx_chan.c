@@ -1,0 +1,130 @@
+/*
+ * context/ctx_chan.c - channel operations that give up when a context is
+ * done: Go's
+ *     select {
+ *     case ch <- v / v, ok := <-ch / any cases:
+ *     case <-ctx.Done(): return ctx.Err()
+ *     }
+ * as one call each.  Built only on the public chan/select API: the
+ * context's Done channel is one more receive case, and its deadline is the
+ * select's deadline (so the deadline is honoured even if the timer thread
+ * is late).
+ *
+ * A context that is already done (or whose deadline has passed) is reported
+ * before any case is tried: "a call under a cancelled context returns at
+ * once", deterministic where Go's select would pick at random.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx_impl.h"
+
+/*
+ * What to report when the context won: its error once it is set; a select
+ * that timed out on the context's deadline may get there before the timer
+ * callback has run, and then it is the deadline's error.
+ */
+static int ctx_gave_up(ctx_t *c)
+{
+	int e = ctx_err(c);
+	return e ? e : CTX_DEADLINE_EXCEEDED;
+}
+
+/*
+ * Check @c before blocking: 0 and *done (NULL if @c is never done) and
+ * *deadline to wait with, or the error to return.
+ */
+static int ctx_prepare(ctx_t *c, chan_t **done, int64_t *deadline)
+{
+	int e = ctx_err(c);
+	if (e)
+		return e;
+	*deadline = c->deadline;
+	if (*deadline != CHAN_FOREVER && chan_now() >= *deadline)
+		return CTX_DEADLINE_EXCEEDED;
+	*done = NULL;
+	if (c->canceler) {
+		*done = ctx_done(c);
+		if (!*done)
+			return ENOMEM;
+	}
+	return 0;
+}
+
+int ctx_send(ctx_t *c, chan_t *ch, const void *elem)
+{
+	if (!c || !ch)
+		return EINVAL;
+	chan_t *done;
+	int64_t deadline;
+	int e = ctx_prepare(c, &done, &deadline);
+	if (e)
+		return e;
+	bool ok = false;
+	int r = CHAN_SELECT(deadline, CHAN_SEND(ch, elem, &ok), CHAN_RECV(done, NULL, NULL));
+	switch (r) {
+	case 0:
+		return ok ? 0 : EPIPE;
+	case 1:
+	case CHAN_TIMEOUT:
+	case CHAN_DEFAULT:
+		return ctx_gave_up(c);
+	default:
+		return -r;
+	}
+}
+
+int ctx_recv(ctx_t *c, chan_t *ch, void *elem, bool *ok)
+{
+	if (!c || !ch)
+		return EINVAL;
+	chan_t *done;
+	int64_t deadline;
+	int e = ctx_prepare(c, &done, &deadline);
+	if (e)
+		return e;
+	int r = CHAN_SELECT(deadline, CHAN_RECV(ch, elem, ok), CHAN_RECV(done, NULL, NULL));
+	switch (r) {
+	case 0:
+		return 0;
+	case 1:
+	case CHAN_TIMEOUT:
+	case CHAN_DEFAULT:
+		return ctx_gave_up(c);
+	default:
+		return -r;
+	}
+}
+
+int ctx_select(ctx_t *c, chan_case_t *cases, size_t n)
+{
+	if (!c || (!cases && n))
+		return -EINVAL;
+	chan_t *done;
+	int64_t deadline;
+	int e = ctx_prepare(c, &done, &deadline);
+	if (e)
+		return -e;
+	if (!done) /* never done, so no deadline either: a plain select */
+		return chan_select(cases, n, CHAN_FOREVER);
+	if (n >= SIZE_MAX / sizeof(chan_case_t) - 1)
+		return -EINVAL;
+
+	chan_case_t stack[CHAN_SELECT_STACK_CASES];
+	chan_case_t *all = stack;
+	if (n + 1 > CHAN_SELECT_STACK_CASES) {
+		all = malloc((n + 1) * sizeof(chan_case_t));
+		if (!all)
+			return -ENOMEM;
+	}
+	if (n)
+		memcpy(all, cases, n * sizeof(chan_case_t));
+	all[n] = CHAN_RECV(done, NULL, NULL);
+	int r = chan_select(all, n + 1, deadline);
+	if (all != stack)
+		free(all);
+	if (r == (int)n || r == CHAN_TIMEOUT || r == CHAN_DEFAULT)
+		return -ctx_gave_up(c);
+	return r;
+}
