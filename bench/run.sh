@@ -107,6 +107,15 @@ for src in bench/*.c; do
 		echo "$fam $name $n"
 	done >>"$CASES_FILE"
 done
+# The Go twin must know the same cases (run.sh gives both the C list's n).
+for src in bench/*.c; do
+	fam=$(basename "$src" .c)
+	[ -x "$CBIN/$fam" ] && [ -x "$BUILD/${fam}_go" ] || continue
+	if ! diff <("$CBIN/$fam" --list | cut -d' ' -f1) \
+		<("$BUILD/${fam}_go" --list | cut -d' ' -f1) >/dev/null; then
+		log "WARNING: $fam and its Go twin list different cases"
+	fi
+done
 ncases=$(wc -l <"$CASES_FILE")
 [ "$ncases" -gt 0 ] || { log "no cases selected"; exit 1; }
 

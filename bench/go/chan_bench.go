@@ -202,17 +202,17 @@ type benchCase struct {
 var cases = []benchCase{
 	{"pingpong_c0", 200000, func(n *int) time.Duration { return pingpong(*n, 0) }},
 	{"pingpong_c1", 200000, func(n *int) time.Duration { return pingpong(*n, 1) }},
-	{"prodcons_c0_t1", 1000000, func(n *int) time.Duration { return prodcons(n, 0, 1) }},
-	{"prodcons_c0_t2", 1000000, func(n *int) time.Duration { return prodcons(n, 0, 2) }},
-	{"prodcons_c0_t4", 1000000, func(n *int) time.Duration { return prodcons(n, 0, 4) }},
-	{"prodcons_c1_t1", 1000000, func(n *int) time.Duration { return prodcons(n, 1, 1) }},
-	{"prodcons_c1_t2", 1000000, func(n *int) time.Duration { return prodcons(n, 1, 2) }},
+	{"prodcons_c0_t1", 400000, func(n *int) time.Duration { return prodcons(n, 0, 1) }},
+	{"prodcons_c0_t2", 400000, func(n *int) time.Duration { return prodcons(n, 0, 2) }},
+	{"prodcons_c0_t4", 200000, func(n *int) time.Duration { return prodcons(n, 0, 4) }},
+	{"prodcons_c1_t1", 400000, func(n *int) time.Duration { return prodcons(n, 1, 1) }},
+	{"prodcons_c1_t2", 500000, func(n *int) time.Duration { return prodcons(n, 1, 2) }},
 	{"prodcons_c64_t1", 2000000, func(n *int) time.Duration { return prodcons(n, 64, 1) }},
 	{"prodcons_c64_t2", 2000000, func(n *int) time.Duration { return prodcons(n, 64, 2) }},
 	{"prodcons_c64_t4", 2000000, func(n *int) time.Duration { return prodcons(n, 64, 4) }},
-	{"nonblocking", 20000000, nonblocking},
+	{"nonblocking", 50000000, nonblocking},
 	{"creation", 2000000, creation},
-	{"uncontended_c100", 20000, uncontendedC100},
+	{"uncontended_c100", 100000, uncontendedC100},
 }
 
 func main() { benchMain(cases) }

@@ -373,12 +373,12 @@ type benchCase struct {
 var cases = []benchCase{
 	{"select_uncontended", 5000000, selectUncontended},
 	{"select_pingpong_c0", 200000, selectPingpongC0},
-	{"select_sync_contended", 500000, selectSyncContended},
-	{"select_async_contended", 2000000, selectAsyncContended},
-	{"select_prodcons", 1000000, selectProdCons},
-	{"select_nonblock", 20000000, selectNonblock},
-	{"select_nonblock2", 5000000, selectNonblock2},
-	{"chan_popular_200", 500, chanPopular},
+	{"select_sync_contended", 300000, selectSyncContended},
+	{"select_async_contended", 1000000, selectAsyncContended},
+	{"select_prodcons", 500000, selectProdCons},
+	{"select_nonblock", 10000000, selectNonblock},
+	{"select_nonblock2", 2000000, selectNonblock2},
+	{"chan_popular_200", 1000, chanPopular},
 }
 
 func main() {
