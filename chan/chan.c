@@ -213,6 +213,7 @@ static int chan_send_impl(chan_t *c, const void *elem, int64_t deadline, int wou
 
 	if (caa_unlikely(!c || (!elem && c->elem_size)))
 		return EINVAL;
+	deadline = chan__norm_deadline(deadline);
 	chan__chaos_point();
 	/* Non-blocking fast path, without the lock (Go's chansend): if the
 	 * channel is open and full we can fail right away.  The two relaxed
@@ -260,6 +261,7 @@ static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, in
 
 	if (caa_unlikely(!c))
 		return EINVAL;
+	deadline = chan__norm_deadline(deadline);
 	chan__chaos_point();
 	/* Non-blocking fast path (Go's chanrecv).  Order matters: read
 	 * emptiness first, then closed.  If we see "empty" and then "open",

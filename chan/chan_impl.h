@@ -126,6 +126,16 @@ static inline struct chan_waiter *chan__dequeue(struct chan *c, bool send)
 bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_parker **wake);
 bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake);
 
+/*
+ * Deadlines: CHAN_FOREVER (-1) waits forever, CHAN_NOWAIT (0) is one
+ * non-blocking attempt, any other negative value is a time long past (it
+ * becomes 1 ns after boot), so it times out like any passed deadline.
+ */
+static inline int64_t chan__norm_deadline(int64_t d)
+{
+	return (d < 0 && d != CHAN_FOREVER) ? 1 : d;
+}
+
 /* Lock-free "would block" checks (Go's full()/empty()), relaxed reads. */
 static inline bool chan__send_would_block(const struct chan *c)
 {

@@ -218,6 +218,7 @@ int chan_select(chan_case_t *cases, size_t n, int64_t deadline)
 
 	if (n && !cases)
 		return -EINVAL;
+	deadline = chan__norm_deadline(deadline);
 	if (n > INT32_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
