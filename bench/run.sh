@@ -15,7 +15,8 @@
 #                     building them (`zig build bench` sets GOCHAN_BENCH_BIN,
 #                     read as the same thing, to its bench-bin output)
 #   CC, CFLAGS        C compiler and flags (default: python3 -m ziglang cc, -O3)
-#   BENCH_BUILD=dir   build directory (default bench/build, git-ignored)
+#   BENCH_BUILD=dir   build directory, kept afterwards (default: a fresh
+#                     temporary directory per run, removed at exit)
 #
 # Writes the table to bench/results/latest.txt and the raw per-run lines to
 # bench/results/latest.raw.  See bench/README.md for what the cases mean.
@@ -28,9 +29,17 @@ QUICK=${QUICK:-0}
 QUICK_DIV=${QUICK_DIV:-20}
 if [ "$QUICK" = 1 ]; then ROUNDS=${ROUNDS:-1}; else ROUNDS=${ROUNDS:-5}; fi
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
-BUILD=${BENCH_BUILD:-$ROOT/bench/build}
 RESULTS=$ROOT/bench/results
-mkdir -p "$BUILD" "$RESULTS"
+# Each run builds into its own directory: the checkout is shared, and two
+# runs at once must not overwrite each other's programs, case list or data.
+if [ -n "${BENCH_BUILD:-}" ]; then
+	mkdir -p "$BENCH_BUILD"
+	BUILD=$(cd "$BENCH_BUILD" && pwd)
+else
+	BUILD=$(mktemp -d "${TMPDIR:-/tmp}/gochan-bench.XXXXXX")
+	trap 'rm -rf "$BUILD"' EXIT
+fi
+mkdir -p "$RESULTS"
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -79,7 +88,8 @@ fi
 
 # ---- build the Go twins ----------------------------------------------------
 export GO111MODULE=off GOFLAGS=
-export GOCACHE=${GOCACHE:-$BUILD/gocache}
+# Go's build cache is safe to share between concurrent builds.
+export GOCACHE=${GOCACHE:-${TMPDIR:-/tmp}/gochan-bench-gocache}
 GO_DESC=$(go version 2>/dev/null || echo "go: not found")
 for src in bench/go/*.go; do
 	[ -e "$src" ] || continue
@@ -121,7 +131,7 @@ ncases=$(wc -l <"$CASES_FILE")
 
 # ---- run, interleaved -------------------------------------------------------
 # raw lines: case impl ns_per_op|FAIL|TIMEOUT n
-RAW=$RESULTS/latest.raw
+RAW=$BUILD/raw.txt
 : >"$RAW"
 run_one() { # fam case n impl
 	local fam=$1 name=$2 n=$3 impl=$4 bin out rc
@@ -204,4 +214,8 @@ for i, r in enumerate(rows):
     if i == 0:
         print("  ".join("-" * x for x in w))
 EOF
-} | tee "$RESULTS/latest.txt"
+} >"$BUILD/table.txt"
+cat "$BUILD/table.txt"
+# Publish whole files only (another run may be publishing too).
+cp "$BUILD/table.txt" "$RESULTS/latest.txt.$$" && mv -f "$RESULTS/latest.txt.$$" "$RESULTS/latest.txt"
+cp "$RAW" "$RESULTS/latest.raw.$$" && mv -f "$RESULTS/latest.raw.$$" "$RESULTS/latest.raw"
