@@ -1,0 +1,470 @@
+/*
+ * tests/stress/stress_time.c - timers under concurrency, for
+ * ThreadSanitizer: threads creating, stopping, resetting and freeing timers,
+ * tickers and function timers while others receive from their channels and
+ * the timer thread fires them.  Each phase checks the rules that must hold
+ * whatever the interleaving, and the program prints "N passed, N failed"
+ * last (exit status 1 if any failed).
+ *
+ * No sleeps: threads meet at barriers and finish by joining; "nothing more
+ * arrives" is checked after a probe timer (see flush()).
+ */
+#include <errno.h>
+#include <gochan/chan.h>
+#include <gochan/select.h>
+#include <gochan/time.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "timer/timer_internal.h"
+
+#define US GOTIME_MICROSECOND
+#define MS GOTIME_MILLISECOND
+#define PATIENCE (30 * GOTIME_SECOND)
+
+static int passed, failed;
+
+static void check(bool ok, const char *what)
+{
+	if (ok) {
+		passed++;
+	} else {
+		failed++;
+		printf("FAIL: %s\n", what);
+	}
+	fflush(stdout);
+}
+
+static void start_all(pthread_t *th, int n, void *(*fn)(void *), void *args, size_t argsz)
+{
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, fn, (char *)args + i * argsz)) {
+			perror("pthread_create");
+			exit(2);
+		}
+}
+
+static void join_all(pthread_t *th, int n)
+{
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+}
+
+static void probe_fn(void *p)
+{
+	chan_t *c = p;
+	chan_close(c);
+	chan_unref(c);
+}
+
+/* Wait until every timer due before now + d has been handled by the timer
+ * thread (a later probe timer has run: the one thread fires in deadline
+ * order).  Returns false if the probe never ran. */
+static bool flush(int64_t d)
+{
+	chan_t *c = chan_new(0, 0);
+	bool ok = true;
+	gotime_timer_t *p = gotime_after_func_at(chan_now() + d + 1, probe_fn, chan_ref(c));
+	int rc = p ? chan_recv_until(c, NULL, &ok, chan_now() + PATIENCE + d) : EINVAL;
+	gotime_timer_free(p);
+	chan_unref(c);
+	return rc == 0 && !ok;
+}
+
+static bool has_value(chan_t *c)
+{
+	int64_t v;
+	return chan_try_recv(c, &v, NULL) == 0;
+}
+
+/* ---- phase 1: many threads, many timers, each value exactly once -------- */
+struct p1 {
+	unsigned seed;
+	long bad;
+};
+
+static void *p1_worker(void *p)
+{
+	struct p1 *a = p;
+	enum { B = 25 };
+	for (int round = 0; round < 20; round++) {
+		gotime_timer_t *ts[B];
+		int64_t lo[B];
+		for (int i = 0; i < B; i++) {
+			int64_t d = rand_r(&a->seed) % (300 * US) - 50 * US;
+			lo[i] = chan_now() + (d > 0 ? d : 0);
+			ts[i] = gotime_timer_new(d);
+			if (!ts[i]) {
+				a->bad++;
+				return NULL;
+			}
+		}
+		for (int i = 0; i < B; i++) {
+			chan_t *c = gotime_timer_chan(ts[i]);
+			int64_t v;
+			bool ok = false;
+			if (chan_recv_until(c, &v, &ok, chan_now() + PATIENCE) || !ok || v < lo[i])
+				a->bad++;
+			if (has_value(c))
+				a->bad++;
+			if (gotime_timer_stop(ts[i])) /* received: not pending */
+				a->bad++;
+			gotime_timer_free(ts[i]);
+		}
+	}
+	return NULL;
+}
+
+static void phase_many_timers(void)
+{
+	enum { T = 4 };
+	pthread_t th[T];
+	struct p1 a[T];
+	for (int i = 0; i < T; i++)
+		a[i] = (struct p1){.seed = (unsigned)i + 1};
+	start_all(th, T, p1_worker, a, sizeof a[0]);
+	join_all(th, T);
+	long bad = 0;
+	for (int i = 0; i < T; i++)
+		bad += a[i].bad;
+	check(bad == 0, "many timers: every value once, not early, Stop false after receipt");
+}
+
+/* ---- phase 2: shared timers, Stop/Reset racing receivers and delivery ---- */
+enum { P2_TIMERS = 4, P2_MUT = 3, P2_RECV = 2 };
+struct p2_shared {
+	gotime_timer_t *ts[P2_TIMERS];
+	pthread_barrier_t bar;
+	atomic_int mutators_left;
+	int64_t start;
+};
+struct p2 {
+	struct p2_shared *s;
+	unsigned seed;
+	long received, bad;
+};
+
+static void *p2_mutator(void *p)
+{
+	struct p2 *a = p;
+	pthread_barrier_wait(&a->s->bar);
+	for (int i = 0; i < 20000; i++) {
+		gotime_timer_t *t = a->s->ts[rand_r(&a->seed) % P2_TIMERS];
+		switch (rand_r(&a->seed) % 4) {
+		case 0:
+			gotime_timer_stop(t);
+			break;
+		case 1:
+			gotime_timer_reset(t, 0);
+			break;
+		default:
+			gotime_timer_reset(t, rand_r(&a->seed) % (50 * US));
+			break;
+		}
+	}
+	/* release: the receivers' acquire load sees the mutators are done */
+	atomic_fetch_sub_explicit(&a->s->mutators_left, 1, memory_order_release);
+	return NULL;
+}
+
+static void *p2_receiver(void *p)
+{
+	struct p2 *a = p;
+	chan_case_t cases[P2_TIMERS];
+	int64_t vals[P2_TIMERS];
+	bool oks[P2_TIMERS];
+	for (int i = 0; i < P2_TIMERS; i++)
+		cases[i] = CHAN_RECV(gotime_timer_chan(a->s->ts[i]), &vals[i], &oks[i]);
+	pthread_barrier_wait(&a->s->bar);
+	/* acquire: pairs with the mutators' release decrements */
+	while (atomic_load_explicit(&a->s->mutators_left, memory_order_acquire) > 0) {
+		int r = chan_select(cases, P2_TIMERS, chan_now() + MS);
+		if (r >= 0) {
+			a->received++;
+			if (!oks[r] || vals[r] < a->s->start)
+				a->bad++;
+		} else if (r != CHAN_TIMEOUT) {
+			a->bad++;
+		}
+	}
+	return NULL;
+}
+
+static void phase_stop_reset_race(void)
+{
+	struct p2_shared s;
+	pthread_t th[P2_MUT + P2_RECV];
+	struct p2 a[P2_MUT + P2_RECV];
+	s.start = chan_now();
+	for (int i = 0; i < P2_TIMERS; i++)
+		s.ts[i] = gotime_timer_new(GOTIME_HOUR);
+	atomic_init(&s.mutators_left, P2_MUT);
+	pthread_barrier_init(&s.bar, NULL, P2_MUT + P2_RECV);
+	for (int i = 0; i < P2_MUT + P2_RECV; i++)
+		a[i] = (struct p2){.s = &s, .seed = (unsigned)i * 31 + 7};
+	start_all(th, P2_MUT, p2_mutator, a, sizeof a[0]);
+	start_all(th + P2_MUT, P2_RECV, p2_receiver, a + P2_MUT, sizeof a[0]);
+	join_all(th, P2_MUT + P2_RECV);
+	long received = 0, bad = 0;
+	for (int i = P2_MUT; i < P2_MUT + P2_RECV; i++) {
+		received += a[i].received;
+		bad += a[i].bad;
+	}
+	check(bad == 0, "stop/reset race: every value received is a due time of a setting");
+	check(received > 0, "stop/reset race: values were delivered");
+	bool stale = false;
+	for (int i = 0; i < P2_TIMERS; i++) {
+		gotime_timer_stop(s.ts[i]);
+		stale |= has_value(gotime_timer_chan(s.ts[i]));
+	}
+	check(!stale, "stop/reset race: no value after the final Stop");
+	check(flush(100 * US), "stop/reset race: probe ran");
+	for (int i = 0; i < P2_TIMERS; i++) {
+		stale |= has_value(gotime_timer_chan(s.ts[i]));
+		gotime_timer_free(s.ts[i]);
+	}
+	check(!stale, "stop/reset race: no late value after the final Stop");
+	pthread_barrier_destroy(&s.bar);
+}
+
+/* ---- phase 3: unreceived one-shot timers: Stop/Reset is always "pending" - */
+struct p3 {
+	unsigned seed;
+	long bad;
+};
+
+static void *p3_worker(void *p)
+{
+	struct p3 *a = p;
+	for (int i = 0; i < 1500; i++) {
+		int64_t d = rand_r(&a->seed) % (20 * US);
+		int64_t aim = chan_now() + d + rand_r(&a->seed) % (40 * US) - 20 * US;
+		gotime_timer_t *t = gotime_timer_new(d);
+		if (!t) {
+			a->bad++;
+			continue;
+		}
+		while (chan_now() < aim)
+			; /* aim at the expiry (not synchronisation) */
+		bool pending = i % 2 ? gotime_timer_stop(t) : gotime_timer_reset(t, GOTIME_HOUR);
+		if (!pending || has_value(gotime_timer_chan(t)))
+			a->bad++;
+		gotime_timer_free(t);
+	}
+	return NULL;
+}
+
+static void phase_unreceived_pending(void)
+{
+	enum { T = 3 };
+	pthread_t th[T];
+	struct p3 a[T];
+	for (int i = 0; i < T; i++)
+		a[i] = (struct p3){.seed = (unsigned)i + 100};
+	start_all(th, T, p3_worker, a, sizeof a[0]);
+	join_all(th, T);
+	long bad = 0;
+	for (int i = 0; i < T; i++)
+		bad += a[i].bad;
+	check(bad == 0, "unreceived timer: Stop/Reset at expiry returns true, leaves no value");
+}
+
+/* ---- phase 4: function timers: ran + stopped == created, free racing fire */
+struct p4 {
+	unsigned seed;
+	atomic_long *runs;
+	long stopped;
+	long bad;
+};
+
+static void p4_fn(void *p)
+{
+	/* relaxed: the total is read after flush(), whose channel orders it */
+	atomic_fetch_add_explicit((atomic_long *)p, 1, memory_order_relaxed);
+}
+
+static void *p4_worker(void *p)
+{
+	struct p4 *a = p;
+	for (int i = 0; i < 1500; i++) {
+		int64_t dl = chan_now() + rand_r(&a->seed) % (20 * US);
+		gotime_timer_t *t = i % 4 == 3 ? gotime_after_func(dl - chan_now(), p4_fn, a->runs)
+					       : gotime_after_func_at(dl, p4_fn, a->runs);
+		if (!t) {
+			a->bad++;
+			continue;
+		}
+		while (chan_now() < dl - 10 * US + rand_r(&a->seed) % (20 * US))
+			;
+		if (i % 3 == 0) {
+			if (gotime_timer_reset(t, rand_r(&a->seed) % (10 * US)))
+				a->stopped++; /* the earlier setting will not run ... */
+			a->stopped--;         /* ... but the new one will */
+		}
+		if (gotime_timer_stop(t))
+			a->stopped++;
+		gotime_timer_free(t); /* may race the callback: must be safe */
+	}
+	return NULL;
+}
+
+static void phase_func_timers(void)
+{
+	enum { T = 3, N = 1500 };
+	pthread_t th[T];
+	struct p4 a[T];
+	atomic_long runs = 0;
+	for (int i = 0; i < T; i++)
+		a[i] = (struct p4){.seed = (unsigned)i + 200, .runs = &runs};
+	start_all(th, T, p4_worker, a, sizeof a[0]);
+	join_all(th, T);
+	/* AfterFunc threads may still be running p4_fn: wait for them. */
+	int64_t end = chan_now() + PATIENCE;
+	bool quiet = flush(0);
+	while (gotime__afterfunc_live() && chan_now() < end)
+		sched_yield(); /* a condition with a deadline, not a sleep */
+	long stopped = 0, bad = 0;
+	for (int i = 0; i < T; i++) {
+		stopped += a[i].stopped;
+		bad += a[i].bad;
+	}
+	check(quiet && bad == 0, "function timers: created and freed");
+	check(atomic_load_explicit(&runs, memory_order_acquire) + stopped == (long)T * N,
+	      "function timers: runs + successful stops == settings");
+}
+
+/* ---- phase 5: tickers created, read, reset, stopped, freed concurrently -- */
+struct p5 {
+	unsigned seed;
+	long bad;
+};
+
+static void *p5_worker(void *p)
+{
+	struct p5 *a = p;
+	for (int i = 0; i < 60; i++) {
+		int64_t d = 20 * US + rand_r(&a->seed) % (100 * US);
+		gotime_ticker_t *tk = gotime_ticker_new(d);
+		if (!tk) {
+			a->bad++;
+			continue;
+		}
+		chan_t *c = gotime_ticker_chan(tk);
+		int64_t prev = 0, v;
+		bool ok = false;
+		for (int k = 0; k < 3; k++) {
+			if (chan_recv_until(c, &v, &ok, chan_now() + PATIENCE) || !ok || v <= prev)
+				a->bad++;
+			prev = v;
+		}
+		if (gotime_ticker_reset(tk, d / 2 + 1))
+			a->bad++;
+		if (chan_recv_until(c, &v, &ok, chan_now() + PATIENCE) || !ok)
+			a->bad++;
+		gotime_ticker_stop(tk);
+		if (has_value(c))
+			a->bad++;
+		gotime_ticker_free(tk);
+	}
+	return NULL;
+}
+
+static void phase_tickers(void)
+{
+	enum { T = 3 };
+	pthread_t th[T];
+	struct p5 a[T];
+	for (int i = 0; i < T; i++)
+		a[i] = (struct p5){.seed = (unsigned)i + 300};
+	start_all(th, T, p5_worker, a, sizeof a[0]);
+	join_all(th, T);
+	long bad = 0;
+	for (int i = 0; i < T; i++)
+		bad += a[i].bad;
+	check(bad == 0, "tickers: ordered ticks, Reset, no tick after Stop");
+}
+
+/* ---- phase 6: After channels dropped before and after firing ------------ */
+static void *p6_worker(void *p)
+{
+	long *bad = p;
+	for (int i = 0; i < 500; i++) {
+		chan_t *c = gotime_after(i % 50 * US);
+		if (!c) {
+			++*bad;
+			continue;
+		}
+		if (i % 2 && chan_recv_until(c, NULL, NULL, chan_now() + PATIENCE))
+			++*bad;
+		if (chan_unref(c)) /* the timer keeps its own reference */
+			++*bad;
+	}
+	return NULL;
+}
+
+static void phase_after_orphans(void)
+{
+	enum { T = 3 };
+	pthread_t th[T];
+	long bad[T] = {0};
+	start_all(th, T, p6_worker, bad, sizeof bad[0]);
+	join_all(th, T);
+	check(bad[0] + bad[1] + bad[2] == 0, "After: channels dropped before or after firing");
+	check(flush(100 * US), "After: all fired");
+	check(gotime__pending() == 0, "After: no timer left pending");
+}
+
+/* ---- phase 7: shutdown racing everything else ---------------------------- */
+static void *p7_worker(void *p)
+{
+	atomic_int *done = p;
+	for (int i = 0; i < 300; i++) {
+		chan_t *c = gotime_after(i % 2 ? 0 : 5 * US);
+		if (c) {
+			chan_recv_until(c, NULL, NULL, chan_now() + PATIENCE);
+			chan_unref(c);
+		}
+	}
+	/* release: ends the shutdown loop */
+	atomic_fetch_add_explicit(done, 1, memory_order_release);
+	return NULL;
+}
+
+static void phase_shutdown_race(void)
+{
+	enum { T = 2 };
+	pthread_t th[T];
+	atomic_int done = 0;
+	for (int i = 0; i < T; i++)
+		if (pthread_create(&th[i], NULL, p7_worker, &done))
+			exit(2);
+	bool bad = false;
+	/* acquire: pairs with the workers' release increments */
+	while (atomic_load_explicit(&done, memory_order_acquire) < T) {
+		int rc = gotime_shutdown();
+		bad |= rc != 0 && rc != EBUSY;
+	}
+	join_all(th, T);
+	check(!bad, "shutdown racing timers: 0 or EBUSY");
+}
+
+int main(void)
+{
+	phase_many_timers();
+	phase_stop_reset_race();
+	phase_unreceived_pending();
+	phase_func_timers();
+	phase_tickers();
+	phase_after_orphans();
+	phase_shutdown_race();
+
+	check(gotime__pending() == 0, "end: no timer pending");
+	check(gotime__heap_reserved() == 0, "end: every timer object freed");
+	check(gotime_shutdown() == 0, "end: shutdown");
+	check(gotime__threads_live() == 0, "end: no timer thread");
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
