@@ -75,8 +75,8 @@ static int read_file(const char *path, uint8_t **data, size_t *size)
 
 static void run_one(const char *path)
 {
-	uint8_t *data;
-	size_t size;
+	uint8_t *data = NULL;
+	size_t size = 0;
 	int err = read_file(path, &data, &size);
 	if (err) {
 		fprintf(stderr, "FAIL %s: cannot read: %s\n", path, strerror(err));
