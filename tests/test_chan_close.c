@@ -40,12 +40,15 @@ static void *send_thread(void *p)
 	return NULL;
 }
 
-static void start_parked(pthread_t *th, struct w *a, int n, chan_t *c, void *(*fn)(void *), int64_t deadline)
+static void start_parked(pthread_t *th, struct w *a, int n, chan_t *c, void *(*fn)(void *),
+			 int64_t deadline)
 {
 	for (int i = 0; i < n; i++) {
-		a[i] = (struct w){.c = c, .value = 1000 + i, .ok = true, .rc = -1, .deadline = deadline};
+		a[i] = (struct w){
+			.c = c, .value = 1000 + i, .ok = true, .rc = -1, .deadline = deadline};
 		th[i] = tu_spawn(fn, &a[i]);
-		cr_assert(tu_wait_blocked(&a[i].blk, TU_BLOCK_TIMEOUT_NS), "thread %d never blocked", i);
+		cr_assert(tu_wait_blocked(&a[i].blk, TU_BLOCK_TIMEOUT_NS),
+			  "thread %d never blocked", i);
 	}
 }
 
@@ -132,7 +135,8 @@ Test(chan_close, drain_then_zero, .timeout = 5)
 		cr_assert_eq(v, 0);
 		v = 0x5a5a;
 		ok = true;
-		cr_assert_eq(chan_recv_until(c, &v, &ok, CHAN_NOWAIT), 0, "closed+drained is ready, not ETIMEDOUT");
+		cr_assert_eq(chan_recv_until(c, &v, &ok, CHAN_NOWAIT), 0,
+			     "closed+drained is ready, not ETIMEDOUT");
 		cr_assert_not(ok);
 		cr_assert_eq(v, 0);
 		cr_assert_eq(chan_recv(c, NULL, NULL), 0);
@@ -180,8 +184,14 @@ static void close_wakes_receivers(size_t cap, int64_t deadline)
 		cr_assert_eq(chan_unref(c), 0);
 	}
 }
-Test(chan_close, wakes_receivers_unbuffered, .timeout = 20) { close_wakes_receivers(0, CHAN_FOREVER); }
-Test(chan_close, wakes_receivers_buffered, .timeout = 20) { close_wakes_receivers(4, CHAN_FOREVER); }
+Test(chan_close, wakes_receivers_unbuffered, .timeout = 20)
+{
+	close_wakes_receivers(0, CHAN_FOREVER);
+}
+Test(chan_close, wakes_receivers_buffered, .timeout = 20)
+{
+	close_wakes_receivers(4, CHAN_FOREVER);
+}
 /* A deadline receiver woken by close reports the close, not a timeout. */
 Test(chan_close, wakes_deadline_receivers, .timeout = 30)
 {
@@ -214,7 +224,8 @@ static void close_wakes_senders(size_t cap, int64_t deadline)
 			bool ok = false;
 			cr_assert_eq(chan_recv(c, &v, &ok), 0);
 			cr_assert(ok);
-			cr_assert_eq(v, i, "buffer holds %d at %d: a failed sender's value entered", v, i);
+			cr_assert_eq(v, i, "buffer holds %d at %d: a failed sender's value entered",
+				     v, i);
 		}
 		bool ok = true;
 		int v = -1;
@@ -223,8 +234,14 @@ static void close_wakes_senders(size_t cap, int64_t deadline)
 		cr_assert_eq(chan_unref(c), 0);
 	}
 }
-Test(chan_close, wakes_senders_unbuffered, .timeout = 20) { close_wakes_senders(0, CHAN_FOREVER); }
-Test(chan_close, wakes_senders_full_buffer, .timeout = 20) { close_wakes_senders(3, CHAN_FOREVER); }
+Test(chan_close, wakes_senders_unbuffered, .timeout = 20)
+{
+	close_wakes_senders(0, CHAN_FOREVER);
+}
+Test(chan_close, wakes_senders_full_buffer, .timeout = 20)
+{
+	close_wakes_senders(3, CHAN_FOREVER);
+}
 Test(chan_close, wakes_deadline_senders, .timeout = 30)
 {
 	close_wakes_senders(0, chan_deadline_in((int64_t)20 * 1000000000));

@@ -50,7 +50,8 @@ Test(chan_deadline, send_times_out_and_value_not_sent, .timeout = 10)
 			cr_assert_eq(w, i);
 		}
 		int w = -1;
-		cr_assert_eq(chan_try_recv(c, &w, NULL), EAGAIN, "timed-out sender still queued (got %d)", w);
+		cr_assert_eq(chan_try_recv(c, &w, NULL), EAGAIN,
+			     "timed-out sender still queued (got %d)", w);
 		cr_assert_eq(chan_unref(c), 0);
 	}
 }
@@ -71,13 +72,15 @@ Test(chan_deadline, timed_out_receiver_dequeued, .timeout = 10)
 Test(chan_deadline, past_deadline_one_attempt, .timeout = 10)
 {
 	const int64_t now = chan_now();
-	const int64_t past[] = {CHAN_NOWAIT, chan_deadline_in(0), chan_deadline_in(-5 * MS), now - 1, 1};
+	const int64_t past[] = {CHAN_NOWAIT, chan_deadline_in(0), chan_deadline_in(-5 * MS),
+				now - 1, 1};
 	for (size_t i = 0; i < sizeof past / sizeof past[0]; i++) {
 		chan_t *c = chan_new(sizeof(int), 1);
 		int v = 5, w = -1;
 		bool ok = false;
 		int64_t t0 = chan_now();
-		cr_assert_eq(chan_recv_until(c, &w, &ok, past[i]), ETIMEDOUT, "deadline %lld", (long long)past[i]);
+		cr_assert_eq(chan_recv_until(c, &w, &ok, past[i]), ETIMEDOUT, "deadline %lld",
+			     (long long)past[i]);
 		cr_assert_eq(chan_send_until(c, &v, past[i]), 0, "room: must succeed");
 		cr_assert_eq(chan_send_until(c, &v, past[i]), ETIMEDOUT, "full: one attempt");
 		cr_assert_eq(chan_recv_until(c, &w, &ok, past[i]), 0, "data: must succeed");
@@ -110,7 +113,8 @@ static void *neg_recv(void *p)
 	int v;
 	a->ok = true;
 	/* release: publishes a->ok to the main thread's acquire load */
-	atomic_store_explicit(&a->rc, chan_recv_until(a->c, &v, &a->ok, a->deadline), memory_order_release);
+	atomic_store_explicit(&a->rc, chan_recv_until(a->c, &v, &a->ok, a->deadline),
+			      memory_order_release);
 	return NULL;
 }
 Test(chan_deadline, negative_deadline_is_past, .timeout = 10)
@@ -132,7 +136,7 @@ Test(chan_deadline, negative_deadline_is_past, .timeout = 10)
 		chan_close(c);
 		tu_join(th);
 		cr_expect_eq(atomic_load(&a.rc), ETIMEDOUT,
-			     "BUG: chan_recv_until(deadline=%lld) blocked until close "
+			     "chan_recv_until(deadline=%lld) blocked until close "
 			     "instead of one non-blocking attempt (rc %d, ok %d)",
 			     (long long)negs[i], atomic_load(&a.rc), a.ok);
 		cr_assert_eq(chan_unref(c), 0);
@@ -185,7 +189,8 @@ Test(chan_deadline, completes_before_deadline, .timeout = 20)
 	for (int round = 0; round < 10; round++) {
 		size_t cap = (size_t)(round % 2);
 		chan_t *c = chan_new(sizeof(int), cap);
-		struct rarg a = {.c = c, .v = -1, .rc = -1, .deadline = chan_deadline_in(30000 * MS)};
+		struct rarg a = {
+			.c = c, .v = -1, .rc = -1, .deadline = chan_deadline_in(30000 * MS)};
 		pthread_t th = tu_spawn(receiver, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = round;
@@ -198,7 +203,8 @@ Test(chan_deadline, completes_before_deadline, .timeout = 20)
 		/* And the sending side, on a full (or unbuffered) channel. */
 		for (int i = 0; i < (int)cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
-		struct rarg s = {.c = c, .v = 4242, .rc = -1, .deadline = chan_deadline_in(30000 * MS)};
+		struct rarg s = {
+			.c = c, .v = 4242, .rc = -1, .deadline = chan_deadline_in(30000 * MS)};
 		th = tu_spawn(sender, &s);
 		cr_assert(tu_wait_blocked(&s.blk, TU_BLOCK_TIMEOUT_NS));
 		for (int i = 0; i < (int)cap; i++) {
@@ -263,10 +269,10 @@ Test(chan_deadline, fifo_after_middle_timeout, .timeout = 20)
 struct race {
 	chan_t *c;
 	int n;
-	int sent_ok;        /* sends that returned 0 */
-	int recvd;          /* receives that returned a value */
+	int sent_ok; /* sends that returned 0 */
+	int recvd;   /* receives that returned a value */
 	long sum_sent, sum_recvd;
-	atomic_bool done;   /* set (release) by the sender when it finishes */
+	atomic_bool done; /* set (release) by the sender when it finishes */
 };
 static void *race_sender(void *p)
 {
@@ -319,7 +325,8 @@ Test(chan_deadline, expiry_races_counterpart, .timeout = 30)
 			r.sum_recvd += v;
 		}
 		cr_assert_geq(r.sent_ok, 0, "sender got an error other than ETIMEDOUT");
-		cr_assert_eq(r.recvd, r.sent_ok, "cap %zu: %d sends succeeded, %d values received", cap, r.sent_ok, r.recvd);
+		cr_assert_eq(r.recvd, r.sent_ok, "cap %zu: %d sends succeeded, %d values received",
+			     cap, r.sent_ok, r.recvd);
 		cr_assert_eq(r.sum_recvd, r.sum_sent);
 		cr_assert_eq(chan_unref(c), 0);
 	}

@@ -40,12 +40,14 @@ static void *receiver(void *p)
 }
 
 /* Start K threads running fn one at a time, each parked before the next. */
-static void start_queued(pthread_t *th, struct waiter_arg *a, chan_t *c, void *(*fn)(void *), int base)
+static void start_queued(pthread_t *th, struct waiter_arg *a, chan_t *c, void *(*fn)(void *),
+			 int base)
 {
 	for (int i = 0; i < K; i++) {
 		a[i] = (struct waiter_arg){.c = c, .value = base + i, .rc = -1};
 		th[i] = tu_spawn(fn, &a[i]);
-		cr_assert(tu_wait_blocked(&a[i].blk, TU_BLOCK_TIMEOUT_NS), "thread %d never blocked", i);
+		cr_assert(tu_wait_blocked(&a[i].blk, TU_BLOCK_TIMEOUT_NS),
+			  "thread %d never blocked", i);
 	}
 }
 
@@ -77,14 +79,21 @@ static void blocked_receivers_fifo(size_t cap)
 			tu_join(th[i]);
 			cr_assert_eq(a[i].rc, 0);
 			cr_assert(a[i].ok);
-			cr_assert_eq(a[i].value, i, "cap %zu: receiver %d got %d", cap, i, a[i].value);
+			cr_assert_eq(a[i].value, i, "cap %zu: receiver %d got %d", cap, i,
+				     a[i].value);
 		}
 		cr_assert_eq(chan_len(c), 0);
 		cr_assert_eq(chan_unref(c), 0);
 	}
 }
-Test(chan_fifo, blocked_receivers_unbuffered, .timeout = 20) { blocked_receivers_fifo(0); }
-Test(chan_fifo, blocked_receivers_buffered, .timeout = 20) { blocked_receivers_fifo(3); }
+Test(chan_fifo, blocked_receivers_unbuffered, .timeout = 20)
+{
+	blocked_receivers_fifo(0);
+}
+Test(chan_fifo, blocked_receivers_buffered, .timeout = 20)
+{
+	blocked_receivers_fifo(3);
+}
 
 /* Senders blocked on an unbuffered channel are served in arrival order. */
 Test(chan_fifo, blocked_senders_unbuffered, .timeout = 20)
@@ -131,7 +140,8 @@ Test(chan_fifo, full_buffer_then_blocked_senders, .timeout = 20)
 			/* The receive itself refilled the tail from the first
 			 * blocked sender while more senders were waiting. */
 			size_t want = i < K ? cap : cap + K - 1 - (size_t)i;
-			cr_assert_eq(chan_len(c), want, "after receive %d: len %zu, want %zu", i, chan_len(c), want);
+			cr_assert_eq(chan_len(c), want, "after receive %d: len %zu, want %zu", i,
+				     chan_len(c), want);
 		}
 		for (int i = 0; i < K; i++) {
 			tu_join(th[i]);

@@ -98,14 +98,19 @@ static void test_chan_cap(int cap)
 		chan_t *c = chan_new(sizeof(int), ucap);
 		struct tc_recv r1 = {.c = c, .with_ok = false}, r2 = {.c = c, .with_ok = true};
 		pthread_t t1 = tu_spawn(tc_receiver, &r1), t2 = tu_spawn(tc_receiver, &r2);
-		cr_assert(tu_wait_blocked(&r1.blk, TU_BLOCK_TIMEOUT_NS), "chan[%d]: recv1 never blocked", cap);
-		cr_assert(tu_wait_blocked(&r2.blk, TU_BLOCK_TIMEOUT_NS), "chan[%d]: recv2 never blocked", cap);
-		cr_assert(!atomic_load(&r1.done) && !atomic_load(&r2.done), "chan[%d]: receive from empty chan", cap);
+		cr_assert(tu_wait_blocked(&r1.blk, TU_BLOCK_TIMEOUT_NS),
+			  "chan[%d]: recv1 never blocked", cap);
+		cr_assert(tu_wait_blocked(&r2.blk, TU_BLOCK_TIMEOUT_NS),
+			  "chan[%d]: recv2 never blocked", cap);
+		cr_assert(!atomic_load(&r1.done) && !atomic_load(&r2.done),
+			  "chan[%d]: receive from empty chan", cap);
 		/* Ensure that non-blocking receive does not block. */
 		int v;
 		bool ok;
-		cr_assert_eq(chan_try_recv(c, &v, NULL), EAGAIN, "chan[%d]: receive from empty chan", cap);
-		cr_assert_eq(chan_try_recv(c, &v, &ok), EAGAIN, "chan[%d]: receive from empty chan", cap);
+		cr_assert_eq(chan_try_recv(c, &v, NULL), EAGAIN,
+			     "chan[%d]: receive from empty chan", cap);
+		cr_assert_eq(chan_try_recv(c, &v, &ok), EAGAIN, "chan[%d]: receive from empty chan",
+			     cap);
 		v = 0;
 		cr_assert_eq(chan_send(c, &v), 0);
 		cr_assert_eq(chan_send(c, &v), 0);
@@ -120,7 +125,8 @@ static void test_chan_cap(int cap)
 			cr_assert_eq(chan_send(c, &i), 0);
 		struct tc_send s = {.c = c, .from = 0, .to = 1};
 		pthread_t t = tu_spawn(tc_sender, &s);
-		cr_assert(tu_wait_blocked(&s.blk, TU_BLOCK_TIMEOUT_NS), "chan[%d]: sender never blocked", cap);
+		cr_assert(tu_wait_blocked(&s.blk, TU_BLOCK_TIMEOUT_NS),
+			  "chan[%d]: sender never blocked", cap);
 		cr_assert_not(atomic_load(&s.sent), "chan[%d]: send to full chan", cap);
 		/* Ensure that non-blocking send does not block. */
 		int v = 0;
@@ -155,7 +161,8 @@ static void test_chan_cap(int cap)
 		chan_t *c = chan_new(sizeof(int), ucap), *done = chan_new(sizeof(bool), 0);
 		struct tc_closewait a = {.c = c, .done = done};
 		pthread_t t = tu_spawn(tc_close_waiter, &a);
-		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS), "chan[%d]: receiver never blocked", cap);
+		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS),
+			  "chan[%d]: receiver never blocked", cap);
 		cr_assert_eq(chan_close(c), 0);
 		bool good = false;
 		cr_assert_eq(chan_recv(done, &good, NULL), 0);
@@ -176,7 +183,8 @@ static void test_chan_cap(int cap)
 				bool ok = false;
 				cr_assert_eq(chan_recv(c, &v, pass ? &ok : NULL), 0);
 				if (pass)
-					cr_assert(ok, "chan[%d]: receive failed, expected %d", cap, i);
+					cr_assert(ok, "chan[%d]: receive failed, expected %d", cap,
+						  i);
 				cr_assert_eq(v, i, "chan[%d]: received %d, expected %d", cap, v, i);
 			}
 			tu_join(t);
@@ -212,7 +220,8 @@ static void test_chan_cap(int cap)
 			cr_assert_eq(snd[p].rc, 0);
 		}
 		for (int k = 0; k < TC_L; k++)
-			cr_assert_eq(total[k], TC_P, "chan[%d]: value %d received %d times, expected %d", cap, k,
+			cr_assert_eq(total[k], TC_P,
+				     "chan[%d]: value %d received %d times, expected %d", cap, k,
 				     total[k], TC_P);
 		free(rcv);
 		cr_assert_eq(chan_unref(done), 0);
@@ -316,12 +325,13 @@ static void *mc_feeder(void *p)
 	chan_close(mc_g->q); /* no more work */
 	for (int i = 0; i < MC_NWORK; i++)
 		tu_join(mc_g->workers[i]); /* workers done */
-	chan_close(mc_g->r); /* ... so there can be no more results */
+	chan_close(mc_g->r);               /* ... so there can be no more results */
 	return NULL;
 }
 Test(go_chan, TestMultiConsumer, .timeout = 60)
 {
-	struct mc m = {.q = chan_new(sizeof(int), MC_NWORK * 3), .r = chan_new(sizeof(int), MC_NWORK * 3)};
+	struct mc m = {.q = chan_new(sizeof(int), MC_NWORK * 3),
+		       .r = chan_new(sizeof(int), MC_NWORK * 3)};
 	mc_g = &m;
 	for (int i = 0; i < MC_NWORK; i++) {
 		m.w[i] = i;
@@ -336,8 +346,8 @@ Test(go_chan, TestMultiConsumer, .timeout = 60)
 		s += v;
 	}
 	tu_join(feeder);
-	cr_assert(n == MC_NITER && s == m.expect, "Expected sum %ld (got %ld) from %d iter (saw %ld)", m.expect, s,
-		  MC_NITER, n);
+	cr_assert(n == MC_NITER && s == m.expect,
+		  "Expected sum %ld (got %ld) from %d iter (saw %ld)", m.expect, s, MC_NITER, n);
 	cr_assert_eq(chan_unref(m.q), 0);
 	cr_assert_eq(chan_unref(m.r), 0);
 }
@@ -406,7 +416,10 @@ static void synch_fifo(int n)
 	free(l);
 	free(links);
 }
-Test(go_chan, fifo_SynchFifo, .timeout = 10) { synch_fifo(FIFO_N); }
+Test(go_chan, fifo_SynchFifo, .timeout = 10)
+{
+	synch_fifo(FIFO_N);
+}
 Test(go_chan, fifo_SynchFifo_long, .timeout = 30)
 {
 	for (int i = 0; i < 10; i++)

@@ -104,12 +104,30 @@ static void ebusy_then(bool send, size_t cap, bool finish_by_close)
 	}
 	cr_assert_eq(chan_unref(c), 0);
 }
-Test(chan_lifetime, ebusy_blocked_receiver_close, .timeout = 10) { ebusy_then(false, 0, true); }
-Test(chan_lifetime, ebusy_blocked_receiver_buffered_close, .timeout = 10) { ebusy_then(false, 2, true); }
-Test(chan_lifetime, ebusy_blocked_sender_close, .timeout = 10) { ebusy_then(true, 0, true); }
-Test(chan_lifetime, ebusy_blocked_sender_full_close, .timeout = 10) { ebusy_then(true, 2, true); }
-Test(chan_lifetime, ebusy_blocked_receiver_served, .timeout = 10) { ebusy_then(false, 0, false); }
-Test(chan_lifetime, ebusy_blocked_sender_served, .timeout = 10) { ebusy_then(true, 1, false); }
+Test(chan_lifetime, ebusy_blocked_receiver_close, .timeout = 10)
+{
+	ebusy_then(false, 0, true);
+}
+Test(chan_lifetime, ebusy_blocked_receiver_buffered_close, .timeout = 10)
+{
+	ebusy_then(false, 2, true);
+}
+Test(chan_lifetime, ebusy_blocked_sender_close, .timeout = 10)
+{
+	ebusy_then(true, 0, true);
+}
+Test(chan_lifetime, ebusy_blocked_sender_full_close, .timeout = 10)
+{
+	ebusy_then(true, 2, true);
+}
+Test(chan_lifetime, ebusy_blocked_receiver_served, .timeout = 10)
+{
+	ebusy_then(false, 0, false);
+}
+Test(chan_lifetime, ebusy_blocked_sender_served, .timeout = 10)
+{
+	ebusy_then(true, 1, false);
+}
 
 /* EBUSY only for the last reference: dropping a non-last one is fine even
  * while a (properly referenced) thread is blocked. */

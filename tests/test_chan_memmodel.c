@@ -70,9 +70,18 @@ static void send_before_recv(size_t cap)
 	cr_assert_eq(bad, 0, "cap %zu: %d stale reads", cap, bad);
 	cr_assert_eq(chan_unref(c), 0);
 }
-Test(chan_memmodel, send_hb_recv_unbuffered, .timeout = 20) { send_before_recv(0); }
-Test(chan_memmodel, send_hb_recv_cap1, .timeout = 20) { send_before_recv(1); }
-Test(chan_memmodel, send_hb_recv_cap8, .timeout = 20) { send_before_recv(8); }
+Test(chan_memmodel, send_hb_recv_unbuffered, .timeout = 20)
+{
+	send_before_recv(0);
+}
+Test(chan_memmodel, send_hb_recv_cap1, .timeout = 20)
+{
+	send_before_recv(1);
+}
+Test(chan_memmodel, send_hb_recv_cap8, .timeout = 20)
+{
+	send_before_recv(8);
+}
 
 /* 2: plain write, then close; a receiver that sees ok=false sees the write. */
 struct r2 {
@@ -93,7 +102,8 @@ Test(chan_memmodel, close_hb_recv_closed, .timeout = 20)
 		struct r2 a = {.c = c, .x = 0};
 		pthread_t th = tu_spawn(r2_closer, &a);
 		bool ok = true;
-		int rc = i % 3 == 0 ? chan_recv(c, NULL, &ok) : chan_recv_until(c, NULL, &ok, CHAN_FOREVER);
+		int rc = i % 3 == 0 ? chan_recv(c, NULL, &ok)
+				    : chan_recv_until(c, NULL, &ok, CHAN_FOREVER);
 		cr_assert_eq(rc, 0);
 		cr_assert_not(ok);
 		cr_assert_eq(a.x, 42, "round %d: close not visible", i);

@@ -56,7 +56,8 @@ Test(chan_regress, full_sender_woken_by_close_parked, .timeout = 30)
 		int v = -1;
 		bool ok = true;
 		cr_assert_eq(chan_recv(c, &v, &ok), 0);
-		cr_assert_not(ok, "round %d: value %#x of a failed send entered the channel", round, v);
+		cr_assert_not(ok, "round %d: value %#x of a failed send entered the channel", round,
+			      v);
 		cr_assert_eq(chan_unref(c), 0);
 	}
 }
@@ -80,7 +81,8 @@ Test(chan_regress, full_sender_races_close, .timeout = 30)
 		cr_assert_eq(chan_recv(c, &v, &ok), 0);
 		cr_assert(ok && v == 0);
 		cr_assert_eq(chan_recv(c, &v, &ok), 0);
-		cr_assert_not(ok, "round %d: value %#x of a failed send entered the channel", round, v);
+		cr_assert_not(ok, "round %d: value %#x of a failed send entered the channel", round,
+			      v);
 		cr_assert_eq(chan_unref(c), 0);
 	}
 }
@@ -98,7 +100,8 @@ Test(chan_regress, unbuffered_sender_at_close_fails, .timeout = 30)
 			sched_yield();
 		cr_assert_eq(chan_close(c), 0);
 		tu_join(th);
-		cr_assert_eq(a.rc, EPIPE, "round %d: unbuffered send with no receiver reported %d", round, a.rc);
+		cr_assert_eq(a.rc, EPIPE, "round %d: unbuffered send with no receiver reported %d",
+			     round, a.rc);
 		cr_assert_eq(chan_unref(c), 0);
 	}
 }
@@ -136,7 +139,8 @@ Test(chan_regress, unbuffered_send_recv_close_race, .timeout = 30)
 {
 	int delivered = 0, refused = 0;
 	for (int round = 0; round < 3000; round++) {
-		struct race3 r = {.c = chan_new(sizeof(int), 0), .send_rc = -1, .recv_rc = -1, .v = -1};
+		struct race3 r = {
+			.c = chan_new(sizeof(int), 0), .send_rc = -1, .recv_rc = -1, .v = -1};
 		pthread_barrier_init(&r.bar, NULL, 3);
 		pthread_t ts = tu_spawn(race3_sender, &r), tr = tu_spawn(race3_receiver, &r);
 		pthread_barrier_wait(&r.bar);
@@ -148,18 +152,21 @@ Test(chan_regress, unbuffered_send_recv_close_race, .timeout = 30)
 		pthread_barrier_destroy(&r.bar);
 		cr_assert_eq(r.recv_rc, 0);
 		if (r.send_rc == 0) {
-			cr_assert(r.ok && r.v == 42, "round %d: send reported success but the receiver got %d/%d",
+			cr_assert(r.ok && r.v == 42,
+				  "round %d: send reported success but the receiver got %d/%d",
 				  round, r.v, r.ok);
 			delivered++;
 		} else {
 			cr_assert_eq(r.send_rc, EPIPE);
-			cr_assert(!r.ok && r.v == 0, "round %d: send failed but the receiver got %d/%d", round,
-				  r.v, r.ok);
+			cr_assert(!r.ok && r.v == 0,
+				  "round %d: send failed but the receiver got %d/%d", round, r.v,
+				  r.ok);
 			refused++;
 		}
 		cr_assert_eq(chan_unref(r.c), 0);
 	}
-	cr_log_info("unbuffered_send_recv_close_race: %d delivered, %d refused", delivered, refused);
+	cr_log_info("unbuffered_send_recv_close_race: %d delivered, %d refused", delivered,
+		    refused);
 }
 
 /*
@@ -190,7 +197,9 @@ static void *race2_try(void *p)
 static void two_try_receivers(int mode, int rounds)
 {
 	for (int round = 0; round < rounds; round++) {
-		struct race2 r = {.c = chan_new(sizeof(int), mode == 1 ? 0 : 1), .rc = {-1, -1}, .v = {-1, -1}};
+		struct race2 r = {.c = chan_new(sizeof(int), mode == 1 ? 0 : 1),
+				  .rc = {-1, -1},
+				  .v = {-1, -1}};
 		pthread_t sender = 0;
 		struct sarg sa = {.c = r.c, .value = 7, .rc = -1};
 		if (mode == 1) {
@@ -214,12 +223,14 @@ static void two_try_receivers(int mode, int rounds)
 				cr_assert_eq(r.v[i], 7);
 				got++;
 			} else if (mode == 2) {
-				cr_assert(r.rc[i] == 0 && !r.ok[i], "mode 2: closed channel: rc %d", r.rc[i]);
+				cr_assert(r.rc[i] == 0 && !r.ok[i], "mode 2: closed channel: rc %d",
+					  r.rc[i]);
 			} else {
 				cr_assert_eq(r.rc[i], EAGAIN, "mode %d: rc %d", mode, r.rc[i]);
 			}
 		}
-		cr_assert_eq(got, 1, "mode %d round %d: %d receivers got the single item", mode, round, got);
+		cr_assert_eq(got, 1, "mode %d round %d: %d receivers got the single item", mode,
+			     round, got);
 		if (mode == 1) {
 			tu_join(sender);
 			cr_assert_eq(sa.rc, 0);
@@ -227,9 +238,18 @@ static void two_try_receivers(int mode, int rounds)
 		cr_assert_eq(chan_unref(r.c), 0);
 	}
 }
-Test(chan_regress, two_try_receivers_buffered, .timeout = 30) { two_try_receivers(0, 3000); }
-Test(chan_regress, two_try_receivers_parked_sender, .timeout = 30) { two_try_receivers(1, 300); }
-Test(chan_regress, two_try_receivers_closed, .timeout = 30) { two_try_receivers(2, 3000); }
+Test(chan_regress, two_try_receivers_buffered, .timeout = 30)
+{
+	two_try_receivers(0, 3000);
+}
+Test(chan_regress, two_try_receivers_parked_sender, .timeout = 30)
+{
+	two_try_receivers(1, 300);
+}
+Test(chan_regress, two_try_receivers_closed, .timeout = 30)
+{
+	two_try_receivers(2, 3000);
+}
 
 /*
  * Go's rule for the lock-free non-blocking receive: read emptiness first,
@@ -252,7 +272,9 @@ Test(chan_regress, try_recv_closed_never_reverts_to_eagain, .timeout = 30)
 			bool ok = true;
 			int v, rc = chan_try_recv(c, &v, &ok);
 			if (rc == EAGAIN) {
-				cr_assert_not(seen_closed, "round %d: EAGAIN after the close was reported", round);
+				cr_assert_not(seen_closed,
+					      "round %d: EAGAIN after the close was reported",
+					      round);
 			} else {
 				cr_assert_eq(rc, 0);
 				cr_assert_not(ok);

@@ -82,7 +82,10 @@ typedef struct {
 	atomic_int tid;
 } tu_blocker_t;
 
-#define TU_BLOCKER_INIT {0}
+#define TU_BLOCKER_INIT \
+	{               \
+		0       \
+	}
 
 /* Called by a thread right before the call that should block. Release: the
  * waiter's acquire load then sees everything this thread did before. */
