@@ -22,7 +22,8 @@
  *   g.mu:        the heap array and every t->heap_idx, the thread
  *                state (running, sleeping, wake_at, stop_req) and the slot
  *                reservation count;
- *   t->send_mu:  t->armed, and delivery into t->ch against its clearing;
+ *   t->send_mu:  t->armed, t->sent, and delivery into t->ch against its
+ *                clearing;
  *   both:        t->seq and t->period are written only with both held, so
  *                they may be read under either.
  *
@@ -85,7 +86,9 @@ struct gotime_timer {
 
 	/* Guarded by send_mu (TK_CHAN only). */
 	pthread_mutex_t send_mu;
-	bool armed;
+	bool armed; /* the current setting is neither delivered nor stopped */
+	bool sent;  /* a value may be in ch: sent since the last clear (it may
+		       have been received since: only "false" is certain) */
 
 	/* Reference count, see above. */
 	atomic_size_t refs;
@@ -113,6 +116,7 @@ static struct {
 	size_t reserved; /* live timer objects: n <= reserved <= cap */
 	bool running;    /* a timer thread exists and has not decided to exit */
 	bool sleeping;   /* it is waiting on wake, until wake_at */
+	bool lingering;  /* that wait is the idle linger (the heap was empty) */
 	bool stop_req;   /* gotime_shutdown asks an idle thread to exit now */
 	int64_t wake_at;
 } g = {
@@ -316,17 +320,20 @@ static int arm_locked(struct gotime_timer *t, int64_t when)
 /*
  * Under g.mu: remove @t from the heap if it is there.  Returns true if it
  * was; the caller then owns the heap's reference and must drop it after
- * unlocking.  If the heap became empty while the thread sleeps far beyond
- * the linger period, wake it so that it exits on time.
+ * unlocking.  If the heap became empty while the thread sleeps toward a
+ * deadline, wake it so that it lingers and exits on time instead.
  */
 static bool disarm_locked(struct gotime_timer *t)
 {
 	if (t->heap_idx == HEAP_NONE)
 		return false;
 	heap_remove(t);
-	if (g.n == 0 && g.sleeping &&
-	    g.wake_at > add_sat(chan_now(), GOTIME_IDLE_LINGER_NS)) {
-		g.wake_at = INT64_MIN; /* no further signals needed */
+	if (g.n == 0 && g.sleeping && !g.lingering) {
+		/* It may be sleeping toward a far deadline: wake it to start
+		 * its linger.  Once lingering (or woken: wake_at INT64_MIN
+		 * below), an empty heap needs no further signal. */
+		g.lingering = true;
+		g.wake_at = INT64_MIN;
 		pthread_cond_signal(&g.wake);
 	}
 	return true;
@@ -344,11 +351,13 @@ static int cond_wait_until(pthread_cond_t *cv, int64_t when)
 	return pthread_cond_timedwait(cv, &g.mu, &ts);
 }
 
-/* Under g.mu: the timer thread sleeps until @when or a signal.  Any return
+/* Under g.mu: the timer thread sleeps until @when or a signal (@linger:
+ * the heap is empty and this is the idle grace period).  Any return
  * (signal, timeout, spurious) makes it recheck the heap. */
-static void sleep_until(int64_t when)
+static void sleep_until(int64_t when, bool linger)
 {
 	g.sleeping = true;
+	g.lingering = linger;
 	g.wake_at = when;
 	(void)cond_wait_until(&g.wake, when);
 	g.sleeping = false;
@@ -383,7 +392,8 @@ static void fire(struct firing *f)
 			/* Never blocks: the channel buffers one value.  A
 			 * ticker whose last tick is still unreceived drops
 			 * this one (EAGAIN), as Go's does. */
-			(void)chan_try_send(t->ch, &f->when);
+			if (chan_try_send(t->ch, &f->when) == 0)
+				t->sent = true;
 			if (t->period == 0)
 				t->armed = false;
 		}
@@ -431,13 +441,13 @@ static void *timer_main(void *unused)
 				idle_until = add_sat(now, GOTIME_IDLE_LINGER_NS);
 			if (now >= idle_until)
 				break;
-			sleep_until(idle_until);
+			sleep_until(idle_until, true);
 			continue;
 		}
 		idle_until = 0;
 		now = chan_now();
 		if (g.heap[0].when > now) {
-			sleep_until(g.heap[0].when);
+			sleep_until(g.heap[0].when, false);
 			continue;
 		}
 		while (nb < FIRE_BATCH && g.n > 0 && g.heap[0].when <= now) {
@@ -561,11 +571,16 @@ static bool chan_timer_set(struct gotime_timer *t, bool rearm, int64_t d, int64_
 
 	pending = t->armed;
 	t->armed = rearm;
-	if (chan__clear(t->ch) > 0)
-		pending = true;
+	/* Only a timer that has sent can have a value to clear: this keeps the
+	 * channel lock off the common Stop/Reset of a timer that never fired. */
+	if (t->sent) {
+		t->sent = false;
+		if (chan__clear(t->ch) > 0)
+			pending = true;
+	}
 	if (rearm && d <= 0 && t->period == 0) {
 		/* Fires at once: the value is there before we return. */
-		(void)chan_try_send(t->ch, &now);
+		t->sent = chan_try_send(t->ch, &now) == 0;
 		t->armed = false;
 	}
 	pthread_mutex_unlock(&t->send_mu);
