@@ -11,6 +11,9 @@
 #   BENCH_PROCS=N     width of the "parallel" cases in both twins
 #                     (default: the online CPU count, Go's GOMAXPROCS)
 #   BENCH_TIMEOUT=120 seconds before one run is killed (reported as TIMEOUT)
+#   BENCH_RUST=0      leave out the crossbeam-channel column (it is included
+#                     when cargo and Debian's librust-crossbeam-channel-dev are
+#                     installed; bench/rust builds offline against them)
 #   BENCH_BIN_DIR=dir use the C programs already built there instead of
 #                     building them (`zig build bench` sets GOCHAN_BENCH_BIN,
 #                     read as the same thing, to its bench-bin output)
@@ -100,6 +103,26 @@ for src in bench/go/*.go; do
 		log "WARNING: Go twin $fam does not build; shown as MISSING"
 done
 
+# ---- optional: crossbeam-channel twins (Rust), offline from Debian's crates --
+IMPLS="gochan go"
+RUST_DESC=""
+if [ "${BENCH_RUST:-1}" != 0 ] && command -v cargo >/dev/null 2>&1 &&
+	compgen -G "/usr/share/cargo/registry/crossbeam-channel-*" >/dev/null; then
+	log "building crossbeam-channel twins"
+	RT=${CARGO_TARGET_DIR:-${TMPDIR:-/tmp}/gochan-bench-rust-target}
+	if (cd bench/rust && CARGO_TARGET_DIR=$RT cargo build --release -q); then
+		for src in bench/*.c; do
+			fam=$(basename "$src" .c)
+			[ -x "$RT/release/$fam" ] && cp "$RT/release/$fam" "$BUILD/${fam}_rs"
+		done
+		IMPLS="gochan go crossbeam"
+		RUST_DESC="crossbeam-channel $(basename /usr/share/cargo/registry/crossbeam-channel-* |
+			sed 's/crossbeam-channel-//') (Debian), $(rustc --version 2>/dev/null)"
+	else
+		log "WARNING: the crossbeam twins do not build; column left out"
+	fi
+fi
+
 # ---- the case list: from each C program's --list --------------------------
 # lines: family case n
 CASES_FILE=$BUILD/cases.txt
@@ -135,7 +158,11 @@ RAW=$BUILD/raw.txt
 : >"$RAW"
 run_one() { # fam case n impl
 	local fam=$1 name=$2 n=$3 impl=$4 bin out rc
-	if [ "$impl" = gochan ]; then bin=$CBIN/$fam; else bin=$BUILD/${fam}_go; fi
+	case $impl in
+	gochan) bin=$CBIN/$fam ;;
+	go) bin=$BUILD/${fam}_go ;;
+	crossbeam) bin=$BUILD/${fam}_rs ;;
+	esac
 	if [ ! -x "$bin" ]; then echo "$name $impl MISSING $n" >>"$RAW"; return; fi
 	set +e
 	out=$(timeout -k 5 "$BENCH_TIMEOUT" "$bin" "$name" "$n" 2>&1)
@@ -157,14 +184,15 @@ run_one() { # fam case n impl
 START=$(date +%s)
 for r in $(seq 1 "$ROUNDS"); do
 	log "round $r/$ROUNDS ($ncases cases)"
+	# Rotate which implementation goes first, round by round.
+	read -r -a impls <<<"$IMPLS"
+	k=${#impls[@]}
+	order=()
+	for i in $(seq 0 $((k - 1))); do order+=("${impls[$(((i + r - 1) % k))]}"); done
 	while read -r fam name n; do
-		if [ $((r % 2)) = 1 ]; then
-			run_one "$fam" "$name" "$n" gochan
-			run_one "$fam" "$name" "$n" go
-		else
-			run_one "$fam" "$name" "$n" go
-			run_one "$fam" "$name" "$n" gochan
-		fi
+		for impl in "${order[@]}"; do
+			run_one "$fam" "$name" "$n" "$impl"
+		done
 	done <"$CASES_FILE"
 done
 ELAPSED=$(($(date +%s) - START))
@@ -172,13 +200,14 @@ ELAPSED=$(($(date +%s) - START))
 # ---- the table ----------------------------------------------------------------
 CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 {
-	echo "gochan vs Go: ns/op, median (min-max) of $ROUNDS interleaved rounds; ratio = gochan/Go median (lower is better for gochan)"
+	echo "gochan vs Go: ns/op, median (min-max) of $ROUNDS interleaved rounds; ratios of medians (below 1: gochan faster)"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "command: $([ "$QUICK" = 1 ] && echo "QUICK=1 ")ROUNDS=$ROUNDS bench/run.sh $*"
 	echo "machine: $(nproc) CPUs (nproc), ${CPU:-unknown CPU}, $(uname -sr)"
 	echo "parallel width (BENCH_PROCS): ${BENCH_PROCS:-$(nproc)}"
 	echo "gochan:  $CC_DESC, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "go:      $GO_DESC"
+	[ -z "$RUST_DESC" ] || echo "rust:    $RUST_DESC"
 	echo "elapsed: ${ELAPSED}s"
 	echo
 	python3 - "$CASES_FILE" "$RAW" <<'EOF'
@@ -202,15 +231,24 @@ def summary(vals):
     if bad:
         s += f" +{len(bad)} {bad[0]}"
     return med, s
-rows = [("case", "n", "gochan ns/op", "Go ns/op", "gochan/Go")]
+xb = any(impl == "crossbeam" for (_, impl) in runs)
+head = ["case", "n", "gochan ns/op", "Go ns/op", "gochan/Go"]
+if xb:
+    head += ["crossbeam ns/op", "gochan/xbeam"]
+rows = [head]
+def ratio(a, b):
+    return f"{a / b:.2f}" if a is not None and b else "-"
 for c in cases:
     mg, sg = summary(runs.get((c, "gochan"), []))
     mo, so = summary(runs.get((c, "go"), []))
-    ratio = f"{mg / mo:.2f}" if mg is not None and mo else "-"
-    rows.append((c, ns.get(c, "-"), sg, so, ratio))
-w = [max(len(r[i]) for r in rows) for i in range(5)]
+    row = [c, ns.get(c, "-"), sg, so, ratio(mg, mo)]
+    if xb:
+        mx, sx = summary(runs.get((c, "crossbeam"), []))
+        row += [sx, ratio(mg, mx)]
+    rows.append(row)
+w = [max(len(r[i]) for r in rows) for i in range(len(head))]
 for i, r in enumerate(rows):
-    print(f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:>{w[2]}}  {r[3]:>{w[3]}}  {r[4]:>{w[4]}}")
+    print("  ".join(f"{v:<{w[j]}}" if j == 0 else f"{v:>{w[j]}}" for j, v in enumerate(r)))
     if i == 0:
         print("  ".join("-" * x for x in w))
 EOF

@@ -1,0 +1,82 @@
+//! The protocol of bench/bench.h, for the crossbeam-channel twins:
+//!   prog --list        "<case> <default_n>" per line
+//!   prog <case> <n>    "case=<case> impl=crossbeam n=<n> ns_per_op=<x>"
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+pub type Run = fn(&mut usize) -> Duration;
+
+/// Width of the parallel cases: $BENCH_PROCS, else the CPU count.
+pub fn procs() -> usize {
+    if let Ok(s) = std::env::var("BENCH_PROCS") {
+        if let Ok(p) = s.parse::<usize>() {
+            if p > 0 {
+                return p;
+            }
+        }
+    }
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+#[allow(dead_code)] // used by select_bench only
+/// Go's local work loop (foo *= 2; foo /= 2), kept opaque to the optimiser.
+pub fn local_work(mut foo: i64, iters: usize) -> i64 {
+    for _ in 0..iters {
+        foo = std::hint::black_box(foo).wrapping_mul(2);
+        foo = std::hint::black_box(foo) / 2;
+    }
+    foo
+}
+
+/// The start line: k workers call wait(); the main thread's go() returns the
+/// start time once all have arrived.
+#[derive(Clone)]
+pub struct StartLine(Arc<Barrier>);
+
+impl StartLine {
+    pub fn new(k: usize) -> Self {
+        StartLine(Arc::new(Barrier::new(k + 1)))
+    }
+    pub fn wait(&self) {
+        self.0.wait();
+    }
+    pub fn go(&self) -> Instant {
+        self.0.wait();
+        Instant::now()
+    }
+}
+
+pub fn bench_main(cases: &[(&str, usize, Run)]) {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 2 && args[1] == "--list" {
+        for (name, n, _) in cases {
+            println!("{} {}", name, n);
+        }
+        return;
+    }
+    if args.len() != 3 {
+        eprintln!("usage: {} --list | {} <case> <n>", args[0], args[0]);
+        std::process::exit(2);
+    }
+    let mut n: usize = match args[2].parse() {
+        Ok(n) if n > 0 => n,
+        _ => {
+            eprintln!("{}: bad iteration count '{}'", args[0], args[2]);
+            std::process::exit(2);
+        }
+    };
+    for (name, _, run) in cases {
+        if *name == args[1] {
+            let d = run(&mut n);
+            println!(
+                "case={} impl=crossbeam n={} ns_per_op={:.2}",
+                name,
+                n,
+                d.as_nanos() as f64 / n as f64
+            );
+            return;
+        }
+    }
+    eprintln!("{}: unknown case '{}'", args[0], args[1]);
+    std::process::exit(2);
+}
