@@ -391,6 +391,18 @@ ctx_t *ctx_with_deadline_cause(ctx_t *parent, int64_t deadline, int cause, void 
 	return c;
 }
 
+void ctx__expire(ctx_t *c)
+{
+	/* The deadline belongs to the nearest TIMER on the cancel path with
+	 * the same deadline (CANCEL and VALUE nodes inherit it). */
+	for (ctx_t *k = c->canceler; k; k = k->link_parent) {
+		if (k->kind == CTX_K_TIMER && k->deadline == c->deadline) {
+			ctx_cancel_tree(k, CTX_DEADLINE_EXCEEDED, k->dl_cause, k->dl_data, true);
+			return;
+		}
+	}
+}
+
 ctx_t *ctx_with_deadline(ctx_t *parent, int64_t deadline)
 {
 	return ctx_with_deadline_cause(parent, deadline, 0, NULL);

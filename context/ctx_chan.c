@@ -21,13 +21,18 @@
 #include "ctx_impl.h"
 
 /*
- * What to report when the context won: its error once it is set; a select
- * that timed out on the context's deadline may get there before the timer
- * callback has run, and then it is the deadline's error.
+ * What to report when the context won: its error.  A select that timed out
+ * on the context's deadline may get there before the timer callback has run;
+ * then expire the deadline here, as the timer would, so that ctx_err() says
+ * the same as our return value from now on.
  */
 static int ctx_gave_up(ctx_t *c)
 {
 	int e = ctx_err(c);
+	if (e)
+		return e;
+	ctx__expire(c);
+	e = ctx_err(c);
 	return e ? e : CTX_DEADLINE_EXCEEDED;
 }
 
@@ -42,7 +47,7 @@ static int ctx_prepare(ctx_t *c, chan_t **done, int64_t *deadline)
 		return e;
 	*deadline = c->deadline;
 	if (*deadline != CHAN_FOREVER && chan_now() >= *deadline)
-		return CTX_DEADLINE_EXCEEDED;
+		return ctx_gave_up(c);
 	*done = NULL;
 	if (c->canceler) {
 		*done = ctx_done(c);

@@ -126,4 +126,13 @@ static inline bool ctx__cancelable(const ctx_t *c)
 	return ctx_kind_cancelable((enum ctx_kind)c->kind);
 }
 
+/*
+ * ctx__expire - @c's deadline has passed (the caller saw the clock reach
+ * it): cancel the deadline context that owns it exactly as its timer will
+ * (DEADLINE_EXCEEDED with its cause), so that an operation giving up on the
+ * deadline and ctx_err() agree even before the timer thread gets there.
+ * First cancel wins, so the timer's later attempt changes nothing.
+ */
+void ctx__expire(ctx_t *c);
+
 #endif

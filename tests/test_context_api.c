@@ -542,16 +542,22 @@ Test(context_api, ops_honour_deadline, .timeout = 20)
 {
 	for (int op = 0; op < 3; op++) {
 		int64_t t0 = chan_now();
-		ctx_t *c = ctx_with_timeout(ctx_background(), 30 * MS);
+		ctx_t *t = ctx_with_timeout_cause(ctx_background(), 30 * MS, 55, NULL);
+		ctx_t *c = ctx_with_cancel(t); /* the deadline is inherited */
 		chan_t *ch = chan_new(sizeof(int), 0);
 		struct blocked_op bo = {.ctx = c, .ch = ch, .op = op, .b = TU_BLOCKER_INIT};
 		blocked_op_thread(&bo);
 		int64_t el = chan_now() - t0;
 		cr_assert_eq(bo.rc, CTX_DEADLINE_EXCEEDED, "op %d: rc %d", op, bo.rc);
+		/* The call and Err agree at once, even if the timer is late. */
+		cr_assert_eq(ctx_err(c), CTX_DEADLINE_EXCEEDED);
+		cr_assert_eq(ctx_err(t), CTX_DEADLINE_EXCEEDED);
+		cr_assert_eq(ctx_cause(c, NULL), 55);
 		cr_assert_geq(el, 30 * MS, "gave up early: %lld ns", (long long)el);
 		cr_assert_lt(el, 5 * GOTIME_SECOND);
 		chan_unref(ch);
 		ctx_cancel_release(c);
+		ctx_cancel_release(t);
 	}
 }
 

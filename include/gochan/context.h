@@ -383,7 +383,9 @@ void ctx_after_release(ctx_after_t *a);
  *              case <-ctx.Done(): return ctx.Err() }
  * If @c is already done, returns its error without trying to send (so a
  * call under a cancelled context returns at once even if @ch is ready).
- * Honours @c's deadline even before its timer fires.
+ * Honours @c's deadline even before its timer fires: a call that gives up
+ * because the deadline passed expires the deadline context itself (as its
+ * timer would), so ctx_err(@c) reports the same error afterwards.
  * Returns 0 (sent), EPIPE (@ch closed: not sent), CTX_CANCELED or
  * CTX_DEADLINE_EXCEEDED (not sent), EINVAL (NULL @c or @ch, ...), ENOMEM.
  * Blocks like chan_send.  Ordering as chan_send / a receive of Done.
