@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <gochan/chan.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -325,4 +327,130 @@ Test(chan_regress, closed_buffered_try_recv_exactly_once, .timeout = 30)
 		cr_assert_eq(ok, got == 0);
 		cr_assert_eq(chan_unref(r.c), 0);
 	}
+}
+
+/*
+ * BUG (found 2026-11-25, open at the time of writing): a deadline that
+ * passes while a counterpart is completing the hand-off.
+ *
+ * The waiter's futex sleep times out, chan__abandon() fails because the
+ * counterpart has already claimed it, and chan_block() parks again with no
+ * deadline.  That second chan__park() finds the futex word still 2 (left by
+ * the first sleep), so its 0 -> 2 CAS fails and it returns "complete" at
+ * once, before the counterpart has copied the value or set w.success:
+ *   - a receiver returns 0 with ok == false on an open channel although the
+ *     sender reports success (the value is lost; the sender then writes into
+ *     the receiver's buffer after chan_recv_until has returned);
+ *   - a sender returns EPIPE (w.success still false) although the receiver
+ *     gets the value, and the receiver is still reading the sender's buffer
+ *     after chan_send_until has returned.
+ * A large element (32 MiB copy, several ms) holds the hand-off open across
+ * the deadline so the window is hit every time.  TSan saw the same race in
+ * tests/stress/stress_chan.c (deadline part) at scale 5.
+ */
+#define SLOW_SZ ((size_t)32 << 20)
+#define MS ((int64_t)1000000)
+struct slow {
+	chan_t *c;
+	unsigned char *buf;
+	int64_t deadline;
+	int rc;
+	bool ok;
+	tu_blocker_t blk;
+};
+static void *slow_receiver(void *p)
+{
+	struct slow *a = p;
+	a->ok = true;
+	tu_about_to_block(&a->blk);
+	a->rc = chan_recv_until(a->c, a->buf, &a->ok, a->deadline);
+	return NULL;
+}
+static void *slow_sender(void *p)
+{
+	struct slow *a = p;
+	tu_about_to_block(&a->blk);
+	a->rc = chan_send_until(a->c, a->buf, a->deadline);
+	/* The caller owns its buffer again once the send has returned. */
+	memset(a->buf, 0xff, SLOW_SZ);
+	return NULL;
+}
+static void wait_until(int64_t t)
+{
+	/* A timed wait on a channel nobody uses: aims the counterpart at the
+	 * deadline; it synchronises nothing (the outcome is checked either way). */
+	chan_t *idle = chan_new(0, 0);
+	chan_recv_until(idle, NULL, NULL, t);
+	chan_unref(idle);
+}
+Test(chan_regress, deadline_during_slow_handoff_receiver, .timeout = 30)
+{
+	unsigned char *src = malloc(SLOW_SZ), *dst = malloc(SLOW_SZ);
+	memset(src, 0x5a, SLOW_SZ);
+	for (int round = 0; round < 6; round++) {
+		chan_t *c = chan_new(SLOW_SZ, 0);
+		memset(dst, 0, SLOW_SZ);
+		struct slow a = {
+			.c = c, .buf = dst, .deadline = chan_deadline_in(30 * MS), .rc = -1};
+		pthread_t th = tu_spawn(slow_receiver, &a);
+		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
+		wait_until(a.deadline - MS / 2 - (round % 3) * MS);
+		int src_rc = chan_send_until(c, src, a.deadline + 50 * MS);
+		tu_join(th);
+		if (src_rc == 0) {
+			cr_assert_eq(a.rc, 0, "round %d: send succeeded but the receiver got rc %d",
+				     round, a.rc);
+			cr_assert(
+				a.ok,
+				"round %d: send succeeded but the receiver got ok=false on an open channel",
+				round);
+			cr_assert_eq(memcmp(dst, src, SLOW_SZ), 0, "round %d: value torn", round);
+		} else {
+			cr_assert_eq(src_rc, ETIMEDOUT);
+			cr_assert_eq(a.rc, ETIMEDOUT,
+				     "round %d: send timed out but the receiver got rc %d ok %d",
+				     round, a.rc, a.ok);
+		}
+		cr_assert_eq(chan_unref(c), 0);
+	}
+	free(src);
+	free(dst);
+}
+Test(chan_regress, deadline_during_slow_handoff_sender, .timeout = 30)
+{
+	unsigned char *src = malloc(SLOW_SZ), *dst = malloc(SLOW_SZ);
+	for (int round = 0; round < 6; round++) {
+		chan_t *c = chan_new(SLOW_SZ, 0);
+		memset(src, 0x5a, SLOW_SZ);
+		memset(dst, 0, SLOW_SZ);
+		struct slow a = {
+			.c = c, .buf = src, .deadline = chan_deadline_in(30 * MS), .rc = -1};
+		pthread_t th = tu_spawn(slow_sender, &a);
+		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
+		wait_until(a.deadline - MS / 2 - (round % 3) * MS);
+		bool ok = false;
+		int rc = chan_recv_until(c, dst, &ok, a.deadline + 50 * MS);
+		tu_join(th);
+		if (rc == 0) {
+			cr_assert(ok);
+			cr_assert_eq(a.rc, 0,
+				     "round %d: the value was received but the sender reported %d",
+				     round, a.rc);
+			size_t i = 0;
+			while (i < SLOW_SZ && dst[i] == 0x5a)
+				i++;
+			cr_assert_eq(
+				i, SLOW_SZ,
+				"round %d: value torn at byte %zu (sender reused its buffer early)",
+				round, i);
+		} else {
+			cr_assert_eq(rc, ETIMEDOUT);
+			cr_assert_eq(a.rc, ETIMEDOUT,
+				     "round %d: receive timed out but the sender reported %d",
+				     round, a.rc);
+		}
+		cr_assert_eq(chan_unref(c), 0);
+	}
+	free(src);
+	free(dst);
 }
