@@ -331,10 +331,20 @@ fn addIncludes(b: *Build, mod: *Build.Module) void {
     for (include_dirs) |dir| mod.addIncludePath(b.path(dir));
 }
 
-/// `timeout` around a program a step runs; its output goes straight to the
-/// terminal (CI reads Criterion's "Synthesis:" line from it).
+/// A program a test step runs, under `timeout`, its output going straight to
+/// the terminal (CI reads Criterion's "Synthesis:" line from it) between a
+/// line naming it and a line with its exit status and duration.
 fn runWithTimeout(b: *Build, seconds: []const u8, name: []const u8) *Build.Step.Run {
-    const run = b.addSystemCommand(&.{ "timeout", "--kill-after=10", seconds });
+    const script =
+        \\echo "==== $0" >&2
+        \\start=$(date +%s)
+        \\timeout --kill-after=10 "$@"
+        \\rc=$?
+        \\[ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "==== $0: killed after $1 s (hung?)" >&2
+        \\echo "==== $0: exit $rc, $(($(date +%s) - start)) s" >&2
+        \\exit $rc
+    ;
+    const run = b.addSystemCommand(&.{ "sh", "-c", script, name, seconds });
     run.setName(name);
     run.has_side_effects = true;
     run.stdio = .inherit;
