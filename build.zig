@@ -331,20 +331,13 @@ fn addIncludes(b: *Build, mod: *Build.Module) void {
     for (include_dirs) |dir| mod.addIncludePath(b.path(dir));
 }
 
-/// A program a test step runs, under `timeout`, its output going straight to
-/// the terminal (CI reads Criterion's "Synthesis:" line from it) between a
-/// line naming it and a line with its exit status and duration.
+/// A program a test step runs, through scripts/run-prog.sh (a timeout, and a
+/// line naming it and its outcome); its output goes straight to the terminal
+/// (CI reads Criterion's "Synthesis:" line from it).
 fn runWithTimeout(b: *Build, seconds: []const u8, name: []const u8) *Build.Step.Run {
-    const script =
-        \\echo "==== $0" >&2
-        \\start=$(date +%s)
-        \\timeout --kill-after=10 "$@"
-        \\rc=$?
-        \\[ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "==== $0: killed after $1 s (hung?)" >&2
-        \\echo "==== $0: exit $rc, $(($(date +%s) - start)) s" >&2
-        \\exit $rc
-    ;
-    const run = b.addSystemCommand(&.{ "sh", "-c", script, name, seconds });
+    const run = b.addSystemCommand(&.{"bash"});
+    run.addFileArg(b.path("scripts/run-prog.sh"));
+    run.addArgs(&.{ name, seconds });
     run.setName(name);
     run.has_side_effects = true;
     run.stdio = .inherit;
