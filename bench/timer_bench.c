@@ -78,7 +78,8 @@ static int64_t select2(long *n, int pending)
 	load_start(pending);
 	int64_t t0 = bench_now_ns();
 	for (long i = 0; i < *n; i++) {
-		switch (CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c1, &v, NULL), CHAN_RECV(c2, &v, NULL))) {
+		switch (CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c1, &v, NULL),
+				    CHAN_RECV(c2, &v, NULL))) {
 		case 0:
 			BENCH_OK(chan_send(c2, &zero));
 			break;
@@ -97,8 +98,14 @@ static int64_t select2(long *n, int pending)
 	return t1 - t0;
 }
 
-static int64_t select2_timers0(long *n) { return select2(n, 0); }
-static int64_t select2_timers100k(long *n) { return select2(n, PENDING); }
+static int64_t select2_timers0(long *n)
+{
+	return select2(n, 0);
+}
+static int64_t select2_timers100k(long *n)
+{
+	return select2(n, PENDING);
+}
 
 /* ---- select2_pingpong: sender thread vs selecting thread ---------------- */
 
@@ -121,7 +128,8 @@ static void *pp_sender(void *arg)
 
 static int64_t select2_pingpong(long *n, int pending)
 {
-	struct pp p = {.a = chan_new(sizeof(int64_t), 0), .b = chan_new(sizeof(int64_t), 0), .n = *n};
+	struct pp p = {
+		.a = chan_new(sizeof(int64_t), 0), .b = chan_new(sizeof(int64_t), 0), .n = *n};
 	pthread_t th;
 	int64_t sum = 0, v;
 	BENCH_CHECK(p.a && p.b);
@@ -130,7 +138,8 @@ static int64_t select2_pingpong(long *n, int pending)
 	bench_spawn(&th, pp_sender, &p);
 	int64_t t0 = bench_start_go(&p.start);
 	for (long i = 0; i < *n; i++) {
-		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(p.a, &v, NULL), CHAN_RECV(p.b, &v, NULL));
+		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(p.a, &v, NULL),
+				    CHAN_RECV(p.b, &v, NULL));
 		BENCH_CHECK(r == 0 || r == 1);
 		sum += v;
 	}
@@ -144,8 +153,14 @@ static int64_t select2_pingpong(long *n, int pending)
 	return t1 - t0;
 }
 
-static int64_t select2_pingpong_timers0(long *n) { return select2_pingpong(n, 0); }
-static int64_t select2_pingpong_timers100k(long *n) { return select2_pingpong(n, PENDING); }
+static int64_t select2_pingpong_timers0(long *n)
+{
+	return select2_pingpong(n, 0);
+}
+static int64_t select2_pingpong_timers100k(long *n)
+{
+	return select2_pingpong(n, PENDING);
+}
 
 /* ---- timer operations ----------------------------------------------------- */
 
@@ -167,8 +182,14 @@ static int64_t reset_stop(long *n, int pending)
 	return t1 - t0;
 }
 
-static int64_t reset_stop_timers0(long *n) { return reset_stop(n, 0); }
-static int64_t reset_stop_timers100k(long *n) { return reset_stop(n, PENDING); }
+static int64_t reset_stop_timers0(long *n)
+{
+	return reset_stop(n, 0);
+}
+static int64_t reset_stop_timers100k(long *n)
+{
+	return reset_stop(n, PENDING);
+}
 
 static int64_t new_free(long *n)
 {
@@ -181,7 +202,10 @@ static int64_t new_free(long *n)
 	return bench_now_ns() - t0;
 }
 
-static void nop(void *arg) { (void)arg; }
+static void nop(void *arg)
+{
+	(void)arg;
+}
 
 static int64_t func_new_stop_free(long *n)
 {
@@ -260,7 +284,9 @@ static double median(double *v, int k)
 static int compare(int rounds)
 {
 	static const int pairs[][2] = {{0, 1}, {2, 3}, {4, 5}};
-	enum { MAXR = 99 };
+	enum {
+		MAXR = 99
+	};
 	if (rounds < 1 || rounds > MAXR) {
 		fprintf(stderr, "rounds: 1..%d\n", MAXR);
 		return 2;
@@ -290,7 +316,8 @@ static int compare(int rounds)
 		snprintf(b, sizeof b, "%.1f (%.1f)", m1, r1[0]);
 		/* the case name without its _timers0 suffix */
 		int len = (int)(strstr(c0->name, "_timers0") - c0->name);
-		printf("%-20.*s %20s %20s %7.2f %7.2f\n", len, c0->name, a, b, m1 / m0, r1[0] / r0[0]);
+		printf("%-20.*s %20s %20s %7.2f %7.2f\n", len, c0->name, a, b, m1 / m0,
+		       r1[0] / r0[0]);
 		fflush(stdout);
 	}
 	return 0;

@@ -44,7 +44,8 @@ static void rec_init(struct rec *r, chan_t **mine)
 static void wait_closed(chan_t *c)
 {
 	bool ok = true;
-	cr_assert_eq(chan_recv_until(c, NULL, &ok, chan_now() + TT_PATIENCE), 0, "callback did not run");
+	cr_assert_eq(chan_recv_until(c, NULL, &ok, chan_now() + TT_PATIENCE), 0,
+		     "callback did not run");
 	cr_assert(!ok);
 }
 
@@ -110,8 +111,9 @@ Test(time_func, stop_before_fire_never_runs, .timeout = 10)
 {
 	atomic_int n = 0;
 	for (int i = 0; i < 100; i++) {
-		gotime_timer_t *t = i % 2 ? gotime_after_func_at(chan_now() + 50 * TT_MS, count_fn, &n)
-					  : gotime_after_func(50 * TT_MS, count_fn, &n);
+		gotime_timer_t *t =
+			i % 2 ? gotime_after_func_at(chan_now() + 50 * TT_MS, count_fn, &n)
+			      : gotime_after_func(50 * TT_MS, count_fn, &n);
 		cr_assert_not_null(t);
 		cr_assert(gotime_timer_stop(t), "Stop of a pending function timer");
 		cr_assert(!gotime_timer_stop(t));
@@ -165,7 +167,9 @@ static void order_fn(void *p)
 
 Test(time_func, deadline_order_randomised, .timeout = 30)
 {
-	enum { N = 600 };
+	enum {
+		N = 600
+	};
 	static struct order o;
 	static struct order_item items[N];
 	static gotime_timer_t *ts[N];
@@ -176,7 +180,8 @@ Test(time_func, deadline_order_randomised, .timeout = 30)
 
 	o.n = 0;
 	for (int i = 0; i < N; i++) {
-		items[i] = (struct order_item){.o = &o, .when = base + rand_r(&seed) % (20 * TT_MS)};
+		items[i] =
+			(struct order_item){.o = &o, .when = base + rand_r(&seed) % (20 * TT_MS)};
 		ts[i] = gotime_after_func_at(items[i].when, order_fn, &items[i]);
 		cr_assert_not_null(ts[i]);
 		live[i] = true;
@@ -206,7 +211,8 @@ Test(time_func, deadline_order_randomised, .timeout = 30)
 	/* Reset deadlines are known only to within the call's duration: allow
 	 * that slack when checking the order. */
 	for (int i = 1; i < o.n; i++)
-		cr_assert_geq(o.when[i] + TT_MS, o.when[i - 1], "callback %d out of deadline order", i);
+		cr_assert_geq(o.when[i] + TT_MS, o.when[i - 1], "callback %d out of deadline order",
+			      i);
 	for (int i = 0; i < N; i++)
 		gotime_timer_free(ts[i]);
 }

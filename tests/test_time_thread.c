@@ -56,11 +56,12 @@ Test(time_thread, started_lazily_exits_when_idle, .timeout = 20)
 	cr_assert_eq(gotime__threads_started(), started + 1);
 	tt_recv(c);
 	chan_unref(c);
-	cr_assert_eq(gotime__wait_thread_exit(chan_now() + TT_PATIENCE), 0, "the idle thread did not exit");
+	cr_assert_eq(gotime__wait_thread_exit(chan_now() + TT_PATIENCE), 0,
+		     "the idle thread did not exit");
 	cr_assert_eq(gotime__threads_live(), 0);
 	cr_assert_eq(gotime__pending(), 0);
-	cr_assert(os_threads_back_to(base), "an OS thread was left behind (%d, base %d)", os_threads(),
-		  base);
+	cr_assert(os_threads_back_to(base), "an OS thread was left behind (%d, base %d)",
+		  os_threads(), base);
 
 	/* A later timer starts it again. */
 	c = gotime_after(TT_MS);
@@ -236,7 +237,9 @@ static void *churn(void *p)
 
 Test(time_thread, shutdown_races_new_timers, .timeout = 60)
 {
-	enum { T = 2 };
+	enum {
+		T = 2
+	};
 	atomic_int finished = 0;
 	struct churn_arg a[T];
 	pthread_t th[T];

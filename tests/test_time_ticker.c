@@ -52,7 +52,8 @@ Test(time_ticker, ticks_on_period_grid, .timeout = 20)
 	for (int i = 1; i < 10; i++) {
 		int64_t v = tt_recv(c);
 		cr_assert_gt(v, prev, "ticks out of order");
-		cr_assert_eq((v - first) % d, 0, "tick %d off the grid: %lld", i, (long long)(v - first));
+		cr_assert_eq((v - first) % d, 0, "tick %d off the grid: %lld", i,
+			     (long long)(v - first));
 		cr_assert_leq(v, chan_now());
 		prev = v;
 	}
@@ -172,7 +173,8 @@ Test(time_ticker, select_loop_ticker_and_timeout, .timeout = 20)
 	int ticks = 0, early = 0; /* early: ticks due no later than the timeout */
 	int64_t v, w = 0, vs[1000];
 	for (bool done = false; !done;) {
-		switch (CHAN_SELECT(chan_now() + TT_PATIENCE, CHAN_RECV(gotime_ticker_chan(tk), &v, NULL),
+		switch (CHAN_SELECT(chan_now() + TT_PATIENCE,
+				    CHAN_RECV(gotime_ticker_chan(tk), &v, NULL),
 				    CHAN_RECV(gotime_timer_chan(timeout), &w, NULL),
 				    CHAN_RECV(data, NULL, NULL))) {
 		case 0:

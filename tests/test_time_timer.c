@@ -19,8 +19,8 @@
 /* TestAfterTimes: After(d) fires no earlier than d, with its due time. */
 Test(time_timer, after_fires_no_earlier, .timeout = 20)
 {
-	static const int64_t ds[] = {0, 1, 1000, 100000, 1 * TT_MS, 2 * TT_MS, 5 * TT_MS, 10 * TT_MS,
-				     20 * TT_MS};
+	static const int64_t ds[] = {0,         1,         1000,       100000,    1 * TT_MS,
+				     2 * TT_MS, 5 * TT_MS, 10 * TT_MS, 20 * TT_MS};
 	for (int round = 0; round < 3; round++) {
 		for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
 			int64_t t0 = chan_now();
@@ -181,7 +181,9 @@ Test(time_timer, reset_earlier_wakes_thread, .timeout = 10)
 Test(time_timer, after_queuing_order, .timeout = 20)
 {
 	static const int slots[] = {5, 3, 6, 6, 6, 1, 1, 2, 7, 9, 4, 8, 0};
-	enum { N = sizeof slots / sizeof slots[0] };
+	enum {
+		N = sizeof slots / sizeof slots[0]
+	};
 	const int64_t delta = 3 * TT_MS;
 	chan_t *cs[N];
 	int64_t due[N];
@@ -209,7 +211,9 @@ Test(time_timer, after_queuing_order, .timeout = 20)
 /* TestTimerStopStress: timers stopped before their time never fire. */
 Test(time_timer, stop_stress, .timeout = 20)
 {
-	enum { N = 100 };
+	enum {
+		N = 100
+	};
 	gotime_timer_t *ts[N];
 	for (int i = 0; i < N; i++) {
 		ts[i] = gotime_timer_new(20 * TT_MS + i * 100000);
@@ -243,7 +247,8 @@ Test(time_timer, stop_races_delivery_no_stale, .timeout = 30)
 		if (i % 100 == 0) {
 			/* and nothing arrives late */
 			tt_flush(30000);
-			cr_assert(!tt_ready(gotime_timer_chan(t), NULL), "iteration %d: late value", i);
+			cr_assert(!tt_ready(gotime_timer_chan(t), NULL), "iteration %d: late value",
+				  i);
 		}
 		gotime_timer_free(t);
 	}
@@ -306,7 +311,9 @@ Test(time_timer, stop_reset_threads_race, .timeout = 60)
 {
 	long received = 0;
 	for (int round = 0; round < 10; round++) {
-		enum { M = 3 };
+		enum {
+			M = 3
+		};
 		pthread_barrier_t bar;
 		atomic_bool done = false;
 		struct race_arg a[M + 1];
@@ -316,10 +323,13 @@ Test(time_timer, stop_reset_threads_race, .timeout = 60)
 		cr_assert_not_null(t);
 		pthread_barrier_init(&bar, NULL, M + 1);
 		for (int i = 0; i <= M; i++) {
-			a[i] = (struct race_arg){.t = t, .bar = &bar, .done = &done,
-						 .seed = (unsigned)(round * 10 + i), .first = first};
-			cr_assert_eq(pthread_create(&th[i], NULL, i < M ? race_mutator : race_receiver,
-						    &a[i]),
+			a[i] = (struct race_arg){.t = t,
+						 .bar = &bar,
+						 .done = &done,
+						 .seed = (unsigned)(round * 10 + i),
+						 .first = first};
+			cr_assert_eq(pthread_create(&th[i], NULL,
+						    i < M ? race_mutator : race_receiver, &a[i]),
 				     0);
 		}
 		for (int i = 0; i < M; i++)
@@ -350,7 +360,9 @@ struct many_arg {
 static void *many_worker(void *p)
 {
 	struct many_arg *a = p;
-	enum { B = 40 };
+	enum {
+		B = 40
+	};
 	for (int round = 0; round < 10; round++) {
 		gotime_timer_t *ts[B];
 		int64_t lo[B];
@@ -367,7 +379,8 @@ static void *many_worker(void *p)
 			chan_t *c = gotime_timer_chan(ts[i]);
 			int64_t v = 0;
 			bool ok = false;
-			if (chan_recv_until(c, &v, &ok, chan_now() + TT_PATIENCE) || !ok || v < lo[i])
+			if (chan_recv_until(c, &v, &ok, chan_now() + TT_PATIENCE) || !ok ||
+			    v < lo[i])
 				a->bad++;
 			if (chan_try_recv(c, &v, &ok) != EAGAIN)
 				a->bad++; /* sent twice */
@@ -379,7 +392,9 @@ static void *many_worker(void *p)
 
 Test(time_timer, many_threads_many_timers, .timeout = 60)
 {
-	enum { T = 4 };
+	enum {
+		T = 4
+	};
 	pthread_t th[T];
 	struct many_arg a[T];
 	for (int i = 0; i < T; i++) {
@@ -412,7 +427,9 @@ Test(time_timer, after_channel_ownership, .timeout = 10)
  * gives its memory back.  (Timing is measured in bench/timer_bench.c.) */
 Test(time_timer, hundred_thousand_pending, .timeout = 60)
 {
-	enum { N = 100000 };
+	enum {
+		N = 100000
+	};
 	gotime_timer_t **ts = malloc(N * sizeof *ts);
 	cr_assert_not_null(ts);
 	size_t base = gotime__pending();

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define TT_MS GOTIME_MILLISECOND
-#define TT_FAR GOTIME_HOUR          /* a deadline no test reaches */
+#define TT_FAR GOTIME_HOUR               /* a deadline no test reaches */
 #define TT_PATIENCE (10 * GOTIME_SECOND) /* "does not block": beyond any real wait */
 
 static void tt_probe_fn(void *arg)

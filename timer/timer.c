@@ -550,8 +550,7 @@ static void timer_destroy(struct gotime_timer *t)
  * timer one-shot; > 0: the new ticker period).  Returns whether the earlier
  * setting was pending.  *@err gets 0 or ensure_thread's EAGAIN.
  */
-static bool chan_timer_set(struct gotime_timer *t, bool rearm, int64_t d, int64_t period,
-			   int *err)
+static bool chan_timer_set(struct gotime_timer *t, bool rearm, int64_t d, int64_t period, int *err)
 {
 	bool removed, pending;
 	int64_t now = rearm ? chan_now() : 0;

@@ -89,7 +89,9 @@ struct p1 {
 static void *p1_worker(void *p)
 {
 	struct p1 *a = p;
-	enum { B = 25 };
+	enum {
+		B = 25
+	};
 	for (int round = 0; round < 20; round++) {
 		gotime_timer_t *ts[B];
 		int64_t lo[B];
@@ -120,7 +122,9 @@ static void *p1_worker(void *p)
 
 static void phase_many_timers(void)
 {
-	enum { T = 4 };
+	enum {
+		T = 4
+	};
 	pthread_t th[T];
 	struct p1 a[T];
 	for (int i = 0; i < T; i++)
@@ -134,7 +138,11 @@ static void phase_many_timers(void)
 }
 
 /* ---- phase 2: shared timers, Stop/Reset racing receivers and delivery ---- */
-enum { P2_TIMERS = 4, P2_MUT = 3, P2_RECV = 2 };
+enum {
+	P2_TIMERS = 4,
+	P2_MUT = 3,
+	P2_RECV = 2
+};
 struct p2_shared {
 	gotime_timer_t *ts[P2_TIMERS];
 	pthread_barrier_t bar;
@@ -259,7 +267,9 @@ static void *p3_worker(void *p)
 
 static void phase_unreceived_pending(void)
 {
-	enum { T = 3 };
+	enum {
+		T = 3
+	};
 	pthread_t th[T];
 	struct p3 a[T];
 	for (int i = 0; i < T; i++)
@@ -313,7 +323,10 @@ static void *p4_worker(void *p)
 
 static void phase_func_timers(void)
 {
-	enum { T = 3, N = 1500 };
+	enum {
+		T = 3,
+		N = 1500
+	};
 	pthread_t th[T];
 	struct p4 a[T];
 	atomic_long runs = 0;
@@ -374,7 +387,9 @@ static void *p5_worker(void *p)
 
 static void phase_tickers(void)
 {
-	enum { T = 3 };
+	enum {
+		T = 3
+	};
 	pthread_t th[T];
 	struct p5 a[T];
 	for (int i = 0; i < T; i++)
@@ -407,7 +422,9 @@ static void *p6_worker(void *p)
 
 static void phase_after_orphans(void)
 {
-	enum { T = 3 };
+	enum {
+		T = 3
+	};
 	pthread_t th[T];
 	long bad[T] = {0};
 	start_all(th, T, p6_worker, bad, sizeof bad[0]);
@@ -435,7 +452,9 @@ static void *p7_worker(void *p)
 
 static void phase_shutdown_race(void)
 {
-	enum { T = 2 };
+	enum {
+		T = 2
+	};
 	pthread_t th[T];
 	atomic_int done = 0;
 	for (int i = 0; i < T; i++)
