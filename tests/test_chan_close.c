@@ -99,6 +99,23 @@ Test(chan_close, send_on_closed_with_room_epipe, .timeout = 5)
 	cr_assert_eq(chan_unref(c), 0);
 }
 
+/* A full buffer that is closed: non-blocking send reports the close (EPIPE),
+ * not "would block" (Go: the fast path only fails early on an open channel). */
+Test(chan_close, try_send_closed_full_epipe, .timeout = 5)
+{
+	chan_t *c = chan_new(sizeof(int), 2);
+	int v = 1;
+	cr_assert_eq(chan_send(c, &v), 0);
+	cr_assert_eq(chan_send(c, &v), 0);
+	cr_assert_eq(chan_try_send(c, &v), EAGAIN);
+	cr_assert_eq(chan_close(c), 0);
+	cr_assert_eq(chan_try_send(c, &v), EPIPE);
+	cr_assert_eq(chan_send_until(c, &v, CHAN_NOWAIT), EPIPE);
+	cr_assert_eq(chan_send_until(c, &v, chan_deadline_in(1000000)), EPIPE);
+	cr_assert_eq(chan_len(c), 2);
+	cr_assert_eq(chan_unref(c), 0);
+}
+
 /* Receivers drain the buffer after close, then see zero + ok=false forever. */
 Test(chan_close, drain_then_zero, .timeout = 5)
 {
