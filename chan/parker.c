@@ -63,11 +63,14 @@ int chan__park(struct chan_parker *p, int64_t deadline)
 			return 0;
 	}
 	/* Phase 3: announce that we sleep (0 -> 2), then sleep while it reads 2.
-	 * If the CAS fails the word is 1: completion arrived meanwhile. */
+	 * If the CAS fails the word is 1 (completion arrived meanwhile) or
+	 * already 2 (this is the wait after a failed abandon: we announced
+	 * sleeping before our deadline passed). */
 	uint32_t expected = 0;
 
 	if (!atomic_compare_exchange_strong_explicit(&p->futex, &expected, 2, memory_order_acquire,
-						     memory_order_acquire))
+						     memory_order_acquire) &&
+	    expected == 1)
 		return 0;
 	for (;;) {
 		if (chan__futex_wait(&p->futex, 2, deadline) == ETIMEDOUT) {
