@@ -190,6 +190,112 @@ def conc_seeds():
     return P
 
 
+# ---- fuzz_context ---------------------------------------------------------
+
+
+def xop(code, s=0, f=0):
+    return bytes([code | (s << 4) | (f << 7)])
+
+
+BG, TODO = 7, 15  # parent bytes naming an (unused) empty slot 7: Background / TODO
+
+
+def x_cancel(s, p, f=0):
+    return xop(0, s, f) + bytes([p])
+
+
+def x_deadline(s, p, off, cause=0, timeout=0):  # off: 0 passed, 1 now, 2 30us, 3 150us, 4 600us, 5 3ms, 6 1h, 7 none
+    return xop(1, s, timeout) + bytes([p, off | (cause << 3)])
+
+
+def x_value(s, p, key, val):
+    return xop(2, s) + bytes([p, key | (val << 2)])
+
+
+def x_without(s, p):
+    return xop(3, s) + bytes([p])
+
+
+def x_cancel_op(s, code=None):
+    return xop(4, s) if code is None else xop(4, s, 1) + bytes([code])
+
+
+def x_cancel_release(s):
+    return xop(5, s)
+
+
+def x_release(s):
+    return xop(6, s)
+
+
+def x_ref(s, t):
+    return xop(7, s) + bytes([t])
+
+
+def x_after(s):
+    return xop(8, s)
+
+
+def x_stop(i):
+    return xop(9) + bytes([i])
+
+
+X_SLEEP = xop(10)
+
+
+def x_recv(s):
+    return xop(11, s)
+
+
+def x_send(s):
+    return xop(11, s, 1)
+
+
+def x_misuse(k):
+    return xop(12, k)
+
+
+def context_seeds():
+    P = {}
+    P["tree-cancel"] = (x_cancel(0, BG) + x_cancel(1, 0) + x_value(2, 1, 0, 1) + x_cancel(3, 2) + x_without(4, 3)
+                        + x_cancel(5, 4) + x_cancel_op(1) + x_cancel_op(0) + x_cancel(6, 2) + x_release(3))
+    P["cause-first-wins"] = (x_cancel(0, TODO, 1) + x_cancel(1, 0) + x_cancel_op(0, 5) + x_cancel_op(0, 9)
+                             + x_cancel_op(1, 3) + x_cancel_op(0) + x_cancel(2, 1))
+    P["cause-nil"] = x_cancel(0, BG, 1) + x_cancel(1, 0) + x_cancel_op(0, 0) + x_cancel(2, 0)
+    P["deadline-passed"] = (x_cancel(0, BG) + x_deadline(1, 0, 0) + x_deadline(2, 0, 1, 1) + x_deadline(3, 0, 0, 0, 1)
+                            + x_deadline(4, 0, 1, 1, 1) + x_cancel(5, 4) + x_cancel_op(0))
+    P["deadline-short"] = (x_deadline(0, BG, 2) + x_cancel(1, 0) + x_value(2, 1, 1, 3) + X_SLEEP + x_cancel_op(1)
+                           + x_deadline(3, TODO, 3, 1) + x_deadline(4, 3, 5, 1) + X_SLEEP + X_SLEEP)
+    P["deadline-nested"] = (x_deadline(0, BG, 5, 1) + x_deadline(1, 0, 4, 1) + x_deadline(2, 1, 2, 1)
+                            + x_deadline(3, 2, 6) + x_deadline(4, 0, 7) + X_SLEEP + X_SLEEP + X_SLEEP)
+    P["deadline-parent-earlier"] = (x_deadline(0, BG, 3, 1) + x_deadline(1, 0, 6, 1) + x_deadline(2, 0, 5, 1, 1)
+                                    + X_SLEEP)
+    P["timeout-forms"] = (x_deadline(0, BG, 4, 0, 1) + x_deadline(1, 0, 2, 1, 1) + x_deadline(2, 1, 6, 0, 1)
+                          + X_SLEEP + x_cancel_op(2))
+    P["values"] = (x_value(0, BG, 0, 0) + x_value(1, 0, 1, 1) + x_value(2, 1, 0, 7) + x_without(3, 2)
+                   + x_value(4, 3, 2, 4) + x_cancel(5, 4) + x_value(6, 5, 3, 5) + x_cancel_op(5)
+                   + x_cancel_op(0) + x_cancel_op(3))
+    P["without-cancel"] = (x_cancel(0, BG) + x_deadline(1, 0, 5) + x_without(2, 1) + x_cancel(3, 2)
+                           + x_deadline(4, 2, 2) + x_cancel_op(0) + X_SLEEP)
+    P["after-func"] = (x_cancel(0, BG) + x_after(0) + x_after(0) + x_cancel(1, 0) + x_after(1) + x_stop(1)
+                       + x_cancel_op(0) + x_stop(0) + x_stop(1) + x_after(0) + x_after(7) + x_stop(4))
+    P["after-func-deadline"] = (x_deadline(0, BG, 3) + x_after(0) + x_deadline(1, BG, 6) + x_after(1) + X_SLEEP
+                                + x_stop(0) + x_stop(1))
+    P["ctx-io"] = (x_cancel(0, BG) + x_send(0) + x_send(0) + x_send(0) + x_recv(0) + x_recv(0) + x_recv(0)
+                   + x_deadline(1, BG, 4) + x_recv(1) + x_send(1) + x_send(1) + x_send(1) + x_cancel_op(0) + x_send(0)
+                   + x_recv(0) + x_recv(7) + x_send(7))
+    P["refs-release"] = (x_cancel(0, BG) + x_ref(0, 1) + x_ref(0, 2) + x_release(0) + x_cancel(3, 1) + x_release(1)
+                         + x_cancel_release(2) + x_cancel(4, 3) + x_cancel_release(3) + x_release(4))
+    P["cancel-release-all"] = b"".join(x_cancel(i, i - 1 if i else BG) for i in range(7)) + b"".join(
+        x_cancel_release(i) for i in range(7))
+    P["misuse"] = b"".join(x_misuse(k) for k in range(8)) + x_cancel_op(7) + x_cancel_release(7) + x_value(0, BG, 0, 0) \
+        + x_cancel_op(0) + x_without(1, BG) + x_cancel_op(1)
+    rnd = random.Random(4242)
+    for i in range(14):
+        P[f"random-{i:02d}"] = bytes(rnd.randrange(256) for _ in range(rnd.randrange(8, 120)))
+    return P
+
+
 def write(name, seeds):
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
@@ -201,3 +307,4 @@ def write(name, seeds):
 if __name__ == "__main__":
     write("model", model_seeds())
     write("concurrent", conc_seeds())
+    write("context", context_seeds())
