@@ -77,6 +77,7 @@ static ctx_t *ctx_alloc(enum ctx_kind kind, ctx_t *parent)
 		pthread_mutex_init(&c->mu, NULL);
 		atomic_init(&c->done, NULL);
 		atomic_init(&c->err, 0);
+		atomic_init(&c->settled, false);
 		CDS_INIT_LIST_HEAD(&c->children);
 		CDS_INIT_LIST_HEAD(&c->sibling);
 		c->canceler = c;
@@ -172,6 +173,7 @@ static void ctx_mark(ctx_t *c, int err, int cause, void *data, ctx_t **deferred)
 		chan_close(d); /* cannot fail: only this first cancel closes it */
 	else
 		atomic_store_explicit(&c->done, ctx_closed_chan, memory_order_release);
+	atomic_store_explicit(&c->settled, true, memory_order_release);
 	if (c->timer) {
 		c->dead_timer = c->timer;
 		c->timer = NULL;
@@ -516,6 +518,24 @@ chan_t *ctx_done(ctx_t *c)
 	return d;
 }
 
+/*
+ * The error of cancelable @k, 0 if not done.  Acquire: pairs with
+ * ctx_mark()'s release store, so the cause is visible too.  Seen in the
+ * middle of the cancel that sets it (err stored, Done not closed yet), wait
+ * for that cancel to let go of k->mu: a non-zero error then always comes
+ * with a closed Done.  The wait is only ever this window, and no caller of
+ * this holds a context lock.
+ */
+static int ctx_load_err(ctx_t *k)
+{
+	int e = atomic_load_explicit(&k->err, memory_order_acquire);
+	if (e && !atomic_load_explicit(&k->settled, memory_order_acquire)) {
+		pthread_mutex_lock(&k->mu);
+		pthread_mutex_unlock(&k->mu);
+	}
+	return e;
+}
+
 int ctx_err(ctx_t *c)
 {
 	if (!c)
@@ -523,8 +543,7 @@ int ctx_err(ctx_t *c)
 	ctx_t *k = c->canceler;
 	if (!k)
 		return 0;
-	/* Acquire: pairs with ctx_mark()'s release store. */
-	return atomic_load_explicit(&k->err, memory_order_acquire);
+	return ctx_load_err(k);
 }
 
 int ctx_cause(ctx_t *c, void **data)
@@ -538,7 +557,7 @@ int ctx_cause(ctx_t *c, void **data)
 		return 0;
 	/* After an acquire load that sees the error, cause and cause_data
 	 * (written before it and never again) are stable. */
-	if (atomic_load_explicit(&k->err, memory_order_acquire) == 0)
+	if (ctx_load_err(k) == 0)
 		return 0;
 	if (data)
 		*data = k->cause_data;

@@ -101,6 +101,11 @@ struct ctx {
 	 * writing cause/cause_data, which never change afterwards); readers
 	 * load it with acquire and may then read the cause without the lock. */
 	atomic_int err;
+	/* false until the winning cancel has closed Done (release, under mu).
+	 * ctx_err()/ctx_cause() that see err but not settled wait on mu, which
+	 * the cancel holds until it has closed Done: so a non-zero Err always
+	 * means Done is closed (as in Go, whose Err takes the lock). */
+	atomic_bool settled;
 	int cause;
 	void *cause_data;
 	struct cds_list_head children; /* under mu */

@@ -623,3 +623,35 @@ Test(context_api, cancel_happens_before_done_and_err, .timeout = 30)
 		ctx_cancel_release(m.ctx);
 	}
 }
+
+/* A non-zero Err always comes with a closed Done, even while the cancel
+ * that sets it is still walking a large subtree. */
+static void *cancel_root_thread(void *arg)
+{
+	ctx_cancel(arg);
+	return NULL;
+}
+
+Test(context_api, err_implies_done_closed, .timeout = 60)
+{
+	enum { N = 300 };
+	for (int iter = 0; iter < 400; iter++) {
+		ctx_t *root = ctx_with_cancel(ctx_background());
+		ctx_t *nodes[N];
+		ctx_t *p = root;
+		for (int i = 0; i < N; i++) /* a chain: a long walk for the cancel */
+			p = nodes[i] = ctx_with_cancel(p);
+		ctx_t *leaf = nodes[N - 1];
+		chan_t *d = ctx_done(leaf);
+		pthread_t th = tu_spawn_stack(cancel_root_thread, root, 64 * 1024);
+		while (ctx_err(leaf) == 0)
+			sched_yield();
+		cr_assert(chan_is_closed(d), "Err set but Done still open");
+		cr_assert_eq(CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(d, NULL, NULL)), 0);
+		tu_join(th);
+		for (int i = N - 1; i >= 0; i--)
+			ctx_cancel_release(nodes[i]);
+		ctx_cancel_release(root);
+	}
+	cr_assert_eq(ctx__live(), 0);
+}

@@ -314,8 +314,10 @@ chan_t *ctx_done(ctx_t *c);
 
 /**
  * ctx_err - Go's ctx.Err(): 0 while @c is not done, then CTX_CANCELED or
- * CTX_DEADLINE_EXCEEDED forever.  EINVAL for NULL.  One acquire load: a
- * non-zero result happens after the cancel that set it.
+ * CTX_DEADLINE_EXCEEDED forever.  EINVAL for NULL.  A non-zero result means
+ * Done is already closed, and happens after the cancel that set it.  Usually
+ * two acquire loads; a call that races with the cancel waits (on the
+ * context's lock) until that cancel has closed Done.
  */
 int ctx_err(ctx_t *c);
 
