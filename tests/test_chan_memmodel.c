@@ -20,7 +20,7 @@
 
 #include "testutil.h"
 
-#define ROUNDS 2000
+#define ROUNDS 5000
 #define PAYLOAD 16
 
 struct msg {
