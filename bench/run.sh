@@ -181,6 +181,7 @@ run_one() { # fam case n impl
 	echo "$name $impl $ns $n" >>"$RAW"
 }
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 START=$(date +%s)
 for r in $(seq 1 "$ROUNDS"); do
 	log "round $r/$ROUNDS ($ncases cases)"
@@ -208,7 +209,7 @@ CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 	echo "gochan:  $CC_DESC, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "go:      $GO_DESC"
 	[ -z "$RUST_DESC" ] || echo "rust:    $RUST_DESC"
-	echo "elapsed: ${ELAPSED}s"
+	echo "elapsed: ${ELAPSED}s; load average (1/5/15 min) at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 	echo
 	python3 - "$CASES_FILE" "$RAW" <<'EOF'
 import sys, statistics
