@@ -845,15 +845,32 @@ struct af {
 static void af_fn(void *arg)
 {
 	struct af *a = arg;
+	chan_t *donec = a->donec; /* @a is not touched after the signal */
 	atomic_store_explicit(&a->other_thread,
 			      !pthread_equal(pthread_self(), a->cancel_thread),
 			      memory_order_relaxed);
 	atomic_fetch_add_explicit(&a->calls, 1, memory_order_relaxed);
 	if (a->send)
-		chan_send(a->donec, NULL); /* blocks until the test receives */
+		chan_send(donec, NULL); /* blocks until the test receives */
 	else
-		chan_close(a->donec);
-	chan_unref(a->donec); /* the reference the test gave this function */
+		chan_close(donec);
+	chan_unref(donec); /* the reference the test gave this function */
+}
+
+/* Wait until every context object is gone: an AfterFunc thread releases its
+ * registration only after its function returned, so this is how a test
+ * knows the library's thread is finished with everything it was given
+ * (the analog of joining it). */
+static bool wait_no_live(void)
+{
+	int64_t end = chan_now() + QUIESCENT;
+	while (ctx__live() != 0) {
+		if (chan_now() > end)
+			return false;
+		struct timespec ts = {0, 100000};
+		nanosleep(&ts, NULL);
+	}
+	return true;
 }
 
 static void af_init(struct af *a, bool send)
@@ -888,6 +905,7 @@ Test(context_go, after_func_called_after_cancel, .timeout = 20)
 		cr_assert_not(ctx_after_stop(stop), "stop() = true, want false");
 		ctx_after_release(stop);
 		ctx_cancel_release(ctx);
+		cr_assert(wait_no_live(), "AfterFunc thread never finished");
 		chan_unref(a.donec);
 	}
 }
@@ -901,6 +919,7 @@ Test(context_go, after_func_called_after_timeout, .timeout = 20)
 	ctx_after_release(stop); /* releasing the handle does not stop f */
 	cr_assert(af_fired(&a, QUIESCENT), "AfterFunc not called after context is canceled");
 	ctx_cancel_release(ctx);
+	cr_assert(wait_no_live(), "AfterFunc thread never finished");
 	chan_unref(a.donec);
 }
 
@@ -915,6 +934,7 @@ Test(context_go, after_func_called_immediately, .timeout = 20)
 	cr_assert_not(ctx_after_stop(stop));
 	ctx_after_release(stop);
 	ctx_cancel_release(ctx);
+	cr_assert(wait_no_live(), "AfterFunc thread never finished");
 	chan_unref(a.donec);
 }
 
@@ -947,6 +967,7 @@ Test(context_go, after_func_called_asynchronously, .timeout = 20)
 	cr_assert_not(ctx_after_stop(stop));
 	ctx_after_release(stop);
 	ctx_cancel_release(ctx);
+	cr_assert(wait_no_live(), "AfterFunc thread never finished");
 	chan_unref(a.donec);
 }
 
@@ -980,6 +1001,7 @@ Test(context_go, after_func_stop_races_cancel, .timeout = 60)
 		cr_assert_not(ctx_after_stop(stop), "second stop() = true");
 		ctx_after_release(stop);
 		ctx_cancel_release(ctx);
+		cr_assert(wait_no_live(), "AfterFunc thread never finished");
 		chan_unref(a.donec);
 	}
 	cr_log_info("stop won %d times, f ran %d times", stopped, ran);
@@ -1047,5 +1069,6 @@ Test(context_go, after_func_cancel_timeout_afterfunc, .timeout = 10)
 	ctx_cancel_release(c2);
 	ctx_cancel_release(c1);
 	ctx_cancel_release(ctx0);
+	cr_assert(wait_no_live(), "AfterFunc thread never finished");
 	chan_unref(a.donec);
 }
