@@ -20,6 +20,7 @@
 #include <gochan/chan.h>
 #include <gochan/select.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -261,6 +262,7 @@ Test(select_choose, competing_receivers_fifo, .timeout = 30)
 struct sender_loop {
 	chan_t *c;
 	int base, n, rc;
+	atomic_int *done; /* incremented (release) when this sender finishes */
 };
 
 static void *sender_loop_run(void *p)
@@ -270,6 +272,8 @@ static void *sender_loop_run(void *p)
 		int v = a->base + i;
 		a->rc = chan_send(a->c, &v);
 	}
+	if (a->done)
+		atomic_fetch_add_explicit(a->done, 1, memory_order_release);
 	return NULL;
 }
 
@@ -294,29 +298,40 @@ Test(select_choose, competing_senders_and_receivers_vs_select, .timeout = 60)
 	 * one unbuffered channel, plus a select that both sends and receives on
 	 * it and waits on an idle channel too.  Every value sent arrives exactly
 	 * once, and the select never receives its own value. */
-	enum { PER = 2000, NS = 3, NR = 2, SEL = 3000, TOTAL = NS * PER + SEL };
+	enum { PER = 2000, NS = 3, NR = 2, SEL_SEND = 1000, SEL_RECV = 1000 };
+	enum { TOTAL = NS * PER + SEL_SEND };
 	chan_t *c = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
+	atomic_int senders_done = 0;
 	struct sender_loop s[NS];
 	struct range_recver r[NR];
 	pthread_t ts[NS], tr[NR];
 	static int got[NR + 1][TOTAL];
 	for (int k = 0; k < NS; k++) {
-		s[k] = (struct sender_loop){c, (k + 1) * 100000, PER, 0};
+		s[k] = (struct sender_loop){c, (k + 1) * 100000, PER, 0, &senders_done};
 		ts[k] = tu_spawn(sender_loop_run, &s[k]);
 	}
 	for (int k = 0; k < NR; k++) {
 		r[k] = (struct range_recver){c, 0, got[k]};
 		tr[k] = tu_spawn(range_recver_run, &r[k]);
 	}
-	/* The select: SEL rounds; its sends can only meet the receivers, its
-	 * receives only the senders, so it cannot deadlock while they run. */
+	/* The select sends SEL_SEND values (only the receivers can take them,
+	 * and they range until close, so this always completes) and receives
+	 * up to SEL_RECV (only from the senders: once they are all done, that
+	 * case is dropped; the deadline is only there to notice that). */
 	int nsel_recv = 0, nsel_send = 0, self = 0;
-	for (int i = 0; i < SEL; i++) {
+	while (nsel_send < SEL_SEND || nsel_recv < SEL_RECV) {
 		int v = -1, sv = 900000 + nsel_send;
-		/* once the senders are done, only the send case can fire */
-		chan_t *rc = nsel_recv < NS * PER ? c : NULL;
-		int ret = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(c, &sv, NULL), CHAN_RECV(rc, &v, NULL),
+		chan_t *sc = nsel_send < SEL_SEND ? c : NULL;
+		chan_t *rc = nsel_recv < SEL_RECV ? c : NULL;
+		if (atomic_load_explicit(&senders_done, memory_order_acquire) == NS) {
+			if (!sc)
+				break;
+			rc = NULL;
+		}
+		int ret = CHAN_SELECT(chan_now() + 10 * MS, CHAN_SEND(sc, &sv, NULL), CHAN_RECV(rc, &v, NULL),
 				      CHAN_RECV(idle, NULL, NULL));
+		if (ret == CHAN_TIMEOUT)
+			continue;
 		cr_assert(ret == 0 || ret == 1, "select returned %d", ret);
 		if (ret == 0) {
 			nsel_send++;
@@ -333,7 +348,7 @@ Test(select_choose, competing_senders_and_receivers_vs_select, .timeout = 60)
 		tu_join(tr[k]);
 	cr_assert_eq(self, 0, "the select received its own value");
 	/* Count every value: each sent value exactly once. */
-	static unsigned char seen[NS + 1][SEL > PER ? SEL : PER];
+	static unsigned char seen[NS + 1][PER > SEL_SEND ? PER : SEL_SEND];
 	memset(seen, 0, sizeof seen);
 	int dups = 0, bad = 0;
 	for (int k = 0; k <= NR; k++) {
@@ -357,10 +372,9 @@ Test(select_choose, competing_senders_and_receivers_vs_select, .timeout = 60)
 		for (int i = 0; i < PER; i++)
 			cr_assert_eq(seen[k][i], 1, "value %d of sender %d lost", i, k);
 	}
+	cr_assert_eq(nsel_send, SEL_SEND);
 	for (int i = 0; i < nsel_send; i++)
 		cr_assert_eq(seen[NS][i], 1, "select's value %d lost", i);
-	cr_assert_gt(nsel_send, 0);
-	cr_assert_gt(nsel_recv, 0);
 	unref(c);
 	unref(idle);
 }
