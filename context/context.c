@@ -410,14 +410,17 @@ ctx_t *ctx_with_deadline(ctx_t *parent, int64_t deadline)
 	return ctx_with_deadline_cause(parent, deadline, 0, NULL);
 }
 
+/* chan_now() + @timeout_ns, saturating both ways (Go: time.Now().Add(d),
+ * which may lie in the past), and never CHAN_FOREVER, which would mean "no
+ * deadline" to ctx_with_deadline. */
 static int64_t ctx_deadline_after(int64_t timeout_ns)
 {
-	int64_t now = chan_now();
-	if (timeout_ns <= 0)
-		return now; /* at or before now: done at once */
-	if (timeout_ns > INT64_MAX - now)
-		return INT64_MAX;
-	return now + timeout_ns;
+	int64_t now = chan_now(), d;
+	if (__builtin_add_overflow(now, timeout_ns, &d))
+		d = timeout_ns > 0 ? INT64_MAX : INT64_MIN;
+	if (d == CHAN_FOREVER)
+		d = CHAN_FOREVER - 1;
+	return d;
 }
 
 ctx_t *ctx_with_timeout_cause(ctx_t *parent, int64_t timeout_ns, int cause, void *data)

@@ -219,7 +219,8 @@ ctx_t *ctx_with_deadline_cause(ctx_t *parent, int64_t deadline, int cause, void 
  * ctx_with_timeout - Go's WithTimeout(parent, d):
  * ctx_with_deadline(parent, chan_now() + @timeout_ns), saturating.
  * @timeout_ns <= 0 gives a context that is done at once with
- * CTX_DEADLINE_EXCEEDED.
+ * CTX_DEADLINE_EXCEEDED (and whose deadline lies @timeout_ns before the
+ * call, as in Go).
  */
 ctx_t *ctx_with_timeout(ctx_t *parent, int64_t timeout_ns);
 
