@@ -19,9 +19,9 @@
  * pthread_create and realloc only), and callbacks run with no lock held.
  *
  * What each lock guards:
- *   g.mu:        the heap array and every t->heap_idx, the thread
- *                state (running, sleeping, wake_at, stop_req) and the slot
- *                reservation count;
+ *   g.mu:        the heap array and every t->heap_idx, the thread state
+ *                (running, sleeping, lingering, wake_at, stop_req) and the
+ *                slot reservation count;
  *   t->send_mu:  t->armed, t->sent, and delivery into t->ch against its
  *                clearing;
  *   both:        t->seq and t->period are written only with both held, so
