@@ -54,6 +54,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "chan/chan_internal.h"
@@ -428,6 +429,11 @@ static void *timer_main(void *unused)
 
 	(void)unused;
 	on_timer_thread = true;
+	/* The kernel may defer a sleeping thread's timed wake-up by its timer
+	 * slack (50 us by default) to batch wake-ups; deadlines are this
+	 * thread's whole job, so ask for 1 ns.  Best effort: on failure timers
+	 * are merely up to the default slack late. */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	pthread_mutex_lock(&g.mu);
 	for (;;) {
 		int64_t now;
