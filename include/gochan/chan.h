@@ -196,7 +196,7 @@ size_t chan_cap(const chan_t *c);
 /** chan_elem_size - the element size given to chan_new(); 0 for NULL. */
 size_t chan_elem_size(const chan_t *c);
 
-/** chan_is_closed - whether chan_close() has been called (a relaxed hint). */
+/** chan_is_closed - whether chan_close() has been called (a relaxed hint); false for NULL. */
 bool chan_is_closed(const chan_t *c);
 
 /** chan_strerror - Go's wording for an error returned by this library. */
