@@ -380,7 +380,7 @@ Test(select_claim, deadline_races_counterpart, .timeout = 120)
 	/* Both sides give up at about the same instant.  Whatever happens,
 	 * they agree: the sender delivered iff the select received. */
 	int delivered = 0, timedout = 0;
-	for (int it = 0; it < 2000; it++) {
+	for (int it = 0; it < 1500; it++) {
 		chan_t *c = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
 		pthread_barrier_t bar;
 		pthread_barrier_init(&bar, NULL, 2);
@@ -388,7 +388,7 @@ Test(select_claim, deadline_races_counterpart, .timeout = 120)
 		 * time a handoff takes, so every interleaving shows up */
 		int64_t base = (it % 7) * 1000;
 		int64_t jitter = (it % 11) * 1000;
-		struct timed_sender s = {&bar, c, base + (it % 3 == 0 ? 100 * MS : jitter), it, -1};
+		struct timed_sender s = {&bar, c, base + (it % 3 == 0 ? MS : jitter), it, -1};
 		struct timed_selector sel = {&bar, c, idle, base, -1, -1, false};
 		pthread_t t1 = tu_spawn(timed_sender_run, &s), t2 = tu_spawn(timed_selector_run, &sel);
 		tu_join(t1);
@@ -453,13 +453,13 @@ static void *timed_send_selector_run(void *p)
 Test(select_claim, deadline_races_counterpart_send_side, .timeout = 120)
 {
 	int delivered = 0;
-	for (int it = 0; it < 2000; it++) {
+	for (int it = 0; it < 1500; it++) {
 		chan_t *c = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
 		pthread_barrier_t bar;
 		pthread_barrier_init(&bar, NULL, 2);
 		int64_t base = (it % 7) * 1000;
 		int64_t jitter = (it % 11) * 1000;
-		struct timed_recver r = {&bar, c, base + (it % 3 == 0 ? 100 * MS : jitter), -1, -1};
+		struct timed_recver r = {&bar, c, base + (it % 3 == 0 ? MS : jitter), -1, -1};
 		struct timed_send_selector s = {&bar, c, idle, base, it, -1};
 		pthread_t t1 = tu_spawn(timed_recver_run, &r), t2 = tu_spawn(timed_send_selector_run, &s);
 		tu_join(t1);
