@@ -370,6 +370,11 @@ size_t chan__clear(chan_t *c)
 	return n;
 }
 
+size_t chan__refs(const chan_t *c)
+{
+	return atomic_load_explicit(&c->refs, memory_order_relaxed);
+}
+
 size_t chan_len(const chan_t *c)
 {
 	if (!c || (c->flags & CHAN_F_TIMER))

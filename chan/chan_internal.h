@@ -21,4 +21,13 @@ chan_t *chan__new_timer(size_t elem_size);
  */
 size_t chan__clear(chan_t *c);
 
+/*
+ * chan__refs - the channel's current reference count (a relaxed read).  The
+ * timer thread uses it to notice that only the timer itself still holds a
+ * Tick/After channel (refs == 1): nobody can receive from it any more, so the
+ * timer may stop.  Exact only in that sense: once it reads 1 while the timer
+ * holds a reference, no other thread holds one, so it cannot grow again.
+ */
+size_t chan__refs(const chan_t *c);
+
 #endif
