@@ -20,8 +20,12 @@
 #include "lock.h"
 
 /* How long a blocked operation spins before yielding and sleeping. */
+#ifndef CHAN_SPIN_NS
 #define CHAN_SPIN_NS 4000
+#endif
+#ifndef CHAN_SPIN_YIELDS
 #define CHAN_SPIN_YIELDS 2
+#endif
 
 void chan__complete(struct chan_parker *p)
 {
