@@ -1,0 +1,92 @@
+/*
+ * timer/func.c - function timers: gotime_after_func_at (the function runs on
+ * the timer thread) and gotime_after_func (Go's AfterFunc: the function runs
+ * on a thread of its own, started by the timer thread when it is due).
+ * They have no channel and no send_mu: Stop and Reset only touch the heap,
+ * and "pending" means "still in the heap".
+ */
+#include <errno.h>
+
+#include "timer/timer_impl.h"
+
+bool gotime__func_timer_set(struct gotime_timer *t, bool rearm, int64_t when, int *err)
+{
+	bool removed;
+
+	*err = 0;
+	pthread_mutex_lock(&g->mu);
+	removed = gotime__disarm_locked(t);
+	if (rearm)
+		*err = gotime__arm_locked(t, when);
+	pthread_mutex_unlock(&g->mu);
+	if (removed)
+		timer_unref(t); /* the heap's reference; never the last */
+	return removed;
+}
+
+static void *afterfunc_main(void *p)
+{
+	struct gotime_timer *t = p;
+	t->fn(t->arg);
+	timer_unref(t);
+	/* Release: pairs with the acquire in gotime_shutdown/tests so that
+	 * everything fn did happens before they see the count drop. */
+	atomic_fetch_sub_explicit(&gotime__afterfuncs, 1, memory_order_release);
+	return NULL;
+}
+
+void gotime__func_fire(struct gotime_timer *t)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	int err;
+
+	if (t->kind == TK_FUNC) {
+		t->fn(t->arg);
+		timer_unref(t);
+		return;
+	}
+	/* TK_FUNC_THREAD: the pop counted it in gotime__afterfuncs. */
+	err = pthread_attr_init(&attr);
+	if (!err) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		/* The firing's reference moves to the new thread. */
+		err = pthread_create(&tid, &attr, afterfunc_main, t);
+		pthread_attr_destroy(&attr);
+	}
+	if (err)
+		afterfunc_main(t); /* no thread to be had: run it here rather than lose it */
+}
+
+static gotime_timer_t *func_timer_new(enum timer_kind kind, int64_t when, void (*fn)(void *),
+				      void *arg)
+{
+	struct gotime_timer *t;
+	int err;
+
+	if (!fn) {
+		errno = EINVAL;
+		return NULL;
+	}
+	t = gotime__timer_alloc(kind, fn, arg);
+	if (!t)
+		return NULL;
+	gotime__func_timer_set(t, true, when, &err);
+	if (err) {
+		gotime__func_timer_set(t, false, 0, &err);
+		timer_unref(t);
+		errno = EAGAIN;
+		return NULL;
+	}
+	return t;
+}
+
+gotime_timer_t *gotime_after_func_at(int64_t deadline, void (*fn)(void *arg), void *arg)
+{
+	return func_timer_new(TK_FUNC, deadline, fn, arg);
+}
+
+gotime_timer_t *gotime_after_func(int64_t d, void (*fn)(void *arg), void *arg)
+{
+	return func_timer_new(TK_FUNC_THREAD, add_sat(chan_now(), d > 0 ? d : 0), fn, arg);
+}

@@ -1,0 +1,64 @@
+/*
+ * timer/object.c - the timer object: allocation together with its heap slot
+ * and channel, and destruction when the last reference goes (references:
+ * timer_impl.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "timer/timer_impl.h"
+
+struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *), void *arg)
+{
+	/* Sized for a ticker, so that any channel timer may be handed out
+	 * as one. */
+	struct gotime_timer *t = calloc(1, sizeof(struct gotime_ticker));
+	int err;
+
+	if (!t) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->kind = kind;
+	t->fn = fn;
+	t->arg = arg;
+	t->heap_idx = HEAP_NONE;
+	atomic_init(&t->refs, 1); /* the creator's */
+	if (kind == TK_CHAN) {
+		t->ch = chan__new_timer(sizeof(int64_t));
+		if (!t->ch) {
+			free(t);
+			errno = ENOMEM;
+			return NULL;
+		}
+		pthread_mutex_init(&t->send_mu, NULL);
+	}
+	pthread_mutex_lock(&g->mu);
+	err = gotime__heap_reserve();
+	pthread_mutex_unlock(&g->mu);
+	if (err) {
+		if (t->ch) {
+			chan_unref(t->ch);
+			pthread_mutex_destroy(&t->send_mu);
+		}
+		free(t);
+		errno = err;
+		return NULL;
+	}
+	return t;
+}
+
+void gotime__timer_destroy(struct gotime_timer *t)
+{
+	pthread_mutex_lock(&g->mu);
+	gotime__heap_unreserve();
+	pthread_mutex_unlock(&g->mu);
+	if (t->ch) {
+		/* EBUSY here means a thread is still blocked on the channel
+		 * without its own reference, against the documented contract;
+		 * the channel is then left to it rather than freed under it. */
+		(void)chan_unref(t->ch);
+		pthread_mutex_destroy(&t->send_mu);
+	}
+	free(t);
+}

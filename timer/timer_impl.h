@@ -1,0 +1,237 @@
+/*
+ * timer/timer_impl.h - the insides of the timer module, shared by its files.
+ * Not installed; nothing outside timer/ includes it.
+ *
+ * Every timer of the process lives in one binary min-heap under one mutex,
+ * served by one lazily started library thread.  The files, one job each:
+ *   object.c  the timer object: allocation (with its heap slot), destruction
+ *   heap.c    the min-heap of armed timers and the slot reservations
+ *   thread.c  the timer thread: lazy start, arming/disarming, sleeping until
+ *             the earliest deadline, firing in batches, idle exit, shutdown
+ *   timer.c   channel timers (NewTimer, Stop, Reset, After): delivery into
+ *             the channel and the stale-value rule
+ *   ticker.c  tickers and Tick
+ *   func.c    function timers: after_func_at (run on the timer thread) and
+ *             after_func (run on a thread of its own)
+ *
+ * Objects.  A struct gotime_timer is a one-shot channel timer, a ticker (a
+ * channel timer with a period), a function timer run on the timer thread
+ * (TK_FUNC) or a function timer run on a thread of its own (TK_FUNC_THREAD).
+ * It is reference counted; references are held by
+ *   - the user's handle (none for gotime_after / gotime_tick timers),
+ *   - the heap, while the timer is in it,
+ *   - a firing in progress (the heap's reference moves to it when a timer is
+ *     popped; a ticker that goes back in the heap takes a new one),
+ * so a timer freed by its user while it fires stays valid until the firing
+ * is done.  The last reference is never dropped under a lock (destruction
+ * takes g->mu).
+ *
+ * Lock order (the only nestings that exist):
+ *     t->send_mu  ->  g->mu          and          t->send_mu  ->  channel lock
+ * g->mu is never held while taking any other lock (it is held around
+ * pthread_create and realloc only), and callbacks run with no lock held.
+ *
+ * What each lock guards:
+ *   g->mu:       the heap array and every t->heap_idx, the thread state
+ *                (running, sleeping, lingering, wake_at, stop_req) and the
+ *                slot reservation count;
+ *   t->send_mu:  t->armed, t->sent, and delivery into t->ch against its
+ *                clearing;
+ *   both:        t->seq and t->period are written only with both held, so
+ *                they may be read under either.
+ *
+ * Invariants:
+ *   - g->n <= g->reserved <= g->cap: each live timer object reserved one
+ *     heap slot when it was created, so arming never allocates or fails
+ *     for memory;
+ *   - t->heap_idx == HEAP_NONE exactly when t is not in the heap, and then
+ *     the heap holds no reference to it;
+ *   - g->running: a timer thread exists and will look at the heap again
+ *     under g->mu before it sleeps or exits, so an insertion that sees
+ *     running needs no new thread (at most a signal), and one that sees
+ *     !running starts one;
+ *   - the stale-value rule (Go 1.23: once Stop/Reset returns, nothing from
+ *     the earlier setting is received): every (re)arming or stop bumps
+ *     t->seq with t->send_mu held across removal from the heap, the bump and
+ *     the clearing of the channel; the thread records seq when it pops a
+ *     timer and delivers only if it is unchanged under t->send_mu;
+ */
+#ifndef GOCHAN_TIMER_IMPL_H
+#define GOCHAN_TIMER_IMPL_H
+
+#include <gochan/time.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan/chan_internal.h"
+
+#define HEAP_NONE SIZE_MAX
+
+enum timer_kind {
+	TK_CHAN,        /* one-shot channel timer or ticker (period > 0) */
+	TK_FUNC,        /* fn on the timer thread */
+	TK_FUNC_THREAD, /* fn on a thread of its own (Go's AfterFunc) */
+};
+
+struct gotime_timer {
+	/* Immutable after creation. */
+	enum timer_kind kind;
+	void (*fn)(void *arg);
+	void *arg;
+	chan_t *ch; /* TK_CHAN: the channel (one reference owned by the timer) */
+
+	/* Guarded by g->mu. */
+	size_t heap_idx; /* position in g->heap, HEAP_NONE when not in it */
+
+	/* Written with both t->send_mu and g->mu held; read under either. */
+	uint64_t seq;
+	int64_t period; /* ticker period; 0 for one-shot */
+
+	/* Guarded by send_mu (TK_CHAN only). */
+	pthread_mutex_t send_mu;
+	bool armed; /* the current setting is neither delivered nor stopped */
+	bool sent;  /* a value may be in ch: sent since the last clear (it may
+		       have been received since: only "false" is certain) */
+
+	/* Reference count, see above. */
+	atomic_size_t refs;
+};
+
+/* A ticker is a channel timer with a period; the distinct type only keeps
+ * users from mixing up the two APIs. */
+struct gotime_ticker {
+	struct gotime_timer t;
+};
+
+struct heap_ent {
+	int64_t when; /* the key, kept beside the pointer for cache-friendly sifts */
+	struct gotime_timer *t;
+};
+
+/* The state of the timer machinery: one per process, defined in thread.c. */
+struct gotime__state {
+	pthread_mutex_t mu;
+	/* Both on CLOCK_MONOTONIC (set up by thread.c's constructor). */
+	pthread_cond_t wake;   /* the timer thread sleeps on it */
+	pthread_cond_t exited; /* broadcast when the thread exits or a shutdown must recheck */
+	struct heap_ent *heap;
+	size_t n;        /* timers in the heap */
+	size_t cap;      /* slots allocated */
+	size_t reserved; /* live timer objects: n <= reserved <= cap */
+	bool running;    /* a timer thread exists and has not decided to exit */
+	bool sleeping;   /* it is waiting on wake, until wake_at */
+	bool lingering;  /* that wait is the idle linger (the heap was empty) */
+	bool stop_req;   /* gotime_shutdown asks an idle thread to exit now */
+	int64_t wake_at;
+};
+
+extern struct gotime__state gotime__g;
+/* Each file's short name for it. */
+__attribute__((unused)) static struct gotime__state *const g = &gotime__g;
+
+/* AfterFunc functions popped and not yet returned (thread.c counts them in
+ * under g->mu at the pop; func.c counts them out with a release decrement). */
+extern atomic_uint gotime__afterfuncs;
+
+static inline int64_t add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+/* ---- object.c ---------------------------------------------------------- */
+
+/* A new timer with one reference (the creator's) and a reserved heap slot;
+ * TK_CHAN gets its channel.  NULL with errno ENOMEM. */
+struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *), void *arg);
+/* Free a timer whose last reference is gone.  Takes g->mu: never call it
+ * (nor timer_unref) with a lock held. */
+void gotime__timer_destroy(struct gotime_timer *t);
+
+static inline struct gotime_timer *timer_ref(struct gotime_timer *t)
+{
+	/* Relaxed: the caller already holds a reference (or holds g->mu while
+	 * the heap holds one), so the object cannot go away meanwhile. */
+	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	return t;
+}
+
+static inline void timer_unref(struct gotime_timer *t)
+{
+	/* acq_rel: release publishes this holder's last use of *t; the thread
+	 * that drops the last reference acquires every other holder's, so all
+	 * uses happen before the free. */
+	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+		gotime__timer_destroy(t);
+}
+
+/* ---- heap.c (everything under g->mu) ----------------------------------- */
+
+/* Insert @t (not in the heap) at key @when; never allocates. */
+void gotime__heap_insert(struct gotime_timer *t, int64_t when);
+/* Remove @t, which is in the heap. */
+void gotime__heap_remove(struct gotime_timer *t);
+/* Reserve a slot for a new timer object: 0 or ENOMEM. */
+int gotime__heap_reserve(void);
+/* Give a slot back (the array may shrink). */
+void gotime__heap_unreserve(void);
+
+/* ---- thread.c ---------------------------------------------------------- */
+
+/*
+ * Under g->mu: insert @t (which must not be in the heap) to fire at @when,
+ * taking the heap's reference, start the thread if needed, and wake it if
+ * @t became the earliest deadline before the moment it means to wake.
+ * Returns 0, or EAGAIN if no thread runs and none could be started (the
+ * timer is then in the heap all the same and the next insertion retries).
+ */
+int gotime__arm_locked(struct gotime_timer *t, int64_t when);
+
+/*
+ * Under g->mu: remove @t from the heap if it is there.  Returns true if it
+ * was; the caller then owns the heap's reference and must drop it after
+ * unlocking.
+ */
+bool gotime__disarm_locked(struct gotime_timer *t);
+
+/* ---- timer.c / func.c: what the timer thread does with a popped timer --- */
+
+/* Deliver the due time @when of a popped channel timer whose seq was @seq
+ * at the pop (nothing if it is stale); consumes the firing's
+ * reference.  No lock held. */
+void gotime__chan_fire(struct gotime_timer *t, int64_t when, uint64_t seq);
+
+/* Run (TK_FUNC) or start (TK_FUNC_THREAD) a popped function timer's
+ * function; consumes the firing's reference.  No lock held. */
+void gotime__func_fire(struct gotime_timer *t);
+
+/* ---- timer.c: shared with ticker.c ------------------------------------- */
+
+/* A channel timer (@period 0) or ticker (@period > 0) armed to fire @d
+ * from now.  NULL with errno ENOMEM or EAGAIN (no timer thread could be
+ * started). */
+struct gotime_timer *gotime__chan_timer_new(int64_t d, int64_t period);
+
+/*
+ * Stop and, if @rearm, re-arm a channel timer: the one place that
+ * implements the stale-value rule.  Re-arming makes it fire @d from now
+ * (@d <= 0: deliver now, in this thread), with @period (0: keep a one-shot
+ * timer one-shot; > 0: the new ticker period).  Returns whether the earlier
+ * setting was pending.  *@err gets 0 or EAGAIN (see gotime__arm_locked).
+ */
+bool gotime__chan_timer_set(struct gotime_timer *t, bool rearm, int64_t d, int64_t period,
+			    int *err);
+
+/* ---- func.c: shared with timer.c (Stop/Reset dispatch on the kind) ------ */
+
+/* Stop and, if @rearm, re-arm a function timer to fire at @when.  Returns
+ * whether it was pending; *@err as gotime__chan_timer_set. */
+bool gotime__func_timer_set(struct gotime_timer *t, bool rearm, int64_t when, int *err);
+
+#endif
