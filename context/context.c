@@ -177,6 +177,11 @@ static void ctx_mark(ctx_t *c, int err, int cause, void *data, ctx_t **deferred)
 	if (c->timer) {
 		c->dead_timer = c->timer;
 		c->timer = NULL;
+		/* Keep @c alive until the deferred stop: if the callback is
+		 * running now it drops the timer's reference on its own.  Safe
+		 * to increment: the callback has not got past its cancel (which
+		 * would have marked @c first), so that reference is still held. */
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 		defer = true;
 	}
 	if (c->kind == CTX_K_AFTER && !c->after_taken) {
@@ -223,6 +228,7 @@ static void ctx_run_deferred(ctx_t *d)
 			gotime_timer_free(t);
 			if (stopped)
 				ctx_release(d);
+			ctx_release(d); /* ctx_mark()'s */
 		} else if (d->launch) {
 			d->launch = false;
 			ctx_launch(d);
@@ -231,53 +237,82 @@ static void ctx_run_deferred(ctx_t *d)
 	}
 }
 
+/* Take a reference to @c unless its count already reached 0 (then it is
+ * being freed by a thread that waits for its link parent's lock to unlink
+ * it).  Called with c->link_parent->mu held, so @c is still allocated. */
+static bool ctx_tryref(ctx_t *c)
+{
+	long r = atomic_load_explicit(&c->refs, memory_order_relaxed);
+	while (r > 0)
+		if (atomic_compare_exchange_weak_explicit(&c->refs, &r, r + 1,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			return true;
+	return false;
+}
+
 /*
- * Cancel @root and its subtree with (err, cause, data); @remove: also take
- * @root out of its link parent's children (its own cancel, not one from
- * above).  First cancel wins.  Holds the mutexes along the path from @root
- * to the visited node (ancestor first), walking down by detaching the first
- * child and up by link_parent, so no recursion and no allocation.
+ * Cancel @root (the caller holds a reference) and its whole subtree with
+ * (err, cause, data), first cancel winning at each node; @remove: also take
+ * @root out of its link parent's children afterwards (its own cancel, not
+ * one arriving from above).
+ *
+ * The walk holds at most one context lock at a time and no recursion:
+ *   - a node is marked (ctx_mark) before its children are visited, so once
+ *     marked its list only shrinks (ctx_link adds nothing to a done node);
+ *   - a child stays in its parent's list until its own subtree is complete,
+ *     and is unlinked post-order, by whoever finds its list empty;
+ *   - the walk always descends into the first child of the list (taking a
+ *     reference) and climbs back by link_parent, so any number of threads
+ *     cancelling overlapping subtrees help each other, and a cancel returns
+ *     only once its root's list is empty, i.e. every descendant is done -
+ *     even those a concurrent cancel of an intermediate node reached first.
+ * Each node visited holds one reference of ours from descent to ascent.
+ * Children are cancelled with their parent's recorded error and cause.
  */
 static void ctx_cancel_tree(ctx_t *root, int err, int cause, void *data, bool remove)
 {
 	ctx_t *deferred = NULL;
+	ctx_t *cur = root;
 
 	pthread_mutex_lock(&root->mu);
-	if (atomic_load_explicit(&root->err, memory_order_relaxed) != 0) {
-		/* Already cancelled: the winner held root->mu until the whole
-		 * subtree was done, so it is done now too. */
-		pthread_mutex_unlock(&root->mu);
-		return;
-	}
-	ctx_mark(root, err, cause, data, &deferred);
-	/* Children are cancelled with the parent's error and cause. */
-	cause = root->cause;
-	data = root->cause_data;
-
-	ctx_t *cur = root;
+	if (atomic_load_explicit(&root->err, memory_order_relaxed) == 0)
+		ctx_mark(root, err, cause, data, &deferred);
 	for (;;) {
-		if (!cds_list_empty(&cur->children)) {
-			ctx_t *child = cds_list_first_entry(&cur->children, ctx_t, sibling);
-			cds_list_del(&child->sibling);
-			child->linked = false;
-			/* A child whose last reference is being dropped waits in
-			 * ctx_unlink() for cur->mu, which we hold: it is alive. */
-			pthread_mutex_lock(&child->mu);
-			if (atomic_load_explicit(&child->err, memory_order_relaxed) != 0) {
-				pthread_mutex_unlock(&child->mu);
-				continue;
+		/* cur->mu is held and cur is marked. */
+		ctx_t *child = NULL;
+		while (!cds_list_empty(&cur->children)) {
+			ctx_t *c = cds_list_first_entry(&cur->children, ctx_t, sibling);
+			if (ctx_tryref(c)) {
+				child = c;
+				break;
 			}
-			ctx_mark(child, err, cause, data, &deferred);
+			/* Unreferenced (so childless, timerless) and about to be
+			 * freed: nobody can observe it, just unlink it. */
+			cds_list_del(&c->sibling);
+			c->linked = false;
+		}
+		int perr = atomic_load_explicit(&cur->err, memory_order_relaxed);
+		int pcause = cur->cause;
+		void *pdata = cur->cause_data;
+		pthread_mutex_unlock(&cur->mu);
+
+		if (child) {
+			pthread_mutex_lock(&child->mu);
+			if (atomic_load_explicit(&child->err, memory_order_relaxed) == 0)
+				ctx_mark(child, perr, pcause, pdata, &deferred);
 			cur = child;
 			continue;
 		}
+		/* cur's list is empty: its subtree is complete. */
 		if (cur == root)
 			break;
 		ctx_t *up = cur->link_parent;
-		pthread_mutex_unlock(&cur->mu);
+		ctx_unlink(cur);
+		ctx_release(cur); /* ours; up keeps its own (or is root) */
 		cur = up;
+		pthread_mutex_lock(&cur->mu);
 	}
-	pthread_mutex_unlock(&root->mu);
 
 	if (remove)
 		ctx_unlink(root);

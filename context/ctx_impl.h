@@ -27,21 +27,25 @@
  * such a context any more: anything that could (a descendant, an AfterFunc
  * registration, a pending timer, a thread blocked on Done) holds a reference.
  *
- * Locks.  `mu` guards children, timer, after_taken and the first cancel;
- * `sibling` and `linked` are guarded by link_parent->mu.  Order: an ancestor's
- * mu before a descendant's.  cancel_ctx() walks the subtree depth first,
- * holding the mutexes along the path from the cancelled node to the node it
- * visits (as Go's recursive cancel holds them), but iteratively: the path is
- * the chain of link_parent pointers, so the C stack does not grow with the
- * depth of the tree.  A node found already cancelled is skipped: whoever
- * cancelled it held its mutex until its whole subtree was done.
+ * Locks.  `mu` guards children, timer, after_taken and the marking of the
+ * first cancel; `sibling` and `linked` are guarded by link_parent->mu.  No
+ * code path holds two context locks at once (chan_close() of Done runs under
+ * one: the channel's lock is a leaf).  cancel_ctx() walks the subtree
+ * iteratively with one lock at a time: a node is marked before its children
+ * are visited, stays in its parent's list until its own subtree is complete
+ * and is unlinked post-order; the walk descends into the first child (with a
+ * reference) and climbs back by link_parent, so concurrent cancels of
+ * overlapping subtrees help each other and each returns only when its whole
+ * subtree is done.  The C stack does not grow with the depth of the tree,
+ * and ThreadSanitizer's limit on locks held at once is never approached.
  * No timer call and no thread start is made with any mu held: the node that
  * needs one is queued on the cancelling thread's `deferred` list (each node
- * at most once: only the cancel that wins touches it) and served after every
- * lock is released.
+ * at most once: only the cancel that marks it) and served after the walk.
  *
  * References held by the library:
  *   - a child on its parent (dropped when the child is freed);
+ *   - a cancel walk on each node from its descent to its ascent, and on a
+ *     node whose timer it queued for stopping (until stopped);
  *   - a pending deadline timer on its TIMER (dropped by the timer callback
  *     after it ran, or by whoever stopped the timer before it fired);
  *   - a pending AfterFunc registration on itself, when it has a link parent

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "context/ctx_internal.h"
@@ -654,4 +655,31 @@ Test(context_api, err_implies_done_closed, .timeout = 60)
 		ctx_cancel_release(root);
 	}
 	cr_assert_eq(ctx__live(), 0);
+}
+
+/* A deep chain (cancel walks it without recursion and with one lock at a
+ * time) is cancelled whole, from the top and from the middle at once. */
+Test(context_api, deep_chain, .timeout = 60)
+{
+	enum { N = 20000 };
+	ctx_t **n = calloc(N, sizeof(ctx_t *));
+	ctx_t *p = ctx_with_cancel(ctx_background());
+	ctx_t *root = p;
+	for (int i = 0; i < N; i++)
+		p = n[i] = i % 3 == 2 ? ctx_with_timeout(p, VERY_LONG - (int64_t)i * MS)
+				      : ctx_with_cancel(p);
+	pthread_t th = tu_spawn_stack(cancel_root_thread, n[N / 2], 64 * 1024);
+	ctx_cancel(root);
+	tu_join(th);
+	for (int i = 0; i < N; i++) {
+		cr_assert_neq(ctx_err(n[i]), 0, "node %d not done", i);
+		cr_assert_eq(ctx__nchildren(n[i]), 0);
+		cr_assert_not(ctx__timer_pending(n[i]));
+	}
+	/* Release from the top: the chain is freed from the bottom, iteratively. */
+	ctx_release(root);
+	for (int i = 0; i < N; i++)
+		ctx_release(n[i]);
+	cr_assert_eq(ctx__live(), 0);
+	free(n);
 }

@@ -69,8 +69,8 @@
  * Cancellation.  The first cancel wins (its error and cause stay).  Cancelling
  * a context cancels every context derived from it, with the same error and
  * cause, synchronously: when ctx_cancel() returns, the context and all its
- * descendants are done (a descendant that some other thread was already
- * cancelling is finished by that thread before ours gets past it).  A context
+ * descendants are done (even those another thread was cancelling at the same
+ * time: the two cancels help each other).  A context
  * derived from a parent that is already done is done at once, with the
  * parent's error and cause.  A context's deadline is never later than its
  * parent's.  Cancelling a context removes it from its parent, stops its
@@ -105,12 +105,13 @@
  *     the child and its children until the parent is canceled").
  * Threads blocked on a context's Done channel must hold a reference.
  *
- * Lock order (for readers of context/): each cancelable context has a mutex;
- * when two are held, the ancestor's is taken first.  A cancel holds the locks
- * along the path from the cancelled context down to the node it is visiting,
- * so a concurrent cancel of a descendant waits for (or has finished) that
- * subtree.  Timer and thread-starting calls are made with no context lock
- * held.
+ * Locks (for readers of context/): each cancelable context has a mutex, and
+ * no code path holds two of them at once (so there is no order to respect,
+ * and ThreadSanitizer's limit on locks held at once is never approached,
+ * however deep the tree).  A cancel walks the subtree iteratively, one lock
+ * at a time; concurrent cancels of overlapping subtrees help each other, and
+ * each returns only when its whole subtree is done.  Timer and
+ * thread-starting calls are made with no context lock held.
  *
  * Values are for request-scoped data that transits processes and APIs (trace
  * ids, authentication tokens of this request), not for passing optional
