@@ -11,9 +11,9 @@
 #   BENCH_PROCS=N     width of the "parallel" cases in both twins
 #                     (default: the online CPU count, Go's GOMAXPROCS)
 #   BENCH_TIMEOUT=120 seconds before one run is killed (reported as TIMEOUT)
-#   BENCH_RUST=0      leave out the crossbeam-channel column (it is included
-#                     when cargo and Debian's librust-crossbeam-channel-dev are
-#                     installed; bench/rust builds offline against them)
+#   BENCH_RUST=1      add a crossbeam-channel column (needs cargo and Debian's
+#                     librust-crossbeam-channel-dev; bench/rust builds offline
+#                     against it); off by default to keep a full run near 5 min
 #   BENCH_BIN_DIR=dir use the C programs already built there instead of
 #                     building them (`zig build bench` sets GOCHAN_BENCH_BIN,
 #                     read as the same thing, to its bench-bin output)
@@ -106,7 +106,7 @@ done
 # ---- optional: crossbeam-channel twins (Rust), offline from Debian's crates --
 IMPLS="gochan go"
 RUST_DESC=""
-if [ "${BENCH_RUST:-1}" != 0 ] && command -v cargo >/dev/null 2>&1 &&
+if [ "${BENCH_RUST:-0}" = 1 ] && command -v cargo >/dev/null 2>&1 &&
 	compgen -G "/usr/share/cargo/registry/crossbeam-channel-*" >/dev/null; then
 	log "building crossbeam-channel twins"
 	RT=${CARGO_TARGET_DIR:-${TMPDIR:-/tmp}/gochan-bench-rust-target}
