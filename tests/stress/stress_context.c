@@ -170,6 +170,22 @@ static void *creator(void *arg)
 		pn = r->nodes[pi];
 		pthread_mutex_unlock(&r->mu);
 
+		if (rand_r(&seed) % 10 == 0) {
+			/* Fire and forget: a short deadline child released at once,
+			 * so only its timer holds it while the tree around it is
+			 * being cancelled (the timer firing during a parent's cancel
+			 * must neither free it early nor leak it). */
+			ctx_t *ff = ctx_with_timeout_cause(p, (int64_t)(rand_r(&seed) % 2000) * 1000,
+							   DEADLINE_CAUSE + 1, NULL);
+			CHECK(ff != NULL, "fire-and-forget: errno %d", errno);
+			if (ff && rand_r(&seed) % 2) {
+				ctx_t *g = ctx_with_cancel(ff); /* a grandchild too */
+				ctx_release(g);
+			}
+			ctx_release(ff);
+			ctx_release(p);
+			continue;
+		}
 		if (rand_r(&seed) % 8 == 0) { /* an AfterFunc registration */
 			pthread_mutex_lock(&r->mu);
 			int ai = r->na < MAXA ? r->na++ : -1;
