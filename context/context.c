@@ -244,8 +244,7 @@ static bool ctx_tryref(ctx_t *c)
 {
 	long r = atomic_load_explicit(&c->refs, memory_order_relaxed);
 	while (r > 0)
-		if (atomic_compare_exchange_weak_explicit(&c->refs, &r, r + 1,
-							  memory_order_relaxed,
+		if (atomic_compare_exchange_weak_explicit(&c->refs, &r, r + 1, memory_order_relaxed,
 							  memory_order_relaxed))
 			return true;
 	return false;

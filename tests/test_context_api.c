@@ -55,11 +55,11 @@ static void noop(void *arg)
 Test(context_api, null_arguments_einval, .timeout = 5)
 {
 	static const int key;
-#define EXPECT_NULL_EINVAL(call)                                                    \
-	do {                                                                       \
-		errno = 0;                                                         \
-		cr_assert_null(call, #call);                                       \
-		cr_assert_eq(errno, EINVAL, #call ": errno %d", errno);            \
+#define EXPECT_NULL_EINVAL(call)                                        \
+	do {                                                            \
+		errno = 0;                                              \
+		cr_assert_null(call, #call);                            \
+		cr_assert_eq(errno, EINVAL, #call ": errno %d", errno); \
 	} while (0)
 	EXPECT_NULL_EINVAL(ctx_with_cancel(NULL));
 	EXPECT_NULL_EINVAL(ctx_with_cancel_cause(NULL));
@@ -306,7 +306,9 @@ Test(context_api, long_lived_parent_does_not_grow, .timeout = 120)
 	static const int key;
 	ctx_t *parent = ctx_with_cancel(ctx_background());
 	ctx_t *vparent = ctx_with_value(parent, &key, NULL);
-	enum { N = 200000 };
+	enum {
+		N = 200000
+	};
 	for (int i = 0; i < N; i++) {
 		ctx_t *c;
 		switch (i % 4) {
@@ -413,7 +415,9 @@ static void count_fn(void *arg)
 
 Test(context_api, after_funcs_many_each_once, .timeout = 30)
 {
-	enum { N = 200 };
+	enum {
+		N = 200
+	};
 	struct count_fn cf = {.expect = N};
 	atomic_init(&cf.runs, 0);
 	cf.all = chan_new(0, 0);
@@ -449,7 +453,8 @@ Test(context_api, ops_succeed_when_ready, .timeout = 10)
 		cr_assert_eq(got, 7);
 
 		v = 8;
-		int r = ctx_select(c, (chan_case_t[]){CHAN_RECV(ch, &got, &ok), CHAN_SEND(ch, &v, NULL)}, 2);
+		int r = ctx_select(
+			c, (chan_case_t[]){CHAN_RECV(ch, &got, &ok), CHAN_SEND(ch, &v, NULL)}, 2);
 		cr_assert_eq(r, 1, "only the send is ready");
 		r = ctx_select(c, (chan_case_t[]){CHAN_RECV(ch, &got, &ok)}, 1);
 		cr_assert_eq(r, 0);
@@ -510,10 +515,10 @@ static void *blocked_op_thread(void *arg)
 	else if (bo->op == 1)
 		bo->rc = ctx_recv(bo->ctx, bo->ch, &v, NULL);
 	else
-		bo->rc = -ctx_select(bo->ctx,
-				     (chan_case_t[]){CHAN_RECV(bo->ch, &v, NULL),
-						     CHAN_SEND(bo->ch, &v, NULL)},
-				     2);
+		bo->rc = -ctx_select(
+			bo->ctx,
+			(chan_case_t[]){CHAN_RECV(bo->ch, &v, NULL), CHAN_SEND(bo->ch, &v, NULL)},
+			2);
 	return NULL;
 }
 
@@ -527,7 +532,8 @@ Test(context_api, cancel_wakes_blocked_ops, .timeout = 60)
 			struct blocked_op bo = {.ctx = v, .ch = ch, .op = op, .b = TU_BLOCKER_INIT};
 			pthread_t th = tu_spawn_stack(blocked_op_thread, &bo, 64 * 1024);
 			if (iter == 0)
-				cr_assert(tu_wait_blocked(&bo.b, TU_BLOCK_TIMEOUT_NS), "op %d never blocked", op);
+				cr_assert(tu_wait_blocked(&bo.b, TU_BLOCK_TIMEOUT_NS),
+					  "op %d never blocked", op);
 			ctx_cancel_cause(c, 77, NULL);
 			tu_join(th);
 			cr_assert_eq(bo.rc, CTX_CANCELED, "op %d: rc %d", op, bo.rc);
@@ -564,7 +570,9 @@ Test(context_api, ops_honour_deadline, .timeout = 20)
 
 Test(context_api, select_many_cases, .timeout = 10)
 {
-	enum { N = 100 }; /* more than CHAN_SELECT_STACK_CASES */
+	enum {
+		N = 100
+	}; /* more than CHAN_SELECT_STACK_CASES */
 	chan_t *chs[N];
 	chan_case_t cases[N];
 	int vals[N];
@@ -635,7 +643,9 @@ static void *cancel_root_thread(void *arg)
 
 Test(context_api, err_implies_done_closed, .timeout = 60)
 {
-	enum { N = 300 };
+	enum {
+		N = 300
+	};
 	for (int iter = 0; iter < 400; iter++) {
 		ctx_t *root = ctx_with_cancel(ctx_background());
 		ctx_t *nodes[N];
@@ -661,7 +671,9 @@ Test(context_api, err_implies_done_closed, .timeout = 60)
  * time) is cancelled whole, from the top and from the middle at once. */
 Test(context_api, deep_chain, .timeout = 60)
 {
-	enum { N = 20000 };
+	enum {
+		N = 20000
+	};
 	ctx_t **n = calloc(N, sizeof(ctx_t *));
 	ctx_t *p = ctx_with_cancel(ctx_background());
 	ctx_t *root = p;

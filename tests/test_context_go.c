@@ -29,9 +29,9 @@
 #include "context/ctx_internal.h"
 #include "testutil.h"
 
-#define SHORT (1 * GOTIME_MILLISECOND)      /* Go's shortDuration */
-#define VERY_LONG (1000 * GOTIME_HOUR)      /* Go's veryLongDuration */
-#define QUIESCENT (10 * GOTIME_SECOND)      /* Go's quiescent(t) */
+#define SHORT (1 * GOTIME_MILLISECOND) /* Go's shortDuration */
+#define VERY_LONG (1000 * GOTIME_HOUR) /* Go's veryLongDuration */
+#define QUIESCENT (10 * GOTIME_SECOND) /* Go's quiescent(t) */
 
 /* Whether @c's Done is closed right now (Go: select { case <-c.Done(): default: }). */
 static bool done_now(ctx_t *c)
@@ -118,7 +118,8 @@ Test(context_go, parent_finishes_child, .timeout = 10)
 		cr_assert_not_null(parent);
 		ctx_t *cancel_child = ctx_with_cancel(parent);
 		ctx_t *valued = ctx_with_value(parent, &vkey, NULL);
-		ctx_t *timer_child = ctx_with_timeout(valued, VERY_LONG / 2); /* sooner than the parent's */
+		ctx_t *timer_child =
+			ctx_with_timeout(valued, VERY_LONG / 2); /* sooner than the parent's */
 		ctx_t *after_value = ctx_with_cancel(valued);
 
 		/* Value contexts are skipped: every cancelable descendant is
@@ -254,7 +255,9 @@ Test(context_go, timeout, .timeout = 30)
 	ctx_cancel_release(c);
 
 	/* Many short timeouts at once: every one fires. */
-	enum { N = 200 };
+	enum {
+		N = 200
+	};
 	ctx_t *cs[N];
 	for (int i = 0; i < N; i++)
 		cs[i] = ctx_with_timeout(ctx_background(), (i % 7) * GOTIME_MICROSECOND * 100);
@@ -362,7 +365,9 @@ static void *cancel_thread(void *arg)
 
 Test(context_go, simultaneous_cancels, .timeout = 60)
 {
-	enum { MAXN = 100 + 4 };
+	enum {
+		MAXN = 100 + 4
+	};
 	for (int iter = 0; iter < 30; iter++) {
 		/* A tree of contexts, breadth first, 4 children each. */
 		ctx_t *m[MAXN];
@@ -437,7 +442,10 @@ Test(context_go, interlocked_cancels, .timeout = 60)
 
 static void test_layers(unsigned seed, bool test_timeout)
 {
-	enum { MIN_LAYERS = 30, MAX = 256 };
+	enum {
+		MIN_LAYERS = 30,
+		MAX = 256
+	};
 	ctx_t *made[MAX];
 	ctx_t *cancels[MAX];
 	int *vals[MAX];
@@ -505,7 +513,12 @@ Test(context_go, layers_timeout, .timeout = 60)
 
 /* ---- TestWithCancelCanceledParent / ...SimultaneouslyCanceledParent ------ */
 
-enum { PARENT_CAUSE = 1001, CHILD_CAUSE = 1002, TOO_SLOW = 1003, FINISHED_EARLY = 1004 };
+enum {
+	PARENT_CAUSE = 1001,
+	CHILD_CAUSE = 1002,
+	TOO_SLOW = 1003,
+	FINISHED_EARLY = 1004
+};
 
 Test(context_go, with_cancel_canceled_parent, .timeout = 10)
 {
@@ -835,8 +848,8 @@ Test(context_go, without_cancel, .timeout = 10)
 /* ---- AfterFunc (x_test.go) ------------------------------------------------- */
 
 struct af {
-	chan_t *donec;     /* closed (or sent to) by the function */
-	bool send;         /* send instead of close */
+	chan_t *donec; /* closed (or sent to) by the function */
+	bool send;     /* send instead of close */
 	pthread_t cancel_thread;
 	atomic_bool other_thread;
 	atomic_int calls;
@@ -846,8 +859,7 @@ static void af_fn(void *arg)
 {
 	struct af *a = arg;
 	chan_t *donec = a->donec; /* @a is not touched after the signal */
-	atomic_store_explicit(&a->other_thread,
-			      !pthread_equal(pthread_self(), a->cancel_thread),
+	atomic_store_explicit(&a->other_thread, !pthread_equal(pthread_self(), a->cancel_thread),
 			      memory_order_relaxed);
 	atomic_fetch_add_explicit(&a->calls, 1, memory_order_relaxed);
 	if (a->send)
@@ -900,7 +912,8 @@ Test(context_go, after_func_called_after_cancel, .timeout = 20)
 		cr_assert_not(af_fired(&a, i == 0 ? SHORT : 0),
 			      "AfterFunc called before context is done");
 		ctx_cancel(ctx);
-		cr_assert(af_fired(&a, QUIESCENT), "AfterFunc not called after context is canceled");
+		cr_assert(af_fired(&a, QUIESCENT),
+			  "AfterFunc not called after context is canceled");
 		cr_assert(atomic_load(&a.other_thread), "AfterFunc ran on the cancelling thread");
 		cr_assert_not(ctx_after_stop(stop), "stop() = true, want false");
 		ctx_after_release(stop);

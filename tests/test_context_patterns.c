@@ -65,7 +65,9 @@ static void *worker(void *arg)
 
 Test(context_patterns, workers_stop_on_timeout, .timeout = 30)
 {
-	enum { WORKERS = 4 };
+	enum {
+		WORKERS = 4
+	};
 	for (int iter = 0; iter < 3; iter++) {
 		int64_t t0 = chan_now();
 		ctx_t *ctx = ctx_with_timeout(ctx_background(), 200 * MS);
@@ -116,7 +118,9 @@ Test(context_patterns, blocking_call_returns_at_once_when_cancelled, .timeout = 
 	ctx_t *leaf = ctx_with_timeout(mid, VERY_LONG);
 	ctx_cancel(root); /* the grandparent */
 	int64_t t0 = chan_now();
-	enum { N = 10000 };
+	enum {
+		N = 10000
+	};
 	for (int i = 0; i < N; i++)
 		cr_assert_eq(fetch(i % 2 ? leaf : mid, never), CTX_CANCELED);
 	int64_t el = chan_now() - t0;
@@ -226,7 +230,11 @@ static void *tree_waiter(void *arg)
 
 Test(context_patterns, tree_of_10000_one_cancel_wakes_1000_threads, .timeout = 120)
 {
-	enum { NCTX = 10000, FANOUT = 10, NTHREADS = 1000 };
+	enum {
+		NCTX = 10000,
+		FANOUT = 10,
+		NTHREADS = 1000
+	};
 	static const int key;
 	ctx_t **all = calloc(NCTX, sizeof(ctx_t *));
 	struct waiter *ws = calloc(NTHREADS, sizeof(struct waiter));
@@ -262,15 +270,16 @@ Test(context_patterns, tree_of_10000_one_cancel_wakes_1000_threads, .timeout = 1
 	pthread_attr_setstacksize(&attr, 128 * 1024);
 	int n = 0;
 	for (; n < NTHREADS; n++) {
-		ws[n] = (struct waiter){.ctx = all[NCTX - 1 - n], .never = never,
-					.b = TU_BLOCKER_INIT};
+		ws[n] = (struct waiter){
+			.ctx = all[NCTX - 1 - n], .never = never, .b = TU_BLOCKER_INIT};
 		if (pthread_create(&th[n], &attr, tree_waiter, &ws[n]) != 0)
 			break;
 	}
 	pthread_attr_destroy(&attr);
 	cr_assert_gt(n, 0, "no thread could be started");
 	for (int i = 0; i < n; i++)
-		cr_assert(tu_wait_blocked(&ws[i].b, 30 * GOTIME_SECOND), "waiter %d never blocked", i);
+		cr_assert(tu_wait_blocked(&ws[i].b, 30 * GOTIME_SECOND), "waiter %d never blocked",
+			  i);
 
 	int64_t t0 = chan_now();
 	ctx_cancel(all[0]);

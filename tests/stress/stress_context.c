@@ -46,25 +46,37 @@
 #define MS GOTIME_MILLISECOND
 #define VERY_LONG (1000 * GOTIME_HOUR)
 
-enum { MAXN = 400, MAXA = 120, CREATORS = 2, CANCELLERS = 2, WAITERS = 3 };
-enum { K_CANCEL, K_TIMEOUT, K_VALUE, K_WITHOUT };
-enum { CANCEL_CAUSE = 1000, DEADLINE_CAUSE = 2000 };
+enum {
+	MAXN = 400,
+	MAXA = 120,
+	CREATORS = 2,
+	CANCELLERS = 2,
+	WAITERS = 3
+};
+enum {
+	K_CANCEL,
+	K_TIMEOUT,
+	K_VALUE,
+	K_WITHOUT
+};
+enum {
+	CANCEL_CAUSE = 1000,
+	DEADLINE_CAUSE = 2000
+};
 
 static atomic_long passed, failed;
 
-#define CHECK(cond, ...)                                                            \
-	do {                                                                       \
-		if (cond) {                                                        \
-			atomic_fetch_add_explicit(&passed, 1, memory_order_relaxed);   \
-		} else {                                                           \
-			if (atomic_fetch_add_explicit(&failed, 1,                      \
-						      memory_order_relaxed) < 20) {    \
-				fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, \
-					#cond);                                        \
-				fprintf(stderr, __VA_ARGS__);                          \
-				fputc('\n', stderr);                                   \
-			}                                                          \
-		}                                                                  \
+#define CHECK(cond, ...)                                                                        \
+	do {                                                                                    \
+		if (cond) {                                                                     \
+			atomic_fetch_add_explicit(&passed, 1, memory_order_relaxed);            \
+		} else {                                                                        \
+			if (atomic_fetch_add_explicit(&failed, 1, memory_order_relaxed) < 20) { \
+				fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+				fprintf(stderr, __VA_ARGS__);                                   \
+				fputc('\n', stderr);                                            \
+			}                                                                       \
+		}                                                                               \
 	} while (0)
 
 /* One context of the tree.  Written by its creator before it is published
@@ -175,8 +187,9 @@ static void *creator(void *arg)
 			 * so only its timer holds it while the tree around it is
 			 * being cancelled (the timer firing during a parent's cancel
 			 * must neither free it early nor leak it). */
-			ctx_t *ff = ctx_with_timeout_cause(p, (int64_t)(rand_r(&seed) % 2000) * 1000,
-							   DEADLINE_CAUSE + 1, NULL);
+			ctx_t *ff =
+				ctx_with_timeout_cause(p, (int64_t)(rand_r(&seed) % 2000) * 1000,
+						       DEADLINE_CAUSE + 1, NULL);
 			CHECK(ff != NULL, "fire-and-forget: errno %d", errno);
 			if (ff && rand_r(&seed) % 2) {
 				ctx_t *g = ctx_with_cancel(ff); /* a grandchild too */
@@ -203,8 +216,10 @@ static void *creator(void *arg)
 			continue;
 		}
 
-		struct node nd = {.parent = pi, .under_without = pn.under_without,
-				  .shared_id = pn.shared_id, .own_id = pn.own_id};
+		struct node nd = {.parent = pi,
+				  .under_without = pn.under_without,
+				  .shared_id = pn.shared_id,
+				  .own_id = pn.own_id};
 		int before = ctx_err(p);
 		int64_t pd = 0;
 		bool phas = ctx_deadline(p, &pd);
@@ -214,10 +229,11 @@ static void *creator(void *arg)
 			nd.c = ctx_with_cancel_cause(p);
 		} else if (k < 12) {
 			nd.kind = K_TIMEOUT;
-			int64_t d = rand_r(&seed) % 4 ? (int64_t)(rand_r(&seed) % 3000) * 1000 : VERY_LONG;
-			nd.c = rand_r(&seed) % 2
-				       ? ctx_with_timeout(p, d)
-				       : ctx_with_timeout_cause(p, d, DEADLINE_CAUSE + (int)k, NULL);
+			int64_t d = rand_r(&seed) % 4 ? (int64_t)(rand_r(&seed) % 3000) * 1000
+						      : VERY_LONG;
+			nd.c = rand_r(&seed) % 2 ? ctx_with_timeout(p, d)
+						 : ctx_with_timeout_cause(
+							   p, d, DEADLINE_CAUSE + (int)k, NULL);
 		} else if (k < 19) {
 			nd.kind = K_VALUE;
 		} else {
