@@ -128,8 +128,8 @@ Test(time_ticker, reset_period_and_no_stale, .timeout = 20)
 	gotime_ticker_free(tk);
 }
 
-/* Tick: the channel of a never-stopped ticker (it lives with this test's
- * process). */
+/* Tick: the channel of a ticker without a handle (dropping the last
+ * reference stops it: tests/test_time_orphan.c). */
 Test(time_ticker, tick_delivers, .timeout = 10)
 {
 	int64_t t0 = chan_now();

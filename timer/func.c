@@ -68,7 +68,7 @@ static gotime_timer_t *func_timer_new(enum timer_kind kind, int64_t when, void (
 		errno = EINVAL;
 		return NULL;
 	}
-	t = gotime__timer_alloc(kind, fn, arg);
+	t = gotime__timer_alloc(kind, fn, arg, false);
 	if (!t)
 		return NULL;
 	gotime__func_timer_set(t, true, when, &err);

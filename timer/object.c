@@ -8,7 +8,8 @@
 
 #include "timer/timer_impl.h"
 
-struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *), void *arg)
+struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *), void *arg,
+					 bool handleless)
 {
 	/* Sized for a ticker, so that any channel timer may be handed out
 	 * as one. */
@@ -20,6 +21,7 @@ struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *
 		return NULL;
 	}
 	t->kind = kind;
+	t->handleless = handleless;
 	t->fn = fn;
 	t->arg = arg;
 	t->heap_idx = HEAP_NONE;

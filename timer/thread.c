@@ -151,10 +151,11 @@ static size_t pop_due(struct firing *batch, int64_t now)
 
 		gotime__heap_remove(t); /* its heap reference moves to the batch */
 		batch[nb++] = (struct firing){.t = t, .when = e.when, .seq = t->seq};
-		if (t->period > 0) {
+		if (t->period > 0 && !gotime__orphaned(t)) {
 			/* Next tick: the first multiple of the period after
 			 * now (ticks a slow thread missed are dropped, as Go
-			 * does). */
+			 * does).  An orphaned Tick stops here instead: the
+			 * batch's reference is its last. */
 			int64_t k = 1 + (now - e.when) / t->period, step, next;
 			if (__builtin_mul_overflow(k, t->period, &step))
 				step = INT64_MAX;
@@ -225,14 +226,44 @@ static void *timer_main(void *unused)
 	return NULL;
 }
 
+/*
+ * Under g->mu: take up to @max orphans (timer_impl.h) out of the heap into
+ * @out, their heap references with them.  Returns how many.  O(n): for
+ * gotime_shutdown only, which must not wait an orphaned Tick's period (or an
+ * orphaned After's duration) for the timer thread to notice it.
+ */
+static size_t take_orphans_locked(struct gotime_timer **out, size_t max)
+{
+	size_t k = 0;
+
+	/* Collect first, remove after: removal moves entries around. */
+	for (size_t i = 0; i < g->n && k < max; i++)
+		if (gotime__orphaned(g->heap[i].t))
+			out[k++] = g->heap[i].t;
+	for (size_t i = 0; i < k; i++)
+		gotime__disarm_locked(out[i]);
+	return k;
+}
+
 int gotime_shutdown(void)
 {
+	struct gotime_timer *orphans[FIRE_BATCH];
 	int ret = 0;
 
 	if (on_timer_thread)
 		return EDEADLK;
 	pthread_mutex_lock(&g->mu);
 	for (;;) {
+		size_t k = g->n > 0 ? take_orphans_locked(orphans, FIRE_BATCH) : 0;
+		if (k > 0) {
+			/* Their heap references may be their last: drop them
+			 * unlocked (destruction takes g->mu), then look again. */
+			pthread_mutex_unlock(&g->mu);
+			for (size_t i = 0; i < k; i++)
+				timer_unref(orphans[i]);
+			pthread_mutex_lock(&g->mu);
+			continue;
+		}
 		/* Acquire: pairs with func.c's release decrement. */
 		if (g->n > 0 ||
 		    atomic_load_explicit(&gotime__afterfuncs, memory_order_acquire) > 0) {

@@ -13,7 +13,7 @@ gotime_ticker_t *gotime_ticker_new(int64_t d)
 		errno = EINVAL;
 		return NULL;
 	}
-	return (gotime_ticker_t *)gotime__chan_timer_new(d, d);
+	return (gotime_ticker_t *)gotime__chan_timer_new(d, d, NULL);
 }
 
 chan_t *gotime_ticker_chan(const gotime_ticker_t *tk)
@@ -45,17 +45,19 @@ void gotime_ticker_free(gotime_ticker_t *tk)
 
 chan_t *gotime_tick(int64_t d)
 {
-	gotime_ticker_t *tk;
+	struct gotime_timer *t;
 	chan_t *c;
 
 	if (d <= 0) {
 		errno = EINVAL;
 		return NULL;
 	}
-	tk = gotime_ticker_new(d);
-	if (!tk)
+	t = gotime__chan_timer_new(d, d, &c);
+	if (!t)
 		return NULL;
-	c = chan_ref(tk->t.ch);
-	timer_unref(&tk->t); /* never stopped: the heap keeps it */
+	/* Never stopped by a user: the heap keeps it until the timer thread
+	 * finds it orphaned (every reference to c dropped) at a tick, or
+	 * gotime_shutdown() does. */
+	timer_unref(t);
 	return c;
 }

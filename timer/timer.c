@@ -52,8 +52,10 @@ void gotime__chan_fire(struct gotime_timer *t, int64_t when, uint64_t seq)
 	if (t->seq == seq) {
 		/* Never blocks: the channel buffers one value.  A ticker whose
 		 * last tick is still unreceived drops this one (EAGAIN), as
-		 * Go's does. */
-		if (chan_try_send(t->ch, &when) == 0)
+		 * Go's does.  An orphan's value could never be received: it is
+		 * not sent (a one-shot orphan is freed with this firing's
+		 * reference; an orphaned ticker stops at its next pop). */
+		if (!gotime__orphaned(t) && chan_try_send(t->ch, &when) == 0)
 			t->sent = true;
 		if (t->period == 0)
 			t->armed = false;
@@ -62,16 +64,24 @@ void gotime__chan_fire(struct gotime_timer *t, int64_t when, uint64_t seq)
 	timer_unref(t);
 }
 
-struct gotime_timer *gotime__chan_timer_new(int64_t d, int64_t period)
+struct gotime_timer *gotime__chan_timer_new(int64_t d, int64_t period, chan_t **user_ch)
 {
-	struct gotime_timer *t = gotime__timer_alloc(TK_CHAN, NULL, NULL);
+	struct gotime_timer *t = gotime__timer_alloc(TK_CHAN, NULL, NULL, user_ch != NULL);
 	int err;
 
 	if (!t)
 		return NULL;
+	/* Before arming: from then on the timer thread may look at the
+	 * channel's reference count, and must not find the timer's alone. */
+	if (user_ch)
+		*user_ch = chan_ref(t->ch);
 	gotime__chan_timer_set(t, true, d, period, &err);
 	if (err) {
 		gotime__chan_timer_set(t, false, 0, 0, &err);
+		if (user_ch) {
+			chan_unref(*user_ch);
+			*user_ch = NULL;
+		}
 		timer_unref(t);
 		errno = EAGAIN;
 		return NULL;
@@ -81,7 +91,7 @@ struct gotime_timer *gotime__chan_timer_new(int64_t d, int64_t period)
 
 gotime_timer_t *gotime_timer_new(int64_t d)
 {
-	return gotime__chan_timer_new(d, 0);
+	return gotime__chan_timer_new(d, 0, NULL);
 }
 
 chan_t *gotime_timer_chan(const gotime_timer_t *t)
@@ -121,14 +131,14 @@ void gotime_timer_free(gotime_timer_t *t)
 
 chan_t *gotime_after(int64_t d)
 {
-	struct gotime_timer *t = gotime__chan_timer_new(d, 0);
 	chan_t *c;
+	struct gotime_timer *t = gotime__chan_timer_new(d, 0, &c);
 
 	if (!t)
 		return NULL;
-	c = chan_ref(t->ch); /* the caller's */
 	/* Drop the handle without stopping: the heap's reference keeps the
-	 * timer until it fires, and the firing frees it. */
+	 * timer until it fires (delivering only if the caller still holds a
+	 * reference to c, see gotime__chan_fire), and the firing frees it. */
 	timer_unref(t);
 	return c;
 }

@@ -18,7 +18,8 @@
  * channel timer with a period), a function timer run on the timer thread
  * (TK_FUNC) or a function timer run on a thread of its own (TK_FUNC_THREAD).
  * It is reference counted; references are held by
- *   - the user's handle (none for gotime_after / gotime_tick timers),
+ *   - the user's handle (none for the handleless gotime_after / gotime_tick
+ *     timers),
  *   - the heap, while the timer is in it,
  *   - a firing in progress (the heap's reference moves to it when a timer is
  *     popped; a ticker that goes back in the heap takes a new one),
@@ -55,6 +56,13 @@
  *     t->seq with t->send_mu held across removal from the heap, the bump and
  *     the clearing of the channel; the thread records seq when it pops a
  *     timer and delivers only if it is unchanged under t->send_mu;
+ *   - a handleless timer (t->handleless: gotime_after, gotime_tick) is
+ *     reachable by users only through references to its channel.  The user's
+ *     first reference is taken before the timer is armed, so when the timer
+ *     thread finds t->ch held by the timer alone (chan__refs() == 1) nobody
+ *     can ever receive from it again: the timer is an orphan, stops (no
+ *     delivery, a ticker is not re-armed) and is freed with the firing's
+ *     reference.  gotime_shutdown() takes orphans out of the heap too.
  */
 #ifndef GOCHAN_TIMER_IMPL_H
 #define GOCHAN_TIMER_IMPL_H
@@ -80,6 +88,7 @@ enum timer_kind {
 struct gotime_timer {
 	/* Immutable after creation. */
 	enum timer_kind kind;
+	bool handleless; /* gotime_after / gotime_tick: no user handle exists */
 	void (*fn)(void *arg);
 	void *arg;
 	chan_t *ch; /* TK_CHAN: the channel (one reference owned by the timer) */
@@ -149,7 +158,8 @@ static inline int64_t add_sat(int64_t a, int64_t b)
 
 /* A new timer with one reference (the creator's) and a reserved heap slot;
  * TK_CHAN gets its channel.  NULL with errno ENOMEM. */
-struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *), void *arg);
+struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *), void *arg,
+					 bool handleless);
 /* Free a timer whose last reference is gone.  Takes g->mu: never call it
  * (nor timer_unref) with a lock held. */
 void gotime__timer_destroy(struct gotime_timer *t);
@@ -169,6 +179,19 @@ static inline void timer_unref(struct gotime_timer *t)
 	 * uses happen before the free. */
 	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
 		gotime__timer_destroy(t);
+}
+
+/*
+ * Whether @t is an orphan: a handleless channel timer whose channel only the
+ * timer itself still references.  Exact in the direction that matters:
+ * false may turn true at any moment (a user drops the last reference), but
+ * true stays true (no handle and no other channel reference remain from
+ * which a new one could be taken).  For a holder of a reference to @t,
+ * under any lock or none.
+ */
+static inline bool gotime__orphaned(const struct gotime_timer *t)
+{
+	return t->handleless && chan__refs(t->ch) == 1;
 }
 
 /* ---- heap.c (everything under g->mu) ----------------------------------- */
@@ -203,7 +226,7 @@ bool gotime__disarm_locked(struct gotime_timer *t);
 /* ---- timer.c / func.c: what the timer thread does with a popped timer --- */
 
 /* Deliver the due time @when of a popped channel timer whose seq was @seq
- * at the pop (nothing if it is stale); consumes the firing's
+ * at the pop (nothing if it is stale or an orphan); consumes the firing's
  * reference.  No lock held. */
 void gotime__chan_fire(struct gotime_timer *t, int64_t when, uint64_t seq);
 
@@ -213,10 +236,15 @@ void gotime__func_fire(struct gotime_timer *t);
 
 /* ---- timer.c: shared with ticker.c ------------------------------------- */
 
-/* A channel timer (@period 0) or ticker (@period > 0) armed to fire @d
- * from now.  NULL with errno ENOMEM or EAGAIN (no timer thread could be
- * started). */
-struct gotime_timer *gotime__chan_timer_new(int64_t d, int64_t period);
+/*
+ * A channel timer (@period 0) or ticker (@period > 0) armed to fire @d from
+ * now.  With @user_ch it is handleless, and *@user_ch gets the caller's
+ * reference to its channel, taken before the timer is armed (see
+ * gotime__orphaned); the caller then drops the returned handle with
+ * timer_unref().  NULL with errno ENOMEM or EAGAIN (no timer thread could be
+ * started).
+ */
+struct gotime_timer *gotime__chan_timer_new(int64_t d, int64_t period, chan_t **user_ch);
 
 /*
  * Stop and, if @rearm, re-arm a channel timer: the one place that

@@ -11,7 +11,8 @@
  *   tk := time.NewTicker(d)         tk = gotime_ticker_new(d)
  *   tk.C / tk.Stop() / tk.Reset(d)  gotime_ticker_chan / _stop / _reset
  *   time.Tick(d)                    gotime_tick(d)
- *   (garbage collection)            gotime_timer_free(t), gotime_ticker_free(tk)
+ *   (garbage collection)            gotime_timer_free(t), gotime_ticker_free(tk);
+ *                                   chan_unref() of an After/Tick channel
  *
  * Durations are int64_t nanoseconds; deadlines and the values delivered are
  * chan_now() times (CLOCK_MONOTONIC nanoseconds).  A timer or ticker channel
@@ -31,7 +32,13 @@
  *     channel, and the next tick is the next multiple of the period after
  *     the current time;
  *   - gotime_tick(d <= 0) is Go's nil channel (NULL: never ready in a select),
- *     gotime_ticker_new(d <= 0) fails with EINVAL.
+ *     gotime_ticker_new(d <= 0) fails with EINVAL;
+ *   - an After or Tick timer that nothing references any more goes away
+ *     (Go 1.23 lets the garbage collector take unreferenced timers, even
+ *     unstopped ones).  The C equivalent is dropping every reference to its
+ *     channel with chan_unref(): the timer then stops and frees itself the
+ *     next time the timer thread reaches it (a Tick at its next tick, an
+ *     After when it is due), or at once in gotime_shutdown().
  *
  * Machinery.  Every timer of the process (channel timers, tickers, AfterFunc
  * and the deadlines of gochan contexts) lives in one binary min-heap guarded
@@ -176,9 +183,13 @@ void gotime_timer_free(gotime_timer_t *t);
 /**
  * gotime_after - Go's time.After(d): a channel on which the due time
  * (int64_t) is sent @d nanoseconds from now.  The caller owns one reference
- * to the channel and chan_unref()s it when done; the timer itself keeps the
- * channel alive until it fires, then frees itself (like Go's, it cannot be
- * stopped: use gotime_timer_new for that).
+ * to the channel and chan_unref()s it when done (before or after the value
+ * came: either way nothing leaks); the timer keeps its own reference until
+ * it is due, then frees itself.  Like Go's, it cannot be stopped (use
+ * gotime_timer_new for that), but once every reference to the channel has
+ * been dropped nothing is sent when it is due, and gotime_shutdown() does
+ * not wait for it (Go 1.23: an unreferenced After timer is collectable).
+ * Until it is due it counts as pending, so the timer thread stays up.
  * Returns NULL with errno ENOMEM or EAGAIN on failure.
  */
 chan_t *gotime_after(int64_t d);
@@ -218,10 +229,16 @@ int gotime_ticker_reset(gotime_ticker_t *tk, int64_t d);
 void gotime_ticker_free(gotime_ticker_t *tk);
 
 /**
- * gotime_tick - Go's time.Tick(d): the channel of a ticker that is never
- * stopped.  The caller owns one reference to the channel; the ticker keeps
- * running (and keeps the timer thread alive) for the life of the process, as
- * Go's Tick did before 1.23: use it only for process-lifetime tickers.
+ * gotime_tick - Go's time.Tick(d): the channel of a ticker that has no
+ * handle, so it cannot be stopped or reset.  The caller owns one reference
+ * to the channel (and may give others out with chan_ref()).  The ticker runs
+ * while anyone references the channel.  Go 1.23 made an unreferenced
+ * Tick ticker collectable; the C equivalent is to drop every reference
+ * (chan_unref()): at its next tick the timer thread finds the channel held
+ * by the ticker alone, stops the ticker and frees it with its channel, and
+ * the idle timer thread then exits as usual.  gotime_shutdown() does the
+ * same at once for a Tick ticker nobody references (so with a long period
+ * it need not wait for the next tick).
  * Returns NULL for @d <= 0 (Go's nil channel: a select case on it is never
  * ready; errno is EINVAL) and NULL with errno ENOMEM or EAGAIN on failure.
  */
@@ -236,9 +253,12 @@ chan_t *gotime_tick(int64_t d);
  * timer object remains.  For programs and leak checkers that want no library
  * thread left at exit.
  *
- * Returns 0 (also when no thread was running), EBUSY if any timer is pending
- * or an AfterFunc thread is still running its function (nothing is stopped:
- * stop or free them first), or EDEADLK when called from a timer callback.
+ * It first stops and frees every After or Tick timer whose channel nobody
+ * references any more (see gotime_tick); those never count as pending.
+ * Returns 0 (also when no thread was running), EBUSY if any other timer is
+ * pending or an AfterFunc thread is still running its function (nothing
+ * else is stopped: stop or free those first, drop the references to After
+ * and Tick channels), or EDEADLK when called from a timer callback.
  * A timer created after it returns starts the thread again.  Blocks until
  * the timer thread finishes the callbacks it is running (which are short).
  */

@@ -2,9 +2,10 @@
  * tests/stress/stress_time.c - timers under concurrency, for
  * ThreadSanitizer: threads creating, stopping, resetting and freeing timers,
  * tickers and function timers while others receive from their channels and
- * the timer thread fires them.  Each phase checks the rules that must hold
- * whatever the interleaving, and the program prints "N passed, N failed"
- * last (exit status 1 if any failed).
+ * the timer thread fires them, and dropping After/Tick channels (orphans
+ * the timer thread then stops) while gotime_shutdown() races.  Each phase
+ * checks the rules that must hold whatever the interleaving, and the
+ * program prints "N passed, N failed" last (exit status 1 if any failed).
  *
  * No sleeps: threads meet at barriers and finish by joining; "nothing more
  * arrives" is checked after a probe timer (see flush()).
@@ -470,6 +471,69 @@ static void phase_shutdown_race(void)
 	check(!bad, "shutdown racing timers: 0 or EBUSY");
 }
 
+/* ---- phase 8: Tick and After channels dropped, racing shutdown ---------- */
+struct p8 {
+	unsigned seed;
+	atomic_int *done;
+	long bad;
+};
+
+static void *p8_worker(void *p)
+{
+	struct p8 *a = p;
+	for (int i = 0; i < 300; i++) {
+		int64_t d = 1 + rand_r(&a->seed) % (30 * US);
+		chan_t *c = i % 3 ? gotime_tick(d) : gotime_after(d);
+		int64_t v;
+		bool ok = false;
+		if (!c) {
+			a->bad++;
+			continue;
+		}
+		/* Receive 0..2 values (an After has only one), then drop the
+		 * channel: the timer is then an orphan. */
+		int k = rand_r(&a->seed) % 3;
+		if (i % 3 == 0 && k > 1)
+			k = 1;
+		while (k-- > 0)
+			if (chan_recv_until(c, &v, &ok, chan_now() + PATIENCE) || !ok)
+				a->bad++;
+		if (chan_unref(c))
+			a->bad++;
+	}
+	/* release: ends the shutdown loop */
+	atomic_fetch_add_explicit(a->done, 1, memory_order_release);
+	return NULL;
+}
+
+static void phase_orphans(void)
+{
+	enum {
+		T = 3
+	};
+	pthread_t th[T];
+	struct p8 a[T];
+	atomic_int done = 0;
+	for (int i = 0; i < T; i++)
+		a[i] = (struct p8){.seed = (unsigned)i + 800, .done = &done};
+	start_all(th, T, p8_worker, a, sizeof a[0]);
+	bool bad_rc = false;
+	/* acquire: pairs with the workers' release increments */
+	while (atomic_load_explicit(&done, memory_order_acquire) < T) {
+		int rc = gotime_shutdown();
+		bad_rc |= rc != 0 && rc != EBUSY;
+	}
+	join_all(th, T);
+	long bad = 0;
+	for (int i = 0; i < T; i++)
+		bad += a[i].bad;
+	check(bad == 0 && !bad_rc, "orphans: Tick/After dropped while shutdown races");
+	/* Every dropped Tick stops at its next tick: the thread then idles out. */
+	check(gotime__wait_thread_exit(chan_now() + PATIENCE) == 0,
+	      "orphans: the timer thread exits once every Tick is dropped");
+	check(gotime__heap_reserved() == 0, "orphans: every dropped timer freed");
+}
+
 int main(void)
 {
 	phase_many_timers();
@@ -479,6 +543,7 @@ int main(void)
 	phase_tickers();
 	phase_after_orphans();
 	phase_shutdown_race();
+	phase_orphans();
 
 	check(gotime__pending() == 0, "end: no timer pending");
 	check(gotime__heap_reserved() == 0, "end: every timer object freed");
