@@ -177,13 +177,18 @@ static void fail(struct run *r, const char *fmt, ...)
 			fail((r), __VA_ARGS__);                                      \
 	} while (0)
 
+/* The canonical text of a result.  The two panics use chan_strerror()'s
+ * wording, so the differential check also compares it with Go's messages. */
 static const char *errname(int e)
 {
+	static char panic_text[2][128];
 	switch (e) {
 	case 0: return "ok";
 	case EINVAL: return "EINVAL";
-	case EPIPE: return "panic: send on closed channel";
-	case EALREADY: return "panic: close of closed channel";
+	case EPIPE:
+	case EALREADY:
+		snprintf(panic_text[e == EPIPE], sizeof panic_text[0], "panic: %s", chan_strerror(e));
+		return panic_text[e == EPIPE];
 	case EAGAIN: return "EAGAIN";
 	case ETIMEDOUT: return "ETIMEDOUT";
 	case EBUSY: return "EBUSY";
@@ -560,7 +565,7 @@ static void op_select(struct run *r, int aux, bool big)
 			if (!cs[k].ok)
 				lp(r, "sent0");
 			else
-				lp(r, "%s", oks[k] ? "ok" : "panic: send on closed channel");
+				lp(r, "%s", oks[k] ? "ok" : errname(EPIPE));
 			if (cs[k].ok)
 				CHECK(r, oks[k] == wok, "send case ok = %d, model says %d", oks[k], wok);
 			if (wok)

@@ -4,9 +4,9 @@
  * showed the bug (fuzz/regressions/<harness>/<name>) and states the rule it
  * checks; a test stays here after the fix so the bug cannot come back.
  *
- * KNOWN FAILING (reported, not yet fixed):
- *   - ctx_timeout_negative_deadline (context/: ctx_with_timeout clamps a
- *     negative timeout to "now" instead of now + timeout).
+ * Found so far:
+ *   - ctx_timeout_negative_deadline (context/: ctx_with_timeout clamped a
+ *     negative timeout to "now" instead of now + timeout; fixed in 8862187).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -16,12 +16,12 @@
 #include <stdint.h>
 
 /*
- * KNOWN FAILING.  fuzz/regressions/context/timeout-negative-deadline.
+ * fuzz/regressions/context/timeout-negative-deadline (fixed in 8862187).
  * Go: WithTimeout(parent, d) is WithDeadline(parent, time.Now().Add(d)), so
  * for d < 0 Deadline() reports a time d before the call; gochan/context.h
  * says the same (ctx_with_deadline(parent, chan_now() + timeout_ns),
- * saturating).  context.c's ctx_deadline_after() returns chan_now() for any
- * timeout_ns <= 0, so the deadline reads as "now", 1 ms later than it should.
+ * saturating).  context.c's ctx_deadline_after() returned chan_now() for any
+ * timeout_ns <= 0, so the deadline read as "now", 1 ms later than it should.
  * (The context is done at once either way; only the reported deadline and
  * comparisons with other deadlines are off.)
  */
