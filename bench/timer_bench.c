@@ -1,7 +1,9 @@
 /*
  * bench/timer_bench.c - timer benchmarks (issue "context and timer channels").
- * Protocol and harness: bench/bench.h.  No Go twin yet (run.sh shows Go as
- * MISSING); the _timers0/_timers100k pairs are compared with each other.
+ * Protocol and harness: bench/bench.h.  Go twin: bench/go/timer_bench.go
+ * (time.NewTimer/Reset/Stop, time.AfterFunc; see its header for the
+ * mapping).  The _timers0/_timers100k pairs are also compared with each
+ * other (--compare below).
  *
  * The question these answer: do 100,000 pending timers slow anything down?
  * Each "_timers100k" case first arms 100,000 far-future timers (untimed set
