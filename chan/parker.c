@@ -53,37 +53,63 @@ static inline bool complete(struct chan_parker *p)
 	return atomic_load_explicit(&p->futex, memory_order_acquire) == 1;
 }
 
+/*
+ * The spin budget adapts per thread (as glibc's adaptive mutexes do): a wait
+ * that completes while spinning lets the budget grow by 1/8, one that needed
+ * to yield or sleep halves it.  When the counterpart runs on another CPU,
+ * handoffs take a few hundred ns and the budget stays high; when it shares
+ * this CPU (oversubscription, or the scheduler put both on one CPU) spinning
+ * can never succeed, and the budget quickly falls to the floor, so the thread
+ * yields almost at once.
+ */
+#define CHAN_SPIN_MIN_NS 200
+#define CHAN_SPIN_MAX_NS (4 * CHAN_SPIN_NS)
+static _Thread_local int64_t spin_budget = CHAN_SPIN_NS;
+
+static inline void spin_feedback(bool spun_ok)
+{
+	int64_t b = spin_budget;
+
+	b = spun_ok ? b + b / 8 : b / 2;
+	spin_budget = b < CHAN_SPIN_MIN_NS ? CHAN_SPIN_MIN_NS
+		      : b > CHAN_SPIN_MAX_NS ? CHAN_SPIN_MAX_NS
+					     : b;
+}
+
 int chan__park(struct chan_parker *p, int64_t deadline)
 {
-	int64_t start = chan_now();
+	int64_t start = chan_now(), budget = spin_budget;
 	unsigned i;
 
 	/* Phase 1: spin, checking the clock every 16 pauses. */
 	for (i = 1;; i++) {
-		if (complete(p))
+		if (complete(p)) {
+			spin_feedback(true);
 			return 0;
+		}
 		caa_cpu_relax();
 		if ((i & 15) == 0) {
 			int64_t now = chan_now();
 
-			if (now - start > CHAN_SPIN_NS)
+			if (now - start > budget)
 				break;
 			if (deadline >= 0 && now >= deadline)
 				return ETIMEDOUT;
 		}
 	}
+	spin_feedback(false);
 	/* Phase 2: yield for a while.  When threads outnumber CPUs the
 	 * counterpart may be waiting for this very CPU; a yielding thread stays
 	 * runnable, so the counterpart completes us with no FUTEX_WAKE and we
 	 * resume at our next turn instead of paying a wake-up. */
-	for (i = 0;; i++) {
+	for (i = 0; CHAN_SPIN_YIELDS > 0; i++) {
 		sched_yield();
 		if (complete(p))
 			return 0;
 		if (i + 1 >= CHAN_SPIN_YIELDS) {
 			int64_t now = chan_now();
 
-			if (now - start > CHAN_SPIN_NS + CHAN_YIELD_NS)
+			if (now - start > budget + CHAN_YIELD_NS)
 				break;
 			if (deadline >= 0 && now >= deadline)
 				return ETIMEDOUT;
