@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../testutil.h"
 
@@ -262,14 +264,18 @@ static void *worker_run(void *p)
 
 static int passed, failed;
 
+static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the counts */
+
 static void check(bool cond, int round, const char *what, long a, long b)
 {
+	pthread_mutex_lock(&wd_lock); /* the watchdog reads the counts */
 	if (cond) {
 		passed++;
 	} else {
 		failed++;
 		fprintf(stderr, "round %d: FAIL %s (%ld, %ld)\n", round, what, a, b);
 	}
+	pthread_mutex_unlock(&wd_lock);
 }
 
 static void run_round(int round, uint64_t seed, long totals[4])
@@ -359,8 +365,60 @@ static void run_round(int round, uint64_t seed, long totals[4])
 	free(r);
 }
 
+/*
+ * Watchdog: a lost wake-up or a deadlock in the library would hang a round
+ * forever.  If a round makes no progress for ROUND_LIMIT_S, report it as a
+ * failure (with the counts so far) and exit, instead of waiting for an
+ * outer timeout.  It uses a pthread condition variable, not the library
+ * under test.
+ */
+#define ROUND_LIMIT_S 60
+
+static pthread_cond_t wd_cond;
+static int wd_round = -1; /* the round in progress; -2: all done */
+
+static void *watchdog_run(void *p)
+{
+	(void)p;
+	pthread_mutex_lock(&wd_lock);
+	while (wd_round != -2) {
+		int seen = wd_round;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += ROUND_LIMIT_S;
+		int rc = 0;
+		while (wd_round == seen && rc == 0)
+			rc = pthread_cond_timedwait(&wd_cond, &wd_lock, &ts);
+		if (wd_round == seen) {
+			fprintf(stderr, "stress_select: round %d made no progress in %d s: hang "
+					"(lost wake-up or deadlock)\n", seen, ROUND_LIMIT_S);
+			printf("%d passed, %d failed\n", passed, failed + 1);
+			fflush(stdout);
+			_exit(1);
+		}
+	}
+	pthread_mutex_unlock(&wd_lock);
+	return NULL;
+}
+
+static void wd_set(int round)
+{
+	pthread_mutex_lock(&wd_lock);
+	wd_round = round;
+	pthread_cond_signal(&wd_cond);
+	pthread_mutex_unlock(&wd_lock);
+}
+
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&wd_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_t wd = tu_spawn(watchdog_run, NULL);
+
 	double seconds = 3;
 	const char *env = getenv("STRESS_SECONDS");
 	if (argc > 1)
@@ -377,9 +435,12 @@ int main(int argc, char **argv)
 	long totals[4] = {0, 0, 0, 0};
 	int rounds = 0;
 	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || tu_now_ns() - start < budget)) {
+		wd_set(rounds);
 		run_round(rounds, seed + (uint64_t)rounds, totals);
 		rounds++;
 	}
+	wd_set(-2);
+	tu_join(wd);
 	printf("%d rounds in %.2f s: %ld values sent, %ld received, %ld closed cases seen, "
 	       "%ld timeouts/defaults\n",
 	       rounds, (double)(tu_now_ns() - start) / 1e9, totals[0], totals[1], totals[2], totals[3]);
