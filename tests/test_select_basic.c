@@ -247,6 +247,30 @@ Test(select_basic, past_deadline_makes_one_attempt, .timeout = 10)
 	unref(a);
 }
 
+Test(select_basic, negative_deadline_is_past, .timeout = 10)
+{
+	/* Any deadline before now, negative ones other than CHAN_FOREVER
+	 * included, makes one attempt (gochan/chan.h "Deadlines"). */
+	const int64_t negs[] = {-2, -1000, INT64_MIN};
+	chan_t *a = mk(sizeof(int), 1), *b = mk(sizeof(int), 0);
+	for (size_t i = 0; i < sizeof negs / sizeof negs[0]; i++) {
+		int got = -1, v = (int)i;
+		chan_case_t cs[] = {CHAN_RECV(a, &got, NULL), CHAN_RECV(b, &got, NULL)};
+		cr_assert_eq(chan_select(cs, 2, negs[i]), CHAN_TIMEOUT, "deadline %lld", (long long)negs[i]);
+		cr_assert_eq(chan_select(cs, 1, negs[i]), CHAN_TIMEOUT, "one case, deadline %lld",
+			     (long long)negs[i]);
+		cr_assert_eq(chan_select(NULL, 0, negs[i]), CHAN_TIMEOUT, "no case, deadline %lld",
+			     (long long)negs[i]);
+		chan_case_t nils[] = {CHAN_RECV(NULL, NULL, NULL), CHAN_SEND(NULL, &v, NULL)};
+		cr_assert_eq(chan_select(nils, 2, negs[i]), CHAN_TIMEOUT);
+		cr_assert_eq(chan_send(a, &v), 0);
+		cr_assert_eq(chan_select(cs, 2, negs[i]), 0);
+		cr_assert_eq(got, (int)i);
+	}
+	unref(a);
+	unref(b);
+}
+
 /* ---- NULL channels and zero cases ------------------------------------- */
 
 Test(select_basic, null_channel_cases_never_fire, .timeout = 10)
