@@ -96,7 +96,8 @@ Test(select_basic, recv_index_is_the_ready_case, .timeout = 10)
 		cr_assert(ok[pos]);
 		for (int i = 0; i < 4; i++)
 			if (i != pos) {
-				cr_assert_eq(got[i], -1, "case %d that did not fire wrote its elem", i);
+				cr_assert_eq(got[i], -1, "case %d that did not fire wrote its elem",
+					     i);
 				cr_assert(!ok[i], "case %d that did not fire wrote its ok", i);
 			}
 		cr_assert_eq(chan_len(ready), 0);
@@ -195,8 +196,10 @@ Test(select_basic, deadline_expires, .timeout = 10)
 		int r = chan_select(cs, 2, dl);
 		int64_t end = chan_now();
 		cr_assert_eq(r, CHAN_TIMEOUT, "select returned %d", r);
-		cr_assert_geq(end, dl, "returned %lld ns before the deadline", (long long)(dl - end));
-		cr_assert_lt(end - start, 2000 * MS, "overslept: %lld ns", (long long)(end - start));
+		cr_assert_geq(end, dl, "returned %lld ns before the deadline",
+			      (long long)(dl - end));
+		cr_assert_lt(end - start, 2000 * MS, "overslept: %lld ns",
+			     (long long)(end - start));
 		cr_assert_eq(got, -1);
 	}
 	/* The timed-out select left no waiter behind. */
@@ -256,7 +259,8 @@ Test(select_basic, negative_deadline_is_past, .timeout = 10)
 	for (size_t i = 0; i < sizeof negs / sizeof negs[0]; i++) {
 		int got = -1, v = (int)i;
 		chan_case_t cs[] = {CHAN_RECV(a, &got, NULL), CHAN_RECV(b, &got, NULL)};
-		cr_assert_eq(chan_select(cs, 2, negs[i]), CHAN_TIMEOUT, "deadline %lld", (long long)negs[i]);
+		cr_assert_eq(chan_select(cs, 2, negs[i]), CHAN_TIMEOUT, "deadline %lld",
+			     (long long)negs[i]);
 		cr_assert_eq(chan_select(cs, 1, negs[i]), CHAN_TIMEOUT, "one case, deadline %lld",
 			     (long long)negs[i]);
 		cr_assert_eq(chan_select(NULL, 0, negs[i]), CHAN_TIMEOUT, "no case, deadline %lld",
@@ -433,7 +437,8 @@ Test(select_basic, send_case_on_closed_channel_is_ready, .timeout = 10)
 			cr_assert(!ok, "send on a closed channel reported ok");
 			ok = true;
 			int got = -1;
-			chan_case_t with_idle[] = {CHAN_RECV(idle, &got, NULL), CHAN_SEND(c, &sv, &ok),
+			chan_case_t with_idle[] = {CHAN_RECV(idle, &got, NULL),
+						   CHAN_SEND(c, &sv, &ok),
 						   CHAN_SEND(NULL, &sv, NULL)};
 			cr_assert_eq(chan_select(with_idle, 3, CHAN_FOREVER), 1);
 			cr_assert(!ok);
@@ -489,7 +494,8 @@ Test(select_basic, recv_case_on_closed_drained_channel, .timeout = 10)
 			cr_assert(!ok);
 			struct big zero;
 			memset(&zero, 0, sizeof zero);
-			cr_assert_eq(memcmp(&got, &zero, sizeof got), 0, "closed receive: not the zero value");
+			cr_assert_eq(memcmp(&got, &zero, sizeof got), 0,
+				     "closed receive: not the zero value");
 		}
 		unref(c);
 		unref(idle);
@@ -518,7 +524,8 @@ Test(select_basic, close_wakes_parked_select, .timeout = 30)
 		} else {
 			cr_assert_eq(sa.rc, 1, "iteration %d: select returned %d", i, sa.rc);
 			cr_assert(!okb);
-			cr_assert_eq(chan_len(b), i % 3 == 2 ? 1u : 0u, "a send woken by close sent");
+			cr_assert_eq(chan_len(b), i % 3 == 2 ? 1u : 0u,
+				     "a send woken by close sent");
 		}
 		unref(a);
 		unref(b);
@@ -585,7 +592,10 @@ Test(select_basic, wide_select_chooses_uniformly, .timeout = 30)
 {
 	/* 100 cases, all ready (one buffered channel); each is chosen about
 	 * equally often: 20000 draws, 200 expected per case, sd ~14. */
-	enum { N = 100, DRAWS = 20000 };
+	enum {
+		N = 100,
+		DRAWS = 20000
+	};
 	chan_t *c = mk(sizeof(int), DRAWS);
 	int count[N] = {0};
 	chan_case_t cases[N];
@@ -601,8 +611,9 @@ Test(select_basic, wide_select_chooses_uniformly, .timeout = 30)
 		count[r]++;
 	}
 	for (int i = 0; i < N; i++)
-		cr_assert(count[i] > 100 && count[i] < 300, "case %d chosen %d times of %d (expect ~%d)",
-			  i, count[i], DRAWS, DRAWS / N);
+		cr_assert(count[i] > 100 && count[i] < 300,
+			  "case %d chosen %d times of %d (expect ~%d)", i, count[i], DRAWS,
+			  DRAWS / N);
 	unref(c);
 }
 
@@ -610,7 +621,10 @@ Test(select_basic, choice_among_ready_cases_is_uniform, .timeout = 30)
 {
 	/* Four ready receive cases on four channels: 8000 draws, 2000 expected
 	 * each, sd ~39; the bound (+-300) is about 7.7 sd. */
-	enum { K = 4, DRAWS = 8000 };
+	enum {
+		K = 4,
+		DRAWS = 8000
+	};
 	chan_t *c[K];
 	int count[K] = {0};
 	int one = 1;
@@ -651,7 +665,8 @@ Test(select_basic, macro_select_in_loop_break_continue, .timeout = 10)
 		bool ok = true;
 		iterations++;
 		cr_assert_lt(iterations, 1000, "the loop does not end");
-		switch (CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(jobs, &v, &ok), CHAN_RECV(done, NULL, NULL),
+		switch (CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(jobs, &v, &ok),
+				    CHAN_RECV(done, NULL, NULL),
 				    CHAN_SEND(last >= 0 ? out : NULL, &last, NULL))) {
 		case 0:
 			if (!ok) {
@@ -681,7 +696,8 @@ Test(select_basic, macro_select_in_loop_break_continue, .timeout = 10)
 	}
 	cr_assert_eq(odd, 10);
 	cr_assert_eq(sum, 0 + 2 + 4 + 6 + 8 + 10 + 12 + 14 + 16 + 18);
-	cr_assert_eq(after_switch, iterations - odd, "continue did not skip, or break left the loop");
+	cr_assert_eq(after_switch, iterations - odd,
+		     "continue did not skip, or break left the loop");
 	cr_assert_eq(chan_len(out), (size_t)sent);
 	unref(jobs);
 	unref(done);
@@ -724,7 +740,8 @@ Test(select_basic, macro_default_and_timeout_branches, .timeout = 10)
 	int w = 31;
 	cr_assert_eq(CHAN_SELECT(CHAN_NOWAIT, CHAN_SEND(c, &w, NULL)), 0);
 	cr_assert_eq(CHAN_SELECT(CHAN_NOWAIT, CHAN_SEND(c, &w, NULL)), CHAN_DEFAULT);
-	cr_assert_eq(CHAN_SELECT(CHAN_NOWAIT, CHAN_SEND(NULL, &w, NULL), CHAN_RECV(c, &v, NULL)), 1);
+	cr_assert_eq(CHAN_SELECT(CHAN_NOWAIT, CHAN_SEND(NULL, &w, NULL), CHAN_RECV(c, &v, NULL)),
+		     1);
 	cr_assert_eq(v, 31);
 	unref(c);
 }
@@ -738,15 +755,13 @@ Test(select_basic, range_receives_until_closed_and_drained, .timeout = 10)
 		cr_assert_eq(chan_send(c, &i), 0);
 	cr_assert_eq(chan_close(c), 0);
 	int v, n = 0;
-	CHAN_RANGE(c, &v)
-	{
+	CHAN_RANGE(c, &v) {
 		cr_assert_eq(v, n, "range out of order");
 		n++;
 	}
 	cr_assert_eq(n, 10);
 	/* A closed, drained channel: the body never runs. */
-	CHAN_RANGE(c, &v)
-	{
+	CHAN_RANGE(c, &v) {
 		cr_assert_fail("range over a closed drained channel ran its body");
 	}
 	unref(c);
@@ -758,8 +773,7 @@ Test(select_basic, range_break_and_continue, .timeout = 10)
 	for (int i = 0; i < 10; i++)
 		cr_assert_eq(chan_send(c, &i), 0);
 	int v, seen = 0, odd = 0;
-	CHAN_RANGE(c, &v)
-	{
+	CHAN_RANGE(c, &v) {
 		if (v % 2) {
 			odd++;
 			continue;
@@ -775,14 +789,12 @@ Test(select_basic, range_break_and_continue, .timeout = 10)
 	chan_t *d = mk(sizeof(int), 4);
 	int outer = 0, inner = 0;
 	cr_assert_eq(chan_close(c), 0);
-	CHAN_RANGE(c, &v)
-	{
+	CHAN_RANGE(c, &v) {
 		outer++;
 		int w, x = 1;
 		cr_assert_eq(chan_send(d, &x), 0);
 		cr_assert_eq(chan_send(d, &x), 0);
-		CHAN_RANGE(d, &w)
-		{
+		CHAN_RANGE(d, &w) {
 			inner++;
 			break;
 		}
@@ -820,8 +832,7 @@ Test(select_basic, range_with_concurrent_producer, .timeout = 20)
 			struct producer p = {.c = c, .n = 500};
 			pthread_t t = spawn(produce_and_close, &p);
 			int v, n = 0;
-			CHAN_RANGE(c, &v)
-			{
+			CHAN_RANGE(c, &v) {
 				cr_assert_eq(v, n);
 				n++;
 			}

@@ -224,7 +224,8 @@ Test(select_choose, competing_senders_fifo, .timeout = 30)
 		val = 0;
 		cr_assert_eq(chan_select(cs, 2, CHAN_FOREVER), 0);
 		cr_assert_eq(val, 999);
-		cr_assert_eq(chan_select(cs, 2, CHAN_NOWAIT), CHAN_DEFAULT, "a third value appeared");
+		cr_assert_eq(chan_select(cs, 2, CHAN_NOWAIT), CHAN_DEFAULT,
+			     "a third value appeared");
 		tu_join(t1);
 		tu_join(t2);
 		cr_assert_eq(s1.rc + s2.rc, 0);
@@ -248,7 +249,8 @@ Test(select_choose, competing_receivers_fifo, .timeout = 30)
 		cr_assert_eq(chan_select(cs, 3, CHAN_FOREVER), 1);
 		val = 444;
 		cr_assert_eq(chan_select(cs, 3, CHAN_FOREVER), 1);
-		cr_assert_eq(chan_select(cs, 3, CHAN_NOWAIT), CHAN_DEFAULT, "a third receiver appeared");
+		cr_assert_eq(chan_select(cs, 3, CHAN_NOWAIT), CHAN_DEFAULT,
+			     "a third receiver appeared");
 		tu_join(t1);
 		tu_join(t2);
 		cr_assert_eq(r1.v, 333);
@@ -288,7 +290,7 @@ static void *range_recver_run(void *p)
 	struct range_recver *a = p;
 	int v;
 	CHAN_RANGE(a->c, &v)
-	a->got[a->n++] = v;
+		a->got[a->n++] = v;
 	return NULL;
 }
 
@@ -298,8 +300,16 @@ Test(select_choose, competing_senders_and_receivers_vs_select, .timeout = 60)
 	 * one unbuffered channel, plus a select that both sends and receives on
 	 * it and waits on an idle channel too.  Every value sent arrives exactly
 	 * once, and the select never receives its own value. */
-	enum { PER = 2000, NS = 3, NR = 2, SEL_SEND = 1000, SEL_RECV = 1000 };
-	enum { TOTAL = NS * PER + SEL_SEND };
+	enum {
+		PER = 2000,
+		NS = 3,
+		NR = 2,
+		SEL_SEND = 1000,
+		SEL_RECV = 1000
+	};
+	enum {
+		TOTAL = NS * PER + SEL_SEND
+	};
 	chan_t *c = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
 	atomic_int senders_done = 0;
 	struct sender_loop s[NS];
@@ -328,8 +338,8 @@ Test(select_choose, competing_senders_and_receivers_vs_select, .timeout = 60)
 				break;
 			rc = NULL;
 		}
-		int ret = CHAN_SELECT(chan_now() + 10 * MS, CHAN_SEND(sc, &sv, NULL), CHAN_RECV(rc, &v, NULL),
-				      CHAN_RECV(idle, NULL, NULL));
+		int ret = CHAN_SELECT(chan_now() + 10 * MS, CHAN_SEND(sc, &sv, NULL),
+				      CHAN_RECV(rc, &v, NULL), CHAN_RECV(idle, NULL, NULL));
 		if (ret == CHAN_TIMEOUT)
 			continue;
 		cr_assert(ret == 0 || ret == 1, "select returned %d", ret);
@@ -418,12 +428,14 @@ Test(select_choose, select_vs_select_unbuffered, .timeout = 60)
 	 * receives, both also waiting on an idle channel. */
 	for (int it = 0; it < 2000; it++) {
 		/* each side's idle channel is its own: they must not meet there */
-		chan_t *c = mk(sizeof(int), 0), *idle1 = mk(sizeof(int), 0), *idle2 = mk(sizeof(int), 0);
+		chan_t *c = mk(sizeof(int), 0), *idle1 = mk(sizeof(int), 0),
+		       *idle2 = mk(sizeof(int), 0);
 		int x = it, got = -1;
 		chan_case_t snd[] = {CHAN_RECV(idle1, NULL, NULL), CHAN_SEND(c, &x, NULL)};
 		struct selt st = {.cs = snd, .n = 2, .deadline = CHAN_FOREVER};
 		pthread_t t = tu_spawn(sel_run, &st);
-		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(idle2, &x, NULL), CHAN_RECV(c, &got, NULL));
+		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(idle2, &x, NULL),
+				    CHAN_RECV(c, &got, NULL));
 		tu_join(t);
 		cr_assert_eq(r, 1);
 		cr_assert_eq(st.rc, 1);
@@ -439,7 +451,9 @@ Test(select_choose, select_vs_select_both_directions, .timeout = 60)
 	/* Each side offers to send on its channel and receive on the other's:
 	 * every round pairs one case of one side with the opposite case of the
 	 * other, so the counts must mirror each other exactly. */
-	enum { ITERS = 5000 };
+	enum {
+		ITERS = 5000
+	};
 	chan_t *a = mk(sizeof(int), 0), *b = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
 	struct ss_arg x0 = {a, b, idle, 0, ITERS, {0, 0}, 0, 0};
 	struct ss_arg x1 = {a, b, idle, 1, ITERS, {0, 0}, 0, 0};
@@ -541,7 +555,8 @@ static void *large_sender_run(void *p)
 		abort();
 	for (int i = 0; i < a->n; i++) {
 		fill(l, (unsigned)i);
-		if (CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(a->c, l, NULL), CHAN_RECV(a->idle, NULL, NULL)) != 0)
+		if (CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(a->c, l, NULL),
+				CHAN_RECV(a->idle, NULL, NULL)) != 0)
 			a->bad++;
 	}
 	free(l);
@@ -552,7 +567,9 @@ Test(select_choose, large_element, .timeout = 60)
 {
 	size_t caps[] = {0, 1, 4};
 	for (size_t k = 0; k < 3; k++) {
-		enum { N = 500 };
+		enum {
+			N = 500
+		};
 		chan_t *c = mk(sizeof(struct large), caps[k]), *idle = mk(sizeof(struct large), 0);
 		struct large_sender s = {c, idle, N, 0};
 		pthread_t t = tu_spawn(large_sender_run, &s);
@@ -561,10 +578,12 @@ Test(select_choose, large_element, .timeout = 60)
 		for (int i = 0; i < N; i++) {
 			memset(l, 0, sizeof *l);
 			bool ok = false;
-			int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(idle, NULL, NULL), CHAN_RECV(c, l, &ok));
+			int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(idle, NULL, NULL),
+					    CHAN_RECV(c, l, &ok));
 			cr_assert_eq(r, 1);
 			cr_assert(ok);
-			cr_assert(check(l, (unsigned)i), "cap %zu: element %d corrupted", caps[k], i);
+			cr_assert(check(l, (unsigned)i), "cap %zu: element %d corrupted", caps[k],
+				  i);
 		}
 		tu_join(t);
 		cr_assert_eq(s.bad, 0);
@@ -669,7 +688,8 @@ Test(select_choose, random_choice_between_parked_senders, .timeout = 60)
 		wait_parked(&sa.blk);
 		wait_parked(&sb.blk);
 		int val = 0;
-		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a, &val, NULL), CHAN_RECV(b, &val, NULL));
+		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a, &val, NULL),
+				    CHAN_RECV(b, &val, NULL));
 		cr_assert(r == 0 || r == 1);
 		cr_assert_eq(val, r + 1);
 		count[r]++;
@@ -690,7 +710,8 @@ Test(select_choose, recv_on_closed_fires, .timeout = 10)
 	cr_assert_eq(chan_close(c), 0);
 	int val = 7;
 	bool ok = true;
-	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(idle, NULL, NULL), CHAN_RECV(c, &val, &ok)), 1);
+	cr_assert_eq(
+		CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(idle, NULL, NULL), CHAN_RECV(c, &val, &ok)), 1);
 	cr_assert(!ok);
 	cr_assert_eq(val, 0);
 	unref(c);

@@ -76,7 +76,7 @@ struct racer {
 	pthread_barrier_t *bar;
 	chan_t *c, *quit;
 	int kind;
-	int v;  /* send: the value; receive: what arrived */
+	int v; /* send: the value; receive: what arrived */
 	bool ok;
 	int rc; /* the select's result (0 = the operation happened) */
 };
@@ -89,7 +89,8 @@ static void *racer_run(void *p)
 		r->rc = chan_close(r->c);
 		return NULL;
 	}
-	chan_case_t cs[] = {r->kind == 0 ? CHAN_SEND(r->c, &r->v, &r->ok) : CHAN_RECV(r->c, &r->v, &r->ok),
+	chan_case_t cs[] = {r->kind == 0 ? CHAN_SEND(r->c, &r->v, &r->ok)
+					 : CHAN_RECV(r->c, &r->v, &r->ok),
 			    CHAN_RECV(r->quit, NULL, NULL)};
 	r->rc = chan_select(cs, 2, CHAN_FOREVER);
 	return NULL;
@@ -99,7 +100,9 @@ static void *racer_run(void *p)
 
 Test(select_claim, racing_senders_claim_once, .timeout = 60)
 {
-	enum { K = 3 };
+	enum {
+		K = 3
+	};
 	for (int it = 0; it < 300; it++) {
 		chan_t *c[K], *quit = mk(0, 0);
 		int got[K];
@@ -141,7 +144,8 @@ Test(select_claim, racing_senders_claim_once, .timeout = 60)
 			if (k != w)
 				cr_assert_eq(got[k], -1, "case %d received too", k);
 		}
-		cr_assert_eq(winners, 1, "iteration %d: %d senders think they delivered", it, winners);
+		cr_assert_eq(winners, 1, "iteration %d: %d senders think they delivered", it,
+			     winners);
 		cr_assert_eq(r[w].rc, 0, "the select's case %d fired but that sender lost", w);
 		cr_assert(ok[w]);
 		cr_assert_eq(got[w], 100 * it + w);
@@ -153,7 +157,9 @@ Test(select_claim, racing_senders_claim_once, .timeout = 60)
 
 Test(select_claim, racing_receivers_claim_once, .timeout = 60)
 {
-	enum { K = 3 };
+	enum {
+		K = 3
+	};
 	for (int it = 0; it < 300; it++) {
 		chan_t *c[K], *quit = mk(0, 0);
 		int val[K];
@@ -190,7 +196,8 @@ Test(select_claim, racing_receivers_claim_once, .timeout = 60)
 			if (r[k].rc == 0) {
 				winners++;
 				cr_assert(r[k].ok);
-				cr_assert_eq(k, w, "receiver %d got a value but case %d fired", k, w);
+				cr_assert_eq(k, w, "receiver %d got a value but case %d fired", k,
+					     w);
 				cr_assert_eq(r[k].v, 1000 * it + k);
 			}
 		cr_assert_eq(winners, 1, "iteration %d: %d receivers got a value", it, winners);
@@ -247,7 +254,12 @@ Test(select_claim, sender_races_close, .timeout = 60)
 
 /* ---- many parked selects, many senders ---------------------------------------- */
 
-enum { MP_CH = 3, MP_SENDERS = 3, MP_PER = 3000, MP_SELECTORS = 4 };
+enum {
+	MP_CH = 3,
+	MP_SENDERS = 3,
+	MP_PER = 3000,
+	MP_SELECTORS = 4
+};
 
 struct mp {
 	chan_t *c[MP_CH];
@@ -268,7 +280,8 @@ static void *mp_sender_run(void *p)
 		int v = s->id * MP_PER + i;
 		/* offer the value on every channel; exactly one takes it */
 		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(s->m->c[0], &v, NULL),
-				    CHAN_SEND(s->m->c[1], &v, NULL), CHAN_SEND(s->m->c[2], &v, NULL));
+				    CHAN_SEND(s->m->c[1], &v, NULL),
+				    CHAN_SEND(s->m->c[2], &v, NULL));
 		if (r < 0 || r >= MP_CH)
 			atomic_fetch_add(&s->m->bad, 1);
 	}
@@ -390,19 +403,21 @@ Test(select_claim, deadline_races_counterpart, .timeout = 120)
 		int64_t jitter = (it % 11) * 1000;
 		struct timed_sender s = {&bar, c, base + (it % 3 == 0 ? MS : jitter), it, -1};
 		struct timed_selector sel = {&bar, c, idle, base, -1, -1, false};
-		pthread_t t1 = tu_spawn(timed_sender_run, &s), t2 = tu_spawn(timed_selector_run, &sel);
+		pthread_t t1 = tu_spawn(timed_sender_run, &s),
+			  t2 = tu_spawn(timed_selector_run, &sel);
 		tu_join(t1);
 		tu_join(t2);
 		pthread_barrier_destroy(&bar);
 		if (s.rc == 0) {
-			cr_assert_eq(sel.rc, 1, "it %d: sender delivered, select returned %d", it, sel.rc);
+			cr_assert_eq(sel.rc, 1, "it %d: sender delivered, select returned %d", it,
+				     sel.rc);
 			cr_assert(sel.ok);
 			cr_assert_eq(sel.v, it);
 			delivered++;
 		} else {
 			cr_assert_eq(s.rc, ETIMEDOUT);
-			cr_assert_eq(sel.rc, CHAN_TIMEOUT, "it %d: sender timed out, select returned %d",
-				     it, sel.rc);
+			cr_assert_eq(sel.rc, CHAN_TIMEOUT,
+				     "it %d: sender timed out, select returned %d", it, sel.rc);
 			cr_assert_eq(sel.v, -1);
 			timedout++;
 		}
@@ -461,18 +476,20 @@ Test(select_claim, deadline_races_counterpart_send_side, .timeout = 120)
 		int64_t jitter = (it % 11) * 1000;
 		struct timed_recver r = {&bar, c, base + (it % 3 == 0 ? MS : jitter), -1, -1};
 		struct timed_send_selector s = {&bar, c, idle, base, it, -1};
-		pthread_t t1 = tu_spawn(timed_recver_run, &r), t2 = tu_spawn(timed_send_selector_run, &s);
+		pthread_t t1 = tu_spawn(timed_recver_run, &r),
+			  t2 = tu_spawn(timed_send_selector_run, &s);
 		tu_join(t1);
 		tu_join(t2);
 		pthread_barrier_destroy(&bar);
 		if (r.rc == 0) {
-			cr_assert_eq(s.rc, 0, "it %d: receiver got %d, select returned %d", it, r.v, s.rc);
+			cr_assert_eq(s.rc, 0, "it %d: receiver got %d, select returned %d", it, r.v,
+				     s.rc);
 			cr_assert_eq(r.v, it);
 			delivered++;
 		} else {
 			cr_assert_eq(r.rc, ETIMEDOUT);
-			cr_assert_eq(s.rc, CHAN_TIMEOUT, "it %d: receiver timed out, select returned %d",
-				     it, s.rc);
+			cr_assert_eq(s.rc, CHAN_TIMEOUT,
+				     "it %d: receiver timed out, select returned %d", it, s.rc);
 		}
 		int x = 0;
 		cr_assert_eq(chan_try_send(c, &x), EAGAIN);
@@ -488,9 +505,12 @@ Test(select_claim, deadline_races_counterpart_send_side, .timeout = 120)
 
 Test(select_claim, close_wakes_every_parked_select, .timeout = 60)
 {
-	enum { T = 4 };
+	enum {
+		T = 4
+	};
 	for (int it = 0; it < 50; it++) {
-		chan_t *a = mk(sizeof(int), it % 2), *b = mk(sizeof(int), 0), *c = mk(sizeof(int), 0);
+		chan_t *a = mk(sizeof(int), it % 2), *b = mk(sizeof(int), 0),
+		       *c = mk(sizeof(int), 0);
 		int full = 3;
 		if (it % 2)
 			cr_assert_eq(chan_send(a, &full), 0); /* a full: its send cases block */
@@ -504,9 +524,11 @@ Test(select_claim, close_wakes_every_parked_select, .timeout = 60)
 			sv[i] = i;
 			oka[i] = okb[i] = true;
 			/* half of them wait to send on a, half to receive on b; all on c */
-			cs[i][0] = i % 2 ? CHAN_SEND(a, &sv[i], &oka[i]) : CHAN_RECV(b, &got[i], &okb[i]);
+			cs[i][0] = i % 2 ? CHAN_SEND(a, &sv[i], &oka[i])
+					 : CHAN_RECV(b, &got[i], &okb[i]);
 			cs[i][1] = CHAN_RECV(c, &got[i], NULL);
-			cs[i][2] = i % 2 ? CHAN_RECV(b, &got[i], &okb[i]) : CHAN_SEND(a, &sv[i], &oka[i]);
+			cs[i][2] = i % 2 ? CHAN_RECV(b, &got[i], &okb[i])
+					 : CHAN_SEND(a, &sv[i], &oka[i]);
 			st[i] = (struct selt){.cs = cs[i], .n = 3, .deadline = CHAN_FOREVER};
 			t[i] = tu_spawn(sel_run, &st[i]);
 		}
@@ -517,7 +539,8 @@ Test(select_claim, close_wakes_every_parked_select, .timeout = 60)
 		for (int i = 0; i < T; i++) {
 			tu_join(t[i]);
 			int want = i % 2 ? 0 : 2;
-			cr_assert_eq(st[i].rc, want, "select %d returned %d, want %d", i, st[i].rc, want);
+			cr_assert_eq(st[i].rc, want, "select %d returned %d, want %d", i, st[i].rc,
+				     want);
 			cr_assert(!oka[i]);
 			cr_assert(okb[i], "select %d: its receive case reported", i);
 			cr_assert_eq(got[i], -1);
@@ -551,7 +574,8 @@ static void assert_no_waiters(chan_t *recv_side, chan_t *send_side)
 	}
 	if (send_side) {
 		cr_assert_eq(chan_try_recv(send_side, &x, NULL), EAGAIN, "stale send waiter");
-		cr_assert_eq(chan_recv_until(send_side, &x, NULL, chan_deadline_in(1 * MS)), ETIMEDOUT);
+		cr_assert_eq(chan_recv_until(send_side, &x, NULL, chan_deadline_in(1 * MS)),
+			     ETIMEDOUT);
 	}
 }
 
@@ -565,7 +589,8 @@ Test(select_claim, no_stale_waiters_after_fire, .timeout = 60)
 		bool fire_by_send = it % 2;
 		chan_case_t cs[] = {CHAN_RECV(r1, &got, NULL), CHAN_RECV(r2, &got, NULL),
 				    CHAN_SEND(s1, &sv, NULL), CHAN_RECV(r2, &got, NULL),
-				    fire_by_send ? CHAN_RECV(f, &got, NULL) : CHAN_SEND(f, &sv, NULL)};
+				    fire_by_send ? CHAN_RECV(f, &got, NULL)
+						 : CHAN_SEND(f, &sv, NULL)};
 		struct selt st = {.cs = cs, .n = 5, .deadline = CHAN_FOREVER};
 		pthread_t t = tu_spawn(sel_run, &st);
 		wait_parked(&st.blk);
@@ -621,7 +646,8 @@ Test(select_claim, no_stale_waiters_after_timeout, .timeout = 60)
 Test(select_claim, no_stale_waiters_after_close, .timeout = 60)
 {
 	for (int it = 0; it < 100; it++) {
-		chan_t *r1 = mk(sizeof(int), 0), *s1 = mk(sizeof(int), 0), *victim = mk(sizeof(int), 0);
+		chan_t *r1 = mk(sizeof(int), 0), *s1 = mk(sizeof(int), 0),
+		       *victim = mk(sizeof(int), 0);
 		int got = -1, sv = 5;
 		bool ok = true;
 		chan_case_t cs[] = {CHAN_RECV(r1, &got, NULL), CHAN_SEND(s1, &sv, NULL),
@@ -665,8 +691,8 @@ Test(select_claim, unref_after_select_is_not_ebusy, .timeout = 60)
 			cr_assert_eq(chan_close(a), 0);
 		}
 		tu_join(t);
-		cr_assert_eq(st.rc, mode == 2 ? CHAN_TIMEOUT : 0, "mode %d: select returned %d", mode,
-			     st.rc);
+		cr_assert_eq(st.rc, mode == 2 ? CHAN_TIMEOUT : 0, "mode %d: select returned %d",
+			     mode, st.rc);
 		/* the select's references (taken for it above) go first */
 		cr_assert_eq(chan_unref(a), 0);
 		cr_assert_eq(chan_unref(b), 0);
@@ -711,7 +737,8 @@ Test(select_claim, value_visible_after_select_recv, .timeout = 60)
 		int bad = 0;
 		for (int i = 0; i < 2000; i++) {
 			int *p = NULL;
-			int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(h.idle, NULL, NULL), CHAN_RECV(h.c, &p, NULL));
+			int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(h.idle, NULL, NULL),
+					    CHAN_RECV(h.c, &p, NULL));
 			cr_assert_eq(r, 1);
 			for (int j = 0; j < 4; j++)
 				bad += p[j] != i * 4 + j;

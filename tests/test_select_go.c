@@ -246,7 +246,8 @@ static void *s6_selector(void *p)
 {
 	struct s6 *a = p;
 	bool t = true, ok;
-	int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a->c1, NULL, NULL), CHAN_RECV(a->c2, NULL, NULL));
+	int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a->c1, NULL, NULL),
+			    CHAN_RECV(a->c2, NULL, NULL));
 	if (r != 1) { /* Go: panic("dummy") */
 		a->err += 100;
 		return NULL;
@@ -392,8 +393,7 @@ static void *ds_mux(void *p)
 {
 	struct ds_mux *a = p;
 	int v;
-	CHAN_RANGE(a->in, &v)
-	{
+	CHAN_RANGE(a->in, &v) {
 		if (chan_send(a->out, &v))
 			a->err++;
 	}
@@ -421,7 +421,9 @@ static void *ds_closer(void *p)
 
 Test(select_go, doubleselect, .timeout = 60)
 {
-	enum { N = 30000 };
+	enum {
+		N = 30000
+	};
 	struct ds_sender s = {.n = N};
 	for (int k = 0; k < 4; k++)
 		s.c[k] = mk(sizeof(int), 0);
@@ -439,8 +441,7 @@ Test(select_go, doubleselect, .timeout = 60)
 	unsigned char *seen = calloc(N, 1);
 	cr_assert_not_null(seen);
 	int v, dup = -1, bad = -1, total = 0;
-	CHAN_RANGE(cmux, &v)
-	{
+	CHAN_RANGE(cmux, &v) {
 		if (v < 0 || v >= N)
 			bad = v;
 		else if (seen[v]++)
@@ -480,7 +481,8 @@ struct sv {
 
 static bool sv_send(struct sv *g, chan_t *c, int v)
 {
-	return CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(c, &v, NULL), CHAN_RECV(g->quit, NULL, NULL)) == 0;
+	return CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(c, &v, NULL), CHAN_RECV(g->quit, NULL, NULL)) ==
+	       0;
 }
 
 static bool sv_recv(struct sv *g, chan_t *c, int *v)
@@ -544,8 +546,8 @@ static void *sv_proxy_run(void *p)
 		int in = 0, e = n ? ring[head] : 0;
 		/* buffer empty: disable output (a nil channel case) */
 		chan_t *c = n ? a->out : NULL;
-		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a->proxy, &in, NULL), CHAN_SEND(c, &e, NULL),
-				    CHAN_RECV(a->g->quit, NULL, NULL));
+		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a->proxy, &in, NULL),
+				    CHAN_SEND(c, &e, NULL), CHAN_RECV(a->g->quit, NULL, NULL));
 		if (r == 0) {
 			if (n == cap) { /* buffer full: expand it */
 				int *bigger = malloc(2 * cap * sizeof *bigger);
@@ -753,11 +755,13 @@ static void *self_sel_run(void *arg)
 	for (int i = 0; i < 1000; i++) {
 		int v = -1, r;
 		if (a->p == 0 || i % 2 == 0) {
-			r = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(a->c, &a->p, NULL), CHAN_RECV(a->c, &v, NULL));
+			r = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(a->c, &a->p, NULL),
+					CHAN_RECV(a->c, &v, NULL));
 			if (r == 1 && a->cap == 0 && v == a->p)
 				a->self_recv++;
 		} else {
-			r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a->c, &v, NULL), CHAN_SEND(a->c, &a->p, NULL));
+			r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a->c, &v, NULL),
+					CHAN_SEND(a->c, &a->p, NULL));
 			if (r == 0 && a->cap == 0 && v == a->p)
 				a->self_recv++;
 		}
@@ -826,12 +830,14 @@ static void *st_sel_run(void *p)
 		int r, k;
 		if (a->send) { /* Go's order: 3, 2, 0, 1 */
 			static const int map[4] = {3, 2, 0, 1};
-			r = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(c1[3], &z, NULL), CHAN_SEND(c1[2], &z, NULL),
-					CHAN_SEND(c1[0], &z, NULL), CHAN_SEND(c1[1], &z, NULL));
+			r = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(c1[3], &z, NULL),
+					CHAN_SEND(c1[2], &z, NULL), CHAN_SEND(c1[0], &z, NULL),
+					CHAN_SEND(c1[1], &z, NULL));
 			k = r >= 0 && r < 4 ? map[r] : -1;
 		} else {
-			r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c1[0], &z, NULL), CHAN_RECV(c1[1], &z, NULL),
-					CHAN_RECV(c1[2], &z, NULL), CHAN_RECV(c1[3], &z, NULL));
+			r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c1[0], &z, NULL),
+					CHAN_RECV(c1[1], &z, NULL), CHAN_RECV(c1[2], &z, NULL),
+					CHAN_RECV(c1[3], &z, NULL));
 			k = r >= 0 && r < 4 ? r : -1;
 		}
 		if (k < 0) {
@@ -846,7 +852,8 @@ static void *st_sel_run(void *p)
 
 Test(select_go, select_stress, .timeout = 120)
 {
-	chan_t *c[4] = {mk(sizeof(int), 0), mk(sizeof(int), 0), mk(sizeof(int), 2), mk(sizeof(int), 3)};
+	chan_t *c[4] = {mk(sizeof(int), 0), mk(sizeof(int), 0), mk(sizeof(int), 2),
+			mk(sizeof(int), 3)};
 	struct st_plain pl[8];
 	pthread_t tp[8], tss, tsr;
 	struct st_sel ss = {{c[0], c[1], c[2], c[3]}, 1, 0, {0}};
@@ -890,13 +897,15 @@ static void *fair_run(void *p)
 	struct fair *a = p;
 	for (;;) {
 		unsigned char b = 0;
-		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a->c3, &b, NULL), CHAN_RECV(a->c4, &b, NULL),
-				    CHAN_RECV(a->c1, &b, NULL), CHAN_RECV(a->c2, &b, NULL));
+		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a->c3, &b, NULL),
+				    CHAN_RECV(a->c4, &b, NULL), CHAN_RECV(a->c1, &b, NULL),
+				    CHAN_RECV(a->c2, &b, NULL));
 		if (r < 0) {
 			a->err++;
 			return NULL;
 		}
-		r = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(a->out, &b, NULL), CHAN_RECV(a->done, NULL, NULL));
+		r = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(a->out, &b, NULL),
+				CHAN_RECV(a->done, NULL, NULL));
 		if (r != 0)
 			return NULL;
 	}
@@ -904,8 +913,11 @@ static void *fair_run(void *p)
 
 Test(select_go, select_fairness, .timeout = 60)
 {
-	enum { TRIALS = 10000 };
-	struct fair a = {mk(1, TRIALS + 1), mk(1, TRIALS + 1), mk(1, 0), mk(1, 0), mk(1, 0), mk(0, 0), 0};
+	enum {
+		TRIALS = 10000
+	};
+	struct fair a = {mk(1, TRIALS + 1), mk(1, TRIALS + 1), mk(1, 0), mk(1, 0),
+			 mk(1, 0),          mk(0, 0),          0};
 	for (int i = 0; i < TRIALS + 1; i++) {
 		unsigned char one = 1, two = 2;
 		cr_assert_eq(chan_send(a.c1, &one), 0);
@@ -930,8 +942,8 @@ Test(select_go, select_fairness, .timeout = 60)
 	/* With 10,000 trials, the expected margin of error at a confidence
 	 * level of six nines is 4.891676 / (2 * Sqrt(10000)). */
 	double r = (double)cnt1 / TRIALS, e = fabs(r - 0.5);
-	cr_assert(e <= 4.891676 / (2 * sqrt(TRIALS)), "unfair select: in %d trials, results were %d, %d",
-		  TRIALS, cnt1, cnt2);
+	cr_assert(e <= 4.891676 / (2 * sqrt(TRIALS)),
+		  "unfair select: in %d trials, results were %d, %d", TRIALS, cnt1, cnt2);
 	unref(a.c1);
 	unref(a.c2);
 	unref(a.c3);
@@ -964,7 +976,9 @@ static void *prs_run(void *p)
 
 Test(select_go, pseudo_random_send, .timeout = 30)
 {
-	enum { N = 100 };
+	enum {
+		N = 100
+	};
 	size_t caps[] = {0, N};
 	for (int rep = 0; rep < 10; rep++)
 		for (size_t k = 0; k < 2; k++) {
@@ -984,8 +998,8 @@ Test(select_go, pseudo_random_send, .timeout = 30)
 				n1 += l[i];
 			}
 			cr_assert(n0 > N / 10 && n1 > N / 10,
-				  "Want pseudorandom, got %d zeros and %d ones (chan cap %zu)", n0, n1,
-				  caps[k]);
+				  "Want pseudorandom, got %d zeros and %d ones (chan cap %zu)", n0,
+				  n1, caps[k]);
 			unref(a.c);
 		}
 }

@@ -44,7 +44,7 @@ enum {
 	NWORK = 8,
 	NCLOSE = 2,
 	NTHREAD = NWORK + NCLOSE,
-	OPS = 300,       /* selects per worker per round */
+	OPS = 300, /* selects per worker per round */
 	MIN_ROUNDS = 3,
 	MAX_ROUNDS = 100000,
 };
@@ -211,7 +211,8 @@ static void *worker_run(void *p)
 			}
 			fired = 0;
 		} else {
-			int64_t dl = mode == 1 ? CHAN_NOWAIT : chan_now() + (closer ? MS / 4 : 2 * MS);
+			int64_t dl =
+				mode == 1 ? CHAN_NOWAIT : chan_now() + (closer ? MS / 4 : 2 * MS);
 			fired = chan_select(cs, n, dl);
 			if (fired == CHAN_TIMEOUT || fired == CHAN_DEFAULT) {
 				if ((fired == CHAN_DEFAULT) != (dl == CHAN_NOWAIT))
@@ -239,7 +240,8 @@ static void *worker_run(void *p)
 				 * is set before close wakes anyone (acquire read) */
 				if (!chan_is_closed(view[k]))
 					atomic_fetch_add(&r->false_closed, 1);
-				atomic_fetch_add_explicit(&r->nclosed_seen, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&r->nclosed_seen, 1,
+							  memory_order_relaxed);
 				chan_unref(view[k]);
 				view[k] = NULL;
 			}
@@ -250,7 +252,8 @@ static void *worker_run(void *p)
 			} else {
 				if (fin != 0)
 					atomic_fetch_add(&r->nonzero_close, 1);
-				atomic_fetch_add_explicit(&r->nclosed_seen, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&r->nclosed_seen, 1,
+							  memory_order_relaxed);
 				chan_unref(view[k]);
 				view[k] = NULL;
 			}
@@ -295,7 +298,8 @@ static void run_round(int round, uint64_t seed, long totals[4])
 	struct worker w[NTHREAD];
 	pthread_t th[NTHREAD];
 	for (int i = 0; i < NTHREAD; i++) {
-		w[i] = (struct worker){.r = r, .id = i, .rng = seed * 0x9E3779B97F4A7C15ull + (uint64_t)i + 1};
+		w[i] = (struct worker){
+			.r = r, .id = i, .rng = seed * 0x9E3779B97F4A7C15ull + (uint64_t)i + 1};
 		for (int k = 0; k < NCH; k++)
 			w[i].close_at[k] = -1;
 	}
@@ -330,7 +334,8 @@ static void run_round(int round, uint64_t seed, long totals[4])
 			}
 			record_recv(r, v);
 		}
-		check(chan_len(r->ch[k]) == 0, round, "empty after drain", k, (long)chan_len(r->ch[k]));
+		check(chan_len(r->ch[k]) == 0, round, "empty after drain", k,
+		      (long)chan_len(r->ch[k]));
 		rc = chan_unref(r->ch[k]);
 		check(rc == 0, round, "last chan_unref (EBUSY = stale waiter)", k, rc);
 	}
@@ -349,13 +354,14 @@ static void run_round(int round, uint64_t seed, long totals[4])
 	check(lost == 0, round, "values sent but never received", lost, 0);
 	check(dup == 0, round, "values received more than once", dup, 0);
 	check(ghost == 0, round, "values received though their send failed", ghost, 0);
-	check(atomic_load(&r->phantom) == 0, round, "values never offered", atomic_load(&r->phantom), 0);
+	check(atomic_load(&r->phantom) == 0, round, "values never offered",
+	      atomic_load(&r->phantom), 0);
 	check(atomic_load(&r->nonzero_close) == 0, round, "closed receive with a non-zero value",
 	      atomic_load(&r->nonzero_close), 0);
 	check(atomic_load(&r->false_closed) == 0, round, "send refused on an open channel",
 	      atomic_load(&r->false_closed), 0);
-	check(atomic_load(&r->bad_result) == 0, round, "impossible results", atomic_load(&r->bad_result),
-	      0);
+	check(atomic_load(&r->bad_result) == 0, round, "impossible results",
+	      atomic_load(&r->bad_result), 0);
 	check(atomic_load(&r->nsent) == atomic_load(&r->nrecv), round, "sent == received",
 	      atomic_load(&r->nsent), atomic_load(&r->nrecv));
 	totals[0] += atomic_load(&r->nsent);
@@ -390,8 +396,10 @@ static void *watchdog_run(void *p)
 		while (wd_round == seen && rc == 0)
 			rc = pthread_cond_timedwait(&wd_cond, &wd_lock, &ts);
 		if (wd_round == seen) {
-			fprintf(stderr, "stress_select: round %d made no progress in %d s: hang "
-					"(lost wake-up or deadlock)\n", seen, ROUND_LIMIT_S);
+			fprintf(stderr,
+				"stress_select: round %d made no progress in %d s: hang "
+				"(lost wake-up or deadlock)\n",
+				seen, ROUND_LIMIT_S);
 			printf("%d passed, %d failed\n", passed, failed + 1);
 			fflush(stdout);
 			_exit(1);
@@ -443,7 +451,8 @@ int main(int argc, char **argv)
 	tu_join(wd);
 	printf("%d rounds in %.2f s: %ld values sent, %ld received, %ld closed cases seen, "
 	       "%ld timeouts/defaults\n",
-	       rounds, (double)(tu_now_ns() - start) / 1e9, totals[0], totals[1], totals[2], totals[3]);
+	       rounds, (double)(tu_now_ns() - start) / 1e9, totals[0], totals[1], totals[2],
+	       totals[3]);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
