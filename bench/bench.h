@@ -39,24 +39,23 @@
 
 /* Abort with the failing expression: a benchmark that computes the wrong
  * thing must not print a number. */
-#define BENCH_CHECK(expr)                                                           \
-	do {                                                                        \
-		if (!(expr)) {                                                      \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,     \
-				__LINE__, #expr);                                   \
-			abort();                                                    \
-		}                                                                   \
+#define BENCH_CHECK(expr)                                                                        \
+	do {                                                                                     \
+		if (!(expr)) {                                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr); \
+			abort();                                                                 \
+		}                                                                                \
 	} while (0)
 
 /* Check that a gochan call returned 0 (they return positive errno values). */
-#define BENCH_OK(call)                                                              \
-	do {                                                                        \
-		int bench_rc_ = (call);                                             \
-		if (bench_rc_ != 0) {                                               \
-			fprintf(stderr, "%s:%d: %s returned %d (%s)\n", __FILE__,  \
-				__LINE__, #call, bench_rc_, strerror(bench_rc_));   \
-			abort();                                                    \
-		}                                                                   \
+#define BENCH_OK(call)                                                                             \
+	do {                                                                                       \
+		int bench_rc_ = (call);                                                            \
+		if (bench_rc_ != 0) {                                                              \
+			fprintf(stderr, "%s:%d: %s returned %d (%s)\n", __FILE__, __LINE__, #call, \
+				bench_rc_, strerror(bench_rc_));                                   \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /** CLOCK_MONOTONIC now, in nanoseconds. */
@@ -152,8 +151,7 @@ typedef struct bench_case {
 } bench_case_t;
 
 /** The main() of every bench program: see the protocol at the top. */
-static inline int bench_main(int argc, char **argv, const bench_case_t *cases,
-			     size_t ncases)
+static inline int bench_main(int argc, char **argv, const bench_case_t *cases, size_t ncases)
 {
 	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
 		for (size_t i = 0; i < ncases; i++)

@@ -66,8 +66,14 @@ static int64_t pingpong(long n, size_t cap)
 	return t1 - t0;
 }
 
-static int64_t pingpong_c0(long *n) { return pingpong(*n, 0); }
-static int64_t pingpong_c1(long *n) { return pingpong(*n, 1); }
+static int64_t pingpong_c0(long *n)
+{
+	return pingpong(*n, 0);
+}
+static int64_t pingpong_c1(long *n)
+{
+	return pingpong(*n, 1);
+}
 
 /* ---- producer/consumer: T producers, T consumers, n messages in all ------ */
 /*
@@ -137,14 +143,38 @@ static int64_t prodcons(long *n, size_t cap, int t)
 	return t1 - t0;
 }
 
-static int64_t prodcons_c0_t1(long *n) { return prodcons(n, 0, 1); }
-static int64_t prodcons_c0_t2(long *n) { return prodcons(n, 0, 2); }
-static int64_t prodcons_c0_t4(long *n) { return prodcons(n, 0, 4); }
-static int64_t prodcons_c1_t1(long *n) { return prodcons(n, 1, 1); }
-static int64_t prodcons_c1_t2(long *n) { return prodcons(n, 1, 2); }
-static int64_t prodcons_c64_t1(long *n) { return prodcons(n, 64, 1); }
-static int64_t prodcons_c64_t2(long *n) { return prodcons(n, 64, 2); }
-static int64_t prodcons_c64_t4(long *n) { return prodcons(n, 64, 4); }
+static int64_t prodcons_c0_t1(long *n)
+{
+	return prodcons(n, 0, 1);
+}
+static int64_t prodcons_c0_t2(long *n)
+{
+	return prodcons(n, 0, 2);
+}
+static int64_t prodcons_c0_t4(long *n)
+{
+	return prodcons(n, 0, 4);
+}
+static int64_t prodcons_c1_t1(long *n)
+{
+	return prodcons(n, 1, 1);
+}
+static int64_t prodcons_c1_t2(long *n)
+{
+	return prodcons(n, 1, 2);
+}
+static int64_t prodcons_c64_t1(long *n)
+{
+	return prodcons(n, 64, 1);
+}
+static int64_t prodcons_c64_t2(long *n)
+{
+	return prodcons(n, 64, 2);
+}
+static int64_t prodcons_c64_t4(long *n)
+{
+	return prodcons(n, 64, 4);
+}
 
 /* ---- parallel cases (Go's b.RunParallel): P threads share n ops ---------- */
 
@@ -213,7 +243,10 @@ static void *creation_worker(void *arg)
 	return NULL;
 }
 
-static int64_t creation(long *n) { return run_parallel(n, NULL, creation_worker); }
+static int64_t creation(long *n)
+{
+	return run_parallel(n, NULL, creation_worker);
+}
 
 /* Go's BenchmarkChanUncontended: each thread its own cap-100 channel; one op
  * is 100 sends then 100 receives (the buffered fast path, no contention). */

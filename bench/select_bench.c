@@ -113,8 +113,7 @@ static void *sync_contended_worker(void *arg)
 	for (long i = 0; i < par->per_thread; i++) {
 		int64_t v = -1;
 		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(par->c[0], &v, NULL),
-				    CHAN_RECV(par->c[1], &v, NULL),
-				    CHAN_RECV(par->c[2], &v, NULL));
+				    CHAN_RECV(par->c[1], &v, NULL), CHAN_RECV(par->c[2], &v, NULL));
 		BENCH_CHECK(r >= 0 && r <= 2 && v == 0);
 	}
 	return NULL;
