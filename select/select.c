@@ -206,35 +206,29 @@ static int select_one(chan_case_t *cs, uint32_t i, int64_t deadline)
 	return (int)i;
 }
 
-int chan_select(chan_case_t *cases, size_t n, int64_t deadline)
+/* Go's select {} (or only nil channels): never ready. */
+static int select_never(int64_t deadline)
+{
+	struct chan_parker p;
+
+	if (deadline == CHAN_NOWAIT)
+		return CHAN_DEFAULT;
+	chan__parker_init(&p);
+	while (chan__park(&p, deadline) != ETIMEDOUT)
+		;
+	return CHAN_TIMEOUT;
+}
+
+/* Two or more live cases: the full algorithm.  Kept out of line so that the
+ * common one-case and non-blocking paths do not pay for its ~5 KiB frame. */
+static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, int64_t deadline)
 {
 	uint32_t stack_poll[CHAN_SELECT_STACK_CASES];
 	struct chan *stack_lock[CHAN_SELECT_STACK_CASES];
 	struct chan_waiter stack_waiters[CHAN_SELECT_STACK_CASES];
 	struct sel_state s;
 	void *heap = NULL;
-	uint32_t live = 0, last = 0;
 	int ret;
-
-	if (n && !cases)
-		return -EINVAL;
-	deadline = chan__norm_deadline(deadline);
-	if (n > INT32_MAX)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		chan_case_t *cs = &cases[i];
-
-		if (cs->op != CHAN_OP_SEND && cs->op != CHAN_OP_RECV)
-			return -EINVAL;
-		if (!cs->chan)
-			continue;
-		if (cs->op == CHAN_OP_SEND && !cs->elem && cs->chan->elem_size)
-			return -EINVAL;
-		live++;
-		last = (uint32_t)i;
-	}
-	if (live == 1)
-		return select_one(&cases[last], last, deadline);
 
 	s.cases = cases;
 	if (n <= CHAN_SELECT_STACK_CASES) {
@@ -263,22 +257,35 @@ int chan_select(chan_case_t *cases, size_t n, int64_t deadline)
 		s.npoll++;
 	}
 	sort_channels(&s);
-
-	if (s.npoll == 0) {
-		/* Go's select {} (or only nil channels): never ready. */
-		struct chan_parker p;
-
-		if (deadline == CHAN_NOWAIT) {
-			ret = CHAN_DEFAULT;
-		} else {
-			chan__parker_init(&p);
-			while (chan__park(&p, deadline) != ETIMEDOUT)
-				;
-			ret = CHAN_TIMEOUT;
-		}
-	} else {
-		ret = select_blocking(&s, deadline);
-	}
+	ret = select_blocking(&s, deadline);
 	free(heap);
 	return ret;
+}
+
+int chan_select(chan_case_t *cases, size_t n, int64_t deadline)
+{
+	uint32_t live = 0, last = 0;
+
+	if (n && !cases)
+		return -EINVAL;
+	if (n > INT32_MAX)
+		return -EINVAL;
+	deadline = chan__norm_deadline(deadline);
+	for (size_t i = 0; i < n; i++) {
+		chan_case_t *cs = &cases[i];
+
+		if (cs->op != CHAN_OP_SEND && cs->op != CHAN_OP_RECV)
+			return -EINVAL;
+		if (!cs->chan)
+			continue;
+		if (cs->op == CHAN_OP_SEND && !cs->elem && cs->chan->elem_size)
+			return -EINVAL;
+		live++;
+		last = (uint32_t)i;
+	}
+	if (live == 1)
+		return select_one(&cases[last], last, deadline);
+	if (live == 0)
+		return select_never(deadline);
+	return select_multi(cases, n, deadline);
 }
