@@ -67,12 +67,13 @@ static uint64_t chaos_mix(uint64_t z)
 uint64_t chan__chaos_rand(void)
 {
 	if (!chaos_inited) {
-		uint64_t seq = atomic_fetch_add_explicit(&chaos_next_thread, 1,
-							 memory_order_relaxed);
+		uint64_t seq =
+			atomic_fetch_add_explicit(&chaos_next_thread, 1, memory_order_relaxed);
 		/* Distinct threads get unrelated streams: mix the seed and the
 		 * sequence number separately so seed s, thread t never collides
 		 * with seed s+1, thread t-1. */
-		chaos_state = chaos_mix(chaos_seed) ^ chaos_mix(seq * UINT64_C(0x9e3779b97f4a7c15) + 1);
+		chaos_state =
+			chaos_mix(chaos_seed) ^ chaos_mix(seq * UINT64_C(0x9e3779b97f4a7c15) + 1);
 		chaos_inited = true;
 	}
 	/* splitmix64: a Weyl sequence through the finaliser; period 2^64. */

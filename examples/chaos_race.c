@@ -35,8 +35,8 @@
 #include <stdlib.h>
 
 struct round {
-	chan_t *cfg;        /* capacity 1: holds the published configuration */
-	atomic_int builds;  /* how many threads built it (must be 1) */
+	chan_t *cfg;       /* capacity 1: holds the published configuration */
+	atomic_int builds; /* how many threads built it (must be 1) */
 };
 
 static void *init_once(void *arg)
@@ -63,7 +63,8 @@ int main(int argc, char **argv)
 		}
 		atomic_init(&r.builds, 0);
 		pthread_t a, b;
-		if (pthread_create(&a, NULL, init_once, &r) != 0 || pthread_create(&b, NULL, init_once, &r) != 0) {
+		if (pthread_create(&a, NULL, init_once, &r) != 0 ||
+		    pthread_create(&b, NULL, init_once, &r) != 0) {
 			fprintf(stderr, "pthread_create failed\n");
 			return 2;
 		}

@@ -38,10 +38,10 @@
  *     would mean a stale waiter), and ASan/LSan see no leak.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <gochan/chan.h>
 #include <gochan/select.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,7 +59,7 @@
 #define DL_TRY INT64_MIN /* marker: try_send / try_recv */
 
 /* Relative deadlines in ns; 0 is CHAN_NOWAIT. */
-static const int64_t k_dl[16] = {0, DL_TRY, 20000, 20000, 50000, 50000, 100000, 100000,
+static const int64_t k_dl[16] = {0,      DL_TRY, 20000,  20000,  50000,   50000,   100000,  100000,
 				 200000, 200000, 500000, 500000, 1000000, 1000000, 2000000, DL_TRY};
 static const size_t k_cap[4] = {0, 1, 2, 4};
 
@@ -105,13 +105,15 @@ struct world {
 	struct thr t[MAX_THREADS];
 };
 
-static void dump(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void dump(struct world *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
 
 static void dump(struct world *w, const char *fmt, ...)
 {
-	static const char *const kn[8] = {"send", "send", "recv", "recv", "select", "select", "close", "send"};
-	fprintf(stderr, "\n==== fuzz_concurrent: violation ====\n%d threads, %d channels, caps", w->nthr,
-		w->nch);
+	static const char *const kn[8] = {"send",   "send",   "recv",  "recv",
+					  "select", "select", "close", "send"};
+	fprintf(stderr, "\n==== fuzz_concurrent: violation ====\n%d threads, %d channels, caps",
+		w->nthr, w->nch);
 	for (int i = 0; i < w->nch; i++)
 		fprintf(stderr, " %zu", w->cap[i]);
 	fprintf(stderr, "\n");
@@ -130,11 +132,13 @@ static void dump(struct world *w, const char *fmt, ...)
 		}
 		fprintf(stderr, "\n  sent:");
 		for (int j = 0; j < t->nsent; j++)
-			fprintf(stderr, " ch%d:%llx", t->sent[j].ch, (unsigned long long)t->sent[j].v);
+			fprintf(stderr, " ch%d:%llx", t->sent[j].ch,
+				(unsigned long long)t->sent[j].v);
 		fprintf(stderr, "\n  received:");
 		for (int j = 0; j < t->nrecv; j++)
-			fprintf(stderr, " ch%d:%s%llx%s", t->recv[j].ch, t->recv[j].ok ? "" : "closed:",
-				(unsigned long long)t->recv[j].v, t->recv[j].after ? "(after close)" : "");
+			fprintf(stderr, " ch%d:%s%llx%s", t->recv[j].ch,
+				t->recv[j].ok ? "" : "closed:", (unsigned long long)t->recv[j].v,
+				t->recv[j].after ? "(after close)" : "");
 		fprintf(stderr, "\n");
 	}
 	va_list ap;
@@ -154,9 +158,11 @@ static int64_t deadline(uint8_t dl)
 
 static void note_recv(struct thr *t, int ch, bool ok, uint64_t v, bool after, bool after_dry)
 {
-	t->recv[t->nrecv++] = (struct ev){.ch = (uint8_t)ch, .ok = ok, .v = v, .after = after, .after_dry = after_dry};
+	t->recv[t->nrecv++] = (struct ev){
+		.ch = (uint8_t)ch, .ok = ok, .v = v, .after = after, .after_dry = after_dry};
 	if (!ok)
-		atomic_store_explicit(&t->w->dry[ch], true, memory_order_release); /* pairs with the acquire below */
+		atomic_store_explicit(&t->w->dry[ch], true,
+				      memory_order_release); /* pairs with the acquire below */
 }
 
 static void *thread_main(void *arg)
@@ -185,12 +191,14 @@ static void *thread_main(void *arg)
 		case 1:
 		case 7: {
 			uint64_t v = ((uint64_t)t->id << 32) | ++seq;
-			e = try ? chan_try_send(mine[c], &v) : chan_send_until(mine[c], &v, deadline(o->dl));
+			e = try ? chan_try_send(mine[c], &v)
+				: chan_send_until(mine[c], &v, deadline(o->dl));
 			if (e == 0)
-				t->sent[t->nsent++] = (struct ev){.ch = (uint8_t)c, .ok = true, .v = v};
+				t->sent[t->nsent++] =
+					(struct ev){.ch = (uint8_t)c, .ok = true, .v = v};
 			if (after[c] && e != EPIPE)
-				dump(w, "thread %d: send on ch%d after its close returned %s", t->id, c,
-				     chan_strerror(e));
+				dump(w, "thread %d: send on ch%d after its close returned %s",
+				     t->id, c, chan_strerror(e));
 			if (e != 0 && e != EPIPE && e != (try ? EAGAIN : ETIMEDOUT))
 				dump(w, "thread %d: send returned %d", t->id, e);
 			break;
@@ -199,7 +207,8 @@ static void *thread_main(void *arg)
 		case 3: {
 			uint64_t v = 0;
 			bool ok = false;
-			e = try ? chan_try_recv(mine[c], &v, &ok) : chan_recv_until(mine[c], &v, &ok, deadline(o->dl));
+			e = try ? chan_try_recv(mine[c], &v, &ok)
+				: chan_recv_until(mine[c], &v, &ok, deadline(o->dl));
 			if (e == 0)
 				note_recv(t, c, ok, v, after[c], dry[c]);
 			else if (e != (try ? EAGAIN : ETIMEDOUT))
@@ -239,16 +248,20 @@ static void *thread_main(void *arg)
 					dump(w, "thread %d: select fired its nil case", t->id);
 				if (cs[e].op == CHAN_OP_SEND) {
 					if (oks[e])
-						t->sent[t->nsent++] = (struct ev){.ch = (uint8_t)ch, .ok = true, .v = sv[e]};
+						t->sent[t->nsent++] = (struct ev){
+							.ch = (uint8_t)ch, .ok = true, .v = sv[e]};
 					if (after[ch] && oks[e])
-						dump(w, "thread %d: select sent on ch%d after its close", t->id, ch);
+						dump(w,
+						     "thread %d: select sent on ch%d after its close",
+						     t->id, ch);
 				} else {
 					note_recv(t, ch, oks[e], rv[e], after[ch], dry[ch]);
 				}
 			} else if (e != CHAN_DEFAULT && e != CHAN_TIMEOUT) {
 				dump(w, "thread %d: select returned %d", t->id, e);
 			} else if (e != (dl == CHAN_NOWAIT ? CHAN_DEFAULT : CHAN_TIMEOUT)) {
-				dump(w, "thread %d: select returned %d for deadline %lld", t->id, e, (long long)dl);
+				dump(w, "thread %d: select returned %d for deadline %lld", t->id, e,
+				     (long long)dl);
 			}
 			break;
 		}
@@ -265,7 +278,8 @@ static void *thread_main(void *arg)
 	for (int i = 0; i < w->nch; i++) {
 		int e = chan_unref(mine[i]);
 		if (e != 0)
-			dump(w, "thread %d: chan_unref = %d (main still holds a reference)", t->id, e);
+			dump(w, "thread %d: chan_unref = %d (main still holds a reference)", t->id,
+			     e);
 	}
 	return NULL;
 }
@@ -299,35 +313,43 @@ static void check(struct world *w, struct thr *drain)
 			struct ev *e = &t->recv[j];
 			if (!e->ok) {
 				if (e->v != 0)
-					dump(w, "receiver %d: closed receive on ch%d did not zero the value", r, e->ch);
+					dump(w,
+					     "receiver %d: closed receive on ch%d did not zero the value",
+					     r, e->ch);
 				continue;
 			}
 			if (e->after_dry)
-				dump(w, "receiver %d: got a value on ch%d after a receive saw it closed and drained", r,
-				     e->ch);
+				dump(w,
+				     "receiver %d: got a value on ch%d after a receive saw it closed and drained",
+				     r, e->ch);
 			if (e->after)
 				after_ok[e->ch]++;
 			int idx, s = find_sent(w, e->ch, e->v, &idx);
 			if (s < 0)
-				dump(w, "receiver %d: value %llx on ch%d was never sent successfully", r,
-				     (unsigned long long)e->v, e->ch);
+				dump(w,
+				     "receiver %d: value %llx on ch%d was never sent successfully",
+				     r, (unsigned long long)e->v, e->ch);
 			if (++received[s][idx] > 1)
-				dump(w, "value %llx on ch%d received twice", (unsigned long long)e->v, e->ch);
+				dump(w, "value %llx on ch%d received twice",
+				     (unsigned long long)e->v, e->ch);
 			if (e->v <= last[s][e->ch])
-				dump(w, "receiver %d: sender %d's values on ch%d out of order (%llx after %llx)", r, s,
-				     e->ch, (unsigned long long)e->v, (unsigned long long)last[s][e->ch]);
+				dump(w,
+				     "receiver %d: sender %d's values on ch%d out of order (%llx after %llx)",
+				     r, s, e->ch, (unsigned long long)e->v,
+				     (unsigned long long)last[s][e->ch]);
 			last[s][e->ch] = e->v;
 		}
 	}
 	for (int c = 0; c < w->nch; c++)
 		if (after_ok[c] > w->cap[c])
-			dump(w, "%zu values received on ch%d by receives that started after its close, cap %zu",
+			dump(w,
+			     "%zu values received on ch%d by receives that started after its close, cap %zu",
 			     after_ok[c], c, w->cap[c]);
 	for (int s = 0; s < w->nthr; s++)
 		for (int j = 0; j < w->t[s].nsent; j++)
 			if (received[s][j] != 1)
-				dump(w, "value %llx sent on ch%d was lost", (unsigned long long)w->t[s].sent[j].v,
-				     w->t[s].sent[j].ch);
+				dump(w, "value %llx sent on ch%d was lost",
+				     (unsigned long long)w->t[s].sent[j].v, w->t[s].sent[j].ch);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -381,7 +403,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	until.tv_sec += WATCHDOG_S;
 	for (int i = 0; i < w->nthr; i++)
 		if (pthread_timedjoin_np(w->t[i].tid, NULL, &until) != 0)
-			dump(w, "thread %d still running after %d s: lost wake-up or a hang", i, WATCHDOG_S);
+			dump(w, "thread %d still running after %d s: lost wake-up or a hang", i,
+			     WATCHDOG_S);
 	pthread_barrier_destroy(&w->start);
 	atomic_store_explicit(&chan__chaos_on, chaos_was, memory_order_relaxed);
 
@@ -402,7 +425,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (drain->nrecv == MAX_EV)
 				dump(w, "drain: more values than could have been sent");
 			drain->recv[drain->nrecv++] = (struct ev){
-				.ch = (uint8_t)k, .ok = true, .v = v,
+				.ch = (uint8_t)k,
+				.ok = true,
+				.v = v,
 				.after = atomic_load_explicit(&w->closed[k], memory_order_relaxed)};
 			got++;
 		}

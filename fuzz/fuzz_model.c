@@ -100,8 +100,8 @@ struct run {
 	int timed;
 	int step;
 	bool diff;
-	FILE *out;     /* diff mode: canonical lines go here as they happen */
-	char *trace;   /* fuzz mode: every line so far, for the failure report */
+	FILE *out;   /* diff mode: canonical lines go here as they happen */
+	char *trace; /* fuzz mode: every line so far, for the failure report */
 	size_t tlen, tcap;
 	char line[8192];
 	size_t llen;
@@ -154,7 +154,8 @@ static void endline(struct run *r)
 	r->llen = 0;
 }
 
-static void fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void fail(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
 static void fail(struct run *r, const char *fmt, ...)
 {
 	if (r->out)
@@ -171,10 +172,10 @@ static void fail(struct run *r, const char *fmt, ...)
 	abort();
 }
 
-#define CHECK(r, cond, ...)                                                         \
-	do {                                                                         \
-		if (!(cond))                                                         \
-			fail((r), __VA_ARGS__);                                      \
+#define CHECK(r, cond, ...)                     \
+	do {                                    \
+		if (!(cond))                    \
+			fail((r), __VA_ARGS__); \
 	} while (0)
 
 /* The canonical text of a result.  The two panics use chan_strerror()'s
@@ -183,17 +184,25 @@ static const char *errname(int e)
 {
 	static char panic_text[2][128];
 	switch (e) {
-	case 0: return "ok";
-	case EINVAL: return "EINVAL";
+	case 0:
+		return "ok";
+	case EINVAL:
+		return "EINVAL";
 	case EPIPE:
 	case EALREADY:
-		snprintf(panic_text[e == EPIPE], sizeof panic_text[0], "panic: %s", chan_strerror(e));
+		snprintf(panic_text[e == EPIPE], sizeof panic_text[0], "panic: %s",
+			 chan_strerror(e));
 		return panic_text[e == EPIPE];
-	case EAGAIN: return "EAGAIN";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EBUSY: return "EBUSY";
-	case ENOMEM: return "ENOMEM";
-	default: return "E?";
+	case EAGAIN:
+		return "EAGAIN";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case EBUSY:
+		return "EBUSY";
+	case ENOMEM:
+		return "ENOMEM";
+	default:
+		return "E?";
 	}
 }
 
@@ -283,16 +292,27 @@ static void drop_slot(struct run *r, int s)
 }
 
 /* The deadline-mode names used in the canonical text. */
-enum dmode { D_TRY, D_NOWAIT, D_PAST, D_BLOCK, D_TIMED, D_FOREVER };
+enum dmode {
+	D_TRY,
+	D_NOWAIT,
+	D_PAST,
+	D_BLOCK,
+	D_TIMED,
+	D_FOREVER
+};
 static const char *const dname[] = {"try", "nowait", "past", "block", "timed", "forever"};
 
 static int64_t dl_of(enum dmode d)
 {
 	switch (d) {
-	case D_PAST: return chan_now() - 1000;
-	case D_TIMED: return chan_deadline_in(TIMED_NS);
-	case D_FOREVER: return CHAN_FOREVER;
-	default: return CHAN_NOWAIT;
+	case D_PAST:
+		return chan_now() - 1000;
+	case D_TIMED:
+		return chan_deadline_in(TIMED_NS);
+	case D_FOREVER:
+		return CHAN_FOREVER;
+	default:
+		return CHAN_NOWAIT;
 	}
 }
 
@@ -308,10 +328,14 @@ static enum dmode timed_or_nowait(struct run *r)
 static enum dmode op_mode(struct run *r, int aux, bool ready_or_nil)
 {
 	switch (aux) {
-	case 0: return D_TRY;
-	case 1: return D_NOWAIT;
-	case 2: return D_PAST;
-	default: return ready_or_nil ? D_BLOCK : timed_or_nowait(r);
+	case 0:
+		return D_TRY;
+	case 1:
+		return D_NOWAIT;
+	case 2:
+		return D_PAST;
+	default:
+		return ready_or_nil ? D_BLOCK : timed_or_nowait(r);
 	}
 }
 
@@ -386,7 +410,8 @@ static void check_recv(struct run *r, struct mchan *m, const uint8_t *buf, const
 		CHECK(r, *okv == wok, "ok = %d, model says %d", *okv, wok);
 	if (buf) {
 		CHECK(r, memcmp(buf, want, m->esize) == 0,
-		      wok ? "received the wrong value (FIFO order or data)" : "closed receive did not zero the element");
+		      wok ? "received the wrong value (FIFO order or data)"
+			  : "closed receive did not zero the element");
 		for (size_t i = m->esize; i < MAX_ELEM; i++)
 			CHECK(r, buf[i] == SENTINEL, "receive wrote past elem_size (byte %zu)", i);
 	}
@@ -520,10 +545,18 @@ static void op_select(struct run *r, int aux, bool big)
 	}
 	enum dmode d;
 	switch (aux) {
-	case 0: d = D_NOWAIT; break;
-	case 1: d = D_PAST; break;
-	case 2: d = timed_or_nowait(r); break;
-	default: d = nready ? D_FOREVER : timed_or_nowait(r); break;
+	case 0:
+		d = D_NOWAIT;
+		break;
+	case 1:
+		d = D_PAST;
+		break;
+	case 2:
+		d = timed_or_nowait(r);
+		break;
+	default:
+		d = nready ? D_FOREVER : timed_or_nowait(r);
+		break;
 	}
 
 	lp(r, "select %s x%d [", dname[d], total);
@@ -533,7 +566,8 @@ static void op_select(struct run *r, int aux, bool big)
 		if (c & 1)
 			lp(r, "%ss%c=%u%s", i ? "," : "", ch, sendseq[i], (c & 32) ? "n" : "");
 		else
-			lp(r, "%sr%c%s%s", i ? "," : "", ch, (c & 16) ? "d" : "", (c & 32) ? "n" : "");
+			lp(r, "%sr%c%s%s", i ? "," : "", ch, (c & 16) ? "d" : "",
+			   (c & 32) ? "n" : "");
 	}
 	lp(r, "] -> ready={");
 	for (int i = 0, j = 0; i < total; i++)
@@ -552,9 +586,11 @@ static void op_select(struct run *r, int aux, bool big)
 		CHECK(r, k == want, "chan_select = %d with no case ready, want %s", k,
 		      want == CHAN_DEFAULT ? "CHAN_DEFAULT" : "CHAN_TIMEOUT");
 	} else {
-		CHECK(r, k >= 0 && k < total && ready[k], "chan_select = %d, not one of the ready cases", k);
+		CHECK(r, k >= 0 && k < total && ready[k],
+		      "chan_select = %d, not one of the ready cases", k);
 		if (r->diff)
-			CHECK(r, k == first_ready, "diff mode: chan_select = %d, the only ready case is %d", k,
+			CHECK(r, k == first_ready,
+			      "diff mode: chan_select = %d, the only ready case is %d", k,
 			      first_ready);
 		lp(r, "fired=%d ", k);
 		struct mchan *m = cm[k];
@@ -567,7 +603,8 @@ static void op_select(struct run *r, int aux, bool big)
 			else
 				lp(r, "%s", oks[k] ? "ok" : errname(EPIPE));
 			if (cs[k].ok)
-				CHECK(r, oks[k] == wok, "send case ok = %d, model says %d", oks[k], wok);
+				CHECK(r, oks[k] == wok, "send case ok = %d, model says %d", oks[k],
+				      wok);
 			if (wok)
 				m_push(r, m, sendseq[base ? k % base : 0]);
 		}
@@ -577,7 +614,8 @@ static void op_select(struct run *r, int aux, bool big)
 			continue;
 		CHECK(r, !oks[i], "case %d did not fire but its *ok was written", i);
 		for (size_t j = 0; j < MAX_ELEM; j++)
-			CHECK(r, rbuf[i][j] == SENTINEL, "case %d did not fire but its elem was written", i);
+			CHECK(r, rbuf[i][j] == SENTINEL,
+			      "case %d did not fire but its elem was written", i);
 	}
 }
 
@@ -591,7 +629,8 @@ static void op_badnew(struct run *r, int aux)
 	int e = errno;
 	CHECK(r, c == NULL, "chan_new(%zu, %zu) succeeded", es[aux], cp[aux]);
 	if (aux < 3)
-		CHECK(r, e == EINVAL, "chan_new(%zu, %zu): errno %d, want EINVAL", es[aux], cp[aux], e);
+		CHECK(r, e == EINVAL, "chan_new(%zu, %zu): errno %d, want EINVAL", es[aux], cp[aux],
+		      e);
 	else
 		CHECK(r, e == EINVAL || e == ENOMEM, "chan_new(1, SIZE_MAX-8): errno %d", e);
 }
@@ -668,7 +707,9 @@ void fuzz_model_run(const uint8_t *data, size_t size, bool diff, FILE *out)
 	r->out = out;
 	for (int i = 0; i < NSLOT; i++)
 		r->slot[i].mc = -1;
-	CHECK(r, chan_len(NULL) == 0 && chan_cap(NULL) == 0 && chan_elem_size(NULL) == 0 && !chan_is_closed(NULL),
+	CHECK(r,
+	      chan_len(NULL) == 0 && chan_cap(NULL) == 0 && chan_elem_size(NULL) == 0 &&
+		      !chan_is_closed(NULL),
 	      "observers on NULL are not 0/false");
 
 	for (r->step = 0; r->step < MAX_STEPS && r->pos < r->n; r->step++) {
@@ -676,25 +717,52 @@ void fuzz_model_run(const uint8_t *data, size_t size, bool diff, FILE *out)
 		int op = b & 15, s = (b >> 4) & 3, aux = b >> 6;
 		lp(r, "%d ", r->step);
 		switch (op) {
-		case 0: op_make(r, s); break;
+		case 0:
+			op_make(r, s);
+			break;
 		case 1:
-		case 14: op_send(r, s, aux); break;
+		case 14:
+			op_send(r, s, aux);
+			break;
 		case 2:
-		case 15: op_recv(r, s, aux); break;
-		case 3: op_close(r, s); break;
-		case 4: lp(r, "len s%d -> %zu", s, chan_len(slot_chan(r, s))); break;
+		case 15:
+			op_recv(r, s, aux);
+			break;
+		case 3:
+			op_close(r, s);
+			break;
+		case 4:
+			lp(r, "len s%d -> %zu", s, chan_len(slot_chan(r, s)));
+			break;
 		case 5:
 			lp(r, "cap s%d -> %zu size=%zu", s, chan_cap(slot_chan(r, s)),
 			   chan_elem_size(slot_chan(r, s)));
 			break;
-		case 6: op_ref(r, s); break;
-		case 7: op_unref(r, s); break;
-		case 8: op_select(r, aux, false); break;
-		case 9: op_select(r, aux, true); break;
-		case 10: op_badnew(r, aux); break;
-		case 11: op_misuse(r, s, aux); break;
-		case 12: op_dup(r, s); break;
-		default: lp(r, "drop s%d", s); drop_slot(r, s); break;
+		case 6:
+			op_ref(r, s);
+			break;
+		case 7:
+			op_unref(r, s);
+			break;
+		case 8:
+			op_select(r, aux, false);
+			break;
+		case 9:
+			op_select(r, aux, true);
+			break;
+		case 10:
+			op_badnew(r, aux);
+			break;
+		case 11:
+			op_misuse(r, s, aux);
+			break;
+		case 12:
+			op_dup(r, s);
+			break;
+		default:
+			lp(r, "drop s%d", s);
+			drop_slot(r, s);
+			break;
 		}
 		check_all(r);
 		endline(r);
@@ -702,7 +770,8 @@ void fuzz_model_run(const uint8_t *data, size_t size, bool diff, FILE *out)
 	for (int s = 0; s < NSLOT; s++)
 		drop_slot(r, s);
 	for (int i = 0; i < NSLOT; i++)
-		CHECK(r, !r->mc[i].live, "model: channel %d still live after every slot dropped", i);
+		CHECK(r, !r->mc[i].live, "model: channel %d still live after every slot dropped",
+		      i);
 	free(r->trace);
 	free(r);
 }

@@ -119,8 +119,9 @@ static void run_one(const char *path)
 		passed++;
 	} else {
 		if (WIFSIGNALED(st))
-			fprintf(stderr, "FAIL %s: killed by signal %d (%s)\n", path,
-				WTERMSIG(st), WTERMSIG(st) == SIGALRM ? "timeout: hang" : strsignal(WTERMSIG(st)));
+			fprintf(stderr, "FAIL %s: killed by signal %d (%s)\n", path, WTERMSIG(st),
+				WTERMSIG(st) == SIGALRM ? "timeout: hang"
+							: strsignal(WTERMSIG(st)));
 		else
 			fprintf(stderr, "FAIL %s: exit status %d\n", path, WEXITSTATUS(st));
 		failed++;

@@ -58,8 +58,8 @@ Test(fuzz_regress, ctx_timeout_cause_negative_deadline, .timeout = 10)
 	void *gd = NULL;
 	cr_assert_eq(ctx_cause(c, &gd), 77);
 	cr_assert_eq(gd, &data);
-	cr_assert(d >= before - 5000000 && d <= after - 5000000, "deadline %lld ns from the call, want -5 ms",
-		  (long long)(d - before));
+	cr_assert(d >= before - 5000000 && d <= after - 5000000,
+		  "deadline %lld ns from the call, want -5 ms", (long long)(d - before));
 	ctx_cancel_release(c);
 	ctx_cancel_release(p);
 }
