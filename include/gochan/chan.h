@@ -66,12 +66,14 @@
  * dropping the last reference while threads are still blocked on the channel
  * returns EBUSY and frees nothing.
  *
- * Blocking.  A blocked operation spins for a few microseconds (time-bounded,
- * not iteration-bounded) and then parks on a futex; it never busy-loops
- * beyond that budget and is woken exactly once, by the counterpart or by
- * close.  No allocation happens on any operation after chan_new(), no
- * registration or init call is required, and the library starts no thread
- * for channels.
+ * Blocking.  A blocked operation spins for up to a few microseconds (a
+ * time budget that adapts per thread: it shrinks when spinning does not pay,
+ * e.g. when the counterpart shares this CPU), then yields the CPU for up to
+ * 50 us, then sleeps on a futex; it never busy-loops beyond that and is woken
+ * exactly once, by the counterpart or by close.  A counterpart never makes a
+ * wake-up system call unless the waiter really sleeps.  No allocation happens
+ * on any operation after chan_new(), no registration or init call is
+ * required, and the library starts no thread for channels.
  */
 #ifndef GOCHAN_CHAN_H
 #define GOCHAN_CHAN_H
