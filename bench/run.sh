@@ -94,12 +94,15 @@ export GO111MODULE=off GOFLAGS=
 # Go's build cache is safe to share between concurrent builds.
 export GOCACHE=${GOCACHE:-${TMPDIR:-/tmp}/gochan-bench-gocache}
 GO_DESC=$(go version 2>/dev/null || echo "go: not found")
+# Each twin is one family file built together with bench/go/harness.go (the
+# protocol and runners they all share).
 for src in bench/go/*.go; do
 	[ -e "$src" ] || continue
 	fam=$(basename "$src" .go)
+	[ "$fam" != harness ] || continue
 	log "building Go twin $fam"
 	rm -f "$BUILD/${fam}_go"
-	(cd bench/go && go build -o "$BUILD/${fam}_go" "$(basename "$src")") ||
+	(cd bench/go && go build -o "$BUILD/${fam}_go" "$fam.go" harness.go) ||
 		log "WARNING: Go twin $fam does not build; shown as MISSING"
 done
 

@@ -2,59 +2,19 @@
 
 // bench/go/chan_bench.go - the Go twin of bench/chan_bench.c: the same cases,
 // the same logic and the same n, so the two can be run side by side
-// (bench/run.sh).  Build with: GO111MODULE=off go build -o chan_bench chan_bench.go
-// Protocol (see bench/bench.h): --list | <case> <n>, printing
-// "case=<case> impl=go n=<n> ns_per_op=<x>".
+// (bench/run.sh).  Built together with harness.go
+// (the protocol and runners every twin shares):
+//
+//	GO111MODULE=off go build -o chan_bench chan_bench.go harness.go
+//
 // Element type everywhere is int (int64 on amd64), as in the C twin.
 package main
 
 import (
-	"fmt"
-	"os"
-	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// procs is the width of the parallel cases: $BENCH_PROCS, else GOMAXPROCS
-// (the number of CPUs), the same rule as bench_procs() in bench/bench.h.
-func procs() int {
-	if p, err := strconv.Atoi(os.Getenv("BENCH_PROCS")); err == nil && p > 0 {
-		return p
-	}
-	return runtime.GOMAXPROCS(0)
-}
-
-func check(ok bool, what string) {
-	if !ok {
-		fmt.Fprintln(os.Stderr, "check failed:", what)
-		os.Exit(3)
-	}
-}
-
-// startLine releases k workers together and returns when they are all ready;
-// the C twin's bench_start_* barrier.
-type startLine struct {
-	ready sync.WaitGroup
-	gate  chan struct{}
-}
-
-func newStartLine(k int) *startLine {
-	s := &startLine{gate: make(chan struct{})}
-	s.ready.Add(k)
-	return s
-}
-
-func (s *startLine) wait() { s.ready.Done(); <-s.gate }
-
-func (s *startLine) goNow() time.Time {
-	s.ready.Wait()
-	t := time.Now()
-	close(s.gate)
-	return t
-}
 
 // ---- ping-pong: two goroutines, one round trip per op ----
 
@@ -129,29 +89,6 @@ func prodcons(n *int, capacity int, t int) time.Duration {
 	return d
 }
 
-// ---- parallel cases (b.RunParallel): procs() goroutines share n ops ----
-
-func runParallel(n *int, body func(perThread int, s *startLine)) time.Duration {
-	p := procs()
-	perThread := *n / p
-	if perThread == 0 {
-		perThread = 1
-	}
-	*n = perThread * p
-	s := newStartLine(p)
-	var wg sync.WaitGroup
-	wg.Add(p)
-	for i := 0; i < p; i++ {
-		go func() {
-			defer wg.Done()
-			body(perThread, s)
-		}()
-	}
-	t0 := s.goNow()
-	wg.Wait()
-	return time.Since(t0)
-}
-
 func nonblocking(n *int) time.Duration {
 	myc := make(chan int)
 	return runParallel(n, func(per int, s *startLine) {
@@ -193,12 +130,6 @@ func uncontendedC100(n *int) time.Duration {
 	})
 }
 
-type benchCase struct {
-	name     string
-	defaultN int
-	run      func(n *int) time.Duration
-}
-
 var cases = []benchCase{
 	{"pingpong_c0", 200000, func(n *int) time.Duration { return pingpong(*n, 0) }},
 	{"pingpong_c1", 200000, func(n *int) time.Duration { return pingpong(*n, 1) }},
@@ -216,31 +147,3 @@ var cases = []benchCase{
 }
 
 func main() { benchMain(cases) }
-
-func benchMain(cases []benchCase) {
-	if len(os.Args) == 2 && os.Args[1] == "--list" {
-		for _, c := range cases {
-			fmt.Printf("%s %d\n", c.name, c.defaultN)
-		}
-		return
-	}
-	if len(os.Args) != 3 {
-		fmt.Fprintf(os.Stderr, "usage: %s --list | %s <case> <n>\n", os.Args[0], os.Args[0])
-		os.Exit(2)
-	}
-	n, err := strconv.Atoi(os.Args[2])
-	if err != nil || n <= 0 {
-		fmt.Fprintf(os.Stderr, "%s: bad iteration count '%s'\n", os.Args[0], os.Args[2])
-		os.Exit(2)
-	}
-	for _, c := range cases {
-		if c.name == os.Args[1] {
-			d := c.run(&n)
-			fmt.Printf("case=%s impl=go n=%d ns_per_op=%.2f\n", c.name, n,
-				float64(d.Nanoseconds())/float64(n))
-			return
-		}
-	}
-	fmt.Fprintf(os.Stderr, "%s: unknown case '%s'\n", os.Args[0], os.Args[1])
-	os.Exit(2)
-}

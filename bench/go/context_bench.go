@@ -2,9 +2,10 @@
 
 // bench/go/context_bench.go - the Go twin of bench/context_bench.c: the same
 // cases, the same logic and the same n, so the two can be run side by side
-// (bench/run.sh).  Build with: GO111MODULE=off go build -o context_bench context_bench.go
-// Protocol (see bench/bench.h): --list | <case> <n>, printing
-// "case=<case> impl=go n=<n> ns_per_op=<x>".
+// (bench/run.sh).  Built together with harness.go
+// (the protocol and runners every twin shares):
+//
+//	GO111MODULE=off go build -o context_bench context_bench.go harness.go
 //
 // Modelled on Go's src/context/benchmark_test.go (WithTimeout, CancelTree,
 // CheckCanceled, DeepValue).  Every case runs on one goroutine.  Go frees
@@ -14,18 +15,8 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"strconv"
 	"time"
 )
-
-func check(ok bool, what string) {
-	if !ok {
-		fmt.Fprintln(os.Stderr, "check failed:", what)
-		os.Exit(3)
-	}
-}
 
 // withcancel_cancel: WithCancel(Background) + cancel, per op.  Background is
 // never cancelled, so the child links into no parent; Done is never asked
@@ -146,12 +137,6 @@ func cancelFanout1000(n *int) time.Duration {
 	return total
 }
 
-type benchCase struct {
-	name     string
-	defaultN int
-	run      func(n *int) time.Duration
-}
-
 var cases = []benchCase{
 	{"withcancel_cancel", 2000000, withcancelCancel},
 	{"withcancel_nested_cancel", 2000000, withcancelNestedCancel},
@@ -162,31 +147,3 @@ var cases = []benchCase{
 }
 
 func main() { benchMain(cases) }
-
-func benchMain(cases []benchCase) {
-	if len(os.Args) == 2 && os.Args[1] == "--list" {
-		for _, c := range cases {
-			fmt.Printf("%s %d\n", c.name, c.defaultN)
-		}
-		return
-	}
-	if len(os.Args) != 3 {
-		fmt.Fprintf(os.Stderr, "usage: %s --list | %s <case> <n>\n", os.Args[0], os.Args[0])
-		os.Exit(2)
-	}
-	n, err := strconv.Atoi(os.Args[2])
-	if err != nil || n <= 0 {
-		fmt.Fprintf(os.Stderr, "%s: bad iteration count '%s'\n", os.Args[0], os.Args[2])
-		os.Exit(2)
-	}
-	for _, c := range cases {
-		if c.name == os.Args[1] {
-			d := c.run(&n)
-			fmt.Printf("case=%s impl=go n=%d ns_per_op=%.2f\n", c.name, n,
-				float64(d.Nanoseconds())/float64(n))
-			return
-		}
-	}
-	fmt.Fprintf(os.Stderr, "%s: unknown case '%s'\n", os.Args[0], os.Args[1])
-	os.Exit(2)
-}

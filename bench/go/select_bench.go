@@ -3,35 +3,17 @@
 // bench/go/select_bench.go - the Go twin of bench/select_bench.c: the same
 // cases, the same logic and the same n (bench/run.sh runs them side by side).
 // Most cases are Go's own runtime/chan_test.go benchmarks of the same name,
-// timed by hand.  Build with: GO111MODULE=off go build -o select_bench select_bench.go
-// Protocol (see bench/bench.h): --list | <case> <n>, printing
-// "case=<case> impl=go n=<n> ns_per_op=<x>".
+// timed by hand.  Built together with harness.go
+// (the protocol and runners every twin shares):
+//
+//	GO111MODULE=off go build -o select_bench select_bench.go harness.go
 package main
 
 import (
-	"fmt"
-	"os"
-	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// procs: $BENCH_PROCS, else GOMAXPROCS; as bench_procs() in bench/bench.h.
-func procs() int {
-	if p, err := strconv.Atoi(os.Getenv("BENCH_PROCS")); err == nil && p > 0 {
-		return p
-	}
-	return runtime.GOMAXPROCS(0)
-}
-
-func check(ok bool, what string) {
-	if !ok {
-		fmt.Fprintln(os.Stderr, "check failed:", what)
-		os.Exit(3)
-	}
-}
 
 // localWork is the loop of Go's benchmarks: foo *= 2; foo /= 2.
 func localWork(foo int, iters int) int {
@@ -40,47 +22,6 @@ func localWork(foo int, iters int) int {
 		foo /= 2
 	}
 	return foo
-}
-
-type startLine struct {
-	ready sync.WaitGroup
-	gate  chan struct{}
-}
-
-func newStartLine(k int) *startLine {
-	s := &startLine{gate: make(chan struct{})}
-	s.ready.Add(k)
-	return s
-}
-
-func (s *startLine) wait() { s.ready.Done(); <-s.gate }
-
-func (s *startLine) goNow() time.Time {
-	s.ready.Wait()
-	t := time.Now()
-	close(s.gate)
-	return t
-}
-
-func runParallel(n *int, body func(perThread int, s *startLine)) time.Duration {
-	p := procs()
-	perThread := *n / p
-	if perThread == 0 {
-		perThread = 1
-	}
-	*n = perThread * p
-	s := newStartLine(p)
-	var wg sync.WaitGroup
-	wg.Add(p)
-	for i := 0; i < p; i++ {
-		go func() {
-			defer wg.Done()
-			body(perThread, s)
-		}()
-	}
-	t0 := s.goNow()
-	wg.Wait()
-	return time.Since(t0)
 }
 
 func selectUncontended(n *int) time.Duration {
@@ -364,12 +305,6 @@ func chanPopular(n *int) time.Duration {
 	return time.Since(t0)
 }
 
-type benchCase struct {
-	name     string
-	defaultN int
-	run      func(n *int) time.Duration
-}
-
 var cases = []benchCase{
 	{"select_uncontended", 5000000, selectUncontended},
 	{"select_pingpong_c0", 200000, selectPingpongC0},
@@ -381,30 +316,4 @@ var cases = []benchCase{
 	{"chan_popular_200", 1000, chanPopular},
 }
 
-func main() {
-	if len(os.Args) == 2 && os.Args[1] == "--list" {
-		for _, c := range cases {
-			fmt.Printf("%s %d\n", c.name, c.defaultN)
-		}
-		return
-	}
-	if len(os.Args) != 3 {
-		fmt.Fprintf(os.Stderr, "usage: %s --list | %s <case> <n>\n", os.Args[0], os.Args[0])
-		os.Exit(2)
-	}
-	n, err := strconv.Atoi(os.Args[2])
-	if err != nil || n <= 0 {
-		fmt.Fprintf(os.Stderr, "%s: bad iteration count '%s'\n", os.Args[0], os.Args[2])
-		os.Exit(2)
-	}
-	for _, c := range cases {
-		if c.name == os.Args[1] {
-			d := c.run(&n)
-			fmt.Printf("case=%s impl=go n=%d ns_per_op=%.2f\n", c.name, n,
-				float64(d.Nanoseconds())/float64(n))
-			return
-		}
-	}
-	fmt.Fprintf(os.Stderr, "%s: unknown case '%s'\n", os.Args[0], os.Args[1])
-	os.Exit(2)
-}
+func main() { benchMain(cases) }

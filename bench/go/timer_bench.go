@@ -2,9 +2,10 @@
 
 // bench/go/timer_bench.go - the Go twin of bench/timer_bench.c: the same
 // cases, the same logic and the same n, so the two can be run side by side
-// (bench/run.sh).  Build with: GO111MODULE=off go build -o timer_bench timer_bench.go
-// Protocol (see bench/bench.h): --list | <case> <n>, printing
-// "case=<case> impl=go n=<n> ns_per_op=<x>".
+// (bench/run.sh).  Built together with harness.go
+// (the protocol and runners every twin shares):
+//
+//	GO111MODULE=off go build -o timer_bench timer_bench.go harness.go
 //
 // Mapping of the C API onto Go's time package:
 //
@@ -21,9 +22,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,35 +31,6 @@ const (
 	pending = 100000
 	far     = time.Hour
 )
-
-func check(ok bool, what string) {
-	if !ok {
-		fmt.Fprintln(os.Stderr, "check failed:", what)
-		os.Exit(3)
-	}
-}
-
-// startLine releases k workers together and returns when they are all ready;
-// the C twin's bench_start_* barrier.
-type startLine struct {
-	ready sync.WaitGroup
-	gate  chan struct{}
-}
-
-func newStartLine(k int) *startLine {
-	s := &startLine{gate: make(chan struct{})}
-	s.ready.Add(k)
-	return s
-}
-
-func (s *startLine) wait() { s.ready.Done(); <-s.gate }
-
-func (s *startLine) goNow() time.Time {
-	s.ready.Wait()
-	t := time.Now()
-	close(s.gate)
-	return t
-}
 
 // ---- the pending-timer load ----
 
@@ -198,12 +167,6 @@ func fireFunc(n *int) time.Duration {
 	return d
 }
 
-type benchCase struct {
-	name     string
-	defaultN int
-	run      func(n *int) time.Duration
-}
-
 var cases = []benchCase{
 	{"select2_timers0", 2000000, func(n *int) time.Duration { return select2(*n, 0) }},
 	{"select2_timers100k", 2000000, func(n *int) time.Duration { return select2(*n, pending) }},
@@ -217,31 +180,3 @@ var cases = []benchCase{
 }
 
 func main() { benchMain(cases) }
-
-func benchMain(cases []benchCase) {
-	if len(os.Args) == 2 && os.Args[1] == "--list" {
-		for _, c := range cases {
-			fmt.Printf("%s %d\n", c.name, c.defaultN)
-		}
-		return
-	}
-	if len(os.Args) != 3 {
-		fmt.Fprintf(os.Stderr, "usage: %s --list | %s <case> <n>\n", os.Args[0], os.Args[0])
-		os.Exit(2)
-	}
-	n, err := strconv.Atoi(os.Args[2])
-	if err != nil || n <= 0 {
-		fmt.Fprintf(os.Stderr, "%s: bad iteration count '%s'\n", os.Args[0], os.Args[2])
-		os.Exit(2)
-	}
-	for _, c := range cases {
-		if c.name == os.Args[1] {
-			d := c.run(&n)
-			fmt.Printf("case=%s impl=go n=%d ns_per_op=%.2f\n", c.name, n,
-				float64(d.Nanoseconds())/float64(n))
-			return
-		}
-	}
-	fmt.Fprintf(os.Stderr, "%s: unknown case '%s'\n", os.Args[0], os.Args[1])
-	os.Exit(2)
-}
