@@ -2,6 +2,7 @@
 //!   prog --list        "<case> <default_n>" per line
 //!   prog <case> <n>    "case=<case> impl=crossbeam n=<n> ns_per_op=<x>"
 use std::sync::{Arc, Barrier};
+use std::thread;
 use std::time::{Duration, Instant};
 
 pub type Run = fn(&mut usize) -> Duration;
@@ -15,7 +16,9 @@ pub fn procs() -> usize {
             }
         }
     }
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 #[allow(dead_code)] // used by select_bench only
@@ -44,6 +47,32 @@ impl StartLine {
         self.0.wait();
         Instant::now()
     }
+}
+
+/// b.RunParallel: procs() threads share *n ops, each doing per = max(*n / p, 1)
+/// of them; *n is rounded to what was done.  body(per, start) calls
+/// start.wait() once its setup is done; the clock runs from the moment all
+/// are ready until the last has returned.
+pub fn run_parallel<F>(n: &mut usize, body: F) -> Duration
+where
+    F: Fn(usize, &StartLine) + Send + Sync + 'static,
+{
+    let p = procs();
+    let per = std::cmp::max(*n / p, 1);
+    *n = per * p;
+    let start = StartLine::new(p);
+    let body = Arc::new(body);
+    let th: Vec<_> = (0..p)
+        .map(|_| {
+            let (b, st) = (body.clone(), start.clone());
+            thread::spawn(move || b(per, &st))
+        })
+        .collect();
+    let t0 = start.go();
+    for h in th {
+        h.join().unwrap();
+    }
+    t0.elapsed()
 }
 
 pub fn bench_main(cases: &[(&str, usize, Run)]) {

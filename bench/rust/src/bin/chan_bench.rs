@@ -4,7 +4,7 @@
 mod harness;
 
 use crossbeam_channel::{bounded, TryRecvError};
-use harness::{procs, StartLine};
+use harness::{run_parallel, StartLine};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -74,28 +74,6 @@ fn prodcons(n: &mut usize, cap: usize, t: usize) -> Duration {
     assert_eq!(received.load(Ordering::Relaxed), *n);
     assert!(r.is_empty());
     d
-}
-
-fn run_parallel<F>(n: &mut usize, body: F) -> Duration
-where
-    F: Fn(usize, &StartLine) + Send + Sync + 'static,
-{
-    let p = procs();
-    let per = std::cmp::max(*n / p, 1);
-    *n = per * p;
-    let start = StartLine::new(p);
-    let body = Arc::new(body);
-    let th: Vec<_> = (0..p)
-        .map(|_| {
-            let (b, st) = (body.clone(), start.clone());
-            thread::spawn(move || b(per, &st))
-        })
-        .collect();
-    let t0 = start.go();
-    for h in th {
-        h.join().unwrap();
-    }
-    t0.elapsed()
 }
 
 fn nonblocking(n: &mut usize) -> Duration {

@@ -6,33 +6,11 @@
 mod harness;
 
 use crossbeam_channel::{bounded, select, Receiver, Sender};
-use harness::{local_work, procs, StartLine};
+use harness::{local_work, procs, run_parallel, StartLine};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
-
-fn run_parallel<F>(n: &mut usize, body: F) -> Duration
-where
-    F: Fn(usize, &StartLine) + Send + Sync + 'static,
-{
-    let p = procs();
-    let per = std::cmp::max(*n / p, 1);
-    *n = per * p;
-    let start = StartLine::new(p);
-    let body = Arc::new(body);
-    let th: Vec<_> = (0..p)
-        .map(|_| {
-            let (b, st) = (body.clone(), start.clone());
-            thread::spawn(move || b(per, &st))
-        })
-        .collect();
-    let t0 = start.go();
-    for h in th {
-        h.join().unwrap();
-    }
-    t0.elapsed()
-}
 
 fn select_uncontended(n: &mut usize) -> Duration {
     run_parallel(n, |per, st| {
