@@ -142,6 +142,47 @@ static inline void bench_start_destroy(bench_start_t *s)
 	pthread_barrier_destroy(&s->barrier);
 }
 
+typedef void *(*bench_thread_fn)(void *);
+
+/*
+ * Time k worker threads from one start line: thread i runs even(arg) for even
+ * i and odd(arg) for odd i (even(arg) for all when odd is NULL), so a pair of
+ * roles (ping and echo, producer and consumer) alternates.  Each worker must
+ * call bench_start_wait(start) once, when its set-up is done.  Initialises and
+ * destroys *start; returns the ns from the moment every worker is ready to
+ * the moment the last has been joined.
+ */
+static inline int64_t bench_run_threads(bench_start_t *start, int k, bench_thread_fn even,
+					bench_thread_fn odd, void *arg)
+{
+	pthread_t th[k];
+	bench_start_init(start, k);
+	for (int i = 0; i < k; i++)
+		bench_spawn(&th[i], i % 2 && odd ? odd : even, arg);
+	int64_t t0 = bench_start_go(start);
+	for (int i = 0; i < k; i++)
+		bench_join(th[i]);
+	int64_t t1 = bench_now_ns();
+	bench_start_destroy(start);
+	return t1 - t0;
+}
+
+/*
+ * Go's b.RunParallel: bench_procs() threads run fn(arg) and share the *n ops,
+ * *per_thread = max(*n / P, 1) each; *n is set to what they do in all.
+ * per_thread and start live in arg's struct, where the workers read them.
+ */
+static inline int64_t bench_run_parallel(long *n, long *per_thread, bench_start_t *start,
+					 bench_thread_fn fn, void *arg)
+{
+	int p = bench_procs();
+	*per_thread = *n / p;
+	if (*per_thread == 0)
+		*per_thread = 1;
+	*n = *per_thread * p;
+	return bench_run_threads(start, p, fn, NULL, arg);
+}
+
 /** One case of a family: its name, default n, and the function to time. */
 typedef struct bench_case {
 	const char *name;

@@ -52,18 +52,10 @@ static int64_t pingpong(long n, size_t cap)
 	pp.ping = chan_new(sizeof(int64_t), cap);
 	pp.pong = chan_new(sizeof(int64_t), cap);
 	BENCH_CHECK(pp.ping && pp.pong);
-	bench_start_init(&pp.start, 2);
-	pthread_t a, b;
-	bench_spawn(&a, pingpong_serve, &pp);
-	bench_spawn(&b, pingpong_echo, &pp);
-	int64_t t0 = bench_start_go(&pp.start);
-	bench_join(a);
-	bench_join(b);
-	int64_t t1 = bench_now_ns();
-	bench_start_destroy(&pp.start);
+	int64_t ns = bench_run_threads(&pp.start, 2, pingpong_serve, pingpong_echo, &pp);
 	BENCH_OK(chan_unref(pp.ping));
 	BENCH_OK(chan_unref(pp.pong));
-	return t1 - t0;
+	return ns;
 }
 
 static int64_t pingpong_c0(long *n)
@@ -126,21 +118,11 @@ static int64_t prodcons(long *n, size_t cap, int t)
 	atomic_init(&pc.received, 0);
 	pc.c = chan_new(sizeof(int64_t), cap);
 	BENCH_CHECK(pc.c);
-	bench_start_init(&pc.start, 2 * t);
-	pthread_t th[2 * t];
-	for (int i = 0; i < t; i++) {
-		bench_spawn(&th[2 * i], prodcons_producer, &pc);
-		bench_spawn(&th[2 * i + 1], prodcons_consumer, &pc);
-	}
-	int64_t t0 = bench_start_go(&pc.start);
-	for (int i = 0; i < 2 * t; i++)
-		bench_join(th[i]);
-	int64_t t1 = bench_now_ns();
+	int64_t ns = bench_run_threads(&pc.start, 2 * t, prodcons_producer, prodcons_consumer, &pc);
 	BENCH_CHECK(atomic_load_explicit(&pc.received, memory_order_relaxed) == *n);
 	BENCH_CHECK(chan_len(pc.c) == 0);
-	bench_start_destroy(&pc.start);
 	BENCH_OK(chan_unref(pc.c));
-	return t1 - t0;
+	return ns;
 }
 
 static int64_t prodcons_c0_t1(long *n)
@@ -186,21 +168,8 @@ struct par {
 
 static int64_t run_parallel(long *n, chan_t *shared, void *(*fn)(void *))
 {
-	int p = bench_procs();
-	struct par par = {.shared = shared, .per_thread = *n / p};
-	if (par.per_thread == 0)
-		par.per_thread = 1;
-	*n = par.per_thread * p;
-	bench_start_init(&par.start, p);
-	pthread_t th[p];
-	for (int i = 0; i < p; i++)
-		bench_spawn(&th[i], fn, &par);
-	int64_t t0 = bench_start_go(&par.start);
-	for (int i = 0; i < p; i++)
-		bench_join(th[i]);
-	int64_t t1 = bench_now_ns();
-	bench_start_destroy(&par.start);
-	return t1 - t0;
+	struct par par = {.shared = shared};
+	return bench_run_parallel(n, &par.per_thread, &par.start, fn, &par);
 }
 
 /* Go's BenchmarkChanNonblocking: select { case <-myc: default: } on a shared

@@ -23,21 +23,7 @@ struct par {
 
 static int64_t run_parallel(long *n, struct par *par, void *(*fn)(void *))
 {
-	int p = bench_procs();
-	par->per_thread = *n / p;
-	if (par->per_thread == 0)
-		par->per_thread = 1;
-	*n = par->per_thread * p;
-	bench_start_init(&par->start, p);
-	pthread_t th[p];
-	for (int i = 0; i < p; i++)
-		bench_spawn(&th[i], fn, par);
-	int64_t t0 = bench_start_go(&par->start);
-	for (int i = 0; i < p; i++)
-		bench_join(th[i]);
-	int64_t t1 = bench_now_ns();
-	bench_start_destroy(&par->start);
-	return t1 - t0;
+	return bench_run_parallel(n, &par->per_thread, &par->start, fn, par);
 }
 
 static void unref_all(struct par *par)
@@ -286,19 +272,11 @@ static int64_t select_pingpong_c0(long *n)
 	BENCH_CHECK(s.ping = chan_new(sizeof(int64_t), 0));
 	BENCH_CHECK(s.pong = chan_new(sizeof(int64_t), 0));
 	BENCH_CHECK(s.idle = chan_new(0, 0));
-	bench_start_init(&s.start, 2);
-	pthread_t a, b;
-	bench_spawn(&a, spp_serve, &s);
-	bench_spawn(&b, spp_echo, &s);
-	int64_t t0 = bench_start_go(&s.start);
-	bench_join(a);
-	bench_join(b);
-	int64_t t1 = bench_now_ns();
-	bench_start_destroy(&s.start);
+	int64_t ns = bench_run_threads(&s.start, 2, spp_serve, spp_echo, &s);
 	BENCH_OK(chan_unref(s.ping));
 	BENCH_OK(chan_unref(s.pong));
 	BENCH_OK(chan_unref(s.idle));
-	return t1 - t0;
+	return ns;
 }
 
 /* ---- Go's BenchmarkSelectProdCons ----------------------------------------- */
@@ -373,22 +351,12 @@ static int64_t select_prodcons(long *n)
 	atomic_init(&s.sink, 0);
 	BENCH_CHECK(s.c = chan_new(sizeof(int64_t), 128));
 	BENCH_CHECK(s.myclose = chan_new(0, 0));
-	bench_start_init(&s.start, 2 * p);
-	pthread_t th[2 * p];
-	for (int i = 0; i < p; i++) {
-		bench_spawn(&th[2 * i], sprodcons_producer, &s);
-		bench_spawn(&th[2 * i + 1], sprodcons_consumer, &s);
-	}
-	int64_t t0 = bench_start_go(&s.start);
-	for (int i = 0; i < 2 * p; i++)
-		bench_join(th[i]);
-	int64_t t1 = bench_now_ns();
+	int64_t ns = bench_run_threads(&s.start, 2 * p, sprodcons_producer, sprodcons_consumer, &s);
 	BENCH_CHECK(atomic_load_explicit(&s.received, memory_order_relaxed) == *n);
 	BENCH_CHECK(atomic_load_explicit(&s.sink, memory_order_relaxed) == 0);
-	bench_start_destroy(&s.start);
 	BENCH_OK(chan_unref(s.c));
 	BENCH_OK(chan_unref(s.myclose));
-	return t1 - t0;
+	return ns;
 }
 
 /* ---- Go's BenchmarkChanPopular -------------------------------------------- */
