@@ -16,22 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define MS (1000000LL)
-#define SHORT_NS (30 * MS)   /* "blocks": this deadline must run out */
-#define LONG_NS (10000 * MS) /* "does not block": far beyond any real wait */
-
-static chan_t *mk(size_t esz, size_t cap)
-{
-	chan_t *c = chan_new(esz, cap);
-	cr_assert_not_null(c, "chan_new(%zu, %zu) failed", esz, cap);
-	return c;
-}
-
-static void unref(chan_t *c)
-{
-	int rc = chan_unref(c);
-	cr_assert_eq(rc, 0, "chan_unref: %d (a stale waiter would give EBUSY)", rc);
-}
+#include "test_chan_util.h"
 
 static pthread_t spawn(void *(*fn)(void *), void *arg)
 {

@@ -24,29 +24,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "testutil.h"
-
-#define MS (1000000LL)
-#define SHORT_NS (30 * MS)
-#define LONG_NS (10000 * MS)
-
-static chan_t *mk(size_t esz, size_t cap)
-{
-	chan_t *c = chan_new(esz, cap);
-	cr_assert_not_null(c, "chan_new(%zu, %zu) failed", esz, cap);
-	return c;
-}
-
-static void unref(chan_t *c)
-{
-	int rc = chan_unref(c);
-	cr_assert_eq(rc, 0, "chan_unref: %d", rc);
-}
-
-static void wait_parked(tu_blocker_t *b)
-{
-	cr_assert(tu_wait_blocked(b, TU_BLOCK_TIMEOUT_NS), "thread never parked");
-}
+#include "test_chan_util.h"
 
 /* A thread doing one plain send or receive of an int, announcing first. */
 struct plain {
@@ -70,23 +48,6 @@ static void *plain_recv(void *p)
 	struct plain *a = p;
 	tu_about_to_block(&a->blk);
 	a->rc = chan_recv(a->c, &a->v, &a->ok);
-	return NULL;
-}
-
-/* A thread doing one select, announcing first. */
-struct selt {
-	chan_case_t *cs;
-	size_t n;
-	int64_t deadline;
-	int rc;
-	tu_blocker_t blk;
-};
-
-static void *sel_run(void *p)
-{
-	struct selt *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = chan_select(a->cs, a->n, a->deadline);
 	return NULL;
 }
 

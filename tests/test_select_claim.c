@@ -27,45 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testutil.h"
-
-#define MS (1000000LL)
-#define SHORT_NS (30 * MS)
-
-static chan_t *mk(size_t esz, size_t cap)
-{
-	chan_t *c = chan_new(esz, cap);
-	cr_assert_not_null(c, "chan_new(%zu, %zu) failed", esz, cap);
-	return c;
-}
-
-static void unref(chan_t *c)
-{
-	int rc = chan_unref(c);
-	cr_assert_eq(rc, 0, "chan_unref: %d (EBUSY = a waiter is still queued)", rc);
-}
-
-static void wait_parked(tu_blocker_t *b)
-{
-	cr_assert(tu_wait_blocked(b, TU_BLOCK_TIMEOUT_NS), "thread never parked");
-}
-
-/* A thread doing one select, announcing first. */
-struct selt {
-	chan_case_t *cs;
-	size_t n;
-	int64_t deadline;
-	int rc;
-	tu_blocker_t blk;
-};
-
-static void *sel_run(void *p)
-{
-	struct selt *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = chan_select(a->cs, a->n, a->deadline);
-	return NULL;
-}
+#include "test_chan_util.h"
 
 /*
  * A racer: after the barrier, one operation on @c, offered as a select
@@ -96,6 +58,29 @@ static void *racer_run(void *p)
 	return NULL;
 }
 
+/*
+ * Park the select @st, then release the @k racers r[] together against it
+ * (their bar is set here); once the select has returned, close @quit (every
+ * racer's) to release the racers that lost, and join them all.
+ */
+static void race_parked_select(struct selt *st, struct racer *r, int k, chan_t *quit)
+{
+	pthread_t ts = tu_spawn(sel_run, st);
+	wait_parked(&st->blk);
+	pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, (unsigned)k);
+	pthread_t tr[k];
+	for (int i = 0; i < k; i++) {
+		r[i].bar = &bar;
+		tr[i] = tu_spawn(racer_run, &r[i]);
+	}
+	tu_join(ts);
+	cr_assert_eq(chan_close(quit), 0); /* release the losers */
+	for (int i = 0; i < k; i++)
+		tu_join(tr[i]);
+	pthread_barrier_destroy(&bar);
+}
+
 /* ---- racing counterparts ------------------------------------------------------- */
 
 Test(select_claim, racing_senders_claim_once, .timeout = 60)
@@ -115,22 +100,10 @@ Test(select_claim, racing_senders_claim_once, .timeout = 60)
 			cs[k] = CHAN_RECV(c[k], &got[k], &ok[k]);
 		}
 		struct selt st = {.cs = cs, .n = K, .deadline = CHAN_FOREVER};
-		pthread_t ts = tu_spawn(sel_run, &st);
-		wait_parked(&st.blk);
-
-		pthread_barrier_t bar;
-		pthread_barrier_init(&bar, NULL, K);
 		struct racer r[K];
-		pthread_t tr[K];
-		for (int k = 0; k < K; k++) {
-			r[k] = (struct racer){&bar, c[k], quit, 0, 100 * it + k, false, -99};
-			tr[k] = tu_spawn(racer_run, &r[k]);
-		}
-		tu_join(ts);
-		cr_assert_eq(chan_close(quit), 0); /* release the losers */
 		for (int k = 0; k < K; k++)
-			tu_join(tr[k]);
-		pthread_barrier_destroy(&bar);
+			r[k] = (struct racer){NULL, c[k], quit, 0, 100 * it + k, false, -99};
+		race_parked_select(&st, r, K, quit);
 
 		int w = st.rc;
 		cr_assert(w >= 0 && w < K, "select returned %d", w);
@@ -172,22 +145,10 @@ Test(select_claim, racing_receivers_claim_once, .timeout = 60)
 			cs[k] = CHAN_SEND(c[k], &val[k], &ok[k]);
 		}
 		struct selt st = {.cs = cs, .n = K, .deadline = CHAN_FOREVER};
-		pthread_t ts = tu_spawn(sel_run, &st);
-		wait_parked(&st.blk);
-
-		pthread_barrier_t bar;
-		pthread_barrier_init(&bar, NULL, K);
 		struct racer r[K];
-		pthread_t tr[K];
-		for (int k = 0; k < K; k++) {
-			r[k] = (struct racer){&bar, c[k], quit, 1, -1, false, -99};
-			tr[k] = tu_spawn(racer_run, &r[k]);
-		}
-		tu_join(ts);
-		cr_assert_eq(chan_close(quit), 0);
 		for (int k = 0; k < K; k++)
-			tu_join(tr[k]);
-		pthread_barrier_destroy(&bar);
+			r[k] = (struct racer){NULL, c[k], quit, 1, -1, false, -99};
+		race_parked_select(&st, r, K, quit);
 
 		int w = st.rc, winners = 0;
 		cr_assert(w >= 0 && w < K, "select returned %d", w);
@@ -219,31 +180,24 @@ Test(select_claim, sender_races_close, .timeout = 60)
 		bool oka = false, okb = true;
 		chan_case_t cs[] = {CHAN_RECV(a, &ga, &oka), CHAN_RECV(b, &gb, &okb)};
 		struct selt st = {.cs = cs, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t ts = tu_spawn(sel_run, &st);
-		wait_parked(&st.blk);
-		pthread_barrier_t bar;
-		pthread_barrier_init(&bar, NULL, 2);
-		struct racer snd = {&bar, a, quit, 0, 42, false, -99};
-		struct racer cls = {&bar, b, quit, 2, 0, false, -99};
-		pthread_t t1 = tu_spawn(racer_run, &snd), t2 = tu_spawn(racer_run, &cls);
-		tu_join(ts);
-		tu_join(t2);
-		cr_assert_eq(chan_close(quit), 0);
-		tu_join(t1);
-		pthread_barrier_destroy(&bar);
-		cr_assert_eq(cls.rc, 0);
+		/* r[0] sends 42 on a, r[1] closes b */
+		struct racer r[2] = {{NULL, a, quit, 0, 42, false, -99},
+				     {NULL, b, quit, 2, 0, false, -99}};
+		race_parked_select(&st, r, 2, quit);
+		const struct racer *snd = &r[0], *cls = &r[1];
+		cr_assert_eq(cls->rc, 0);
 		cr_assert(st.rc == 0 || st.rc == 1, "select returned %d", st.rc);
 		outcomes[st.rc]++;
 		if (st.rc == 0) {
 			cr_assert(oka);
 			cr_assert_eq(ga, 42);
-			cr_assert_eq(snd.rc, 0, "value received but the sender did not deliver");
+			cr_assert_eq(snd->rc, 0, "value received but the sender did not deliver");
 			cr_assert_eq(gb, -1);
 		} else {
 			cr_assert(!okb);
 			cr_assert_eq(gb, 0);
 			cr_assert_eq(ga, -1);
-			cr_assert_eq(snd.rc, 1, "the close won but the sender delivered");
+			cr_assert_eq(snd->rc, 1, "the close won but the sender delivered");
 		}
 		unref(a);
 		unref(b);

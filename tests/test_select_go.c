@@ -28,24 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testutil.h"
-
-#define MS (1000000LL)
-#define SHORT_NS (30 * MS)
-#define LONG_NS (10000 * MS)
-
-static chan_t *mk(size_t esz, size_t cap)
-{
-	chan_t *c = chan_new(esz, cap);
-	cr_assert_not_null(c, "chan_new(%zu, %zu) failed", esz, cap);
-	return c;
-}
-
-static void unref(chan_t *c)
-{
-	int rc = chan_unref(c);
-	cr_assert_eq(rc, 0, "chan_unref: %d", rc);
-}
+#include "test_chan_util.h"
 
 /* ====================================================================== */
 /* test/chan/select.go                                                    */
