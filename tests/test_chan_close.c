@@ -9,47 +9,31 @@
 #include <gochan/chan.h>
 #include <string.h>
 
-#include "testutil.h"
+#include "test_chan_util.h"
 
 #define K 6
 
-struct w {
-	chan_t *c;
-	int value;
-	bool ok;
-	int rc;
-	int64_t deadline; /* CHAN_FOREVER or a real deadline */
-	tu_blocker_t blk;
-};
-
+/* The plain call for CHAN_FOREVER, else the deadline form. */
 static void *recv_thread(void *p)
 {
-	struct w *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = a->deadline == CHAN_FOREVER ? chan_recv(a->c, &a->value, &a->ok)
-					    : chan_recv_until(a->c, &a->value, &a->ok, a->deadline);
-	return NULL;
+	struct op *a = p;
+	return a->deadline == CHAN_FOREVER ? op_recv(a) : op_recv_until(a);
 }
 
 static void *send_thread(void *p)
 {
-	struct w *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = a->deadline == CHAN_FOREVER ? chan_send(a->c, &a->value)
-					    : chan_send_until(a->c, &a->value, a->deadline);
-	return NULL;
+	struct op *a = p;
+	return a->deadline == CHAN_FOREVER ? op_send(a) : op_send_until(a);
 }
 
-static void start_parked(pthread_t *th, struct w *a, int n, chan_t *c, void *(*fn)(void *),
-			 int64_t deadline)
+/* n threads running fn on c, values 1000 + i, each parked before the next. */
+static void start_n_parked(pthread_t *th, struct op *a, int n, chan_t *c, void *(*fn)(void *),
+			   int64_t deadline)
 {
-	for (int i = 0; i < n; i++) {
-		a[i] = (struct w){
+	for (int i = 0; i < n; i++)
+		a[i] = (struct op){
 			.c = c, .value = 1000 + i, .ok = true, .rc = -1, .deadline = deadline};
-		th[i] = tu_spawn(fn, &a[i]);
-		cr_assert(tu_wait_blocked(&a[i].blk, TU_BLOCK_TIMEOUT_NS),
-			  "thread %d never blocked", i);
-	}
+	start_parked(th, a, n, fn);
 }
 
 Test(chan_close, close_twice_ealready, .timeout = 5)
@@ -189,8 +173,8 @@ static void close_wakes_receivers(size_t cap, int64_t deadline)
 	for (int round = 0; round < 3; round++) {
 		chan_t *c = chan_new(sizeof(int), cap);
 		pthread_t th[K];
-		struct w a[K];
-		start_parked(th, a, K, c, recv_thread, deadline);
+		struct op a[K];
+		start_n_parked(th, a, K, c, recv_thread, deadline);
 		cr_assert_eq(chan_close(c), 0);
 		for (int i = 0; i < K; i++) {
 			tu_join(th[i]);
@@ -228,8 +212,8 @@ static void close_wakes_senders(size_t cap, int64_t deadline)
 		for (int i = 0; i < (int)cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
 		pthread_t th[K];
-		struct w a[K];
-		start_parked(th, a, K, c, send_thread, deadline);
+		struct op a[K];
+		start_n_parked(th, a, K, c, send_thread, deadline);
 		cr_assert_eq(chan_close(c), 0);
 		for (int i = 0; i < K; i++) {
 			tu_join(th[i]);
@@ -270,8 +254,8 @@ Test(chan_close, zero_elem_wakes_all, .timeout = 20)
 {
 	chan_t *c = chan_new(0, 0);
 	pthread_t th[K];
-	struct w a[K];
-	start_parked(th, a, K, c, recv_thread, CHAN_FOREVER);
+	struct op a[K];
+	start_n_parked(th, a, K, c, recv_thread, CHAN_FOREVER);
 	cr_assert_eq(chan_close(c), 0);
 	for (int i = 0; i < K; i++) {
 		tu_join(th[i]);
@@ -289,7 +273,7 @@ Test(chan_close, close_races_receiver, .timeout = 20)
 {
 	for (int round = 0; round < 2000; round++) {
 		chan_t *c = chan_new(sizeof(int), round % 3);
-		struct w a = {.c = c, .value = 7, .ok = true, .rc = -1, .deadline = CHAN_FOREVER};
+		struct op a = {.c = c, .value = 7, .ok = true, .rc = -1, .deadline = CHAN_FOREVER};
 		pthread_t th = tu_spawn(recv_thread, &a);
 		cr_assert_eq(chan_close(c), 0);
 		tu_join(th);
@@ -308,7 +292,7 @@ Test(chan_close, close_races_sender, .timeout = 20)
 		chan_t *c = chan_new(sizeof(int), cap);
 		for (int i = 0; i < (int)cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
-		struct w a = {.c = c, .value = -5, .rc = -1, .deadline = CHAN_FOREVER};
+		struct op a = {.c = c, .value = -5, .rc = -1, .deadline = CHAN_FOREVER};
 		pthread_t th = tu_spawn(send_thread, &a);
 		cr_assert_eq(chan_close(c), 0);
 		tu_join(th);
@@ -326,10 +310,10 @@ Test(chan_close, close_then_late_receivers_drain, .timeout = 10)
 	for (int i = 0; i < 8; i++)
 		cr_assert_eq(chan_send(c, &i), 0);
 	cr_assert_eq(chan_close(c), 0);
-	struct w a[8];
+	struct op a[8];
 	pthread_t th[8];
 	for (int i = 0; i < 8; i++) {
-		a[i] = (struct w){.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
+		a[i] = (struct op){.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
 		th[i] = tu_spawn(recv_thread, &a[i]);
 	}
 	int seen = 0;

@@ -9,9 +9,7 @@
 #include <errno.h>
 #include <gochan/chan.h>
 
-#include "testutil.h"
-
-#define MS ((int64_t)1000000)
+#include "test_chan_util.h"
 
 Test(chan_deadline, recv_times_out, .timeout = 10)
 {
@@ -144,41 +142,19 @@ Test(chan_deadline, negative_deadline_is_past, .timeout = 10)
 }
 
 /* CHAN_NOWAIT with a parked receiver: the one attempt hands the value over. */
-struct rarg {
-	chan_t *c;
-	int v;
-	bool ok;
-	int rc;
-	int64_t deadline;
-	tu_blocker_t blk;
-};
-static void *receiver(void *p)
-{
-	struct rarg *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = chan_recv_until(a->c, &a->v, &a->ok, a->deadline);
-	return NULL;
-}
-static void *sender(void *p)
-{
-	struct rarg *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = chan_send_until(a->c, &a->v, a->deadline);
-	return NULL;
-}
 Test(chan_deadline, nowait_meets_parked_receiver, .timeout = 10)
 {
 	for (int round = 0; round < 10; round++) {
 		chan_t *c = chan_new(sizeof(int), 0);
-		struct rarg a = {.c = c, .v = -1, .rc = -1, .deadline = CHAN_FOREVER};
-		pthread_t th = tu_spawn(receiver, &a);
+		struct op a = {.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
+		pthread_t th = tu_spawn(op_recv_until, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = 31337;
 		cr_assert_eq(chan_send_until(c, &v, CHAN_NOWAIT), 0);
 		tu_join(th);
 		cr_assert_eq(a.rc, 0);
 		cr_assert(a.ok);
-		cr_assert_eq(a.v, 31337);
+		cr_assert_eq(a.value, 31337);
 		cr_assert_eq(chan_unref(c), 0);
 	}
 }
@@ -189,23 +165,23 @@ Test(chan_deadline, completes_before_deadline, .timeout = 20)
 	for (int round = 0; round < 10; round++) {
 		size_t cap = (size_t)(round % 2);
 		chan_t *c = chan_new(sizeof(int), cap);
-		struct rarg a = {
-			.c = c, .v = -1, .rc = -1, .deadline = chan_deadline_in(30000 * MS)};
-		pthread_t th = tu_spawn(receiver, &a);
+		struct op a = {
+			.c = c, .value = -1, .rc = -1, .deadline = chan_deadline_in(30000 * MS)};
+		pthread_t th = tu_spawn(op_recv_until, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = round;
 		cr_assert_eq(chan_send(c, &v), 0);
 		tu_join(th);
 		cr_assert_eq(a.rc, 0);
 		cr_assert(a.ok);
-		cr_assert_eq(a.v, round);
+		cr_assert_eq(a.value, round);
 
 		/* And the sending side, on a full (or unbuffered) channel. */
 		for (int i = 0; i < (int)cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
-		struct rarg s = {
-			.c = c, .v = 4242, .rc = -1, .deadline = chan_deadline_in(30000 * MS)};
-		th = tu_spawn(sender, &s);
+		struct op s = {
+			.c = c, .value = 4242, .rc = -1, .deadline = chan_deadline_in(30000 * MS)};
+		th = tu_spawn(op_send_until, &s);
 		cr_assert(tu_wait_blocked(&s.blk, TU_BLOCK_TIMEOUT_NS));
 		for (int i = 0; i < (int)cap; i++) {
 			cr_assert_eq(chan_recv(c, &v, NULL), 0);
@@ -223,14 +199,14 @@ Test(chan_deadline, completes_before_deadline, .timeout = 20)
 Test(chan_deadline, forever_blocks_until_counterpart, .timeout = 10)
 {
 	chan_t *c = chan_new(sizeof(int), 0);
-	struct rarg a = {.c = c, .v = -1, .rc = -1, .deadline = CHAN_FOREVER};
-	pthread_t th = tu_spawn(receiver, &a);
+	struct op a = {.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
+	pthread_t th = tu_spawn(op_recv_until, &a);
 	cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 	int v = 8;
 	cr_assert_eq(chan_send_until(c, &v, CHAN_FOREVER), 0);
 	tu_join(th);
 	cr_assert_eq(a.rc, 0);
-	cr_assert_eq(a.v, 8);
+	cr_assert_eq(a.value, 8);
 	cr_assert_eq(chan_unref(c), 0);
 }
 
@@ -238,14 +214,14 @@ Test(chan_deadline, forever_blocks_until_counterpart, .timeout = 10)
 Test(chan_deadline, fifo_after_middle_timeout, .timeout = 20)
 {
 	chan_t *c = chan_new(sizeof(int), 0);
-	struct rarg a = {.c = c, .v = -1, .rc = -1, .deadline = CHAN_FOREVER};
-	struct rarg b = {.c = c, .v = -1, .rc = -1, .deadline = chan_deadline_in(50 * MS)};
-	struct rarg d = {.c = c, .v = -1, .rc = -1, .deadline = CHAN_FOREVER};
-	pthread_t ta = tu_spawn(receiver, &a);
+	struct op a = {.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
+	struct op b = {.c = c, .value = -1, .rc = -1, .deadline = chan_deadline_in(50 * MS)};
+	struct op d = {.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
+	pthread_t ta = tu_spawn(op_recv_until, &a);
 	cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
-	pthread_t tb = tu_spawn(receiver, &b);
+	pthread_t tb = tu_spawn(op_recv_until, &b);
 	cr_assert(tu_wait_blocked(&b.blk, TU_BLOCK_TIMEOUT_NS));
-	pthread_t td = tu_spawn(receiver, &d);
+	pthread_t td = tu_spawn(op_recv_until, &d);
 	cr_assert(tu_wait_blocked(&d.blk, TU_BLOCK_TIMEOUT_NS));
 	tu_join(tb); /* b times out by itself */
 	cr_assert_eq(b.rc, ETIMEDOUT);
@@ -255,9 +231,9 @@ Test(chan_deadline, fifo_after_middle_timeout, .timeout = 20)
 	cr_assert_eq(chan_send(c, &v), 0);
 	tu_join(ta);
 	tu_join(td);
-	cr_assert_eq(a.v, 1);
-	cr_assert_eq(d.v, 2);
-	cr_assert_eq(b.v, -1);
+	cr_assert_eq(a.value, 1);
+	cr_assert_eq(d.value, 2);
+	cr_assert_eq(b.value, -1);
 	cr_assert_eq(chan_unref(c), 0);
 }
 

@@ -11,44 +11,17 @@
 #include <errno.h>
 #include <gochan/chan.h>
 
-#include "testutil.h"
+#include "test_chan_util.h"
 
 #define K 8 /* threads queued per round */
 
-struct waiter_arg {
-	chan_t *c;
-	int value; /* sender: the value to send; receiver: what it got */
-	bool ok;
-	int rc;
-	tu_blocker_t blk;
-};
-
-static void *sender(void *p)
+/* Start K threads running fn (on values base + i) one at a time, each
+ * parked before the next. */
+static void start_queued(pthread_t *th, struct op *a, chan_t *c, void *(*fn)(void *), int base)
 {
-	struct waiter_arg *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = chan_send(a->c, &a->value);
-	return NULL;
-}
-
-static void *receiver(void *p)
-{
-	struct waiter_arg *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = chan_recv(a->c, &a->value, &a->ok);
-	return NULL;
-}
-
-/* Start K threads running fn one at a time, each parked before the next. */
-static void start_queued(pthread_t *th, struct waiter_arg *a, chan_t *c, void *(*fn)(void *),
-			 int base)
-{
-	for (int i = 0; i < K; i++) {
-		a[i] = (struct waiter_arg){.c = c, .value = base + i, .rc = -1};
-		th[i] = tu_spawn(fn, &a[i]);
-		cr_assert(tu_wait_blocked(&a[i].blk, TU_BLOCK_TIMEOUT_NS),
-			  "thread %d never blocked", i);
-	}
+	for (int i = 0; i < K; i++)
+		a[i] = (struct op){.c = c, .value = base + i, .rc = -1};
+	start_parked(th, a, K, fn);
 }
 
 Test(chan_fifo, buffer_fifo, .timeout = 5)
@@ -71,8 +44,8 @@ static void blocked_receivers_fifo(size_t cap)
 	for (int round = 0; round < 5; round++) {
 		chan_t *c = chan_new(sizeof(int), cap);
 		pthread_t th[K];
-		struct waiter_arg a[K];
-		start_queued(th, a, c, receiver, -1000);
+		struct op a[K];
+		start_queued(th, a, c, op_recv, -1000);
 		for (int i = 0; i < K; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
 		for (int i = 0; i < K; i++) {
@@ -101,8 +74,8 @@ Test(chan_fifo, blocked_senders_unbuffered, .timeout = 20)
 	for (int round = 0; round < 5; round++) {
 		chan_t *c = chan_new(sizeof(int), 0);
 		pthread_t th[K];
-		struct waiter_arg a[K];
-		start_queued(th, a, c, sender, 0);
+		struct op a[K];
+		start_queued(th, a, c, op_send, 0);
 		for (int i = 0; i < K; i++) {
 			int v = -1;
 			bool ok = false;
@@ -131,8 +104,8 @@ Test(chan_fifo, full_buffer_then_blocked_senders, .timeout = 20)
 		for (int i = 0; i < (int)cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
 		pthread_t th[K];
-		struct waiter_arg a[K];
-		start_queued(th, a, c, sender, (int)cap);
+		struct op a[K];
+		start_queued(th, a, c, op_send, (int)cap);
 		for (int i = 0; i < (int)cap + K; i++) {
 			int v = -1;
 			cr_assert_eq(chan_recv(c, &v, NULL), 0);
@@ -156,8 +129,8 @@ Test(chan_fifo, try_send_to_waiting_receiver, .timeout = 10)
 {
 	for (int round = 0; round < 20; round++) {
 		chan_t *c = chan_new(sizeof(int), 0);
-		struct waiter_arg a = {.c = c, .value = -1, .rc = -1};
-		pthread_t th = tu_spawn(receiver, &a);
+		struct op a = {.c = c, .value = -1, .rc = -1};
+		pthread_t th = tu_spawn(op_recv, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = 1234 + round;
 		cr_assert_eq(chan_try_send(c, &v), 0);
@@ -174,8 +147,8 @@ Test(chan_fifo, try_recv_from_waiting_sender, .timeout = 10)
 {
 	for (int round = 0; round < 20; round++) {
 		chan_t *c = chan_new(sizeof(int), 0);
-		struct waiter_arg a = {.c = c, .value = 555 + round, .rc = -1};
-		pthread_t th = tu_spawn(sender, &a);
+		struct op a = {.c = c, .value = 555 + round, .rc = -1};
+		pthread_t th = tu_spawn(op_send, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = -1;
 		bool ok = false;
@@ -197,8 +170,8 @@ Test(chan_fifo, direct_handoff_buffered, .timeout = 10)
 {
 	for (int round = 0; round < 20; round++) {
 		chan_t *c = chan_new(sizeof(int), 4);
-		struct waiter_arg a = {.c = c, .value = -1, .rc = -1};
-		pthread_t th = tu_spawn(receiver, &a);
+		struct op a = {.c = c, .value = -1, .rc = -1};
+		pthread_t th = tu_spawn(op_recv, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = 99;
 		cr_assert_eq(chan_send(c, &v), 0);
@@ -224,8 +197,8 @@ Test(chan_fifo, blocked_receivers_served_by_try_send, .timeout = 20)
 {
 	chan_t *c = chan_new(sizeof(int), 0);
 	pthread_t th[K];
-	struct waiter_arg a[K];
-	start_queued(th, a, c, receiver, -1);
+	struct op a[K];
+	start_queued(th, a, c, op_recv, -1);
 	for (int i = 0; i < K; i++)
 		cr_assert_eq(chan_try_send(c, &i), 0, "send %d", i);
 	cr_assert_eq(chan_try_send(c, &(int){K}), EAGAIN);

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <gochan/chan.h>
 
-#include "testutil.h"
+#include "test_chan_util.h"
 
 Test(chan_lifetime, ref_unref_counts, .timeout = 5)
 {
@@ -45,22 +45,6 @@ Test(chan_lifetime, null_ref_unref, .timeout = 5)
 	cr_assert_eq(chan_unref(NULL), EINVAL);
 }
 
-struct waiter {
-	chan_t *c;
-	bool send;
-	int value;
-	bool ok;
-	int rc;
-	tu_blocker_t blk;
-};
-static void *waiter_fn(void *p)
-{
-	struct waiter *w = p;
-	tu_about_to_block(&w->blk);
-	w->rc = w->send ? chan_send(w->c, &w->value) : chan_recv(w->c, &w->value, &w->ok);
-	return NULL;
-}
-
 /* Last unref with a blocked receiver / sender: EBUSY, channel intact; then
  * close (or a counterpart) releases the waiter and unref succeeds. */
 static void ebusy_then(bool send, size_t cap, bool finish_by_close)
@@ -68,8 +52,8 @@ static void ebusy_then(bool send, size_t cap, bool finish_by_close)
 	chan_t *c = chan_new(sizeof(int), cap);
 	for (int i = 0; send && i < (int)cap; i++)
 		cr_assert_eq(chan_send(c, &i), 0);
-	struct waiter w = {.c = c, .send = send, .value = 4711, .rc = -1};
-	pthread_t th = tu_spawn(waiter_fn, &w);
+	struct op w = {.c = c, .value = 4711, .rc = -1};
+	pthread_t th = tu_spawn(send ? op_send : op_recv, &w);
 	cr_assert(tu_wait_blocked(&w.blk, TU_BLOCK_TIMEOUT_NS));
 	cr_assert_eq(chan_unref(c), EBUSY);
 	cr_assert_eq(chan_unref(c), EBUSY, "EBUSY must leave the reference with the caller");

@@ -130,44 +130,16 @@ Test(chan_memmodel, close_hb_try_recv_closed, .timeout = 20)
 	}
 }
 
-/* 3: unbuffered: the receiver writes, then receives; the sender, once its
- * send completes, must see the write. */
+/* 3 and 4: the receiver marks slot k, then does its k-th receive.  With
+ * capacity C (0: unbuffered), once the sender's (k+C)-th send has completed
+ * the k-th receive has happened before it, so slot k must be marked.  On an
+ * unbuffered channel that is the receive of the very value sent (3); with
+ * C > 0 the channel is a counting semaphore (4). */
 struct r3 {
 	chan_t *c;
 	long slot[ROUNDS];
 };
 static void *r3_receiver(void *p)
-{
-	struct r3 *a = p;
-	for (int i = 0; i < ROUNDS; i++) {
-		a->slot[i] = i + 1;
-		if (chan_recv(a->c, NULL, NULL))
-			break;
-	}
-	return NULL;
-}
-Test(chan_memmodel, unbuffered_recv_hb_send_completes, .timeout = 20)
-{
-	struct r3 *a = calloc(1, sizeof *a);
-	a->c = chan_new(sizeof(int), 0);
-	pthread_t th = tu_spawn(r3_receiver, a);
-	int bad = 0;
-	for (int i = 0; i < ROUNDS; i++) {
-		cr_assert_eq(chan_send(a->c, &i), 0);
-		if (a->slot[i] != i + 1)
-			bad++;
-	}
-	tu_join(th);
-	cr_assert_eq(bad, 0);
-	cr_assert_eq(chan_unref(a->c), 0);
-	free(a);
-}
-
-/* 4: capacity C as a semaphore: the k-th receive happens before the
- * (k+C)-th send completes.  The receiver marks slot k, then does its k-th
- * receive; after the sender's (k+C)-th send completes, slot k is marked. */
-#define SEM_C 3
-static void *r4_receiver(void *p)
 {
 	struct r3 *a = p;
 	for (int k = 0; k < ROUNDS; k++) {
@@ -177,17 +149,17 @@ static void *r4_receiver(void *p)
 	}
 	return NULL;
 }
-Test(chan_memmodel, kth_recv_hb_k_plus_c_send, .timeout = 20)
+static void recv_hb_send_completes(size_t cap)
 {
 	struct r3 *a = calloc(1, sizeof *a);
-	a->c = chan_new(sizeof(int), SEM_C);
-	pthread_t th = tu_spawn(r4_receiver, a);
+	a->c = chan_new(sizeof(int), cap);
+	pthread_t th = tu_spawn(r3_receiver, a);
 	int bad = 0;
 	/* Sends are numbered from 0 like the receives: send number k+C can
 	 * only complete after receive number k. */
 	for (int s = 0; s < ROUNDS; s++) {
 		cr_assert_eq(chan_send(a->c, &s), 0);
-		int k = s - SEM_C;
+		int k = s - (int)cap;
 		if (k >= 0 && a->slot[k] != k + 1)
 			bad++;
 	}
@@ -195,6 +167,15 @@ Test(chan_memmodel, kth_recv_hb_k_plus_c_send, .timeout = 20)
 	cr_assert_eq(bad, 0);
 	cr_assert_eq(chan_unref(a->c), 0);
 	free(a);
+}
+Test(chan_memmodel, unbuffered_recv_hb_send_completes, .timeout = 20)
+{
+	recv_hb_send_completes(0);
+}
+#define SEM_C 3
+Test(chan_memmodel, kth_recv_hb_k_plus_c_send, .timeout = 20)
+{
+	recv_hb_send_completes(SEM_C);
 }
 
 /*

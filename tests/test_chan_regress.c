@@ -18,21 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testutil.h"
-
-struct sarg {
-	chan_t *c;
-	int value;
-	int rc;
-	tu_blocker_t blk;
-};
-static void *blocked_sender(void *p)
-{
-	struct sarg *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = chan_send(a->c, &a->value);
-	return NULL;
-}
+#include "test_chan_util.h"
 
 /* Full buffer, parked sender, close: EPIPE and only the old values drain. */
 Test(chan_regress, full_sender_woken_by_close_parked, .timeout = 30)
@@ -42,8 +28,8 @@ Test(chan_regress, full_sender_woken_by_close_parked, .timeout = 30)
 		chan_t *c = chan_new(sizeof(int), cap);
 		for (int i = 0; i < (int)cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
-		struct sarg a = {.c = c, .value = 0xBAD, .rc = -1};
-		pthread_t th = tu_spawn(blocked_sender, &a);
+		struct op a = {.c = c, .value = 0xBAD, .rc = -1};
+		pthread_t th = tu_spawn(op_send, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		cr_assert_eq(chan_close(c), 0);
 		tu_join(th);
@@ -71,8 +57,8 @@ Test(chan_regress, full_sender_races_close, .timeout = 30)
 		chan_t *c = chan_new(sizeof(int), 1);
 		int zero = 0;
 		cr_assert_eq(chan_send(c, &zero), 0);
-		struct sarg a = {.c = c, .value = 0xBAD, .rc = -1};
-		pthread_t th = tu_spawn(blocked_sender, &a);
+		struct op a = {.c = c, .value = 0xBAD, .rc = -1};
+		pthread_t th = tu_spawn(op_send, &a);
 		if (round & 1)
 			sched_yield();
 		cr_assert_eq(chan_close(c), 0);
@@ -94,8 +80,8 @@ Test(chan_regress, unbuffered_sender_at_close_fails, .timeout = 30)
 {
 	for (int round = 0; round < 3000; round++) {
 		chan_t *c = chan_new(sizeof(int), 0);
-		struct sarg a = {.c = c, .value = 1, .rc = -1};
-		pthread_t th = tu_spawn(blocked_sender, &a);
+		struct op a = {.c = c, .value = 1, .rc = -1};
+		pthread_t th = tu_spawn(op_send, &a);
 		if (round % 100 == 0)
 			cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		else if (round & 1)
@@ -203,9 +189,9 @@ static void two_try_receivers(int mode, int rounds)
 				  .rc = {-1, -1},
 				  .v = {-1, -1}};
 		pthread_t sender = 0;
-		struct sarg sa = {.c = r.c, .value = 7, .rc = -1};
+		struct op sa = {.c = r.c, .value = 7, .rc = -1};
 		if (mode == 1) {
-			sender = tu_spawn(blocked_sender, &sa);
+			sender = tu_spawn(op_send, &sa);
 			cr_assert(tu_wait_blocked(&sa.blk, TU_BLOCK_TIMEOUT_NS));
 		} else {
 			int seven = 7;
@@ -349,7 +335,6 @@ Test(chan_regress, closed_buffered_try_recv_exactly_once, .timeout = 30)
  * tests/stress/stress_chan.c (deadline part) at scale 5.
  */
 #define SLOW_SZ ((size_t)32 << 20)
-#define MS ((int64_t)1000000)
 struct slow {
 	chan_t *c;
 	unsigned char *buf;
@@ -391,6 +376,33 @@ static void slow_free(void)
 	if (slow_c)
 		chan_unref(slow_c);
 }
+/* The end of a round: its channel, the last reference, is dropped. */
+static void slow_end(chan_t *c)
+{
+	slow_c = NULL;
+	cr_assert_eq(chan_unref(c), 0);
+}
+/*
+ * One round's start: a fresh channel (in slow_c, for .fini), and @fn on it
+ * with buffer @buf and a deadline 30 ms away, parked.  Returns false when a
+ * loaded machine did not let it park before its own deadline: it must then
+ * simply have timed out (checked here, and the round's channel dropped).
+ */
+static bool slow_start(struct slow *a, pthread_t *th, void *(*fn)(void *), unsigned char *buf,
+		       int round)
+{
+	*a = (struct slow){.c = slow_c = chan_new(SLOW_SZ, 0),
+			   .buf = buf,
+			   .deadline = chan_deadline_in(30 * MS),
+			   .rc = -1};
+	*th = tu_spawn(fn, a);
+	if (tu_wait_blocked(&a->blk, 30 * MS))
+		return true;
+	tu_join(*th);
+	cr_assert_eq(a->rc, ETIMEDOUT, "round %d: unserved call returned %d", round, a->rc);
+	slow_end(a->c);
+	return false;
+}
 static void wait_until(int64_t t)
 {
 	/* A timed wait on a channel nobody uses: aims the counterpart at the
@@ -405,21 +417,12 @@ Test(chan_regress, deadline_during_slow_handoff_receiver, .init = slow_alloc, .f
 	unsigned char *src = slow_src, *dst = slow_dst;
 	memset(src, 0x5a, SLOW_SZ);
 	for (int round = 0; round < 6; round++) {
-		chan_t *c = slow_c = chan_new(SLOW_SZ, 0);
 		memset(dst, 0, SLOW_SZ);
-		struct slow a = {
-			.c = c, .buf = dst, .deadline = chan_deadline_in(30 * MS), .rc = -1};
-		pthread_t th = tu_spawn(slow_receiver, &a);
-		if (!tu_wait_blocked(&a.blk, 30 * MS)) {
-			/* A loaded machine did not let it park before its own
-			 * deadline: it must then simply have timed out. */
-			tu_join(th);
-			cr_assert_eq(a.rc, ETIMEDOUT, "round %d: unserved call returned %d", round,
-				     a.rc);
-			slow_c = NULL;
-			cr_assert_eq(chan_unref(c), 0);
+		struct slow a;
+		pthread_t th;
+		if (!slow_start(&a, &th, slow_receiver, dst, round))
 			continue;
-		}
+		chan_t *c = a.c;
 		wait_until(a.deadline - MS / 2 - (round % 3) * MS);
 		int src_rc = chan_send_until(c, src, a.deadline + 50 * MS);
 		tu_join(th);
@@ -437,8 +440,7 @@ Test(chan_regress, deadline_during_slow_handoff_receiver, .init = slow_alloc, .f
 				     "round %d: send timed out but the receiver got rc %d ok %d",
 				     round, a.rc, a.ok);
 		}
-		slow_c = NULL;
-		cr_assert_eq(chan_unref(c), 0);
+		slow_end(c);
 	}
 }
 Test(chan_regress, deadline_during_slow_handoff_sender, .init = slow_alloc, .fini = slow_free,
@@ -446,22 +448,13 @@ Test(chan_regress, deadline_during_slow_handoff_sender, .init = slow_alloc, .fin
 {
 	unsigned char *src = slow_src, *dst = slow_dst;
 	for (int round = 0; round < 6; round++) {
-		chan_t *c = slow_c = chan_new(SLOW_SZ, 0);
 		memset(src, 0x5a, SLOW_SZ);
 		memset(dst, 0, SLOW_SZ);
-		struct slow a = {
-			.c = c, .buf = src, .deadline = chan_deadline_in(30 * MS), .rc = -1};
-		pthread_t th = tu_spawn(slow_sender, &a);
-		if (!tu_wait_blocked(&a.blk, 30 * MS)) {
-			/* A loaded machine did not let it park before its own
-			 * deadline: it must then simply have timed out. */
-			tu_join(th);
-			cr_assert_eq(a.rc, ETIMEDOUT, "round %d: unserved call returned %d", round,
-				     a.rc);
-			slow_c = NULL;
-			cr_assert_eq(chan_unref(c), 0);
+		struct slow a;
+		pthread_t th;
+		if (!slow_start(&a, &th, slow_sender, src, round))
 			continue;
-		}
+		chan_t *c = a.c;
 		wait_until(a.deadline - MS / 2 - (round % 3) * MS);
 		bool ok = false;
 		int rc = chan_recv_until(c, dst, &ok, a.deadline + 50 * MS);
@@ -484,7 +477,6 @@ Test(chan_regress, deadline_during_slow_handoff_sender, .init = slow_alloc, .fin
 				     "round %d: receive timed out but the sender reported %d",
 				     round, a.rc);
 		}
-		slow_c = NULL;
-		cr_assert_eq(chan_unref(c), 0);
+		slow_end(c);
 	}
 }

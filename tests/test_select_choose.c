@@ -26,39 +26,14 @@
 
 #include "test_chan_util.h"
 
-/* A thread doing one plain send or receive of an int, announcing first. */
-struct plain {
-	chan_t *c;
-	int v;
-	bool ok;
-	int rc;
-	tu_blocker_t blk;
-};
-
-static void *plain_send(void *p)
-{
-	struct plain *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = chan_send(a->c, &a->v);
-	return NULL;
-}
-
-static void *plain_recv(void *p)
-{
-	struct plain *a = p;
-	tu_about_to_block(&a->blk);
-	a->rc = chan_recv(a->c, &a->v, &a->ok);
-	return NULL;
-}
-
 /* ---- one counterpart, either parked first or arriving later ------------- */
 
 Test(select_choose, recv_from_parked_sender, .timeout = 30)
 {
 	for (int i = 0; i < 100; i++) {
 		chan_t *c = mk(sizeof(int), 0);
-		struct plain s = {.c = c, .v = 555 + i};
-		pthread_t t = tu_spawn(plain_send, &s);
+		struct op s = {.c = c, .value = 555 + i};
+		pthread_t t = tu_spawn(op_send, &s);
 		wait_parked(&s.blk);
 		int v = 0;
 		bool ok = false;
@@ -97,8 +72,8 @@ Test(select_choose, send_to_parked_receiver, .timeout = 30)
 {
 	for (int i = 0; i < 100; i++) {
 		chan_t *c = mk(sizeof(int), 0);
-		struct plain r = {.c = c, .v = -1};
-		pthread_t t = tu_spawn(plain_recv, &r);
+		struct op r = {.c = c, .value = -1};
+		pthread_t t = tu_spawn(op_recv, &r);
 		wait_parked(&r.blk);
 		int x = 777 + i;
 		bool ok = false;
@@ -108,7 +83,7 @@ Test(select_choose, send_to_parked_receiver, .timeout = 30)
 		cr_assert(ok);
 		cr_assert_eq(r.rc, 0);
 		cr_assert(r.ok);
-		cr_assert_eq(r.v, 777 + i);
+		cr_assert_eq(r.value, 777 + i);
 		unref(c);
 	}
 }
@@ -143,8 +118,8 @@ Test(select_choose, two_channels, .timeout = 30)
 		int val = 0;
 		chan_case_t cs[] = {CHAN_RECV(c5, &val, NULL), CHAN_RECV(c6, &val, NULL)};
 		/* a sender already parked on the second channel */
-		struct plain s6 = {.c = c6, .v = 555};
-		pthread_t t6 = tu_spawn(plain_send, &s6);
+		struct op s6 = {.c = c6, .value = 555};
+		pthread_t t6 = tu_spawn(op_send, &s6);
 		wait_parked(&s6.blk);
 		cr_assert_eq(chan_select(cs, 2, CHAN_FOREVER), 1);
 		cr_assert_eq(val, 555);
@@ -152,8 +127,8 @@ Test(select_choose, two_channels, .timeout = 30)
 		struct selt st = {.cs = cs, .n = 2, .deadline = CHAN_FOREVER};
 		pthread_t ts = tu_spawn(sel_run, &st);
 		wait_parked(&st.blk);
-		struct plain s5 = {.c = c5, .v = 666};
-		pthread_t t5 = tu_spawn(plain_send, &s5);
+		struct op s5 = {.c = c5, .value = 666};
+		pthread_t t5 = tu_spawn(op_send, &s5);
 		tu_join(ts);
 		tu_join(t5);
 		tu_join(t6);
@@ -173,10 +148,10 @@ Test(select_choose, competing_senders_fifo, .timeout = 30)
 	 * FIFO order, each value exactly once. */
 	for (int i = 0; i < 100; i++) {
 		chan_t *c = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
-		struct plain s1 = {.c = c, .v = 888}, s2 = {.c = c, .v = 999};
-		pthread_t t1 = tu_spawn(plain_send, &s1);
+		struct op s1 = {.c = c, .value = 888}, s2 = {.c = c, .value = 999};
+		pthread_t t1 = tu_spawn(op_send, &s1);
 		wait_parked(&s1.blk);
-		pthread_t t2 = tu_spawn(plain_send, &s2);
+		pthread_t t2 = tu_spawn(op_send, &s2);
 		wait_parked(&s2.blk);
 		int val = 0;
 		chan_case_t cs[] = {CHAN_RECV(c, &val, NULL), CHAN_RECV(idle, NULL, NULL)};
@@ -199,10 +174,10 @@ Test(select_choose, competing_receivers_fifo, .timeout = 30)
 {
 	for (int i = 0; i < 100; i++) {
 		chan_t *c = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
-		struct plain r1 = {.c = c, .v = -1}, r2 = {.c = c, .v = -1};
-		pthread_t t1 = tu_spawn(plain_recv, &r1);
+		struct op r1 = {.c = c, .value = -1}, r2 = {.c = c, .value = -1};
+		pthread_t t1 = tu_spawn(op_recv, &r1);
 		wait_parked(&r1.blk);
-		pthread_t t2 = tu_spawn(plain_recv, &r2);
+		pthread_t t2 = tu_spawn(op_recv, &r2);
 		wait_parked(&r2.blk);
 		int val = 333, other = 0;
 		chan_case_t cs[] = {CHAN_RECV(idle, NULL, NULL), CHAN_SEND(c, &val, NULL),
@@ -214,8 +189,8 @@ Test(select_choose, competing_receivers_fifo, .timeout = 30)
 			     "a third receiver appeared");
 		tu_join(t1);
 		tu_join(t2);
-		cr_assert_eq(r1.v, 333);
-		cr_assert_eq(r2.v, 444);
+		cr_assert_eq(r1.value, 333);
+		cr_assert_eq(r2.value, 444);
 		cr_assert(r1.ok && r2.ok);
 		unref(c);
 		unref(idle);
@@ -578,8 +553,8 @@ Test(select_choose, same_channel_twice_recv, .timeout = 30)
 	int count[2] = {0, 0};
 	for (int i = 0; i < 300; i++) {
 		v1 = v2 = -1;
-		struct plain s = {.c = c, .v = i};
-		pthread_t t = tu_spawn(plain_send, &s);
+		struct op s = {.c = c, .value = i};
+		pthread_t t = tu_spawn(op_send, &s);
 		int r = chan_select(cs, 2, CHAN_FOREVER);
 		tu_join(t);
 		cr_assert(r == 0 || r == 1);
@@ -644,8 +619,8 @@ Test(select_choose, random_choice_between_parked_senders, .timeout = 60)
 	int count[2] = {0, 0};
 	for (int i = 0; i < 200; i++) {
 		chan_t *a = mk(sizeof(int), 0), *b = mk(sizeof(int), 0);
-		struct plain sa = {.c = a, .v = 1}, sb = {.c = b, .v = 2};
-		pthread_t ta = tu_spawn(plain_send, &sa), tb = tu_spawn(plain_send, &sb);
+		struct op sa = {.c = a, .value = 1}, sb = {.c = b, .value = 2};
+		pthread_t ta = tu_spawn(op_send, &sa), tb = tu_spawn(op_send, &sb);
 		wait_parked(&sa.blk);
 		wait_parked(&sb.blk);
 		int val = 0;
