@@ -18,32 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context/ctx_internal.h"
+#include "test_context_util.h"
 #include "testutil.h"
 
 #define MS GOTIME_MILLISECOND
 #define VERY_LONG (1000 * GOTIME_HOUR)
 #define PATIENCE (10 * GOTIME_SECOND)
-
-static bool done_now(ctx_t *c)
-{
-	chan_t *d = ctx_done(c);
-	return d && CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(d, NULL, NULL)) == 0;
-}
-
-/* Wait until no context object is alive (a condition, polled: the last
- * release may happen on the timer thread or an AfterFunc thread). */
-static bool wait_no_live(int64_t patience)
-{
-	int64_t end = chan_now() + patience;
-	while (ctx__live() != 0) {
-		if (chan_now() > end)
-			return false;
-		struct timespec ts = {0, 100000};
-		nanosleep(&ts, NULL);
-	}
-	return true;
-}
 
 static void noop(void *arg)
 {

@@ -26,21 +26,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "context/ctx_internal.h"
+#include "test_context_util.h"
 #include "testutil.h"
 
 #define SHORT (1 * GOTIME_MILLISECOND) /* Go's shortDuration */
 #define VERY_LONG (1000 * GOTIME_HOUR) /* Go's veryLongDuration */
 #define QUIESCENT (10 * GOTIME_SECOND) /* Go's quiescent(t) */
-
-/* Whether @c's Done is closed right now (Go: select { case <-c.Done(): default: }). */
-static bool done_now(ctx_t *c)
-{
-	chan_t *d = ctx_done(c);
-	if (!d)
-		return false;
-	return CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(d, NULL, NULL)) == 0;
-}
 
 /* Wait (bounded) for @c's Done to be closed. */
 static bool wait_done(ctx_t *c, int64_t patience)
@@ -869,22 +860,6 @@ static void af_fn(void *arg)
 	chan_unref(donec); /* the reference the test gave this function */
 }
 
-/* Wait until every context object is gone: an AfterFunc thread releases its
- * registration only after its function returned, so this is how a test
- * knows the library's thread is finished with everything it was given
- * (the analog of joining it). */
-static bool wait_no_live(void)
-{
-	int64_t end = chan_now() + QUIESCENT;
-	while (ctx__live() != 0) {
-		if (chan_now() > end)
-			return false;
-		struct timespec ts = {0, 100000};
-		nanosleep(&ts, NULL);
-	}
-	return true;
-}
-
 static void af_init(struct af *a, bool send)
 {
 	a->donec = chan_new(0, 0);
@@ -918,7 +893,7 @@ Test(context_go, after_func_called_after_cancel, .timeout = 20)
 		cr_assert_not(ctx_after_stop(stop), "stop() = true, want false");
 		ctx_after_release(stop);
 		ctx_cancel_release(ctx);
-		cr_assert(wait_no_live(), "AfterFunc thread never finished");
+		cr_assert(wait_no_live(QUIESCENT), "AfterFunc thread never finished");
 		chan_unref(a.donec);
 	}
 }
@@ -932,7 +907,7 @@ Test(context_go, after_func_called_after_timeout, .timeout = 20)
 	ctx_after_release(stop); /* releasing the handle does not stop f */
 	cr_assert(af_fired(&a, QUIESCENT), "AfterFunc not called after context is canceled");
 	ctx_cancel_release(ctx);
-	cr_assert(wait_no_live(), "AfterFunc thread never finished");
+	cr_assert(wait_no_live(QUIESCENT), "AfterFunc thread never finished");
 	chan_unref(a.donec);
 }
 
@@ -947,7 +922,7 @@ Test(context_go, after_func_called_immediately, .timeout = 20)
 	cr_assert_not(ctx_after_stop(stop));
 	ctx_after_release(stop);
 	ctx_cancel_release(ctx);
-	cr_assert(wait_no_live(), "AfterFunc thread never finished");
+	cr_assert(wait_no_live(QUIESCENT), "AfterFunc thread never finished");
 	chan_unref(a.donec);
 }
 
@@ -980,7 +955,7 @@ Test(context_go, after_func_called_asynchronously, .timeout = 20)
 	cr_assert_not(ctx_after_stop(stop));
 	ctx_after_release(stop);
 	ctx_cancel_release(ctx);
-	cr_assert(wait_no_live(), "AfterFunc thread never finished");
+	cr_assert(wait_no_live(QUIESCENT), "AfterFunc thread never finished");
 	chan_unref(a.donec);
 }
 
@@ -1014,7 +989,7 @@ Test(context_go, after_func_stop_races_cancel, .timeout = 60)
 		cr_assert_not(ctx_after_stop(stop), "second stop() = true");
 		ctx_after_release(stop);
 		ctx_cancel_release(ctx);
-		cr_assert(wait_no_live(), "AfterFunc thread never finished");
+		cr_assert(wait_no_live(QUIESCENT), "AfterFunc thread never finished");
 		chan_unref(a.donec);
 	}
 	cr_log_info("stop won %d times, f ran %d times", stopped, ran);
@@ -1082,6 +1057,6 @@ Test(context_go, after_func_cancel_timeout_afterfunc, .timeout = 10)
 	ctx_cancel_release(c2);
 	ctx_cancel_release(c1);
 	ctx_cancel_release(ctx0);
-	cr_assert(wait_no_live(), "AfterFunc thread never finished");
+	cr_assert(wait_no_live(QUIESCENT), "AfterFunc thread never finished");
 	chan_unref(a.donec);
 }

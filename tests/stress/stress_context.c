@@ -41,7 +41,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "context/ctx_internal.h"
+#include "../test_context_util.h"
 
 #define MS GOTIME_MILLISECOND
 #define VERY_LONG (1000 * GOTIME_HOUR)
@@ -116,12 +116,6 @@ struct round {
 static int64_t now_ns(void)
 {
 	return chan_now();
-}
-
-static bool done_closed(ctx_t *c)
-{
-	chan_t *d = ctx_done(c);
-	return d && CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(d, NULL, NULL)) == 0;
 }
 
 static bool is_ancestor(struct round *r, int anc, int i)
@@ -273,7 +267,7 @@ static void *creator(void *arg)
 		}
 		/* A child of a done parent is done at once. */
 		if (before && nd.kind != K_WITHOUT)
-			CHECK(ctx_err(nd.c) != 0 && done_closed(nd.c),
+			CHECK(ctx_err(nd.c) != 0 && done_now(nd.c),
 			      "child (kind %d) of a done parent not done", nd.kind);
 		if (nd.kind == K_WITHOUT)
 			CHECK(ctx_err(nd.c) == 0 && ctx_done(nd.c) == NULL &&
@@ -325,7 +319,7 @@ static void *canceller(void *arg)
 			else
 				ctx_cancel_cause(c, CANCEL_CAUSE + (int)what, NULL);
 			/* Synchronous: c and every descendant published so far. */
-			CHECK(done_closed(c) && ctx_err(c) != 0, "cancelled context not done");
+			CHECK(done_now(c) && ctx_err(c) != 0, "cancelled context not done");
 			CHECK(ctx__nchildren(c) == 0, "cancelled context still has children");
 			pthread_mutex_lock(&r->mu);
 			int n = r->n;
@@ -337,7 +331,7 @@ static void *canceller(void *arg)
 				pthread_mutex_unlock(&r->mu);
 				if (!dc)
 					continue;
-				CHECK(ctx_err(dc) != 0 && done_closed(dc),
+				CHECK(ctx_err(dc) != 0 && done_now(dc),
 				      "descendant %d of cancelled %d not done", j, i);
 				check_err_cause(dc, "descendant");
 				ctx_release(dc);
@@ -364,7 +358,7 @@ static void *waiter(void *arg)
 	int rc = ctx_recv(w->c, w->r->never, &v, NULL);
 	CHECK(rc == CTX_CANCELED || rc == CTX_DEADLINE_EXCEEDED, "waiter rc %d", rc);
 	CHECK(rc == ctx_err(w->c), "waiter rc %d but err %d", rc, ctx_err(w->c));
-	CHECK(done_closed(w->c), "waiter woke but Done open");
+	CHECK(done_now(w->c), "waiter woke but Done open");
 	ctx_release(w->c);
 	return NULL;
 }
@@ -456,7 +450,7 @@ static void run_round(unsigned seed)
 		struct node *nd = &r->nodes[i];
 		if (nd->under_without)
 			continue;
-		CHECK(ctx_err(nd->c) != 0 && done_closed(nd->c), "node %d not done", i);
+		CHECK(ctx_err(nd->c) != 0 && done_now(nd->c), "node %d not done", i);
 		CHECK(ctx__nchildren(nd->c) == 0, "node %d still has children", i);
 		CHECK(!ctx__timer_pending(nd->c), "node %d timer still pending", i);
 		check_err_cause(nd->c, "after root cancel");
