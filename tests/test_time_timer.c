@@ -352,54 +352,20 @@ Test(time_timer, stop_reset_threads_race, .timeout = 60)
 
 /* Many threads creating timers and receiving their values: each value is
  * received exactly once and is not before the timer's due time. */
-struct many_arg {
-	unsigned seed;
-	long bad;
-};
-
-static void *many_worker(void *p)
-{
-	struct many_arg *a = p;
-	enum {
-		B = 40
-	};
-	for (int round = 0; round < 10; round++) {
-		gotime_timer_t *ts[B];
-		int64_t lo[B];
-		for (int i = 0; i < B; i++) {
-			int64_t d = rand_r(&a->seed) % (2 * TT_MS);
-			lo[i] = chan_now() + d;
-			ts[i] = gotime_timer_new(d);
-			if (!ts[i]) {
-				a->bad++;
-				return NULL;
-			}
-		}
-		for (int i = 0; i < B; i++) {
-			chan_t *c = gotime_timer_chan(ts[i]);
-			int64_t v = 0;
-			bool ok = false;
-			if (chan_recv_until(c, &v, &ok, chan_now() + TT_PATIENCE) || !ok ||
-			    v < lo[i])
-				a->bad++;
-			if (chan_try_recv(c, &v, &ok) != EAGAIN)
-				a->bad++; /* sent twice */
-			gotime_timer_free(ts[i]);
-		}
-	}
-	return NULL;
-}
-
 Test(time_timer, many_threads_many_timers, .timeout = 60)
 {
 	enum {
 		T = 4
 	};
 	pthread_t th[T];
-	struct many_arg a[T];
+	tu_timers_arg_t a[T];
 	for (int i = 0; i < T; i++) {
-		a[i] = (struct many_arg){.seed = (unsigned)i + 1};
-		cr_assert_eq(pthread_create(&th[i], NULL, many_worker, &a[i]), 0);
+		a[i] = (tu_timers_arg_t){.seed = (unsigned)i + 1,
+					 .rounds = 10,
+					 .batch = 40,
+					 .dspan = 2 * TT_MS,
+					 .patience = TT_PATIENCE};
+		cr_assert_eq(pthread_create(&th[i], NULL, tu_timers_worker, &a[i]), 0);
 	}
 	for (int i = 0; i < T; i++)
 		pthread_join(th[i], NULL);

@@ -2,12 +2,9 @@
  * tests/test_time_util.h - helpers shared by the tests/test_time_*.c suites.
  *
  * tt_flush(d): block until the timer thread has handled every timer due
- * before chan_now() + d.  It arms a probe function timer strictly later than
- * those and waits for the probe to close a channel.  The single timer thread
- * pops timers in deadline order and carries out each popped batch in order,
- * so once the probe has run, every earlier timer has been delivered (its
- * value is in its channel) or run.  This is how the suites "let a timer
- * expire without receiving it" without sleeping.
+ * before chan_now() + d (testutil.h's tu_timers_flush, failing the test if
+ * its probe timer does not run).  This is how the suites "let a timer expire
+ * without receiving it" without sleeping.
  */
 #ifndef GOCHAN_TESTS_TEST_TIME_UTIL_H
 #define GOCHAN_TESTS_TEST_TIME_UTIL_H
@@ -18,30 +15,16 @@
 #include <gochan/time.h>
 #include <stdint.h>
 
+#include "testutil.h"
+
 #define TT_MS GOTIME_MILLISECOND
 #define TT_FAR GOTIME_HOUR               /* a deadline no test reaches */
 #define TT_PATIENCE (10 * GOTIME_SECOND) /* "does not block": beyond any real wait */
 
-static void tt_probe_fn(void *arg)
-{
-	chan_t *c = arg;
-	chan_close(c);
-	chan_unref(c); /* the reference tt_flush gave this function */
-}
-
 /* Wait until every timer due before chan_now() + @d has fired. */
 static inline void tt_flush(int64_t d)
 {
-	chan_t *c = chan_new(0, 0);
-	bool ok = true;
-	cr_assert_not_null(c);
-	gotime_timer_t *p = gotime_after_func_at(chan_now() + d + 1, tt_probe_fn, chan_ref(c));
-	cr_assert_not_null(p, "probe timer: errno %d", errno);
-	cr_assert_eq(chan_recv_until(c, NULL, &ok, chan_now() + TT_PATIENCE + d), 0,
-		     "probe timer did not run");
-	cr_assert(!ok);
-	gotime_timer_free(p);
-	cr_assert_eq(chan_unref(c), 0);
+	cr_assert(tu_timers_flush(d, TT_PATIENCE), "probe timer did not run");
 }
 
 /* Receive one int64_t from @c, failing the test if none comes in time. */

@@ -12,6 +12,11 @@
  *                                         futex).  This replaces Go tests'
  *                                         "time.Sleep to let it block" with a
  *                                         condition that is actually checked.
+ *   tu_timers_flush                       wait until the timer thread has
+ *                                         handled every timer due before a
+ *                                         given time (see below).
+ *   tu_timers_worker, tu_timers_arg_t     a thread arming batches of timers
+ *                                         and checking each one's value.
  *
  * How tu_wait_blocked knows: after the announcing thread stored its kernel
  * thread id (release), the only thing it does is the channel call, and the
@@ -24,6 +29,9 @@
 #ifndef GOCHAN_TESTS_TESTUTIL_H
 #define GOCHAN_TESTS_TESTUTIL_H
 
+#include <errno.h>
+#include <gochan/chan.h>
+#include <gochan/time.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -150,5 +158,86 @@ static inline bool tu_wait_blocked(tu_blocker_t *b, int64_t timeout_ns)
 
 /* Default patience for tu_wait_blocked: generous, the machine is shared. */
 #define TU_BLOCK_TIMEOUT_NS ((int64_t)5000000000)
+
+static inline void tu_probe_fn(void *arg)
+{
+	chan_t *c = arg;
+	chan_close(c);
+	chan_unref(c); /* the reference tu_timers_flush gave this function */
+}
+
+/*
+ * Block until the timer thread has handled every timer due before
+ * chan_now() + @d: arm a probe function timer strictly later than those and
+ * wait (at most @patience beyond @d) for it to close a channel.  The single
+ * timer thread pops timers in deadline order and carries out each popped
+ * batch in order, so once the probe has run, every earlier timer has been
+ * delivered (its value is in its channel) or run.  This is how the tests
+ * "let a timer expire without receiving it" without sleeping.  Returns
+ * false if the probe could not be armed or did not run in time.
+ */
+static inline bool tu_timers_flush(int64_t d, int64_t patience)
+{
+	chan_t *c = chan_new(0, 0);
+	if (!c)
+		return false;
+	bool ok = true;
+	gotime_timer_t *p = gotime_after_func_at(chan_now() + d + 1, tu_probe_fn, chan_ref(c));
+	int rc = EINVAL;
+	if (p)
+		rc = chan_recv_until(c, NULL, &ok, chan_now() + patience + d);
+	else
+		chan_unref(c); /* the probe's reference: it will not run */
+	gotime_timer_free(p);
+	return chan_unref(c) == 0 && rc == 0 && !ok;
+}
+
+/* One thread of a "many timers" run: see tu_timers_worker. */
+typedef struct {
+	unsigned seed;       /* rand_r state, one per thread */
+	int rounds, batch;   /* rounds of @batch timers each */
+	int64_t dmin, dspan; /* durations dmin + [0, dspan) ns; <= 0: due now */
+	int64_t patience;    /* the longest wait for one value */
+	long bad;            /* out: failures counted */
+} tu_timers_arg_t;
+
+/*
+ * A thread function (arg: a tu_timers_arg_t): @rounds times, arm @batch
+ * timers at random durations, then receive each one's value: it must come
+ * within @patience, not before the timer was due, exactly once (nothing
+ * more is ready after it), and the timer must no longer be pending.
+ * Counts what went wrong in bad.
+ */
+static inline void *tu_timers_worker(void *p)
+{
+	tu_timers_arg_t *a = p;
+	for (int round = 0; round < a->rounds; round++) {
+		gotime_timer_t *ts[a->batch];
+		int64_t lo[a->batch];
+		for (int i = 0; i < a->batch; i++) {
+			int64_t d = a->dmin + rand_r(&a->seed) % a->dspan;
+			lo[i] = chan_now() + (d > 0 ? d : 0);
+			ts[i] = gotime_timer_new(d);
+			if (!ts[i]) {
+				a->bad++;
+				return NULL;
+			}
+		}
+		for (int i = 0; i < a->batch; i++) {
+			chan_t *c = gotime_timer_chan(ts[i]);
+			int64_t v = 0;
+			bool ok = false;
+			if (chan_recv_until(c, &v, &ok, chan_now() + a->patience) || !ok ||
+			    v < lo[i])
+				a->bad++;
+			if (chan_try_recv(c, &v, &ok) != EAGAIN)
+				a->bad++;             /* sent twice */
+			if (gotime_timer_stop(ts[i])) /* received: not pending */
+				a->bad++;
+			gotime_timer_free(ts[i]);
+		}
+	}
+	return NULL;
+}
 
 #endif

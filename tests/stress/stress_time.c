@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../testutil.h"
 #include "timer/timer_internal.h"
 
 #define US GOTIME_MICROSECOND
@@ -54,25 +55,11 @@ static void join_all(pthread_t *th, int n)
 		pthread_join(th[i], NULL);
 }
 
-static void probe_fn(void *p)
-{
-	chan_t *c = p;
-	chan_close(c);
-	chan_unref(c);
-}
-
 /* Wait until every timer due before now + d has been handled by the timer
- * thread (a later probe timer has run: the one thread fires in deadline
- * order).  Returns false if the probe never ran. */
+ * thread (testutil.h).  Returns false if the probe never ran. */
 static bool flush(int64_t d)
 {
-	chan_t *c = chan_new(0, 0);
-	bool ok = true;
-	gotime_timer_t *p = gotime_after_func_at(chan_now() + d + 1, probe_fn, chan_ref(c));
-	int rc = p ? chan_recv_until(c, NULL, &ok, chan_now() + PATIENCE + d) : EINVAL;
-	gotime_timer_free(p);
-	chan_unref(c);
-	return rc == 0 && !ok;
+	return tu_timers_flush(d, PATIENCE);
 }
 
 static bool has_value(chan_t *c)
@@ -82,55 +69,21 @@ static bool has_value(chan_t *c)
 }
 
 /* ---- phase 1: many threads, many timers, each value exactly once -------- */
-struct p1 {
-	unsigned seed;
-	long bad;
-};
-
-static void *p1_worker(void *p)
-{
-	struct p1 *a = p;
-	enum {
-		B = 25
-	};
-	for (int round = 0; round < 20; round++) {
-		gotime_timer_t *ts[B];
-		int64_t lo[B];
-		for (int i = 0; i < B; i++) {
-			int64_t d = rand_r(&a->seed) % (300 * US) - 50 * US;
-			lo[i] = chan_now() + (d > 0 ? d : 0);
-			ts[i] = gotime_timer_new(d);
-			if (!ts[i]) {
-				a->bad++;
-				return NULL;
-			}
-		}
-		for (int i = 0; i < B; i++) {
-			chan_t *c = gotime_timer_chan(ts[i]);
-			int64_t v;
-			bool ok = false;
-			if (chan_recv_until(c, &v, &ok, chan_now() + PATIENCE) || !ok || v < lo[i])
-				a->bad++;
-			if (has_value(c))
-				a->bad++;
-			if (gotime_timer_stop(ts[i])) /* received: not pending */
-				a->bad++;
-			gotime_timer_free(ts[i]);
-		}
-	}
-	return NULL;
-}
-
 static void phase_many_timers(void)
 {
 	enum {
 		T = 4
 	};
 	pthread_t th[T];
-	struct p1 a[T];
+	tu_timers_arg_t a[T];
 	for (int i = 0; i < T; i++)
-		a[i] = (struct p1){.seed = (unsigned)i + 1};
-	start_all(th, T, p1_worker, a, sizeof a[0]);
+		a[i] = (tu_timers_arg_t){.seed = (unsigned)i + 1,
+					 .rounds = 20,
+					 .batch = 25,
+					 .dmin = -50 * US,
+					 .dspan = 300 * US,
+					 .patience = PATIENCE};
+	start_all(th, T, tu_timers_worker, a, sizeof a[0]);
 	join_all(th, T);
 	long bad = 0;
 	for (int i = 0; i < T; i++)
