@@ -49,6 +49,14 @@ static void *r1_producer(void *p)
 	}
 	return NULL;
 }
+/* How many of message @i's fields do not hold what r1_producer wrote. */
+static int msg_stale(const struct msg *m, long i)
+{
+	int stale = m->seq != i;
+	for (int j = 0; j < PAYLOAD; j++)
+		stale += m->data[j] != i * 100 + j;
+	return stale;
+}
 static void send_before_recv(size_t cap)
 {
 	chan_t *c = chan_new(sizeof(struct msg *), cap);
@@ -58,11 +66,7 @@ static void send_before_recv(size_t cap)
 	for (long i = 0; i < ROUNDS; i++) {
 		struct msg *m = NULL;
 		cr_assert_eq(chan_recv(c, &m, NULL), 0);
-		if (m->seq != i)
-			bad++;
-		for (int j = 0; j < PAYLOAD; j++)
-			if (m->data[j] != i * 100 + j)
-				bad++;
+		bad += msg_stale(m, i);
 		free(m);
 	}
 	tu_join(th);
@@ -196,11 +200,7 @@ Test(chan_memmodel, try_recv_sees_payload, .timeout = 20)
 			continue;
 		}
 		cr_assert_eq(rc, 0);
-		if (m->seq != i)
-			bad++;
-		for (int j = 0; j < PAYLOAD; j++)
-			if (m->data[j] != i * 100 + j)
-				bad++;
+		bad += msg_stale(m, i);
 		free(m);
 		i++;
 	}

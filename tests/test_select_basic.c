@@ -18,48 +18,6 @@
 
 #include "test_chan_util.h"
 
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, fn, arg), 0);
-	return t;
-}
-
-static void join(pthread_t t)
-{
-	cr_assert_eq(pthread_join(t, NULL), 0);
-}
-
-/* A thread doing one plain operation on an int channel. */
-struct op_arg {
-	chan_t *c;
-	int v;
-	bool ok;
-	int rc;
-};
-
-static void *do_send(void *p)
-{
-	struct op_arg *a = p;
-	a->rc = chan_send(a->c, &a->v);
-	return NULL;
-}
-
-/* A thread doing one select over the given cases. */
-struct sel_arg {
-	chan_case_t *cases;
-	size_t n;
-	int64_t deadline;
-	int rc;
-};
-
-static void *do_select(void *p)
-{
-	struct sel_arg *a = p;
-	a->rc = chan_select(a->cases, a->n, a->deadline);
-	return NULL;
-}
-
 /* ---- the index returned ------------------------------------------------ */
 
 Test(select_basic, recv_index_is_the_ready_case, .timeout = 10)
@@ -199,15 +157,15 @@ Test(select_basic, deadline_not_expired, .timeout = 20)
 {
 	for (int i = 0; i < 200; i++) {
 		chan_t *a = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
-		struct op_arg s = {.c = a, .v = 4242 + i};
-		pthread_t t = spawn(do_send, &s);
+		struct op s = {.c = a, .value = 4242 + i};
+		pthread_t t = tu_spawn(op_send, &s);
 		int got = -1;
 		bool ok = false;
 		int64_t start = chan_now();
 		chan_case_t cs[] = {CHAN_RECV(idle, NULL, NULL), CHAN_RECV(a, &got, &ok)};
 		int r = chan_select(cs, 2, start + LONG_NS);
 		int64_t took = chan_now() - start;
-		join(t);
+		tu_join(t);
 		cr_assert_eq(r, 1, "select returned %d", r);
 		cr_assert(ok);
 		cr_assert_eq(got, 4242 + i);
@@ -293,11 +251,11 @@ Test(select_basic, null_case_never_fires_while_parked, .timeout = 20)
 		chan_t *a = mk(sizeof(int), 0);
 		int got = -1, gotnil = -1;
 		chan_case_t cs[] = {CHAN_RECV(NULL, &gotnil, NULL), CHAN_RECV(a, &got, NULL)};
-		struct sel_arg sa = {.cases = cs, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t t = spawn(do_select, &sa);
+		struct selt sa = {.cs = cs, .n = 2, .deadline = CHAN_FOREVER};
+		pthread_t t = tu_spawn(sel_run, &sa);
 		int v = i;
 		cr_assert_eq(chan_send(a, &v), 0);
-		join(t);
+		tu_join(t);
 		cr_assert_eq(sa.rc, 1);
 		cr_assert_eq(got, i);
 		cr_assert_eq(gotnil, -1);
@@ -497,11 +455,11 @@ Test(select_basic, close_wakes_parked_select, .timeout = 30)
 		int got = -1, sv = 5;
 		bool oka = true, okb = true;
 		chan_case_t cs[] = {CHAN_RECV(a, &got, &oka), CHAN_SEND(b, &sv, &okb)};
-		struct sel_arg sa = {.cases = cs, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t t = spawn(do_select, &sa);
+		struct selt sa = {.cs = cs, .n = 2, .deadline = CHAN_FOREVER};
+		pthread_t t = tu_spawn(sel_run, &sa);
 		chan_t *victim = i % 2 ? a : b;
 		cr_assert_eq(chan_close(victim), 0);
-		join(t);
+		tu_join(t);
 		if (victim == a) {
 			cr_assert_eq(sa.rc, 0, "iteration %d: select returned %d", i, sa.rc);
 			cr_assert(!oka);
@@ -543,11 +501,11 @@ Test(select_basic, more_cases_than_stack_cases, .timeout = 30)
 	/* Parked on all WIDE channels; a sender on one of them wakes it. */
 	for (int it = 0; it < 100; it++) {
 		int k = (it * 37 + 150) % WIDE;
-		struct sel_arg sa = {.cases = cases, .n = WIDE, .deadline = CHAN_FOREVER};
-		pthread_t t = spawn(do_select, &sa);
-		struct op_arg s = {.c = cs[k], .v = 1000 + it};
-		cr_assert_eq(chan_send(s.c, &s.v), 0);
-		join(t);
+		struct selt sa = {.cs = cases, .n = WIDE, .deadline = CHAN_FOREVER};
+		pthread_t t = tu_spawn(sel_run, &sa);
+		struct op s = {.c = cs[k], .value = 1000 + it};
+		cr_assert_eq(chan_send(s.c, &s.value), 0);
+		tu_join(t);
 		cr_assert_eq(sa.rc, k);
 		cr_assert_eq(got[k], 1000 + it);
 		cr_assert(ok[k]);
@@ -562,10 +520,10 @@ Test(select_basic, more_cases_than_stack_cases, .timeout = 30)
 		cr_assert_eq(chan_try_send(cs[i], &v), EAGAIN, "stale waiter on channel %d", i);
 	}
 	/* Close wakes a wide select too. */
-	struct sel_arg sa = {.cases = cases, .n = WIDE, .deadline = CHAN_FOREVER};
-	pthread_t t = spawn(do_select, &sa);
+	struct selt sa = {.cs = cases, .n = WIDE, .deadline = CHAN_FOREVER};
+	pthread_t t = tu_spawn(sel_run, &sa);
 	cr_assert_eq(chan_close(cs[70]), 0);
-	join(t);
+	tu_join(t);
 	cr_assert_eq(sa.rc, 70);
 	cr_assert(!ok[70]);
 	cr_assert_eq(got[70], 0);
@@ -815,13 +773,13 @@ Test(select_basic, range_with_concurrent_producer, .timeout = 20)
 		for (int it = 0; it < 20; it++) {
 			chan_t *c = mk(sizeof(int), caps[k]);
 			struct producer p = {.c = c, .n = 500};
-			pthread_t t = spawn(produce_and_close, &p);
+			pthread_t t = tu_spawn(produce_and_close, &p);
 			int v, n = 0;
 			CHAN_RANGE(c, &v) {
 				cr_assert_eq(v, n);
 				n++;
 			}
-			join(t);
+			tu_join(t);
 			cr_assert_eq(p.rc, 0);
 			cr_assert_eq(n, 500);
 			unref(c);
