@@ -7,6 +7,8 @@
  *
  * main collects results with a select over results and finished, under an
  * overall deadline, then shows select's default branch and a timeout.
+ * Part 2 is a request with a 120 ms context deadline over a ticker-driven
+ * two-stage pipeline: when the deadline passes every stage stops.
  * Run it with `python3 -m ziglang build demo`.  Exit status 0 when every job
  * was computed exactly once.
  */
@@ -75,6 +77,97 @@ static void *worker(void *p)
 	return NULL;
 }
 
+/*
+ * Part 2: a request with a deadline, the reason gochan exists.
+ *
+ *   ctx, cancel := context.WithTimeout(context.Background(), 120*time.Millisecond)
+ *   defer cancel()
+ *   nums := gen(ctx)        // sends 1, 2, 3, ... one per tick of a 10 ms ticker
+ *   sq := square(ctx, nums) // squares them
+ *   for { select { case v := <-sq: ...; case <-ctx.Done(): return ctx.Err() } }
+ *
+ * Every stage gives up when the request's context is done, so when the
+ * deadline passes nothing is left running: main joins both threads.
+ */
+struct stage {
+	ctx_t *ctx;  /* this thread's own reference (ctx_ref) */
+	chan_t *in;  /* NULL for the generator */
+	chan_t *out; /* this thread's own reference */
+	int err;     /* why the stage stopped */
+};
+
+static void *gen(void *p)
+{
+	struct stage *st = p;
+	gotime_ticker_t *tick = gotime_ticker_new(10 * MS);
+	int n = 0;
+
+	for (st->err = 0; !st->err;) {
+		/* select { case <-tick.C: n++; out <- n ... case <-ctx.Done() } */
+		int64_t when;
+		st->err = ctx_recv(st->ctx, gotime_ticker_chan(tick), &when, NULL);
+		if (!st->err) {
+			n++;
+			st->err = ctx_send(st->ctx, st->out, &n);
+		}
+	}
+	gotime_ticker_free(tick);
+	chan_unref(st->out);
+	ctx_release(st->ctx);
+	return NULL;
+}
+
+static void *square(void *p)
+{
+	struct stage *st = p;
+	int v;
+	bool ok;
+
+	for (st->err = 0; !st->err;) {
+		st->err = ctx_recv(st->ctx, st->in, &v, &ok);
+		if (!st->err && ok) {
+			long sq = (long)v * v;
+			st->err = ctx_send(st->ctx, st->out, &sq);
+		}
+	}
+	chan_unref(st->in);
+	chan_unref(st->out);
+	ctx_release(st->ctx);
+	return NULL;
+}
+
+static int request_with_deadline(void)
+{
+	ctx_t *ctx = ctx_with_timeout(ctx_background(), 120 * MS);
+	chan_t *nums = chan_new(sizeof(int), 0), *squares = chan_new(sizeof(long), 0);
+	struct stage g = {.ctx = ctx_ref(ctx), .out = chan_ref(nums)};
+	struct stage q = {.ctx = ctx_ref(ctx), .in = chan_ref(nums), .out = chan_ref(squares)};
+	pthread_t tg, tq;
+	int64_t start = chan_now();
+	int got = 0, err;
+	long sq;
+
+	if (!ctx || !nums || !squares)
+		die("request set-up", ENOMEM);
+	pthread_create(&tg, NULL, gen, &g);
+	pthread_create(&tq, NULL, square, &q);
+	while (!(err = ctx_recv(ctx, squares, &sq, NULL)))
+		got++;
+	printf("request: %d squares in %" PRId64 " ms, then: %s\n", got, (chan_now() - start) / MS,
+	       ctx_strerror(err));
+	pthread_join(tg, NULL); /* both stages saw Done: nothing outlives the request */
+	pthread_join(tq, NULL);
+	printf("request: generator stopped with \"%s\", squarer with \"%s\"; all threads joined\n",
+	       ctx_strerror(g.err), ctx_strerror(q.err));
+	ctx_cancel_release(ctx); /* defer cancel() */
+	chan_unref(nums);
+	chan_unref(squares);
+	return (err == CTX_DEADLINE_EXCEEDED && g.err == CTX_DEADLINE_EXCEEDED &&
+		q.err == CTX_DEADLINE_EXCEEDED && got > 0)
+		       ? 0
+		       : 1;
+}
+
 int main(void)
 {
 	chan_t *jobs = chan_new(sizeof(int), 4);
@@ -120,7 +213,8 @@ int main(void)
 	while (done < N_WORKERS) {
 		struct result r;
 		int id;
-		switch (CHAN_SELECT(deadline, CHAN_RECV(results, &r, NULL), CHAN_RECV(finished, &id, NULL))) {
+		switch (CHAN_SELECT(deadline, CHAN_RECV(results, &r, NULL),
+				    CHAN_RECV(finished, &id, NULL))) {
 		case 0:
 			printf("worker %d: %2d * %2d = %3ld\n", r.worker, r.job, r.job, r.square);
 			if (r.job < 1 || r.job > N_JOBS || seen[r.job]++) {
@@ -178,6 +272,9 @@ int main(void)
 	chan_unref(jobs);
 	chan_unref(results);
 	chan_unref(finished);
+
+	if (request_with_deadline())
+		status = 1;
 	puts(status ? "demo: FAILED" : "demo: ok");
 	return status;
 }
