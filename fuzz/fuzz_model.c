@@ -665,6 +665,11 @@ static void op_misuse(struct run *r, int s, int aux)
 		cs[1].op = (enum chan_op)3;
 		e = chan_select(cs, 2, CHAN_NOWAIT);
 		CHECK(r, e == -EINVAL, "chan_select with op 3 = %d", e);
+		/* The one-case path too, with every deadline form. */
+		e = chan_select(&cs[1], 1, CHAN_NOWAIT);
+		CHECK(r, e == -EINVAL, "one-case chan_select with op 3 = %d", e);
+		e = chan_select(&cs[1], 1, CHAN_FOREVER);
+		CHECK(r, e == -EINVAL, "one-case chan_select(FOREVER) with op 3 = %d", e);
 		return;
 	}
 	default: {
@@ -674,6 +679,11 @@ static void op_misuse(struct run *r, int s, int aux)
 		chan_case_t cs[2] = {CHAN_RECV(c, b, NULL), CHAN_SEND(c, NULL, NULL)};
 		e = chan_select(cs, 2, CHAN_NOWAIT);
 		CHECK(r, e == -EINVAL, "chan_select with a NULL send elem = %d", e);
+		e = chan_select(&cs[1], 1, chan_now() - 1000);
+		CHECK(r, e == -EINVAL, "one-case chan_select with a NULL send elem = %d", e);
+		e = chan_select(&cs[1], 1, CHAN_FOREVER);
+		CHECK(r, e == -EINVAL, "one-case chan_select(FOREVER) with a NULL send elem = %d",
+		      e);
 		return;
 	}
 	}
