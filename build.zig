@@ -224,8 +224,20 @@ pub fn build(b: *Build) void {
         }
     }
 
+    // ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).
+    // FUZZ_SECONDS (default 20) per harness; fuzz/run.sh fails if any harness finds a crash.
+    const fuzz_short_step = b.step("fuzz-short", "libFuzzer run of every fuzz/fuzz_<name>.c, FUZZ_SECONDS (default 20) each");
+    if (fuzz_srcs.len > 0 and fileExists(b, "fuzz/run.sh")) {
+        const secs = b.graph.env_map.get("FUZZ_SECONDS") orelse "20";
+        const run = b.addSystemCommand(&.{ "sh", "fuzz/run.sh", secs });
+        run.setName("fuzz-short");
+        run.has_side_effects = true;
+        fuzz_short_step.dependOn(&run.step);
+    }
+
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + test + tsan + asan + fuzz-replay");
+    const all_step = b.step("test-all", "gcc-check + test + tsan + asan + fuzz-replay + fuzz-short");
+    all_step.dependOn(fuzz_short_step);
     all_step.dependOn(gcc_step);
     all_step.dependOn(test_step);
     all_step.dependOn(tsan_step);
