@@ -31,7 +31,9 @@ struct chan_lock {
 	_Atomic uint32_t word;
 };
 
+#ifndef CHAN_LOCK_SPINS
 #define CHAN_LOCK_SPINS 64
+#endif
 
 void chan__lock_slow(struct chan_lock *l);
 
