@@ -4,8 +4,9 @@
  *
  * States of `word`: 0 unlocked, 1 locked, 2 locked and someone may sleep on
  * it.  Critical sections under a channel lock are a few dozen nanoseconds
- * (a queue splice and a memcpy), so a contended locker first spins a short
- * while (the holder is almost always running on the other CPU), then yields
+ * (a queue splice and a memcpy), so a contended locker first spins with
+ * exponential backoff for up to ~10 us (the holder is almost always running
+ * on the other CPU; see chan__lock_slow for the measurements), then yields
  * once (the holder may be preempted on this CPU when threads outnumber
  * cores), and only then sleeps.  Unlock wakes a sleeper only when the word
  * says one may exist (2): an uncontended unlock is one atomic exchange, never
@@ -30,10 +31,6 @@
 struct chan_lock {
 	_Atomic uint32_t word;
 };
-
-#ifndef CHAN_LOCK_SPINS
-#define CHAN_LOCK_SPINS 64
-#endif
 
 void chan__lock_slow(struct chan_lock *l);
 
