@@ -57,51 +57,6 @@ static int ctx_prepare(ctx_t *c, chan_t **done, int64_t *deadline)
 	return 0;
 }
 
-int ctx_send(ctx_t *c, chan_t *ch, const void *elem)
-{
-	if (!c || !ch)
-		return EINVAL;
-	chan_t *done;
-	int64_t deadline;
-	int e = ctx_prepare(c, &done, &deadline);
-	if (e)
-		return e;
-	bool ok = false;
-	int r = CHAN_SELECT(deadline, CHAN_SEND(ch, elem, &ok), CHAN_RECV(done, NULL, NULL));
-	switch (r) {
-	case 0:
-		return ok ? 0 : EPIPE;
-	case 1:
-	case CHAN_TIMEOUT:
-	case CHAN_DEFAULT:
-		return ctx_gave_up(c);
-	default:
-		return -r;
-	}
-}
-
-int ctx_recv(ctx_t *c, chan_t *ch, void *elem, bool *ok)
-{
-	if (!c || !ch)
-		return EINVAL;
-	chan_t *done;
-	int64_t deadline;
-	int e = ctx_prepare(c, &done, &deadline);
-	if (e)
-		return e;
-	int r = CHAN_SELECT(deadline, CHAN_RECV(ch, elem, ok), CHAN_RECV(done, NULL, NULL));
-	switch (r) {
-	case 0:
-		return 0;
-	case 1:
-	case CHAN_TIMEOUT:
-	case CHAN_DEFAULT:
-		return ctx_gave_up(c);
-	default:
-		return -r;
-	}
-}
-
 int ctx_select(ctx_t *c, chan_case_t *cases, size_t n)
 {
 	if (!c || (!cases && n))
@@ -132,4 +87,28 @@ int ctx_select(ctx_t *c, chan_case_t *cases, size_t n)
 	if (r == (int)n || r == CHAN_TIMEOUT || r == CHAN_DEFAULT)
 		return -ctx_gave_up(c);
 	return r;
+}
+
+/* The two one-channel forms are ctx_select with one case. */
+int ctx_send(ctx_t *c, chan_t *ch, const void *elem)
+{
+	bool ok = false;
+	chan_case_t cs = CHAN_SEND(ch, elem, &ok);
+
+	if (!c || !ch)
+		return EINVAL;
+	int r = ctx_select(c, &cs, 1);
+	if (r == 0)
+		return ok ? 0 : EPIPE;
+	return -r;
+}
+
+int ctx_recv(ctx_t *c, chan_t *ch, void *elem, bool *ok)
+{
+	chan_case_t cs = CHAN_RECV(ch, elem, ok);
+
+	if (!c || !ch)
+		return EINVAL;
+	int r = ctx_select(c, &cs, 1);
+	return r == 0 ? 0 : -r;
 }
