@@ -20,10 +20,8 @@
 #ifndef GOCHAN_CHAN_LOCK_H
 #define GOCHAN_CHAN_LOCK_H
 
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <urcu/arch.h>
 #include <urcu/compiler.h>
 
 #include "futex.h"

@@ -32,9 +32,6 @@
 #ifndef CHAN_SPIN_NS
 #define CHAN_SPIN_NS 2000
 #endif
-#ifndef CHAN_SPIN_YIELDS
-#define CHAN_SPIN_YIELDS 2
-#endif
 #ifndef CHAN_YIELD_NS
 #define CHAN_YIELD_NS 50000
 #endif
@@ -78,41 +75,34 @@ static inline void spin_feedback(bool spun_ok)
 
 int chan__park(struct chan_parker *p, int64_t deadline)
 {
-	int64_t start = chan_now(), budget = spin_budget;
-	unsigned i;
+	int64_t start = chan_now(), budget = spin_budget, now;
+	bool yielding = false;
 
-	/* Phase 1: spin, checking the clock every 16 pauses. */
-	for (i = 1;; i++) {
+	/* Phases 1 and 2: PAUSE while within the spin budget (reading the clock
+	 * every 16 pauses), then yield (a yielding thread stays runnable, so a
+	 * counterpart waiting for this CPU completes us without a FUTEX_WAKE)
+	 * until CHAN_YIELD_NS more have passed. */
+	for (unsigned i = 1;; i++) {
 		if (complete(p)) {
-			spin_feedback(true);
+			if (!yielding)
+				spin_feedback(true);
 			return 0;
 		}
-		caa_cpu_relax();
-		if ((i & 15) == 0) {
-			int64_t now = chan_now();
-
-			if (now - start > budget)
-				break;
-			if (deadline >= 0 && now >= deadline)
-				return ETIMEDOUT;
+		if (!yielding && (i & 15)) {
+			caa_cpu_relax();
+			continue;
 		}
-	}
-	spin_feedback(false);
-	/* Phase 2: yield for a while.  When threads outnumber CPUs the
-	 * counterpart may be waiting for this very CPU; a yielding thread stays
-	 * runnable, so the counterpart completes us with no FUTEX_WAKE and we
-	 * resume at our next turn instead of paying a wake-up. */
-	for (i = 0; CHAN_SPIN_YIELDS > 0; i++) {
-		sched_yield();
-		if (complete(p))
-			return 0;
-		if (i + 1 >= CHAN_SPIN_YIELDS) {
-			int64_t now = chan_now();
-
+		now = chan_now();
+		if (deadline >= 0 && now >= deadline)
+			return ETIMEDOUT;
+		if (!yielding && now - start > budget) {
+			yielding = true;
+			spin_feedback(false);
+		}
+		if (yielding) {
 			if (now - start > budget + CHAN_YIELD_NS)
 				break;
-			if (deadline >= 0 && now >= deadline)
-				return ETIMEDOUT;
+			sched_yield();
 		}
 	}
 	/* Phase 3: announce that we sleep (0 -> 2), then sleep while it reads 2.
@@ -126,13 +116,12 @@ int chan__park(struct chan_parker *p, int64_t deadline)
 	    expected == 1)
 		return 0;
 	for (;;) {
-		if (chan__futex_wait(&p->futex, 2, deadline) == ETIMEDOUT) {
-			if (complete(p))
-				return 0;
-			return ETIMEDOUT;
-		}
+		int r = chan__futex_wait(&p->futex, 2, deadline);
+
 		if (complete(p))
 			return 0;
+		if (r == ETIMEDOUT)
+			return ETIMEDOUT;
 	}
 }
 

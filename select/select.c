@@ -206,15 +206,16 @@ static int select_one(chan_case_t *cs, uint32_t i, int64_t deadline)
 	return (int)i;
 }
 
-/* Go's select {} (or only nil channels): never ready. */
+/* Go's select {} (or only nil channels): never ready.  Nothing can wake
+ * it, so it sleeps on a private futex word until the deadline, without the
+ * spin and yield phases of chan__park (they could only waste CPU). */
 static int select_never(int64_t deadline)
 {
-	struct chan_parker p;
+	_Atomic uint32_t never = 0;
 
 	if (deadline == CHAN_NOWAIT)
 		return CHAN_DEFAULT;
-	chan__parker_init(&p);
-	while (chan__park(&p, deadline) != ETIMEDOUT)
+	while (chan__futex_wait(&never, 0, deadline) != ETIMEDOUT)
 		;
 	return CHAN_TIMEOUT;
 }
