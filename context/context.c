@@ -112,6 +112,8 @@ static ctx_t *ctx_destroy(ctx_t *c)
 		/* Waits for a cancel that is visiting the link parent's subtree:
 		 * after this, no other thread can reach @c. */
 		ctx_unlink(c);
+		/* Relaxed: ctx_release()'s acq_rel decrement that brought us
+		 * here already ordered every store to done before this. */
 		chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
 		/* Every thread that used Done held a reference: none is blocked
 		 * on it now, so the unref cannot fail with EBUSY.  (If a caller
@@ -213,6 +215,20 @@ static void ctx_launch(ctx_t *n)
 		ctx_after_thread(n);
 }
 
+/*
+ * Stop and free @t, the deadline timer of @c (no lock held).  If the stop
+ * won, the callback will never run and the timer's reference on @c is ours
+ * to drop; if not, the callback is running (maybe on this very thread) and
+ * drops that reference itself.
+ */
+static void ctx_timer_drop(ctx_t *c, gotime_timer_t *t)
+{
+	bool stopped = gotime_timer_stop(t);
+	gotime_timer_free(t);
+	if (stopped)
+		ctx_release(c);
+}
+
 /* Serve what the winning cancels queued, with no lock held. */
 static void ctx_run_deferred(ctx_t *d)
 {
@@ -221,13 +237,7 @@ static void ctx_run_deferred(ctx_t *d)
 		gotime_timer_t *t = d->dead_timer;
 		if (t) {
 			d->dead_timer = NULL;
-			/* true: the callback will never run, so its reference
-			 * is ours to drop; false: it is running (maybe this is
-			 * it) and drops the reference itself. */
-			bool stopped = gotime_timer_stop(t);
-			gotime_timer_free(t);
-			if (stopped)
-				ctx_release(d);
+			ctx_timer_drop(d, t);
 			ctx_release(d); /* ctx_mark()'s */
 		} else if (d->launch) {
 			d->launch = false;
@@ -242,6 +252,10 @@ static void ctx_run_deferred(ctx_t *d)
  * it).  Called with c->link_parent->mu held, so @c is still allocated. */
 static bool ctx_tryref(ctx_t *c)
 {
+	/* Relaxed, like ctx_ref(): the held lock is what keeps @c allocated
+	 * (a thread freeing it must first take it, in ctx_unlink()), and our
+	 * later uses of @c are ordered before its free by the acq_rel
+	 * decrement of our own ctx_release(). */
 	long r = atomic_load_explicit(&c->refs, memory_order_relaxed);
 	while (r > 0)
 		if (atomic_compare_exchange_weak_explicit(&c->refs, &r, r + 1, memory_order_relaxed,
@@ -365,12 +379,20 @@ ctx_t *ctx_with_cancel_cause(ctx_t *parent)
 	return ctx_with_cancel(parent);
 }
 
+/* Cancel TIMER @k as its deadline passing does: DEADLINE_EXCEEDED with the
+ * cause given at construction.  Used by the timer, by a construction whose
+ * deadline already passed and by ctx__expire(). */
+static void ctx_deadline_cancel(ctx_t *k)
+{
+	ctx_cancel_tree(k, CTX_DEADLINE_EXCEEDED, k->dl_cause, k->dl_data, true);
+}
+
 /* The timer callback (timer thread): cancel with the deadline's error, then
  * drop the reference the pending timer held. */
 static void ctx_timer_fire(void *arg)
 {
 	ctx_t *c = arg;
-	ctx_cancel_tree(c, CTX_DEADLINE_EXCEEDED, c->dl_cause, c->dl_data, true);
+	ctx_deadline_cancel(c);
 	ctx_release(c);
 }
 
@@ -393,17 +415,22 @@ ctx_t *ctx_with_deadline_cause(ctx_t *parent, int64_t deadline, int cause, void 
 	c->dl_data = cause ? data : NULL;
 	ctx_link(c);
 	if (deadline <= chan_now()) {
-		ctx_cancel_tree(c, CTX_DEADLINE_EXCEEDED, c->dl_cause, c->dl_data, true);
+		ctx_deadline_cancel(c);
 		return c;
 	}
-	if (atomic_load_explicit(&c->err, memory_order_acquire) != 0)
-		return c; /* the parent was done */
+	/* The parent was done: ctx_link() cancelled @c on this thread.
+	 * Relaxed: an early exit only, whose other case (a parent cancel
+	 * racing with us) is settled under c->mu below. */
+	if (atomic_load_explicit(&c->err, memory_order_relaxed) != 0)
+		return c;
 
 	/* The timer's reference; the caller's keeps @c alive meanwhile. */
 	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 	gotime_timer_t *t = gotime_after_func_at(deadline, ctx_timer_fire, c);
 	if (!t) {
 		int e = errno;
+		/* Relaxed: takes back the increment above; the caller's
+		 * reference remains, so this never reaches 0. */
 		atomic_fetch_sub_explicit(&c->refs, 1, memory_order_relaxed);
 		ctx_cancel_tree(c, CTX_CANCELED, 0, NULL, true);
 		ctx_release(c);
@@ -420,10 +447,7 @@ ctx_t *ctx_with_deadline_cause(ctx_t *parent, int64_t deadline, int cause, void 
 		return c;
 	}
 	pthread_mutex_unlock(&c->mu);
-	bool stopped = gotime_timer_stop(t);
-	gotime_timer_free(t);
-	if (stopped)
-		ctx_release(c); /* the timer's reference: its callback never runs */
+	ctx_timer_drop(c, t);
 	return c;
 }
 
@@ -433,7 +457,7 @@ void ctx__expire(ctx_t *c)
 	 * the same deadline (CANCEL and VALUE nodes inherit it). */
 	for (ctx_t *k = c->canceler; k; k = k->link_parent) {
 		if (k->kind == CTX_K_TIMER && k->deadline == c->deadline) {
-			ctx_cancel_tree(k, CTX_DEADLINE_EXCEEDED, k->dl_cause, k->dl_data, true);
+			ctx_deadline_cancel(k);
 			return;
 		}
 	}
@@ -519,8 +543,7 @@ void ctx_cancel_release(ctx_t *c)
 {
 	if (!c)
 		return;
-	if (c->kind == CTX_K_CANCEL || c->kind == CTX_K_TIMER)
-		ctx_cancel_tree(c, CTX_CANCELED, 0, NULL, true);
+	(void)ctx_cancel(c); /* EINVAL for kinds without a cancel: nothing to do */
 	ctx_release(c);
 }
 

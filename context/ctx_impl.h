@@ -103,7 +103,8 @@ struct ctx {
 	_Atomic(chan_t *) done;
 	/* 0 until the winning cancel stores the error (release, under mu, after
 	 * writing cause/cause_data, which never change afterwards); readers
-	 * load it with acquire and may then read the cause without the lock. */
+	 * load it with acquire and may then read the cause without the lock;
+	 * loads made under mu are relaxed (mu orders them). */
 	atomic_int err;
 	/* false until the winning cancel has closed Done (release, under mu).
 	 * ctx_err()/ctx_cause() that see err but not settled wait on mu, which
