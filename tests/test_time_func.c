@@ -258,12 +258,8 @@ Test(time_func, after_func_own_thread_may_block, .timeout = 20)
 	gotime_timer_free(t);
 	gotime_timer_free(probe);
 	chan_unref(rc);
-	/* The AfterFunc thread ends on its own once fn returns; wait for its
-	 * count to drop (a condition, polled with yields). */
-	int64_t end = chan_now() + TT_PATIENCE;
-	while (gotime__afterfunc_live() && chan_now() < end)
-		sched_yield();
-	cr_assert_eq(gotime__afterfunc_live(), 0);
+	/* The AfterFunc thread ends on its own once fn returns. */
+	cr_assert_eq(gotime__wait_afterfuncs(chan_now() + TT_PATIENCE), 0);
 	chan_unref(b.release);
 	chan_unref(b.started);
 }
@@ -287,9 +283,7 @@ Test(time_func, after_func_reset, .timeout = 10)
 	cr_assert_eq(atomic_load(&r.runs), 1);
 	chan_unref(c);
 	gotime_timer_free(t);
-	int64_t end = chan_now() + TT_PATIENCE;
-	while (gotime__afterfunc_live() && chan_now() < end)
-		sched_yield();
+	cr_assert_eq(gotime__wait_afterfuncs(chan_now() + TT_PATIENCE), 0);
 }
 
 /* gotime_timer_free while the callback runs on the timer thread: the

@@ -197,10 +197,7 @@ Test(time_thread, shutdown_busy_while_afterfunc_runs, .timeout = 20)
 	cr_assert_eq(gotime__pending(), 0);
 	cr_assert_eq(gotime_shutdown(), EBUSY, "an AfterFunc function is running");
 	cr_assert_eq(chan_send(h.release, NULL), 0);
-	int64_t end = chan_now() + TT_PATIENCE;
-	while (gotime__afterfunc_live() && chan_now() < end)
-		sched_yield(); /* waiting for a condition with a deadline */
-	cr_assert_eq(gotime__afterfunc_live(), 0);
+	cr_assert_eq(gotime__wait_afterfuncs(chan_now() + TT_PATIENCE), 0);
 	cr_assert_eq(gotime_shutdown(), 0);
 	gotime_timer_free(t);
 	chan_unref(h.started);

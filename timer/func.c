@@ -6,7 +6,9 @@
  * and "pending" means "still in the heap".
  */
 #include <errno.h>
+#include <limits.h>
 
+#include "chan/futex.h"
 #include "timer/timer_impl.h"
 
 bool gotime__func_timer_set(struct gotime_timer *t, bool rearm, int64_t when, int *err)
@@ -29,9 +31,13 @@ static void *afterfunc_main(void *p)
 	struct gotime_timer *t = p;
 	t->fn(t->arg);
 	timer_unref(t);
-	/* Release: pairs with the acquire in gotime_shutdown/tests so that
-	 * everything fn did happens before they see the count drop. */
-	atomic_fetch_sub_explicit(&gotime__afterfuncs, 1, memory_order_release);
+	/* Release: pairs with the acquire in gotime_shutdown and
+	 * gotime__wait_afterfuncs so that everything fn did happens before
+	 * they see the count drop.  The last one out wakes the waiters of the
+	 * latter: one futex call per drop to 0, beside this thread's own
+	 * creation and exit. */
+	if (atomic_fetch_sub_explicit(&gotime__afterfuncs, 1, memory_order_release) == 1)
+		chan__futex_wake(&gotime__afterfuncs, INT_MAX);
 	return NULL;
 }
 

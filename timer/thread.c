@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+#include "chan/futex.h"
 #include "timer/timer_impl.h"
 #include "timer/timer_internal.h"
 
@@ -25,7 +26,7 @@ struct gotime__state gotime__g = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 };
 
-atomic_uint gotime__afterfuncs;
+_Atomic uint32_t gotime__afterfuncs;
 
 /* Statistics for timer_internal.h.  Written under g->mu; read relaxed by
  * tests, which synchronise by other means. */
@@ -327,6 +328,25 @@ size_t gotime__heap_reserved(void)
 	n = g->reserved;
 	pthread_mutex_unlock(&g->mu);
 	return n;
+}
+
+int gotime__wait_afterfuncs(int64_t deadline)
+{
+	bool timed_out = false;
+
+	for (;;) {
+		/* Acquire: pairs with afterfunc_main's release decrement, so
+		 * all the functions did happens before we return 0. */
+		uint32_t v = atomic_load_explicit(&gotime__afterfuncs, memory_order_acquire);
+		if (v == 0)
+			return 0;
+		if (timed_out)
+			return ETIMEDOUT;
+		/* A drop to 0 after the load makes this return at once (the
+		 * word is no longer v), so its wake cannot be missed. */
+		timed_out = chan__futex_wait(&gotime__afterfuncs, v,
+					     deadline == CHAN_FOREVER ? -1 : deadline) == ETIMEDOUT;
+	}
 }
 
 int gotime__wait_thread_exit(int64_t deadline)

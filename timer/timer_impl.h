@@ -143,8 +143,10 @@ extern struct gotime__state gotime__g;
 __attribute__((unused)) static struct gotime__state *const g = &gotime__g;
 
 /* AfterFunc functions popped and not yet returned (thread.c counts them in
- * under g->mu at the pop; func.c counts them out with a release decrement). */
-extern atomic_uint gotime__afterfuncs;
+ * under g->mu at the pop; func.c counts them out with a release decrement
+ * and futex-wakes gotime__wait_afterfuncs when the count reaches 0).  A
+ * 32-bit word so that it can be a futex. */
+extern _Atomic uint32_t gotime__afterfuncs;
 
 static inline int64_t add_sat(int64_t a, int64_t b)
 {

@@ -15,7 +15,6 @@
 #include <gochan/select.h>
 #include <gochan/time.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,10 +288,7 @@ static void phase_func_timers(void)
 	start_all(th, T, p4_worker, a, sizeof a[0]);
 	join_all(th, T);
 	/* AfterFunc threads may still be running p4_fn: wait for them. */
-	int64_t end = chan_now() + PATIENCE;
-	bool quiet = flush(0);
-	while (gotime__afterfunc_live() && chan_now() < end)
-		sched_yield(); /* a condition with a deadline, not a sleep */
+	bool quiet = flush(0) && gotime__wait_afterfuncs(chan_now() + PATIENCE) == 0;
 	long stopped = 0, bad = 0;
 	for (int i = 0; i < T; i++) {
 		stopped += a[i].stopped;
