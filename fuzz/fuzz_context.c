@@ -50,6 +50,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuzz_util.h"
+
 /*
  * Bugs this harness found (each has a regression input and a unit test):
  *   1. ctx_with_timeout(p, ns <= 0) reported ctx_deadline() == now instead of
@@ -135,7 +137,7 @@ static uint32_t gen;
 
 static uint8_t next(struct run *r)
 {
-	return r->pos < r->n ? r->d[r->pos++] : 0;
+	return fz_next(r->d, r->n, &r->pos);
 }
 
 static void tr(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -143,11 +145,8 @@ static void tr(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	size_t room = sizeof r->trace - r->tlen;
-	int k = vsnprintf(r->trace + r->tlen, room, fmt, ap);
+	fz_vappendf(r->trace, sizeof r->trace, &r->tlen, fmt, ap);
 	va_end(ap);
-	if (k > 0)
-		r->tlen += (size_t)k < room ? (size_t)k : room - 1;
 }
 
 static void fail(struct run *r, const char *fmt, ...)

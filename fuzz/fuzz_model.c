@@ -60,6 +60,7 @@
 #include <string.h>
 
 #include "fuzz_model.h"
+#include "fuzz_util.h"
 
 #define NSLOT 4
 #define MAXQ 64
@@ -109,7 +110,7 @@ struct run {
 
 static uint8_t next(struct run *r)
 {
-	return r->pos < r->n ? r->d[r->pos++] : 0;
+	return fz_next(r->d, r->n, &r->pos);
 }
 
 /* ---- trace ---------------------------------------------------------- */
@@ -119,11 +120,8 @@ static void lp(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	size_t room = sizeof r->line - r->llen;
-	int k = vsnprintf(r->line + r->llen, room, fmt, ap);
+	fz_vappendf(r->line, sizeof r->line, &r->llen, fmt, ap);
 	va_end(ap);
-	if (k > 0)
-		r->llen += (size_t)k < room ? (size_t)k : room - 1;
 }
 
 static void trace_add(struct run *r, const char *s, size_t len)
