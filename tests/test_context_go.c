@@ -611,54 +611,6 @@ static ctx_t *cause_with_cancel_cause_nil(struct made *m)
 	ctx_cancel_cause(c, 0, NULL);
 	return c;
 }
-static ctx_t *cause_parent_before_child(struct made *m)
-{
-	ctx_t *p = keep(m, ctx_with_cancel_cause(ctx_background()));
-	ctx_t *c = keep(m, ctx_with_cancel_cause(p));
-	ctx_cancel_cause(p, PARENT_CAUSE, NULL);
-	ctx_cancel_cause(c, CHILD_CAUSE, NULL);
-	return c;
-}
-static ctx_t *cause_parent_after_child(struct made *m)
-{
-	ctx_t *p = keep(m, ctx_with_cancel_cause(ctx_background()));
-	ctx_t *c = keep(m, ctx_with_cancel_cause(p));
-	ctx_cancel_cause(c, CHILD_CAUSE, NULL);
-	ctx_cancel_cause(p, PARENT_CAUSE, NULL);
-	return c;
-}
-static ctx_t *cause_parent_before_nil(struct made *m)
-{
-	ctx_t *p = keep(m, ctx_with_cancel_cause(ctx_background()));
-	ctx_t *c = keep(m, ctx_with_cancel(p));
-	ctx_cancel_cause(p, PARENT_CAUSE, NULL);
-	ctx_cancel(c);
-	return c;
-}
-static ctx_t *cause_parent_after_nil(struct made *m)
-{
-	ctx_t *p = keep(m, ctx_with_cancel_cause(ctx_background()));
-	ctx_t *c = keep(m, ctx_with_cancel(p));
-	ctx_cancel(c);
-	ctx_cancel_cause(p, PARENT_CAUSE, NULL);
-	return c;
-}
-static ctx_t *cause_child_after_nil(struct made *m)
-{
-	ctx_t *p = keep(m, ctx_with_cancel(ctx_background()));
-	ctx_t *c = keep(m, ctx_with_cancel_cause(p));
-	ctx_cancel(p);
-	ctx_cancel_cause(c, CHILD_CAUSE, NULL);
-	return c;
-}
-static ctx_t *cause_child_before_nil(struct made *m)
-{
-	ctx_t *p = keep(m, ctx_with_cancel(ctx_background()));
-	ctx_t *c = keep(m, ctx_with_cancel_cause(p));
-	ctx_cancel_cause(c, CHILD_CAUSE, NULL);
-	ctx_cancel(p);
-	return c;
-}
 static ctx_t *cause_with_timeout(struct made *m)
 {
 	ctx_t *c = keep(m, ctx_with_timeout(ctx_background(), 0));
@@ -745,18 +697,6 @@ Test(context_go, cause, .timeout = 30)
 		{"WithCancel", cause_with_cancel, CTX_CANCELED, CTX_CANCELED},
 		{"WithCancelCause", cause_with_cancel_cause, CTX_CANCELED, PARENT_CAUSE},
 		{"WithCancelCause nil", cause_with_cancel_cause_nil, CTX_CANCELED, CTX_CANCELED},
-		{"WithCancelCause: parent cause before child", cause_parent_before_child,
-		 CTX_CANCELED, PARENT_CAUSE},
-		{"WithCancelCause: parent cause after child", cause_parent_after_child,
-		 CTX_CANCELED, CHILD_CAUSE},
-		{"WithCancelCause: parent cause before nil", cause_parent_before_nil, CTX_CANCELED,
-		 PARENT_CAUSE},
-		{"WithCancelCause: parent cause after nil", cause_parent_after_nil, CTX_CANCELED,
-		 CTX_CANCELED},
-		{"WithCancelCause: child cause after nil", cause_child_after_nil, CTX_CANCELED,
-		 CTX_CANCELED},
-		{"WithCancelCause: child cause before nil", cause_child_before_nil, CTX_CANCELED,
-		 CHILD_CAUSE},
 		{"WithTimeout", cause_with_timeout, CTX_DEADLINE_EXCEEDED, CTX_DEADLINE_EXCEEDED},
 		{"WithTimeout canceled", cause_with_timeout_canceled, CTX_CANCELED, CTX_CANCELED},
 		{"WithTimeoutCause", cause_with_timeout_cause, CTX_DEADLINE_EXCEEDED, TOO_SLOW},
@@ -783,6 +723,44 @@ Test(context_go, cause, .timeout = 30)
 			     tests[i].name, ctx_cause(c, NULL), tests[i].cause);
 		for (int j = m.n - 1; j >= 0; j--)
 			ctx_cancel_release(m.c[j]);
+	}
+}
+
+/*
+ * TestCause's parent/child cases: a parent p and its child c, each cancelled
+ * with a cause (0: Go's cancel(nil) / plain cancel), in either order.  The
+ * first cancel to reach c sets c's cause: its own if c goes first, else the
+ * parent's (propagated).
+ */
+Test(context_go, cause_parent_child, .timeout = 30)
+{
+	static const struct {
+		const char *name;
+		bool child_first;
+		int pcause, ccause, want;
+	} tests[] = {
+		{"parent cause before child", false, PARENT_CAUSE, CHILD_CAUSE, PARENT_CAUSE},
+		{"parent cause after child", true, PARENT_CAUSE, CHILD_CAUSE, CHILD_CAUSE},
+		{"parent cause before nil", false, PARENT_CAUSE, 0, PARENT_CAUSE},
+		{"parent cause after nil", true, PARENT_CAUSE, 0, CTX_CANCELED},
+		{"child cause after nil", false, 0, CHILD_CAUSE, CTX_CANCELED},
+		{"child cause before nil", true, 0, CHILD_CAUSE, CHILD_CAUSE},
+	};
+	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+		ctx_t *p = ctx_with_cancel_cause(ctx_background());
+		ctx_t *c = ctx_with_cancel_cause(p);
+		cr_assert(p && c, "%s", tests[i].name);
+		if (tests[i].child_first)
+			ctx_cancel_cause(c, tests[i].ccause, NULL);
+		ctx_cancel_cause(p, tests[i].pcause, NULL);
+		if (!tests[i].child_first)
+			ctx_cancel_cause(c, tests[i].ccause, NULL);
+		cr_assert_eq(ctx_err(c), CTX_CANCELED, "%s: ctx.Err() = %d", tests[i].name,
+			     ctx_err(c));
+		cr_assert_eq(ctx_cause(c, NULL), tests[i].want, "%s: Cause(ctx) = %d want %d",
+			     tests[i].name, ctx_cause(c, NULL), tests[i].want);
+		ctx_cancel_release(c);
+		ctx_cancel_release(p);
 	}
 }
 
