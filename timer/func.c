@@ -94,5 +94,5 @@ gotime_timer_t *gotime_after_func_at(int64_t deadline, void (*fn)(void *arg), vo
 
 gotime_timer_t *gotime_after_func(int64_t d, void (*fn)(void *arg), void *arg)
 {
-	return func_timer_new(TK_FUNC_THREAD, add_sat(chan_now(), d > 0 ? d : 0), fn, arg);
+	return func_timer_new(TK_FUNC_THREAD, chan_deadline_in(d), fn, arg);
 }

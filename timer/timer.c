@@ -118,7 +118,7 @@ bool gotime_timer_reset(gotime_timer_t *t, int64_t d)
 		return false;
 	if (t->kind == TK_CHAN)
 		return gotime__chan_timer_set(t, true, d, 0, &err);
-	return gotime__func_timer_set(t, true, add_sat(chan_now(), d > 0 ? d : 0), &err);
+	return gotime__func_timer_set(t, true, chan_deadline_in(d), &err);
 }
 
 void gotime_timer_free(gotime_timer_t *t)
