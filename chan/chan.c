@@ -27,8 +27,7 @@ static chan_t *chan_alloc(size_t elem_size, size_t cap, uint32_t flags)
 	struct chan *c;
 	size_t bufsize, hdr = (sizeof(struct chan) + 15) & ~(size_t)15;
 
-	if (elem_size > CHAN_MAX_ELEM_SIZE ||
-	    (elem_size && cap > (SIZE_MAX - hdr) / elem_size)) {
+	if (elem_size > CHAN_MAX_ELEM_SIZE || (elem_size && cap > (SIZE_MAX - hdr) / elem_size)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -211,9 +210,34 @@ static inline bool deadline_passed(int64_t deadline)
 	return deadline == CHAN_NOWAIT || (deadline >= 0 && chan_now() >= deadline);
 }
 
-static int chan_send_impl(chan_t *c, const void *elem, int64_t deadline, int would_block_err)
+/*
+ * The slow path shared by send and receive: under the lock, complete now if
+ * possible, else give up (deadline passed) or queue and park.  Returns 0
+ * with *ok set (true: communicated; false: closed), or @would_block_err, or
+ * ETIMEDOUT.
+ */
+static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline,
+		   int would_block_err)
 {
 	struct chan_parker *wake;
+
+	chan__lock(&c->lock);
+	if (send ? chan__send_locked(c, elem, ok, &wake) : chan__recv_locked(c, elem, ok, &wake)) {
+		chan__unlock(&c->lock);
+		if (wake)
+			chan__complete(wake);
+		return 0;
+	}
+	if (deadline_passed(deadline)) {
+		chan__unlock(&c->lock);
+		return would_block_err;
+	}
+	/* On close, the closer zeroed a receiver's *elem already. */
+	return chan_block(c, elem, send, ok, deadline);
+}
+
+static int chan_send_impl(chan_t *c, const void *elem, int64_t deadline, int would_block_err)
+{
 	bool ok;
 
 	if (caa_unlikely(!c || (!elem && c->elem_size)))
@@ -224,24 +248,13 @@ static int chan_send_impl(chan_t *c, const void *elem, int64_t deadline, int wou
 	 * channel is open and full we can fail right away.  The two relaxed
 	 * reads may be stale, but there is a moment between them at which the
 	 * channel was open and full, so reporting EAGAIN is linearizable. */
-	if (deadline == CHAN_NOWAIT &&
-	    !atomic_load_explicit(&c->closed, memory_order_relaxed) && chan__send_would_block(c))
+	if (deadline == CHAN_NOWAIT && !atomic_load_explicit(&c->closed, memory_order_relaxed) &&
+	    chan__send_would_block(c))
 		return would_block_err;
 
-	chan__lock(&c->lock);
-	if (chan__send_locked(c, elem, &ok, &wake)) {
-		chan__unlock(&c->lock);
-		if (wake)
-			chan__complete(wake);
-		return ok ? 0 : EPIPE;
-	}
-	if (deadline_passed(deadline)) {
-		chan__unlock(&c->lock);
-		return would_block_err;
-	}
-	if (chan_block(c, (void *)elem, true, &ok, deadline) == ETIMEDOUT)
-		return ETIMEDOUT;
-	return ok ? 0 : EPIPE;
+	int err = chan_op(c, (void *)elem, true, &ok, deadline, would_block_err);
+
+	return err ? err : ok ? 0 : EPIPE;
 }
 
 int chan_send(chan_t *c, const void *elem)
@@ -261,7 +274,6 @@ int chan_send_until(chan_t *c, const void *elem, int64_t deadline)
 
 static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, int would_block_err)
 {
-	struct chan_parker *wake;
 	bool ok;
 
 	if (caa_unlikely(!c))
@@ -286,25 +298,11 @@ static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, in
 		}
 	}
 
-	chan__lock(&c->lock);
-	if (chan__recv_locked(c, elem, &ok, &wake)) {
-		chan__unlock(&c->lock);
-		if (wake)
-			chan__complete(wake);
-		if (okp)
-			*okp = ok;
-		return 0;
-	}
-	if (deadline_passed(deadline)) {
-		chan__unlock(&c->lock);
-		return would_block_err;
-	}
-	if (chan_block(c, elem, false, &ok, deadline) == ETIMEDOUT)
-		return ETIMEDOUT;
-	/* On close the closer zeroed *elem already. */
-	if (okp)
+	int err = chan_op(c, elem, false, &ok, deadline, would_block_err);
+
+	if (!err && okp)
 		*okp = ok;
-	return 0;
+	return err;
 }
 
 int chan_recv(chan_t *c, void *elem, bool *ok)
