@@ -113,11 +113,6 @@ struct round {
 	unsigned seed;
 };
 
-static int64_t now_ns(void)
-{
-	return chan_now();
-}
-
 static bool is_ancestor(struct round *r, int anc, int i)
 {
 	/* Whether @anc is @i or an ancestor of @i, and no WithoutCancel lies
@@ -365,9 +360,9 @@ static void *waiter(void *arg)
 
 static bool wait_until(bool (*cond)(void *), void *arg, int64_t patience)
 {
-	int64_t end = now_ns() + patience;
+	int64_t end = chan_now() + patience;
 	while (!cond(arg)) {
-		if (now_ns() > end)
+		if (chan_now() > end)
 			return false;
 		struct timespec ts = {0, 200000};
 		nanosleep(&ts, NULL);
@@ -384,12 +379,6 @@ static bool regs_settled(void *arg)
 			return false;
 	}
 	return true;
-}
-
-static bool none_live(void *arg)
-{
-	(void)arg;
-	return ctx__live() == 0;
 }
 
 static void run_round(unsigned seed)
@@ -473,7 +462,7 @@ static void run_round(unsigned seed)
 	}
 	for (int i = r->n - 1; i >= 0; i--)
 		ctx_cancel_release(r->nodes[i].c);
-	CHECK(wait_until(none_live, NULL, 20 * GOTIME_SECOND), "contexts leaked: %ld alive",
+	CHECK(wait_no_live(20 * GOTIME_SECOND), "contexts leaked: %ld alive",
 	      ctx__live());
 	chan_unref(r->never);
 	pthread_mutex_destroy(&r->mu);
@@ -485,15 +474,15 @@ int main(int argc, char **argv)
 	int rounds = argc > 1 ? atoi(argv[1]) : 300;
 	unsigned seed = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : (unsigned)time(NULL);
 	fprintf(stderr, "stress_context: %d rounds, seed %u\n", rounds, seed);
-	int64_t t0 = now_ns();
+	int64_t t0 = chan_now();
 	for (int i = 0; i < rounds; i++)
 		run_round(seed + (unsigned)i);
 	/* No library thread left behind for leak checkers: AfterFunc threads
 	 * have released their contexts (checked above), the timer thread goes. */
-	int64_t end = now_ns() + 10 * GOTIME_SECOND;
-	while (gotime_shutdown() == EBUSY && now_ns() < end)
+	int64_t end = chan_now() + 10 * GOTIME_SECOND;
+	while (gotime_shutdown() == EBUSY && chan_now() < end)
 		sched_yield();
-	fprintf(stderr, "stress_context: %.2f s\n", (double)(now_ns() - t0) / 1e9);
+	fprintf(stderr, "stress_context: %.2f s\n", (double)(chan_now() - t0) / 1e9);
 	printf("%ld passed, %ld failed\n", atomic_load(&passed), atomic_load(&failed));
 	return atomic_load(&failed) ? 1 : 0;
 }
