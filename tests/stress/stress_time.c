@@ -39,19 +39,18 @@ static void check(bool ok, const char *what)
 	fflush(stdout);
 }
 
+/* @n threads running fn(&args[i]) (elements of @argsz bytes), and their
+ * joins: testutil.h's tu_spawn/tu_join, which abort on failure. */
 static void start_all(pthread_t *th, int n, void *(*fn)(void *), void *args, size_t argsz)
 {
 	for (int i = 0; i < n; i++)
-		if (pthread_create(&th[i], NULL, fn, (char *)args + i * argsz)) {
-			perror("pthread_create");
-			exit(2);
-		}
+		th[i] = tu_spawn(fn, (char *)args + i * argsz);
 }
 
 static void join_all(pthread_t *th, int n)
 {
 	for (int i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
+		tu_join(th[i]);
 }
 
 /* Wait until every timer due before now + d has been handled by the timer
@@ -408,8 +407,7 @@ static void phase_shutdown_race(void)
 	pthread_t th[T];
 	atomic_int done = 0;
 	for (int i = 0; i < T; i++)
-		if (pthread_create(&th[i], NULL, p7_worker, &done))
-			exit(2);
+		th[i] = tu_spawn(p7_worker, &done);
 	bool bad = false;
 	/* acquire: pairs with the workers' release increments */
 	while (atomic_load_explicit(&done, memory_order_acquire) < T) {
