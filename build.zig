@@ -19,7 +19,7 @@ const version: std.SemanticVersion = .{ .major = 0, .minor = 1, .patch = 0 };
 const version_string = "0.1.0";
 
 /// Every *.c file directly in these directories is part of the library.
-const lib_dirs = [_][]const u8{ "chan", "select", "timer", "context" };
+const lib_dirs = [_][]const u8{ "chan", "select", "timer", "context", "diag", "poll", "group" };
 
 /// The project's C dialect and warning policy (CONTRIBUTING.md), shared by
 /// every compiler the build drives.

@@ -1,0 +1,42 @@
+/*
+ * diag/threads.h - accounting of the threads the library itself starts
+ * (timer, AfterFunc, poller, thread-group workers), so that the leak check
+ * (godiag_verify_none) can wait for every one of them to be gone.
+ * Not installed; not for users.
+ *
+ * Rule for every module that starts a thread: call godiag__thread_start()
+ * before pthread_create (undo with godiag__thread_exit() if the create
+ * fails), and godiag__thread_exit() as the last thing the thread does that
+ * touches library state.  A thread counts as alive from the first call to
+ * the second, so the count never reads 0 while one is about to start.
+ */
+#ifndef GOCHAN_DIAG_THREADS_H
+#define GOCHAN_DIAG_THREADS_H
+
+#include <stdint.h>
+
+enum godiag_thread_kind {
+	GODIAG_THREAD_TIMER,
+	GODIAG_THREAD_AFTERFUNC,
+	GODIAG_THREAD_POLLER,
+	GODIAG_THREAD_GROUP,
+	GODIAG_THREAD_KINDS
+};
+
+/* One more library thread of kind @k is alive (relaxed counter; the
+ * creating thread's later pthread_create orders it before the thread runs). */
+void godiag__thread_start(enum godiag_thread_kind k);
+
+/* A library thread of kind @k is done with library state.  Release: what it
+ * did happens before a godiag__threads_wait() that sees the count drop. */
+void godiag__thread_exit(enum godiag_thread_kind k);
+
+/* Library threads of kind @k alive now (GODIAG_THREAD_KINDS: all kinds). */
+unsigned godiag__threads_alive(enum godiag_thread_kind k);
+
+/* Block until no library thread of any kind is alive, or @deadline
+ * (chan_now() time; CHAN_FOREVER: none).  0 or ETIMEDOUT.  Sleeps on a
+ * condition variable the last exiting thread signals (no polling). */
+int godiag__threads_wait(int64_t deadline);
+
+#endif
