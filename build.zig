@@ -78,6 +78,9 @@ const Ctx = struct {
     target: Build.ResolvedTarget,
     optimize: std.builtin.OptimizeMode,
     lib_srcs: []const []const u8,
+    /// For a cross target: a directory of unpacked Debian packages searched
+    /// (after the multiarch directories) for libraries and headers.
+    sysroot: ?[]const u8 = null,
 };
 
 pub fn build(b: *Build) void {
@@ -88,6 +91,7 @@ pub fn build(b: *Build) void {
         "Optimization of the library, tests and demo (default ReleaseSafe; benches are always ReleaseFast)",
     ) orelse .ReleaseSafe;
     const criterion_jobs = b.option([]const u8, "jobs", "Criterion worker processes (default 2)") orelse "2";
+    const arm64_sysroot = b.option([]const u8, "arm64-sysroot", "Where scripts/setup.sh --test unpacked Debian's arm64 Criterion (default /opt/gochan-arm64)") orelse "/opt/gochan-arm64";
 
     var lib_srcs: std.ArrayList([]const u8) = .empty;
     for (lib_dirs) |dir| lib_srcs.appendSlice(b.allocator, listFiles(b, dir, "", ".c")) catch @panic("OOM");
@@ -160,8 +164,14 @@ pub fn build(b: *Build) void {
     // Criterion through multiarch: `scripts/setup.sh --test` installs them).
     const arm64_step = b.step("test-arm64", "Criterion runner + stress programs built for aarch64-linux-gnu, run under qemu-aarch64-static");
     {
-        const arm64 = b.resolveTargetQuery(.{ .cpu_arch = .aarch64, .os_tag = .linux, .abi = .gnu });
-        const actx: Ctx = .{ .b = b, .target = arm64, .optimize = optimize, .lib_srcs = lib_srcs.items };
+        // glibc 2.36: Debian 12's, which the arm64 libraries were linked against.
+        const arm64 = b.resolveTargetQuery(.{
+            .cpu_arch = .aarch64,
+            .os_tag = .linux,
+            .abi = .gnu,
+            .glibc_version = .{ .major = 2, .minor = 36, .patch = 0 },
+        });
+        const actx: Ctx = .{ .b = b, .target = arm64, .optimize = optimize, .lib_srcs = lib_srcs.items, .sysroot = arm64_sysroot };
         const arm64_lib = addLib(actx, .{ .name = "gochan-test-arm64", .linkage = .static, .sanitize_c = .full });
         addTests(actx, arm64_step, arm64_lib, test_srcs, stress_srcs, .{
             .jobs = criterion_jobs,
@@ -439,6 +449,10 @@ fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []
     if (test_srcs.len > 0) {
         const mod = addExeModule(ctx, test_srcs, .{ .sanitize_c = .full });
         mod.linkLibrary(lib);
+        if (ctx.sysroot) |root| if (multiarchTriple(ctx.target)) |triple| {
+            mod.addLibraryPath(.{ .cwd_relative = b.fmt("{s}/usr/lib/{s}", .{ root, triple }) });
+            mod.addAfterIncludePath(.{ .cwd_relative = b.fmt("{s}/usr/include", .{root}) });
+        };
         linkSystem(b, mod, ctx.target, "criterion", &.{"criterion"});
         const exe = b.addExecutable(.{ .name = b.fmt("{s}gochan-tests", .{o.name_prefix}), .root_module = mod });
         // Criterion finds its tests by reading their ELF sections, which
@@ -446,7 +460,7 @@ fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []
         exe.link_gc_sections = false;
         step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "test" } } }).step);
         const run = runWithTimeout(b, o.runner_timeout, b.fmt("run {s}gochan-tests", .{o.name_prefix}));
-        if (o.emulator) |emu| run.addArg(emu);
+        if (o.emulator) |emu| emulate(ctx, run, emu);
         run.addArtifactArg(exe);
         run.addArg(b.fmt("--jobs={s}", .{o.jobs}));
         step.dependOn(&run.step);
@@ -456,10 +470,19 @@ fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []
         mod.linkLibrary(lib);
         const exe = b.addExecutable(.{ .name = b.fmt("{s}stress-{s}", .{ o.name_prefix, stem(src) }), .root_module = mod });
         const run = runWithTimeout(b, o.program_timeout, b.fmt("run {s}stress {s}", .{ o.name_prefix, stem(src) }));
-        if (o.emulator) |emu| run.addArg(emu);
+        if (o.emulator) |emu| emulate(ctx, run, emu);
         run.addArtifactArg(exe);
         step.dependOn(&run.step);
     }
+}
+
+/// Run the foreign program of @run under @emulator (qemu-aarch64-static),
+/// its dynamic loader finding the unpacked libraries through LD_LIBRARY_PATH
+/// (the emulated program's environment is the emulator's).
+fn emulate(ctx: Ctx, run: *Build.Step.Run, emulator: []const u8) void {
+    run.addArg(emulator);
+    if (ctx.sysroot) |root| if (multiarchTriple(ctx.target)) |triple|
+        run.setEnvironmentVariable("LD_LIBRARY_PATH", ctx.b.fmt("{s}/usr/lib/{s}", .{ root, triple }));
 }
 
 const LibOptions = struct {

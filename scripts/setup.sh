@@ -62,12 +62,21 @@ TEST_PACKAGES=(
 	hyperfine
 	qemu-user-static   # test-arm64: qemu-aarch64-static
 )
-# test-arm64 links against Debian's arm64 builds of the libraries (multiarch).
+# test-arm64 links against Debian's arm64 builds of the libraries.  Those
+# that are Multi-Arch: same are installed next to the amd64 ones (multiarch):
 ARM64_PACKAGES=(
 	libc6-dev:arm64
 	liburcu-dev:arm64
-	libcriterion-dev:arm64
+	libffi8:arm64      # libcriterion3's dependencies
+	libgit2-1.5:arm64
 )
+# Criterion's arm64 packages are not installable next to the amd64 ones
+# (libnanomsg5 is not Multi-Arch: same, so apt would REMOVE the amd64
+# Criterion), so they are only unpacked into a directory of their own, which
+# `zig build test-arm64` links from (-Darm64-sysroot, this default) and gives
+# to the programs under qemu through LD_LIBRARY_PATH.
+ARM64_SYSROOT=${GOCHAN_ARM64_SYSROOT:-/opt/gochan-arm64}
+ARM64_UNPACKED=(libcriterion3:arm64 libcriterion-dev:arm64 libnanomsg5:arm64)
 
 log() { printf 'setup: %s\n' "$*"; }
 
@@ -122,6 +131,27 @@ if [ ${#missing[@]} -gt 0 ]; then
 	as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
 	log "Debian packages present"
+fi
+
+# ---- arm64 Criterion, unpacked (see ARM64_UNPACKED above)
+if [ "$TEST" -eq 1 ]; then
+	stamp="$ARM64_SYSROOT/.unpacked"
+	want=$(apt-cache policy "${ARM64_UNPACKED[@]}" 2>/dev/null | sed -n 's/^ *Candidate: //p' | tr '\n' ' ')
+	if [ ! -e "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+		log "unpacking ${ARM64_UNPACKED[*]} into $ARM64_SYSROOT"
+		debs=$(mktemp -d)
+		chmod 755 "$debs" # apt downloads as the _apt user
+		(cd "$debs" && as_root apt-get download -qq -o APT::Sandbox::User=root "${ARM64_UNPACKED[@]}")
+		as_root rm -rf "$ARM64_SYSROOT"
+		as_root mkdir -p "$ARM64_SYSROOT"
+		for deb in "$debs"/*.deb; do
+			as_root dpkg-deb -x "$deb" "$ARM64_SYSROOT"
+		done
+		rm -rf "$debs"
+		printf '%s' "$want" | as_root tee "$stamp" >/dev/null
+	else
+		log "arm64 Criterion present in $ARM64_SYSROOT"
+	fi
 fi
 
 # ---- Zig, pinned, from PyPI
