@@ -160,8 +160,10 @@ pub fn build(b: *Build) void {
     });
 
     // ---- test-arm64: the same runner and stress programs cross-built for
-    // aarch64 Linux and run under qemu-aarch64 (Debian's arm64 liburcu and
-    // Criterion through multiarch: `scripts/setup.sh --test` installs them).
+    // aarch64 Linux and run under qemu-aarch64 (scripts/qemu-run.sh).
+    // Debian's arm64 packages, from `scripts/setup.sh --test`: liburcu through
+    // multiarch (/usr/lib/aarch64-linux-gnu), Criterion unpacked into
+    // -Darm64-sysroot (it cannot be installed next to the amd64 one).
     const arm64_step = b.step("test-arm64", "Criterion runner + stress programs built for aarch64-linux-gnu, run under qemu-aarch64-static");
     {
         // glibc 2.36: Debian 12's, which the arm64 libraries were linked against.
@@ -177,7 +179,7 @@ pub fn build(b: *Build) void {
             .jobs = criterion_jobs,
             .runner_timeout = qemu_runner_timeout,
             .program_timeout = qemu_program_timeout,
-            .emulator = "qemu-aarch64-static",
+            .emulator = "scripts/qemu-run.sh",
             .name_prefix = "arm64-",
         });
     }
@@ -437,7 +439,7 @@ const TestOptions = struct {
     jobs: []const u8,
     runner_timeout: []const u8,
     program_timeout: []const u8,
-    /// A program that runs the foreign executables (qemu-aarch64-static), or null.
+    /// A script that runs the foreign executables (scripts/qemu-run.sh), or null.
     emulator: ?[]const u8 = null,
     name_prefix: []const u8 = "",
 };
@@ -476,13 +478,16 @@ fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []
     }
 }
 
-/// Run the foreign program of @run under @emulator (qemu-aarch64-static),
-/// its dynamic loader finding the unpacked libraries through LD_LIBRARY_PATH
-/// (the emulated program's environment is the emulator's).
+/// Run the foreign program of @run through @emulator, a script taking the
+/// directory of the unpacked foreign libraries, then the program and its
+/// arguments (scripts/qemu-run.sh: qemu-aarch64-static, also across the
+/// re-exec of Criterion's runner).
 fn emulate(ctx: Ctx, run: *Build.Step.Run, emulator: []const u8) void {
-    run.addArg(emulator);
-    if (ctx.sysroot) |root| if (multiarchTriple(ctx.target)) |triple|
-        run.setEnvironmentVariable("LD_LIBRARY_PATH", ctx.b.fmt("{s}/usr/lib/{s}", .{ root, triple }));
+    const b = ctx.b;
+    const triple = multiarchTriple(ctx.target) orelse "";
+    run.addArg("bash");
+    run.addFileArg(b.path(emulator));
+    run.addArg(b.fmt("{s}/usr/lib/{s}", .{ ctx.sysroot orelse "", triple }));
 }
 
 const LibOptions = struct {
