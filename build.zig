@@ -181,6 +181,10 @@ pub fn build(b: *Build) void {
             .program_timeout = qemu_program_timeout,
             .emulator = "scripts/qemu-run.sh",
             .name_prefix = "arm64-",
+            // Emulated, the suites run 5-20x slower (more when the machine
+            // is busy): one limit of 300 s for every test replaces their own
+            // .timeout (sized for native runs), so a deadlock still fails.
+            .runner_args = &.{ "--timeout", "300" },
         });
     }
 
@@ -442,6 +446,8 @@ const TestOptions = struct {
     /// A script that runs the foreign executables (scripts/qemu-run.sh), or null.
     emulator: ?[]const u8 = null,
     name_prefix: []const u8 = "",
+    /// More arguments for the Criterion runner.
+    runner_args: []const []const u8 = &.{},
 };
 
 /// The Criterion runner (every tests/*.c) and every stress program, built
@@ -465,6 +471,7 @@ fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []
         if (o.emulator) |emu| emulate(ctx, run, emu);
         run.addArtifactArg(exe);
         run.addArg(b.fmt("--jobs={s}", .{o.jobs}));
+        run.addArgs(o.runner_args);
         step.dependOn(&run.step);
     }
     for (stress_srcs) |src| {

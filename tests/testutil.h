@@ -43,12 +43,18 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Start fn(arg) on a new thread with the default stack size. */
+/* Start fn(arg) on a new thread with a @stack-byte stack (0: the default).
+ * A size below the platform's minimum is raised to it: glibc's
+ * PTHREAD_STACK_MIN is 16 KiB on x86-64 but 128 KiB on aarch64, where a
+ * smaller size makes pthread_attr_setstacksize fail with EINVAL. */
 static inline pthread_t tu_spawn_stack(void *(*fn)(void *), void *arg, size_t stack)
 {
 	pthread_attr_t attr;
 	pthread_t th;
 	int err = pthread_attr_init(&attr);
+	long min = sysconf(_SC_THREAD_STACK_MIN);
+	if (stack && min > 0 && stack < (size_t)min)
+		stack = (size_t)min;
 	if (!err && stack)
 		err = pthread_attr_setstacksize(&attr, stack);
 	if (!err)
