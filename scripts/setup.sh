@@ -91,16 +91,17 @@ as_root() {
 	fi
 }
 
-# Prints the packages of "$@" that are not installed.
+# Prints the packages of "$@" that are not installed ("name" means the
+# machine's own architecture or arch-independent, "name:arch" that one).
+# One dpkg-query for all of them, so that a second run stays fast.
 missing_packages() {
-	local pkg status
-	for pkg in "$@"; do
-		status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-		case "$status" in
-		*" ok installed") ;;
-		*) printf '%s\n' "$pkg" ;;
-		esac
-	done
+	local native
+	native=$(dpkg --print-architecture)
+	dpkg-query -W -f='${Package}:${Architecture} ${db:Status-Abbrev}\n' 2>/dev/null |
+		awk -v native="$native" '
+			NR == FNR { if ($2 ~ /^ii/) { ok[$1] = 1; split($1, p, ":"); if (p[2] == "all") ok[p[1] ":" native] = 1 } next }
+			{ want = ($0 ~ /:/) ? $0 : $0 ":" native; if (!(want in ok)) print $0 }
+		' - <(printf '%s\n' "$@")
 }
 
 # ---- Debian packages
@@ -135,9 +136,10 @@ fi
 
 # ---- arm64 Criterion, unpacked (see ARM64_UNPACKED above)
 if [ "$TEST" -eq 1 ]; then
+	# The stamp lists what was unpacked (apt-cache is slow: only asked when
+	# unpacking).  Delete the directory to unpack again (e.g. after an upgrade).
 	stamp="$ARM64_SYSROOT/.unpacked"
-	want=$(apt-cache policy "${ARM64_UNPACKED[@]}" 2>/dev/null | sed -n 's/^ *Candidate: //p' | tr '\n' ' ')
-	if [ ! -e "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+	if [ ! -e "$stamp" ] || [ "$(head -n1 "$stamp")" != "${ARM64_UNPACKED[*]}" ]; then
 		log "unpacking ${ARM64_UNPACKED[*]} into $ARM64_SYSROOT"
 		debs=$(mktemp -d)
 		chmod 755 "$debs" # apt downloads as the _apt user
@@ -148,7 +150,10 @@ if [ "$TEST" -eq 1 ]; then
 			as_root dpkg-deb -x "$deb" "$ARM64_SYSROOT"
 		done
 		rm -rf "$debs"
-		printf '%s' "$want" | as_root tee "$stamp" >/dev/null
+		{
+			printf '%s\n' "${ARM64_UNPACKED[*]}"
+			apt-cache policy "${ARM64_UNPACKED[@]}" 2>/dev/null | sed -n 's/^ *Candidate: //p'
+		} | as_root tee "$stamp" >/dev/null
 	else
 		log "arm64 Criterion present in $ARM64_SYSROOT"
 	fi
