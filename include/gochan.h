@@ -9,5 +9,6 @@
 #include <gochan/select.h>
 #include <gochan/time.h>
 #include <gochan/context.h>
+#include <gochan/poll.h>
 
 #endif
