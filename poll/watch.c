@@ -8,6 +8,7 @@
  * mutex, so a watch is either fired or unregistered, never both halfway.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 
@@ -81,11 +82,33 @@ int gopoll_free(gopoll_t *w)
 	return rc;
 }
 
+/* Deadline already passed: one look with poll(2), no registration. */
+static int wait_now(int fd, unsigned events, unsigned *revents)
+{
+	struct pollfd p = {.fd = fd,
+			   .events = (short)((events & GOPOLL_READ ? POLLIN | POLLRDHUP : 0) |
+					     (events & GOPOLL_WRITE ? POLLOUT : 0))};
+	int n = poll(&p, 1, 0);
+	if (n < 0)
+		return errno;
+	if (p.revents & POLLNVAL)
+		return EBADF;
+	if (n == 0 || p.revents == 0)
+		return ETIMEDOUT;
+	if (revents) /* POLL* and EPOLL* bits are the same on Linux */
+		*revents = gopoll__revents_from_epoll((uint32_t)p.revents);
+	return 0;
+}
+
 int gopoll_wait(ctx_t *ctx, int fd, unsigned events, int64_t deadline, unsigned *revents)
 {
 	chan_t *done = NULL;
 	int64_t dl = deadline, cdl;
 
+	if (events == 0 || (events & ~(GOPOLL_READ | GOPOLL_WRITE)))
+		return EINVAL;
+	if (fd < 0)
+		return EBADF;
 	if (ctx) {
 		int e = ctx_err(ctx);
 		if (e)
@@ -97,6 +120,8 @@ int gopoll_wait(ctx_t *ctx, int fd, unsigned events, int64_t deadline, unsigned 
 		if (ctx_deadline(ctx, &cdl) && (dl == CHAN_FOREVER || cdl < dl))
 			dl = cdl;
 	}
+	if (dl != CHAN_FOREVER && dl <= chan_now())
+		return wait_now(fd, events, revents);
 	gopoll_t *w = gopoll_watch(fd, events);
 	if (!w)
 		return errno;
@@ -112,7 +137,7 @@ int gopoll_wait(ctx_t *ctx, int fd, unsigned events, int64_t deadline, unsigned 
 		ret = 0;
 	} else if (rc == 1) {
 		ret = ctx_err(ctx);
-	} else if (rc == CHAN_TIMEOUT) {
+	} else if (rc == CHAN_TIMEOUT || rc == CHAN_DEFAULT) {
 		/* Our deadline or the context's: both read ETIMEDOUT
 		 * (== CTX_DEADLINE_EXCEEDED). */
 		ret = ETIMEDOUT;

@@ -161,9 +161,12 @@ int gopoll_free(gopoll_t *w);
  * is done, or @deadline (a chan_now() time; CHAN_FOREVER: none) passes:
  * Go's blocking Read/Write with SetDeadline, minus the I/O.  @ctx may be
  * NULL (no context).  On 0, *@revents (if not NULL) receives what fired.
- * Returns 0, ETIMEDOUT, ctx_err(@ctx) (CTX_CANCELED, CTX_DEADLINE_EXCEEDED),
- * or gopoll_watch()'s errors.  Readiness is a hint: retry the non-blocking
- * I/O and wait again on EAGAIN.
+ * A deadline already passed (CHAN_NOWAIT, or @ctx's) makes one poll(2) look
+ * at @fd instead of registering.  Returns 0, ETIMEDOUT (@deadline or @ctx's
+ * deadline passed: ETIMEDOUT is CTX_DEADLINE_EXCEEDED), ctx_err(@ctx) when
+ * @ctx is cancelled (CTX_CANCELED), or gopoll_watch()'s errors.  Readiness
+ * is a hint: retry the non-blocking I/O and wait again on EAGAIN.  Blocks
+ * like chan_select; one watch registered and freed per call.
  */
 int gopoll_wait(ctx_t *ctx, int fd, unsigned events, int64_t deadline, unsigned *revents);
 
