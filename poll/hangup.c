@@ -22,7 +22,6 @@
  * destroyed and nobody can see it any more: nothing to cancel.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -59,12 +58,17 @@ void gopoll__hup_fire(struct preg *r)
 	ctx_release(c); /* the claim's; may free @r */
 }
 
-/* Whether @fd's peer is already gone (or @fd is in error).  POLLNVAL (not
- * open) is reported by the caller's own check. */
-static bool hung_up_now(int fd)
+/* One look at @fd: EBADF if it is not open, 1 if its peer is already gone
+ * (or it is in error), 0 otherwise (also if poll(2) itself fails: the
+ * registration then reports the problem). */
+static int hung_up_now(int fd)
 {
 	struct pollfd p = {.fd = fd, .events = POLLRDHUP};
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+	if (poll(&p, 1, 0) != 1)
+		return 0;
+	if (p.revents & POLLNVAL)
+		return EBADF;
+	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 ctx_t *gopoll_hangup_ctx(ctx_t *parent, int fd)
@@ -73,7 +77,9 @@ ctx_t *gopoll_hangup_ctx(ctx_t *parent, int fd)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (fd < 0 || fcntl(fd, F_GETFD) < 0) {
+	/* poll(2) ignores negative descriptors: refuse them here. */
+	int now = fd < 0 ? EBADF : hung_up_now(fd);
+	if (now == EBADF) {
 		errno = EBADF;
 		return NULL;
 	}
@@ -97,7 +103,7 @@ ctx_t *gopoll_hangup_ctx(ctx_t *parent, int fd)
 	h->ctx = c;
 	if (ctx_err(c) != 0)
 		return c;
-	if (hung_up_now(fd)) {
+	if (now) { /* already gone: done at once, nothing registered */
 		(void)ctx_cancel_cause(c, GOPOLL_HANGUP, NULL);
 		return c;
 	}
