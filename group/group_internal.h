@@ -74,28 +74,48 @@ int gowg__wait(struct gowg *wg, int64_t deadline);
 extern _Thread_local struct gowg *gowg__current;
 
 /*
- * A job for a library thread: run(job) is called once on a new thread, which
- * ends when it returns (after its exit from the thread accounting).  run
- * owns @job (frees it).  Its last access to any group must be the counter
- * decrement (see above).
+ * A job for a library thread: run(job) is called once, on a new thread or on
+ * an idle one of the pool (group/spawn.c).  run owns @job (frees it).  Its
+ * last access to any group must be the counter decrement (see above): after
+ * run returns, the thread only touches the pool's own state.
  */
 struct group_job {
 	void (*run)(struct group_job *job);
+	struct group_job *next; /* the pool's hand-off list (spawn.c's) */
 };
 
 /*
- * group__spawn - start a thread (detached, counted as GODIAG_THREAD_GROUP)
- * that runs job->run(job).  Returns 0, or pthread_create's error (EAGAIN),
- * with the thread accounting undone and @job untouched (still the caller's).
+ * group__spawn - have job->run(job) called on a library thread: an idle
+ * thread of the pool if there is one, else a new detached thread (counted as
+ * GODIAG_THREAD_GROUP from before pthread_create until it exits).  Returns 0,
+ * or pthread_create's error (EAGAIN) with the thread accounting undone and
+ * @job untouched (still the caller's).  Never blocks beyond the pool's mutex.
  */
 int group__spawn(struct group_job *job);
 
+/* The pool's limits (spawn.c): how long a thread waits idle for another
+ * job before it exits, and how many may wait at once. */
+#define GROUP_POOL_IDLE_NS ((int64_t)50000000) /* 50 ms */
+#define GROUP_POOL_MAX_IDLE 32
+
 /*
- * Test hook (tests/test_group_spawnfail.c): make the @k-th group__spawn()
- * from now (k >= 1) fail with @err instead of creating a thread, as if
- * pthread_create had returned it; k <= 0 disables.  One pending failure at a
- * time.  Not for production use (a relaxed counter, checked on every spawn).
+ * Test and benchmark hooks (not for production use):
+ *
+ * group__inject_spawn_failure - make the @k-th group__spawn() from now
+ * (k >= 1) fail with @err as if pthread_create had returned it (that spawn
+ * takes the thread-creating path even if a thread is idle, so the pool's
+ * failure path runs); k <= 0 disarms.  One pending failure at a time.
+ *
+ * group__pool_set_idle_ns - set the idle timeout (ns; <= 0: a thread exits
+ * as soon as its job returns, i.e. no reuse) and return the previous one.
+ * Idle threads already waiting are woken to re-read it (their timeout counts
+ * from when they became idle).
+ *
+ * group__pool_wait_idle - block until at least @n threads are idle in the
+ * pool, or @deadline (chan_now() time; CHAN_FOREVER: none): 0 or ETIMEDOUT.
  */
 void group__inject_spawn_failure(long k, int err);
+int64_t group__pool_set_idle_ns(int64_t ns);
+int group__pool_wait_idle(int n, int64_t deadline);
 
 #endif /* GOCHAN_GROUP_INTERNAL_H */

@@ -30,11 +30,13 @@
  *
  * Tasks.  A task is int fn(void *arg): it returns 0 for success or a non-zero
  * error code of the application's choosing (an errno value, say).  Each task
- * runs on a thread of its own (pthread_create, default attributes, detached),
- * counted by the library's thread accounting (GODIAG_THREAD_GROUP) until it
- * has returned and released the group; the thread touches nothing of the
- * group after that, so the group may be freed once gogroup_wait() returned.
- * @arg is passed through: the library never reads or frees it.
+ * runs on a library thread of its own, taken from the same pool of idle
+ * threads as gowg_go() (gochan/waitgroup.h, "Threads": reused for 50 ms,
+ * at most 32 idle, counted as GODIAG_THREAD_GROUP, a task must leave its
+ * thread as it found it and must return, not pthread_exit()).  The thread
+ * touches nothing of the group after the task has returned and released the
+ * group, so the group may be freed once gogroup_wait() returned.  @arg is
+ * passed through: the library never reads or frees it.
  *
  * First error.  The first task to return non-zero records its code; Wait
  * returns it (0 if every task succeeded); later errors are dropped (Go's

@@ -18,14 +18,23 @@
  * gochan (there is deliberately no fire-and-forget `go`: a thread nobody
  * waits for is the zombie this library exists to prevent).
  *
- * Threads.  Each gowg_go() task runs on a thread of its own, started with
- * pthread_create (default attributes, detached), counted by the library's
- * thread accounting (kind GODIAG_THREAD_GROUP) from just before it is
- * created until just after fn returned and the counter was decremented, so a
- * leak check sees it.  The thread touches nothing of the WaitGroup after the
- * decrement, so the WaitGroup may be freed as soon as gowg_wait() returns.
- * A thread that cannot be started is an error returned by gowg_go() (the
- * counter is left as it was, fn never runs): never a lost task.
+ * Threads.  Each gowg_go() task runs on a library thread of its own: an
+ * idle one that finished an earlier task (of any group) less than 50 ms ago,
+ * if there is one, else a new detached thread (pthread_create, default
+ * attributes).  At most 32 threads wait idle; an idle thread exits after
+ * 50 ms without work, so none is left once the program stops starting tasks.
+ * (Reusing them makes a go+wait 2-3x cheaper than a fresh thread:
+ * bench/group_bench.c.)  Every such thread is counted by the library's
+ * thread accounting (kind GODIAG_THREAD_GROUP) for its whole life, so a leak
+ * check sees it.  Because threads are reused, a task must not rely on
+ * thread-local state being fresh, and what it changes about its thread
+ * (signal mask, name, cancellation state, thread-local variables) may be
+ * seen by later tasks: restore it before returning.  A task must return
+ * (not pthread_exit()).  The thread touches nothing of the WaitGroup after
+ * the task's decrement, so the WaitGroup may be freed as soon as
+ * gowg_wait() returns.  A thread that cannot be started is an error
+ * returned by gowg_go() (the counter is left as it was, fn never runs):
+ * never a lost task.  After fork() the child starts with no idle thread.
  *
  * Counter.  The counter is at most GOWG_MAX (2^31 - 1, Go's int32).  A change
  * that would make it negative is Go's panic "sync: negative WaitGroup
