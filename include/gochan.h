@@ -5,6 +5,7 @@
 #ifndef GOCHAN_H
 #define GOCHAN_H
 
+#include <gochan/version.h>
 #include <gochan/chan.h>
 #include <gochan/select.h>
 #include <gochan/time.h>
