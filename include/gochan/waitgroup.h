@@ -56,7 +56,8 @@
  * happens before anything after the gowg_wait() that returns 0 because the
  * counter reached zero: the decrement is a release (an acq_rel
  * compare-and-swap) and the waiter's load of zero is an acquire.  Everything
- * before gowg_go() happens before fn starts (pthread_create).
+ * before gowg_go() happens before fn starts (pthread_create, or the unlock
+ * and lock of the pool mutex that hands the task to an idle thread).
  *
  * Errors (positive errno values, 0 = success; nothing changes on an error):
  *   EINVAL     NULL argument; a change that would make the counter negative;
