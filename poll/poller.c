@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -356,6 +357,8 @@ static void *poller_main(void *unused)
 
 	(void)unused;
 	on_poller_thread = true;
+	/* Visible in top -H, gdb and /proc (best effort). */
+	(void)prctl(PR_SET_NAME, (unsigned long)"gochan-poller", 0UL, 0UL, 0UL);
 	pthread_mutex_lock(&g.mu);
 	const int epfd = g.epfd, evfd = g.evfd;
 	for (;;) {
