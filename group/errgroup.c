@@ -114,7 +114,7 @@ static void release_token(chan_t *sem)
 		chan_try_recv(sem, NULL, NULL);
 }
 
-static void task_run(struct group_job *j)
+static struct gowg *task_run(struct group_job *j)
 {
 	struct group_task *t = (struct group_task *)j;
 	struct gogroup *g = t->g;
@@ -129,8 +129,9 @@ static void task_run(struct group_job *j)
 	if (err)
 		record_error(g, err);
 	release_token(sem);
-	/* Last touch of the group (see the invariants above). */
-	gowg__add(&g->wg, -1);
+	/* The thread decrements for us, as its last touch of the group (see
+	 * the invariants above). */
+	return &g->wg;
 }
 
 static int group_go(gogroup_t *g, enum go_mode mode, ctx_t *ctx, int64_t deadline,

@@ -75,12 +75,16 @@ extern _Thread_local struct gowg *gowg__current;
 
 /*
  * A job for a library thread: run(job) is called once, on a new thread or on
- * an idle one of the pool (group/spawn.c).  run owns @job (frees it).  Its
- * last access to any group must be the counter decrement (see above): after
- * run returns, the thread only touches the pool's own state.
+ * an idle one of the pool (group/spawn.c).  run owns @job (frees it).  It
+ * does the task and everything the task's group needs EXCEPT the final
+ * counter decrement: it returns the WaitGroup to decrement, and the thread
+ * does that decrement itself (gowg__add(wg, -1), its last access to the
+ * group) right AFTER it has counted itself idle in the pool.  So when a
+ * wait returns, the thread that ran the last task is already available, and
+ * a go right after it reuses that thread instead of racing it.
  */
 struct group_job {
-	void (*run)(struct group_job *job);
+	struct gowg *(*run)(struct group_job *job);
 	struct group_job *next; /* the pool's hand-off list (spawn.c's) */
 };
 

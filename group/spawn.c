@@ -22,6 +22,10 @@
  *     jobs already handed over and not yet taken (idle > queued), so every
  *     queued job has a thread that will take it: it never waits for a thread
  *     to be created or for a running job to finish;
+ *   - a thread counts itself idle BEFORE it makes the counter decrement that
+ *     ends its task (group_internal.h, struct group_job), so the go that
+ *     follows a wait finds it idle: a queued job then waits at most for that
+ *     one compare-and-swap (and wake-up call) before it is taken;
  *   - every thread counts as GODIAG_THREAD_GROUP for its whole life, idle or
  *     not, from before its pthread_create to its exit.
  *
@@ -169,15 +173,25 @@ int group__pool_wait_idle(int n, int64_t deadline)
 /* ---- the pool -------------------------------------------------------------------- */
 
 /*
- * After a job: wait idle for the next one (caller holds pool.mu; returns
- * with it held).  NULL: exit (timeout, the pool is full, or no reuse).
+ * After a job: count this thread idle if the pool may keep it (caller holds
+ * pool.mu).  Returns whether it did.
  */
-static struct group_job *next_job(void)
+static bool become_idle(void)
 {
 	if (pool.idle_ns <= 0 || pool.idle >= GROUP_POOL_MAX_IDLE)
-		return NULL;
+		return false;
 	pool.idle++;
 	pthread_cond_broadcast(&pool.idle_cv);
+	return true;
+}
+
+/*
+ * An idle thread waits for a job (caller holds pool.mu and counted itself
+ * idle; returns with it held and the thread no longer idle).  NULL: exit
+ * (the timeout passed with nothing queued, or reuse was turned off).
+ */
+static struct group_job *wait_job(void)
+{
 	/* The deadline is re-read after every wake-up, so a changed timeout
 	 * applies to the threads already idle (counted from when they became
 	 * idle). */
@@ -207,10 +221,20 @@ static void *group_thread(void *p)
 	struct group_job *job = p;
 
 	while (job) {
-		job->run(job); /* its last group access is its counter decrement */
+		struct gowg *wg = job->run(job);
 		pthread_mutex_lock(&pool.mu);
-		job = next_job();
+		bool idle = become_idle();
 		pthread_mutex_unlock(&pool.mu);
+		/* The task's last decrement, with this thread already available:
+		 * a start that follows the wait it releases finds it idle.  The
+		 * decrement is our last access to the group. */
+		gowg__add(wg, -1);
+		job = NULL;
+		if (idle) {
+			pthread_mutex_lock(&pool.mu);
+			job = wait_job();
+			pthread_mutex_unlock(&pool.mu);
+		}
 	}
 	/* The thread's last touch of library state (release: diag/threads.h). */
 	godiag__thread_exit(GODIAG_THREAD_GROUP);

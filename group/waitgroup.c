@@ -166,7 +166,7 @@ struct wg_job {
 	void *arg;
 };
 
-static void wg_job_run(struct group_job *j)
+static struct gowg *wg_job_run(struct group_job *j)
 {
 	struct wg_job *job = (struct wg_job *)j;
 	struct gowg *wg = job->wg;
@@ -177,8 +177,9 @@ static void wg_job_run(struct group_job *j)
 	gowg__current = wg;
 	fn(arg);
 	gowg__current = NULL;
-	/* Cannot fail: our own +1 is still in the counter.  Last touch of @wg. */
-	gowg__add(wg, -1);
+	/* The thread decrements for us (our +1 is still in the counter), as
+	 * its last touch of @wg. */
+	return wg;
 }
 
 int gowg_go(gowg_t *wg, void (*fn)(void *arg), void *arg)

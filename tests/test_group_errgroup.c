@@ -16,6 +16,7 @@
 #include <gochan/context.h>
 #include <gochan/group.h>
 #include <gochan/select.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -426,6 +427,7 @@ Test(group_errgroup, misuse, .timeout = 20)
 	cr_assert_not_null(s.g);
 	atomic_init(&s.rc, -1);
 	cr_assert_eq(gogroup_go(s.g, NULL, NULL), EINVAL);
+	cr_assert_eq(gogroup_set_limit(s.g, INT_MAX), 0, "a huge limit costs no memory");
 	cr_assert_eq(gogroup_go(s.g, self_wait, &s), 0);
 	cr_assert_eq(gogroup_wait(s.g), 0);
 	cr_assert_eq(atomic_load(&s.rc), EDEADLK, "Wait from the group's own task");

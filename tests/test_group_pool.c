@@ -168,3 +168,32 @@ Test(group_pool, fork_child_does_not_use_parent_threads, .timeout = 30)
 	cr_assert_eq(gowg_wait(wg), 0);
 	cr_assert_eq(gowg_free(wg), 0);
 }
+
+/* A task's thread counts itself idle before the decrement that releases the
+ * wait, so go right after wait always finds it: one thread for the whole
+ * sequence, without waiting for it to become idle. */
+Test(group_pool, go_after_wait_always_reuses, .timeout = 30)
+{
+	gowg_t *wg = gowg_new();
+	gogroup_t *g = gogroup_new();
+	pthread_t first, t;
+	cr_assert(wg && g);
+	group__pool_set_idle_ns(1000 * SECOND);
+	cr_assert_eq(gowg_go(wg, record_self, &first), 0);
+	cr_assert_eq(gowg_wait(wg), 0);
+	for (int i = 0; i < 200; i++) {
+		if (i % 2) {
+			cr_assert_eq(gowg_go(wg, record_self, &t), 0);
+			cr_assert_eq(gowg_wait(wg), 0);
+		} else {
+			cr_assert_eq(gogroup_go(g, record_self_int, &t), 0);
+			cr_assert_eq(gogroup_wait(g), 0);
+		}
+		cr_assert(pthread_equal(t, first), "round %d ran on another thread", i);
+	}
+	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_GROUP), 1);
+	group__pool_set_idle_ns(GROUP_POOL_IDLE_NS);
+	cr_assert_eq(godiag__threads_wait(chan_now() + 10 * SECOND), 0);
+	cr_assert_eq(gowg_free(wg), 0);
+	cr_assert_eq(gogroup_free(g), 0);
+}
