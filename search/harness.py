@@ -34,6 +34,8 @@ class Server:
         self.logs = {}               # id -> parsed log line
         self.log_cv = threading.Condition()
         self.stderr_text = []
+        self.searches = 0            # /search requests sent: the server numbers them 1, 2, ...
+        self.count_lock = threading.Lock()
         self.reader = threading.Thread(target=self._read_stderr, daemon=True)
         self.reader.start()
 
@@ -72,6 +74,11 @@ class Server:
                                    quote_via=urllib.parse.quote)
         return path + ("?" + q if q else "")
 
+    def _count(self, target):
+        if target.startswith("/search"):
+            with self.count_lock:
+                self.searches += 1
+
     def connect(self):
         s = socket.create_connection(("127.0.0.1", self.port))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -81,6 +88,7 @@ class Server:
         """A whole GET: (status, headers dict, body bytes)."""
         s = self.connect()
         s.settimeout(timeout)
+        self._count(target)
         try:
             s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % target).encode())
             r = Response(s)
@@ -102,6 +110,7 @@ class Server:
         """Open a streaming GET; returns (socket, Response) with the headers read."""
         s = self.connect()
         s.settimeout(timeout)
+        self._count(target)
         s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target).encode())
         return s, Response(s)
 

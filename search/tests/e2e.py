@@ -191,6 +191,7 @@ def find_names(root, glob):
 
 
 def curl(srv, target):
+    srv._count(target)
     p = subprocess.run(["curl", "-sS", "--max-time", "120", "http://127.0.0.1:%d%s" % (srv.port, target),
                         "-w", "\n%{http_code}"], stdout=subprocess.PIPE)
     body, _, code = p.stdout.rpartition(b"\n")
@@ -219,8 +220,10 @@ def settled(srv, idle_threads):
 
 
 def last_id(srv):
-    with srv.log_cv:
-        return max(srv.logs) if srv.logs else 0
+    """The id of the last /search request sent (the server numbers them in
+    order of arrival; this is exact whenever requests are sent one by one)."""
+    with srv.count_lock:
+        return srv.searches
 
 
 def wait_id(srv, rid, timeout=60):
