@@ -30,13 +30,17 @@ pub fn addSteps(
     const build_step = b.step("search", "Build zig-out/bin/gochan-search (the search service)");
     build_step.dependOn(&install.step);
 
-    const test_step = b.step("search-test", "End-to-end tests of gochan-search (search/tests/e2e.py)");
-    test_step.dependOn(&runScript(b, "search e2e", "600", "search/tests/e2e.py", exe).step);
+    const test_step = b.step("search-test", "End-to-end tests of gochan-search (search/tests/e2e.py), also under ASan+UBSan");
+    test_step.dependOn(&runScript(b, "search e2e", "600", "search/tests/e2e.py", exe.getEmittedBin()).step);
+    const asan = runScript(b, "search e2e asan", "900", "search/tests/e2e.py", addAsanService(b, lib, includes));
+    asan.setEnvironmentVariable("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1");
+    asan.setEnvironmentVariable("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    test_step.dependOn(&asan.step);
 
     const browser_step = b.step("search-browser", "gochan-search in headless Chromium via Selenium (search/tests/browser.py)");
-    browser_step.dependOn(&runScript(b, "search browser", "300", "search/tests/browser.py", exe).step);
+    browser_step.dependOn(&runScript(b, "search browser", "300", "search/tests/browser.py", exe.getEmittedBin()).step);
 
-    const demo = runScript(b, "search demo", "900", "search/demo.py", exe);
+    const demo = runScript(b, "search demo", "900", "search/demo.py", exe.getEmittedBin());
     for ([_][]const u8{ "demo", "search-demo" }) |name| {
         const demo_step = b.step(name, "The main job: gochan-search on a generated corpus; a client hangs up after 2 s and the scan stops at once");
         demo_step.dependOn(&install.step);
@@ -68,6 +72,23 @@ fn addService(
     return b.addExecutable(.{ .name = "gochan-search", .root_module = mod });
 }
 
+/// The service's own code under clang-14 -fsanitize=address,undefined (the
+/// project's ASan flags), linked with the library as built for install (not
+/// instrumented: `zig build asan` covers the library itself).
+fn addAsanService(b: *std.Build, lib: *std.Build.Step.Compile, includes: []const std.Build.LazyPath) std.Build.LazyPath {
+    const run = b.addSystemCommand(&.{"clang-14"});
+    run.setName("clang-14 asan gochan-search");
+    run.addArgs(&c_flags);
+    run.addArgs(&.{ "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g", "-O1" });
+    for (includes) |dir| run.addPrefixedDirectoryArg("-I", dir);
+    run.addPrefixedDirectoryArg("-I", pageHeader(b));
+    for (listC(b, "search")) |src| run.addFileArg(b.path(src));
+    for (listFiles(b, "search", ".h")) |hdr| run.addFileInput(b.path(hdr)); // rebuild on header edits
+    run.addFileArg(lib.getEmittedBin());
+    run.addArgs(&.{ "-lmicrohttpd", "-lpcre2-8", "-lurcu-cds", "-o" });
+    return run.addOutputFileArg("gochan-search-asan");
+}
+
 /// page_html.h: `static const unsigned char page_html[] = {...};` from
 /// search/page.html (read now, so an edit of the page rebuilds the service).
 fn pageHeader(b: *std.Build) std.Build.LazyPath {
@@ -89,12 +110,12 @@ fn pageHeader(b: *std.Build) std.Build.LazyPath {
 
 /// `bash scripts/run-prog.sh NAME SECONDS python3 SCRIPT BIN`: a timeout and
 /// a line naming the outcome, as for the project's other test programs.
-fn runScript(b: *std.Build, name: []const u8, seconds: []const u8, script: []const u8, exe: *std.Build.Step.Compile) *std.Build.Step.Run {
+fn runScript(b: *std.Build, name: []const u8, seconds: []const u8, script: []const u8, exe: std.Build.LazyPath) *std.Build.Step.Run {
     const run = b.addSystemCommand(&.{"bash"});
     run.addFileArg(b.path("scripts/run-prog.sh"));
     run.addArgs(&.{ name, seconds, "python3" });
     run.addFileArg(b.path(script));
-    run.addArtifactArg(exe);
+    run.addFileArg(exe);
     run.setName(name);
     run.has_side_effects = true;
     run.stdio = .inherit;
@@ -102,12 +123,16 @@ fn runScript(b: *std.Build, name: []const u8, seconds: []const u8, script: []con
 }
 
 fn listC(b: *std.Build, dir_path: []const u8) []const []const u8 {
+    return listFiles(b, dir_path, ".c");
+}
+
+fn listFiles(b: *std.Build, dir_path: []const u8, suffix: []const u8) []const []const u8 {
     var list: std.ArrayList([]const u8) = .empty;
     var dir = b.build_root.handle.openDir(dir_path, .{ .iterate = true }) catch return &.{};
     defer dir.close();
     var it = dir.iterate();
     while (it.next() catch @panic("cannot list search/")) |e| {
-        if (e.kind != .file or e.name[0] == '.' or !std.mem.endsWith(u8, e.name, ".c")) continue;
+        if (e.kind != .file or e.name[0] == '.' or !std.mem.endsWith(u8, e.name, suffix)) continue;
         list.append(b.allocator, b.fmt("{s}/{s}", .{ dir_path, e.name })) catch @panic("OOM");
     }
     std.mem.sort([]const u8, list.items, {}, struct {
