@@ -47,7 +47,7 @@ struct scan {
 	size_t n, cap;
 	size_t pending;
 	int idle;
-	bool complete;
+	bool complete, partial;
 	chan_t *wake;
 
 	atomic_int running; /* workers still in worker(); the last closes results */
@@ -134,12 +134,16 @@ static char *pop(struct scan *s)
 	}
 }
 
-/* A directory popped by this worker has been read. */
-static void dir_finished(struct scan *s)
+/* A directory popped by this worker is done with: read to the end (@whole),
+ * or given up because the scan is stopping.  The walk is complete only if
+ * every directory was read whole. */
+static void dir_finished(struct scan *s, bool whole)
 {
 	pthread_mutex_lock(&s->mu);
+	if (!whole)
+		s->partial = true;
 	if (--s->pending == 0) {
-		s->complete = true;
+		s->complete = !s->partial;
 		chan_close(s->wake);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -471,7 +475,7 @@ static int worker(void *arg)
 			break;
 		bool go_on = scan_dir(w, dir);
 		free(dir);
-		dir_finished(s);
+		dir_finished(s, go_on);
 		if (!go_on)
 			break;
 	}

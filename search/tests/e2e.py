@@ -311,6 +311,9 @@ def t_bad_inputs(srv, root):
     code, body = curl(srv, "/")
     expect(code == 200 and b"<title>gochan-search</title>" in body, "page")
     search(srv, q="hello")  # still serving
+    for t in ("1.5s", "250ms", "2h45m", "90s", "1m0.5s", "100000\u00b5s", "3000000us", "1h"):
+        _, done = search(srv, q="hello", timeout=t)
+        expect(done["reason"] in ("complete", "deadline"), "timeout=%r: %r" % (t, done))
 
 
 def t_limit_deadline(srv, big):
