@@ -59,7 +59,12 @@ fn addService(
         .target = target,
         .optimize = optimize,
         .link_libc = true,
-        .sanitize_c = .full,
+        // UBSan with messages where the library's tests have it; none in
+        // the fast modes (a benchmark build: -Doptimize=ReleaseFast).
+        .sanitize_c = switch (optimize) {
+            .Debug, .ReleaseSafe => .full,
+            .ReleaseFast, .ReleaseSmall => .off,
+        },
     });
     for (includes) |dir| mod.addIncludePath(dir);
     mod.addIncludePath(pageHeader(b));
