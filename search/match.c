@@ -15,6 +15,8 @@ struct matcher {
 
 struct match_state {
 	pcre2_match_data *md;
+	pcre2_match_context *mctx; /* carries the JIT stack */
+	pcre2_jit_stack *jit;      /* 32 KiB growing to 4 MiB (PCRE2's default is 32 KiB fixed) */
 };
 
 /* Characters that make a pattern more than a literal (PCRE2's
@@ -86,10 +88,13 @@ struct match_state *match_state_new(const struct matcher *m)
 		return NULL;
 	if (m->code) {
 		st->md = pcre2_match_data_create_from_pattern(m->code, NULL);
-		if (!st->md) {
-			free(st);
+		st->mctx = pcre2_match_context_create(NULL);
+		st->jit = pcre2_jit_stack_create(32 << 10, 4 << 20, NULL);
+		if (!st->md || !st->mctx || !st->jit) {
+			match_state_free(st);
 			return NULL;
 		}
+		pcre2_jit_stack_assign(st->mctx, NULL, st->jit);
 	}
 	return st;
 }
@@ -99,6 +104,8 @@ void match_state_free(struct match_state *st)
 	if (!st)
 		return;
 	pcre2_match_data_free(st->md);
+	pcre2_match_context_free(st->mctx);
+	pcre2_jit_stack_free(st->jit);
 	free(st);
 }
 
@@ -118,7 +125,7 @@ static size_t line_end(const char *buf, size_t end, size_t i)
 static int pcre_at(const struct matcher *m, struct match_state *st, const char *buf, size_t len,
 		   size_t start, size_t *ms, size_t *me)
 {
-	int rc = pcre2_match(m->code, (PCRE2_SPTR)buf, len, start, 0, st->md, NULL);
+	int rc = pcre2_match(m->code, (PCRE2_SPTR)buf, len, start, 0, st->md, st->mctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc < 0)
