@@ -480,6 +480,20 @@ size_t gopoll__entries(void)
 	return n;
 }
 
+size_t gopoll__fd_registrations(int fd)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&g.mu);
+	struct pent_full *p = fd >= 0 && (size_t)fd < g.cap ? g.fds[fd] : NULL;
+	if (p) {
+		struct cds_list_head *pos;
+		cds_list_for_each(pos, &p->e.regs)
+			n++;
+	}
+	pthread_mutex_unlock(&g.mu);
+	return n;
+}
+
 int gopoll__wait_thread_exit(int64_t deadline)
 {
 	int ret = 0;
