@@ -228,7 +228,7 @@ static int compare(int rounds)
 	printf("ns per task: median (min-max) of %d interleaved rounds; ratio of medians to the "
 	       "pthread case of the same shape\n",
 	       rounds);
-	printf("%-18s %8s  %-22s %s\n", "case", "n", "ns/task", "ratio");
+	printf("%-22s %8s  %-22s %s\n", "case", "n", "ns/task", "ratio");
 	for (size_t c = 0; c < NCASES; c++) {
 		qsort(res[c], (size_t)rounds, sizeof(double), cmp_double);
 		med[c] = rounds % 2 ? res[c][rounds / 2]
@@ -242,7 +242,7 @@ static int compare(int rounds)
 		char range[64];
 		snprintf(range, sizeof range, "%.0f (%.0f-%.0f)", med[c], res[c][0],
 			 res[c][rounds - 1]);
-		printf("%-18s %8ld  %-22s %.2f\n", cases[c].name, cases[c].default_n, range,
+		printf("%-22s %8ld  %-22s %.2f\n", cases[c].name, cases[c].default_n, range,
 		       base > 0 ? med[c] / base : 0.0);
 	}
 	return 0;

@@ -18,8 +18,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "diag/threads.h"
+#include "group/group_internal.h"
 #include "testutil.h"
 
 #define SECOND ((int64_t)1000000000)
@@ -323,4 +325,28 @@ Test(group_wg, many_waiters_one_done, .timeout = 30)
 		}
 		cr_assert_eq(gowg_free(wg), 0);
 	}
+}
+
+/* A call that overlaps a free sees it and backs out with EINVAL (the other
+ * half of the users/closing pair: the free side is free_while_waiting_is_ebusy).
+ * The window is a few instructions in real use, so the test opens it with
+ * the internal step of gowg_free that decides (gowg__close), and finishes
+ * the free itself. */
+static void never_runs(void *p)
+{
+	(void)p;
+	cr_assert_fail("a task started on a WaitGroup being freed");
+}
+
+Test(group_wg, calls_during_free_are_einval, .timeout = 10)
+{
+	gowg_t *wg = gowg_new();
+	cr_assert_not_null(wg);
+	cr_assert_eq(gowg__close(wg), 0, "idle: free may proceed");
+	cr_assert_eq(gowg_wait(wg), EINVAL);
+	cr_assert_eq(gowg_wait_until(wg, CHAN_NOWAIT), EINVAL);
+	cr_assert_eq(gowg_go(wg, never_runs, NULL), EINVAL);
+	cr_assert_eq(gowg_free(wg), EINVAL, "a second free while one decides");
+	cr_assert_eq(gowg__count(wg), 0, "nothing was counted");
+	free(wg); /* what gowg_free does after gowg__close */
 }
