@@ -17,6 +17,7 @@
 #include <gochan/group.h>
 #include <gochan/select.h>
 
+#include "search/dirq.h"
 #include "search/json.h"
 #include "search/match.h"
 #include "search/stats.h"
@@ -35,20 +36,7 @@ struct scan {
 	chan_t *results;
 	struct scan_totals totals;
 
-	/* The directory stack.  Invariant (under mu): pending = directories on
-	 * the stack + directories being read by a worker; the walk is over
-	 * when it reaches 0.  Idle workers wait on `wake` (capacity = workers,
-	 * elements of size 0) in a select with Done; a push with idle workers
-	 * drops a token into it (never blocks: try_send), and the worker that
-	 * brings pending to 0 closes it, which wakes every idle worker at once.
-	 * A token nobody needed only costs its taker one more look. */
-	pthread_mutex_t mu;
-	char **stack;
-	size_t n, cap;
-	size_t pending;
-	int idle;
-	bool complete, partial;
-	chan_t *wake;
+	struct dirq dirs;
 
 	atomic_int running; /* workers still in worker(); the last closes results */
 	/* chan_now() when a worker first found the context done (0: none yet),
@@ -76,77 +64,6 @@ static bool stopping(struct scan *s)
 	atomic_compare_exchange_strong_explicit(&s->first_seen, &zero, (long long)chan_now(),
 						memory_order_relaxed, memory_order_relaxed);
 	return true;
-}
-
-/* ---- the directory stack ---- */
-
-/* Push a copy of @dir (@len bytes); false on ENOMEM. */
-static bool push(struct scan *s, const char *dir, size_t len)
-{
-	char *d = malloc(len + 1);
-	if (!d)
-		return false;
-	memcpy(d, dir, len);
-	d[len] = 0;
-	pthread_mutex_lock(&s->mu);
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		char **st = realloc(s->stack, cap * sizeof *st);
-		if (!st) {
-			pthread_mutex_unlock(&s->mu);
-			free(d);
-			return false;
-		}
-		s->stack = st;
-		s->cap = cap;
-	}
-	s->stack[s->n++] = d;
-	s->pending++;
-	if (s->idle > 0)
-		(void)chan_try_send(s->wake, NULL); /* EAGAIN: enough tokens already */
-	pthread_mutex_unlock(&s->mu);
-	return true;
-}
-
-/* The next directory to read (the caller owns it), or NULL once the walk is
- * over or the context is done. */
-static char *pop(struct scan *s)
-{
-	chan_t *done = ctx_done(s->group_ctx);
-	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		if (stopping(s) || (s->n == 0 && s->pending == 0)) {
-			pthread_mutex_unlock(&s->mu);
-			return NULL;
-		}
-		if (s->n > 0) {
-			char *d = s->stack[--s->n];
-			pthread_mutex_unlock(&s->mu);
-			return d;
-		}
-		s->idle++;
-		pthread_mutex_unlock(&s->mu);
-		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(s->wake, NULL, NULL),
-				    CHAN_RECV(done, NULL, NULL));
-		pthread_mutex_lock(&s->mu);
-		s->idle--;
-		(void)r; /* either way, look again: the loop head sees Done */
-	}
-}
-
-/* A directory popped by this worker is done with: read to the end (@whole),
- * or given up because the scan is stopping.  The walk is complete only if
- * every directory was read whole. */
-static void dir_finished(struct scan *s, bool whole)
-{
-	pthread_mutex_lock(&s->mu);
-	if (!whole)
-		s->partial = true;
-	if (--s->pending == 0) {
-		s->complete = !s->partial;
-		chan_close(s->wake);
-	}
-	pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- results ---- */
@@ -427,7 +344,7 @@ static bool scan_dir(struct worker *w, const char *rel)
 				jbuf_put(j, "/", 1);
 			}
 			jbuf_puts(j, name);
-			if (j->oom || !push(s, j->p, j->len)) {
+			if (j->oom || !dirq_push(&s->dirs, j->p, j->len)) {
 				atomic_fetch_add_explicit(&s->totals.errors, 1,
 							  memory_order_relaxed);
 				j->oom = 0;
@@ -477,12 +394,14 @@ static int worker(void *arg)
 	if (s->p.m && !(w->st = match_state_new(s->p.m)))
 		err = ENOMEM;
 	while (!err) {
-		char *dir = pop(s);
-		if (!dir)
+		char *dir = dirq_pop(&s->dirs, s->group_ctx);
+		if (!dir) {
+			(void)stopping(s); /* records the time if that is why */
 			break;
+		}
 		bool go_on = scan_dir(w, dir);
 		free(dir);
-		dir_finished(s, go_on);
+		dirq_finished(&s->dirs, go_on);
 		if (!go_on)
 			break;
 	}
@@ -508,13 +427,16 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 	}
 	s->p = *p;
 	int err = ENOMEM;
-	pthread_mutex_init(&s->mu, NULL);
+	if (dirq_init(&s->dirs, p->workers) != 0) {
+		free(s);
+		close_fd(p->dir_fd);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (!(s->prefix = strdup(p->prefix)))
 		goto fail;
 	s->p.prefix = s->prefix;
 	if (!(s->results = chan_new(sizeof(struct scan_item), RESULTS_CAP)))
-		goto fail;
-	if (!(s->wake = chan_new(0, (size_t)p->workers)))
 		goto fail;
 	if (!(s->scan_ctx = ctx_with_cancel(parent))) {
 		err = errno;
@@ -526,7 +448,7 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 		goto fail;
 	}
 	stat_add(&stats.contexts_alive, 1);
-	if (!push(s, "", 0))
+	if (!dirq_push(&s->dirs, "", 0))
 		goto fail;
 	atomic_store_explicit(&s->running, p->workers, memory_order_relaxed);
 	for (int i = 0; i < p->workers; i++) {
@@ -562,13 +484,9 @@ fail:
 		ctx_cancel_release(s->scan_ctx);
 		stat_add(&stats.contexts_alive, -1);
 	}
-	for (size_t i = 0; i < s->n; i++)
-		free(s->stack[i]);
-	free(s->stack);
-	chan_unref(s->wake);
+	dirq_destroy(&s->dirs);
 	chan_unref(s->results);
 	free(s->prefix);
-	pthread_mutex_destroy(&s->mu);
 	close_fd(p->dir_fd);
 	free(s);
 	errno = err;
@@ -582,10 +500,7 @@ chan_t *scan_results(struct scan *s)
 
 bool scan_complete(struct scan *s)
 {
-	pthread_mutex_lock(&s->mu);
-	bool c = s->complete;
-	pthread_mutex_unlock(&s->mu);
-	return c;
+	return dirq_complete(&s->dirs);
 }
 
 struct scan_totals *scan_totals(struct scan *s)
@@ -628,12 +543,8 @@ void scan_free(struct scan *s)
 	while (chan_try_recv(s->results, &it, &ok) == 0 && ok)
 		free(it.line);
 	chan_unref(s->results);
-	chan_unref(s->wake);
-	for (size_t i = 0; i < s->n; i++)
-		free(s->stack[i]);
-	free(s->stack);
+	dirq_destroy(&s->dirs);
 	free(s->prefix);
-	pthread_mutex_destroy(&s->mu);
 	close_fd(s->p.dir_fd);
 	free(s);
 }

@@ -2,9 +2,10 @@
  * search/scan.h - one request's parallel directory walk.
  *
  * scan_start() starts @workers threads in a gogroup bound to a context
- * derived from the request's; they share a stack of directories still to
- * read, so the walk spreads over the workers and ends when the stack is
- * empty and no worker is reading a directory (which could push more).
+ * derived from the request's; they share the stack of directories still to
+ * read (dirq.h), so the walk spreads over the workers and ends when the
+ * stack is empty and no worker is reading a directory (which could push
+ * more).
  * Each result (one JSON line) goes through the bounded channel
  * scan_results() with ctx_send: when the HTTP writer falls behind, the
  * workers block there, and a cancelled context unblocks them.
