@@ -1,5 +1,6 @@
 /* search/scan.c - see scan.h. */
 #include "search/scan.h"
+#include "search/scan_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,41 +23,9 @@
 #include "search/match.h"
 #include "search/stats.h"
 
-#define RESULTS_CAP 256          /* results waiting for the HTTP writer */
-#define CHUNK ((size_t)64 << 10) /* read size, and the cancellation grain */
-#define BINARY_PROBE 8192        /* a NUL in the first 8 KiB: binary, skipped */
-#define SLICE ((size_t)16 << 10) /* matching checks the context this often */
-
-struct scan {
-	struct scan_params p;
-	char *prefix;
-	ctx_t *scan_ctx;  /* child of the request's context, cancelled by scan_stop */
-	ctx_t *group_ctx; /* the gogroup's context (caller's reference) */
-	gogroup_t *group;
-	chan_t *results;
-	struct scan_totals totals;
-
-	struct dirq dirs;
-
-	atomic_int running; /* workers still in worker(); the last closes results */
-	/* chan_now() when a worker first found the context done (0: none yet),
-	 * for the log's hang-up-to-joined time; the first CAS wins. */
-	atomic_llong first_seen;
-	bool stopped;
-	int64_t joined_mono, joined_real;
-};
-
-struct worker {
-	struct scan *s;
-	char *buf; /* per-worker read buffer */
-	size_t cap;
-	struct match_state *st;
-	struct jbuf path; /* scratch for "dir/name" */
-};
-
 /* Whether the scan's context is done; the first worker to see it records
  * the time. */
-static bool stopping(struct scan *s)
+bool scan__stopping(struct scan *s)
 {
 	if (ctx_err(s->group_ctx) == 0)
 		return false;
@@ -87,7 +56,7 @@ static void path_join(struct jbuf *out, const char *prefix, const char *dir, con
 
 /* Send one JSON line; false when the context is done (or out of memory):
  * the caller stops. */
-static bool emit(struct scan *s, struct jbuf *line)
+bool scan__emit(struct scan *s, struct jbuf *line)
 {
 	struct scan_item it;
 	it.line = jbuf_take(line, &it.len);
@@ -95,7 +64,7 @@ static bool emit(struct scan *s, struct jbuf *line)
 		return false;
 	if (ctx_send(s->group_ctx, s->results, &it) != 0) {
 		free(it.line);
-		(void)stopping(s);
+		(void)scan__stopping(s);
 		return false;
 	}
 	return true;
@@ -107,41 +76,10 @@ static bool emit_name(struct scan *s, const struct jbuf *path)
 	jbuf_puts(&j, "{\"type\":\"name\",\"path\":");
 	jbuf_str(&j, path->p, path->len);
 	jbuf_puts(&j, "}\n");
-	return emit(s, &j);
+	return scan__emit(s, &j);
 }
 
-static bool emit_match(struct scan *s, const struct jbuf *path, long long line, const char *text,
-		       size_t len)
-{
-	struct jbuf j = {0};
-	if (len > s->p.text_max)
-		len = s->p.text_max;
-	jbuf_puts(&j, "{\"type\":\"match\",\"path\":");
-	jbuf_str(&j, path->p, path->len);
-	jbuf_printf(&j, ",\"line\":%lld,\"text\":", line);
-	jbuf_str(&j, text, len);
-	jbuf_puts(&j, "}\n");
-	return emit(s, &j);
-}
-
-/* ---- files ---- */
-
-/* Newlines in p[0, n).  Through memchr (libc's vectorised scan, one call
- * per line) rather than a byte loop: the service is built with UBSan in the
- * safe modes, whose checks on every iteration would keep the loop from being
- * vectorised, and this runs over every byte searched. */
-static size_t count_nl(const char *p, size_t n)
-{
-	size_t c = 0;
-	const char *end = p + n;
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		c++;
-		p++;
-	}
-	return c;
-}
-
-static int open_fd(int dirfd, const char *name, int flags)
+int scan__open_fd(int dirfd, const char *name, int flags)
 {
 	int fd = openat(dirfd, name, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd >= 0)
@@ -149,131 +87,10 @@ static int open_fd(int dirfd, const char *name, int flags)
 	return fd;
 }
 
-static void close_fd(int fd)
+void scan__close_fd(int fd)
 {
 	close(fd);
 	stat_add(&stats.fds_held, -1);
-}
-
-/* Grow the worker's buffer to hold @need bytes. */
-static bool grow(struct worker *w, size_t need)
-{
-	if (need <= w->cap)
-		return true;
-	size_t cap = w->cap ? w->cap : 4 * CHUNK;
-	while (cap < need)
-		cap *= 2;
-	char *b = realloc(w->buf, cap);
-	if (!b)
-		return false;
-	w->buf = b;
-	w->cap = cap;
-	return true;
-}
-
-/* Search one regular file.  Returns false when the scan must stop. */
-static bool scan_file(struct worker *w, int dirfd, const char *name, const struct jbuf *path)
-{
-	struct scan *s = w->s;
-	int fd = open_fd(dirfd, name, O_RDONLY | O_NONBLOCK);
-	if (fd < 0) {
-		/* ELOOP: it became a symlink; ENOENT: it vanished. */
-		if (errno != ELOOP)
-			atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
-		return true;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close_fd(fd);
-		return true;
-	}
-	if (st.st_size > s->p.max_file_size) {
-		atomic_fetch_add_explicit(&s->totals.skipped, 1, memory_order_relaxed);
-		close_fd(fd);
-		return true;
-	}
-	bool go_on = true, probed = false, eof = false;
-	size_t have = 0;    /* bytes in w->buf, all past the last processed line */
-	long long line = 1; /* number of the line at w->buf[0] */
-	int64_t total = 0;
-	while (!eof) {
-		if (stopping(s)) {
-			go_on = false;
-			break;
-		}
-		if (!grow(w, have + CHUNK)) {
-			atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
-			break;
-		}
-		ssize_t r = read(fd, w->buf + have, CHUNK);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
-			break;
-		}
-		eof = r == 0;
-		have += (size_t)r;
-		total += r;
-		atomic_fetch_add_explicit(&s->totals.bytes, r, memory_order_relaxed);
-		if (total > s->p.max_file_size) { /* it grew past the limit while read */
-			atomic_fetch_add_explicit(&s->totals.skipped, 1, memory_order_relaxed);
-			break;
-		}
-		if (!probed && (have >= BINARY_PROBE || eof)) {
-			probed = true;
-			if (memchr(w->buf, 0, have < BINARY_PROBE ? have : BINARY_PROBE)) {
-				atomic_fetch_add_explicit(&s->totals.skipped, 1,
-							  memory_order_relaxed);
-				break;
-			}
-		}
-		if (!probed)
-			continue;
-		/* Process the complete lines (all of it at EOF). */
-		size_t end = have;
-		if (!eof) {
-			const char *nl = memrchr(w->buf, '\n', have);
-			end = nl ? (size_t)(nl - w->buf) + 1 : 0;
-		}
-		/* Match in slices of about SLICE bytes (whole lines), checking the
-		 * context between them: a slow pattern on a 64 KiB chunk would
-		 * otherwise delay the stop by the time of the whole chunk. */
-		size_t pos = 0, counted = 0;
-		while (go_on && pos < end) {
-			size_t lim = end;
-			if (end - pos > SLICE) {
-				const char *nl =
-					memchr(w->buf + pos + SLICE, '\n', end - pos - SLICE);
-				lim = nl ? (size_t)(nl - w->buf) + 1 : end;
-			}
-			while (pos < lim) {
-				size_t ls, le;
-				int rc = match_next(s->p.m, w->st, w->buf, lim, &pos, &ls, &le);
-				if (rc < 0)
-					atomic_fetch_add_explicit(&s->totals.errors, 1,
-								  memory_order_relaxed);
-				if (rc <= 0)
-					break;
-				line += (long long)count_nl(w->buf + counted, ls - counted);
-				counted = ls;
-				if (!emit_match(s, path, line, w->buf + ls, le - ls)) {
-					go_on = false;
-					break;
-				}
-			}
-			pos = lim;
-			if (go_on && pos < end && stopping(s))
-				go_on = false;
-		}
-		if (!go_on)
-			break;
-		line += (long long)count_nl(w->buf + counted, end - counted);
-		memmove(w->buf, w->buf + end, have - end);
-		have -= end;
-	}
-	close_fd(fd);
-	return go_on;
 }
 
 /* ---- directories ---- */
@@ -295,7 +112,7 @@ static int open_dir(struct scan *s, const char *rel)
 static bool scan_dir(struct worker *w, const char *rel)
 {
 	struct scan *s = w->s;
-	if (stopping(s))
+	if (scan__stopping(s))
 		return false;
 	int fd = open_dir(s, rel);
 	if (fd < 0) {
@@ -306,7 +123,7 @@ static bool scan_dir(struct worker *w, const char *rel)
 	}
 	DIR *d = fdopendir(fd);
 	if (!d) {
-		close_fd(fd);
+		scan__close_fd(fd);
 		atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
 		return true;
 	}
@@ -324,7 +141,7 @@ static bool scan_dir(struct worker *w, const char *rel)
 		const char *name = de->d_name;
 		if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
 			continue;
-		if (stopping(s)) {
+		if (scan__stopping(s)) {
 			go_on = false;
 			break;
 		}
@@ -373,7 +190,7 @@ static bool scan_dir(struct worker *w, const char *rel)
 			}
 			continue;
 		}
-		if (!scan_file(w, fd, name, &w->path)) {
+		if (!scan__file(w, fd, name, &w->path)) {
 			go_on = false;
 			break;
 		}
@@ -396,7 +213,7 @@ static int worker(void *arg)
 	while (!err) {
 		char *dir = dirq_pop(&s->dirs, s->group_ctx);
 		if (!dir) {
-			(void)stopping(s); /* records the time if that is why */
+			(void)scan__stopping(s); /* records the time if that is why */
 			break;
 		}
 		bool go_on = scan_dir(w, dir);
@@ -422,14 +239,14 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 {
 	struct scan *s = calloc(1, sizeof *s);
 	if (!s) {
-		close_fd(p->dir_fd);
+		scan__close_fd(p->dir_fd);
 		return NULL;
 	}
 	s->p = *p;
 	int err = ENOMEM;
 	if (dirq_init(&s->dirs, p->workers) != 0) {
 		free(s);
-		close_fd(p->dir_fd);
+		scan__close_fd(p->dir_fd);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -487,7 +304,7 @@ fail:
 	dirq_destroy(&s->dirs);
 	chan_unref(s->results);
 	free(s->prefix);
-	close_fd(p->dir_fd);
+	scan__close_fd(p->dir_fd);
 	free(s);
 	errno = err;
 	return NULL;
@@ -545,6 +362,6 @@ void scan_free(struct scan *s)
 	chan_unref(s->results);
 	dirq_destroy(&s->dirs);
 	free(s->prefix);
-	close_fd(s->p.dir_fd);
+	scan__close_fd(s->p.dir_fd);
 	free(s);
 }
