@@ -18,6 +18,12 @@
  *                      chan_close wakes the handler (two thread wake-ups).
  *                      Go: net/http's r.Context().Done() in a handler
  *                      (the background read's EOF cancels it).
+ *   hangup_done_latency the same context, but the client itself waits on
+ *                      Done right after its close() (chan_recv, which spins
+ *                      and yields briefly before it sleeps): close -> Done
+ *                      closed, without a sleeping handler's wake-up.  Go: the
+ *                      handler hands r.Context() to the client, which waits
+ *                      on <-ctx.Done() after its Close.
  *   read_eof_latency   the floor: the handler blocks in poll(2) on the server
  *                      fd itself (one wake-up, no library).  Go: a goroutine
  *                      blocked in conn.Read, woken with EOF by the netpoller.
@@ -46,7 +52,8 @@
 
 enum handler_kind {
 	H_CTX,
-	H_POLL
+	H_POLL,
+	H_NONE /* the client watches Done itself */
 };
 
 struct trial {
@@ -95,31 +102,43 @@ static int64_t latency_case(const char *name, enum handler_kind kind, long n)
 	int64_t *lat = malloc((size_t)n * sizeof *lat);
 	BENCH_CHECK(lat);
 	pthread_t th;
-	bench_spawn(&th, handler, &t);
+	if (kind != H_NONE)
+		bench_spawn(&th, handler, &t);
 	for (long i = 0; i < n; i++) {
 		int cl, sv;
 		BENCH_CHECK(tp_tcp_pair(&cl, &sv));
-		if (kind == H_CTX) {
+		if (kind != H_POLL) {
 			t.ctx = gopoll_hangup_ctx(ctx_background(), sv);
 			BENCH_CHECK(t.ctx && ctx_done(t.ctx));
 		}
-		BENCH_OK(chan_send(t.start, &sv));
-		BENCH_OK(chan_recv(t.ready, NULL, NULL));
+		if (kind != H_NONE) {
+			BENCH_OK(chan_send(t.start, &sv));
+			BENCH_OK(chan_recv(t.ready, NULL, NULL));
+		}
 		struct timespec settle = {0, SETTLE_NS};
 		nanosleep(&settle, NULL);
 		int64_t t0 = bench_now_ns(), t1;
 		close(cl);
-		BENCH_OK(chan_recv(t.woke, &t1, NULL));
+		if (kind != H_NONE) {
+			BENCH_OK(chan_recv(t.woke, &t1, NULL));
+		} else {
+			bool dok = true;
+			BENCH_OK(chan_recv(ctx_done(t.ctx), NULL, &dok));
+			BENCH_CHECK(!dok);
+			t1 = bench_now_ns();
+		}
 		lat[i] = t1 - t0;
-		if (kind == H_CTX) {
+		if (kind != H_POLL) {
 			BENCH_CHECK(ctx_cause(t.ctx, NULL) == GOPOLL_HANGUP);
 			ctx_cancel_release(t.ctx);
 		}
 		close(sv);
 	}
-	int stop = -1;
-	BENCH_OK(chan_send(t.start, &stop));
-	bench_join(th);
+	if (kind != H_NONE) {
+		int stop = -1;
+		BENCH_OK(chan_send(t.start, &stop));
+		bench_join(th);
+	}
 	qsort(lat, (size_t)n, sizeof *lat, cmp_i64);
 	int64_t med = lat[n / 2], p99 = lat[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
 	fprintf(stderr, "%s: trials=%ld median_ns=%lld p99_ns=%lld min_ns=%lld max_ns=%lld\n", name,
@@ -134,6 +153,11 @@ static int64_t latency_case(const char *name, enum handler_kind kind, long n)
 static int64_t hangup_latency(long *n)
 {
 	return latency_case("hangup_latency", H_CTX, *n);
+}
+
+static int64_t hangup_done_latency(long *n)
+{
+	return latency_case("hangup_done_latency", H_NONE, *n);
 }
 
 static int64_t read_eof_latency(long *n)
@@ -165,6 +189,7 @@ int main(int argc, char **argv)
 {
 	static const bench_case_t cases[] = {
 		{"hangup_latency", 1000, hangup_latency},
+		{"hangup_done_latency", 1000, hangup_done_latency},
 		{"read_eof_latency", 1000, read_eof_latency},
 		{"hangup_ctx_cycle", 200000, hangup_ctx_cycle},
 	};

@@ -12,6 +12,7 @@
 #include "ctx_impl.h"
 #include "ctx_internal.h"
 #include "chan/clock.h"
+#include "diag/threads.h"
 
 /* Objects alive, for leak tests (relaxed: a counter nobody synchronises on). */
 static atomic_long ctx_live_count;
@@ -156,6 +157,7 @@ void ctx_release(ctx_t *c)
 /* Cancellation                                                             */
 
 static void *ctx_after_thread(void *arg);
+static void *ctx_after_main(void *arg);
 
 /*
  * Mark @c cancelled; called with c->mu held by the cancel that wins.  Sets
@@ -220,8 +222,13 @@ static void ctx_launch(ctx_t *n)
 	int err = pthread_attr_init(&attr);
 	if (!err) {
 		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (!err)
-			err = pthread_create(&th, &attr, ctx_after_thread, n);
+		if (!err) {
+			/* Counted for godiag_verify_none (diag/threads.h). */
+			godiag__thread_start(GODIAG_THREAD_AFTERFUNC);
+			err = pthread_create(&th, &attr, ctx_after_main, n);
+			if (err)
+				godiag__thread_exit(GODIAG_THREAD_AFTERFUNC);
+		}
 		pthread_attr_destroy(&attr);
 	}
 	if (err)
@@ -714,6 +721,14 @@ static void *ctx_after_thread(void *arg)
 	ctx_t *n = arg;
 	n->fn(n->arg);
 	ctx_release(n); /* the pending reference */
+	return NULL;
+}
+
+/* The AfterFunc thread: the function, then its last touch of library state. */
+static void *ctx_after_main(void *arg)
+{
+	ctx_after_thread(arg);
+	godiag__thread_exit(GODIAG_THREAD_AFTERFUNC);
 	return NULL;
 }
 

@@ -21,6 +21,10 @@ size_t gopoll__registered(void);
 /* Descriptor numbers with an entry in the epoll set now. */
 size_t gopoll__entries(void);
 
+/* Registrations attached to descriptor number @fd now (0 for a number with
+ * no entry): what a thread can check about its own fd while others work. */
+size_t gopoll__fd_registrations(int fd);
+
 /*
  * Block until no poller thread is alive, or until @deadline (chan_now()
  * time; CHAN_FOREVER: no limit).  Returns 0 or ETIMEDOUT.  Waits on the

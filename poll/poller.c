@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -356,6 +357,8 @@ static void *poller_main(void *unused)
 
 	(void)unused;
 	on_poller_thread = true;
+	/* Visible in top -H, gdb and /proc (best effort). */
+	(void)prctl(PR_SET_NAME, (unsigned long)"gochan-poller", 0UL, 0UL, 0UL);
 	pthread_mutex_lock(&g.mu);
 	const int epfd = g.epfd, evfd = g.evfd;
 	for (;;) {
@@ -473,6 +476,20 @@ size_t gopoll__entries(void)
 {
 	pthread_mutex_lock(&g.mu);
 	size_t n = g.nentries;
+	pthread_mutex_unlock(&g.mu);
+	return n;
+}
+
+size_t gopoll__fd_registrations(int fd)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&g.mu);
+	struct pent_full *p = fd >= 0 && (size_t)fd < g.cap ? g.fds[fd] : NULL;
+	if (p) {
+		struct cds_list_head *pos;
+		cds_list_for_each(pos, &p->e.regs)
+			n++;
+	}
 	pthread_mutex_unlock(&g.mu);
 	return n;
 }

@@ -176,6 +176,19 @@ Test(poll_hangup, own_shutdown_is_not_hangup, .timeout = 20)
 	ends(c, sv);
 }
 
+/* A local shutdown(SHUT_RD) reads as hangup (documented: the kernel
+ * reports it as the peer's would be). */
+Test(poll_hangup, own_shut_rd_is_hangup, .timeout = 20)
+{
+	int cl, sv;
+	tcp(&cl, &sv);
+	ctx_t *c = hangup(ctx_background(), sv);
+	cr_assert_eq(shutdown(sv, SHUT_RD), 0);
+	HANGUP_OK(c);
+	ends(c, sv);
+	close(cl);
+}
+
 /* Data arriving (a pipelined request) is no hangup, and the hangup context
  * never reads: every byte is still there for the socket's owner. */
 Test(poll_hangup, data_is_not_hangup_and_stays, .timeout = 20)
@@ -424,6 +437,7 @@ Test(poll_hangup, scoped, .timeout = 20)
 	{
 		CTX_SCOPED ctx_t *c = hangup(ctx_background(), sv[0]);
 		cr_assert_eq(gopoll__registered(), 1);
+		cr_assert_eq(ctx_err(c), 0);
 	}
 	cr_assert_eq(gopoll__registered(), 0);
 	cr_assert_eq(ctx__live(), 0);

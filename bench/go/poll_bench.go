@@ -6,6 +6,8 @@
 //	hangup_latency     a net/http handler blocked on r.Context().Done(); the
 //	                   client closes its connection: close -> Done received
 //	                   (the server's background read sees EOF and cancels).
+//	hangup_done_latency  the handler hands r.Context() to the client, which
+//	                   waits on <-ctx.Done() right after its Close.
 //	read_eof_latency   a goroutine blocked in conn.Read on the server side;
 //	                   close -> Read returns (the netpoller's own latency).
 //	hangup_ctx_cycle   context.WithCancel + cancel, per op.
@@ -70,6 +72,33 @@ func hangupLatency(n *int) time.Duration {
 	return report("hangup_latency", lat)
 }
 
+func hangupDoneLatency(n *int) time.Duration {
+	ctxs := make(chan context.Context)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctxs <- r.Context()
+		<-r.Context().Done()
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err == nil, "listen")
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	lat := make([]time.Duration, *n)
+	for i := 0; i < *n; i++ {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		check(err == nil, "dial")
+		_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+		check(err == nil, "write")
+		ctx := <-ctxs
+		time.Sleep(settle)
+		t0 := time.Now()
+		c.Close()
+		<-ctx.Done()
+		lat[i] = time.Since(t0)
+	}
+	srv.Close()
+	return report("hangup_done_latency", lat)
+}
+
 func readEOFLatency(n *int) time.Duration {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err == nil, "listen")
@@ -113,6 +142,7 @@ func hangupCtxCycle(n *int) time.Duration {
 func main() {
 	benchMain([]benchCase{
 		{"hangup_latency", 1000, hangupLatency},
+		{"hangup_done_latency", 1000, hangupDoneLatency},
 		{"read_eof_latency", 1000, readEOFLatency},
 		{"hangup_ctx_cycle", 200000, hangupCtxCycle},
 	})

@@ -188,8 +188,10 @@ int gopoll_wait(ctx_t *ctx, int fd, unsigned events, int64_t deadline, unsigned 
  *     (shutdown(SHUT_WR), which the kernel reports as EPOLLRDHUP) cancels
  *     the context, even while data it sent before is still unread.  This is
  *     what Go's HTTP/1.1 server does (its background read sees end of file
- *     and cancels the request context).  A local shutdown() of our own
- *     sending side is no hangup.
+ *     and cancels the request context).  A local shutdown(SHUT_WR) of our
+ *     own sending side is no hangup; a local shutdown(SHUT_RD) is (the
+ *     kernel reports both ends' read shutdown alike, and a connection whose
+ *     owner stopped reading is being closed anyway).
  *   - A peer that already left before the call makes a context that is done
  *     when this returns (the state is checked with poll(2) first).
  *   - Other descriptors that report EPOLLHUP/EPOLLERR work too (a pipe's read

@@ -126,12 +126,16 @@ static void *p1_owner_main(void *p)
 			break;
 		case 1: /* the owner finishes first, or not */
 			ctx_cancel_cause(c, OWNER_CAUSE, NULL);
+			/* Even if the poller's cancel won and is still running,
+			 * ours returns only after the fd is unregistered. */
+			CHECK(gopoll__fd_registrations(sv[0]) == 0, "registered after ctx_cancel");
 			CHECK(ctx_cause(c, NULL) == GOPOLL_HANGUP ||
 				      ctx_cause(c, NULL) == OWNER_CAUSE,
 			      "cause %d", ctx_cause(c, NULL));
 			ctx_release(c);
 			break;
-		case 2: /* released without cancel: unregisters at the last ref */
+		case 2: /* released without cancel: unregisters at the last ref
+			 * (ours, or the poller's if it is cancelling it now) */
 			ctx_release(c);
 			break;
 		default: /* the parent's cancel */
@@ -144,6 +148,10 @@ static void *p1_owner_main(void *p)
 			break;
 		}
 		ctx_cancel_release(parent);
+		/* Whatever happened, the fd is unregistered now: the poller
+		 * detaches a registration before it cancels the context, and
+		 * every other path detaches before it returns. */
+		CHECK(gopoll__fd_registrations(sv[0]) == 0, "mode %d: still registered", mode);
 		close(sv[0]); /* allowed: everything above unregistered it */
 		int fd;
 		chan_recv(peer.ack, &fd, NULL);
@@ -363,6 +371,7 @@ static void p4_round(unsigned seed)
 	ctx_cancel_cause(parent, OWNER_CAUSE, NULL);
 	for (int i = 0; i < P4_KIDS; i++) {
 		CHECK(tp_done_now(kids[i]), "child %d not done after the parent's cancel", i);
+		CHECK(gopoll__fd_registrations(fds[i]) == 0, "child %d still registered", i);
 		int cause = ctx_cause(kids[i], NULL);
 		CHECK(cause == GOPOLL_HANGUP || cause == OWNER_CAUSE, "cause %d", cause);
 	}
