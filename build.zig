@@ -398,8 +398,7 @@ pub fn build(b: *Build) void {
     // Zig resolves @import while compiling build.zig, so importing a file that
     // may be missing is a compile error even in a branch never taken.
     const public_includes = [_]LazyPath{ b.path("include"), b.path(".") };
-    _ = public_includes;
-    demoStep(ctx, static_lib);
+    @import("search/build_search.zig").addSteps(b, target, optimize, static_lib, &public_includes);
 
     // ---- bench-bin / bench
     const bench_bin_step = b.step("bench-bin", "Build every bench/*.c (ReleaseFast) into zig-out/bench/");
