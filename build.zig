@@ -390,13 +390,11 @@ pub fn build(b: *Build) void {
         arm64_step,      b.getInstallStep(),
     }) |s| all_step.dependOn(s);
 
-    // ---- the main job: `demo`, the README's first command.
-    // The search service replaces it through ONE line: when search/build_search.zig
-    // exists, replace the call to demoStep() below by
-    //     @import("search/build_search.zig").addSteps(b, target, optimize, static_lib, &public_includes);
-    // (addSteps must create the `demo` step itself).  It cannot be automatic:
-    // Zig resolves @import while compiling build.zig, so importing a file that
-    // may be missing is a compile error even in a branch never taken.
+    // ---- the main job: the search service (search/build_search.zig) makes the
+    // `demo` step, the README's first command, and its own steps, from the
+    // static library and the include dirs.  (One line on purpose: Zig resolves
+    // @import while compiling build.zig, so the fragment must exist; a package
+    // user gets it through build.zig.zon's .paths.)
     const public_includes = [_]LazyPath{ b.path("include"), b.path(".") };
     @import("search/build_search.zig").addSteps(b, target, optimize, static_lib, &public_includes);
 
@@ -422,20 +420,6 @@ pub fn build(b: *Build) void {
         run.step.dependOn(bench_bin_step);
         bench_step.dependOn(&run.step);
     } else bench_step.dependOn(bench_bin_step);
-}
-
-/// `zig build demo`: build and run examples/demo.c (the README's first command).
-fn demoStep(ctx: Ctx, static_lib: *Build.Step.Compile) void {
-    const b = ctx.b;
-    const demo_step = b.step("demo", "Build and run examples/demo.c");
-    if (!fileExists(b, "examples/demo.c")) return;
-    const mod = addExeModule(ctx, &.{"examples/demo.c"}, .{});
-    mod.linkLibrary(static_lib);
-    const exe = b.addExecutable(.{ .name = "gochan-demo", .root_module = mod });
-    demo_step.dependOn(&b.addInstallArtifact(exe, .{}).step);
-    const run = runWithTimeout(b, program_timeout, "run demo");
-    run.addArtifactArg(exe);
-    demo_step.dependOn(&run.step);
 }
 
 const TestOptions = struct {
