@@ -181,10 +181,10 @@ pub fn build(b: *Build) void {
             .program_timeout = qemu_program_timeout,
             .emulator = "scripts/qemu-run.sh",
             .name_prefix = "arm64-",
-            // Emulated, the suites run 5-20x slower (more when the machine
-            // is busy): one limit of 300 s for every test replaces their own
-            // .timeout (sized for native runs), so a deadlock still fails.
-            .runner_args = &.{ "--timeout", "300" },
+            // Emulated, the suites run 5-20x slower than the native runs their
+            // .timeout values were sized for: this scales them (by
+            // GOCHAN_TEST_TIMEOUT_SCALE, which scripts/qemu-run.sh sets).
+            .runner_srcs = &.{"scripts/criterion_timeout_scale.c"},
         });
     }
 
@@ -429,8 +429,8 @@ const TestOptions = struct {
     /// A script that runs the foreign executables (scripts/qemu-run.sh), or null.
     emulator: ?[]const u8 = null,
     name_prefix: []const u8 = "",
-    /// More arguments for the Criterion runner.
-    runner_args: []const []const u8 = &.{},
+    /// More sources for the Criterion runner.
+    runner_srcs: []const []const u8 = &.{},
 };
 
 /// The Criterion runner (every tests/*.c) and every stress program, built
@@ -438,7 +438,7 @@ const TestOptions = struct {
 fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []const []const u8, stress_srcs: []const []const u8, o: TestOptions) void {
     const b = ctx.b;
     if (test_srcs.len > 0) {
-        const mod = addExeModule(ctx, test_srcs, .{ .sanitize_c = .full });
+        const mod = addExeModule(ctx, std.mem.concat(b.allocator, []const u8, &.{ test_srcs, o.runner_srcs }) catch @panic("OOM"), .{ .sanitize_c = .full });
         mod.linkLibrary(lib);
         if (ctx.sysroot) |root| if (multiarchTriple(ctx.target)) |triple| {
             mod.addLibraryPath(.{ .cwd_relative = b.fmt("{s}/usr/lib/{s}", .{ root, triple }) });
@@ -454,7 +454,6 @@ fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []
         if (o.emulator) |emu| emulate(ctx, run, emu);
         run.addArtifactArg(exe);
         run.addArg(b.fmt("--jobs={s}", .{o.jobs}));
-        run.addArgs(o.runner_args);
         step.dependOn(&run.step);
     }
     for (stress_srcs) |src| {

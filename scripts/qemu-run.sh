@@ -22,6 +22,8 @@ qemu=$(command -v qemu-aarch64-static) || {
 export LD_LIBRARY_PATH=$libdir
 # The tests' "is this thread parked in a futex wait" check reads
 # /proc/<tid>/syscall, which shows the host's system call numbers here.
+# Criterion timeouts are sized for native runs (scripts/criterion_timeout_scale.c).
+export GOCHAN_TEST_TIMEOUT_SCALE=${GOCHAN_TEST_TIMEOUT_SCALE:-10}
 case $(uname -m) in
 x86_64) export GOCHAN_TEST_HOST_FUTEX_NR=202 ;;
 aarch64) export GOCHAN_TEST_HOST_FUTEX_NR=98 ;;
