@@ -58,13 +58,15 @@
  * Descriptors epoll refuses (regular files, directories: always "ready" for
  * the kernel) get EPERM: do the I/O directly.
  *
- * Memory ordering.  Everything a thread did before the event that made a
- * descriptor ready (the peer's write or close, seen through the kernel)
- * happens before gopoll_chan() is seen closed and before the hangup
- * context's Done is seen closed; gopoll_revents() after a receive that saw
- * the channel closed returns the events that fired (chan_close()'s
- * guarantee: the poller stores them before closing).  Everything done before
- * a registration call happens before the poller thread dispatches it.
+ * Memory ordering.  Everything done before a registration call happens
+ * before the poller thread dispatches it (the poller's mutex).  The poller
+ * stores a watch's events before it closes the channel, so gopoll_revents()
+ * after a receive that saw the channel closed returns them (chan_close()'s
+ * guarantee), and a hangup context's cause is set before its Done is closed
+ * (the context's guarantee).  A peer thread of the same process that
+ * write()s or close()s its end is ordered with the waiter only through the
+ * kernel, an edge ThreadSanitizer cannot see: hand data between threads
+ * through channels, not through the socket's readiness alone.
  *
  * Thread safety.  Every function may be called from any thread.  A watch is
  * used by its owner: gopoll_chan() / gopoll_revents() may be called
