@@ -12,6 +12,17 @@ import (
 // chunk is how much of a file is read between two looks at the context.
 const chunk = 64 << 10
 
+// binaryProbe: a file with a NUL in its first 8 KiB is binary and skipped
+// (as in gochan-search).
+const binaryProbe = 8 << 10
+
+func min(a, b int) int {
+	if a < b {
+		return a
+	}
+	return b
+}
+
 // maxLine is how much of a matching line is sent.
 const maxLine = 200
 
@@ -234,8 +245,8 @@ func (w *walker) file(p, name string) bool {
 			end = len(w.buf)
 		}
 		k, err := f.Read(w.buf[n:end])
-		if n == 0 && bytes.IndexByte(w.buf[:k], 0) >= 0 {
-			w.skipped++ // binary: a NUL in the first chunk
+		if n == 0 && bytes.IndexByte(w.buf[:min(k, binaryProbe)], 0) >= 0 {
+			w.skipped++ // binary
 			w.bytes += int64(k)
 			return true
 		}
