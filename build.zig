@@ -257,6 +257,8 @@ pub fn build(b: *Build) void {
         demo_step.dependOn(&run.step);
     }
 
+    @import("search/build_search.zig").addSteps(b, target, optimize, static_lib); // search/: gochan-search
+
     // ---- bench-bin / bench
     const bench_bin_step = b.step("bench-bin", "Build every bench/*.c (ReleaseFast) into zig-out/bench/");
     {
