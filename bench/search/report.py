@@ -16,6 +16,43 @@ def pct(xs, p):
     return s[k]
 
 
+def med(r, case, tool):
+    xs = r["timings"].get(case, {}).get(tool)
+    return statistics.median(xs) if xs else None
+
+
+def targets(r):
+    """The issue's targets, each with its figures and met / NOT met."""
+    m = r["meta"]
+    C, G = "gochan-search", "gochan-search-go"
+    L = ["## Targets (issue 9)", ""]
+    if C not in m["services"]:
+        return L + ["gochan-search did not run: no target can be checked.", ""]
+
+    def line(what, ok, figs):
+        L.append("- %s: **%s** (%s)" % (what, "met" if ok else "NOT met", figs))
+
+    for case in m["cases"]:
+        c, g = med(r, case, C), med(r, case, G)
+        if case.startswith("name"):
+            for other in ("fd", "find"):
+                o = med(r, case, other)
+                line("%s at least as fast as %s" % (case, other), c <= o, "%.3f s vs %.3f s, ratio %.2f" % (c, o, c / o))
+        else:
+            o = med(r, case, "rg")
+            line("%s as fast as rg -l" % case, c <= o, "%.3f s vs %.3f s, ratio %.2f" % (c, o, c / o))
+        line("%s faster than the Go twin" % case, c < g, "%.3f s vs %.3f s, ratio %.2f" % (c, g, c / g))
+    for label in m["hangup_queries"]:
+        cc = r["hangup"][C][label]["client_ms"]
+        gg = r["hangup"][G][label]["client_ms"]
+        line("hang-up to last worker joined, %s query: p99 < 10 ms" % label, pct(cc, 99) < 10,
+             "p99 %.3f ms, client view" % pct(cc, 99))
+        line("... and below the Go twin's", pct(cc, 99) < pct(gg, 99),
+             "p99 %.3f ms vs %.3f ms" % (pct(cc, 99), pct(gg, 99)))
+    L.append("")
+    return L
+
+
 def main():
     raw, md_path, png_path, command = sys.argv[1:5]
     r = json.load(open(raw))
@@ -62,22 +99,25 @@ def main():
             L.append("| %s | %s | %.3f | %.3f-%.3f | %.2f | %d, %s | %s |" % (
                 case, tool, statistics.median(xs), min(xs), max(xs), statistics.median(xs) / b, v["files"], eq, rss))
     L.append("")
-    L.append("## Hang-up to stop, %d cancelled requests per service" % m["hangups"])
+    L.append("## Hang-up to stop, %d cancelled requests per service and query" % m["hangups"])
     L.append("")
-    L.append("A raw-socket client starts `q=%s` on the whole tree, streams for 20-100 ms, takes CLOCK_REALTIME and "
-             "closes; *client* = the server's joined_unix_ns (last worker joined) minus that close time; "
-             "*server* = the server's own hangup_to_joined_ms (from the moment it saw the hang-up)." % m["hangup_query"]["q"])
+    L.append("A raw-socket client starts a content search on the whole tree (%s), streams for 20-100 ms, takes "
+             "CLOCK_REALTIME and closes; *client* = the server's joined_unix_ns (last worker joined) minus that "
+             "close time; *server* = the server's own hangup_to_joined_ms (from the moment it saw the hang-up)."
+             % ", ".join("%s: `q=%s`" % kv for kv in m["hangup_queries"].items()))
     L.append("")
-    L.append("| service | view | n | median ms | p90 ms | p99 ms | max ms | ended before the hang-up |")
-    L.append("|---|---|---|---|---|---|---|---|")
+    L.append("| service | query | view | n | median ms | p90 ms | p99 ms | max ms | ended before the hang-up |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
     for s in svcs:
-        h = r["hangup"][s]
-        for view in ("client", "server"):
-            xs = h[view + "_ms"]
-            L.append("| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %d |" % (
-                s, view, len(xs), statistics.median(xs) if xs else float("nan"), pct(xs, 90), pct(xs, 99),
-                max(xs) if xs else float("nan"), h["not_canceled"]))
+        for label in m["hangup_queries"]:
+            h = r["hangup"][s][label]
+            for view in ("client", "server"):
+                xs = h[view + "_ms"]
+                L.append("| %s | %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %d |" % (
+                    s, label, view, len(xs), statistics.median(xs) if xs else float("nan"), pct(xs, 90),
+                    pct(xs, 99), max(xs) if xs else float("nan"), h["not_canceled"]))
     L.append("")
+    L.extend(targets(r))
     L.append("## Peak RSS of the services (VmHWM)")
     L.append("")
     L.append("| service | after the timed rounds | after the hang-ups too | SIGTERM exit |")
@@ -123,11 +163,16 @@ def main():
     ax1.set_ylabel("seconds (median, min-max bars; log scale)")
     ax1.set_title("time per search, %d threads, %d interleaved rounds" % (m["jobs"], m["rounds"]))
     ax1.legend(fontsize=8)
-    data = [r["hangup"][s]["client_ms"] for s in svcs]
-    ax2.boxplot(data, labels=svcs, whis=(0, 100))
-    for k, s in enumerate(svcs):
-        ax2.annotate("p99 %.2f ms" % pct(data[k], 99), (k + 1, pct(data[k], 99)), textcoords="offset points",
-                     xytext=(8, 0), fontsize=8)
+    labels, data = [], []
+    for s in svcs:
+        for q in m["hangup_queries"]:
+            labels.append("%s\n%s" % (s, q))
+            data.append(r["hangup"][s][q]["client_ms"] or [float("nan")])
+    ax2.boxplot(data, labels=labels, whis=(0, 100))
+    ax2.tick_params(axis="x", labelsize=7)
+    for k in range(len(data)):
+        ax2.annotate("p99\n%.1f" % pct(data[k], 99), (k + 1, pct(data[k], 99)), textcoords="offset points",
+                     xytext=(6, 0), fontsize=7)
     ax2.set_yscale("log")
     ax2.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax2.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
