@@ -139,14 +139,16 @@ def run_service(svc, params, capture):
 
 
 def files_of_service(body):
-    files, done = set(), None
+    """(files, done line, the result lines as a set of raw JSON lines)."""
+    files, done, lines = set(), None, set()
     for line in body.splitlines():
         o = json.loads(line)
         if o["type"] in ("match", "name"):
             files.add(o["path"])
+            lines.add(line)
         elif o["type"] == "done":
             done = o
-    return files, done
+    return files, done, lines
 
 
 def files_of_cli(out, tree):
@@ -265,13 +267,13 @@ def main():
     log("verify (untimed, warms the cache)")
     for case in cases:
         name, params, clis, ref = case
-        found = {}
+        found, svc_lines = {}, {}
         for tool in list(svcs) + list(clis):
             _, out, rss = run(case, tool, True)
             if rss is not None:
                 res["cli_rss_kb"].setdefault(name, {})[tool] = rss
             if tool in svcs:
-                files, done = files_of_service(out)
+                files, done, svc_lines[tool] = files_of_service(out)
                 if not done or done["reason"] != "complete":
                     raise SystemExit("%s: %s did not complete: %s" % (tool, name, done))
             else:
@@ -280,7 +282,11 @@ def main():
         res["verify"][name] = {t: {"files": len(f), "equal": f == found[ref],
                                    "missing": sorted(found[ref] - f)[:5], "extra": sorted(f - found[ref])[:5]}
                                for t, f in found.items()}
-        log("  %s: %s" % (name, {t: (v["files"], v["equal"]) for t, v in res["verify"][name].items()}))
+        # The services must send the very same result lines (path, line, text).
+        same = len({frozenset(v) for v in svc_lines.values()}) == 1
+        res["verify"][name]["services_same_lines"] = same
+        log("  %s: %s, services' lines identical: %s" % (
+            name, {t: (v["files"], v["equal"]) for t, v in res["verify"][name].items() if t in found}, same))
 
     log("timing: %d interleaved rounds" % a.rounds)
     for r in range(a.rounds):

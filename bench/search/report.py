@@ -99,6 +99,9 @@ def main():
             L.append("| %s | %s | %.3f | %.3f-%.3f | %.2f | %d, %s | %s |" % (
                 case, tool, statistics.median(xs), min(xs), max(xs), statistics.median(xs) / b, v["files"], eq, rss))
     L.append("")
+    L.append("The services' result lines (path, line number, text; JSON byte for byte) are identical: " + ", ".join(
+        "%s: %s" % (case, "yes" if r["verify"][case].get("services_same_lines") else "NO") for case in m["cases"]) + ".")
+    L.append("")
     L.append("## Hang-up to stop, %d cancelled requests per service and query" % m["hangups"])
     L.append("")
     L.append("A raw-socket client starts a content search on the whole tree (%s), streams for 20-100 ms, takes "
