@@ -205,6 +205,11 @@ def m_hangup_queries(hard_re):
     return [("regex", hard_re), ("literal", "ZEBRAFISH")]
 
 
+def git(*args):
+    p = subprocess.run(["git"] + list(args), capture_output=True, text=True)
+    return p.stdout.strip() or "unknown"
+
+
 def version(cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0].strip()
@@ -253,6 +258,9 @@ def main():
                      "find": version(["find", "--version"]), "curl": version(["curl", "--version"]),
                      "go": version(["go", "version"])},
         "services": [n for n, _ in services], "tree": T,
+        "git": {"head": git("describe", "--always", "--dirty"),
+                "c_service": git("log", "-1", "--format=%h %s", "--", "search", ":!search/go")[:100],
+                "go_twin": git("log", "-1", "--format=%h %s", "--", "search/go")[:100]},
         "cases": [c[0] for c in cases], "ref": {c[0]: c[3] for c in cases},
         "hangup_queries": dict(m_hangup_queries(hard_re)),
     }, "timings": {}, "verify": {}, "cli_rss_kb": {}}

@@ -76,7 +76,11 @@ def main():
              "the same files; `rg -l` stops at a file's first match while the services report every matching line "
              "(the needles are sparse: a few hundred lines)." % (m["rounds"], m["jobs"], m["tree"]))
     L.append("")
-    L.append("Versions: " + "; ".join("%s: %s" % kv for kv in m["versions"].items()))
+    L.append("Versions: " + "; ".join("%s: %s" % (k, " ".join(v.split()[:2]) if k == "curl" else v) for k, v in m["versions"].items()))
+    if "git" in m:
+        L.append("")
+        L.append("Code: checkout `%s`; gochan-search at `%s`; the Go twin at `%s`." % (
+            m["git"]["head"], m["git"]["c_service"], m["git"]["go_twin"]))
     L.append("")
     if "gochan-search" not in svcs:
         L.append("**gochan-search (C) was not built: only the Go twin ran.** Ratios are against the Go twin.")
@@ -130,7 +134,7 @@ def main():
         L.append("| %s | %.1f MB | %.1f MB | rc %s in %s ms |" % (
             s, r["rss_kb_after_timing"][s] / 1024, r["rss_kb_peak"][s] / 1024, sd["rc"], sd["ms"]))
     L.append("")
-    L.append("Raw per-run figures: `%s`." % raw.split("/bench/")[-1] if "/bench/" in raw else raw)
+    L.append("Raw per-run figures: `%s`." % ("bench/" + raw.split("/bench/")[-1] if "/bench/" in raw else raw))
     open(md_path, "w").write("\n".join(L) + "\n")
     print("\n".join(L))
 
