@@ -1,8 +1,14 @@
 // gochan-search-go: the Go twin of gochan-search (search/), the same service
 // written the way a Go programmer would: net/http, r.Context(), a parallel
 // walk of goroutines joined by a sync.WaitGroup. Standard library only, so it
-// builds offline with Debian's Go 1.19. The contract both follow is
-// search/README.md (SEARCH-API): same flags, API, JSON lines and log line.
+// builds offline with Debian's Go 1.19:
+//
+//	cd search/go && GOFLAGS=-mod=mod GOPROXY=off go build -o ../../zig-out/bin/gochan-search-go .
+//	cd search/go && GOFLAGS=-mod=mod GOPROXY=off go test .
+//
+// Both services follow one contract (SEARCH-API.md): the same flags, API,
+// JSON lines, /debug/vars keys ("blocked" is the goroutine count here) and
+// log line. bench/search/run.sh measures them side by side.
 package main
 
 import (

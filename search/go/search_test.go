@@ -476,3 +476,38 @@ func TestSigtermDrains(t *testing.T) {
 		}
 	}
 }
+
+func TestPageAndTooManyScans(t *testing.T) {
+	dir := t.TempDir()
+	bigTree(t, dir)
+	s, ts, log := newTestServer(t, dir, func(c *config) { c.maxScans = 1; c.maxResults = 1 << 30 })
+	resp, err := http.Get(ts.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!bytes.Contains(body, []byte("Stop")) || !bytes.Contains(body, []byte("/search?")) {
+		t.Fatalf("GET /: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// One scan that cannot finish (nobody reads) holds the only slot.
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET /search?q=needle HTTP/1.1\r\nHost: x\r\n\r\n")
+	if st, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.Contains(st, " 200 ") {
+		t.Fatalf("status %q %v", st, err)
+	}
+	code, ctype, got := get(t, ts, url.Values{"q": {"needle"}})
+	if code != 503 || ctype != "application/json" || len(got) != 1 || got[0].Error != "too many concurrent scans" {
+		t.Errorf("second scan: %d %s %+v, want 503", code, ctype, got)
+	}
+	c.Close()
+	log.next(t, "search id=1 end=canceled")
+	waitIdle(t, s)
+	if code, _, got := get(t, ts, url.Values{"q": {"needle"}, "max": {"2"}}); code != 200 || got[len(got)-1].Reason != "limit" {
+		t.Errorf("after the slot is free: %d %+v", code, got[len(got)-1])
+	}
+}
