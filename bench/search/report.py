@@ -81,6 +81,11 @@ def main():
         L.append("")
         L.append("Code: checkout `%s`; gochan-search at `%s`; the Go twin at `%s`." % (
             m["git"]["head"], m["git"]["c_service"], m["git"]["go_twin"]))
+    if "binaries" in m:
+        L.append("")
+        L.append("Binaries: " + "; ".join("%s `%s`" % kv for kv in m["binaries"].items()) +
+                 " (gochan-search built: %s; the twin: go build, Go %s)." % (
+                     m.get("c_build", "?"), m["versions"]["go"].split()[-2]))
     L.append("")
     if "gochan-search" not in svcs:
         L.append("**gochan-search (C) was not built: only the Go twin ran.** Ratios are against the Go twin.")

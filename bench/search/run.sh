@@ -20,6 +20,8 @@
 #   BENCH_JOBS=$(nproc)    threads: --workers and GOMAXPROCS, rg -j, fdfind -j
 #   GOCHAN_SEARCH_BIN=zig-out/bin/gochan-search
 #                          the C service; skipped, with a message, if not built
+#   GOCHAN_SEARCH_BUILD    how that binary was built, for the report (e.g.
+#                          "zig build search -Doptimize=ReleaseFast")
 #   BENCH_TREE=~/.cache/gochan-search-bench/tree   where the tree lives
 #   SEARCH_BENCH_OUT=bench/results/search-latest   output prefix: .md .png .raw.json
 set -euo pipefail
