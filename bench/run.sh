@@ -67,7 +67,7 @@ else
 	log "building libgochan objects with: $CC_DESC"
 	rm -rf "$BUILD/obj" && mkdir -p "$BUILD/obj"
 	objs=()
-	for src in chan/*.c select/*.c timer/*.c context/*.c; do
+	for src in chan/*.c select/*.c timer/*.c context/*.c diag/*.c poll/*.c group/*.c; do
 		[ -e "$src" ] || continue
 		obj="$BUILD/obj/$(echo "$src" | tr / _).o"
 		# shellcheck disable=SC2086

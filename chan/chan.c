@@ -13,7 +13,8 @@
  *   close:   closed -> EALREADY; else mark closed and complete every queued
  *            waiter: receivers get the zero value and ok = false, senders
  *            EPIPE.  Their values never enter the channel.
- * See chan_impl.h for the invariants and parker.h for the claim protocol.
+ * See chan_impl.h for the invariants, chan/park.h for the claim protocol
+ * and chan/lockrank.h for the lock order.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -126,7 +127,8 @@ bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_p
 		chan__copy(c, chan__slot(c, c->sendx), elem);
 		if (++c->sendx == c->cap)
 			c->sendx = 0;
-		atomic_store_explicit(&c->qcount, n + 1, memory_order_relaxed);
+		/* release: see chan_impl.h (pairs with the receive fast path) */
+		atomic_store_explicit(&c->qcount, n + 1, memory_order_release);
 		*ok = true;
 		return true;
 	}
@@ -154,7 +156,8 @@ bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker 
 			chan__zero(c, chan__slot(c, c->recvx)); /* as Go: no stale copies */
 			if (++c->recvx == c->cap)
 				c->recvx = 0;
-			atomic_store_explicit(&c->qcount, n - 1, memory_order_relaxed);
+			/* release: see chan_impl.h (pairs with the receive fast path) */
+			atomic_store_explicit(&c->qcount, n - 1, memory_order_release);
 		}
 		*ok = true;
 		return true;
@@ -180,26 +183,24 @@ bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker 
  * with *ok set on completion, ETIMEDOUT if the deadline won.  Called with
  * c->lock held; returns with it released.
  */
-static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline)
+static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline,
+		      const void *ra, const struct godiag__sel *sel)
 {
 	struct chan_parker p;
 	struct chan_waiter w;
+	struct godiag__site site = {send ? GODIAG_OP_SEND : GODIAG_OP_RECV, c, sel, ra};
 
 	chan__parker_init(&p);
 	chan__waiter_init(&w, &p, elem, 0);
 	chan__enqueue(c, &w, send);
 	chan__unlock(&c->lock);
 
-	if (chan__park(&p, deadline) == ETIMEDOUT) {
-		if (chan__abandon(&p)) {
-			chan__lock(&c->lock);
-			chan__unlink(c, &w, send);
-			chan__unlock(&c->lock);
-			return ETIMEDOUT;
-		}
-		/* Claimed just before our deadline: the claimer is completing
-		 * right now, so wait for it without a deadline. */
-		chan__park(&p, CHAN_FOREVER);
+	if (chan__park_wait(&p, deadline, &site) == ETIMEDOUT) {
+		/* Abandoned: nobody will claim w any more; take it out. */
+		chan__lock(&c->lock);
+		chan__unlink(c, &w, send);
+		chan__unlock(&c->lock);
+		return ETIMEDOUT;
 	}
 	*ok = w.success;
 	return 0;
@@ -217,7 +218,7 @@ static inline bool deadline_passed(int64_t deadline)
  * ETIMEDOUT.
  */
 static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline,
-		   int would_block_err)
+		   int would_block_err, const void *ra, const struct godiag__sel *sel)
 {
 	struct chan_parker *wake;
 
@@ -233,10 +234,11 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
 		return would_block_err;
 	}
 	/* On close, the closer zeroed a receiver's *elem already. */
-	return chan_block(c, elem, send, ok, deadline);
+	return chan_block(c, elem, send, ok, deadline, ra, sel);
 }
 
-static int chan_send_impl(chan_t *c, const void *elem, int64_t deadline, int would_block_err)
+int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
+		   const void *ra, const struct godiag__sel *sel)
 {
 	bool ok;
 
@@ -252,27 +254,28 @@ static int chan_send_impl(chan_t *c, const void *elem, int64_t deadline, int wou
 	    chan__send_would_block(c))
 		return would_block_err;
 
-	int err = chan_op(c, (void *)elem, true, &ok, deadline, would_block_err);
+	int err = chan_op(c, (void *)elem, true, &ok, deadline, would_block_err, ra, sel);
 
 	return err ? err : ok ? 0 : EPIPE;
 }
 
 int chan_send(chan_t *c, const void *elem)
 {
-	return chan_send_impl(c, elem, CHAN_FOREVER, 0);
+	return chan__send_ext(c, elem, CHAN_FOREVER, 0, __builtin_return_address(0), NULL);
 }
 
 int chan_try_send(chan_t *c, const void *elem)
 {
-	return chan_send_impl(c, elem, CHAN_NOWAIT, EAGAIN);
+	return chan__send_ext(c, elem, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
 }
 
 int chan_send_until(chan_t *c, const void *elem, int64_t deadline)
 {
-	return chan_send_impl(c, elem, deadline, ETIMEDOUT);
+	return chan__send_ext(c, elem, deadline, ETIMEDOUT, __builtin_return_address(0), NULL);
 }
 
-static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, int would_block_err)
+int chan__recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline, int would_block_err,
+		   const void *ra, const struct godiag__sel *sel)
 {
 	bool ok;
 
@@ -281,16 +284,17 @@ static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, in
 	deadline = chan__norm_deadline(deadline);
 	chan__chaos_point();
 	/* Non-blocking fast path (Go's chanrecv).  Order matters: read
-	 * emptiness first, then closed.  If we see "empty" and then "open",
-	 * the channel was open and empty at the moment of the first read.  If
-	 * it is closed, re-check emptiness: a channel closed and then found
-	 * empty stays empty, so "closed and drained" is reported, never "open
-	 * and empty" for a drained closed channel.  The acquire on closed
-	 * pairs with the release store in chan_close(). */
-	if (deadline == CHAN_NOWAIT && chan__recv_would_block(c)) {
+	 * emptiness first (acquire, so that the closed load cannot be performed
+	 * before it: see chan__recv_would_block), then closed (acquire, pairs
+	 * with the release store in chan_close()).  If we see "empty" and then
+	 * "open", the channel was open and empty at the moment of the first
+	 * read.  If it is closed, re-check emptiness: a channel closed and then
+	 * found empty stays empty, so "closed and drained" is reported, never
+	 * "open and empty" for a drained closed channel. */
+	if (deadline == CHAN_NOWAIT && chan__recv_would_block(c, memory_order_acquire)) {
 		if (!atomic_load_explicit(&c->closed, memory_order_acquire))
 			return would_block_err;
-		if (chan__recv_would_block(c)) {
+		if (chan__recv_would_block(c, memory_order_relaxed)) {
 			chan__zero(c, elem);
 			if (okp)
 				*okp = false;
@@ -298,7 +302,7 @@ static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, in
 		}
 	}
 
-	int err = chan_op(c, elem, false, &ok, deadline, would_block_err);
+	int err = chan_op(c, elem, false, &ok, deadline, would_block_err, ra, sel);
 
 	if (!err && okp)
 		*okp = ok;
@@ -307,17 +311,17 @@ static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, in
 
 int chan_recv(chan_t *c, void *elem, bool *ok)
 {
-	return chan_recv_impl(c, elem, ok, CHAN_FOREVER, 0);
+	return chan__recv_ext(c, elem, ok, CHAN_FOREVER, 0, __builtin_return_address(0), NULL);
 }
 
 int chan_try_recv(chan_t *c, void *elem, bool *ok)
 {
-	return chan_recv_impl(c, elem, ok, CHAN_NOWAIT, EAGAIN);
+	return chan__recv_ext(c, elem, ok, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
 }
 
 int chan_recv_until(chan_t *c, void *elem, bool *ok, int64_t deadline)
 {
-	return chan_recv_impl(c, elem, ok, deadline, ETIMEDOUT);
+	return chan__recv_ext(c, elem, ok, deadline, ETIMEDOUT, __builtin_return_address(0), NULL);
 }
 
 int chan_close(chan_t *c)
@@ -366,7 +370,7 @@ size_t chan__clear(chan_t *c)
 	if (n && c->elem_size)
 		memset(c->buf, 0, c->cap * c->elem_size);
 	c->sendx = c->recvx = 0;
-	atomic_store_explicit(&c->qcount, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->qcount, 0, memory_order_release); /* as in send/recv */
 	chan__unlock(&c->lock);
 	return n;
 }

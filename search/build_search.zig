@@ -1,16 +1,15 @@
 //! The build of gochan-search (search/), called from build.zig:
-//!     @import("search/build_search.zig").addSteps(b, target, optimize, static_lib);
+//!     @import("search/build_search.zig").addSteps(b, target, optimize, static_lib, &public_includes);
 //!
 //! Steps:
 //!   search          build zig-out/bin/gochan-search
 //!   search-test     end-to-end tests against the real binary (search/tests/e2e.py)
 //!   search-browser  headless Chromium via Selenium (search/tests/browser.py)
-//!   search-demo     the zombie-scan demo on the default corpus (search/demo.py)
+//!   demo            the main job: the zombie-scan demo on the default corpus
+//!                   (search/demo.py); search-demo is the same step
 //!
 //! Every search/*.c is part of the service.  search/page.html is embedded as
-//! a generated header (page_html.h, a byte array) at configure time.  Until
-//! the poll, group and diag modules have landed, the stand-ins of
-//! search/shim/ fill in for each one whose public header is missing.
+//! a generated header (page_html.h, a byte array) at configure time.
 const std = @import("std");
 
 const c_flags = [_][]const u8{
@@ -18,16 +17,14 @@ const c_flags = [_][]const u8{
     "-Wall",    "-Wextra",       "-Werror",
 };
 
-/// Toolkit modules the service needs, each with a stand-in until it lands.
-const shimmed = [_][]const u8{ "poll", "group", "diag" };
-
 pub fn addSteps(
     b: *std.Build,
     target: std.Build.ResolvedTarget,
     optimize: std.builtin.OptimizeMode,
     lib: *std.Build.Step.Compile,
+    includes: []const std.Build.LazyPath,
 ) void {
-    const exe = addService(b, target, optimize, lib);
+    const exe = addService(b, target, optimize, lib, includes);
     const install = b.addInstallArtifact(exe, .{});
 
     const build_step = b.step("search", "Build zig-out/bin/gochan-search (the search service)");
@@ -39,10 +36,12 @@ pub fn addSteps(
     const browser_step = b.step("search-browser", "gochan-search in headless Chromium via Selenium (search/tests/browser.py)");
     browser_step.dependOn(&runScript(b, "search browser", "300", "search/tests/browser.py", exe).step);
 
-    const demo_step = b.step("search-demo", "The search service's demo: a scan stops when its client hangs up");
     const demo = runScript(b, "search demo", "900", "search/demo.py", exe);
-    demo_step.dependOn(&install.step);
-    demo_step.dependOn(&demo.step);
+    for ([_][]const u8{ "demo", "search-demo" }) |name| {
+        const demo_step = b.step(name, "The main job: gochan-search on a generated corpus; a client hangs up after 2 s and the scan stops at once");
+        demo_step.dependOn(&install.step);
+        demo_step.dependOn(&demo.step);
+    }
 }
 
 fn addService(
@@ -50,6 +49,7 @@ fn addService(
     target: std.Build.ResolvedTarget,
     optimize: std.builtin.OptimizeMode,
     lib: *std.Build.Step.Compile,
+    includes: []const std.Build.LazyPath,
 ) *std.Build.Step.Compile {
     const mod = b.createModule(.{
         .target = target,
@@ -57,21 +57,9 @@ fn addService(
         .link_libc = true,
         .sanitize_c = .full,
     });
-    // Real headers first: a shim header is only reached when the real one is missing.
-    mod.addIncludePath(b.path("include"));
-    mod.addIncludePath(b.path("."));
+    for (includes) |dir| mod.addIncludePath(dir);
     mod.addIncludePath(pageHeader(b));
-
-    var srcs: std.ArrayList([]const u8) = .empty;
-    srcs.appendSlice(b.allocator, listC(b, "search")) catch @panic("OOM");
-    var need_shim = false;
-    for (shimmed) |m| {
-        if (exists(b, b.fmt("include/gochan/{s}.h", .{m}))) continue;
-        srcs.append(b.allocator, b.fmt("search/shim/shim_{s}.c", .{m})) catch @panic("OOM");
-        need_shim = true;
-    }
-    if (need_shim) mod.addIncludePath(b.path("search/shim"));
-    mod.addCSourceFiles(.{ .root = b.path("."), .files = srcs.items, .flags = &c_flags });
+    mod.addCSourceFiles(.{ .root = b.path("."), .files = listC(b, "search"), .flags = &c_flags });
     mod.linkLibrary(lib);
     mod.linkSystemLibrary("libmicrohttpd", .{});
     mod.linkSystemLibrary("libpcre2-8", .{});
@@ -128,9 +116,4 @@ fn listC(b: *std.Build, dir_path: []const u8) []const []const u8 {
         }
     }.lt);
     return list.items;
-}
-
-fn exists(b: *std.Build, path: []const u8) bool {
-    const st = b.build_root.handle.statFile(path) catch return false;
-    return st.kind == .file;
 }

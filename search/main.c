@@ -5,7 +5,7 @@
  * thread inherits the mask and only main's sigwait() receives them.  Then:
  * stop accepting (MHD_quiesce_daemon), cancel the server context (every
  * request's context derives from it: scans stop, writers send their done
- * line), MHD_stop_daemon (closes the connections, joins their threads),
+ * line), drain (wait up to 2 s for the requests to end), MHD_stop_daemon (closes the connections, joins their threads),
  * godiag_verify_none (no library thread left, nothing blocked), exit 0.
  */
 #include <errno.h>
@@ -160,6 +160,12 @@ int main(int argc, char **argv)
 		sig == SIGINT ? "SIGINT" : "SIGTERM", stat_get(&stats.scans_in_progress));
 	server_quiesce();
 	ctx_cancel(server_ctx);
+	/* Drain: the writers send their done line ("canceled"); a client that
+	 * stopped reading is cut off by server_stop() after 2 s. */
+	long left = server_drain(chan_deadline_in(2 * GOTIME_SECOND));
+	if (left)
+		fprintf(stderr, "gochan-search: %ld request(s) not drained in 2 s: closing them\n",
+			left);
 	server_stop();
 	ctx_release(server_ctx);
 	int leak = godiag_verify_none(chan_deadline_in(5 * GOTIME_SECOND));

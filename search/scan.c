@@ -24,6 +24,7 @@
 #define RESULTS_CAP 256          /* results waiting for the HTTP writer */
 #define CHUNK ((size_t)64 << 10) /* read size, and the cancellation grain */
 #define BINARY_PROBE 8192        /* a NUL in the first 8 KiB: binary, skipped */
+#define SLICE ((size_t)16 << 10) /* matching checks the context this often */
 
 struct scan {
 	struct scan_params p;
@@ -50,6 +51,9 @@ struct scan {
 	chan_t *wake;
 
 	atomic_int running; /* workers still in worker(); the last closes results */
+	/* chan_now() when a worker first found the context done (0: none yet),
+	 * for the log's hang-up-to-joined time; the first CAS wins. */
+	atomic_llong first_seen;
 	bool stopped;
 	int64_t joined_mono, joined_real;
 };
@@ -61,6 +65,18 @@ struct worker {
 	struct match_state *st;
 	struct jbuf path; /* scratch for "dir/name" */
 };
+
+/* Whether the scan's context is done; the first worker to see it records
+ * the time. */
+static bool stopping(struct scan *s)
+{
+	if (ctx_err(s->group_ctx) == 0)
+		return false;
+	long long zero = 0;
+	atomic_compare_exchange_strong_explicit(&s->first_seen, &zero, (long long)chan_now(),
+						memory_order_relaxed, memory_order_relaxed);
+	return true;
+}
 
 /* ---- the directory stack ---- */
 
@@ -99,7 +115,7 @@ static char *pop(struct scan *s)
 	chan_t *done = ctx_done(s->group_ctx);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		if (ctx_err(s->group_ctx) != 0 || (s->n == 0 && s->pending == 0)) {
+		if (stopping(s) || (s->n == 0 && s->pending == 0)) {
 			pthread_mutex_unlock(&s->mu);
 			return NULL;
 		}
@@ -158,6 +174,7 @@ static bool emit(struct scan *s, struct jbuf *line)
 		return false;
 	if (ctx_send(s->group_ctx, s->results, &it) != 0) {
 		free(it.line);
+		(void)stopping(s);
 		return false;
 	}
 	return true;
@@ -252,7 +269,7 @@ static bool scan_file(struct worker *w, int dirfd, const char *name, const struc
 	long long line = 1; /* number of the line at w->buf[0] */
 	int64_t total = 0;
 	while (!eof) {
-		if (ctx_err(s->group_ctx) != 0) {
+		if (stopping(s)) {
 			go_on = false;
 			break;
 		}
@@ -291,21 +308,35 @@ static bool scan_file(struct worker *w, int dirfd, const char *name, const struc
 			const char *nl = memrchr(w->buf, '\n', have);
 			end = nl ? (size_t)(nl - w->buf) + 1 : 0;
 		}
+		/* Match in slices of about SLICE bytes (whole lines), checking the
+		 * context between them: a slow pattern on a 64 KiB chunk would
+		 * otherwise delay the stop by the time of the whole chunk. */
 		size_t pos = 0, counted = 0;
-		while (pos < end) {
-			size_t ls, le;
-			int rc = match_next(s->p.m, w->st, w->buf, end, &pos, &ls, &le);
-			if (rc < 0)
-				atomic_fetch_add_explicit(&s->totals.errors, 1,
-							  memory_order_relaxed);
-			if (rc <= 0)
-				break;
-			line += (long long)count_nl(w->buf + counted, ls - counted);
-			counted = ls;
-			if (!emit_match(s, path, line, w->buf + ls, le - ls)) {
-				go_on = false;
-				break;
+		while (go_on && pos < end) {
+			size_t lim = end;
+			if (end - pos > SLICE) {
+				const char *nl =
+					memchr(w->buf + pos + SLICE, '\n', end - pos - SLICE);
+				lim = nl ? (size_t)(nl - w->buf) + 1 : end;
 			}
+			while (pos < lim) {
+				size_t ls, le;
+				int rc = match_next(s->p.m, w->st, w->buf, lim, &pos, &ls, &le);
+				if (rc < 0)
+					atomic_fetch_add_explicit(&s->totals.errors, 1,
+								  memory_order_relaxed);
+				if (rc <= 0)
+					break;
+				line += (long long)count_nl(w->buf + counted, ls - counted);
+				counted = ls;
+				if (!emit_match(s, path, line, w->buf + ls, le - ls)) {
+					go_on = false;
+					break;
+				}
+			}
+			pos = lim;
+			if (go_on && pos < end && stopping(s))
+				go_on = false;
 		}
 		if (!go_on)
 			break;
@@ -336,7 +367,7 @@ static int open_dir(struct scan *s, const char *rel)
 static bool scan_dir(struct worker *w, const char *rel)
 {
 	struct scan *s = w->s;
-	if (ctx_err(s->group_ctx) != 0)
+	if (stopping(s))
 		return false;
 	int fd = open_dir(s, rel);
 	if (fd < 0) {
@@ -365,7 +396,7 @@ static bool scan_dir(struct worker *w, const char *rel)
 		const char *name = de->d_name;
 		if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
 			continue;
-		if (ctx_err(s->group_ctx) != 0) {
+		if (stopping(s)) {
 			go_on = false;
 			break;
 		}
@@ -549,6 +580,11 @@ bool scan_complete(struct scan *s)
 struct scan_totals *scan_totals(struct scan *s)
 {
 	return &s->totals;
+}
+
+int64_t scan_first_seen(struct scan *s)
+{
+	return (int64_t)atomic_load_explicit(&s->first_seen, memory_order_relaxed);
 }
 
 int64_t scan_stop(struct scan *s, int64_t *joined_real)

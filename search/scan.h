@@ -67,6 +67,9 @@ bool scan_complete(struct scan *s);
 
 struct scan_totals *scan_totals(struct scan *s);
 
+/* chan_now() when a worker first found the context done, or 0. */
+int64_t scan_first_seen(struct scan *s);
+
 /* Cancel the walk and join every worker; returns the CLOCK_MONOTONIC time
  * (chan_now()) at which the last one was joined.  Idempotent: later calls
  * return the same time. */

@@ -4,10 +4,13 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "page_html.h" /* generated from search/page.html by the build */
@@ -21,6 +24,14 @@ struct search_stats stats;
 
 static struct MHD_Daemon *daemon_;
 static MHD_socket listen_fd = MHD_INVALID_SOCKET;
+
+/* Requests in progress, for server_drain(): on_completed signals `drained`
+ * when the count reaches 0 (stats.requests_in_progress is the same figure,
+ * relaxed, for /debug/vars; this one is under the mutex so that no wake-up is
+ * lost). */
+static pthread_mutex_t drain_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t drained;
+static long in_progress;
 
 enum route {
 	R_OTHER,
@@ -68,6 +79,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!(r = calloc(1, sizeof *r)))
 			return MHD_NO;
 		*con_cls = r;
+		pthread_mutex_lock(&drain_mu);
+		in_progress++;
+		pthread_mutex_unlock(&drain_mu);
 		stat_add(&stats.requests_in_progress, 1);
 		stat_add(&stats.requests_total, 1);
 		return MHD_YES;
@@ -116,6 +130,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r->stream)
 		stream_completed(r->stream, why); /* writes the log line last */
 	free(r);
+	pthread_mutex_lock(&drain_mu);
+	if (--in_progress == 0)
+		pthread_cond_broadcast(&drained);
+	pthread_mutex_unlock(&drain_mu);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -127,6 +145,11 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 int server_start(ctx_t *server_ctx)
 {
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&drained, &ca);
+	pthread_condattr_destroy(&ca);
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
@@ -163,6 +186,18 @@ void server_quiesce(void)
 {
 	if (daemon_)
 		listen_fd = MHD_quiesce_daemon(daemon_);
+}
+
+long server_drain(int64_t deadline_ns)
+{
+	struct timespec ts = {.tv_sec = deadline_ns / 1000000000,
+			      .tv_nsec = deadline_ns % 1000000000};
+	pthread_mutex_lock(&drain_mu);
+	while (in_progress > 0 && pthread_cond_timedwait(&drained, &drain_mu, &ts) == 0)
+		;
+	long left = in_progress;
+	pthread_mutex_unlock(&drain_mu);
+	return left;
 }
 
 void server_stop(void)

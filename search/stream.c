@@ -288,6 +288,11 @@ void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why)
 			s->reason = "canceled";
 		}
 		joined = scan_stop(s->scan, &joined_real);
+		/* The server saw the hang-up when its first thread did: a
+		 * worker (checking the context) or the writer (woken by Done). */
+		int64_t w = scan_first_seen(s->scan);
+		if (w && s->t_seen_hangup && w < s->t_seen_hangup)
+			s->t_seen_hangup = w;
 		struct scan_totals *t = scan_totals(s->scan);
 		files = atomic_load_explicit(&t->files, memory_order_relaxed);
 		bytes = atomic_load_explicit(&t->bytes, memory_order_relaxed);

@@ -10,7 +10,7 @@
  *      readiness cannot change while every lock is held).
  *   2. Nothing ready and waiting allowed: queue one waiter per case, all
  *      sharing one parker, then unlock everything and park.  The first
- *      counterpart to CAS the parker's state wins (see chan/parker.h); every
+ *      counterpart to CAS the parker's state wins (see chan/park.h); every
  *      other counterpart then finds our waiters stale and skips them.
  *   3. Woken (or timed out and the abandon CAS won): lock every channel
  *      again and unlink the waiters that are still queued, so that idle
@@ -21,15 +21,16 @@
  * the same locks, so no waiter of its own can be met.
  *
  * Deadlock freedom: locks are only nested here, always in increasing address
- * order; plain operations hold one lock at a time.
+ * order; plain operations hold one lock at a time (chan/lockrank.h).
  */
 #include <errno.h>
 #include <gochan/select.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../chan/chan_impl.h"
-#include "../chan/chaos.h"
+#include "chan/chan_impl.h"
+#include "chan/chaos.h"
+#include "chan/futex.h"
 
 /* Per-thread PRNG (wyrand) for the poll order.  Seeded lazily from the
  * thread's stack address and the clock; chaos mode uses its own seeded
@@ -126,7 +127,7 @@ static void dequeue_all(struct sel_state *s)
 	unlock_all(s);
 }
 
-static int select_blocking(struct sel_state *s, int64_t deadline)
+static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, const void *ra)
 {
 	struct chan_parker p;
 	struct chan_parker *wake = NULL;
@@ -158,15 +159,14 @@ static int select_blocking(struct sel_state *s, int64_t deadline)
 	}
 	unlock_all(s);
 
-	if (chan__park(&p, deadline) == ETIMEDOUT) {
-		if (chan__abandon(&p)) {
-			if (s->npoll)
-				dequeue_all(s);
-			return CHAN_TIMEOUT;
-		}
-		chan__park(&p, CHAN_FOREVER); /* claimed at the last moment */
+	struct godiag__sel sel = {s->cases, (uint32_t)n};
+	struct godiag__site site = {GODIAG_OP_SELECT, NULL, &sel, ra};
+
+	if (chan__park_wait(&p, deadline, &site) == ETIMEDOUT) {
+		dequeue_all(s); /* abandoned: nobody claims our waiters any more */
+		return CHAN_TIMEOUT;
 	}
-	/* acquire (via chan__park's load of the futex word) made the claimer's
+	/* acquire (chan__park_wait's load of the futex word) made the claimer's
 	 * writes visible, including the state it CASed. */
 	fired = (int)(atomic_load_explicit(&p.state, memory_order_relaxed) - 1);
 	ok = s->waiters[fired].success;
@@ -179,21 +179,23 @@ out:
 }
 
 /* A select with one live case is that plain operation (Go compiles it so). */
-static int select_one(chan_case_t *cs, uint32_t i, int64_t deadline)
+static int select_one(chan_case_t *cases, size_t n, uint32_t i, int64_t deadline,
+		      const void *ra)
 {
+	chan_case_t *cs = &cases[i];
+	struct godiag__sel sel = {cases, (uint32_t)n}; /* for the dump, if it parks */
+	int wb = deadline == CHAN_NOWAIT ? EAGAIN : ETIMEDOUT;
 	bool ok = true;
 	int err;
 
 	if (cs->op == CHAN_OP_SEND) {
-		err = deadline == CHAN_NOWAIT ? chan_try_send(cs->chan, cs->elem)
-					      : chan_send_until(cs->chan, cs->elem, deadline);
+		err = chan__send_ext(cs->chan, cs->elem, deadline, wb, ra, &sel);
 		if (err == EPIPE) {
 			ok = false;
 			err = 0;
 		}
 	} else {
-		err = deadline == CHAN_NOWAIT ? chan_try_recv(cs->chan, cs->elem, &ok)
-					      : chan_recv_until(cs->chan, cs->elem, &ok, deadline);
+		err = chan__recv_ext(cs->chan, cs->elem, &ok, deadline, wb, ra, &sel);
 	}
 	if (err == EAGAIN)
 		return CHAN_DEFAULT;
@@ -208,21 +210,28 @@ static int select_one(chan_case_t *cs, uint32_t i, int64_t deadline)
 
 /* Go's select {} (or only nil channels): never ready.  Nothing can wake
  * it, so it sleeps on a private futex word until the deadline, without the
- * spin and yield phases of chan__park (they could only waste CPU). */
-static int select_never(int64_t deadline)
+ * spin and yield phases of chan__park_wait (they could only waste CPU). */
+static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const void *ra)
 {
 	_Atomic uint32_t never = 0;
 
 	if (deadline == CHAN_NOWAIT)
 		return CHAN_DEFAULT;
+
+	struct godiag__sel sel = {cases, (uint32_t)n};
+	struct godiag__site site = {GODIAG_OP_SELECT_NONE, NULL, &sel, ra};
+	struct godiag__rec *rec = godiag__block_begin(&site, chan_now());
+
 	while (chan__futex_wait(&never, 0, deadline) != ETIMEDOUT)
 		;
+	godiag__block_end(rec);
 	return CHAN_TIMEOUT;
 }
 
 /* Two or more live cases: the full algorithm.  Kept out of line so that the
  * common one-case and non-blocking paths do not pay for its ~5 KiB frame. */
-static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, int64_t deadline)
+static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, int64_t deadline,
+						  const void *ra)
 {
 	uint32_t stack_poll[CHAN_SELECT_STACK_CASES];
 	struct chan *stack_lock[CHAN_SELECT_STACK_CASES];
@@ -258,7 +267,7 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 		s.npoll++;
 	}
 	sort_channels(&s);
-	ret = select_blocking(&s, deadline);
+	ret = select_blocking(&s, n, deadline, ra);
 	free(heap);
 	return ret;
 }
@@ -285,8 +294,8 @@ int chan_select(chan_case_t *cases, size_t n, int64_t deadline)
 		last = (uint32_t)i;
 	}
 	if (live == 1)
-		return select_one(&cases[last], last, deadline);
+		return select_one(cases, n, last, deadline, __builtin_return_address(0));
 	if (live == 0)
-		return select_never(deadline);
-	return select_multi(cases, n, deadline);
+		return select_never(cases, n, deadline, __builtin_return_address(0));
+	return select_multi(cases, n, deadline, __builtin_return_address(0));
 }

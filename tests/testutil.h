@@ -17,6 +17,8 @@
  *                                         given time (see below).
  *   tu_timers_worker, tu_timers_arg_t     a thread arming batches of timers
  *                                         and checking each one's value.
+ *   tu_no_leaks                           the stress programs' leak check
+ *                                         before their closing line.
  *
  * How tu_wait_blocked knows: after the announcing thread stored its kernel
  * thread id (release), the only thing it does is the channel call, and the
@@ -31,6 +33,7 @@
 
 #include <errno.h>
 #include <gochan/chan.h>
+#include <gochan/diag.h>
 #include <gochan/time.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -102,6 +105,15 @@ static inline void tu_about_to_block(tu_blocker_t *b)
 	atomic_store_explicit(&b->tid, (int)syscall(SYS_gettid), memory_order_release);
 }
 
+/* The futex system call's number as /proc/<tid>/syscall shows it.  Under
+ * qemu-user (zig build test-arm64) that file shows the HOST's numbers, so
+ * scripts/qemu-run.sh passes the host's in GOCHAN_TEST_HOST_FUTEX_NR. */
+static inline long tu_futex_nr(void)
+{
+	const char *host = getenv("GOCHAN_TEST_HOST_FUTEX_NR");
+	return host ? atol(host) : (long)SYS_futex;
+}
+
 /* Whether kernel thread @tid is asleep in a futex wait right now. */
 static inline bool tu_thread_parked(int tid)
 {
@@ -126,7 +138,7 @@ static inline bool tu_thread_parked(int tid)
 	fclose(f);
 	if (got != 1)
 		return true; /* "running" or unreadable: rely on the state */
-	return nr == SYS_futex;
+	return nr == tu_futex_nr();
 }
 
 /*
@@ -238,6 +250,19 @@ static inline void *tu_timers_worker(void *p)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * The leak check every stress program runs before its closing line
+ * (godiag_verify_none, gochan/diag.h): true once no library thread is alive
+ * and no thread is blocked in a gochan operation; false after 10 s, with the
+ * counts and the dump on stderr.
+ */
+static inline bool tu_no_leaks(void)
+{
+	bool ok = godiag_verify_none(chan_now() + (int64_t)10000000000) == 0;
+	printf("%s leak check (godiag_verify_none)\n", ok ? "ok  " : "FAIL");
+	return ok;
 }
 
 #endif

@@ -105,8 +105,9 @@
  *     the child and its children until the parent is canceled").
  * Threads blocked on a context's Done channel must hold a reference.
  *
- * Locks (for readers of context/): each cancelable context has a mutex, and
- * no code path holds two of them at once (so there is no order to respect,
+ * Locks (for readers of context/; the library's lock order is the table in
+ * chan/lockrank.h): each cancelable context has a mutex, and no code path
+ * holds two of them at once (so there is no order among them to respect,
  * and ThreadSanitizer's limit on locks held at once is never approached,
  * however deep the tree).  A cancel walks the subtree iteratively, one lock
  * at a time; concurrent cancels of overlapping subtrees help each other, and
@@ -296,6 +297,8 @@ void ctx_release(ctx_t *c);
  * calls ctx_cancel_release() when the variable goes out of scope, as Go's
  * `defer cancel()`:
  *     CTX_SCOPED ctx_t *ctx = ctx_with_timeout(parent, GOTIME_SECOND);
+ * The same statement in C++ (g++ and clang++ honour the attribute there too,
+ * also when an exception unwinds the scope).
  */
 #define CTX_SCOPED __attribute__((cleanup(ctx__scope_end)))
 
@@ -414,8 +417,13 @@ int ctx_recv(ctx_t *c, chan_t *ch, void *elem, bool *ok);
  */
 int ctx_select(ctx_t *c, chan_case_t *cases, size_t n);
 
-/* Implementation detail of CTX_SCOPED. */
+/* Implementation detail of CTX_SCOPED (C++: an inline function, which
+ * compilers do not report as unused). */
+#ifdef __cplusplus
+inline void ctx__scope_end(ctx_t **cp)
+#else
 static inline void ctx__scope_end(ctx_t **cp)
+#endif
 {
 	ctx_cancel_release(*cp);
 }
