@@ -126,7 +126,7 @@ def run_cli(cmd, capture):
 
 def run_service(svc, params, capture):
     """One request streamed to the end by curl; returns (seconds, body)."""
-    cmd = ["curl", "-s", "-g", "--fail-with-body", "-o", "-" if capture else "/dev/null", svc.url(params)]
+    cmd = ["curl", "-s", "-g", "--fail-with-body", "-m", "300", "-o", "-" if capture else "/dev/null", svc.url(params)]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, stdout=subprocess.PIPE if capture else subprocess.DEVNULL)
     dt = time.perf_counter() - t0
@@ -222,6 +222,8 @@ def main():
     ap.add_argument("--tree", required=True)
     ap.add_argument("--go-bin", required=True)
     ap.add_argument("--c-bin")
+    ap.add_argument("--extra", action="append", default=[], metavar="NAME=PATH",
+                    help="one more service binary of the same contract (e.g. a variant build)")
     ap.add_argument("--jobs", type=int, required=True)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--hangups", type=int, default=100)
@@ -244,6 +246,9 @@ def main():
     ]
     services = []
     services.append(("gochan-search-go", a.go_bin))
+    for e in reversed(a.extra):
+        name, _, path = e.partition("=")
+        services.insert(0, (name, path))
     if a.c_bin:
         services.insert(0, ("gochan-search", a.c_bin))
     os.makedirs(a.logdir, exist_ok=True)
@@ -259,6 +264,7 @@ def main():
                      "go": version(["go", "version"])},
         "services": [n for n, _ in services], "tree": T, "binaries": dict(services),
         "c_build": os.environ.get("GOCHAN_SEARCH_BUILD", "as found at GOCHAN_SEARCH_BIN"),
+        "extra_build": os.environ.get("GOCHAN_SEARCH_EXTRA_BUILD", ""),
         "git": {"head": git("describe", "--always", "--dirty"),
                 "c_service": git("log", "-1", "--format=%h %s", "--", "search", ":!search/go")[:100],
                 "go_twin": git("log", "-1", "--format=%h %s", "--", "search/go")[:100]},

@@ -86,6 +86,9 @@ def main():
         L.append("Binaries: " + "; ".join("%s `%s`" % kv for kv in m["binaries"].items()) +
                  " (gochan-search built: %s; the twin: go build, Go %s)." % (
                      m.get("c_build", "?"), m["versions"]["go"].split()[-2]))
+        if m.get("extra_build"):
+            L.append("")
+            L.append("The extra service: " + m["extra_build"])
     L.append("")
     if "gochan-search" not in svcs:
         L.append("**gochan-search (C) was not built: only the Go twin ran.** Ratios are against the Go twin.")
@@ -157,7 +160,7 @@ def main():
         for tool in r["timings"][case]:
             if tool not in tools:
                 tools.append(tool)
-    colors = dict(zip(tools, ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]))
+    colors = dict(zip(tools, ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#7f7f7f"]))
     width = 0.8 / max(len(r["timings"][c]) for c in m["cases"])
     labeled = set()
     for j, case in enumerate(m["cases"]):

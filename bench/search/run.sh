@@ -22,6 +22,9 @@
 #                          the C service; skipped, with a message, if not built
 #   GOCHAN_SEARCH_BUILD    how that binary was built, for the report (e.g.
 #                          "zig build search -Doptimize=ReleaseFast")
+#   GOCHAN_SEARCH_EXTRA="NAME=PATH"  one more service of the same contract to
+#                          run alongside (e.g. a variant build of gochan-search)
+#   GOCHAN_SEARCH_EXTRA_BUILD  how that one was built, for the report
 #   BENCH_TREE=~/.cache/gochan-search-bench/tree   where the tree lives
 #   SEARCH_BENCH_OUT=bench/results/search-latest   output prefix: .md .png .raw.json
 set -euo pipefail
@@ -70,6 +73,10 @@ if [ -x "$GOCHAN_SEARCH_BIN" ]; then
 else
 	echo "search-bench: SKIPPING gochan-search: $GOCHAN_SEARCH_BIN is not built" \
 		"(python3 -m ziglang build search, or set GOCHAN_SEARCH_BIN); the Go twin and the CLI tools still run"
+fi
+
+if [ -n "${GOCHAN_SEARCH_EXTRA:-}" ]; then
+	C_ARGS+=(--extra "$GOCHAN_SEARCH_EXTRA")
 fi
 
 # 2. the tree, made once
