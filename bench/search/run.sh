@@ -97,7 +97,11 @@ mkdir -p "$(dirname "$OUT")"
 python3 bench/search/bench.py --tree "$BENCH_TREE" --go-bin "$ROOT/zig-out/bin/gochan-search-go" \
 	"${C_ARGS[@]}" --jobs "$BENCH_JOBS" --rounds "$ROUNDS" --hangups "$HANGUPS" \
 	--logdir "$LOGDIR" --out "$OUT.raw.json"
-CMD="ROUNDS=$ROUNDS HANGUPS=$HANGUPS BENCH_JOBS=$BENCH_JOBS bash bench/search/run.sh"
+CMD="ROUNDS=$ROUNDS HANGUPS=$HANGUPS BENCH_JOBS=$BENCH_JOBS"
+[ "$GOCHAN_SEARCH_BIN" = zig-out/bin/gochan-search ] || CMD+=" GOCHAN_SEARCH_BIN=$GOCHAN_SEARCH_BIN"
+[ -z "${GOCHAN_SEARCH_EXTRA:-}" ] || CMD+=" GOCHAN_SEARCH_EXTRA=$GOCHAN_SEARCH_EXTRA"
+[ -z "${SEARCH_BENCH_OUT:-}" ] || CMD+=" SEARCH_BENCH_OUT=$SEARCH_BENCH_OUT"
+CMD+=" bash bench/search/run.sh"
 PLOT_PY=$(plot_py || echo python3)
 "$PLOT_PY" bench/search/report.py "$OUT.raw.json" "$OUT.md" "$OUT.png" "$CMD"
 echo "search-bench: wrote $OUT.md $OUT.png $OUT.raw.json"
