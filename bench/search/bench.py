@@ -259,6 +259,7 @@ def main():
         "nproc": os.cpu_count(), "uname": " ".join(platform.uname()),
         "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
         "loadavg_start": open("/proc/loadavg").read().split()[:3],
+        "nice": os.nice(0),
         "versions": {"rg": version(["rg", "--version"]), "fd": version(["fdfind", "--version"]),
                      "find": version(["find", "--version"]), "curl": version(["curl", "--version"]),
                      "go": version(["go", "version"])},

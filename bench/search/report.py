@@ -67,6 +67,10 @@ def main():
              "spread widely; the rounds are interleaved (tool order rotating each round), so the ratios are the "
              "figures to read." % (m["nproc"], m["cpu"], " ".join(m["loadavg_start"]), " ".join(m["loadavg_end"])))
     L.append("")
+    if m.get("nice"):
+        L.append("Everything measured (services, client, every tool) ran at nice %d, above the other helpers' "
+                 "work, so that their load delays these threads less; it shows what the machine's noise hides." % m["nice"])
+        L.append("")
     L.append("Command: `%s`  " % command)
     L.append("%d rounds, %d threads for every parallel tool (`--workers`/GOMAXPROCS, `rg -j`, `fdfind -j`; find is "
              "single-threaded). Services are timed as a client (`curl -s -g -o /dev/null`) streaming the whole "

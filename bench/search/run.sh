@@ -25,6 +25,10 @@
 #   GOCHAN_SEARCH_EXTRA="NAME=PATH"  one more service of the same contract to
 #                          run alongside (e.g. a variant build of gochan-search)
 #   GOCHAN_SEARCH_EXTRA_BUILD  how that one was built, for the report
+#   BENCH_NICE=N           run the whole measurement (services, client, every
+#                          tool) under nice -n N (N < 0 needs root): on a shared
+#                          machine, shows the figures without the others' load
+#                          starving the threads; default: not niced
 #   BENCH_TREE=~/.cache/gochan-search-bench/tree   where the tree lives
 #   SEARCH_BENCH_OUT=bench/results/search-latest   output prefix: .md .png .raw.json
 set -euo pipefail
@@ -94,13 +98,16 @@ fi
 LOGDIR=$(mktemp -d)
 trap 'rm -rf "$LOGDIR"' EXIT
 mkdir -p "$(dirname "$OUT")"
-python3 bench/search/bench.py --tree "$BENCH_TREE" --go-bin "$ROOT/zig-out/bin/gochan-search-go" \
+NICE=()
+[ -z "${BENCH_NICE:-}" ] || NICE=(nice -n "$BENCH_NICE")
+"${NICE[@]}" python3 bench/search/bench.py --tree "$BENCH_TREE" --go-bin "$ROOT/zig-out/bin/gochan-search-go" \
 	"${C_ARGS[@]}" --jobs "$BENCH_JOBS" --rounds "$ROUNDS" --hangups "$HANGUPS" \
 	--logdir "$LOGDIR" --out "$OUT.raw.json"
 CMD="ROUNDS=$ROUNDS HANGUPS=$HANGUPS BENCH_JOBS=$BENCH_JOBS"
 [ "$GOCHAN_SEARCH_BIN" = zig-out/bin/gochan-search ] || CMD+=" GOCHAN_SEARCH_BIN=$GOCHAN_SEARCH_BIN"
 [ -z "${GOCHAN_SEARCH_EXTRA:-}" ] || CMD+=" GOCHAN_SEARCH_EXTRA=$GOCHAN_SEARCH_EXTRA"
 [ -z "${SEARCH_BENCH_OUT:-}" ] || CMD+=" SEARCH_BENCH_OUT=$SEARCH_BENCH_OUT"
+[ -z "${BENCH_NICE:-}" ] || CMD+=" BENCH_NICE=$BENCH_NICE"
 CMD+=" bash bench/search/run.sh"
 PLOT_PY=$(plot_py || echo python3)
 "$PLOT_PY" bench/search/report.py "$OUT.raw.json" "$OUT.md" "$OUT.png" "$CMD"
