@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """report.py RAW.json OUT.md OUT.png COMMAND - the table and the chart of a
-bench/search run (bench.py's raw results). The chart needs matplotlib
+bench/search run (bench.py's raw results); SEARCH_BENCH_NOTE, if set, is
+added to the table as a Notes section. The chart needs matplotlib
 (Debian python3-matplotlib); without it only the table is written."""
 import json
+import os
 import statistics
 import sys
 
@@ -146,6 +148,12 @@ def main():
         L.append("| %s | %.1f MB | %.1f MB | rc %s in %s ms |" % (
             s, r["rss_kb_after_timing"][s] / 1024, r["rss_kb_peak"][s] / 1024, sd["rc"], sd["ms"]))
     L.append("")
+    note = os.environ.get("SEARCH_BENCH_NOTE")
+    if note:
+        L.append("## Notes")
+        L.append("")
+        L.append(note)
+        L.append("")
     L.append("Raw per-run figures: `%s`." % ("bench/" + raw.split("/bench/")[-1] if "/bench/" in raw else raw))
     open(md_path, "w").write("\n".join(L) + "\n")
     print("\n".join(L))
@@ -185,7 +193,8 @@ def main():
     labels, data = [], []
     for s in svcs:
         for q in m["hangup_queries"]:
-            labels.append("%s\n%s" % (s, q))
+            short = {"gochan-search": "C", "gochan-search-go": "Go twin"}.get(s, s.replace("gochan-search-", "C ").replace("releasesafe", "safe"))
+            labels.append("%s\n%s" % (short, q))
             data.append(r["hangup"][s][q]["client_ms"] or [float("nan")])
     ax2.boxplot(data, labels=labels, whis=(0, 100))
     ax2.tick_params(axis="x", labelsize=7)
@@ -193,7 +202,7 @@ def main():
         ax2.annotate("p99\n%.1f" % pct(data[k], 99), (k + 1, pct(data[k], 99)), textcoords="offset points",
                      xytext=(6, 0), fontsize=7)
     ax2.set_yscale("log")
-    ax2.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax2.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: "%g" % v))
     ax2.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax2.set_ylabel("client close -> last worker joined, ms (log)")
     ax2.axhline(10, color="grey", ls="--", lw=0.8)
