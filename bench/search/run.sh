@@ -39,7 +39,7 @@ ROUNDS=${ROUNDS:-5}
 HANGUPS=${HANGUPS:-100}
 BENCH_JOBS=${BENCH_JOBS:-$(nproc)}
 GOCHAN_SEARCH_BIN=${GOCHAN_SEARCH_BIN:-zig-out/bin/gochan-search}
-BENCH_TREE=${BENCH_TREE:-${XDG_CACHE_HOME:-$HOME/.cache}/gochan-search-bench/tree}
+BENCH_TREE=${BENCH_TREE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/gochan-search-bench/tree}
 OUT=${SEARCH_BENCH_OUT:-bench/results/search-latest}
 
 # 1. tools
