@@ -533,6 +533,8 @@ def main():
         check("503 past --max-scans", lambda: t_503(BIN, bigroot))
         check("SIGTERM during scans", lambda: t_sigterm(BIN, bigroot))
         check("unreadable directory counted (as nobody)", lambda: t_unreadable(BIN, tmp))
+        check("no sanitizer report (sanitized builds)",
+              lambda: expect(not Server.sanitizer_reports(), Server.sanitizer_reports()[:5]))
     finally:
         for d, subdirs, _ in os.walk(tmp):
             for s in subdirs:
