@@ -93,6 +93,46 @@ void scan__close_fd(int fd)
 	stat_add(&stats.fds_held, -1);
 }
 
+/* ---- names ---- */
+
+/* Classify the glob (see struct scan).  fnmatch(3) with flags 0: no
+ * special leading '.', no '/' in a base name, so "*" matches every name and
+ * a glob without * ? [ \\ matches only itself. */
+static void glob_classify(struct scan *s)
+{
+	const char *g = s->p.glob;
+	if (!g) {
+		s->glob_kind = GLOB_NONE;
+		return;
+	}
+	const char *rest = g[0] == '*' ? g + 1 : g;
+	if (strpbrk(rest, "*?[\\")) {
+		s->glob_kind = GLOB_FNMATCH;
+		return;
+	}
+	s->glob_lit = rest;
+	s->glob_len = strlen(rest);
+	s->glob_kind = rest == g ? GLOB_EXACT : s->glob_len ? GLOB_SUFFIX : GLOB_ANY;
+}
+
+static bool name_matches(const struct scan *s, const char *name)
+{
+	switch (s->glob_kind) {
+	case GLOB_NONE:
+	case GLOB_ANY:
+		return true;
+	case GLOB_EXACT:
+		return strcmp(name, s->glob_lit) == 0;
+	case GLOB_SUFFIX: {
+		size_t n = strlen(name);
+		return n >= s->glob_len &&
+		       memcmp(name + n - s->glob_len, s->glob_lit, s->glob_len) == 0;
+	}
+	default:
+		return fnmatch(s->p.glob, name, 0) == 0;
+	}
+}
+
 /* ---- directories ---- */
 
 static int open_dir(struct scan *s, const char *rel)
@@ -175,7 +215,7 @@ static bool scan_dir(struct worker *w, const char *rel)
 		}
 		/* files: every regular file met (as the Go twin counts them). */
 		atomic_fetch_add_explicit(&s->totals.files, 1, memory_order_relaxed);
-		if (s->p.glob && fnmatch(s->p.glob, name, 0) != 0)
+		if (!name_matches(s, name))
 			continue;
 		path_join(&w->path, s->prefix, rel, name);
 		if (w->path.oom) {
@@ -243,6 +283,7 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 		return NULL;
 	}
 	s->p = *p;
+	glob_classify(s);
 	int err = ENOMEM;
 	if (dirq_init(&s->dirs, p->workers) != 0) {
 		free(s);

@@ -32,6 +32,19 @@ struct scan {
 
 	struct dirq dirs;
 
+	/* The glob's shape, so that the common ones skip fnmatch (6% of a
+	 * name search's profile): GLOB_ANY "*", GLOB_EXACT "name", GLOB_SUFFIX
+	 * "*.log" (glob_lit = ".log"), else GLOB_FNMATCH. */
+	enum {
+		GLOB_NONE,
+		GLOB_ANY,
+		GLOB_EXACT,
+		GLOB_SUFFIX,
+		GLOB_FNMATCH
+	} glob_kind;
+	const char *glob_lit;
+	size_t glob_len;
+
 	atomic_int running; /* workers still in worker(); the last closes results */
 	/* chan_now() when a worker first found the context done (0: none yet),
 	 * for the log's hang-up-to-joined time; the first CAS wins. */

@@ -85,6 +85,11 @@ static void on_done(struct stream *s)
 			s->t_seen_hangup = chan_now();
 		s->reason = "canceled";
 		s->phase = ABORTED;
+		/* Join the workers now, on this thread, rather than after
+		 * libmicrohttpd has closed the connection and called
+		 * stream_completed (which finds them joined): the scan's
+		 * descriptors and threads go as soon as the hang-up is seen. */
+		scan_stop(s->scan, NULL);
 	} else if (cause == CTX_DEADLINE_EXCEEDED) {
 		finish(s, "deadline");
 	} else {
