@@ -54,29 +54,38 @@ static void path_join(struct jbuf *out, const char *prefix, const char *dir, con
 		jbuf_puts(out, name);
 }
 
-/* Send one JSON line; false when the context is done (or out of memory):
- * the caller stops. */
-bool scan__emit(struct scan *s, struct jbuf *line)
+bool scan__flush(struct worker *w)
 {
+	if (w->batch_n == 0)
+		return !w->batch.oom;
 	struct scan_item it;
-	it.line = jbuf_take(line, &it.len);
+	it.n = w->batch_n;
+	w->batch_n = 0;
+	it.line = jbuf_take(&w->batch, &it.len);
 	if (!it.line)
-		return false;
-	if (ctx_send(s->group_ctx, s->results, &it) != 0) {
+		return false; /* out of memory: stop (as a failed send) */
+	if (ctx_send(w->s->group_ctx, w->s->results, &it) != 0) {
 		free(it.line);
-		(void)scan__stopping(s);
+		(void)scan__stopping(w->s);
 		return false;
 	}
 	return true;
 }
 
-static bool emit_name(struct scan *s, const struct jbuf *path)
+bool scan__added(struct worker *w)
 {
-	struct jbuf j = {0};
-	jbuf_puts(&j, "{\"type\":\"name\",\"path\":");
-	jbuf_str(&j, path->p, path->len);
-	jbuf_puts(&j, "}\n");
-	return scan__emit(s, &j);
+	w->batch_n++;
+	if (w->batch.oom || w->batch.len >= BATCH_BYTES || w->batch_n >= BATCH_LINES)
+		return scan__flush(w);
+	return true;
+}
+
+static bool emit_name(struct worker *w, const struct jbuf *path)
+{
+	jbuf_puts(&w->batch, "{\"type\":\"name\",\"path\":");
+	jbuf_str(&w->batch, path->p, path->len);
+	jbuf_puts(&w->batch, "}\n");
+	return scan__added(w);
 }
 
 int scan__open_fd(int dirfd, const char *name, int flags)
@@ -224,7 +233,7 @@ static bool scan_dir(struct worker *w, const char *rel)
 			continue;
 		}
 		if (!s->p.m) {
-			if (!emit_name(s, &w->path)) {
+			if (!emit_name(w, &w->path)) {
 				go_on = false;
 				break;
 			}
@@ -237,7 +246,8 @@ static bool scan_dir(struct worker *w, const char *rel)
 	}
 	closedir(d); /* closes fd */
 	stat_add(&stats.fds_held, -1);
-	return go_on;
+	/* What this directory found goes out before the next one is read. */
+	return go_on && scan__flush(w);
 }
 
 /* ---- workers ---- */
@@ -265,6 +275,7 @@ static int worker(void *arg)
 	match_state_free(w->st);
 	free(w->buf);
 	jbuf_free(&w->path);
+	jbuf_free(&w->batch); /* unsent only when the scan stopped */
 	free(w);
 	/* The last worker out closes the results: the writer then knows that
 	 * nothing more will come.  acq_rel: every worker's sends happen before
