@@ -13,18 +13,18 @@
 #include "search/memfind.h"
 #include "search/scan_impl.h"
 
-static bool emit_match(struct scan *s, const struct jbuf *path, long long line, const char *text,
+static bool emit_match(struct worker *w, const struct jbuf *path, long long line, const char *text,
 		       size_t len)
 {
-	struct jbuf j = {0};
-	if (len > s->p.text_max)
-		len = s->p.text_max;
-	jbuf_puts(&j, "{\"type\":\"match\",\"path\":");
-	jbuf_str(&j, path->p, path->len);
-	jbuf_printf(&j, ",\"line\":%lld,\"text\":", line);
-	jbuf_str(&j, text, len);
-	jbuf_puts(&j, "}\n");
-	return scan__emit(s, &j);
+	struct jbuf *j = &w->batch;
+	if (len > w->s->p.text_max)
+		len = w->s->p.text_max;
+	jbuf_puts(j, "{\"type\":\"match\",\"path\":");
+	jbuf_str(j, path->p, path->len);
+	jbuf_printf(j, ",\"line\":%lld,\"text\":", line);
+	jbuf_str(j, text, len);
+	jbuf_puts(j, "}\n");
+	return scan__added(w);
 }
 
 /* Grow the worker's buffer to hold @need bytes. */
@@ -132,7 +132,7 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 					break;
 				line += (long long)count_newlines(w->buf + counted, ls - counted);
 				counted = ls;
-				if (!emit_match(s, path, line, w->buf + ls, le - ls)) {
+				if (!emit_match(w, path, line, w->buf + ls, le - ls)) {
 					go_on = false;
 					break;
 				}
@@ -141,8 +141,11 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 			if (go_on && pos < end && scan__stopping(s))
 				go_on = false;
 		}
-		if (!go_on)
+		/* A large file's matches go out chunk by chunk. */
+		if (!go_on || !scan__flush(w)) {
+			go_on = false;
 			break;
+		}
 		/* The next chunk's lines need the count; after the last chunk
 		 * nothing does (most files are one chunk, mostly without a hit). */
 		if (!eof)

@@ -255,7 +255,8 @@ def t_content(srv, root):
 
 
 def t_names(srv, root):
-    for glob in ["*.txt", "file?.md", "[a-c]*", "*e*", "caf*", "*\n*", "[!p]*.txt"]:
+    # fnmatch, and the shapes that skip it: "*" (any), "*.md" (suffix), "plain.txt" (exact)
+    for glob in ["*.txt", "file?.md", "[a-c]*", "*e*", "caf*", "*\n*", "[!p]*.txt", "*", "*.md", "plain.txt", "*txt"]:
         objs, done = search(srv, name=glob)
         got = sorted(o["path"] for o in objs)
         expect(all(o["type"] == "name" for o in objs), "types")
