@@ -3,10 +3,15 @@
 //!
 //! Steps:
 //!   search          build zig-out/bin/gochan-search
-//!   search-test     end-to-end tests against the real binary (search/tests/e2e.py)
+//!   search-test     end-to-end tests against the real binary (search/tests/e2e.py),
+//!                   also built with ASan+UBSan and with TSan (clang-14)
 //!   search-browser  headless Chromium via Selenium (search/tests/browser.py)
 //!   demo            the main job: the zombie-scan demo on the default corpus
 //!                   (search/demo.py); search-demo is the same step
+//!
+//! addSteps also makes test-all depend on search-test and search-browser, and
+//! gcc-check compile every search/*.c with gcc -O2 -Wall -Wextra -Werror (both
+//! looked up by name: build.zig must create them before calling addSteps).
 //!
 //! Every search/*.c is part of the service.  search/page.html is embedded as
 //! a generated header (page_html.h, a byte array) at configure time.
@@ -24,21 +29,46 @@ pub fn addSteps(
     lib: *std.Build.Step.Compile,
     includes: []const std.Build.LazyPath,
 ) void {
-    const exe = addService(b, target, optimize, lib, includes);
+    const page = pageHeader(b);
+    const exe = addService(b, target, optimize, lib, includes, page);
     const install = b.addInstallArtifact(exe, .{});
 
     const build_step = b.step("search", "Build zig-out/bin/gochan-search (the search service)");
     build_step.dependOn(&install.step);
 
-    const test_step = b.step("search-test", "End-to-end tests of gochan-search (search/tests/e2e.py), also under ASan+UBSan");
+    const test_step = b.step("search-test", "End-to-end tests of gochan-search (search/tests/e2e.py), also under ASan+UBSan and under TSan");
     test_step.dependOn(&runScript(b, "search e2e", "600", "search/tests/e2e.py", exe.getEmittedBin()).step);
-    const asan = runScript(b, "search e2e asan", "900", "search/tests/e2e.py", addAsanService(b, lib, includes));
+    const asan = runScript(b, "search e2e asan", "900", "search/tests/e2e.py", addAsanService(b, lib, includes, page));
     asan.setEnvironmentVariable("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1");
     asan.setEnvironmentVariable("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
     test_step.dependOn(&asan.step);
+    // A race report ends the server with status 66, and e2e.py also fails on
+    // any sanitizer report it finds in a server's stderr.
+    const tsan = runScript(b, "search e2e tsan", "900", "search/tests/e2e.py", addTsanService(b, lib, includes, page));
+    tsan.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
+    test_step.dependOn(&tsan.step);
 
     const browser_step = b.step("search-browser", "gochan-search in headless Chromium via Selenium (search/tests/browser.py)");
     browser_step.dependOn(&runScript(b, "search browser", "300", "search/tests/browser.py", exe.getEmittedBin()).step);
+
+    // The project's test command and its gcc check take the service in.
+    // build.zig creates both steps before it calls addSteps.
+    topStep(b, "test-all").dependOn(test_step);
+    topStep(b, "test-all").dependOn(browser_step);
+    const gcc_step = topStep(b, "gcc-check");
+    for (listC(b, "search")) |src| {
+        const run = b.addSystemCommand(&.{"gcc"});
+        run.setName(b.fmt("gcc {s}", .{src}));
+        run.addArgs(&c_flags);
+        run.addArgs(&.{ "-O2", "-MD", "-c" });
+        for (includes) |dir| run.addPrefixedDirectoryArg("-I", dir);
+        run.addPrefixedDirectoryArg("-I", page);
+        run.addFileArg(b.path(src));
+        run.addArg("-o");
+        _ = run.addOutputFileArg("check.o");
+        _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
+        gcc_step.dependOn(&run.step);
+    }
 
     const demo = runScript(b, "search demo", "900", "search/demo.py", exe.getEmittedBin());
     for ([_][]const u8{ "demo", "search-demo" }) |name| {
@@ -54,6 +84,7 @@ fn addService(
     optimize: std.builtin.OptimizeMode,
     lib: *std.Build.Step.Compile,
     includes: []const std.Build.LazyPath,
+    page: std.Build.LazyPath,
 ) *std.Build.Step.Compile {
     const mod = b.createModule(.{
         .target = target,
@@ -67,7 +98,7 @@ fn addService(
         },
     });
     for (includes) |dir| mod.addIncludePath(dir);
-    mod.addIncludePath(pageHeader(b));
+    mod.addIncludePath(page);
     mod.addCSourceFiles(.{ .root = b.path("."), .files = listC(b, "search"), .flags = &c_flags });
     mod.linkLibrary(lib);
     mod.linkSystemLibrary("libmicrohttpd", .{});
@@ -80,18 +111,48 @@ fn addService(
 /// The service's own code under clang-14 -fsanitize=address,undefined (the
 /// project's ASan flags), linked with the library as built for install (not
 /// instrumented: `zig build asan` covers the library itself).
-fn addAsanService(b: *std.Build, lib: *std.Build.Step.Compile, includes: []const std.Build.LazyPath) std.Build.LazyPath {
+fn addAsanService(b: *std.Build, lib: *std.Build.Step.Compile, includes: []const std.Build.LazyPath, page: std.Build.LazyPath) std.Build.LazyPath {
     const run = b.addSystemCommand(&.{"clang-14"});
     run.setName("clang-14 asan gochan-search");
     run.addArgs(&c_flags);
     run.addArgs(&.{ "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g", "-O1" });
     for (includes) |dir| run.addPrefixedDirectoryArg("-I", dir);
-    run.addPrefixedDirectoryArg("-I", pageHeader(b));
+    run.addPrefixedDirectoryArg("-I", page);
     for (listC(b, "search")) |src| run.addFileArg(b.path(src));
     for (listFiles(b, "search", ".h")) |hdr| run.addFileInput(b.path(hdr)); // rebuild on header edits
     run.addFileArg(lib.getEmittedBin());
     run.addArgs(&.{ "-lmicrohttpd", "-lpcre2-8", "-lurcu-cds", "-o" });
     return run.addOutputFileArg("gochan-search-asan");
+}
+
+/// The service and the library compiled together by clang-14
+/// -fsanitize=thread, the library from the very sources and flags build.zig
+/// gave @lib (a new library file needs no edit here).  Not zig cc: its static
+/// TSan runtime is not yet initialised when libmicrohttpd's dependencies
+/// (gnutls -> p11-kit) call malloc from their constructors, and the program
+/// crashes before main; clang's runtime initialises from .preinit_array.
+fn addTsanService(b: *std.Build, lib: *std.Build.Step.Compile, includes: []const std.Build.LazyPath, page: std.Build.LazyPath) std.Build.LazyPath {
+    const run = b.addSystemCommand(&.{"clang-14"});
+    run.setName("clang-14 tsan gochan-search");
+    run.addArgs(&c_flags);
+    run.addArgs(&.{ "-fsanitize=thread", "-fno-omit-frame-pointer", "-g", "-O1" });
+    for (includes) |dir| run.addPrefixedDirectoryArg("-I", dir);
+    run.addPrefixedDirectoryArg("-I", page);
+    for (lib.root_module.link_objects.items) |obj| switch (obj) {
+        .c_source_files => |csf| for (csf.files) |f| run.addFileArg(csf.root.path(b, f)),
+        else => {},
+    };
+    for (listC(b, "search")) |src| run.addFileArg(b.path(src));
+    for (listFiles(b, "search", ".h")) |hdr| run.addFileInput(b.path(hdr));
+    run.addArgs(&.{ "-lmicrohttpd", "-lpcre2-8", "-lurcu-cds", "-o" });
+    return run.addOutputFileArg("gochan-search-tsan");
+}
+
+/// A top-level step that build.zig has already created.
+fn topStep(b: *std.Build, name: []const u8) *std.Build.Step {
+    const tls = b.top_level_steps.get(name) orelse
+        std.debug.panic("build_search.zig: step '{s}' must exist before addSteps is called", .{name});
+    return &tls.step;
 }
 
 /// page_html.h: `static const unsigned char page_html[] = {...};` from

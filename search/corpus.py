@@ -14,9 +14,11 @@ Where: $GOCHAN_SEARCH_CORPUS, else $XDG_CACHE_HOME/gochan-search, else
 ~/.cache/gochan-search.  Not the zig cache: `rm -rf .zig-cache` (or a new
 worktree) must not cost a minute of regeneration, and one copy serves every
 checkout and the Go twin's benchmark.  The tree is made in a temporary
-directory next to its final name and renamed into place at the end, with a
-manifest (file count, bytes, the generator's version) written last, so an
-interrupted run never leaves a half tree that looks complete.
+directory next to its final name and renamed into place at the end; its
+manifest (file count, bytes, the generator's version) is written last, beside
+the tree (DIR.manifest.json, not inside it: a scan of DIR counts exactly the
+manifest's files), so an interrupted run never leaves a half tree that looks
+complete.
 """
 import argparse
 import json
@@ -102,11 +104,39 @@ def generate(final, scale):
         files += 2
         total += len(big) + 4112
     manifest = {"version": VERSION, "scale": scale, "files": files, "bytes": total}
-    with open(os.path.join(tmp, "MANIFEST.json"), "w") as fh:
-        json.dump(manifest, fh)
     shutil.rmtree(final, ignore_errors=True)
     os.rename(tmp, final)
+    write_manifest(final, manifest)
     return manifest
+
+
+def manifest_path(tree):
+    """Beside the tree, never inside it (a scan must not count it)."""
+    return tree.rstrip("/") + ".manifest.json"
+
+
+def write_manifest(tree, manifest):
+    tmp = manifest_path(tree) + ".tmp-%d" % os.getpid()
+    with open(tmp, "w") as fh:
+        json.dump(manifest, fh)
+    os.rename(tmp, manifest_path(tree))
+
+
+def read_manifest(tree):
+    """The manifest of a complete tree, or None.  A tree made before the
+    manifest moved out (it was DIR/MANIFEST.json) is migrated, not remade:
+    its files are the same."""
+    legacy = os.path.join(tree, "MANIFEST.json")
+    try:
+        if os.path.exists(legacy):
+            with open(legacy) as fh:
+                m = json.load(fh)
+            write_manifest(tree, m)
+            os.unlink(legacy)
+        with open(manifest_path(tree)) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
 
 
 def ensure(scale=1, root=None, quiet=False):
@@ -114,13 +144,9 @@ def ensure(scale=1, root=None, quiet=False):
     final = root or corpus_root()
     if scale != 1:
         final += "-x%d" % scale
-    try:
-        with open(os.path.join(final, "MANIFEST.json")) as fh:
-            m = json.load(fh)
-        if m.get("version") == VERSION and m.get("scale") == scale:
-            return final, m
-    except (OSError, ValueError):
-        pass
+    m = read_manifest(final)
+    if m and m.get("version") == VERSION and m.get("scale") == scale and os.path.isdir(final):
+        return final, m
     os.makedirs(os.path.dirname(final) or ".", exist_ok=True)
     if not quiet:
         print("corpus: generating %s (once; reused afterwards) ..." % final, file=sys.stderr, flush=True)

@@ -127,6 +127,9 @@ def main():
         sock.close()
         if not done or done["reason"] != "complete" or done["matches"] != n:
             fail("the full search did not complete: %r (%d matches read)" % (done, n))
+        if done["files"] != m["files"] or done["bytes"] != m["bytes"]:
+            fail("the full search scanned %d files, %d bytes; the corpus has %d files, %d bytes"
+                 % (done["files"], done["bytes"], m["files"], m["bytes"]))
         secs = done["elapsed_ms"] / 1e3
         print("   %d matching lines in %d files (%.0f MB) in %.2f s: %.0f files/s, %.0f MB/s"
               % (n, done["files"], done["bytes"] / 1e6, secs, done["files"] / secs, done["bytes"] / 1e6 / secs))

@@ -10,35 +10,21 @@
 #include <unistd.h>
 
 #include "search/match.h"
+#include "search/memfind.h"
 #include "search/scan_impl.h"
 
-static bool emit_match(struct scan *s, const struct jbuf *path, long long line, const char *text,
+static bool emit_match(struct worker *w, const struct jbuf *path, long long line, const char *text,
 		       size_t len)
 {
-	struct jbuf j = {0};
-	if (len > s->p.text_max)
-		len = s->p.text_max;
-	jbuf_puts(&j, "{\"type\":\"match\",\"path\":");
-	jbuf_str(&j, path->p, path->len);
-	jbuf_printf(&j, ",\"line\":%lld,\"text\":", line);
-	jbuf_str(&j, text, len);
-	jbuf_puts(&j, "}\n");
-	return scan__emit(s, &j);
-}
-
-/* Newlines in p[0, n).  Through memchr (libc's vectorised scan, one call
- * per line) rather than a byte loop: the service is built with UBSan in the
- * safe modes, whose checks on every iteration would keep the loop from being
- * vectorised, and this runs over every byte searched. */
-static size_t count_nl(const char *p, size_t n)
-{
-	size_t c = 0;
-	const char *end = p + n;
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		c++;
-		p++;
-	}
-	return c;
+	struct jbuf *j = &w->batch;
+	if (len > w->s->p.text_max)
+		len = w->s->p.text_max;
+	jbuf_puts(j, "{\"type\":\"match\",\"path\":");
+	jbuf_str(j, path->p, path->len);
+	jbuf_printf(j, ",\"line\":%lld,\"text\":", line);
+	jbuf_str(j, text, len);
+	jbuf_puts(j, "}\n");
+	return scan__added(w);
 }
 
 /* Grow the worker's buffer to hold @need bytes. */
@@ -98,9 +84,12 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 			atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
 			break;
 		}
-		eof = r == 0;
 		have += (size_t)r;
 		total += r;
+		/* At the size fstat gave, a short read is the end: no read()
+		 * that returns 0 (one syscall per file saved).  A file that grew
+		 * meanwhile is read as it was at the fstat. */
+		eof = r == 0 || ((size_t)r < CHUNK && total >= st.st_size);
 		atomic_fetch_add_explicit(&s->totals.bytes, r, memory_order_relaxed);
 		if (total > s->p.max_file_size) { /* it grew past the limit while read */
 			atomic_fetch_add_explicit(&s->totals.skipped, 1, memory_order_relaxed);
@@ -141,9 +130,9 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 								  memory_order_relaxed);
 				if (rc <= 0)
 					break;
-				line += (long long)count_nl(w->buf + counted, ls - counted);
+				line += (long long)count_newlines(w->buf + counted, ls - counted);
 				counted = ls;
-				if (!emit_match(s, path, line, w->buf + ls, le - ls)) {
+				if (!emit_match(w, path, line, w->buf + ls, le - ls)) {
 					go_on = false;
 					break;
 				}
@@ -152,9 +141,15 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 			if (go_on && pos < end && scan__stopping(s))
 				go_on = false;
 		}
-		if (!go_on)
+		/* A large file's matches go out chunk by chunk. */
+		if (!go_on || !scan__flush(w)) {
+			go_on = false;
 			break;
-		line += (long long)count_nl(w->buf + counted, end - counted);
+		}
+		/* The next chunk's lines need the count; after the last chunk
+		 * nothing does (most files are one chunk, mostly without a hit). */
+		if (!eof)
+			line += (long long)count_newlines(w->buf + counted, end - counted);
 		memmove(w->buf, w->buf + end, have - end);
 		have -= end;
 	}

@@ -18,10 +18,16 @@ import urllib.parse
 
 LOG_RE = re.compile(r"^search id=(\d+) end=(\w+) files=(\d+) bytes=(\d+) matches=(\d+) ms=(\d+)"
                     r"(?: hangup_to_joined_ms=([\d.]+) joined_unix_ns=(\d+))?")
+# The first line of a report by ThreadSanitizer, AddressSanitizer, LeakSanitizer
+# or UndefinedBehaviorSanitizer (a sanitized build of the service).
+SANITIZER_RE = re.compile(r"WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error: ")
 
 
 class Server:
+    started = []   # every Server of this process, for sanitizer_reports()
+
     def __init__(self, binary, root, *args, env=None):
+        Server.started.append(self)
         self.proc = subprocess.Popen([binary, "--root", root, "--port", "0", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         line = self.proc.stdout.readline().decode()
@@ -55,6 +61,12 @@ class Server:
             self.lines.put(line)
         with self.log_cv:
             self.log_cv.notify_all()
+
+    @staticmethod
+    def sanitizer_reports():
+        """The sanitizer report lines in the stderr of every Server started
+        so far (read only after they were stopped)."""
+        return [line for srv in Server.started for line in srv.stderr_text if SANITIZER_RE.search(line)]
 
     def wait_log(self, pred, timeout=30):
         """The first log record satisfying pred, waiting up to timeout s (None if none)."""

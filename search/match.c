@@ -3,14 +3,18 @@
 #include "search/match.h"
 
 #include <pcre2.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "search/memfind.h"
+
 struct matcher {
 	pcre2_code *code; /* NULL on the literal path */
-	char *lit;
+	char *lit;        /* the literal, or the regex's required literal (NULL: none) */
 	size_t litlen;
+	struct needle nd; /* over lit */
 };
 
 struct match_state {
@@ -28,6 +32,159 @@ static int is_literal(const char *p, size_t n)
 		if (strchr("\\^$.[]|()?*+{}\n", p[i]) && p[i] != 0)
 			return 0;
 	return memchr(p, 0, n) == NULL;
+}
+
+/* The end of the atom that starts at p[i] (a class, a group or an escape
+ * pair), or 0 when the pattern is beyond what required_literal() reads. */
+static size_t atom_end(const char *p, size_t n, size_t i)
+{
+	if (p[i] == '\\') {
+		/* Only the escapes that stand for one character of a class or
+		 * a zero-width assertion; \Q, \x{..}, \p{..}, \g.. and the
+		 * rest give up. */
+		if (i + 1 >= n)
+			return 0;
+		char c = p[i + 1];
+		if (strchr("dDwWsSbBhHvVRAzZG", c))
+			return i + 2;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			return 0;
+		return i + 2; /* an escaped punctuation character: caller's literal */
+	}
+	if (p[i] == '[') {
+		size_t j = i + 1;
+		if (j < n && p[j] == '^')
+			j++;
+		if (j < n && p[j] == ']')
+			j++;
+		for (; j < n; j++) {
+			if (p[j] == '\\')
+				j++;
+			else if (p[j] == '[' && j + 1 < n && strchr(":.=", p[j + 1])) {
+				const char *e = strstr(p + j + 2, ":]");
+				if (!e || (size_t)(e - p) >= n)
+					return 0;
+				j = (size_t)(e - p) + 1;
+			} else if (p[j] == ']')
+				return j + 1;
+		}
+		return 0;
+	}
+	if (p[i] == '(') {
+		if (i + 1 < n && (p[i + 1] == '?' || p[i + 1] == '*'))
+			return 0; /* options, lookarounds, verbs: give up */
+		int depth = 0;
+		for (size_t j = i; j < n; j++) {
+			if (p[j] == '\\')
+				j++;
+			else if (p[j] == '[') {
+				size_t e = atom_end(p, n, j);
+				if (!e)
+					return 0;
+				j = e - 1;
+			} else if (p[j] == '(')
+				depth++;
+			else if (p[j] == ')' && --depth == 0)
+				return j + 1;
+		}
+		return 0;
+	}
+	return i + 1;
+}
+
+/* A quantifier at p[i]: its length (with a lazy/possessive suffix) and its
+ * minimum in *min; 0 if there is none. */
+static size_t quantifier(const char *p, size_t n, size_t i, unsigned long *min)
+{
+	size_t j = i;
+	if (i >= n)
+		return 0;
+	if (p[i] == '?' || p[i] == '*' || p[i] == '+') {
+		*min = p[i] == '+';
+		j = i + 1;
+	} else if (p[i] == '{') {
+		j = i + 1;
+		unsigned long v = 0;
+		bool digits = false;
+		while (j < n && p[j] >= '0' && p[j] <= '9') {
+			v = v * 10 + (unsigned long)(p[j++] - '0');
+			digits = true;
+		}
+		if (j < n && p[j] == ',') {
+			j++;
+			while (j < n && p[j] >= '0' && p[j] <= '9')
+				j++;
+		} else if (!digits)
+			return 0;
+		if (j >= n || p[j] != '}')
+			return 0;
+		j++;
+		*min = v;
+	} else
+		return 0;
+	if (j < n && (p[j] == '?' || p[j] == '+'))
+		j++;
+	return j - i;
+}
+
+/*
+ * The longest run of literal characters that every match of @pat contains
+ * (written to @out, its length returned; 0 if none is known), read from the
+ * top level of the pattern only: a top-level '|', an option setting or an
+ * escape this reader does not know gives up; groups and classes end a run;
+ * a quantified character ends it (and leaves it when it may be absent).
+ * Every line that matches contains the run, so matching can look for the
+ * run first (memfind) and run PCRE2 only on the lines that contain it.
+ */
+static size_t required_literal(const char *pat, size_t n, char *out)
+{
+	size_t best = 0, cur = 0;
+	char *run = out + n; /* scratch after out's n bytes (caller gives 2n) */
+	for (size_t i = 0; i < n;) {
+		char c = pat[i];
+		if (c == '|' || c == ')')
+			return 0;
+		size_t e;
+		bool lit;
+		char ch = c;
+		if (c == '\\') {
+			if (!(e = atom_end(pat, n, i)))
+				return 0;
+			ch = pat[i + 1];
+			lit = !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'));
+		} else if (c == '[' || c == '(') {
+			if (!(e = atom_end(pat, n, i)))
+				return 0;
+			lit = false;
+		} else if (strchr(".^$", c)) {
+			e = i + 1;
+			lit = false;
+		} else if (strchr("?*+{}", c)) {
+			return 0; /* a quantifier with nothing before it */
+		} else {
+			e = i + 1;
+			lit = ch != '\n';
+		}
+		unsigned long min = 1;
+		size_t q = quantifier(pat, n, e, &min);
+		if (q == 0 && e < n && pat[e] == '{')
+			return 0; /* a '{' that is not a quantifier: not read */
+		if (lit && (q == 0 || min >= 1))
+			run[cur++] = ch;
+		if (!lit || q) {
+			if (cur > best) {
+				best = cur;
+				memcpy(out, run, cur);
+			}
+			cur = 0;
+		}
+		i = e + q;
+	}
+	if (cur > best) {
+		best = cur;
+		memcpy(out, run, cur);
+	}
+	return best;
 }
 
 struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errlen, size_t *erroff)
@@ -49,6 +206,8 @@ struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errle
 		memcpy(m->lit, pat, len);
 		m->lit[len] = 0;
 		m->litlen = len;
+		if (len)
+			needle_init(&m->nd, m->lit, len);
 		return m;
 	}
 	int code;
@@ -64,6 +223,18 @@ struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errle
 	}
 	/* JIT is an optimisation: if it is unavailable, pcre2_match interprets. */
 	(void)pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE);
+	/* A required literal of 3 bytes or more prefilters the lines (shorter
+	 * ones find too many candidates to beat PCRE2's own start-up scan). */
+	char *req = malloc(2 * len + 1);
+	if (req) {
+		size_t rl = required_literal(pat, len, req);
+		if (rl >= 3) {
+			m->lit = req;
+			m->litlen = rl;
+			needle_init(&m->nd, m->lit, rl);
+		} else
+			free(req);
+	}
 	return m;
 }
 
@@ -79,6 +250,12 @@ void matcher_free(struct matcher *m)
 int matcher_is_literal(const struct matcher *m)
 {
 	return m->code == NULL;
+}
+
+size_t matcher_required_literal(const struct matcher *m, const char **lit)
+{
+	*lit = m->lit;
+	return m->lit ? m->litlen : 0;
 }
 
 struct match_state *match_state_new(const struct matcher *m)
@@ -145,13 +322,37 @@ int match_next(const struct matcher *m, struct match_state *st, const char *buf,
 		if (!m->code) {
 			if (m->litlen == 0)
 				return 0; /* rejected by the handler; never loops */
-			const char *hit = memmem(buf + p, end - p, m->lit, m->litlen);
+			const char *hit = memfind(buf + p, end - p, &m->nd);
 			if (!hit) {
 				*pos = end;
 				return 0;
 			}
 			s = (size_t)(hit - buf);
 			e = s + m->litlen;
+		} else if (m->lit) {
+			/* The regex's required literal first, then PCRE2 on the
+			 * line that holds it, alone. */
+			const char *hit = memfind(buf + p, end - p, &m->nd);
+			if (!hit) {
+				*pos = end;
+				return 0;
+			}
+			size_t a = line_start(buf, p, (size_t)(hit - buf));
+			size_t z = line_end(buf, end, (size_t)(hit - buf));
+			size_t s2, e2;
+			int rc = pcre_at(m, st, buf + a, z - a, 0, &s2, &e2);
+			if (rc < 0) {
+				*pos = end;
+				return rc;
+			}
+			if (rc == 0) {
+				p = z < end ? z + 1 : end;
+				continue;
+			}
+			*ls = a;
+			*le = z;
+			*pos = z < end ? z + 1 : end;
+			return 1;
 		} else {
 			int rc = pcre_at(m, st, buf, end, p, &s, &e);
 			if (rc <= 0) {

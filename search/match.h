@@ -1,7 +1,9 @@
 /*
  * search/match.h - the content matcher: a PCRE2 pattern compiled once per
- * request (JIT when available), or a plain byte string searched with memmem
- * when the pattern has no metacharacter (the literal fast path).
+ * request (JIT when available), or a plain byte string searched with
+ * memfind (memfind.h) when the pattern has no metacharacter (the literal
+ * fast path).  A regex with a required literal (3+ bytes) searches for it
+ * first and runs PCRE2 only on the lines that contain it.
  *
  * Semantics are those of `grep -E` per line: a line matches when the pattern
  * matches somewhere inside it; ^ and $ anchor at line boundaries
@@ -24,6 +26,11 @@ struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errle
 void matcher_free(struct matcher *m);
 /* Whether the literal fast path is in use (for logs and tests). */
 int matcher_is_literal(const struct matcher *m);
+/* The literal every matching line contains (the pattern itself on the
+ * literal path; for a regex, a run of literal characters read from its top
+ * level, searched before PCRE2 runs on the lines that hold it): its length
+ * and *lit, or 0 when there is none.  Owned by the matcher. */
+size_t matcher_required_literal(const struct matcher *m, const char **lit);
 
 /* Per-thread scratch (PCRE2 match data).  NULL on ENOMEM. */
 struct match_state *match_state_new(const struct matcher *m);

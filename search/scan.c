@@ -54,29 +54,38 @@ static void path_join(struct jbuf *out, const char *prefix, const char *dir, con
 		jbuf_puts(out, name);
 }
 
-/* Send one JSON line; false when the context is done (or out of memory):
- * the caller stops. */
-bool scan__emit(struct scan *s, struct jbuf *line)
+bool scan__flush(struct worker *w)
 {
+	if (w->batch_n == 0)
+		return !w->batch.oom;
 	struct scan_item it;
-	it.line = jbuf_take(line, &it.len);
+	it.n = w->batch_n;
+	w->batch_n = 0;
+	it.line = jbuf_take(&w->batch, &it.len);
 	if (!it.line)
-		return false;
-	if (ctx_send(s->group_ctx, s->results, &it) != 0) {
+		return false; /* out of memory: stop (as a failed send) */
+	if (ctx_send(w->s->group_ctx, w->s->results, &it) != 0) {
 		free(it.line);
-		(void)scan__stopping(s);
+		(void)scan__stopping(w->s);
 		return false;
 	}
 	return true;
 }
 
-static bool emit_name(struct scan *s, const struct jbuf *path)
+bool scan__added(struct worker *w)
 {
-	struct jbuf j = {0};
-	jbuf_puts(&j, "{\"type\":\"name\",\"path\":");
-	jbuf_str(&j, path->p, path->len);
-	jbuf_puts(&j, "}\n");
-	return scan__emit(s, &j);
+	w->batch_n++;
+	if (w->batch.oom || w->batch.len >= BATCH_BYTES || w->batch_n >= BATCH_LINES)
+		return scan__flush(w);
+	return true;
+}
+
+static bool emit_name(struct worker *w, const struct jbuf *path)
+{
+	jbuf_puts(&w->batch, "{\"type\":\"name\",\"path\":");
+	jbuf_str(&w->batch, path->p, path->len);
+	jbuf_puts(&w->batch, "}\n");
+	return scan__added(w);
 }
 
 int scan__open_fd(int dirfd, const char *name, int flags)
@@ -91,6 +100,46 @@ void scan__close_fd(int fd)
 {
 	close(fd);
 	stat_add(&stats.fds_held, -1);
+}
+
+/* ---- names ---- */
+
+/* Classify the glob (see struct scan).  fnmatch(3) with flags 0: no
+ * special leading '.', no '/' in a base name, so "*" matches every name and
+ * a glob without * ? [ \\ matches only itself. */
+static void glob_classify(struct scan *s)
+{
+	const char *g = s->p.glob;
+	if (!g) {
+		s->glob_kind = GLOB_NONE;
+		return;
+	}
+	const char *rest = g[0] == '*' ? g + 1 : g;
+	if (strpbrk(rest, "*?[\\")) {
+		s->glob_kind = GLOB_FNMATCH;
+		return;
+	}
+	s->glob_lit = rest;
+	s->glob_len = strlen(rest);
+	s->glob_kind = rest == g ? GLOB_EXACT : s->glob_len ? GLOB_SUFFIX : GLOB_ANY;
+}
+
+static bool name_matches(const struct scan *s, const char *name)
+{
+	switch (s->glob_kind) {
+	case GLOB_NONE:
+	case GLOB_ANY:
+		return true;
+	case GLOB_EXACT:
+		return strcmp(name, s->glob_lit) == 0;
+	case GLOB_SUFFIX: {
+		size_t n = strlen(name);
+		return n >= s->glob_len &&
+		       memcmp(name + n - s->glob_len, s->glob_lit, s->glob_len) == 0;
+	}
+	default:
+		return fnmatch(s->p.glob, name, 0) == 0;
+	}
 }
 
 /* ---- directories ---- */
@@ -175,7 +224,7 @@ static bool scan_dir(struct worker *w, const char *rel)
 		}
 		/* files: every regular file met (as the Go twin counts them). */
 		atomic_fetch_add_explicit(&s->totals.files, 1, memory_order_relaxed);
-		if (s->p.glob && fnmatch(s->p.glob, name, 0) != 0)
+		if (!name_matches(s, name))
 			continue;
 		path_join(&w->path, s->prefix, rel, name);
 		if (w->path.oom) {
@@ -184,7 +233,7 @@ static bool scan_dir(struct worker *w, const char *rel)
 			continue;
 		}
 		if (!s->p.m) {
-			if (!emit_name(s, &w->path)) {
+			if (!emit_name(w, &w->path)) {
 				go_on = false;
 				break;
 			}
@@ -197,7 +246,8 @@ static bool scan_dir(struct worker *w, const char *rel)
 	}
 	closedir(d); /* closes fd */
 	stat_add(&stats.fds_held, -1);
-	return go_on;
+	/* What this directory found goes out before the next one is read. */
+	return go_on && scan__flush(w);
 }
 
 /* ---- workers ---- */
@@ -225,6 +275,7 @@ static int worker(void *arg)
 	match_state_free(w->st);
 	free(w->buf);
 	jbuf_free(&w->path);
+	jbuf_free(&w->batch); /* unsent only when the scan stopped */
 	free(w);
 	/* The last worker out closes the results: the writer then knows that
 	 * nothing more will come.  acq_rel: every worker's sends happen before
@@ -243,6 +294,7 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 		return NULL;
 	}
 	s->p = *p;
+	glob_classify(s);
 	int err = ENOMEM;
 	if (dirq_init(&s->dirs, p->workers) != 0) {
 		free(s);

@@ -43,8 +43,9 @@ struct scan_params {
 
 /* One result: a malloc'd JSON line ending in '\n' (the receiver frees). */
 struct scan_item {
-	char *line;
+	char *line; /* one or more whole JSON lines, each ending in '\n' (malloc'd) */
 	size_t len;
+	long n; /* how many lines */
 };
 
 /* Totals, updated by the workers with relaxed atomics (progress figures). */

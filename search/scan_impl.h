@@ -16,7 +16,9 @@
 #include "search/json.h"
 #include "search/scan.h"
 
-#define RESULTS_CAP 256          /* results waiting for the HTTP writer */
+#define RESULTS_CAP 64           /* batches of results waiting for the HTTP writer */
+#define BATCH_BYTES 4096         /* a worker sends its batch at this size, */
+#define BATCH_LINES 32           /* at this many lines, after each chunk read and each directory */
 #define CHUNK ((size_t)64 << 10) /* read size, and the cancellation grain */
 #define BINARY_PROBE 8192        /* a NUL in the first 8 KiB: binary, skipped */
 #define SLICE ((size_t)16 << 10) /* matching checks the context this often */
@@ -32,6 +34,19 @@ struct scan {
 
 	struct dirq dirs;
 
+	/* The glob's shape, so that the common ones skip fnmatch (6% of a
+	 * name search's profile): GLOB_ANY "*", GLOB_EXACT "name", GLOB_SUFFIX
+	 * "*.log" (glob_lit = ".log"), else GLOB_FNMATCH. */
+	enum {
+		GLOB_NONE,
+		GLOB_ANY,
+		GLOB_EXACT,
+		GLOB_SUFFIX,
+		GLOB_FNMATCH
+	} glob_kind;
+	const char *glob_lit;
+	size_t glob_len;
+
 	atomic_int running; /* workers still in worker(); the last closes results */
 	/* chan_now() when a worker first found the context done (0: none yet),
 	 * for the log's hang-up-to-joined time; the first CAS wins. */
@@ -46,15 +61,24 @@ struct worker {
 	size_t cap;
 	struct match_state *st;
 	struct jbuf path; /* scratch for "dir/name" */
+	/* Result lines not yet sent: one channel operation per batch rather
+	 * than per line (a name search sends thousands). */
+	struct jbuf batch;
+	long batch_n;
 };
 
 /* Whether the scan's context is done; the first worker to see it records
  * the time (scan_first_seen). */
 bool scan__stopping(struct scan *s);
 
-/* Send one JSON line (@line is consumed); false when the context is done or
- * memory ran out: the caller stops. */
-bool scan__emit(struct scan *s, struct jbuf *line);
+/* The caller has appended one whole JSON line to w->batch: count it, and
+ * send the batch if it is full.  False when the context is done or memory
+ * ran out: the caller stops. */
+bool scan__added(struct worker *w);
+/* Send w->batch now if it holds anything (the bounded channel's
+ * back-pressure: blocks while it is full, gives up when the context is
+ * done).  False when the caller must stop. */
+bool scan__flush(struct worker *w);
 
 /* openat(@dirfd, @name, @flags|O_CLOEXEC|O_NOFOLLOW|O_NOCTTY), counted in
  * stats.fds_held; scan__close_fd() closes and uncounts. */

@@ -85,6 +85,11 @@ static void on_done(struct stream *s)
 			s->t_seen_hangup = chan_now();
 		s->reason = "canceled";
 		s->phase = ABORTED;
+		/* Join the workers now, on this thread, rather than after
+		 * libmicrohttpd has closed the connection and called
+		 * stream_completed (which finds them joined): the scan's
+		 * descriptors and threads go as soon as the hang-up is seen. */
+		scan_stop(s->scan, NULL);
 	} else if (cause == CTX_DEADLINE_EXCEEDED) {
 		finish(s, "deadline");
 	} else {
@@ -92,11 +97,21 @@ static void on_done(struct stream *s)
 	}
 }
 
+/* A batch of result lines: all of it, or the lines up to max. */
 static void take_item(struct stream *s, struct scan_item *it)
 {
-	if (s->sent < s->req.max) {
+	long long room = s->req.max - s->sent;
+	if (it->n <= room) {
 		jbuf_put(&s->out, it->line, it->len);
-		s->sent++;
+		s->sent += it->n;
+	} else if (room > 0) {
+		const char *p = it->line, *end = it->line + it->len;
+		for (long long k = 0; k < room && p < end; k++) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl ? nl + 1 : end;
+		}
+		jbuf_put(&s->out, it->line, (size_t)(p - it->line));
+		s->sent = s->req.max;
 	}
 	free(it->line);
 	if (s->sent >= s->req.max && s->phase == STREAMING)

@@ -237,7 +237,10 @@ def wait_id(srv, rid, timeout=60):
 # ---- tests -------------------------------------------------------------------------
 
 def t_content(srv, root):
-    for pat in ["hello", "fo+ba[rz]", "^start", "end$", "(ab|cd)[0-9]+", r"(\w+) \1", "x{300}", "ca[t]$"]:
+    # the literal path, PCRE2 alone, and PCRE2 behind a required literal
+    # ("hell", "o wor", "baz", "ar b", "world", "long line")
+    for pat in ["hello", "fo+ba[rz]", "^start", "end$", "(ab|cd)[0-9]+", r"(\w+) \1", "x{300}", "ca[t]$",
+                "hello?", "hel+o wor", "fo(o)+baz", "foo[b]ar b", r"\bworld\b", "x{2,} hello long line$"]:
         objs, done = search(srv, q=pat)
         objs = [o for o in objs if o["path"].encode() not in GREP_DIFFERS]
         got = sorted(set(o["path"] for o in objs))
@@ -252,7 +255,8 @@ def t_content(srv, root):
 
 
 def t_names(srv, root):
-    for glob in ["*.txt", "file?.md", "[a-c]*", "*e*", "caf*", "*\n*", "[!p]*.txt"]:
+    # fnmatch, and the shapes that skip it: "*" (any), "*.md" (suffix), "plain.txt" (exact)
+    for glob in ["*.txt", "file?.md", "[a-c]*", "*e*", "caf*", "*\n*", "[!p]*.txt", "*", "*.md", "plain.txt", "*txt"]:
         objs, done = search(srv, name=glob)
         got = sorted(o["path"] for o in objs)
         expect(all(o["type"] == "name" for o in objs), "types")
@@ -533,6 +537,8 @@ def main():
         check("503 past --max-scans", lambda: t_503(BIN, bigroot))
         check("SIGTERM during scans", lambda: t_sigterm(BIN, bigroot))
         check("unreadable directory counted (as nobody)", lambda: t_unreadable(BIN, tmp))
+        check("no sanitizer report (sanitized builds)",
+              lambda: expect(not Server.sanitizer_reports(), Server.sanitizer_reports()[:5]))
     finally:
         for d, subdirs, _ in os.walk(tmp):
             for s in subdirs:

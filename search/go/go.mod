@@ -1,0 +1,3 @@
+module gochan-search-go
+
+go 1.19
