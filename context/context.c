@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/clock.h"
 #include "ctx_impl.h"
 #include "ctx_internal.h"
-#include "chan/clock.h"
 #include "diag/threads.h"
 
 /* Objects alive, for leak tests (relaxed: a counter nobody synchronises on). */

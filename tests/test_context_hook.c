@@ -14,6 +14,9 @@
 
 #include "context/ctx_hook.h"
 #include "context/ctx_internal.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(context_hook);
 
 struct rec {
 	atomic_int cancels;

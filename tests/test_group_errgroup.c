@@ -24,7 +24,10 @@
 #include <stdlib.h>
 
 #include "diag/threads.h"
+#include "tests/leakcheck.h"
 #include "testutil.h"
+
+TU_LEAK_CHECKED_SUITE(group_errgroup);
 
 #define SECOND ((int64_t)1000000000)
 #define MS ((int64_t)1000000)

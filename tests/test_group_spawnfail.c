@@ -26,6 +26,9 @@
 
 #include "diag/threads.h"
 #include "group/group_internal.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(group_spawnfail);
 
 #define SECOND ((int64_t)1000000000)
 

@@ -22,7 +22,10 @@
 
 #include "diag/threads.h"
 #include "group/group_internal.h"
+#include "tests/leakcheck.h"
 #include "testutil.h"
+
+TU_LEAK_CHECKED_SUITE(group_wg);
 
 #define SECOND ((int64_t)1000000000)
 

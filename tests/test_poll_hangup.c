@@ -19,7 +19,10 @@
 #include <gochan/time.h>
 
 #include "context/ctx_internal.h"
+#include "tests/leakcheck.h"
 #include "tests/test_poll_util.h"
+
+TU_LEAK_CHECKED_SUITE(poll_hangup);
 
 #define HANGUP_OK(c)                                                                               \
 	do {                                                                                       \

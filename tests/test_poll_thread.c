@@ -17,7 +17,10 @@
 
 #include "context/ctx_internal.h"
 #include "diag/threads.h"
+#include "tests/leakcheck.h"
 #include "tests/test_poll_util.h"
+
+TU_LEAK_CHECKED_SUITE(poll_thread);
 
 static int os_threads(void)
 {

@@ -14,7 +14,10 @@
 
 #include <gochan/time.h>
 
+#include "tests/leakcheck.h"
 #include "tests/test_poll_util.h"
+
+TU_LEAK_CHECKED_SUITE(poll_watch);
 
 static void pair(int sv[2])
 {
@@ -178,6 +181,9 @@ Test(poll_watch, select_beside_other_cases, .timeout = 20)
 	cr_assert(seen[0] && seen[1], "select is not choosing among ready cases");
 	gopoll_free(w);
 	chan_unref(tm);
+	/* The hour-long After is an orphan now, but it would keep the timer
+	 * thread until it fired: shutdown takes orphans out (leak check). */
+	cr_assert_eq(gotime_shutdown(), 0);
 	ctx_cancel_release(c);
 	chan_unref(ch);
 	close(sv[0]);

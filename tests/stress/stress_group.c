@@ -368,6 +368,7 @@ int main(int argc, char **argv)
 	CHECK(godiag__threads_wait(chan_now() + 30 * SECOND) == 0, "library threads left: %u",
 	      godiag__threads_alive(GODIAG_THREAD_KINDS));
 	printf("stress_group: %.2f s\n", (double)(chan_now() - t0) / 1e9);
+	CHECK(tu_no_leaks(), "leak check (dump above)");
 	long p = atomic_load(&passed), f = atomic_load(&failed);
 	printf("%ld passed, %ld failed\n", p, f);
 	return f ? 1 : 0;

@@ -491,6 +491,7 @@ int main(int argc, char **argv)
 	CHECK(gopoll__registered() == 0 && gopoll__entries() == 0, "left registered");
 	CHECK(gopoll__wait_thread_exit(chan_now() + TP_PATIENCE) == 0, "poller thread stays");
 	CHECK(wait_no_live(TP_PATIENCE), "%ld contexts alive", ctx__live());
+	CHECK(tu_no_leaks(), "leak check (dump above)");
 	printf("%ld passed, %ld failed\n", atomic_load(&passed), atomic_load(&failed));
 	return atomic_load(&failed) == 0 ? 0 : 1;
 }
