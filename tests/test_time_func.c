@@ -152,12 +152,14 @@ Test(time_func, stop_race_true_iff_not_run, .timeout = 30)
 /* Function timers run in deadline order whatever the order of creation,
  * and Reset/Stop among many keep the heap consistent (randomised). */
 struct order {
-	int64_t when[600];
+	int fired[600]; /* item indexes, in firing order */
 	int n;
 };
 struct order_item {
 	struct order *o;
-	int64_t when;
+	int index;
+	int64_t lo, hi; /* the timer's deadline lies in [lo, hi]; only the test
+			   thread touches these (order_fn records the index) */
 };
 
 static void order_fn(void *p)
@@ -165,7 +167,7 @@ static void order_fn(void *p)
 	struct order_item *it = p;
 	/* Runs on the one timer thread: no two callbacks at once.  tt_flush's
 	 * channel close publishes the array to the test. */
-	it->o->when[it->o->n++] = it->when;
+	it->o->fired[it->o->n++] = it->index;
 }
 
 Test(time_func, deadline_order_randomised, .timeout = 30)
@@ -178,14 +180,16 @@ Test(time_func, deadline_order_randomised, .timeout = 30)
 	static gotime_timer_t *ts[N];
 	bool live[N];
 	unsigned seed = 99;
-	int64_t base = chan_now() + 50 * TT_MS, maxw = 0;
+	/* Far enough ahead that no timer fires while a loaded machine runs the
+	 * loops below (a reset of a fired timer would return false). */
+	int64_t base = chan_now() + 200 * TT_MS, maxw = 0;
 	int expect = 0;
 
 	o.n = 0;
 	for (int i = 0; i < N; i++) {
-		items[i] =
-			(struct order_item){.o = &o, .when = base + rand_r(&seed) % (20 * TT_MS)};
-		ts[i] = gotime_after_func_at(items[i].when, order_fn, &items[i]);
+		int64_t when = base + rand_r(&seed) % (20 * TT_MS);
+		items[i] = (struct order_item){.o = &o, .index = i, .lo = when, .hi = when};
+		ts[i] = gotime_after_func_at(when, order_fn, &items[i]);
 		cr_assert_not_null(ts[i]);
 		live[i] = true;
 	}
@@ -195,27 +199,31 @@ Test(time_func, deadline_order_randomised, .timeout = 30)
 			cr_assert(gotime_timer_stop(ts[i]));
 			live[i] = false;
 		} else if (k == 1) {
-			/* Reset moves it; its item records the new time
-			 * (the exact deadline is now() + d inside the call:
-			 * a little later than this) */
-			int64_t d = 50 * TT_MS + rand_r(&seed) % (20 * TT_MS);
-			items[i].when = chan_now() + d;
+			/* Reset moves it to now() + d taken inside the call:
+			 * bounded by the clock read before and after it, however
+			 * long a loaded machine takes over the call.  The timer
+			 * thread reads only the item's index, so the bounds may be
+			 * written after the call. */
+			int64_t d = 200 * TT_MS + rand_r(&seed) % (20 * TT_MS);
+			int64_t before = chan_now();
 			cr_assert(gotime_timer_reset(ts[i], d));
+			items[i].lo = before + d;
+			items[i].hi = chan_now() + d;
 		}
 	}
 	for (int i = 0; i < N; i++)
 		if (live[i]) {
 			expect++;
-			if (items[i].when > maxw)
-				maxw = items[i].when;
+			if (items[i].hi > maxw)
+				maxw = items[i].hi;
 		}
 	tt_flush(maxw - chan_now() + TT_MS);
 	cr_assert_eq(o.n, expect, "%d callbacks ran, %d expected", o.n, expect);
-	/* Reset deadlines are known only to within the call's duration: allow
-	 * that slack when checking the order. */
+	/* Fired after its predecessor, so its deadline is not earlier: with
+	 * deadlines known as bounds, hi of the later >= lo of the earlier. */
 	for (int i = 1; i < o.n; i++)
-		cr_assert_geq(o.when[i] + TT_MS, o.when[i - 1], "callback %d out of deadline order",
-			      i);
+		cr_assert_geq(items[o.fired[i]].hi, items[o.fired[i - 1]].lo,
+			      "callback %d out of deadline order", i);
 	for (int i = 0; i < N; i++)
 		gotime_timer_free(ts[i]);
 }
