@@ -6,6 +6,7 @@
 //!   search-test     end-to-end tests against the real binary (search/tests/e2e.py),
 //!                   also built with ASan+UBSan and with TSan (clang-14)
 //!   search-browser  headless Chromium via Selenium (search/tests/browser.py)
+//!   search-bench    bench/search/run.sh on a ReleaseFast build of the service
 //!   demo            the main job: the zombie-scan demo on the default corpus
 //!                   (search/demo.py); search-demo is the same step
 //!
@@ -47,6 +48,13 @@ pub fn addSteps(
     const tsan = runScript(b, "search e2e tsan", "900", "search/tests/e2e.py", addTsanService(b, lib, includes, page));
     tsan.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
     test_step.dependOn(&tsan.step);
+    // The Go twin (search/go/) is tested against grep/find the same way, so
+    // the benchmark compares equals.  Offline: standard library only.
+    const go_test = b.addSystemCommand(&.{ "sh", "-c", "cd search/go && GOFLAGS=-mod=mod GOPROXY=off go test -count=1 ." });
+    go_test.setName("search go twin test");
+    go_test.has_side_effects = true;
+    go_test.stdio = .inherit;
+    test_step.dependOn(&go_test.step);
 
     const browser_step = b.step("search-browser", "gochan-search in headless Chromium via Selenium (search/tests/browser.py)");
     browser_step.dependOn(&runScript(b, "search browser", "300", "search/tests/browser.py", exe.getEmittedBin()).step);
@@ -69,6 +77,17 @@ pub fn addSteps(
         _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
         gcc_step.dependOn(&run.step);
     }
+
+    // search-bench: the service side by side with its Go twin, rg, fdfind and
+    // find (bench/search/run.sh; it builds the twin and installs the tools it
+    // lacks).  Measured on the ReleaseFast build, as every benchmark is.
+    const fast_exe = addService(b, target, .ReleaseFast, lib, includes, page);
+    const bench = b.addSystemCommand(&.{ "sh", "-c", "GOCHAN_SEARCH_BIN=\"$1\" exec bash bench/search/run.sh", "sh" });
+    bench.setName("bench/search/run.sh");
+    bench.has_side_effects = true;
+    bench.stdio = .inherit;
+    bench.addFileArg(fast_exe.getEmittedBin());
+    b.step("search-bench", "gochan-search vs its Go twin, rg, fdfind and find, interleaved (bench/search/run.sh)").dependOn(&bench.step);
 
     const demo = runScript(b, "search demo", "900", "search/demo.py", exe.getEmittedBin());
     for ([_][]const u8{ "demo", "search-demo" }) |name| {
