@@ -13,7 +13,8 @@
  *   close:   closed -> EALREADY; else mark closed and complete every queued
  *            waiter: receivers get the zero value and ok = false, senders
  *            EPIPE.  Their values never enter the channel.
- * See chan_impl.h for the invariants and parker.h for the claim protocol.
+ * See chan_impl.h for the invariants, chan/park.h for the claim protocol
+ * and chan/lockrank.h for the lock order.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -126,7 +127,8 @@ bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_p
 		chan__copy(c, chan__slot(c, c->sendx), elem);
 		if (++c->sendx == c->cap)
 			c->sendx = 0;
-		atomic_store_explicit(&c->qcount, n + 1, memory_order_relaxed);
+		/* release: see chan_impl.h (pairs with the receive fast path) */
+		atomic_store_explicit(&c->qcount, n + 1, memory_order_release);
 		*ok = true;
 		return true;
 	}
@@ -154,7 +156,8 @@ bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker 
 			chan__zero(c, chan__slot(c, c->recvx)); /* as Go: no stale copies */
 			if (++c->recvx == c->cap)
 				c->recvx = 0;
-			atomic_store_explicit(&c->qcount, n - 1, memory_order_relaxed);
+			/* release: see chan_impl.h (pairs with the receive fast path) */
+			atomic_store_explicit(&c->qcount, n - 1, memory_order_release);
 		}
 		*ok = true;
 		return true;
@@ -190,16 +193,12 @@ static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t d
 	chan__enqueue(c, &w, send);
 	chan__unlock(&c->lock);
 
-	if (chan__park(&p, deadline) == ETIMEDOUT) {
-		if (chan__abandon(&p)) {
-			chan__lock(&c->lock);
-			chan__unlink(c, &w, send);
-			chan__unlock(&c->lock);
-			return ETIMEDOUT;
-		}
-		/* Claimed just before our deadline: the claimer is completing
-		 * right now, so wait for it without a deadline. */
-		chan__park(&p, CHAN_FOREVER);
+	if (chan__park_wait(&p, deadline) == ETIMEDOUT) {
+		/* Abandoned: nobody will claim w any more; take it out. */
+		chan__lock(&c->lock);
+		chan__unlink(c, &w, send);
+		chan__unlock(&c->lock);
+		return ETIMEDOUT;
 	}
 	*ok = w.success;
 	return 0;
@@ -281,16 +280,17 @@ static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, in
 	deadline = chan__norm_deadline(deadline);
 	chan__chaos_point();
 	/* Non-blocking fast path (Go's chanrecv).  Order matters: read
-	 * emptiness first, then closed.  If we see "empty" and then "open",
-	 * the channel was open and empty at the moment of the first read.  If
-	 * it is closed, re-check emptiness: a channel closed and then found
-	 * empty stays empty, so "closed and drained" is reported, never "open
-	 * and empty" for a drained closed channel.  The acquire on closed
-	 * pairs with the release store in chan_close(). */
-	if (deadline == CHAN_NOWAIT && chan__recv_would_block(c)) {
+	 * emptiness first (acquire, so that the closed load cannot be performed
+	 * before it: see chan__recv_would_block), then closed (acquire, pairs
+	 * with the release store in chan_close()).  If we see "empty" and then
+	 * "open", the channel was open and empty at the moment of the first
+	 * read.  If it is closed, re-check emptiness: a channel closed and then
+	 * found empty stays empty, so "closed and drained" is reported, never
+	 * "open and empty" for a drained closed channel. */
+	if (deadline == CHAN_NOWAIT && chan__recv_would_block(c, memory_order_acquire)) {
 		if (!atomic_load_explicit(&c->closed, memory_order_acquire))
 			return would_block_err;
-		if (chan__recv_would_block(c)) {
+		if (chan__recv_would_block(c, memory_order_relaxed)) {
 			chan__zero(c, elem);
 			if (okp)
 				*okp = false;
@@ -366,7 +366,7 @@ size_t chan__clear(chan_t *c)
 	if (n && c->elem_size)
 		memset(c->buf, 0, c->cap * c->elem_size);
 	c->sendx = c->recvx = 0;
-	atomic_store_explicit(&c->qcount, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->qcount, 0, memory_order_release); /* as in send/recv */
 	chan__unlock(&c->lock);
 	return n;
 }

@@ -18,13 +18,17 @@
  *  - The buffer is a ring of cap slots of elem_size bytes; the qcount values
  *    start at recvx; sendx == (recvx + qcount) % cap.
  *  - nsendq/nrecvq count the waiters linked in each queue.  They are written
- *    under the lock and read without it (relaxed) by the non-blocking fast
- *    paths and by chan_unref's busy check.
+ *    under the lock and read without it by the non-blocking fast paths and
+ *    by chan_unref's busy check.  qcount and these counts are stored with
+ *    RELEASE (a plain store on x86): the acquire load of "empty" in the
+ *    receive fast path that reads such a store then also sees every earlier
+ *    write under the lock, in particular a close (see
+ *    chan__recv_would_block).
  *
- * Lock order: channel locks are only ever nested by select, which takes them
- * in increasing address order, each once.  Nothing else is held while a
- * channel lock is taken, and no channel code blocks or calls out while
- * holding one.  Parkers are completed (and owners woken) after unlocking.
+ * Lock order: chan/lockrank.h (the one table).  Channel locks are only
+ * ever nested by select, in increasing address order, each once; no channel
+ * code blocks, calls out or takes another lock while holding one, and
+ * parkers are completed (owners woken) after unlocking.
  */
 #ifndef GOCHAN_CHAN_IMPL_H
 #define GOCHAN_CHAN_IMPL_H
@@ -35,15 +39,17 @@
 #include <urcu/compiler.h>
 #include <urcu/list.h>
 
-#include "lock.h"
-#include "parker.h"
+#include "chan/clock.h"
+#include "chan/lock.h"
+#include "chan/lockrank.h"
+#include "chan/park.h"
 
 #define CHAN_F_TIMER 1u /* timer channel: len/cap report 0 */
 
 struct chan {
 	struct chan_lock lock;
 	_Atomic bool closed;     /* set under lock (release); read anywhere (acquire) */
-	_Atomic size_t qcount;   /* written under lock; read relaxed by fast paths/len */
+	_Atomic size_t qcount;   /* written under lock (release); read by fast paths/len */
 	_Atomic uint32_t nsendq; /* waiters in sendq (see invariants) */
 	_Atomic uint32_t nrecvq; /* waiters in recvq */
 	size_t sendx;            /* next slot to fill */
@@ -82,8 +88,9 @@ static inline void chan__enqueue(struct chan *c, struct chan_waiter *w, bool sen
 {
 	cds_list_add_tail(&w->link, send ? &c->sendq : &c->recvq);
 	_Atomic uint32_t *n = send ? &c->nsendq : &c->nrecvq;
+	/* release: pairs with chan__recv_would_block's acquire (invariants). */
 	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+			      memory_order_release);
 }
 
 /* Unlink @w if it is still queued (idempotent).  Caller holds c->lock. */
@@ -93,8 +100,9 @@ static inline void chan__unlink(struct chan *c, struct chan_waiter *w, bool send
 		return;
 	cds_list_del_init(&w->link);
 	_Atomic uint32_t *n = send ? &c->nsendq : &c->nrecvq;
+	/* release: pairs with chan__recv_would_block's acquire (invariants). */
 	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) - 1,
-			      memory_order_relaxed);
+			      memory_order_release);
 }
 
 /*
@@ -136,7 +144,29 @@ static inline int64_t chan__norm_deadline(int64_t d)
 	return (d < 0 && d != CHAN_FOREVER) ? 1 : d;
 }
 
-/* Lock-free "would block" checks (Go's full()/empty()), relaxed reads. */
+/*
+ * Lock-free "would block" checks (Go's full()/empty()).
+ *
+ * Send: relaxed.  chan_send's fast path reads closed and then full(); Go
+ * notes that the order of those two reads does not matter there (either
+ * order gives a moment at which the channel was open and full).
+ *
+ * Receive: ACQUIRE.  chan_recv's fast path must read "empty" BEFORE it reads
+ * "closed" (Go's chanrecv: "reversing the operations can lead to incorrect
+ * behavior when racing with a close").  With a relaxed load here followed
+ * by the acquire load of closed, a weakly ordered CPU (arm64) may perform
+ * the emptiness load after the closed load: it could then see "open" from
+ * before a close and "empty" from after the channel was drained, and report
+ * "open and empty" for a channel that was never both at once.  An acquire
+ * load keeps every later load (closed) after it, and it pairs with the
+ * release stores of qcount / nsendq (invariants above): a count that a
+ * holder of the lock wrote after a close (the drain, or close dequeuing the
+ * senders) comes with the close itself, so "empty" read from after the close
+ * is followed by "closed" read as true.  On x86 both are plain accesses, on
+ * arm64 LDAR/STLR.  The re-check after the closed load may be relaxed: the
+ * closed load's acquire (pairing with chan_close()'s release) keeps it
+ * after.
+ */
 static inline bool chan__send_would_block(const struct chan *c)
 {
 	if (c->cap == 0)
@@ -144,11 +174,11 @@ static inline bool chan__send_would_block(const struct chan *c)
 	return atomic_load_explicit(&c->qcount, memory_order_relaxed) == c->cap;
 }
 
-static inline bool chan__recv_would_block(const struct chan *c)
+static inline bool chan__recv_would_block(const struct chan *c, memory_order mo)
 {
 	if (c->cap == 0)
-		return atomic_load_explicit(&c->nsendq, memory_order_relaxed) == 0;
-	return atomic_load_explicit(&c->qcount, memory_order_relaxed) == 0;
+		return atomic_load_explicit(&c->nsendq, mo) == 0;
+	return atomic_load_explicit(&c->qcount, mo) == 0;
 }
 
 #endif

@@ -1,11 +1,26 @@
 /*
- * chan/futex.h - the two futex calls gochan makes, over liburcu's wrapper.
+ * chan/futex.h - the two futex calls gochan makes: wait on a 32-bit word
+ * until an absolute CLOCK_MONOTONIC deadline, and wake.
  *
- * liburcu's futex_async() passes the operation straight to the kernel (and
- * falls back to its portable emulation only where futexes are missing), so
- * we can use the private flag and FUTEX_WAIT_BITSET, whose timeout is an
- * absolute CLOCK_MONOTONIC time: exactly our deadline representation, with
- * no conversion to a relative timeout that would drift across EINTR retries.
+ * On Linux they are the raw system call: FUTEX_WAIT_BITSET with
+ * FUTEX_BITSET_MATCH_ANY takes an ABSOLUTE CLOCK_MONOTONIC timeout, exactly
+ * our deadline representation, so nothing drifts across EINTR retries, and
+ * the private flag keeps the kernel's hashing process-local.
+ *
+ * Elsewhere (no SYS_futex), or when built with -DGOCHAN_FUTEX_PORTABLE (which
+ * is how the fallback is exercised on Linux), chan/futex.c emulates both
+ * calls with a small table of mutex + CLOCK_MONOTONIC condition variable
+ * buckets hashed by address.  liburcu's compat emulation is NOT a substitute:
+ * it rejects FUTEX_WAIT_BITSET and any wait with a timeout, which is every
+ * deadline gochan has.
+ *
+ * Contract of both implementations (what every caller relies on):
+ *   - wait returns at once if *word != val when it looks (atomically with
+ *     going to sleep, with respect to a wake that follows a change of the
+ *     word);
+ *   - it may return spuriously: every caller re-checks its word in a loop;
+ *   - a wake on an address that is no longer a futex word (the owner's stack
+ *     frame is gone) is harmless.
  */
 #ifndef GOCHAN_CHAN_FUTEX_H
 #define GOCHAN_CHAN_FUTEX_H
@@ -14,17 +29,17 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
-#include <urcu/futex.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
-#ifndef FUTEX_PRIVATE_FLAG
-#define FUTEX_PRIVATE_FLAG 128
+#if defined(__linux__) && defined(SYS_futex) && !defined(GOCHAN_FUTEX_PORTABLE)
+#define GOCHAN_FUTEX_SYSCALL 1
 #endif
-#ifndef FUTEX_WAIT_BITSET
-#define FUTEX_WAIT_BITSET 9
-#endif
-#ifndef FUTEX_BITSET_MATCH_ANY
-#define FUTEX_BITSET_MATCH_ANY 0xffffffff
-#endif
+
+#ifdef GOCHAN_FUTEX_SYSCALL
 
 /*
  * chan__futex_wait - sleep while *word == val, until woken or the absolute
@@ -41,8 +56,8 @@ static inline int chan__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t
 		ts.tv_nsec = deadline_ns % 1000000000;
 		tsp = &ts;
 	}
-	if (futex_async((int32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, (int32_t)val, tsp,
-			NULL, (int32_t)FUTEX_BITSET_MATCH_ANY) < 0 &&
+	if (syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val, tsp,
+		    NULL, FUTEX_BITSET_MATCH_ANY) < 0 &&
 	    errno == ETIMEDOUT)
 		return ETIMEDOUT;
 	return 0;
@@ -51,7 +66,14 @@ static inline int chan__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t
 /* chan__futex_wake - wake up to @n threads sleeping on @word. */
 static inline void chan__futex_wake(_Atomic uint32_t *word, int n)
 {
-	futex_async((int32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
 }
+
+#else /* portable fallback, chan/futex.c */
+
+int chan__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns);
+void chan__futex_wake(_Atomic uint32_t *word, int n);
+
+#endif
 
 #endif

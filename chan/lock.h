@@ -16,6 +16,9 @@
  * (exchange); every channel field written under the lock is therefore
  * ordered between consecutive holders.  This is the ordering on which the
  * memory-model promises of chan.h rest.
+ *
+ * Where it sits in the library's lock order: chan/lockrank.h (rank 40,
+ * CHAN_LOCKRANK_CHAN).  The slow path is chan/lock.c.
  */
 #ifndef GOCHAN_CHAN_LOCK_H
 #define GOCHAN_CHAN_LOCK_H
@@ -30,6 +33,7 @@ struct chan_lock {
 	_Atomic uint32_t word;
 };
 
+/* Contended acquisition (chan/lock.c): backoff, one yield, then sleep. */
 void chan__lock_slow(struct chan_lock *l);
 
 static inline void chan__lock(struct chan_lock *l)

@@ -11,6 +11,7 @@
 
 #include "ctx_impl.h"
 #include "ctx_internal.h"
+#include "chan/clock.h"
 
 /* Objects alive, for leak tests (relaxed: a counter nobody synchronises on). */
 static atomic_long ctx_live_count;
@@ -473,9 +474,7 @@ ctx_t *ctx_with_deadline(ctx_t *parent, int64_t deadline)
  * deadline" to ctx_with_deadline. */
 static int64_t ctx_deadline_after(int64_t timeout_ns)
 {
-	int64_t now = chan_now(), d;
-	if (__builtin_add_overflow(now, timeout_ns, &d))
-		d = timeout_ns > 0 ? INT64_MAX : INT64_MIN;
+	int64_t d = chan__time_add(chan_now(), timeout_ns);
 	if (d == CHAN_FOREVER)
 		d = CHAN_FOREVER - 1;
 	return d;

@@ -28,9 +28,10 @@
  * registration, a pending timer, a thread blocked on Done) holds a reference.
  *
  * Locks.  `mu` guards children, timer, after_taken and the marking of the
- * first cancel; `sibling` and `linked` are guarded by link_parent->mu.  No
- * code path holds two context locks at once (chan_close() of Done runs under
- * one: the channel's lock is a leaf).  cancel_ctx() walks the subtree
+ * first cancel; `sibling` and `linked` are guarded by link_parent->mu.  Lock
+ * order: chan/lockrank.h (the one table).  No code path holds two context
+ * locks at once (chan_close() of Done runs under one: a channel lock ranks
+ * above it).  cancel_ctx() walks the subtree
  * iteratively with one lock at a time: a node is marked before its children
  * are visited, stays in its parent's list until its own subtree is complete
  * and is unlinked post-order; the walk descends into the first child (with a

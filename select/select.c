@@ -10,7 +10,7 @@
  *      readiness cannot change while every lock is held).
  *   2. Nothing ready and waiting allowed: queue one waiter per case, all
  *      sharing one parker, then unlock everything and park.  The first
- *      counterpart to CAS the parker's state wins (see chan/parker.h); every
+ *      counterpart to CAS the parker's state wins (see chan/park.h); every
  *      other counterpart then finds our waiters stale and skips them.
  *   3. Woken (or timed out and the abandon CAS won): lock every channel
  *      again and unlink the waiters that are still queued, so that idle
@@ -21,15 +21,16 @@
  * the same locks, so no waiter of its own can be met.
  *
  * Deadlock freedom: locks are only nested here, always in increasing address
- * order; plain operations hold one lock at a time.
+ * order; plain operations hold one lock at a time (chan/lockrank.h).
  */
 #include <errno.h>
 #include <gochan/select.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../chan/chan_impl.h"
-#include "../chan/chaos.h"
+#include "chan/chan_impl.h"
+#include "chan/chaos.h"
+#include "chan/futex.h"
 
 /* Per-thread PRNG (wyrand) for the poll order.  Seeded lazily from the
  * thread's stack address and the clock; chaos mode uses its own seeded
@@ -158,15 +159,11 @@ static int select_blocking(struct sel_state *s, int64_t deadline)
 	}
 	unlock_all(s);
 
-	if (chan__park(&p, deadline) == ETIMEDOUT) {
-		if (chan__abandon(&p)) {
-			if (s->npoll)
-				dequeue_all(s);
-			return CHAN_TIMEOUT;
-		}
-		chan__park(&p, CHAN_FOREVER); /* claimed at the last moment */
+	if (chan__park_wait(&p, deadline) == ETIMEDOUT) {
+		dequeue_all(s); /* abandoned: nobody claims our waiters any more */
+		return CHAN_TIMEOUT;
 	}
-	/* acquire (via chan__park's load of the futex word) made the claimer's
+	/* acquire (chan__park_wait's load of the futex word) made the claimer's
 	 * writes visible, including the state it CASed. */
 	fired = (int)(atomic_load_explicit(&p.state, memory_order_relaxed) - 1);
 	ok = s->waiters[fired].success;
@@ -208,7 +205,7 @@ static int select_one(chan_case_t *cs, uint32_t i, int64_t deadline)
 
 /* Go's select {} (or only nil channels): never ready.  Nothing can wake
  * it, so it sleeps on a private futex word until the deadline, without the
- * spin and yield phases of chan__park (they could only waste CPU). */
+ * spin and yield phases of chan__park_wait (they could only waste CPU). */
 static int select_never(int64_t deadline)
 {
 	_Atomic uint32_t never = 0;

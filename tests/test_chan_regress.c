@@ -319,10 +319,11 @@ Test(chan_regress, closed_buffered_try_recv_exactly_once, .timeout = 30)
  * BUG (found 2026-11-25, open at the time of writing): a deadline that
  * passes while a counterpart is completing the hand-off.
  *
- * The waiter's futex sleep times out, chan__abandon() fails because the
- * counterpart has already claimed it, and chan_block() parks again with no
- * deadline.  That second chan__park() finds the futex word still 2 (left by
- * the first sleep), so its 0 -> 2 CAS fails and it returns "complete" at
+ * The waiter's futex sleep times out, the abandon CAS fails because the
+ * counterpart has already claimed it, and the waiter parks again with no
+ * deadline (now inside chan__park_wait, chan/park.c).  That second park
+ * found the futex word still 2 (left by the first sleep), so its 0 -> 2 CAS
+ * failed and it returned "complete" at
  * once, before the counterpart has copied the value or set w.success:
  *   - a receiver returns 0 with ok == false on an open channel although the
  *     sender reports success (the value is lost; the sender then writes into

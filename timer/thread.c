@@ -160,7 +160,7 @@ static size_t pop_due(struct firing *batch, int64_t now)
 			int64_t k = 1 + (now - e.when) / t->period, step, next;
 			if (__builtin_mul_overflow(k, t->period, &step))
 				step = INT64_MAX;
-			next = add_sat(e.when, step);
+			next = chan__time_add(e.when, step);
 			gotime__heap_insert(timer_ref(t), next);
 		}
 		if (t->kind == TK_FUNC_THREAD)
@@ -195,7 +195,7 @@ static void *timer_main(void *unused)
 				break;
 			now = chan_now();
 			if (idle_until == 0)
-				idle_until = add_sat(now, GOTIME_IDLE_LINGER_NS);
+				idle_until = chan__time_add(now, GOTIME_IDLE_LINGER_NS);
 			if (now >= idle_until)
 				break;
 			sleep_until(idle_until, true);

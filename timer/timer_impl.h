@@ -27,10 +27,10 @@
  * is done.  The last reference is never dropped under a lock (destruction
  * takes g->mu).
  *
- * Lock order (the only nestings that exist):
- *     t->send_mu  ->  g->mu          and          t->send_mu  ->  channel lock
- * g->mu is never held while taking any other lock (it is held around
- * pthread_create and realloc only), and callbacks run with no lock held.
+ * Lock order: chan/lockrank.h (the one table for the library).  The
+ * nestings here are t->send_mu -> g->mu and t->send_mu -> channel lock;
+ * g->mu is held around pthread_create (and the thread accounting of
+ * diag/threads.h) and realloc only, and callbacks run with no lock held.
  *
  * What each lock guards:
  *   g->mu:       the heap array and every t->heap_idx, the thread state
@@ -76,6 +76,7 @@
 #include <stdint.h>
 
 #include "chan/chan_internal.h"
+#include "chan/clock.h"
 
 #define HEAP_NONE SIZE_MAX
 
@@ -147,14 +148,6 @@ __attribute__((unused)) static struct gotime__state *const g = &gotime__g;
  * and futex-wakes gotime__wait_afterfuncs when the count reaches 0).  A
  * 32-bit word so that it can be a futex. */
 extern _Atomic uint32_t gotime__afterfuncs;
-
-static inline int64_t add_sat(int64_t a, int64_t b)
-{
-	int64_t r;
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
 
 /* ---- object.c ---------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /*
- * chan/parker.c - spin, yield, then sleep: the waiting half of the claim
- * protocol described in parker.h, and the channel lock's slow path.
+ * chan/park.c - spin, yield, then sleep: the waiting half of the claim
+ * protocol described in chan/park.h, and the one park-abandon-park sequence
+ * (chan__park_wait) that every blocking operation uses.
  *
  * Why spin at all: on these machines a futex wake of a thread asleep on the
  * other CPU costs ~20 us, while a cache-line handoff costs ~30 ns.  A
@@ -10,14 +11,13 @@
  * yields after the spin matter when threads outnumber cores: the counterpart
  * may be waiting for this very CPU.
  */
-#include "parker.h"
+#include "chan/park.h"
 
 #include <gochan/chan.h>
 #include <sched.h>
 #include <urcu/arch.h>
 
-#include "futex.h"
-#include "lock.h"
+#include "chan/futex.h"
 
 /*
  * How long a blocked operation spins (PAUSE), then yields, before it sleeps.
@@ -38,7 +38,7 @@
 
 void chan__complete(struct chan_parker *p)
 {
-	/* release: pairs with the acquire loads in chan__park(); publishes the
+	/* release: pairs with the acquire loads in park(); publishes the
 	 * value copied into the owner's buffer and waiter.success. */
 	if (atomic_exchange_explicit(&p->futex, 1, memory_order_release) == 2)
 		chan__futex_wake(&p->futex, 1);
@@ -73,7 +73,11 @@ static inline void spin_feedback(bool spun_ok)
 					     : b;
 }
 
-int chan__park(struct chan_parker *p, int64_t deadline)
+/*
+ * park - wait for completion or @deadline (CHAN_FOREVER: none).  Returns 0
+ * when complete, ETIMEDOUT when the deadline passed first.
+ */
+static int park(struct chan_parker *p, int64_t deadline)
 {
 	int64_t start = chan_now(), budget = spin_budget, now;
 	bool yielding = false;
@@ -126,45 +130,31 @@ int chan__park(struct chan_parker *p, int64_t deadline)
 }
 
 /*
- * The lock's slow path: bounded exponential backoff, then one yield, then
- * sleep.  Backoff (1, 2, 4 ... 64 PAUSEs between looks at the word) matters
- * when two CPUs hammer one channel: with a fixed short pause the waiter's
- * reads keep stealing the cache line from the holder and the two mostly
- * trade the line back and forth; backing off lets the holder run several
- * operations in a row.  Measured with bench/ (2 vCPUs, interleaved):
- * prodcons_c64_t1 250 -> 120 ns, select_async_contended 350 -> 155 ns,
- * select_nonblock2 180 -> 90 ns, the blocking cases unchanged.  The total
- * spin is bounded in time (CHAN_LOCK_SPIN_NS), as a preempted holder may not
- * come back for a whole time slice.
+ * The owner gives up waiting (deadline).  Returns true if it won (nobody
+ * will complete it), false if a counterpart claimed it first.  acq_rel:
+ * the release half orders our earlier reads of the waiter before any later
+ * reuse; the acquire on failure pairs with the claim's release, so the
+ * claimer came first and we must wait for its completion.
  */
-#ifndef CHAN_LOCK_SPIN_NS
-#define CHAN_LOCK_SPIN_NS 10000
-#endif
-
-void chan__lock_slow(struct chan_lock *l)
+static inline bool abandon(struct chan_parker *p)
 {
-	uint32_t expected;
-	int64_t start = 0;
+	uint32_t expected = CHAN_PARK_WAITING;
 
-	for (unsigned round = 0;; round++) {
-		for (unsigned k = 0; k < (1u << (round < 6 ? round : 6)); k++)
-			caa_cpu_relax();
-		if (atomic_load_explicit(&l->word, memory_order_relaxed) == 0) {
-			expected = 0;
-			/* acquire: pairs with the release in chan__unlock(). */
-			if (atomic_compare_exchange_weak_explicit(&l->word, &expected, 1,
-								  memory_order_acquire,
-								  memory_order_relaxed))
-				return;
-		}
-		if (round == 6)
-			start = chan_now();
-		else if (round > 6 && chan_now() - start > CHAN_LOCK_SPIN_NS)
-			break;
-	}
-	sched_yield();
-	/* Mark the lock contended (2) and sleep until we take it.  Whoever takes
-	 * it this way leaves it at 2, so its unlock wakes the next sleeper. */
-	while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
-		chan__futex_wait(&l->word, 2, -1);
+	return atomic_compare_exchange_strong_explicit(&p->state, &expected, CHAN_PARK_ABANDONED,
+						       memory_order_acq_rel, memory_order_acquire);
+}
+
+int chan__park_wait(struct chan_parker *p, int64_t deadline)
+{
+	if (park(p, deadline) == 0)
+		return 0;
+	if (abandon(p))
+		return ETIMEDOUT;
+	/* Claimed just before our deadline: the claimer is completing right
+	 * now (it is running, not blocked), so wait for it without a deadline.
+	 * This second park may find the futex word at 2, left by the first
+	 * sleep: it then sleeps again until the word reads 1 (see the CAS in
+	 * park), never returning before the completion. */
+	(void)park(p, CHAN_FOREVER);
+	return 0;
 }

@@ -1,5 +1,7 @@
 /*
- * chan/parker.h - how a blocked thread waits and how it is claimed and woken.
+ * chan/park.h - how a blocked thread waits and how it is claimed and woken:
+ * the wait layer's park half (chan/lock.h is its lock, chan/clock.h its
+ * clock, chan/futex.h its sleep; chan/lockrank.h the lock order).
  *
  * Every blocking call (a plain send/receive or a whole select) puts one
  * struct chan_parker on its own stack, and one struct chan_waiter per channel
@@ -40,8 +42,8 @@
  *   an address that may already be reused is harmless, since every futex
  *   sleeper in gochan re-checks its word in a loop.
  */
-#ifndef GOCHAN_CHAN_PARKER_H
-#define GOCHAN_CHAN_PARKER_H
+#ifndef GOCHAN_CHAN_PARK_H
+#define GOCHAN_CHAN_PARK_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -57,13 +59,13 @@ struct chan_parker {
 };
 
 struct chan_waiter {
-	struct cds_list_head link;      /* in a channel's sendq/recvq, under its lock;
+	struct cds_list_head link;     /* in a channel's sendq/recvq, under its lock;
 					   self-linked when not queued */
-	struct chan_parker *parker;     /* the owner's parker */
-	void *elem;                     /* send: the value; recv: destination or NULL */
-	struct chan_waiter *wake_next;  /* close's private list of waiters to wake */
-	uint32_t case_index;            /* which case of the owner this is */
-	bool success;                   /* outcome, written by the claimer before
+	struct chan_parker *parker;    /* the owner's parker */
+	void *elem;                    /* send: the value; recv: destination or NULL */
+	struct chan_waiter *wake_next; /* close's private list of waiters to wake */
+	uint32_t case_index;           /* which case of the owner this is */
+	bool success;                  /* outcome, written by the claimer before
 					   completion: true = communicated, false = closed */
 };
 
@@ -99,27 +101,23 @@ static inline bool chan__claim(struct chan_waiter *w)
 						       memory_order_relaxed);
 }
 
-/*
- * chan__abandon - the owner gives up waiting (deadline).  Returns true if it
- * won (nobody will complete it), false if a counterpart claimed it first.
- */
-static inline bool chan__abandon(struct chan_parker *p)
-{
-	uint32_t expected = CHAN_PARK_WAITING;
-
-	return atomic_compare_exchange_strong_explicit(
-		&p->state, &expected, CHAN_PARK_ABANDONED, memory_order_acq_rel, memory_order_acquire);
-}
-
 /* chan__complete - publish completion of a claimed parker and wake its owner. */
 void chan__complete(struct chan_parker *p);
 
 /*
- * chan__park - wait for completion or @deadline (CHAN_FOREVER: none).
- * Returns 0 when complete, ETIMEDOUT when the deadline passed first (the
- * owner must then chan__abandon() and, if that fails, chan__park() again
- * with no deadline).
+ * chan__park_wait - THE way a blocked operation waits (plain send/receive
+ * and select alike).  Parks until a counterpart claims and completes @p, or
+ * until @deadline (CHAN_FOREVER: none) passes.  On the deadline it tries to
+ * abandon @p (the CAS to CHAN_PARK_ABANDONED); if a counterpart claimed it
+ * first, that counterpart is running and about to complete, so it waits for
+ * the completion without a deadline.  No lock may be held (chan/lockrank.h).
+ *
+ * Returns 0 when claimed and completed: the claimer's writes (the value,
+ * waiter.success, parker.state) are visible (acquire).  Returns ETIMEDOUT
+ * when abandoned: nobody will ever complete @p, and the caller must unlink
+ * its still-queued waiters, under their channels' locks, before they go out
+ * of scope.
  */
-int chan__park(struct chan_parker *p, int64_t deadline);
+int chan__park_wait(struct chan_parker *p, int64_t deadline);
 
 #endif

@@ -1,0 +1,27 @@
+/*
+ * chan/clock.h - the wait layer's clock helpers, shared by chan/, select/,
+ * timer/ and context/ (chan_now() itself is public, in gochan/chan.h).
+ * Not installed; not for users.
+ */
+#ifndef GOCHAN_CHAN_CLOCK_H
+#define GOCHAN_CHAN_CLOCK_H
+
+#include <gochan/chan.h>
+#include <stdint.h>
+
+/*
+ * chan__time_add - @t + @d on the chan_now() time line, saturating at
+ * INT64_MAX / INT64_MIN instead of overflowing: THE "now plus d" of the
+ * library (chan_deadline_in, timer arming and ticker periods, context
+ * timeouts all use it).  Either argument may be negative.
+ */
+static inline int64_t chan__time_add(int64_t t, int64_t d)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(t, d, &r))
+		return d > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+#endif

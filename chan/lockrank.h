@@ -1,0 +1,51 @@
+/*
+ * chan/lockrank.h - THE lock order of the whole library, in one table.
+ * Every file that nests locks, or relies on never nesting them, points here
+ * instead of stating its own version.  Not installed; not for users.
+ *
+ * A thread may only take a lock of a HIGHER rank than every lock it already
+ * holds (Go's runtime/lockrank.go idea: a static partial order; any cycle is
+ * then impossible).  Locks of one rank are never nested, except where the
+ * row says how (select's channel locks).
+ *
+ *  rank  lock                       file               held while taking
+ *  ----  -------------------------  -----------------  ----------------------
+ *   10   context node mu (ctx->mu)  context/context.c  (nothing: never two ctx
+ *                                                      locks at once)
+ *   20   timer t->send_mu           timer/timer.c      (nothing)
+ *   30   timer state g->mu          timer/thread.c     t->send_mu
+ *   40   channel lock (c->lock)     chan/lock.h        ctx->mu (chan_close of
+ *                                                      Done), t->send_mu
+ *                                                      (delivery, clearing),
+ *                                                      and, in select only,
+ *                                                      channel locks of LOWER
+ *                                                      address (each channel
+ *                                                      once, increasing order)
+ *   50   diag registry mutex        diag/registry.c    (nothing)
+ *   60   diag thread counter mutex  diag/threads.c     g->mu (the timer thread
+ *                                                      is started under it)
+ *
+ * Rules that go with the table:
+ *  - No channel code blocks, calls out or takes another lock while holding a
+ *    channel lock, except select's address-ordered nesting.  Parkers are
+ *    completed (owners woken) after unlocking.
+ *  - g->mu is held around pthread_create and realloc only: no callback,
+ *    channel operation or timer destruction runs under it.
+ *  - No timer call and no thread start is made with a context mu held (the
+ *    cancel walk defers them), so ctx->mu never precedes g->mu or
+ *    t->send_mu.  Timer callbacks run with no lock held.
+ *  - A thread parked in a gochan operation holds no lock of this table.
+ */
+#ifndef GOCHAN_CHAN_LOCKRANK_H
+#define GOCHAN_CHAN_LOCKRANK_H
+
+enum chan_lockrank {
+	CHAN_LOCKRANK_CTX = 10,
+	CHAN_LOCKRANK_TIMER_SEND = 20,
+	CHAN_LOCKRANK_TIMER_STATE = 30,
+	CHAN_LOCKRANK_CHAN = 40,
+	CHAN_LOCKRANK_DIAG_REGISTRY = 50,
+	CHAN_LOCKRANK_DIAG_THREADS = 60,
+};
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * chan/strerror.c - chan_strerror: the library's error numbers in words.
+ */
+#include <errno.h>
+#include <gochan/chan.h>
+
+const char *chan_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0:
+		return "success";
+	case EINVAL:
+		return "invalid argument (nil channel or bad size)";
+	case EPIPE:
+		return "send on closed channel";
+	case EALREADY:
+		return "close of closed channel";
+	case EAGAIN:
+		return "operation would block";
+	case ETIMEDOUT:
+		return "deadline passed";
+	case EBUSY:
+		return "channel still has blocked waiters";
+	case ENOMEM:
+		return "out of memory";
+	default:
+		return "unknown error";
+	}
+}
