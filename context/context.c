@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/clock.h"
 #include "ctx_impl.h"
 #include "ctx_internal.h"
-#include "chan/clock.h"
+#include "diag/threads.h"
 
 /* Objects alive, for leak tests (relaxed: a counter nobody synchronises on). */
 static atomic_long ctx_live_count;
@@ -151,6 +152,7 @@ void ctx_release(ctx_t *c)
 /* ------------------------------------------------------------------------ */
 /* Cancellation                                                             */
 
+static void ctx_after_run(ctx_t *n);
 static void *ctx_after_thread(void *arg);
 
 /*
@@ -208,12 +210,18 @@ static void ctx_launch(ctx_t *n)
 	int err = pthread_attr_init(&attr);
 	if (!err) {
 		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (!err)
+		if (!err) {
+			/* Counted before it exists (diag/threads.h), so a leak
+			 * check cannot miss it. */
+			godiag__thread_start(GODIAG_THREAD_AFTERFUNC);
 			err = pthread_create(&th, &attr, ctx_after_thread, n);
+			if (err)
+				godiag__thread_exit(GODIAG_THREAD_AFTERFUNC);
+		}
 		pthread_attr_destroy(&attr);
 	}
 	if (err)
-		ctx_after_thread(n);
+		ctx_after_run(n);
 }
 
 /*
@@ -667,11 +675,18 @@ const char *ctx_strerror(int err)
 /* ------------------------------------------------------------------------ */
 /* AfterFunc                                                                */
 
-static void *ctx_after_thread(void *arg)
+static void ctx_after_run(ctx_t *n)
 {
-	ctx_t *n = arg;
 	n->fn(n->arg);
 	ctx_release(n); /* the pending reference */
+}
+
+static void *ctx_after_thread(void *arg)
+{
+	ctx_after_run(arg);
+	/* Our last touch of library state: the release above may have freed
+	 * the registration and its parents. */
+	godiag__thread_exit(GODIAG_THREAD_AFTERFUNC);
 	return NULL;
 }
 

@@ -64,16 +64,23 @@ struct sel_state {
 	uint32_t nlock;
 };
 
+/* Lock every channel; ring channels are frozen too (chan/array.h): no
+ * lock-free push or pop changes them while we hold the locks, so the poll
+ * sees all cases at one instant, as Go's does. */
 static void lock_all(const struct sel_state *s)
 {
-	for (uint32_t i = 0; i < s->nlock; i++)
+	for (uint32_t i = 0; i < s->nlock; i++) {
 		chan__lock(&s->lockorder[i]->lock);
+		if (s->lockorder[i]->ring)
+			chan__ring_freeze(s->lockorder[i]);
+	}
 }
 
+/* Unlock (ring channels keep just the bits their waiters need). */
 static void unlock_all(const struct sel_state *s)
 {
 	for (uint32_t i = s->nlock; i-- > 0;)
-		chan__unlock(&s->lockorder[i]->lock);
+		chan__unlock_chan(s->lockorder[i]);
 }
 
 static void sort_channels(struct sel_state *s)
@@ -217,6 +224,46 @@ static int select_never(int64_t deadline)
 	return CHAN_TIMEOUT;
 }
 
+/*
+ * The lock-free first pass: the cases in poll order, as long as each is a
+ * ring channel whose state a lock-free attempt can decide.  A push or pop
+ * that succeeds completes its case at that operation's own linearization
+ * point (chan/array.h); FULL / EMPTY-and-open say that case could not
+ * proceed when it was looked at, so the next one is tried, as the locked
+ * poll would.  Anything else (an unbuffered or timer channel, a bit set: a
+ * waiter or close, a closed empty channel) ends the pass undecided, so that
+ * the choice stays the first ready case in the random order.  Returns the
+ * fired case or -1.
+ */
+static int select_lockfree(const struct sel_state *s)
+{
+	for (uint32_t k = 0; k < s->npoll; k++) {
+		uint32_t i = s->pollorder[k];
+		chan_case_t *cs = &s->cases[i];
+		struct chan *c = cs->chan;
+
+		if (!c->ring)
+			return -1;
+		enum chan_ring_rc rc = cs->op == CHAN_OP_SEND ? chan__ring_push(c, cs->elem, false)
+							      : chan__ring_pop(c, cs->elem, false);
+
+		if (rc == CHAN_RING_OK) {
+			if (cs->ok)
+				*cs->ok = true;
+			return (int)i;
+		}
+		if (rc == CHAN_RING_SLOW)
+			return -1;
+		/* FULL / EMPTY.  A full ring re-read open, or an empty one seen
+		 * open after (acquire, ordered after the tail's acquire load):
+		 * not ready at that moment (closing is final). */
+		if (cs->op == CHAN_OP_SEND ? chan__ring_tail_slow(c)
+					   : atomic_load_explicit(&c->closed, memory_order_acquire))
+			return -1;
+	}
+	return -1;
+}
+
 /* Two or more live cases: the full algorithm.  Kept out of line so that the
  * common one-case and non-blocking paths do not pay for its ~5 KiB frame. */
 static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, int64_t deadline)
@@ -254,8 +301,12 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 		s.pollorder[j] = i;
 		s.npoll++;
 	}
-	sort_channels(&s);
-	ret = select_blocking(&s, deadline);
+	chan__chaos_point();
+	ret = select_lockfree(&s);
+	if (ret < 0) {
+		sort_channels(&s);
+		ret = select_blocking(&s, deadline);
+	}
 	free(heap);
 	return ret;
 }
