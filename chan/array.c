@@ -56,16 +56,12 @@ size_t chan__ring_len(const struct chan *c)
 	}
 }
 
-void chan__ring_freeze(struct chan *c)
-{
-	/* seq_cst: ordered before the locked poll that follows, which must see
-	 * every push/pop that got its CAS in before the bit. */
-	atomic_fetch_or_explicit(&c->ring->tail, CHAN_RING_BIT, memory_order_seq_cst);
-	atomic_fetch_or_explicit(&c->ring->head, CHAN_RING_BIT, memory_order_seq_cst);
-}
-
 /* Set or clear the bit of @w to @on, touching the word only if it differs
- * (relaxed read: only lock holders change the bit, and we hold the lock). */
+ * (relaxed read: only lock holders change the bit, and we hold the lock, so
+ * it is the last value any holder left).  The RMWs are seq_cst: setting is
+ * ordered before the locked poll that follows (which must see every push or
+ * pop that got its CAS in before the bit); clearing is ordered after the
+ * locked state we leave (e.g. a value moved in from a queued sender). */
 static void set_bit(_Atomic uint64_t *w, bool on)
 {
 	bool is = atomic_load_explicit(w, memory_order_relaxed) & CHAN_RING_BIT;
@@ -75,10 +71,15 @@ static void set_bit(_Atomic uint64_t *w, bool on)
 	if (on)
 		atomic_fetch_or_explicit(w, CHAN_RING_BIT, memory_order_seq_cst);
 	else
-		/* release (seq_cst): the locked state we leave, e.g. a value a
-		 * receiver moved in from a queued sender, is ordered before any
-		 * lock-free operation that now succeeds. */
 		atomic_fetch_and_explicit(w, ~CHAN_RING_BIT, memory_order_seq_cst);
+}
+
+void chan__ring_freeze(struct chan *c, bool tail, bool head)
+{
+	if (tail)
+		set_bit(&c->ring->tail, true);
+	if (head)
+		set_bit(&c->ring->head, true);
 }
 
 void chan__ring_thaw(struct chan *c)

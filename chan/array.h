@@ -24,12 +24,13 @@
  *    the queued receiver, so no value can land in the buffer while a receiver
  *    sleeps (Go's invariant "recvq non-empty => buffer empty").
  *
- *  - A sender parks only while TAIL_SLOW and HEAD_SLOW are set and the ring
- *    was seen full after setting them.  No lock-free pop can then free a slot
- *    (HEAD_SLOW), so a slot only frees under the lock, where the receiver that
- *    frees it moves the first queued sender's value into the tail at once; and
- *    no lock-free push can take a slot ahead of a queued sender (TAIL_SLOW).
- *    That is Go's FIFO of blocked senders on a full buffer.
+ *  - A sender parks only after setting HEAD_SLOW and seeing the ring full.
+ *    No lock-free pop can then free a slot, so no lock-free push can succeed
+ *    before its unlock, where the thaw also sets TAIL_SLOW (a sender is
+ *    queued).  From then on a slot only frees under the lock, where the
+ *    receiver that frees it moves the first queued sender's value into the
+ *    tail at once, and no lock-free push can take a slot ahead of a queued
+ *    sender.  That is Go's FIFO of blocked senders on a full buffer.
  *
  *  - Operations already past their CAS when a bit is set ("in flight": slot
  *    claimed, data or stamp not yet written) are finished by their owner
@@ -47,10 +48,12 @@
  *    earlier: a receiver that unlinks the last queued sender must push that
  *    sender's value before a lock-free push may take the freed slot.
  *
- *  - select: its locked pass freezes (sets both bits on) every ring channel it
- *    locks, so no lock-free operation changes any of them while it polls
- *    (Go's atomic poll of all cases) and queues its waiters; thaw then keeps
- *    just the bits its waiters need.  Its lock-free first pass (select.c)
+ *  - select: its locked pass freezes its ring channels (TAIL_SLOW for a
+ *    receive case, HEAD_SLOW for a send case), so that no case can become
+ *    ready through a lock-free operation while it polls (Go's atomic poll of
+ *    all cases) and queues its waiters; thaw then keeps just the bits its
+ *    waiters need.  (A case seen ready is performed at once under the lock;
+ *    only "none ready" needs the frozen view.)  Its lock-free first pass (select.c)
  *    only completes a case through the same lock-free push/pop as a plain
  *    operation, at that operation's own linearization point.
  *
@@ -272,12 +275,15 @@ void chan__ring_init(struct chan *c, uint64_t start_lap);
 
 /*
  * Lock-holder side (caller holds c->lock, c->ring != NULL):
- *  chan__ring_freeze - set both bits: no lock-free push or pop can start until
- *      the next thaw (select's poll, and every operation about to park);
+ *  chan__ring_freeze - set TAIL_SLOW (@tail: no lock-free push can start, so
+ *      an empty ring stays empty: receivers about to park, recv cases of a
+ *      select, close) and/or HEAD_SLOW (@head: no lock-free pop can start, so
+ *      a full ring stays full: senders about to park, send cases), until the
+ *      next thaw;
  *  chan__ring_thaw - recompute the bits from closed/nsendq/nrecvq; called
  *      right before every unlock of a ring channel (chan__unlock_chan).
  */
-void chan__ring_freeze(struct chan *c);
+void chan__ring_freeze(struct chan *c, bool tail, bool head);
 void chan__ring_thaw(struct chan *c);
 
 /* The locked halves of send and receive for a ring channel (chan.c's

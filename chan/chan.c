@@ -269,9 +269,10 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
 		}
 		if (!c->ring || frozen)
 			break;
-		/* A ring channel: stop the lock-free operations, then look
+		/* A ring channel: stop the lock-free operations that could make
+		 * us ready (pushes for a receiver, pops for a sender), then look
 		 * again; only what we see now may let us park (chan/array.h). */
-		chan__ring_freeze(c);
+		chan__ring_freeze(c, !send, send);
 	}
 	/* On close, the closer zeroed a receiver's *elem already. */
 	return chan_block(c, elem, send, ok, deadline);
@@ -409,7 +410,7 @@ int chan_close(chan_t *c)
 	/* A ring channel: TAIL_SLOW first, so that every later push fails over
 	 * to the lock and sees closed (it stays set: chan__ring_thaw). */
 	if (c->ring)
-		chan__ring_freeze(c);
+		chan__ring_freeze(c, true, false);
 	/* release: pairs with the acquire in the lock-free receive path, so a
 	 * receive that returns "closed" without the lock happens after this. */
 	atomic_store_explicit(&c->closed, true, memory_order_release);
@@ -441,7 +442,7 @@ size_t chan__clear(chan_t *c)
 
 	chan__lock(&c->lock);
 	if (c->ring) { /* (timer channels have none; for completeness) */
-		chan__ring_freeze(c);
+		chan__ring_freeze(c, true, true);
 		for (n = 0; chan__ring_pop(c, NULL, true) == CHAN_RING_OK; n++)
 			;
 		chan__unlock_chan(c);

@@ -62,17 +62,25 @@ struct sel_state {
 	struct chan **lockorder;     /* distinct channels, by address */
 	uint32_t npoll;
 	uint32_t nlock;
+	uint32_t nring; /* cases on ring channels (chan/array.h) */
 };
 
-/* Lock every channel; ring channels are frozen too (chan/array.h): no
- * lock-free push or pop changes them while we hold the locks, so the poll
- * sees all cases at one instant, as Go's does. */
 static void lock_all(const struct sel_state *s)
 {
-	for (uint32_t i = 0; i < s->nlock; i++) {
+	for (uint32_t i = 0; i < s->nlock; i++)
 		chan__lock(&s->lockorder[i]->lock);
-		if (s->lockorder[i]->ring)
-			chan__ring_freeze(s->lockorder[i]);
+}
+
+/* With every lock held: no case on a ring channel may become ready through
+ * a lock-free push (receive cases) or pop (send cases) while we poll and
+ * queue, so that "none ready" holds at one instant, as in Go (chan/array.h). */
+static void freeze_rings(const struct sel_state *s)
+{
+	for (uint32_t k = 0; k < s->npoll; k++) {
+		chan_case_t *cs = &s->cases[s->pollorder[k]];
+
+		if (cs->chan->ring)
+			chan__ring_freeze(cs->chan, cs->op == CHAN_OP_RECV, cs->op == CHAN_OP_SEND);
 	}
 }
 
@@ -144,6 +152,12 @@ static int select_blocking(struct sel_state *s, int64_t deadline)
 	chan__chaos_point();
 	lock_all(s);
 	fired = poll_cases(s, &ok, &wake);
+	if (fired < 0 && s->nring) {
+		/* Nothing ready: look again with the rings frozen; only that
+		 * view may report "none ready" or let us queue. */
+		freeze_rings(s);
+		fired = poll_cases(s, &ok, &wake);
+	}
 	if (fired >= 0) {
 		unlock_all(s);
 		if (wake)
@@ -292,6 +306,7 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 
 	/* Fisher-Yates insertion of the live cases: a uniform permutation. */
 	s.npoll = 0;
+	s.nring = 0;
 	for (uint32_t i = 0; i < (uint32_t)n; i++) {
 		if (!cases[i].chan)
 			continue;
@@ -300,6 +315,7 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 		s.pollorder[s.npoll] = s.pollorder[j];
 		s.pollorder[j] = i;
 		s.npoll++;
+		s.nring += cases[i].chan->ring != NULL;
 	}
 	chan__chaos_point();
 	ret = select_lockfree(&s);
