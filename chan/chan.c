@@ -224,6 +224,7 @@ static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t d
 
 	chan__parker_init(&p);
 	chan__waiter_init(&w, &p, elem, 0);
+	w.exclusive = deadline == CHAN_FOREVER;
 	chan__enqueue(c, &w, send);
 	chan__unlock_chan(c);
 

@@ -140,7 +140,9 @@ static inline struct chan_waiter *chan__dequeue(struct chan *c, bool send)
 		struct chan_waiter *w = cds_list_first_entry(q, struct chan_waiter, link);
 
 		chan__unlink(c, w, send);
-		if (chan__claim(w))
+		/* An exclusive waiter is in this one queue only and its owner
+		 * never abandons it: unlinking it under the lock is the claim. */
+		if (w->exclusive || chan__claim(w))
 			return w;
 	}
 	return NULL;
