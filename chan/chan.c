@@ -217,10 +217,12 @@ bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker 
  * with *ok set on completion, ETIMEDOUT if the deadline won.  Called with
  * c->lock held; returns with it released.
  */
-static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline)
+static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline,
+		      const void *ra, const struct godiag__sel *sel)
 {
 	struct chan_parker p;
 	struct chan_waiter w;
+	struct godiag__site site = {send ? GODIAG_OP_SEND : GODIAG_OP_RECV, c, sel, ra};
 
 	chan__parker_init(&p);
 	chan__waiter_init(&w, &p, elem, 0);
@@ -228,7 +230,7 @@ static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t d
 	chan__enqueue(c, &w, send);
 	chan__unlock_chan(c);
 
-	if (chan__park_wait(&p, deadline) == ETIMEDOUT) {
+	if (chan__park_wait(&p, deadline, &site) == ETIMEDOUT) {
 		/* Abandoned: nobody will claim w any more; take it out. */
 		chan__lock(&c->lock);
 		chan__unlink(c, &w, send);
@@ -251,7 +253,7 @@ static inline bool deadline_passed(int64_t deadline)
  * ETIMEDOUT.
  */
 static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline,
-		   int would_block_err)
+		   int would_block_err, const void *ra, const struct godiag__sel *sel)
 {
 	struct chan_parker *wake;
 
@@ -276,10 +278,11 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
 		chan__ring_freeze(c, !send, send);
 	}
 	/* On close, the closer zeroed a receiver's *elem already. */
-	return chan_block(c, elem, send, ok, deadline);
+	return chan_block(c, elem, send, ok, deadline, ra, sel);
 }
 
-static int chan_send_impl(chan_t *c, const void *elem, int64_t deadline, int would_block_err)
+int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
+		   const void *ra, const struct godiag__sel *sel)
 {
 	bool ok;
 
@@ -309,27 +312,28 @@ static int chan_send_impl(chan_t *c, const void *elem, int64_t deadline, int wou
 		return would_block_err;
 	}
 
-	int err = chan_op(c, (void *)elem, true, &ok, deadline, would_block_err);
+	int err = chan_op(c, (void *)elem, true, &ok, deadline, would_block_err, ra, sel);
 
 	return err ? err : ok ? 0 : EPIPE;
 }
 
 int chan_send(chan_t *c, const void *elem)
 {
-	return chan_send_impl(c, elem, CHAN_FOREVER, 0);
+	return chan__send_ext(c, elem, CHAN_FOREVER, 0, __builtin_return_address(0), NULL);
 }
 
 int chan_try_send(chan_t *c, const void *elem)
 {
-	return chan_send_impl(c, elem, CHAN_NOWAIT, EAGAIN);
+	return chan__send_ext(c, elem, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
 }
 
 int chan_send_until(chan_t *c, const void *elem, int64_t deadline)
 {
-	return chan_send_impl(c, elem, deadline, ETIMEDOUT);
+	return chan__send_ext(c, elem, deadline, ETIMEDOUT, __builtin_return_address(0), NULL);
 }
 
-static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, int would_block_err)
+int chan__recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline, int would_block_err,
+		   const void *ra, const struct godiag__sel *sel)
 {
 	bool ok;
 
@@ -374,7 +378,7 @@ static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, in
 		}
 	}
 
-	int err = chan_op(c, elem, false, &ok, deadline, would_block_err);
+	int err = chan_op(c, elem, false, &ok, deadline, would_block_err, ra, sel);
 
 	if (!err && okp)
 		*okp = ok;
@@ -383,17 +387,17 @@ static int chan_recv_impl(chan_t *c, void *elem, bool *okp, int64_t deadline, in
 
 int chan_recv(chan_t *c, void *elem, bool *ok)
 {
-	return chan_recv_impl(c, elem, ok, CHAN_FOREVER, 0);
+	return chan__recv_ext(c, elem, ok, CHAN_FOREVER, 0, __builtin_return_address(0), NULL);
 }
 
 int chan_try_recv(chan_t *c, void *elem, bool *ok)
 {
-	return chan_recv_impl(c, elem, ok, CHAN_NOWAIT, EAGAIN);
+	return chan__recv_ext(c, elem, ok, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
 }
 
 int chan_recv_until(chan_t *c, void *elem, bool *ok, int64_t deadline)
 {
-	return chan_recv_impl(c, elem, ok, deadline, ETIMEDOUT);
+	return chan__recv_ext(c, elem, ok, deadline, ETIMEDOUT, __builtin_return_address(0), NULL);
 }
 
 int chan_close(chan_t *c)

@@ -159,6 +159,18 @@ bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_p
 bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake);
 
 /*
+ * The send and receive behind chan_send* / chan_recv* (and a one-case
+ * select): @would_block_err is what to return when the deadline has passed
+ * (EAGAIN for the try forms, ETIMEDOUT for the others); @ra is the return
+ * address of the public entry point and @sel the select it came from (NULL
+ * for a plain operation), both only recorded for diagnostics if it parks.
+ */
+int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
+		   const void *ra, const struct godiag__sel *sel);
+int chan__recv_ext(chan_t *c, void *elem, bool *ok, int64_t deadline, int would_block_err,
+		   const void *ra, const struct godiag__sel *sel);
+
+/*
  * Deadlines: CHAN_FOREVER (-1) waits forever, CHAN_NOWAIT (0) is one
  * non-blocking attempt, any other negative value is a time long past (it
  * becomes 1 ns after boot), so it times out like any passed deadline.

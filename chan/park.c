@@ -74,12 +74,13 @@ static inline void spin_feedback(bool spun_ok)
 }
 
 /*
- * park - wait for completion or @deadline (CHAN_FOREVER: none).  Returns 0
- * when complete, ETIMEDOUT when the deadline passed first.
+ * park - wait for completion or @deadline (CHAN_FOREVER: none), having
+ * started at chan_now() time @start.  Returns 0 when complete, ETIMEDOUT
+ * when the deadline passed first.
  */
-static int park(struct chan_parker *p, int64_t deadline)
+static int park(struct chan_parker *p, int64_t deadline, int64_t start)
 {
-	int64_t start = chan_now(), budget = spin_budget, now;
+	int64_t budget = spin_budget, now;
 	bool yielding = false;
 
 	/* Phases 1 and 2: PAUSE while within the spin budget (reading the clock
@@ -144,17 +145,26 @@ static inline bool abandon(struct chan_parker *p)
 						       memory_order_acq_rel, memory_order_acquire);
 }
 
-int chan__park_wait(struct chan_parker *p, int64_t deadline)
+int chan__park_wait(struct chan_parker *p, int64_t deadline, const struct godiag__site *site)
 {
-	if (park(p, deadline) == 0)
-		return 0;
-	if (abandon(p))
-		return ETIMEDOUT;
-	/* Claimed just before our deadline: the claimer is completing right
-	 * now (it is running, not blocked), so wait for it without a deadline.
-	 * This second park may find the futex word at 2, left by the first
-	 * sleep: it then sleeps again until the word reads 1 (see the CAS in
-	 * park), never returning before the completion. */
-	(void)park(p, CHAN_FOREVER);
-	return 0;
+	/* One clock read serves the spin budget and the registry's "since". */
+	int64_t start = chan_now();
+	struct godiag__rec *rec = godiag__block_begin(site, start);
+	int ret = 0;
+
+	if (park(p, deadline, start) != 0) {
+		if (abandon(p)) {
+			ret = ETIMEDOUT;
+		} else {
+			/* Claimed just before our deadline: the claimer is
+			 * completing right now (it is running, not blocked), so
+			 * wait for it without a deadline.  This second park may
+			 * find the futex word at 2, left by the first sleep: it
+			 * then sleeps again until the word reads 1 (see the CAS
+			 * in park), never returning before the completion. */
+			(void)park(p, CHAN_FOREVER, chan_now());
+		}
+	}
+	godiag__block_end(rec);
+	return ret;
 }

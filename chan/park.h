@@ -50,6 +50,8 @@
 #include <stdint.h>
 #include <urcu/list.h>
 
+#include "diag/registry.h"
+
 #define CHAN_PARK_WAITING 0u
 #define CHAN_PARK_ABANDONED UINT32_MAX
 
@@ -123,7 +125,11 @@ void chan__complete(struct chan_parker *p);
  * when abandoned: nobody will ever complete @p, and the caller must unlink
  * its still-queued waiters, under their channels' locks, before they go out
  * of scope.
+ *
+ * While it waits, the thread is listed in the diagnostics registry as
+ * blocked in @site's operation (diag/registry.h; godiag_dump).  When it
+ * returns, no dumper reads @site's channels or cases any more.
  */
-int chan__park_wait(struct chan_parker *p, int64_t deadline);
+int chan__park_wait(struct chan_parker *p, int64_t deadline, const struct godiag__site *site);
 
 #endif

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chan/clock.h"
 #include "ctx_impl.h"
 #include "ctx_internal.h"
+#include "chan/clock.h"
 #include "diag/threads.h"
 
 /* Objects alive, for leak tests (relaxed: a counter nobody synchronises on). */
@@ -152,8 +152,8 @@ void ctx_release(ctx_t *c)
 /* ------------------------------------------------------------------------ */
 /* Cancellation                                                             */
 
-static void ctx_after_run(ctx_t *n);
 static void *ctx_after_thread(void *arg);
+static void *ctx_after_main(void *arg);
 
 /*
  * Mark @c cancelled; called with c->mu held by the cancel that wins.  Sets
@@ -211,17 +211,16 @@ static void ctx_launch(ctx_t *n)
 	if (!err) {
 		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if (!err) {
-			/* Counted before it exists (diag/threads.h), so a leak
-			 * check cannot miss it. */
+			/* Counted for godiag_verify_none (diag/threads.h). */
 			godiag__thread_start(GODIAG_THREAD_AFTERFUNC);
-			err = pthread_create(&th, &attr, ctx_after_thread, n);
+			err = pthread_create(&th, &attr, ctx_after_main, n);
 			if (err)
 				godiag__thread_exit(GODIAG_THREAD_AFTERFUNC);
 		}
 		pthread_attr_destroy(&attr);
 	}
 	if (err)
-		ctx_after_run(n);
+		ctx_after_thread(n);
 }
 
 /*
@@ -675,17 +674,18 @@ const char *ctx_strerror(int err)
 /* ------------------------------------------------------------------------ */
 /* AfterFunc                                                                */
 
-static void ctx_after_run(ctx_t *n)
-{
-	n->fn(n->arg);
-	ctx_release(n); /* the pending reference */
-}
-
 static void *ctx_after_thread(void *arg)
 {
-	ctx_after_run(arg);
-	/* Our last touch of library state: the release above may have freed
-	 * the registration and its parents. */
+	ctx_t *n = arg;
+	n->fn(n->arg);
+	ctx_release(n); /* the pending reference */
+	return NULL;
+}
+
+/* The AfterFunc thread: the function, then its last touch of library state. */
+static void *ctx_after_main(void *arg)
+{
+	ctx_after_thread(arg);
 	godiag__thread_exit(GODIAG_THREAD_AFTERFUNC);
 	return NULL;
 }

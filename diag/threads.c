@@ -48,6 +48,14 @@ void godiag__thread_exit(enum godiag_thread_kind k)
 	pthread_mutex_unlock(&threads_mu);
 }
 
+const char *godiag__thread_kind_name(enum godiag_thread_kind k)
+{
+	static const char *const names[GODIAG_THREAD_KINDS] = {"timer", "afterfunc", "poller",
+							       "group", "diag"};
+
+	return k < GODIAG_THREAD_KINDS ? names[k] : "total";
+}
+
 unsigned godiag__threads_alive(enum godiag_thread_kind k)
 {
 	unsigned n;
@@ -69,10 +77,10 @@ int godiag__threads_wait(int64_t deadline)
 			pthread_cond_wait(&threads_cv, &threads_mu);
 			continue;
 		}
-		struct timespec ts = { .tv_sec = deadline / 1000000000,
-				       .tv_nsec = deadline % 1000000000 };
+		struct timespec ts = {.tv_sec = deadline / 1000000000,
+				      .tv_nsec = deadline % 1000000000};
 		if (deadline < 0)
-			ts = (struct timespec){ 0, 0 };
+			ts = (struct timespec){0, 0};
 		err = pthread_cond_timedwait(&threads_cv, &threads_mu, &ts);
 	}
 	if (threads_total == 0)

@@ -20,6 +20,7 @@ enum godiag_thread_kind {
 	GODIAG_THREAD_AFTERFUNC,
 	GODIAG_THREAD_POLLER,
 	GODIAG_THREAD_GROUP,
+	GODIAG_THREAD_DIAG, /* godiag_signal's dump thread */
 	GODIAG_THREAD_KINDS
 };
 
@@ -30,6 +31,9 @@ void godiag__thread_start(enum godiag_thread_kind k);
 /* A library thread of kind @k is done with library state.  Release: what it
  * did happens before a godiag__threads_wait() that sees the count drop. */
 void godiag__thread_exit(enum godiag_thread_kind k);
+
+/* The name of kind @k ("timer", "afterfunc", "poller", "group", "diag"). */
+const char *godiag__thread_kind_name(enum godiag_thread_kind k);
 
 /* Library threads of kind @k alive now (GODIAG_THREAD_KINDS: all kinds). */
 unsigned godiag__threads_alive(enum godiag_thread_kind k);

@@ -142,7 +142,7 @@ static void dequeue_all(struct sel_state *s)
 	unlock_all(s);
 }
 
-static int select_blocking(struct sel_state *s, int64_t deadline)
+static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, const void *ra)
 {
 	struct chan_parker p;
 	struct chan_parker *wake = NULL;
@@ -180,7 +180,10 @@ static int select_blocking(struct sel_state *s, int64_t deadline)
 	}
 	unlock_all(s);
 
-	if (chan__park_wait(&p, deadline) == ETIMEDOUT) {
+	struct godiag__sel sel = {s->cases, (uint32_t)n};
+	struct godiag__site site = {GODIAG_OP_SELECT, NULL, &sel, ra};
+
+	if (chan__park_wait(&p, deadline, &site) == ETIMEDOUT) {
 		dequeue_all(s); /* abandoned: nobody claims our waiters any more */
 		return CHAN_TIMEOUT;
 	}
@@ -197,21 +200,23 @@ out:
 }
 
 /* A select with one live case is that plain operation (Go compiles it so). */
-static int select_one(chan_case_t *cs, uint32_t i, int64_t deadline)
+static int select_one(chan_case_t *cases, size_t n, uint32_t i, int64_t deadline,
+		      const void *ra)
 {
+	chan_case_t *cs = &cases[i];
+	struct godiag__sel sel = {cases, (uint32_t)n}; /* for the dump, if it parks */
+	int wb = deadline == CHAN_NOWAIT ? EAGAIN : ETIMEDOUT;
 	bool ok = true;
 	int err;
 
 	if (cs->op == CHAN_OP_SEND) {
-		err = deadline == CHAN_NOWAIT ? chan_try_send(cs->chan, cs->elem)
-					      : chan_send_until(cs->chan, cs->elem, deadline);
+		err = chan__send_ext(cs->chan, cs->elem, deadline, wb, ra, &sel);
 		if (err == EPIPE) {
 			ok = false;
 			err = 0;
 		}
 	} else {
-		err = deadline == CHAN_NOWAIT ? chan_try_recv(cs->chan, cs->elem, &ok)
-					      : chan_recv_until(cs->chan, cs->elem, &ok, deadline);
+		err = chan__recv_ext(cs->chan, cs->elem, &ok, deadline, wb, ra, &sel);
 	}
 	if (err == EAGAIN)
 		return CHAN_DEFAULT;
@@ -227,14 +232,20 @@ static int select_one(chan_case_t *cs, uint32_t i, int64_t deadline)
 /* Go's select {} (or only nil channels): never ready.  Nothing can wake
  * it, so it sleeps on a private futex word until the deadline, without the
  * spin and yield phases of chan__park_wait (they could only waste CPU). */
-static int select_never(int64_t deadline)
+static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const void *ra)
 {
 	_Atomic uint32_t never = 0;
 
 	if (deadline == CHAN_NOWAIT)
 		return CHAN_DEFAULT;
+
+	struct godiag__sel sel = {cases, (uint32_t)n};
+	struct godiag__site site = {GODIAG_OP_SELECT_NONE, NULL, &sel, ra};
+	struct godiag__rec *rec = godiag__block_begin(&site, chan_now());
+
 	while (chan__futex_wait(&never, 0, deadline) != ETIMEDOUT)
 		;
+	godiag__block_end(rec);
 	return CHAN_TIMEOUT;
 }
 
@@ -280,7 +291,8 @@ static int select_lockfree(const struct sel_state *s)
 
 /* Two or more live cases: the full algorithm.  Kept out of line so that the
  * common one-case and non-blocking paths do not pay for its ~5 KiB frame. */
-static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, int64_t deadline)
+static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, int64_t deadline,
+						  const void *ra)
 {
 	uint32_t stack_poll[CHAN_SELECT_STACK_CASES];
 	struct chan *stack_lock[CHAN_SELECT_STACK_CASES];
@@ -321,7 +333,7 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 	ret = select_lockfree(&s);
 	if (ret < 0) {
 		sort_channels(&s);
-		ret = select_blocking(&s, deadline);
+		ret = select_blocking(&s, n, deadline, ra);
 	}
 	free(heap);
 	return ret;
@@ -349,8 +361,8 @@ int chan_select(chan_case_t *cases, size_t n, int64_t deadline)
 		last = (uint32_t)i;
 	}
 	if (live == 1)
-		return select_one(&cases[last], last, deadline);
+		return select_one(cases, n, last, deadline, __builtin_return_address(0));
 	if (live == 0)
-		return select_never(deadline);
-	return select_multi(cases, n, deadline);
+		return select_never(cases, n, deadline, __builtin_return_address(0));
+	return select_multi(cases, n, deadline, __builtin_return_address(0));
 }

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(chan_basic);
 
 /* ---- chan_new ---------------------------------------------------------- */
 

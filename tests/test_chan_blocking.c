@@ -11,6 +11,9 @@
 #include <time.h>
 
 #include "testutil.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(chan_blocking);
 
 #define MS ((int64_t)1000000)
 

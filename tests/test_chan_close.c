@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "test_chan_util.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(chan_close);
 
 #define K 6
 

@@ -10,6 +10,9 @@
 #include <gochan/chan.h>
 
 #include "test_chan_util.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(chan_deadline);
 
 Test(chan_deadline, recv_times_out, .timeout = 10)
 {

@@ -12,6 +12,9 @@
 #include <gochan/chan.h>
 
 #include "test_chan_util.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(chan_fifo);
 
 #define K 8 /* threads queued per round */
 

@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(go_chan);
 
 /* ====================== runtime/chan_test.go: TestChan ====================== */
 

@@ -9,6 +9,9 @@
 #include <gochan/chan.h>
 
 #include "test_chan_util.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(chan_lifetime);
 
 Test(chan_lifetime, ref_unref_counts, .timeout = 5)
 {

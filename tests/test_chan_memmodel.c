@@ -19,6 +19,9 @@
 #include <stdlib.h>
 
 #include "testutil.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(chan_memmodel);
 
 #define ROUNDS 5000
 #define PAYLOAD 16

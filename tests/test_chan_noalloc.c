@@ -13,6 +13,9 @@
 #include <gochan/select.h>
 #include <malloc.h>
 #include <pthread.h>
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(chan_noalloc);
 
 #define ROUNDS 20000
 

@@ -19,6 +19,9 @@
 #include <string.h>
 
 #include "test_chan_util.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(chan_regress);
 
 /* Full buffer, parked sender, close: EPIPE and only the old values drain. */
 Test(chan_regress, full_sender_woken_by_close_parked, .timeout = 30)

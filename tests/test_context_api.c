@@ -20,6 +20,9 @@
 
 #include "test_context_util.h"
 #include "testutil.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(context_api);
 
 #define MS GOTIME_MILLISECOND
 #define VERY_LONG (1000 * GOTIME_HOUR)

@@ -28,6 +28,9 @@
 
 #include "test_context_util.h"
 #include "testutil.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(context_go);
 
 #define SHORT (1 * GOTIME_MILLISECOND) /* Go's shortDuration */
 #define VERY_LONG (1000 * GOTIME_HOUR) /* Go's veryLongDuration */

@@ -26,6 +26,9 @@
 #include "context/ctx_internal.h"
 #include "test_context_util.h"
 #include "testutil.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(context_patterns);
 
 #define MS GOTIME_MILLISECOND
 #define VERY_LONG (1000 * GOTIME_HOUR)

@@ -14,6 +14,9 @@
 #include <gochan/context.h>
 #include <gochan/select.h>
 #include <stdint.h>
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(fuzz_regress);
 
 /*
  * fuzz/regressions/context/timeout-negative-deadline (fixed in 8862187).

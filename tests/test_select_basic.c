@@ -17,6 +17,9 @@
 #include <string.h>
 
 #include "test_chan_util.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(select_basic);
 
 /* ---- the index returned ------------------------------------------------ */
 

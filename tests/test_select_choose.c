@@ -25,6 +25,9 @@
 #include <string.h>
 
 #include "test_chan_util.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(select_choose);
 
 /* ---- one counterpart, either parked first or arriving later ------------- */
 

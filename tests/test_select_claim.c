@@ -28,6 +28,9 @@
 #include <string.h>
 
 #include "test_chan_util.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(select_claim);
 
 /*
  * A racer: after the barrier, one operation on @c, offered as a select

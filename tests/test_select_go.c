@@ -29,6 +29,9 @@
 #include <string.h>
 
 #include "test_chan_util.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(select_go);
 
 /* ====================================================================== */
 /* test/chan/select.go                                                    */

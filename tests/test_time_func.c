@@ -11,6 +11,9 @@
 
 #include "tests/test_time_util.h"
 #include "timer/timer_internal.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(time_func);
 
 /* Records what a callback saw, and signals a channel. */
 struct rec {

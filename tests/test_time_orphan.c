@@ -15,6 +15,9 @@
 
 #include "tests/test_time_util.h"
 #include "timer/timer_internal.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(time_orphan);
 
 /* The timer thread exits and leaves no timer object behind. */
 static void assert_all_gone(const char *what)

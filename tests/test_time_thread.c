@@ -16,6 +16,9 @@
 
 #include "tests/test_time_util.h"
 #include "timer/timer_internal.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(time_thread);
 
 /* Threads of this process, as the kernel lists them. */
 static int os_threads(void)

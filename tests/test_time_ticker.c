@@ -4,6 +4,9 @@
  * dropping ticks for a slow receiver, Stop/Reset leave no stale tick.
  */
 #include "tests/test_time_util.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(time_ticker);
 
 Test(time_ticker, nonpositive_period_einval, .timeout = 10)
 {

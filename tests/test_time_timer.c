@@ -15,6 +15,9 @@
 
 #include "tests/test_time_util.h"
 #include "timer/timer_internal.h"
+#include "tests/leakcheck.h"
+
+TU_LEAK_CHECKED_SUITE(time_timer);
 
 /* TestAfterTimes: After(d) fires no earlier than d, with its due time. */
 Test(time_timer, after_fires_no_earlier, .timeout = 20)

@@ -17,6 +17,8 @@
  *                                         given time (see below).
  *   tu_timers_worker, tu_timers_arg_t     a thread arming batches of timers
  *                                         and checking each one's value.
+ *   tu_no_leaks                           the stress programs' leak check
+ *                                         before their closing line.
  *
  * How tu_wait_blocked knows: after the announcing thread stored its kernel
  * thread id (release), the only thing it does is the channel call, and the
@@ -31,6 +33,7 @@
 
 #include <errno.h>
 #include <gochan/chan.h>
+#include <gochan/diag.h>
 #include <gochan/time.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -238,6 +241,19 @@ static inline void *tu_timers_worker(void *p)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * The leak check every stress program runs before its closing line
+ * (godiag_verify_none, gochan/diag.h): true once no library thread is alive
+ * and no thread is blocked in a gochan operation; false after 10 s, with the
+ * counts and the dump on stderr.
+ */
+static inline bool tu_no_leaks(void)
+{
+	bool ok = godiag_verify_none(chan_now() + (int64_t)10000000000) == 0;
+	printf("%s leak check (godiag_verify_none)\n", ok ? "ok  " : "FAIL");
+	return ok;
 }
 
 #endif

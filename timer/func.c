@@ -9,6 +9,7 @@
 #include <limits.h>
 
 #include "chan/futex.h"
+#include "diag/threads.h"
 #include "timer/timer_impl.h"
 
 bool gotime__func_timer_set(struct gotime_timer *t, bool rearm, int64_t when, int *err)
@@ -26,9 +27,10 @@ bool gotime__func_timer_set(struct gotime_timer *t, bool rearm, int64_t when, in
 	return removed;
 }
 
-static void *afterfunc_main(void *p)
+/* Run an AfterFunc function, on its own thread or (no thread to be had) on
+ * the timer thread. */
+static void afterfunc_run(struct gotime_timer *t)
 {
-	struct gotime_timer *t = p;
 	t->fn(t->arg);
 	timer_unref(t);
 	/* Release: pairs with the acquire in gotime_shutdown and
@@ -38,6 +40,12 @@ static void *afterfunc_main(void *p)
 	 * creation and exit. */
 	if (atomic_fetch_sub_explicit(&gotime__afterfuncs, 1, memory_order_release) == 1)
 		chan__futex_wake(&gotime__afterfuncs, INT_MAX);
+}
+
+static void *afterfunc_main(void *p)
+{
+	afterfunc_run(p);
+	godiag__thread_exit(GODIAG_THREAD_AFTERFUNC); /* its last touch of library state */
 	return NULL;
 }
 
@@ -57,11 +65,14 @@ void gotime__func_fire(struct gotime_timer *t)
 	if (!err) {
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		/* The firing's reference moves to the new thread. */
+		godiag__thread_start(GODIAG_THREAD_AFTERFUNC);
 		err = pthread_create(&tid, &attr, afterfunc_main, t);
+		if (err)
+			godiag__thread_exit(GODIAG_THREAD_AFTERFUNC);
 		pthread_attr_destroy(&attr);
 	}
 	if (err)
-		afterfunc_main(t); /* no thread to be had: run it here rather than lose it */
+		afterfunc_run(t); /* no thread to be had: run it here rather than lose it */
 }
 
 static gotime_timer_t *func_timer_new(enum timer_kind kind, int64_t when, void (*fn)(void *),

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "chan/futex.h"
+#include "diag/threads.h"
 #include "timer/timer_impl.h"
 #include "timer/timer_internal.h"
 
@@ -64,10 +65,14 @@ static int ensure_thread(void)
 	/* Detached: it exits on its own when idle and nobody ever needs to
 	 * join it, so it can never linger as an unjoined (zombie) thread. */
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Counted for godiag_verify_none from before the create. */
+	godiag__thread_start(GODIAG_THREAD_TIMER);
 	err = pthread_create(&tid, &attr, timer_main, NULL);
 	pthread_attr_destroy(&attr);
-	if (err)
+	if (err) {
+		godiag__thread_exit(GODIAG_THREAD_TIMER);
 		return EAGAIN;
+	}
 	g->running = true;
 	g->sleeping = false;
 	atomic_fetch_add_explicit(&threads_live, 1, memory_order_relaxed);
@@ -223,7 +228,9 @@ static void *timer_main(void *unused)
 	atomic_fetch_sub_explicit(&threads_live, 1, memory_order_relaxed);
 	pthread_cond_broadcast(&g->exited);
 	pthread_mutex_unlock(&g->mu);
-	/* Nothing of the library is touched after this point. */
+	/* The last touch of library state: nothing of the library is touched
+	 * after this point (diag/threads.h). */
+	godiag__thread_exit(GODIAG_THREAD_TIMER);
 	return NULL;
 }
 

@@ -601,6 +601,10 @@ int main(int argc, char **argv)
 	end("ownership: per-thread references, unref in either order");
 
 	printf("time %.2f s (scale %d)\n", (double)(tu_now_ns() - t0) / 1e9, scale);
+	if (tu_no_leaks())
+		n_passed++;
+	else
+		n_failed++;
 	printf("%d passed, %d failed\n", n_passed, n_failed);
 	return n_failed ? 1 : 0;
 }

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../testutil.h"
 #include "chan/chan_impl.h"
 
 static int passed, failed;
@@ -275,6 +276,7 @@ int main(void)
 		record("mix", caps[i], mix(caps[i]));
 		record("close_full", caps[i], close_full(caps[i]));
 	}
+	record("leak check", 0, tu_no_leaks());
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

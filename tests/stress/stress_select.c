@@ -453,6 +453,10 @@ int main(int argc, char **argv)
 	       "%ld timeouts/defaults\n",
 	       rounds, (double)(tu_now_ns() - start) / 1e9, totals[0], totals[1], totals[2],
 	       totals[3]);
+	if (tu_no_leaks())
+		passed++;
+	else
+		failed++;
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -496,6 +496,7 @@ int main(void)
 	check(gotime__heap_reserved() == 0, "end: every timer object freed");
 	check(gotime_shutdown() == 0, "end: shutdown");
 	check(gotime__threads_live() == 0, "end: no timer thread");
+	check(tu_no_leaks(), "end: leak check");
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -1,0 +1,199 @@
+/*
+ * diag/signal.c - godiag_signal: a dump on a signal the program chooses.
+ *
+ * The handler write()s one byte to a non-blocking pipe (async-signal-safe;
+ * a full pipe means a dump is pending already, so the byte may be dropped)
+ * and restores errno.  One library thread (GODIAG_THREAD_DIAG in
+ * diag/threads.h), started by godiag_signal(signo) and joined by
+ * godiag_signal(0), sleeps in poll() on the read end and writes
+ * godiag_dump(stderr) for each batch of bytes it reads.  gochan/diag.h says
+ * why the dump is not written from the handler itself.
+ *
+ * The pipe is made once and kept for the life of the process: the handler
+ * reads its write end from an atomic, and closing it while a handler that
+ * already loaded it is still running could make that handler write into a
+ * reused descriptor.  Stopping sets `stop` and writes a byte; the thread
+ * checks `stop` after every wake-up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gochan/diag.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diag/diag_internal.h"
+#include "diag/threads.h"
+
+static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER; /* serialises godiag_signal */
+static int pipe_fd[2] = {-1, -1};                          /* made once, under sig_mu */
+static _Atomic int wfd = -1;     /* the handler's write end; relaxed (set before install) */
+static atomic_bool stop;         /* relaxed: the pipe's byte orders it for the thread */
+static int cur_sig;              /* under sig_mu: the signal handled now, 0: none */
+static struct sigaction old_act; /* under sig_mu */
+static pthread_t dump_th;        /* under sig_mu, while cur_sig != 0 */
+
+/* Dumps written by the thread, and a condition variable for tests. */
+static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t count_cv; /* CLOCK_MONOTONIC, made by count_init */
+static unsigned long dumps_done;
+
+static pthread_once_t count_once = PTHREAD_ONCE_INIT;
+
+static void count_init(void)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&count_cv, &a);
+	pthread_condattr_destroy(&a);
+}
+
+static void on_signal(int signo)
+{
+	int saved = errno;
+	int fd = atomic_load_explicit(&wfd, memory_order_relaxed);
+
+	(void)signo;
+	if (fd >= 0) {
+		char b = 'd';
+		ssize_t r = write(fd, &b, 1); /* EAGAIN: a dump is pending anyway */
+
+		(void)r;
+	}
+	errno = saved;
+}
+
+static void *dump_main(void *unused)
+{
+	char buf[64];
+
+	(void)unused;
+	for (;;) {
+		struct pollfd p = {.fd = pipe_fd[0], .events = POLLIN};
+
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			break;
+		bool any = false;
+
+		while (read(pipe_fd[0], buf, sizeof(buf)) > 0)
+			any = true;
+		/* relaxed: the byte the stopper wrote after setting stop came
+		 * through the pipe (a system call orders it). */
+		if (atomic_load_explicit(&stop, memory_order_relaxed))
+			break;
+		if (!any)
+			continue;
+		fputs("gochan: dump on signal\n", stderr);
+		(void)godiag_dump(stderr);
+		pthread_once(&count_once, count_init);
+		pthread_mutex_lock(&count_mu);
+		dumps_done++;
+		pthread_cond_broadcast(&count_cv);
+		pthread_mutex_unlock(&count_mu);
+	}
+	godiag__thread_exit(GODIAG_THREAD_DIAG);
+	return NULL;
+}
+
+/* Under sig_mu: restore the old handler, stop and join the thread. */
+static void sig_stop_locked(void)
+{
+	char b = 'q';
+
+	if (!cur_sig)
+		return;
+	sigaction(cur_sig, &old_act, NULL);
+	cur_sig = 0;
+	atomic_store_explicit(&wfd, -1, memory_order_relaxed);
+	atomic_store_explicit(&stop, true, memory_order_relaxed);
+	/* EAGAIN: the pipe is full, so the thread has bytes to wake it. */
+	while (write(pipe_fd[1], &b, 1) < 0 && errno == EINTR)
+		;
+	pthread_join(dump_th, NULL);
+}
+
+static int make_pipe_locked(void)
+{
+	if (pipe_fd[0] >= 0)
+		return 0;
+	if (pipe2(pipe_fd, O_CLOEXEC | O_NONBLOCK) != 0) {
+		pipe_fd[0] = pipe_fd[1] = -1;
+		return errno;
+	}
+	return 0;
+}
+
+int godiag_signal(int signo)
+{
+	struct sigaction act;
+	char buf[64];
+	int err;
+
+	if (signo < 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
+		return EINVAL;
+	pthread_mutex_lock(&sig_mu);
+	sig_stop_locked();
+	if (signo == 0) {
+		pthread_mutex_unlock(&sig_mu);
+		return 0;
+	}
+	if ((err = make_pipe_locked()))
+		goto out;
+	while (read(pipe_fd[0], buf, sizeof(buf)) > 0) /* stale bytes of an earlier run */
+		;
+	atomic_store_explicit(&stop, false, memory_order_relaxed);
+	godiag__thread_start(GODIAG_THREAD_DIAG);
+	if ((err = pthread_create(&dump_th, NULL, dump_main, NULL))) {
+		godiag__thread_exit(GODIAG_THREAD_DIAG);
+		goto out;
+	}
+	atomic_store_explicit(&wfd, pipe_fd[1], memory_order_relaxed);
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = on_signal;
+	act.sa_flags = SA_RESTART;
+	sigemptyset(&act.sa_mask);
+	if (sigaction(signo, &act, &old_act) != 0) {
+		err = errno;
+		cur_sig = signo; /* so that sig_stop_locked stops the thread */
+		sig_stop_locked();
+		goto out;
+	}
+	cur_sig = signo;
+out:
+	pthread_mutex_unlock(&sig_mu);
+	return err;
+}
+
+int godiag__signal_wait_dumps(unsigned long n, int64_t deadline)
+{
+	struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
+	int err = 0;
+
+	pthread_once(&count_once, count_init);
+	pthread_mutex_lock(&count_mu);
+	while (dumps_done < n && err == 0)
+		err = pthread_cond_timedwait(&count_cv, &count_mu, &ts);
+	if (dumps_done >= n)
+		err = 0;
+	pthread_mutex_unlock(&count_mu);
+	return err;
+}
+
+unsigned long godiag__signal_dumps(void)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&count_mu);
+	n = dumps_done;
+	pthread_mutex_unlock(&count_mu);
+	return n;
+}
