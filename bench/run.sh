@@ -23,6 +23,9 @@
 #                     librust-crossbeam-channel-dev; run.sh apt-get installs
 #                     both when missing (as root, or through sudo -n).
 #                     BENCH_RUST=0 leaves the column out
+#   BENCH_BASE=REV    also run gochan as of git revision REV ("before"; its
+#                     library, today's bench programs), interleaved with the
+#                     rest, with a column after/before
 #   BENCH_CHART=1     write the PNG chart (default on; python3-matplotlib,
 #                     installed like cargo when missing, else gnuplot)
 #   BENCH_BIN_DIR=dir use the C programs already built there instead of
@@ -175,6 +178,39 @@ if [ "${BENCH_RUST:-1}" = 1 ] && have_crossbeam; then
 	fi
 fi
 
+# ---- optional: gochan as of BENCH_BASE (the "before" column) ---------------
+BASE_DESC=""
+if [ -n "${BENCH_BASE:-}" ]; then
+	BASE_SRC=$BUILD/base-src
+	rm -rf "$BASE_SRC" "$BUILD/base-obj" && mkdir -p "$BASE_SRC" "$BUILD/base-obj"
+	if git archive "$BENCH_BASE" | tar -x -C "$BASE_SRC"; then
+		BCC=${CC:-python3 -m ziglang cc}
+		BCFLAGS=${CFLAGS:--O3 -DNDEBUG}
+		BURCU=$(pkg-config --cflags --libs liburcu-cds 2>/dev/null || echo "-lurcu-cds -lurcu-common")
+		log "building gochan as of $BENCH_BASE"
+		bobjs=()
+		for src in "$BASE_SRC"/{chan,select,timer,context,diag,poll,group}/*.c; do
+			[ -e "$src" ] || continue
+			obj="$BUILD/base-obj/$(echo "${src#"$BASE_SRC"/}" | tr / _).o"
+			# shellcheck disable=SC2086
+			$BCC -std=c11 -D_GNU_SOURCE -I"$BASE_SRC/include" -I"$BASE_SRC" $BCFLAGS -c "$src" -o "$obj" &&
+				bobjs+=("$obj")
+		done
+		ar rcs "$BUILD/libgochan-base.a" "${bobjs[@]}"
+		for src in bench/*.c; do
+			fam=$(basename "$src" .c)
+			# shellcheck disable=SC2086
+			$BCC -std=c11 -D_GNU_SOURCE -I"$BASE_SRC/include" -I"$BASE_SRC" $BCFLAGS "$src" \
+				"$BUILD/libgochan-base.a" $BURCU -pthread -o "$BUILD/${fam}_base" ||
+				log "WARNING: $fam does not build against $BENCH_BASE"
+		done
+		IMPLS="gochan base ${IMPLS#gochan }"
+		BASE_DESC="gochan as of $BENCH_BASE ($(git rev-parse --short "$BENCH_BASE")), $BCC $BCFLAGS"
+	else
+		log "WARNING: cannot export $BENCH_BASE: no before column"
+	fi
+fi
+
 # ---- the case list: from each C program's --list --------------------------
 # lines: family case n
 CASES_FILE=$BUILD/cases.txt
@@ -215,6 +251,7 @@ run_one() { # fam case n impl
 	gochan) bin=$CBIN/$fam ;;
 	go) bin=$BUILD/${fam}_go ;;
 	crossbeam) bin=$BUILD/${fam}_rs ;;
+	base) bin=$BUILD/${fam}_base ;;
 	esac
 	if [ ! -x "$bin" ]; then echo "$name $impl MISSING $n" >>"$RAW"; return; fi
 	set +e
@@ -262,6 +299,7 @@ CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 	echo "gochan:  $CC_DESC, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "go:      $GO_DESC"
 	[ -z "$RUST_DESC" ] || echo "rust:    $RUST_DESC"
+	[ -z "$BASE_DESC" ] || echo "before:  $BASE_DESC"
 	echo "elapsed: ${ELAPSED}s; load average (1/5/15 min) at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 	echo
 	python3 - "$CASES_FILE" "$RAW" "$BUILD/ratios.tsv" <<'EOF'
@@ -286,9 +324,12 @@ def summary(vals):
         s += f" +{len(bad)} {bad[0]}"
     return med, s
 xb = any(impl == "crossbeam" for (_, impl) in runs)
+base = any(impl == "base" for (_, impl) in runs)
 head = ["case", "n", "gochan ns/op", "Go ns/op", "gochan/Go"]
 if xb:
     head += ["crossbeam ns/op", "gochan/xbeam"]
+if base:
+    head += ["before ns/op", "after/before"]
 rows = [head]
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
@@ -301,8 +342,12 @@ for c in cases:
     if xb:
         mx, sx = summary(runs.get((c, "crossbeam"), []))
         row += [sx, ratio(mg, mx)]
+    mb = None
+    if base:
+        mb, sb = summary(runs.get((c, "base"), []))
+        row += [sb, ratio(mg, mb)]
     rows.append(row)
-    tsv.write(f"{c}\t{ratio(mg, mo)}\t{ratio(mg, mx)}\n")
+    tsv.write(f"{c}\t{ratio(mg, mo)}\t{ratio(mg, mx)}\t{ratio(mg, mb)}\n")
 tsv.close()
 w = [max(len(r[i]) for r in rows) for i in range(len(head))]
 for i, r in enumerate(rows):
@@ -369,20 +414,25 @@ num = lambda v: float(v) if v not in ("-", "") else float("nan")
 cases = [r[0] for r in rows]
 go = [num(r[1]) for r in rows]
 xb = [num(r[2]) for r in rows]
-fig, ax = plt.subplots(figsize=(9, 0.3 * len(cases) + 1.6))
+ab = [num(r[3]) for r in rows]
+fig, ax = plt.subplots(figsize=(9, 0.42 * len(cases) + 1.6))
 y = list(range(len(cases)))
 # Bars grow from 1 (parity) towards the ratio, on a log axis: a ratio of 0.5
 # and one of 2 are equally long, one to each side.
 def bars(vals, dy, label):
     ok = [(i, v) for i, v in zip(y, vals) if v == v and v > 0]
     if ok:
-        ax.barh([i + dy for i, _ in ok], [v - 1 for _, v in ok], left=1, height=0.4, label=label)
+        ax.barh([i + dy for i, _ in ok], [v - 1 for _, v in ok], left=1, height=h, label=label)
         for i, v in ok:
             ax.text(v, i + dy, f" {v:.2f} ", va="center", fontsize=6,
                     ha="left" if v >= 1 else "right")
-bars(go, -0.2, "gochan / Go")
-bars(xb, 0.2, "gochan / crossbeam-channel")
-allv = [v for v in go + xb if v == v and v > 0] or [1]
+nb = 3 if any(v == v for v in ab) else 2
+h = 0.8 / nb
+bars(go, -0.4 + h / 2, "gochan / Go")
+bars(xb, -0.4 + 1.5 * h, "gochan / crossbeam-channel")
+if nb == 3:
+    bars(ab, -0.4 + 2.5 * h, "gochan after / before")
+allv = [v for v in go + xb + ab if v == v and v > 0] or [1]
 ax.set_xscale("log")
 ax.set_xlim(min(min(allv), 1) / 1.6, max(max(allv), 1) * 1.6)
 ax.axvline(1.0, color="black", linewidth=0.8)
