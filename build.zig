@@ -2,30 +2,53 @@
 //!
 //! Sources are discovered each time the build is configured, so adding a file
 //! needs no edit here:
-//!   chan/*.c select/*.c timer/*.c context/*.c   the library (libgochan)
+//!   chan/ select/ timer/ context/ diag/ poll/ group/ version/   *.c: the library (libgochan)
 //!   tests/*.c                                   Criterion suites, linked into one runner
 //!   tests/stress/*.c                            plain programs with their own main()
 //!   fuzz/fuzz_*.c + fuzz/replay_main.c          libFuzzer entry points + replay driver
 //!   bench/*.c                                   one optimized program each
-//!   examples/demo.c                             the demo
+//!   examples/*.c                                example programs (built as C and as C++)
+//!   examples/zig-consumer/                      a Zig project that depends on this package
 //!
 //! Steps (`zig build -l` lists them): install (default), test, tsan, asan,
-//! fuzz-replay, gcc-check, test-all, demo, bench, bench-bin.
+//! fuzz-replay, fuzz-short, gcc-check, cxx-check, examples, zig-consumer,
+//! version-check, test-arm64, test-all, demo, bench, bench-bin.
+//!
+//! What configuring needs.  Only the library's own dependencies (liburcu
+//! through pkg-config, pthreads): every other tool (Criterion's pkg-config
+//! file, gcc, g++, clang-14, AFL++, Go, qemu) is looked up by the steps that
+//! use it, when they run, so `zig build` and `zig build install` work on a
+//! machine that has only liburcu (`scripts/setup.sh` without --test).
+//!
+//! Used as a package (build.zig.zon): `b.dependency("gochan", .{ .target =
+//! target, .optimize = optimize })` gives
+//!   artifact "gochan"   libgochan.a with the public headers (linkLibrary it;
+//!                       also link liburcu-cds and pthread, or use the module);
+//!   module "gochan"     zig/gochan.zig (`@cImport` of <gochan.h>), which links
+//!                       libgochan.a, liburcu-cds and pthread for whoever imports it.
+//! examples/zig-consumer/ does both.
 const std = @import("std");
+const builtin = @import("builtin");
 const Build = std.Build;
 const LazyPath = Build.LazyPath;
 
-const version: std.SemanticVersion = .{ .major = 0, .minor = 1, .patch = 0 };
-const version_string = "0.1.0";
+/// THE version number: build.zig.zon's.  The SONAME, gochan.pc and the
+/// version-check step (which compares include/gochan/version.h and
+/// gochan_version() with it) all read it from here.
+const zon = @import("build.zig.zon");
+const version = std.SemanticVersion.parse(zon.version) catch @compileError("build.zig.zon: bad version");
 
 /// Every *.c file directly in these directories is part of the library.
-const lib_dirs = [_][]const u8{ "chan", "select", "timer", "context", "diag", "poll", "group" };
+/// (A new directory must also be listed in build.zig.zon's .paths.)
+const lib_dirs = [_][]const u8{ "chan", "select", "timer", "context", "diag", "poll", "group", "version" };
 
 /// The project's C dialect and warning policy (CONTRIBUTING.md), shared by
 /// every compiler the build drives.
 const std_flags = [_][]const u8{ "-std=c11", "-D_GNU_SOURCE", "-fno-strict-aliasing", "-pthread" };
 const warn_flags = [_][]const u8{ "-Wall", "-Wextra", "-Werror" };
 const c_flags = std_flags ++ warn_flags;
+/// The same policy for C++ users of the public headers (cxx-check).
+const cxx_flags = [_][]const u8{ "-std=c++17", "-D_GNU_SOURCE", "-pthread" } ++ warn_flags;
 
 /// Include paths: the public headers, and the repository root so that
 /// internal headers are reached as "chan/chan_internal.h" from any module.
@@ -46,12 +69,18 @@ const asan_flags = [_][]const u8{
 /// each test's own .timeout.
 const runner_timeout = "900";
 const program_timeout = "300";
+/// Under qemu-aarch64 everything runs several times slower.
+const qemu_runner_timeout = "1800";
+const qemu_program_timeout = "900";
 
 const Ctx = struct {
     b: *Build,
     target: Build.ResolvedTarget,
     optimize: std.builtin.OptimizeMode,
     lib_srcs: []const []const u8,
+    /// For a cross target: a directory of unpacked Debian packages searched
+    /// (after the multiarch directories) for libraries and headers.
+    sysroot: ?[]const u8 = null,
 };
 
 pub fn build(b: *Build) void {
@@ -62,6 +91,7 @@ pub fn build(b: *Build) void {
         "Optimization of the library, tests and demo (default ReleaseSafe; benches are always ReleaseFast)",
     ) orelse .ReleaseSafe;
     const criterion_jobs = b.option([]const u8, "jobs", "Criterion worker processes (default 2)") orelse "2";
+    const arm64_sysroot = b.option([]const u8, "arm64-sysroot", "Where scripts/setup.sh --test unpacked Debian's arm64 Criterion (default /opt/gochan-arm64)") orelse "/opt/gochan-arm64";
 
     var lib_srcs: std.ArrayList([]const u8) = .empty;
     for (lib_dirs) |dir| lib_srcs.appendSlice(b.allocator, listFiles(b, dir, "", ".c")) catch @panic("OOM");
@@ -71,20 +101,23 @@ pub fn build(b: *Build) void {
     const stress_srcs = listFiles(b, "tests/stress", "", ".c");
     const fuzz_srcs = listFiles(b, "fuzz", "fuzz_", ".c");
     const bench_srcs = listFiles(b, "bench", "", ".c");
+    const example_srcs = listFiles(b, "examples", "", ".c");
 
-    // ---- install: libgochan.a, libgochan.so.0.1.0 (SONAME libgochan.so.0), headers, gochan.pc
+    // ---- install: libgochan.a, libgochan.so.X.Y.Z (SONAME libgochan.so.X), headers, gochan.pc
     // Installed libraries trap on undefined behaviour in safe modes but need
     // no sanitizer runtime, so gcc users can link libgochan.a as is.
     const static_lib = addLib(ctx, .{ .name = "gochan", .linkage = .static, .sanitize_c = .trap });
     const shared_lib = addLib(ctx, .{ .name = "gochan", .linkage = .dynamic, .sanitize_c = .trap });
+    // The headers travel with the static library: installed next to it, and
+    // on the include path of everything that links it (a package's users).
+    static_lib.installHeadersDirectory(b.path("include"), "", .{ .include_extensions = &.{".h"} });
     b.installArtifact(static_lib);
-    b.installArtifact(shared_lib);
-    b.installDirectory(.{
-        .source_dir = b.path("include"),
-        .install_dir = .header,
-        .install_subdir = "",
-        .include_extensions = &.{".h"},
-    });
+    // The shared library is installed through a step of its own, so that the
+    // install step lists exactly one artifact named "gochan" (the static one)
+    // and a package user's `dep.artifact("gochan")` is not ambiguous.
+    const install_shared = b.step("install-shared", "Install only libgochan.so (part of install)");
+    install_shared.dependOn(&b.addInstallArtifact(shared_lib, .{}).step);
+    b.getInstallStep().dependOn(install_shared);
     const pc = b.addWriteFiles().add("gochan.pc", b.fmt(
         \\prefix={s}
         \\exec_prefix=${{prefix}}
@@ -99,8 +132,20 @@ pub fn build(b: *Build) void {
         \\Libs.private: -pthread
         \\Cflags: -I${{includedir}}
         \\
-    , .{ b.install_prefix, version_string }));
-    b.getInstallStep().dependOn(&b.addInstallFileWithDir(pc, .lib, "pkgconfig/gochan.pc").step);
+    , .{ b.install_prefix, zon.version }));
+    const install_pc = b.addInstallFileWithDir(pc, .lib, "pkgconfig/gochan.pc");
+    b.getInstallStep().dependOn(&install_pc.step);
+
+    // For Zig users of the package: `@import("gochan")` is the C API through
+    // @cImport, and importing the module links everything it needs.
+    const zig_mod = b.addModule("gochan", .{
+        .root_source_file = b.path("zig/gochan.zig"),
+        .target = target,
+        .optimize = optimize,
+        .link_libc = true,
+    });
+    zig_mod.linkLibrary(static_lib);
+    linkUrcu(b, zig_mod, target);
 
     // The library as the tests see it (not installed): UBSan with messages
     // and stack traces (zig's runtime), so every program linking it is .full too.
@@ -108,27 +153,35 @@ pub fn build(b: *Build) void {
 
     // ---- test: the Criterion runner + every stress program
     const test_step = b.step("test", "Criterion suites (tests/*.c, one runner) and stress programs (tests/stress/*.c)");
-    if (test_srcs.len > 0) {
-        const mod = addExeModule(ctx, test_srcs, .{ .sanitize_c = .full });
-        mod.linkLibrary(test_lib);
-        mod.linkSystemLibrary("criterion", .{});
-        const exe = b.addExecutable(.{ .name = "gochan-tests", .root_module = mod });
-        // Criterion finds its tests by reading their ELF sections, which
-        // nothing references: the linker must not collect them.
-        exe.link_gc_sections = false;
-        test_step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "test" } } }).step);
-        const run = runWithTimeout(b, runner_timeout, "run gochan-tests");
-        run.addArtifactArg(exe);
-        run.addArg(b.fmt("--jobs={s}", .{criterion_jobs}));
-        test_step.dependOn(&run.step);
-    }
-    for (stress_srcs) |src| {
-        const mod = addExeModule(ctx, &.{src}, .{ .sanitize_c = .full });
-        mod.linkLibrary(test_lib);
-        const exe = b.addExecutable(.{ .name = b.fmt("stress-{s}", .{stem(src)}), .root_module = mod });
-        const run = runWithTimeout(b, program_timeout, b.fmt("run stress {s}", .{stem(src)}));
-        run.addArtifactArg(exe);
-        test_step.dependOn(&run.step);
+    addTests(ctx, test_step, test_lib, test_srcs, stress_srcs, .{
+        .jobs = criterion_jobs,
+        .runner_timeout = runner_timeout,
+        .program_timeout = program_timeout,
+    });
+
+    // ---- test-arm64: the same runner and stress programs cross-built for
+    // aarch64 Linux and run under qemu-aarch64 (scripts/qemu-run.sh).
+    // Debian's arm64 packages, from `scripts/setup.sh --test`: liburcu through
+    // multiarch (/usr/lib/aarch64-linux-gnu), Criterion unpacked into
+    // -Darm64-sysroot (it cannot be installed next to the amd64 one).
+    const arm64_step = b.step("test-arm64", "Criterion runner + stress programs built for aarch64-linux-gnu, run under qemu-aarch64-static");
+    {
+        // glibc 2.36: Debian 12's, which the arm64 libraries were linked against.
+        const arm64 = b.resolveTargetQuery(.{
+            .cpu_arch = .aarch64,
+            .os_tag = .linux,
+            .abi = .gnu,
+            .glibc_version = .{ .major = 2, .minor = 36, .patch = 0 },
+        });
+        const actx: Ctx = .{ .b = b, .target = arm64, .optimize = optimize, .lib_srcs = lib_srcs.items, .sysroot = arm64_sysroot };
+        const arm64_lib = addLib(actx, .{ .name = "gochan-test-arm64", .linkage = .static, .sanitize_c = .full });
+        addTests(actx, arm64_step, arm64_lib, test_srcs, stress_srcs, .{
+            .jobs = criterion_jobs,
+            .runner_timeout = qemu_runner_timeout,
+            .program_timeout = qemu_program_timeout,
+            .emulator = "scripts/qemu-run.sh",
+            .name_prefix = "arm64-",
+        });
     }
 
     // ---- tsan: the library and every stress program under ThreadSanitizer (zig cc)
@@ -193,20 +246,18 @@ pub fn build(b: *Build) void {
     {
         var all: std.ArrayList([]const u8) = .empty;
         const groups = [_][]const []const u8{
-            lib_srcs.items,                                  test_srcs,
-            stress_srcs,                                     fuzz_srcs,
-            listFiles(b, "fuzz", "replay_main", ".c"),       bench_srcs,
-            listFiles(b, "examples", "", ".c"),
+            lib_srcs.items,                            test_srcs,
+            stress_srcs,                               fuzz_srcs,
+            listFiles(b, "fuzz", "replay_main", ".c"), bench_srcs,
+            example_srcs,
         };
         for (groups) |g| all.appendSlice(b.allocator, g) catch @panic("OOM");
         for (all.items) |src| {
-            const run = b.addSystemCommand(&.{"gcc"});
+            const criterion = std.mem.startsWith(u8, src, "tests/") and !std.mem.startsWith(u8, src, "tests/stress/");
+            const run = pkgConfigCommand(b, &.{"gcc"}, if (criterion) "--cflags criterion" else null);
             run.setName(b.fmt("gcc {s}", .{src}));
             run.addArgs(&c_flags);
-            run.addArgs(&.{ "-O2", "-Iinclude", "-I." });
-            if (std.mem.startsWith(u8, src, "tests/") and !std.mem.startsWith(u8, src, "tests/stress/"))
-                run.addArgs(pkgConfig(b, "--cflags", "criterion"));
-            run.addArgs(&.{ "-MD", "-c" });
+            run.addArgs(&.{ "-O2", "-Iinclude", "-I.", "-MD", "-c" });
             run.addFileArg(b.path(src));
             run.addArg("-o");
             _ = run.addOutputFileArg("check.o");
@@ -224,6 +275,98 @@ pub fn build(b: *Build) void {
         }
     }
 
+    // ---- cxx-check: the public API as C++17 users see it.  Each public
+    // header alone, then every example compiled as C++, linked with
+    // libgochan.a and run (its output checked as in `examples`), by g++ and
+    // by clang++, both -Wall -Wextra -Werror.
+    const cxx_step = b.step("cxx-check", "Each public header and every example as C++17 (g++ and clang++ -Wall -Wextra -Werror); the examples are run");
+    var run_examples: std.ArrayList([]const u8) = .empty;
+    for (example_srcs) |src| {
+        if (!isBuildOnlyExample(src)) run_examples.append(b.allocator, src) catch @panic("OOM");
+    }
+    for ([_][]const u8{ "g++", "clang++-14" }) |cxx| {
+        for (listFiles(b, "include/gochan", "", ".h")) |hdr| {
+            const run = b.addSystemCommand(&.{cxx});
+            run.setName(b.fmt("{s} {s}", .{ cxx, hdr }));
+            run.addArgs(&cxx_flags);
+            run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c++" });
+            run.addFileArg(b.path(hdr));
+            _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
+            cxx_step.dependOn(&run.step);
+        }
+        {
+            // The umbrella header, as users include it.
+            const run = b.addSystemCommand(&.{cxx});
+            run.setName(b.fmt("{s} include/gochan.h", .{cxx}));
+            run.addArgs(&cxx_flags);
+            run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c++" });
+            run.addFileArg(b.path("include/gochan.h"));
+            _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
+            cxx_step.dependOn(&run.step);
+        }
+        for (example_srcs) |src| {
+            const run = pkgConfigCommand(b, &.{cxx}, "--libs liburcu-cds");
+            run.setName(b.fmt("{s} {s}", .{ cxx, src }));
+            run.addArgs(&cxx_flags);
+            run.addArgs(&.{ "-O2", "-Iinclude", "-MD", "-x", "c++" });
+            run.addFileArg(b.path(src));
+            run.addArgs(&.{ "-x", "none" });
+            run.addArtifactArg(static_lib);
+            run.addArg("-o");
+            const exe = run.addOutputFileArg(b.fmt("{s}-cxx", .{stem(src)}));
+            _ = run.addPrefixedDepFileOutputArg("-MF", "exe.d");
+            if (isBuildOnlyExample(src)) {
+                cxx_step.dependOn(&run.step);
+            } else {
+                cxx_step.dependOn(&runExample(b, b.fmt("{s} {s}", .{ cxx, stem(src) }), stem(src), exe).step);
+            }
+        }
+    }
+
+    // ---- examples: every examples/*.c built by zig cc (C11) into zig-out/examples/ and run,
+    // its output checked by scripts/check-example.sh (expected output in examples/expected/).
+    const examples_step = b.step("examples", "Build every examples/*.c and run each one, its output checked (scripts/check-example.sh)");
+    for (example_srcs) |src| {
+        const mod = addExeModule(ctx, &.{src}, .{});
+        mod.linkLibrary(static_lib);
+        const exe = b.addExecutable(.{ .name = stem(src), .root_module = mod });
+        examples_step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "examples" } } }).step);
+        if (isBuildOnlyExample(src)) continue;
+        examples_step.dependOn(&runExample(b, b.fmt("example {s}", .{stem(src)}), stem(src), exe.getEmittedBin()).step);
+    }
+
+    // ---- zig-consumer: examples/zig-consumer is a separate Zig project that
+    // depends on this one through build.zig.zon (a relative .path), exactly
+    // as a user's project does after `zig fetch --save`; build and run it.
+    const consumer_step = b.step("zig-consumer", "Build and run examples/zig-consumer (a Zig project using gochan through b.dependency)");
+    if (fileExists(b, "examples/zig-consumer/build.zig")) {
+        const run = runWithTimeout(b, program_timeout, "zig-consumer");
+        run.addArgs(&.{ b.graph.zig_exe, "build", "run", "--build-file" });
+        run.addFileArg(b.path("examples/zig-consumer/build.zig"));
+        run.addArg("--prefix");
+        _ = run.addOutputDirectoryArg("zig-out");
+        run.addArgs(&.{ "--cache-dir", b.cache_root.join(b.allocator, &.{"zig-consumer"}) catch @panic("OOM") });
+        if (b.graph.global_cache_root.path) |p| run.addArgs(&.{ "--global-cache-dir", p });
+        consumer_step.dependOn(&run.step);
+    }
+
+    // ---- version-check: one version number everywhere.
+    const version_step = b.step("version-check", "build.zig.zon's version == version.h == gochan_version() == gochan.pc == the SONAME");
+    if (fileExists(b, "scripts/check-version.sh")) {
+        const mod = addExeModule(ctx, &.{"scripts/print_version.c"}, .{});
+        mod.linkLibrary(shared_lib);
+        const exe = b.addExecutable(.{ .name = "print-version", .root_module = mod });
+        const run = runWithTimeout(b, program_timeout, "version-check");
+        run.addArg("bash");
+        run.addFileArg(b.path("scripts/check-version.sh"));
+        run.addArg(zon.version);
+        run.addFileArg(b.path("include/gochan/version.h"));
+        run.addFileArg(pc);
+        run.addArtifactArg(shared_lib);
+        run.addArtifactArg(exe);
+        version_step.dependOn(&run.step);
+    }
+
     // ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).
     // FUZZ_SECONDS (default 20) per harness; fuzz/run.sh fails if any harness finds a crash.
     const fuzz_short_step = b.step("fuzz-short", "libFuzzer run of every fuzz/fuzz_<name>.c, FUZZ_SECONDS (default 20) each");
@@ -236,26 +379,22 @@ pub fn build(b: *Build) void {
     }
 
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + test + tsan + asan + fuzz-replay + fuzz-short");
-    all_step.dependOn(fuzz_short_step);
-    all_step.dependOn(gcc_step);
-    all_step.dependOn(test_step);
-    all_step.dependOn(tsan_step);
-    all_step.dependOn(asan_step);
-    all_step.dependOn(fuzz_step);
-    all_step.dependOn(b.getInstallStep());
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + test-arm64");
+    for ([_]*Build.Step{
+        fuzz_short_step, gcc_step,      cxx_step,       test_step,      tsan_step,
+        asan_step,       fuzz_step,     examples_step,  consumer_step,  version_step,
+        arm64_step,      b.getInstallStep(),
+    }) |s| all_step.dependOn(s);
 
-    // ---- demo
-    const demo_step = b.step("demo", "Build and run examples/demo.c");
-    if (fileExists(b, "examples/demo.c")) {
-        const mod = addExeModule(ctx, &.{"examples/demo.c"}, .{});
-        mod.linkLibrary(static_lib);
-        const exe = b.addExecutable(.{ .name = "gochan-demo", .root_module = mod });
-        demo_step.dependOn(&b.addInstallArtifact(exe, .{}).step);
-        const run = runWithTimeout(b, program_timeout, "run demo");
-        run.addArtifactArg(exe);
-        demo_step.dependOn(&run.step);
-    }
+    // ---- the main job: `demo`, the README's first command.
+    // The search service replaces it through ONE line: when search/build_search.zig
+    // exists, replace the call to demoStep() below by
+    //     @import("search/build_search.zig").addSteps(b, target, optimize, static_lib, &public_includes);
+    // (addSteps must create the `demo` step itself).  It cannot be automatic:
+    // Zig resolves @import while compiling build.zig, so importing a file that
+    // may be missing is a compile error even in a branch never taken.
+    const public_includes = [_]LazyPath{ b.path("include"), b.path(".") };
+    @import("search/build_search.zig").addSteps(b, target, optimize, static_lib, &public_includes);
 
     // ---- bench-bin / bench
     const bench_bin_step = b.step("bench-bin", "Build every bench/*.c (ReleaseFast) into zig-out/bench/");
@@ -281,6 +420,75 @@ pub fn build(b: *Build) void {
     } else bench_step.dependOn(bench_bin_step);
 }
 
+/// `zig build demo`: build and run examples/demo.c (the README's first command).
+fn demoStep(ctx: Ctx, static_lib: *Build.Step.Compile) void {
+    const b = ctx.b;
+    const demo_step = b.step("demo", "Build and run examples/demo.c");
+    if (!fileExists(b, "examples/demo.c")) return;
+    const mod = addExeModule(ctx, &.{"examples/demo.c"}, .{});
+    mod.linkLibrary(static_lib);
+    const exe = b.addExecutable(.{ .name = "gochan-demo", .root_module = mod });
+    demo_step.dependOn(&b.addInstallArtifact(exe, .{}).step);
+    const run = runWithTimeout(b, program_timeout, "run demo");
+    run.addArtifactArg(exe);
+    demo_step.dependOn(&run.step);
+}
+
+const TestOptions = struct {
+    jobs: []const u8,
+    runner_timeout: []const u8,
+    program_timeout: []const u8,
+    /// A script that runs the foreign executables (scripts/qemu-run.sh), or null.
+    emulator: ?[]const u8 = null,
+    name_prefix: []const u8 = "",
+};
+
+/// The Criterion runner (every tests/*.c) and every stress program, built
+/// for ctx.target against @lib, each run by a step @step depends on.
+fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []const []const u8, stress_srcs: []const []const u8, o: TestOptions) void {
+    const b = ctx.b;
+    if (test_srcs.len > 0) {
+        const mod = addExeModule(ctx, test_srcs, .{ .sanitize_c = .full });
+        mod.linkLibrary(lib);
+        if (ctx.sysroot) |root| if (multiarchTriple(ctx.target)) |triple| {
+            mod.addLibraryPath(.{ .cwd_relative = b.fmt("{s}/usr/lib/{s}", .{ root, triple }) });
+            mod.addAfterIncludePath(.{ .cwd_relative = b.fmt("{s}/usr/include", .{root}) });
+        };
+        linkSystem(b, mod, ctx.target, "criterion", &.{"criterion"});
+        const exe = b.addExecutable(.{ .name = b.fmt("{s}gochan-tests", .{o.name_prefix}), .root_module = mod });
+        // Criterion finds its tests by reading their ELF sections, which
+        // nothing references: the linker must not collect them.
+        exe.link_gc_sections = false;
+        step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "test" } } }).step);
+        const run = runWithTimeout(b, o.runner_timeout, b.fmt("run {s}gochan-tests", .{o.name_prefix}));
+        if (o.emulator) |emu| emulate(ctx, run, emu);
+        run.addArtifactArg(exe);
+        run.addArg(b.fmt("--jobs={s}", .{o.jobs}));
+        step.dependOn(&run.step);
+    }
+    for (stress_srcs) |src| {
+        const mod = addExeModule(ctx, &.{src}, .{ .sanitize_c = .full });
+        mod.linkLibrary(lib);
+        const exe = b.addExecutable(.{ .name = b.fmt("{s}stress-{s}", .{ o.name_prefix, stem(src) }), .root_module = mod });
+        const run = runWithTimeout(b, o.program_timeout, b.fmt("run {s}stress {s}", .{ o.name_prefix, stem(src) }));
+        if (o.emulator) |emu| emulate(ctx, run, emu);
+        run.addArtifactArg(exe);
+        step.dependOn(&run.step);
+    }
+}
+
+/// Run the foreign program of @run through @emulator, a script taking the
+/// directory of the unpacked foreign libraries, then the program and its
+/// arguments (scripts/qemu-run.sh: qemu-aarch64-static, also across the
+/// re-exec of Criterion's runner).
+fn emulate(ctx: Ctx, run: *Build.Step.Run, emulator: []const u8) void {
+    const b = ctx.b;
+    const triple = multiarchTriple(ctx.target) orelse "";
+    run.addArg("bash");
+    run.addFileArg(b.path(emulator));
+    run.addArg(b.fmt("{s}/usr/lib/{s}", .{ ctx.sysroot orelse "", triple }));
+}
+
 const LibOptions = struct {
     name: []const u8,
     linkage: std.builtin.LinkMode,
@@ -300,14 +508,12 @@ fn addLib(ctx: Ctx, o: LibOptions) *Build.Step.Compile {
         .sanitize_c = o.sanitize_c,
     });
     addIncludes(b, mod);
+    urcuHeaders(mod, ctx.target);
     mod.addCSourceFiles(.{ .root = b.path("."), .files = ctx.lib_srcs, .flags = &c_flags });
     // Only the shared library records its dependencies (as DT_NEEDED); for a
     // static one zig would copy the .so files into the archive, so the
     // programs that link libgochan.a link urcu themselves (gochan.pc says so).
-    if (o.linkage == .dynamic) {
-        mod.linkSystemLibrary("liburcu-cds", .{});
-        mod.linkSystemLibrary("pthread", .{});
-    }
+    if (o.linkage == .dynamic) linkUrcu(b, mod, ctx.target);
     return b.addLibrary(.{
         .linkage = o.linkage,
         .name = o.name,
@@ -334,13 +540,56 @@ fn addExeModule(ctx: Ctx, srcs: []const []const u8, o: ExeOptions) *Build.Module
     });
     addIncludes(b, mod);
     mod.addCSourceFiles(.{ .root = b.path("."), .files = srcs, .flags = &c_flags });
-    mod.linkSystemLibrary("liburcu-cds", .{});
-    mod.linkSystemLibrary("pthread", .{});
+    linkUrcu(b, mod, ctx.target);
     return mod;
 }
 
 fn addIncludes(b: *Build, mod: *Build.Module) void {
     for (include_dirs) |dir| mod.addIncludePath(b.path(dir));
+}
+
+/// Debian's multiarch triple for a target of another CPU than the build
+/// machine's, whose libraries come from `dpkg --add-architecture` packages
+/// (/usr/lib/<triple>, /usr/include/<triple>); null for the build machine's
+/// own CPU, whose libraries pkg-config finds.
+fn multiarchTriple(target: Build.ResolvedTarget) ?[]const u8 {
+    if (target.result.cpu.arch == builtin.cpu.arch) return null;
+    return switch (target.result.cpu.arch) {
+        .aarch64 => "aarch64-linux-gnu",
+        .x86_64 => "x86_64-linux-gnu",
+        .arm => "arm-linux-gnueabihf",
+        .riscv64 => "riscv64-linux-gnu",
+        else => null,
+    };
+}
+
+/// liburcu and pthreads for a program or the shared library.
+fn linkUrcu(b: *Build, mod: *Build.Module, target: Build.ResolvedTarget) void {
+    linkSystem(b, mod, target, "liburcu-cds", &.{ "urcu-cds", "urcu-common" });
+    mod.linkSystemLibrary("pthread", .{});
+}
+
+/// liburcu's headers for a cross target: Debian installs them under
+/// /usr/include/<triple>/urcu.  -idirafter, so that the directory's copies
+/// of glibc's own headers never shadow the ones zig ships for the target.
+fn urcuHeaders(mod: *Build.Module, target: Build.ResolvedTarget) void {
+    const triple = multiarchTriple(target) orelse return;
+    mod.addAfterIncludePath(.{ .cwd_relative = mod.owner.fmt("/usr/include/{s}", .{triple}) });
+}
+
+/// A system library: through pkg-config (@pc_name, resolved lazily by the
+/// compile step) for the build machine's CPU; for a cross target, @libs from
+/// /usr/lib/<triple> with /usr/include/<triple> and /usr/include after zig's
+/// own libc headers (the arch-independent headers, Criterion's among them).
+fn linkSystem(b: *Build, mod: *Build.Module, target: Build.ResolvedTarget, pc_name: []const u8, libs: []const []const u8) void {
+    const triple = multiarchTriple(target) orelse {
+        mod.linkSystemLibrary(pc_name, .{});
+        return;
+    };
+    mod.addLibraryPath(.{ .cwd_relative = b.fmt("/usr/lib/{s}", .{triple}) });
+    mod.addAfterIncludePath(.{ .cwd_relative = b.fmt("/usr/include/{s}", .{triple}) });
+    mod.addAfterIncludePath(.{ .cwd_relative = "/usr/include" });
+    for (libs) |lib| mod.linkSystemLibrary(lib, .{ .use_pkg_config = .no });
 }
 
 /// A program a test step runs, through scripts/run-prog.sh (a timeout, and a
@@ -353,6 +602,39 @@ fn runWithTimeout(b: *Build, seconds: []const u8, name: []const u8) *Build.Step.
     run.setName(name);
     run.has_side_effects = true;
     run.stdio = .inherit;
+    return run;
+}
+
+/// examples/chaos_race.c is only built here: its race shows only under chaos
+/// mode, and fuzz/chaos_demo.sh is what runs it.
+fn isBuildOnlyExample(src: []const u8) bool {
+    return std.mem.eql(u8, stem(src), "chaos_race");
+}
+
+/// An example program run by scripts/check-example.sh, which knows what its
+/// output must be.
+fn runExample(b: *Build, name: []const u8, example: []const u8, exe: LazyPath) *Build.Step.Run {
+    const run = runWithTimeout(b, program_timeout, name);
+    run.addArg("bash");
+    run.addFileArg(b.path("scripts/check-example.sh"));
+    run.addArg(example);
+    run.addFileArg(exe);
+    // The md5 example walks and hashes the repository's sources.
+    run.setCwd(b.path("."));
+    return run;
+}
+
+/// `cmd... <args added by the caller> $(pkg-config FLAGS)`: pkg-config runs
+/// when the step runs, not while the build graph is made, so configuring
+/// never needs the package (Criterion, for example).  null: no pkg-config.
+fn pkgConfigCommand(b: *Build, cmd: []const []const u8, pkg_config_args: ?[]const u8) *Build.Step.Run {
+    const args = pkg_config_args orelse return b.addSystemCommand(cmd);
+    const run = b.addSystemCommand(&.{
+        "sh", "-c",
+        b.fmt("flags=$(pkg-config {s}) || exit 1; exec \"$@\" $flags", .{args}),
+        "sh",
+    });
+    run.addArgs(cmd);
     return run;
 }
 
@@ -375,13 +657,11 @@ fn runAsan(b: *Build, seconds: []const u8, name: []const u8, exe: LazyPath) *Bui
 fn asanCompileAll(b: *Build, srcs: []const []const u8, criterion: bool) []const LazyPath {
     const objs = b.allocator.alloc(LazyPath, srcs.len) catch @panic("OOM");
     for (srcs, objs) |src, *obj| {
-        const run = b.addSystemCommand(&.{"clang-14"});
+        const run = pkgConfigCommand(b, &.{"clang-14"}, if (criterion) "--cflags criterion" else null);
         run.setName(b.fmt("clang-14 asan {s}", .{src}));
         run.addArgs(&c_flags);
         run.addArgs(&asan_flags);
-        run.addArgs(&.{ "-Iinclude", "-I." });
-        if (criterion) run.addArgs(pkgConfig(b, "--cflags", "criterion"));
-        run.addArgs(&.{ "-MD", "-c" });
+        run.addArgs(&.{ "-Iinclude", "-I.", "-MD", "-c" });
         run.addFileArg(b.path(src));
         run.addArg("-o");
         obj.* = run.addOutputFileArg(b.fmt("{s}.o", .{stem(src)}));
@@ -391,25 +671,13 @@ fn asanCompileAll(b: *Build, srcs: []const []const u8, criterion: bool) []const 
 }
 
 fn asanLink(b: *Build, name: []const u8, objs: []const LazyPath, criterion: bool) LazyPath {
-    const run = b.addSystemCommand(&.{"clang-14"});
+    const run = pkgConfigCommand(b, &.{"clang-14"}, if (criterion) "--libs criterion liburcu-cds" else "--libs liburcu-cds");
     run.setName(b.fmt("clang-14 link {s}", .{name}));
     run.addArgs(&asan_flags);
     run.addArg("-pthread");
     for (objs) |obj| run.addFileArg(obj);
     run.addArg("-o");
-    const exe = run.addOutputFileArg(name);
-    if (criterion) run.addArgs(pkgConfig(b, "--libs", "criterion"));
-    run.addArgs(pkgConfig(b, "--libs", "liburcu-cds"));
-    return exe;
-}
-
-/// `pkg-config <what> <pkg>` split into arguments, run at configure time.
-fn pkgConfig(b: *Build, what: []const u8, pkg: []const u8) []const []const u8 {
-    const out = b.run(&.{ "pkg-config", what, pkg });
-    var args: std.ArrayList([]const u8) = .empty;
-    var it = std.mem.tokenizeAny(u8, out, " \t\r\n");
-    while (it.next()) |arg| args.append(b.allocator, arg) catch @panic("OOM");
-    return args.items;
+    return run.addOutputFileArg(name);
 }
 
 /// "dir/<prefix>*<suffix>" regular files, sorted, relative to the build root.

@@ -6,6 +6,7 @@
 #define GOCHAN_CHAN_INTERNAL_H
 
 #include <gochan/chan.h>
+#include <gochan/select.h>
 
 /*
  * chan__new_timer - a channel for Go 1.23 timer semantics: it buffers at most
@@ -29,5 +30,12 @@ size_t chan__clear(chan_t *c);
  * holds a reference, no other thread holds one, so it cannot grow again.
  */
 size_t chan__refs(const chan_t *c);
+
+/*
+ * chan__select_ra - chan_select() for other modules' public entry points
+ * (ctx_select, ctx_send, ctx_recv): @ra, their own return address, is what
+ * the diagnostics dump shows as the call site if the select parks.
+ */
+int chan__select_ra(chan_case_t *cases, size_t n, int64_t deadline, const void *ra);
 
 #endif

@@ -21,9 +21,17 @@
  *                                                      channel locks of LOWER
  *                                                      address (each channel
  *                                                      once, increasing order)
+ *   45   diag signal mutex (sig_mu) diag/signal.c      (nothing; held while
+ *                                                      joining the dump thread,
+ *                                                      which takes 50 and 60
+ *                                                      but never sig_mu)
  *   50   diag registry mutex        diag/registry.c    (nothing)
  *   60   diag thread counter mutex  diag/threads.c     g->mu (the timer thread
  *                                                      is started under it)
+ *   70   diag dump counter mutex    diag/signal.c      (nothing)
+ *   80   futex fallback buckets     chan/futex.c       (nothing: only inside
+ *                                                      chan__futex_wait/wake,
+ *                                                      portable builds only)
  *
  * Rules that go with the table:
  *  - No channel code blocks, calls out or takes another lock while holding a
@@ -35,6 +43,9 @@
  *    cancel walk defers them), so ctx->mu never precedes g->mu or
  *    t->send_mu.  Timer callbacks run with no lock held.
  *  - A thread parked in a gochan operation holds no lock of this table.
+ *  - The diag registry's dumper and a parked thread also hand-shake through
+ *    two words (diag/registry.c); the dumper never waits for the thread
+ *    there, only the thread for the dumper, so it adds no cycle.
  */
 #ifndef GOCHAN_CHAN_LOCKRANK_H
 #define GOCHAN_CHAN_LOCKRANK_H
@@ -44,8 +55,11 @@ enum chan_lockrank {
 	CHAN_LOCKRANK_TIMER_SEND = 20,
 	CHAN_LOCKRANK_TIMER_STATE = 30,
 	CHAN_LOCKRANK_CHAN = 40,
+	CHAN_LOCKRANK_DIAG_SIGNAL = 45,
 	CHAN_LOCKRANK_DIAG_REGISTRY = 50,
 	CHAN_LOCKRANK_DIAG_THREADS = 60,
+	CHAN_LOCKRANK_DIAG_DUMPS = 70,
+	CHAN_LOCKRANK_FUTEX_BUCKET = 80,
 };
 
 #endif

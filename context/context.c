@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/clock.h"
 #include "ctx_impl.h"
 #include "ctx_internal.h"
-#include "chan/clock.h"
 #include "diag/threads.h"
 
 /* Objects alive, for leak tests (relaxed: a counter nobody synchronises on). */
@@ -110,6 +110,10 @@ static void ctx_unlink(ctx_t *c)
 static ctx_t *ctx_destroy(ctx_t *c)
 {
 	ctx_t *parent = c->parent;
+	/* Before anything is torn down: the hook's owner may still reach @c
+	 * (under its own lock, with ctx__tryref) until destroy returns. */
+	if (c->hook)
+		c->hook->destroy(c->hook_arg);
 	if (ctx__cancelable(c)) {
 		/* Waits for a cancel that is visiting the link parent's subtree:
 		 * after this, no other thread can reach @c. */
@@ -194,6 +198,14 @@ static void ctx_mark(ctx_t *c, int err, int cause, void *data, ctx_t **deferred)
 		c->launch = true;
 		defer = true;
 	}
+	if (c->hook) {
+		/* Keep @c alive until the deferred hook->cancel has returned
+		 * (the walk drops its own reference on the way up).  Safe to
+		 * increment: the cancel marking @c holds a reference to it. */
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+		c->run_hook = true;
+		defer = true;
+	}
 	if (defer) {
 		c->deferred_next = *deferred;
 		*deferred = c;
@@ -242,6 +254,14 @@ static void ctx_run_deferred(ctx_t *d)
 {
 	while (d) {
 		ctx_t *next = d->deferred_next;
+		if (d->run_hook) {
+			/* Only hooked CANCEL nodes: no timer, no AfterFunc. */
+			d->run_hook = false;
+			d->hook->cancel(d->hook_arg);
+			ctx_release(d); /* ctx_mark()'s */
+			d = next;
+			continue;
+		}
 		gotime_timer_t *t = d->dead_timer;
 		if (t) {
 			d->dead_timer = NULL;
@@ -257,8 +277,10 @@ static void ctx_run_deferred(ctx_t *d)
 
 /* Take a reference to @c unless its count already reached 0 (then it is
  * being freed by a thread that waits for its link parent's lock to unlink
- * it).  Called with c->link_parent->mu held, so @c is still allocated. */
-static bool ctx_tryref(ctx_t *c)
+ * it).  Called with c->link_parent->mu held, so @c is still allocated (or,
+ * from another module through ctx_hook.h, with the lock its hook's destroy
+ * takes). */
+bool ctx__tryref(ctx_t *c)
 {
 	/* Relaxed, like ctx_ref(): the held lock is what keeps @c allocated
 	 * (a thread freeing it must first take it, in ctx_unlink()), and our
@@ -304,7 +326,7 @@ static void ctx_cancel_tree(ctx_t *root, int err, int cause, void *data, bool re
 		ctx_t *child = NULL;
 		while (!cds_list_empty(&cur->children)) {
 			ctx_t *c = cds_list_first_entry(&cur->children, ctx_t, sibling);
-			if (ctx_tryref(c)) {
+			if (ctx__tryref(c)) {
 				child = c;
 				break;
 			}
@@ -385,6 +407,22 @@ ctx_t *ctx_with_cancel(ctx_t *parent)
 ctx_t *ctx_with_cancel_cause(ctx_t *parent)
 {
 	return ctx_with_cancel(parent);
+}
+
+ctx_t *ctx__with_hook(ctx_t *parent, const struct ctx_hook *hook, void *arg)
+{
+	if (!parent || !hook) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ctx_t *c = ctx_alloc(CTX_K_CANCEL, parent);
+	if (!c)
+		return NULL;
+	/* Set before ctx_link() publishes @c to cancels of the parent. */
+	c->hook = hook;
+	c->hook_arg = arg;
+	ctx_link(c);
+	return c;
 }
 
 /* Cancel TIMER @k as its deadline passing does: DEADLINE_EXCEEDED with the
@@ -537,6 +575,10 @@ int ctx_cancel_cause(ctx_t *c, int cause, void *data)
 	if (!c || (c->kind != CTX_K_CANCEL && c->kind != CTX_K_TIMER))
 		return EINVAL;
 	ctx_cancel_tree(c, CTX_CANCELED, cause, data, true);
+	/* Even if another thread's cancel won (and is running the hook right
+	 * now), this call returns only once the hook's work is done. */
+	if (c->hook)
+		c->hook->cancel(c->hook_arg);
 	return 0;
 }
 

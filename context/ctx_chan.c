@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/chan_internal.h"
 #include "ctx_impl.h"
 
 /*
@@ -57,7 +58,9 @@ static int ctx_prepare(ctx_t *c, chan_t **done, int64_t *deadline)
 	return 0;
 }
 
-int ctx_select(ctx_t *c, chan_case_t *cases, size_t n)
+/* ctx_select with the return address of the public entry point (the call
+ * site the diagnostics dump shows, gochan/diag.h). */
+static int ctx_select_ra(ctx_t *c, chan_case_t *cases, size_t n, const void *ra)
 {
 	if (!c || (!cases && n))
 		return -EINVAL;
@@ -67,7 +70,7 @@ int ctx_select(ctx_t *c, chan_case_t *cases, size_t n)
 	if (e)
 		return -e;
 	if (!done) /* never done, so no deadline either: a plain select */
-		return chan_select(cases, n, CHAN_FOREVER);
+		return chan__select_ra(cases, n, CHAN_FOREVER, ra);
 	if (n >= SIZE_MAX / sizeof(chan_case_t) - 1)
 		return -EINVAL;
 
@@ -81,12 +84,17 @@ int ctx_select(ctx_t *c, chan_case_t *cases, size_t n)
 	if (n)
 		memcpy(all, cases, n * sizeof(chan_case_t));
 	all[n] = CHAN_RECV(done, NULL, NULL);
-	int r = chan_select(all, n + 1, deadline);
+	int r = chan__select_ra(all, n + 1, deadline, ra);
 	if (all != stack)
 		free(all);
 	if (r == (int)n || r == CHAN_TIMEOUT || r == CHAN_DEFAULT)
 		return -ctx_gave_up(c);
 	return r;
+}
+
+int ctx_select(ctx_t *c, chan_case_t *cases, size_t n)
+{
+	return ctx_select_ra(c, cases, n, __builtin_return_address(0));
 }
 
 /* The two one-channel forms are ctx_select with one case. */
@@ -97,7 +105,7 @@ int ctx_send(ctx_t *c, chan_t *ch, const void *elem)
 
 	if (!c || !ch)
 		return EINVAL;
-	int r = ctx_select(c, &cs, 1);
+	int r = ctx_select_ra(c, &cs, 1, __builtin_return_address(0));
 	if (r == 0)
 		return ok ? 0 : EPIPE;
 	return -r;
@@ -109,6 +117,6 @@ int ctx_recv(ctx_t *c, chan_t *ch, void *elem, bool *ok)
 
 	if (!c || !ch)
 		return EINVAL;
-	int r = ctx_select(c, &cs, 1);
+	int r = ctx_select_ra(c, &cs, 1, __builtin_return_address(0));
 	return r == 0 ? 0 : -r;
 }

@@ -16,6 +16,12 @@
  *            cancelable node with no Done channel of interest whose "cancel"
  *            starts fn in a thread of its own.
  *
+ * A CANCEL node may carry a hook (ctx_hook.h, made by ctx__with_hook for
+ * another module, e.g. poll/'s hangup context): hook->cancel runs after the
+ * cancel that marks the node (queued on the deferred list like a timer stop)
+ * and after every ctx_cancel*() of the node itself; hook->destroy runs first
+ * thing in ctx_destroy().
+ *
  * The tree.  Every context holds one reference to its direct parent
  * (`parent`), so a context keeps its whole ancestry alive.  A cancelable
  * node (CANCEL, TIMER, AFTER) is linked into the children list of its
@@ -50,7 +56,9 @@
  *   - a pending deadline timer on its TIMER (dropped by the timer callback
  *     after it ran, or by whoever stopped the timer before it fired);
  *   - a pending AfterFunc registration on itself, when it has a link parent
- *     (dropped when fn has returned, or by ctx_after_stop()).
+ *     (dropped when fn has returned, or by ctx_after_stop());
+ *   - the winning cancel on a hooked node whose hook it queued (until the
+ *     deferred hook->cancel has returned).
  */
 #ifndef GOCHAN_CONTEXT_CTX_IMPL_H
 #define GOCHAN_CONTEXT_CTX_IMPL_H
@@ -65,6 +73,8 @@
 #include <gochan/chan.h>
 #include <gochan/context.h>
 #include <gochan/time.h>
+
+#include "context/ctx_hook.h"
 
 enum ctx_kind {
 	CTX_K_ROOT = 1,
@@ -95,6 +105,8 @@ struct ctx {
 	void *dl_data;
 	void (*fn)(void *); /* AFTER */
 	void *arg;
+	const struct ctx_hook *hook; /* CANCEL made by ctx__with_hook, else NULL */
+	void *hook_arg;
 
 	/* Cancelable kinds only. */
 	pthread_mutex_t mu;
@@ -124,6 +136,7 @@ struct ctx {
 	 * thread alone after every lock is released). */
 	gotime_timer_t *dead_timer; /* timer to stop and free */
 	bool launch;                /* AFTER: start fn */
+	bool run_hook;              /* hooked: call hook->cancel */
 	ctx_t *deferred_next;
 };
 

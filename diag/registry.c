@@ -112,16 +112,52 @@ static pthread_key_t rec_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static bool key_ok;
 
-static _Thread_local struct godiag__rec *my_rec;
+/* initial-exec: one %fs-relative load on the park path instead of a
+ * __tls_get_addr call in position-independent code (8 bytes of static TLS,
+ * which glibc reserves even for a dlopen'ed libgochan.so). */
+static _Thread_local struct godiag__rec *my_rec __attribute__((tls_model("initial-exec")));
 
-/* Set once by the constructor (before any thread parks); read relaxed. */
-static bool use_membarrier;
+/* Set by the constructor (before any thread parks); cleared for good if a
+ * membarrier ever fails (see barrier_all).  Relaxed: see barrier_all. */
+static atomic_bool use_membarrier;
 /* Backtrace mode; relaxed (a racing park may use either setting). */
 static atomic_bool bt_mode;
+
+/*
+ * fork(): the child has only the forking thread, but inherits every record.
+ * Taking registry_mu across the fork keeps the list consistent (and the
+ * mutex free in the child); the child then keeps only its own record, so a
+ * thread that was parked in the parent is not listed (nor waited for by
+ * godiag_verify_none) in the child.  The dropped records are not freed: a
+ * dumper of the parent may have been reading them at the fork, so their
+ * state is unknown; one record per parent thread is the cost.
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&registry_mu);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&registry_mu);
+}
+
+static void fork_child(void)
+{
+	CDS_INIT_LIST_HEAD(&registry);
+	if (my_rec) {
+		my_rec->tid = (pid_t)syscall(SYS_gettid); /* a new thread id */
+		my_rec->self = pthread_self();
+		cds_list_add_tail(&my_rec->link, &registry);
+	}
+	pthread_mutex_unlock(&registry_mu);
+}
 
 __attribute__((constructor)) static void registry_init(void)
 {
 	const char *e = getenv("GOCHAN_DIAG_BACKTRACE");
+
+	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
 
 	if (e && strcmp(e, "1") == 0)
 		atomic_store_explicit(&bt_mode, true, memory_order_relaxed);
@@ -130,7 +166,7 @@ __attribute__((constructor)) static void registry_init(void)
 
 	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
 	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0)
-		use_membarrier = true;
+		atomic_store_explicit(&use_membarrier, true, memory_order_relaxed);
 #endif
 }
 
@@ -210,7 +246,7 @@ void godiag__block_end(struct godiag__rec *r)
 {
 	if (!r)
 		return;
-	if (caa_likely(use_membarrier)) {
+	if (caa_likely(atomic_load_explicit(&use_membarrier, memory_order_relaxed))) {
 		/* The dumper's membarrier supplies the StoreLoad barrier; we
 		 * only keep the compiler from reordering the two accesses. */
 		atomic_store_explicit(&r->blocked, 0, memory_order_relaxed);
@@ -266,8 +302,10 @@ static bool snap_chan(struct grow *chans, const chan_t *c, uint32_t idx, bool se
 	return true;
 }
 
-/* Copy one record whose owner is parked (reader = 1 and blocked = 1 seen). */
-static bool snap_rec(const struct godiag__rec *r, struct grow *threads, struct grow *chans)
+/* Copy one record whose owner is parked (reader = 1 and blocked = 1 seen).
+ * @deref: the handshake holds, so the channels and cases may be read. */
+static bool snap_rec(const struct godiag__rec *r, struct grow *threads, struct grow *chans,
+		     bool deref)
 {
 	struct godiag__snap_thread *t = grow_one(threads);
 
@@ -282,6 +320,9 @@ static bool snap_rec(const struct godiag__rec *r, struct grow *threads, struct g
 	t->nbt = r->nbt;
 	memcpy(t->bt, r->bt, sizeof(void *) * (size_t)r->nbt);
 	t->first_chan = chans->n;
+	t->nchans = 0;
+	if (!deref)
+		return true; /* listed without its channels (barrier_all) */
 	if (r->op == GODIAG_OP_SEND || r->op == GODIAG_OP_RECV) {
 		if (!snap_chan(chans, r->chan, 0, r->op == GODIAG_OP_SEND))
 			return false;
@@ -295,6 +336,35 @@ static bool snap_rec(const struct godiag__rec *r, struct grow *threads, struct g
 	return true;
 }
 
+/*
+ * The dumper's StoreLoad barrier of the protocol, between setting reader on
+ * every record and loading their blocked words.  In the membarrier mode:
+ * membarrier(PRIVATE_EXPEDITED); should it fail (it does not on any kernel
+ * that answered the constructor's query, and its registration survives
+ * fork), register again and retry, then try MEMBARRIER_CMD_GLOBAL.  If all
+ * fail, parked threads may be on the barrier-free path with nothing to
+ * order it: switch them to the seq_cst path for good, and return false so
+ * that this snapshot lists the threads without dereferencing their channels
+ * or cases.  (A thread that read the flag before the switch is still on the
+ * old path, which is why this dump cannot trust the handshake.)
+ */
+static bool barrier_all(void)
+{
+	if (!atomic_load_explicit(&use_membarrier, memory_order_relaxed))
+		return true; /* the seq_cst accesses are the barrier */
+#if defined(__linux__) && defined(SYS_membarrier)
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0)
+		return true;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0 &&
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0)
+		return true;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0) == 0)
+		return true;
+#endif
+	atomic_store_explicit(&use_membarrier, false, memory_order_relaxed);
+	return false;
+}
+
 int godiag__snapshot(struct godiag__snap *s)
 {
 	struct grow threads = {.size = sizeof(struct godiag__snap_thread)};
@@ -306,17 +376,14 @@ int godiag__snapshot(struct godiag__snap *s)
 	pthread_mutex_lock(&registry_mu);
 	cds_list_for_each_entry(r, &registry, link)
 		atomic_store_explicit(&r->reader, 1, memory_order_seq_cst);
-#if defined(__linux__) && defined(SYS_membarrier)
-	if (use_membarrier)
-		(void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0);
-#endif
+	bool deref = barrier_all();
 	cds_list_for_each_entry(r, &registry, link) {
 		/* acquire (seq_cst in the fence mode): pairs with the owner's
 		 * release of blocked = 1, so its fields are complete. */
 		if (ok && atomic_load_explicit(&r->blocked, memory_order_seq_cst)) {
 			size_t nt = threads.n, nc = chans.n;
 
-			if (!snap_rec(r, &threads, &chans)) {
+			if (!snap_rec(r, &threads, &chans, deref)) {
 				ok = false;
 				threads.n = nt;
 				chans.n = nc;

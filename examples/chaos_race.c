@@ -30,22 +30,20 @@
  */
 #include <gochan/chan.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 struct round {
-	chan_t *cfg;       /* capacity 1: holds the published configuration */
-	atomic_int builds; /* how many threads built it (must be 1) */
+	chan_t *cfg;    /* capacity 1: holds the published configuration */
+	chan_t *builds; /* capacity 2, struct{}: one token per build (must be 1) */
 };
 
 static void *init_once(void *arg)
 {
-	struct round *r = arg;
+	struct round *r = (struct round *)arg;
 	int conf = 42;
 	if (chan_len(r->cfg) == 0) { /* BUG: check ... */
-		/* Relaxed: only the final count is read, after pthread_join. */
-		atomic_fetch_add_explicit(&r->builds, 1, memory_order_relaxed);
+		chan_try_send(r->builds, NULL); /* build_config(): count it */
 		chan_try_send(r->cfg, &conf); /* ... then act (result ignored) */
 	}
 	return NULL;
@@ -56,12 +54,13 @@ int main(int argc, char **argv)
 	int rounds = argc > 1 ? atoi(argv[1]) : 200;
 	int races = 0;
 	for (int i = 0; i < rounds; i++) {
-		struct round r = {.cfg = chan_new(sizeof(int), 1)};
-		if (!r.cfg) {
+		struct round r;
+		r.cfg = chan_new(sizeof(int), 1);
+		r.builds = chan_new(0, 2);
+		if (!r.cfg || !r.builds) {
 			perror("chan_new");
 			return 2;
 		}
-		atomic_init(&r.builds, 0);
 		pthread_t a, b;
 		if (pthread_create(&a, NULL, init_once, &r) != 0 ||
 		    pthread_create(&b, NULL, init_once, &r) != 0) {
@@ -70,9 +69,11 @@ int main(int argc, char **argv)
 		}
 		pthread_join(a, NULL);
 		pthread_join(b, NULL);
-		if (atomic_load_explicit(&r.builds, memory_order_relaxed) > 1)
+		/* Exact: both threads are joined, nobody else uses the channel. */
+		if (chan_len(r.builds) > 1)
 			races++;
 		chan_unref(r.cfg);
+		chan_unref(r.builds);
 	}
 	printf("race in %d of %d rounds\n", races, rounds);
 	return races ? 1 : 0;

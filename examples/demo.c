@@ -46,7 +46,7 @@ static void die(const char *what, int err)
 /* The producer: go func() { for i := 1..N_JOBS { jobs <- i }; close(jobs) }() */
 static void *producer(void *arg)
 {
-	chan_t *jobs = arg;
+	chan_t *jobs = (chan_t *)arg;
 	int err;
 
 	for (int i = 1; i <= N_JOBS; i++)
@@ -61,7 +61,7 @@ static void *producer(void *arg)
 /* A worker: for j := range jobs { results <- result{id, j, j*j} }; finished <- id */
 static void *worker(void *p)
 {
-	struct worker_arg *w = p;
+	struct worker_arg *w = (struct worker_arg *)p;
 	int job, err;
 
 	CHAN_RANGE(w->jobs, &job) {
@@ -98,7 +98,7 @@ struct stage {
 
 static void *gen(void *p)
 {
-	struct stage *st = p;
+	struct stage *st = (struct stage *)p;
 	gotime_ticker_t *tick = gotime_ticker_new(10 * MS);
 	int n = 0;
 
@@ -119,7 +119,7 @@ static void *gen(void *p)
 
 static void *square(void *p)
 {
-	struct stage *st = p;
+	struct stage *st = (struct stage *)p;
 	int v;
 	bool ok;
 
@@ -140,8 +140,8 @@ static int request_with_deadline(void)
 {
 	ctx_t *ctx = ctx_with_timeout(ctx_background(), 120 * MS);
 	chan_t *nums = chan_new(sizeof(int), 0), *squares = chan_new(sizeof(long), 0);
-	struct stage g = {.ctx = ctx_ref(ctx), .out = chan_ref(nums)};
-	struct stage q = {.ctx = ctx_ref(ctx), .in = chan_ref(nums), .out = chan_ref(squares)};
+	struct stage g = {.ctx = ctx_ref(ctx), .in = NULL, .out = chan_ref(nums), .err = 0};
+	struct stage q = {.ctx = ctx_ref(ctx), .in = chan_ref(nums), .out = chan_ref(squares), .err = 0};
 	pthread_t tg, tq;
 	int64_t start = chan_now();
 	int got = 0, err;

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 
 #include "chan/chan_impl.h"
+#include "chan/chan_internal.h"
 #include "chan/chaos.h"
 #include "chan/futex.h"
 
@@ -200,8 +201,7 @@ out:
 }
 
 /* A select with one live case is that plain operation (Go compiles it so). */
-static int select_one(chan_case_t *cases, size_t n, uint32_t i, int64_t deadline,
-		      const void *ra)
+static int select_one(chan_case_t *cases, size_t n, uint32_t i, int64_t deadline, const void *ra)
 {
 	chan_case_t *cs = &cases[i];
 	struct godiag__sel sel = {cases, (uint32_t)n}; /* for the dump, if it parks */
@@ -341,6 +341,11 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 
 int chan_select(chan_case_t *cases, size_t n, int64_t deadline)
 {
+	return chan__select_ra(cases, n, deadline, __builtin_return_address(0));
+}
+
+int chan__select_ra(chan_case_t *cases, size_t n, int64_t deadline, const void *ra)
+{
 	uint32_t live = 0, last = 0;
 
 	if (n && !cases)
@@ -361,8 +366,8 @@ int chan_select(chan_case_t *cases, size_t n, int64_t deadline)
 		last = (uint32_t)i;
 	}
 	if (live == 1)
-		return select_one(cases, n, last, deadline, __builtin_return_address(0));
+		return select_one(cases, n, last, deadline, ra);
 	if (live == 0)
-		return select_never(cases, n, deadline, __builtin_return_address(0));
-	return select_multi(cases, n, deadline, __builtin_return_address(0));
+		return select_never(cases, n, deadline, ra);
+	return select_multi(cases, n, deadline, ra);
 }

@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "testutil.h"
 #include "tests/leakcheck.h"
+#include "testutil.h"
 
 TU_LEAK_CHECKED_SUITE(chan_basic);
 

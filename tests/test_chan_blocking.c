@@ -10,8 +10,8 @@
 #include <gochan/chan.h>
 #include <time.h>
 
-#include "testutil.h"
 #include "tests/leakcheck.h"
+#include "testutil.h"
 
 TU_LEAK_CHECKED_SUITE(chan_blocking);
 

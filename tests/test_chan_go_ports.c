@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testutil.h"
 #include "tests/leakcheck.h"
+#include "testutil.h"
 
 TU_LEAK_CHECKED_SUITE(go_chan);
 

@@ -18,8 +18,8 @@
 #include <sched.h>
 #include <stdlib.h>
 
-#include "testutil.h"
 #include "tests/leakcheck.h"
+#include "testutil.h"
 
 TU_LEAK_CHECKED_SUITE(chan_memmodel);
 

@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "test_context_util.h"
-#include "testutil.h"
 #include "tests/leakcheck.h"
+#include "testutil.h"
 
 TU_LEAK_CHECKED_SUITE(context_api);
 

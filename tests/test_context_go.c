@@ -27,8 +27,8 @@
 #include <stdlib.h>
 
 #include "test_context_util.h"
-#include "testutil.h"
 #include "tests/leakcheck.h"
+#include "testutil.h"
 
 TU_LEAK_CHECKED_SUITE(context_go);
 

@@ -25,8 +25,8 @@
 
 #include "context/ctx_internal.h"
 #include "test_context_util.h"
-#include "testutil.h"
 #include "tests/leakcheck.h"
+#include "testutil.h"
 
 TU_LEAK_CHECKED_SUITE(context_patterns);
 

@@ -10,6 +10,7 @@
  */
 #include <criterion/criterion.h>
 #include <gochan/chan.h>
+#include <gochan/context.h>
 #include <gochan/diag.h>
 #include <gochan/select.h>
 #include <gochan/time.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "diag/diag_internal.h"
 #include "tests/leakcheck.h"
@@ -321,6 +323,49 @@ Test(diag, caller_is_the_public_call_site, .timeout = 30)
 	cr_assert_eq(chan_unref(x.a), 0);
 }
 
+struct ctx_blocker {
+	ctx_t *ctx;
+	chan_t *ch;
+	int rc;
+	tu_blocker_t blk;
+};
+
+static void *ctx_recv_fn(void *p)
+{
+	struct ctx_blocker *x = p;
+	int64_t v;
+
+	tu_about_to_block(&x->blk);
+	x->rc = ctx_recv(x->ctx, x->ch, &v, NULL);
+	return NULL;
+}
+
+Test(diag, ctx_recv_shows_its_done_case_and_its_caller, .timeout = 30)
+{
+	struct ctx_blocker x = {.ctx = ctx_with_cancel(ctx_background()),
+				.ch = chan_new(sizeof(int64_t), 0)};
+	pthread_t th = tu_spawn(ctx_recv_fn, &x);
+	void *lo = (void *)(uintptr_t)ctx_recv_fn, *ra = NULL;
+
+	cr_assert(tu_wait_blocked(&x.blk, TU_BLOCK_TIMEOUT_NS));
+	char *j = godiag_dump_json();
+	cr_assert(tj_valid(j), "%s", j);
+	cr_assert(strstr(j, "\"op\":\"select\",\"ncases\":2,"), "%s", j);
+	cr_assert(strstr(j, fmt("{\"case\":0,\"dir\":\"receive\",\"addr\":\"%p\"", x.ch)), "%s", j);
+	cr_assert(strstr(j, "{\"case\":1,\"dir\":\"receive\","), "the Done case: %s", j);
+	const char *c = strstr(j, "\"caller\":\"");
+	cr_assert(c && sscanf(c + 10, "%p", &ra) == 1, "%s", j);
+	cr_assert((char *)ra > (char *)lo && (char *)ra < (char *)lo + 4096, "ra %p fn %p", ra, lo);
+	free(j);
+	/* Cancel first, release after the join: a thread blocked on Done must
+	 * have the context kept alive (gochan/context.h). */
+	cr_assert_eq(ctx_cancel(x.ctx), 0);
+	tu_join(th);
+	ctx_cancel_release(x.ctx);
+	cr_assert_eq(x.rc, CTX_CANCELED);
+	cr_assert_eq(chan_unref(x.ch), 0);
+}
+
 Test(diag, backtrace_mode_records_the_stack, .timeout = 30)
 {
 	godiag_set_backtrace(true);
@@ -451,6 +496,33 @@ Test(diag, signal_dump, .timeout = 60)
 	cr_assert_eq(godiag_signal(0), 0);
 	cr_assert_eq(godiag_threads(), 0);
 	cr_assert_eq(godiag_signal(0), 0); /* idempotent */
+	int64_t v = 1;
+	cr_assert_eq(chan_send(x.a, &v), 0);
+	tu_join(th);
+	cr_assert_eq(chan_unref(x.a), 0);
+}
+
+Test(diag, fork_child_lists_only_its_own_threads, .timeout = 30)
+{
+	struct blocker x = {.a = chan_new(sizeof(int64_t), 0)};
+	pthread_t th = tu_spawn(recv_fn, &x);
+
+	wait_blocked(&x);
+	cr_assert_eq(godiag_blocked(), 1);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		/* Only this thread exists here: nothing is blocked. */
+		int bad = godiag_blocked() != 0 || godiag_verify_none(chan_now()) != 0;
+		char *j = godiag_dump_json();
+
+		bad |= !j || !strstr(j, "\"count\":0,");
+		_exit(bad);
+	}
+	int st = 0;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+	cr_assert_eq(godiag_blocked(), 1); /* the parent's thread is still there */
 	int64_t v = 1;
 	cr_assert_eq(chan_send(x.a, &v), 0);
 	tu_join(th);

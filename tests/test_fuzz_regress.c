@@ -8,13 +8,13 @@
  *   - ctx_timeout_negative_deadline (context/: ctx_with_timeout clamped a
  *     negative timeout to "now" instead of now + timeout; fixed in 8862187).
  */
+#include "tests/leakcheck.h"
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <gochan/chan.h>
 #include <gochan/context.h>
 #include <gochan/select.h>
 #include <stdint.h>
-#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(fuzz_regress);
 

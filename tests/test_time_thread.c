@@ -14,9 +14,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "tests/leakcheck.h"
 #include "tests/test_time_util.h"
 #include "timer/timer_internal.h"
-#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(time_thread);
 

@@ -3,8 +3,8 @@
  * TestAfterStress, NewTicker(d <= 0) EINVAL, Tick(d <= 0) == nil channel,
  * dropping ticks for a slow receiver, Stop/Reset leave no stale tick.
  */
-#include "tests/test_time_util.h"
 #include "tests/leakcheck.h"
+#include "tests/test_time_util.h"
 
 TU_LEAK_CHECKED_SUITE(time_ticker);
 

@@ -105,6 +105,15 @@ static inline void tu_about_to_block(tu_blocker_t *b)
 	atomic_store_explicit(&b->tid, (int)syscall(SYS_gettid), memory_order_release);
 }
 
+/* The futex system call's number as /proc/<tid>/syscall shows it.  Under
+ * qemu-user (zig build test-arm64) that file shows the HOST's numbers, so
+ * scripts/qemu-run.sh passes the host's in GOCHAN_TEST_HOST_FUTEX_NR. */
+static inline long tu_futex_nr(void)
+{
+	const char *host = getenv("GOCHAN_TEST_HOST_FUTEX_NR");
+	return host ? atol(host) : (long)SYS_futex;
+}
+
 /* Whether kernel thread @tid is asleep in a futex wait right now. */
 static inline bool tu_thread_parked(int tid)
 {
@@ -129,7 +138,7 @@ static inline bool tu_thread_parked(int tid)
 	fclose(f);
 	if (got != 1)
 		return true; /* "running" or unreadable: rely on the state */
-	return nr == SYS_futex;
+	return nr == tu_futex_nr();
 }
 
 /*

@@ -297,6 +297,8 @@ void ctx_release(ctx_t *c);
  * calls ctx_cancel_release() when the variable goes out of scope, as Go's
  * `defer cancel()`:
  *     CTX_SCOPED ctx_t *ctx = ctx_with_timeout(parent, GOTIME_SECOND);
+ * The same statement in C++ (g++ and clang++ honour the attribute there too,
+ * also when an exception unwinds the scope).
  */
 #define CTX_SCOPED __attribute__((cleanup(ctx__scope_end)))
 
@@ -415,8 +417,13 @@ int ctx_recv(ctx_t *c, chan_t *ch, void *elem, bool *ok);
  */
 int ctx_select(ctx_t *c, chan_case_t *cases, size_t n);
 
-/* Implementation detail of CTX_SCOPED. */
+/* Implementation detail of CTX_SCOPED (C++: an inline function, which
+ * compilers do not report as unused). */
+#ifdef __cplusplus
+inline void ctx__scope_end(ctx_t **cp)
+#else
 static inline void ctx__scope_end(ctx_t **cp)
+#endif
 {
 	ctx_cancel_release(*cp);
 }

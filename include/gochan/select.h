@@ -98,6 +98,7 @@ typedef struct chan_case {
  */
 int chan_select(chan_case_t *cases, size_t n, int64_t deadline);
 
+#ifndef __cplusplus
 /** Build a receive case: value into @dst (or NULL), outcome into @okp (or NULL). */
 #define CHAN_RECV(ch, dst, okp) \
 	((chan_case_t){.chan = (ch), .elem = (dst), .ok = (okp), .op = CHAN_OP_RECV})
@@ -110,12 +111,14 @@ int chan_select(chan_case_t *cases, size_t n, int64_t deadline);
  * CHAN_SELECT(deadline, case...) - a select statement over a temporary case
  * array; evaluates to chan_select()'s result, so it reads best as the
  * controlling expression of a switch (see the example above).  No allocation
- * for up to CHAN_SELECT_STACK_CASES cases.
+ * for up to CHAN_SELECT_STACK_CASES cases.  (C++: the same statement, see
+ * the end of this file.)
  */
 #define CHAN_SELECT(deadline, ...)                                                  \
 	chan_select((chan_case_t[]){__VA_ARGS__},                                  \
 		    sizeof((chan_case_t[]){__VA_ARGS__}) / sizeof(chan_case_t),    \
 		    (deadline))
+#endif /* !__cplusplus */
 
 /**
  * CHAN_RANGE(ch, dst) - Go's `for v := range ch`: a loop whose body runs once
@@ -128,6 +131,36 @@ int chan_select(chan_case_t *cases, size_t n, int64_t deadline);
 
 #ifdef __cplusplus
 }
-#endif
+
+/*
+ * C++ (C++11 and later).  C++ has no compound literals, so the case builders
+ * are an inline function and CHAN_SELECT hands its cases to a variadic
+ * template that copies them into an array on its own stack frame: the same
+ * statement form, the same single chan_select() call, still no allocation.
+ *     switch (CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a, &v, &ok), CHAN_SEND(b, &w, NULL))) { ... }
+ * As in C, the cases and send values are evaluated once, in no specified
+ * order, before the select starts.
+ */
+inline chan_case_t chan__case(chan_t *ch, void *elem, bool *ok, enum chan_op op)
+{
+	chan_case_t c;
+	c.chan = ch;
+	c.elem = elem;
+	c.ok = ok;
+	c.op = op;
+	return c;
+}
+
+template <typename... Cases>
+inline int chan__select_cxx(int64_t deadline, Cases... cases)
+{
+	chan_case_t array[] = {cases...};
+	return chan_select(array, sizeof...(cases), deadline);
+}
+
+#define CHAN_RECV(ch, dst, okp) chan__case((ch), (dst), (okp), CHAN_OP_RECV)
+#define CHAN_SEND(ch, src, okp) chan__case((ch), (void *)(src), (okp), CHAN_OP_SEND)
+#define CHAN_SELECT(deadline, ...) chan__select_cxx((int64_t)(deadline), __VA_ARGS__)
+#endif /* __cplusplus */
 
 #endif /* GOCHAN_SELECT_H */

@@ -1,0 +1,26 @@
+/*
+ * search/config.h - the service's settings (SEARCH-API.md's flags), parsed
+ * once by main.c and read-only afterwards.
+ */
+#ifndef GOCHAN_SEARCH_CONFIG_H
+#define GOCHAN_SEARCH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config {
+	const char *root;       /* --root: the served tree */
+	const char *listen;     /* --listen: address, default 127.0.0.1 */
+	int port;               /* --port: 0 picks a free one */
+	int workers;            /* --workers: scan threads per request */
+	long max_scans;         /* --max-scans: concurrent scans; past it 503 */
+	long max_results;       /* --max-results: upper bound of max= */
+	int64_t max_file_size;  /* --max-file-size: larger files are skipped */
+	int64_t max_timeout_ns; /* --max-timeout: upper bound of timeout= */
+	int root_fd;            /* O_PATH|O_DIRECTORY fd of root, opened at start */
+	char *root_real;        /* realpath(root): reported paths are relative to it */
+};
+
+extern struct config cfg;
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * search/dirq.h - the directories a scan's workers still have to read: a
+ * shared stack (depth first, so it stays small) with a termination count,
+ * whose idle workers wait in a chan_select that also watches the scan's
+ * context.
+ *
+ * Invariant (under the mutex): pending = directories on the stack +
+ * directories popped and not yet finished.  The walk is over when pending
+ * reaches 0: nobody can push any more.  An idle worker waits on `wake`
+ * (a gochan channel of capacity = workers, elements of size 0) in a select
+ * with Done; a push that finds idle workers drops a token into it
+ * (chan_try_send: never blocks, and a full channel already wakes them all),
+ * and the worker that brings pending to 0 closes it, which wakes every idle
+ * worker at once.  A token nobody needed costs its taker one more look.
+ */
+#ifndef GOCHAN_SEARCH_DIRQ_H
+#define GOCHAN_SEARCH_DIRQ_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <gochan/chan.h>
+#include <gochan/context.h>
+
+struct dirq {
+	pthread_mutex_t mu;
+	char **stack;
+	size_t n, cap;
+	size_t pending;
+	int idle;
+	bool complete, partial;
+	chan_t *wake;
+};
+
+/* 0 or ENOMEM. */
+int dirq_init(struct dirq *q, int workers);
+void dirq_destroy(struct dirq *q);
+
+/* Push a copy of @dir (@len bytes, relative to the scan's root, "" = the
+ * root); false on ENOMEM (the directory is then not scanned). */
+bool dirq_push(struct dirq *q, const char *dir, size_t len);
+
+/* The next directory (the caller frees it and calls dirq_finished), or NULL
+ * once the walk is over or @ctx is done.  Blocks only while other workers
+ * are reading directories that may yield more. */
+char *dirq_pop(struct dirq *q, ctx_t *ctx);
+
+/* A popped directory is done with: read to the end (@whole), or given up
+ * because the scan is stopping. */
+void dirq_finished(struct dirq *q, bool whole);
+
+/* Whether every directory was read whole (meaningful once the walk is over). */
+bool dirq_complete(struct dirq *q);
+
+#endif

@@ -1,0 +1,192 @@
+/* search/handler.c - see handler.h. */
+#include "search/handler.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "search/config.h"
+#include "search/match.h"
+#include "search/parse.h"
+#include "search/stats.h"
+
+void handler_error_json(struct jbuf *out, const char *msg, const char *param, long long offset)
+{
+	jbuf_puts(out, "{\"error\":");
+	jbuf_str(out, msg, strlen(msg));
+	jbuf_puts(out, ",\"param\":");
+	jbuf_str(out, param, strlen(param));
+	if (offset >= 0)
+		jbuf_printf(out, ",\"offset\":%lld", offset);
+	jbuf_puts(out, "}\n");
+}
+
+static int bad(struct jbuf *err, const char *msg, const char *param, long long offset)
+{
+	handler_error_json(err, msg, param, offset);
+	return 400;
+}
+
+void search_req_clear(struct search_req *r)
+{
+	matcher_free(r->m);
+	free(r->glob);
+	free(r->prefix);
+	if (r->dir_fd >= 0) {
+		close(r->dir_fd);
+		stat_add(&stats.fds_held, -1);
+	}
+	r->m = NULL;
+	r->glob = r->prefix = NULL;
+	r->dir_fd = -1;
+}
+
+/* Open the directory @root names inside the served tree: relative, no "..",
+ * resolved beneath the served root (a symlink may be crossed only if it
+ * stays inside).  Sets r->dir_fd and r->prefix (the real path, relative). */
+static int open_root(const char *root, size_t len, struct search_req *r, struct jbuf *err)
+{
+	if (memchr(root, 0, len))
+		return bad(err, "root contains a NUL byte", "root", -1);
+	if (root[0] == '/')
+		return bad(err, "root must be relative to the served tree", "root", -1);
+	for (const char *c = root; *c;) {
+		const char *e = strchr(c, '/');
+		size_t n = e ? (size_t)(e - c) : strlen(c);
+		if (n == 2 && c[0] == '.' && c[1] == '.')
+			return bad(err, "root must not contain '..'", "root", -1);
+		c += n + (e != NULL);
+	}
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, cfg.root_fd, *root ? root : ".", &how, sizeof how);
+	if (fd < 0) {
+		switch (errno) {
+		case EXDEV:
+		case ELOOP:
+			return bad(err, "root leaves the served tree (symlink)", "root", -1);
+		case ENOTDIR:
+			return bad(err, "root is not a directory", "root", -1);
+		case EACCES:
+			return bad(err, "root: permission denied", "root", -1);
+		default:
+			return bad(err, "root does not exist in the served tree", "root", -1);
+		}
+	}
+	stat_add(&stats.fds_held, 1);
+	r->dir_fd = fd;
+	/* The reported prefix is the real path relative to the real root. */
+	char link[64], real[PATH_MAX];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, real, sizeof real - 1);
+	size_t rl = strlen(cfg.root_real);
+	if (n < 0 || (size_t)n < rl || memcmp(real, cfg.root_real, rl) != 0)
+		return 500;
+	real[n] = 0;
+	const char *rel = real + rl;
+	while (*rel == '/')
+		rel++;
+	if (!(r->prefix = strdup(rel)))
+		return 500;
+	return 0;
+}
+
+int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *err)
+{
+	*r = (struct search_req){.dir_fd = -1};
+	size_t qlen = 0, nlen = 0, len;
+	const char *q = get(cls, "q", &qlen);
+	const char *name = get(cls, "name", &nlen);
+	if (q && !qlen)
+		q = NULL; /* an empty parameter is an absent one */
+	if (name && !nlen)
+		name = NULL;
+	int st = 0;
+	if (!q && !name) {
+		st = bad(err, "missing pattern: give q (content) and/or name (glob)", "q", -1);
+		goto fail;
+	}
+	if (q) {
+		char msg[300];
+		size_t off = 0;
+		if (!(r->m = matcher_new(q, qlen, msg, sizeof msg, &off))) {
+			char full[340];
+			snprintf(full, sizeof full, "invalid pattern: %s", msg);
+			st = bad(err, full, "q", (long long)off);
+			goto fail;
+		}
+	}
+	if (name) {
+		if (memchr(name, 0, nlen)) {
+			st = bad(err, "name contains a NUL byte", "name", -1);
+			goto fail;
+		}
+		const char *slash = strchr(name, '/');
+		if (slash) {
+			st = bad(err, "name is a glob on the base name: no '/'", "name",
+				 slash - name);
+			goto fail;
+		}
+		if (parse_glob_check(name) != 0) {
+			st = bad(err, "invalid glob: syntax error in pattern", "name", -1);
+			goto fail;
+		}
+		if (!(r->glob = strdup(name))) {
+			st = 500;
+			goto fail;
+		}
+	}
+	const char *root = get(cls, "root", &len);
+	if (root && (len == 0 || strcmp(root, ".") == 0))
+		root = NULL;
+	if ((st = open_root(root ? root : "", root ? len : 0, r, err)) != 0)
+		goto fail;
+	r->timeout_ns = cfg.max_timeout_ns;
+	const char *t = get(cls, "timeout", &len);
+	if (t && len) {
+		int64_t ns;
+		int e = memchr(t, 0, len) ? EINVAL : parse_duration(t, &ns);
+		if (e) {
+			st = bad(
+				err,
+				e == ERANGE
+					? "invalid duration: out of range"
+					: "invalid duration: want Go syntax such as 250ms, 1.5s, 2m",
+				"timeout", -1);
+			goto fail;
+		}
+		if (ns <= 0) {
+			st = bad(err, "timeout must be > 0", "timeout", -1);
+			goto fail;
+		}
+		if (ns < r->timeout_ns)
+			r->timeout_ns = ns; /* longer ones are cut to --max-timeout */
+	}
+	r->max = cfg.max_results;
+	const char *m = get(cls, "max", &len);
+	if (m && len) {
+		int64_t v;
+		if (memchr(m, 0, len) || parse_int(m, 1, cfg.max_results, &v) != 0) {
+			char msg[96];
+			snprintf(msg, sizeof msg, "max must be an integer in 1..%ld",
+				 cfg.max_results);
+			st = bad(err, msg, "max", -1);
+			goto fail;
+		}
+		r->max = v;
+	}
+	return 0;
+fail:
+	search_req_clear(r);
+	if (st == 500 && err->len == 0)
+		jbuf_puts(err, "{\"error\":\"internal error\"}\n");
+	return st;
+}

@@ -1,0 +1,185 @@
+/*
+ * search/main.c - gochan-search: flags, signals, start and clean shutdown.
+ *
+ * Signals: SIGINT and SIGTERM are blocked before any thread starts, so every
+ * thread inherits the mask and only main's sigwait() receives them.  Then:
+ * stop accepting (MHD_quiesce_daemon), cancel the server context (every
+ * request's context derives from it: scans stop, writers send their done
+ * line), drain (wait up to 2 s for the requests to end), MHD_stop_daemon (closes the connections, joins their threads),
+ * godiag_verify_none (no library thread left, nothing blocked), exit 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gochan/context.h>
+#include <gochan/diag.h>
+#include <gochan/time.h>
+
+#include "search/config.h"
+#include "search/parse.h"
+#include "search/server.h"
+#include "search/stats.h"
+
+struct config cfg = {
+	.listen = "127.0.0.1",
+	.port = 8080,
+	.max_scans = 8,
+	.max_results = 10000,
+	.max_file_size = 8 << 20,
+	.max_timeout_ns = 60 * GOTIME_SECOND,
+	.root_fd = -1,
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: gochan-search --root DIR [--listen ADDR] [--port N] [--workers N]\n"
+	      "         [--max-scans N] [--max-results N] [--max-file-size BYTES] [--max-timeout DUR]\n"
+	      "Serves GET /search?q=PATTERN&name=GLOB&root=SUBDIR&timeout=DUR&max=N over DIR,\n"
+	      "GET / (a search page) and GET /debug/vars.  --port 0 picks a free port.\n",
+	      f);
+}
+
+static int64_t int_flag(const char *name, const char *v, int64_t lo, int64_t hi)
+{
+	int64_t x;
+	if (parse_int(v, lo, hi, &x) != 0) {
+		fprintf(stderr, "gochan-search: --%s %s: want an integer in %lld..%lld\n", name, v,
+			(long long)lo, (long long)hi);
+		exit(2);
+	}
+	return x;
+}
+
+static void parse_flags(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"root", required_argument, NULL, 'r'},
+		{"listen", required_argument, NULL, 'l'},
+		{"port", required_argument, NULL, 'p'},
+		{"workers", required_argument, NULL, 'w'},
+		{"max-scans", required_argument, NULL, 's'},
+		{"max-results", required_argument, NULL, 'n'},
+		{"max-file-size", required_argument, NULL, 'f'},
+		{"max-timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg.workers = cores > 0 ? (int)cores : 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			cfg.root = optarg;
+			break;
+		case 'l':
+			cfg.listen = optarg;
+			break;
+		case 'p':
+			cfg.port = (int)int_flag("port", optarg, 0, 65535);
+			break;
+		case 'w':
+			cfg.workers = (int)int_flag("workers", optarg, 1, 1024);
+			break;
+		case 's':
+			cfg.max_scans = (long)int_flag("max-scans", optarg, 1, 100000);
+			break;
+		case 'n':
+			cfg.max_results = (long)int_flag("max-results", optarg, 1, 1000000000);
+			break;
+		case 'f':
+			cfg.max_file_size = int_flag("max-file-size", optarg, 0, INT64_MAX / 2);
+			break;
+		case 't':
+			if (parse_duration(optarg, &cfg.max_timeout_ns) != 0 ||
+			    cfg.max_timeout_ns <= 0) {
+				fprintf(stderr,
+					"gochan-search: --max-timeout %s: want a positive Go duration (60s)\n",
+					optarg);
+				exit(2);
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc || !cfg.root) {
+		if (!cfg.root)
+			fputs("gochan-search: --root is required\n", stderr);
+		usage(stderr);
+		exit(2);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	parse_flags(argc, argv);
+	cfg.root_fd = open(cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cfg.root_fd < 0 || !(cfg.root_real = realpath(cfg.root, NULL))) {
+		fprintf(stderr, "gochan-search: --root %s: %s\n", cfg.root, strerror(errno));
+		return 2;
+	}
+
+	/* Before any thread exists: the mask is inherited by all of them. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN); /* MHD writes with MSG_NOSIGNAL; belt and braces */
+
+	ctx_t *server_ctx = ctx_with_cancel(ctx_background());
+	if (!server_ctx) {
+		perror("gochan-search: server context");
+		return 1;
+	}
+	int port = server_start(server_ctx);
+	if (port < 0)
+		return 1;
+	if (strchr(cfg.listen, ':'))
+		printf("listening on http://[%s]:%d\n", cfg.listen, port);
+	else
+		printf("listening on http://%s:%d\n", cfg.listen, port);
+	fflush(stdout);
+
+	int sig = 0;
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	fprintf(stderr, "gochan-search: %s: stop accepting, cancel %ld scan(s), drain\n",
+		sig == SIGINT ? "SIGINT" : "SIGTERM", stat_get(&stats.scans_in_progress));
+	server_quiesce();
+	ctx_cancel(server_ctx);
+	/* Drain: the writers send their done line ("canceled"); a client that
+	 * stopped reading is cut off by server_stop() after 2 s. */
+	long left = server_drain(chan_deadline_in(2 * GOTIME_SECOND));
+	if (left)
+		fprintf(stderr, "gochan-search: %ld request(s) not drained in 2 s: closing them\n",
+			left);
+	server_stop();
+	ctx_release(server_ctx);
+	int leak = godiag_verify_none(chan_deadline_in(5 * GOTIME_SECOND));
+	long ctxs = stat_get(&stats.contexts_alive), fds = stat_get(&stats.fds_held),
+	     workers = stat_get(&stats.workers_alive);
+	close(cfg.root_fd);
+	free(cfg.root_real);
+	if (leak || ctxs || fds || workers) {
+		fprintf(stderr,
+			"gochan-search: NOT clean at exit: verify_none=%d contexts=%ld fds=%ld workers=%ld\n",
+			leak, ctxs, fds, workers);
+		return 1;
+	}
+	fprintf(stderr,
+		"gochan-search: clean exit: no request, scan, worker or library thread left\n");
+	return 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * search/match.h - the content matcher: a PCRE2 pattern compiled once per
+ * request (JIT when available), or a plain byte string searched with memmem
+ * when the pattern has no metacharacter (the literal fast path).
+ *
+ * Semantics are those of `grep -E` per line: a line matches when the pattern
+ * matches somewhere inside it; ^ and $ anchor at line boundaries
+ * (PCRE2_MULTILINE) and a match never spans a newline (a candidate that
+ * crosses one is re-tried on its first line alone).  Byte mode: no UTF
+ * checking, so files with any encoding are searched.
+ */
+#ifndef GOCHAN_SEARCH_MATCH_H
+#define GOCHAN_SEARCH_MATCH_H
+
+#include <stddef.h>
+
+struct matcher;
+
+/* Compile @pat (@len bytes).  Returns NULL on error with a message in
+ * @err (at most @errlen bytes) and the offset of the error in @erroff.
+ * The matcher is read-only after this and may be shared by threads; each
+ * thread needs its own match_state. */
+struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errlen, size_t *erroff);
+void matcher_free(struct matcher *m);
+/* Whether the literal fast path is in use (for logs and tests). */
+int matcher_is_literal(const struct matcher *m);
+
+/* Per-thread scratch (PCRE2 match data).  NULL on ENOMEM. */
+struct match_state *match_state_new(const struct matcher *m);
+void match_state_free(struct match_state *st);
+
+/*
+ * Find the first matching line in buf[*pos, end): the search starts at *pos
+ * (a line start) and @end is a line end (the byte after a '\n', or the end
+ * of the data).  On a hit returns 1 and the line as [*ls, *le) (without its
+ * '\n'), and sets *pos to the start of the next line.  Returns 0 when no
+ * line in the range matches (*pos = end); a negative value on a matcher
+ * error (PCRE2's match limit, for instance): that range is given up.
+ */
+int match_next(const struct matcher *m, struct match_state *st, const char *buf, size_t end,
+	       size_t *pos, size_t *ls, size_t *le);
+
+#endif

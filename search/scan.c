@@ -1,0 +1,367 @@
+/* search/scan.c - see scan.h. */
+#include "search/scan.h"
+#include "search/scan_impl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gochan/group.h>
+#include <gochan/select.h>
+
+#include "search/dirq.h"
+#include "search/json.h"
+#include "search/match.h"
+#include "search/stats.h"
+
+/* Whether the scan's context is done; the first worker to see it records
+ * the time. */
+bool scan__stopping(struct scan *s)
+{
+	if (ctx_err(s->group_ctx) == 0)
+		return false;
+	long long zero = 0;
+	atomic_compare_exchange_strong_explicit(&s->first_seen, &zero, (long long)chan_now(),
+						memory_order_relaxed, memory_order_relaxed);
+	return true;
+}
+
+/* ---- results ---- */
+
+static void path_join(struct jbuf *out, const char *prefix, const char *dir, const char *name)
+{
+	out->len = 0;
+	if (*prefix) {
+		jbuf_puts(out, prefix);
+		if (*dir || name)
+			jbuf_put(out, "/", 1);
+	}
+	if (*dir) {
+		jbuf_puts(out, dir);
+		if (name)
+			jbuf_put(out, "/", 1);
+	}
+	if (name)
+		jbuf_puts(out, name);
+}
+
+/* Send one JSON line; false when the context is done (or out of memory):
+ * the caller stops. */
+bool scan__emit(struct scan *s, struct jbuf *line)
+{
+	struct scan_item it;
+	it.line = jbuf_take(line, &it.len);
+	if (!it.line)
+		return false;
+	if (ctx_send(s->group_ctx, s->results, &it) != 0) {
+		free(it.line);
+		(void)scan__stopping(s);
+		return false;
+	}
+	return true;
+}
+
+static bool emit_name(struct scan *s, const struct jbuf *path)
+{
+	struct jbuf j = {0};
+	jbuf_puts(&j, "{\"type\":\"name\",\"path\":");
+	jbuf_str(&j, path->p, path->len);
+	jbuf_puts(&j, "}\n");
+	return scan__emit(s, &j);
+}
+
+int scan__open_fd(int dirfd, const char *name, int flags)
+{
+	int fd = openat(dirfd, name, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd >= 0)
+		stat_add(&stats.fds_held, 1);
+	return fd;
+}
+
+void scan__close_fd(int fd)
+{
+	close(fd);
+	stat_add(&stats.fds_held, -1);
+}
+
+/* ---- directories ---- */
+
+static int open_dir(struct scan *s, const char *rel)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, s->p.dir_fd, *rel ? rel : ".", &how, sizeof how);
+	if (fd >= 0)
+		stat_add(&stats.fds_held, 1);
+	return fd;
+}
+
+/* Read directory @rel (relative to the scan's root).  Returns false when
+ * the scan must stop. */
+static bool scan_dir(struct worker *w, const char *rel)
+{
+	struct scan *s = w->s;
+	if (scan__stopping(s))
+		return false;
+	int fd = open_dir(s, rel);
+	if (fd < 0) {
+		/* EACCES: unreadable; ENOENT: vanished; ELOOP/EXDEV: replaced by
+		 * a symlink since it was listed.  Counted, never fatal. */
+		atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
+		return true;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		scan__close_fd(fd);
+		atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
+		return true;
+	}
+	bool go_on = true;
+	size_t rlen = strlen(rel);
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			if (errno)
+				atomic_fetch_add_explicit(&s->totals.errors, 1,
+							  memory_order_relaxed);
+			break;
+		}
+		const char *name = de->d_name;
+		if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
+			continue;
+		if (scan__stopping(s)) {
+			go_on = false;
+			break;
+		}
+		unsigned char type = de->d_type;
+		if (type == DT_UNKNOWN) {
+			struct stat st;
+			if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+				continue; /* vanished */
+			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+		}
+		if (type == DT_DIR) {
+			/* rel + "/" + name, without a leading "/" at the top. */
+			struct jbuf *j = &w->path;
+			j->len = 0;
+			if (rlen) {
+				jbuf_put(j, rel, rlen);
+				jbuf_put(j, "/", 1);
+			}
+			jbuf_puts(j, name);
+			if (j->oom || !dirq_push(&s->dirs, j->p, j->len)) {
+				atomic_fetch_add_explicit(&s->totals.errors, 1,
+							  memory_order_relaxed);
+				j->oom = 0;
+			}
+			continue;
+		}
+		if (type != DT_REG) {
+			/* Symlinks, devices, FIFOs, sockets: never opened. */
+			atomic_fetch_add_explicit(&s->totals.skipped, 1, memory_order_relaxed);
+			continue;
+		}
+		/* files: every regular file met (as the Go twin counts them). */
+		atomic_fetch_add_explicit(&s->totals.files, 1, memory_order_relaxed);
+		if (s->p.glob && fnmatch(s->p.glob, name, 0) != 0)
+			continue;
+		path_join(&w->path, s->prefix, rel, name);
+		if (w->path.oom) {
+			w->path.oom = 0;
+			atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
+			continue;
+		}
+		if (!s->p.m) {
+			if (!emit_name(s, &w->path)) {
+				go_on = false;
+				break;
+			}
+			continue;
+		}
+		if (!scan__file(w, fd, name, &w->path)) {
+			go_on = false;
+			break;
+		}
+	}
+	closedir(d); /* closes fd */
+	stat_add(&stats.fds_held, -1);
+	return go_on;
+}
+
+/* ---- workers ---- */
+
+static int worker(void *arg)
+{
+	struct worker *w = arg;
+	struct scan *s = w->s;
+	stat_add(&stats.workers_alive, 1);
+	int err = 0;
+	if (s->p.m && !(w->st = match_state_new(s->p.m)))
+		err = ENOMEM;
+	while (!err) {
+		char *dir = dirq_pop(&s->dirs, s->group_ctx);
+		if (!dir) {
+			(void)scan__stopping(s); /* records the time if that is why */
+			break;
+		}
+		bool go_on = scan_dir(w, dir);
+		free(dir);
+		dirq_finished(&s->dirs, go_on);
+		if (!go_on)
+			break;
+	}
+	match_state_free(w->st);
+	free(w->buf);
+	jbuf_free(&w->path);
+	free(w);
+	/* The last worker out closes the results: the writer then knows that
+	 * nothing more will come.  acq_rel: every worker's sends happen before
+	 * the close (and so before the writer sees the channel closed). */
+	if (atomic_fetch_sub_explicit(&s->running, 1, memory_order_acq_rel) == 1)
+		chan_close(s->results);
+	stat_add(&stats.workers_alive, -1);
+	return err;
+}
+
+struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
+{
+	struct scan *s = calloc(1, sizeof *s);
+	if (!s) {
+		scan__close_fd(p->dir_fd);
+		return NULL;
+	}
+	s->p = *p;
+	int err = ENOMEM;
+	if (dirq_init(&s->dirs, p->workers) != 0) {
+		free(s);
+		scan__close_fd(p->dir_fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!(s->prefix = strdup(p->prefix)))
+		goto fail;
+	s->p.prefix = s->prefix;
+	if (!(s->results = chan_new(sizeof(struct scan_item), RESULTS_CAP)))
+		goto fail;
+	if (!(s->scan_ctx = ctx_with_cancel(parent))) {
+		err = errno;
+		goto fail;
+	}
+	stat_add(&stats.contexts_alive, 1);
+	if (!(s->group = gogroup_with_context(s->scan_ctx, &s->group_ctx))) {
+		err = errno;
+		goto fail;
+	}
+	stat_add(&stats.contexts_alive, 1);
+	if (!dirq_push(&s->dirs, "", 0))
+		goto fail;
+	atomic_store_explicit(&s->running, p->workers, memory_order_relaxed);
+	for (int i = 0; i < p->workers; i++) {
+		struct worker *w = calloc(1, sizeof *w);
+		if (w)
+			w->s = s;
+		err = w ? gogroup_go(s->group, worker, w) : ENOMEM;
+		if (err) {
+			free(w);
+			/* Not started: count it out as if it had run; if it was
+			 * the last, close the results here. */
+			int left = p->workers - i;
+			if (atomic_fetch_sub_explicit(&s->running, left, memory_order_acq_rel) ==
+			    left)
+				chan_close(s->results);
+			if (i == 0)
+				goto fail_started;
+			break;
+		}
+	}
+	return s;
+fail_started:
+	scan_free(s);
+	errno = err;
+	return NULL;
+fail:
+	if (s->group) {
+		gogroup_free(s->group);
+		ctx_release(s->group_ctx);
+		stat_add(&stats.contexts_alive, -1);
+	}
+	if (s->scan_ctx) {
+		ctx_cancel_release(s->scan_ctx);
+		stat_add(&stats.contexts_alive, -1);
+	}
+	dirq_destroy(&s->dirs);
+	chan_unref(s->results);
+	free(s->prefix);
+	scan__close_fd(p->dir_fd);
+	free(s);
+	errno = err;
+	return NULL;
+}
+
+chan_t *scan_results(struct scan *s)
+{
+	return s->results;
+}
+
+bool scan_complete(struct scan *s)
+{
+	return dirq_complete(&s->dirs);
+}
+
+struct scan_totals *scan_totals(struct scan *s)
+{
+	return &s->totals;
+}
+
+int64_t scan_first_seen(struct scan *s)
+{
+	return (int64_t)atomic_load_explicit(&s->first_seen, memory_order_relaxed);
+}
+
+int64_t scan_stop(struct scan *s, int64_t *joined_real)
+{
+	if (!s->stopped) {
+		ctx_cancel(s->scan_ctx);
+		(void)gogroup_wait(s->group);
+		s->joined_mono = chan_now();
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s->joined_real = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		s->stopped = true;
+	}
+	if (joined_real)
+		*joined_real = s->joined_real;
+	return s->joined_mono;
+}
+
+void scan_free(struct scan *s)
+{
+	if (!s)
+		return;
+	scan_stop(s, NULL);
+	gogroup_free(s->group);
+	ctx_release(s->group_ctx);
+	ctx_cancel_release(s->scan_ctx);
+	stat_add(&stats.contexts_alive, -2);
+	struct scan_item it;
+	bool ok;
+	while (chan_try_recv(s->results, &it, &ok) == 0 && ok)
+		free(it.line);
+	chan_unref(s->results);
+	dirq_destroy(&s->dirs);
+	free(s->prefix);
+	scan__close_fd(s->p.dir_fd);
+	free(s);
+}

@@ -1,0 +1,212 @@
+/* search/server.c - see server.h. */
+#include "search/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "page_html.h" /* generated from search/page.html by the build */
+#include "search/config.h"
+#include "search/debug.h"
+#include "search/json.h"
+#include "search/stats.h"
+#include "search/stream.h"
+
+struct search_stats stats;
+
+static struct MHD_Daemon *daemon_;
+static MHD_socket listen_fd = MHD_INVALID_SOCKET;
+
+/* Requests in progress, for server_drain(): on_completed signals `drained`
+ * when the count reaches 0 (stats.requests_in_progress is the same figure,
+ * relaxed, for /debug/vars; this one is under the mutex so that no wake-up is
+ * lost). */
+static pthread_mutex_t drain_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t drained;
+static long in_progress;
+
+enum route {
+	R_OTHER,
+	R_PAGE,
+	R_SEARCH,
+	R_DEBUG
+};
+
+/* Per request (MHD's con_cls). */
+struct request {
+	struct stream *stream; /* /search only */
+};
+
+static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, const char *type,
+				const void *p, size_t n)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(n, (void *)p, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+	char body[128];
+	int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", msg);
+	return send_buf(conn, status, "application/json", body, (size_t)n);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	(void)upload_data;
+	ctx_t *server_ctx = cls;
+	struct request *r = *con_cls;
+	if (!r) {
+		/* First call: the headers are in; wait for the (ignored) body. */
+		if (!(r = calloc(1, sizeof *r)))
+			return MHD_NO;
+		*con_cls = r;
+		pthread_mutex_lock(&drain_mu);
+		in_progress++;
+		pthread_mutex_unlock(&drain_mu);
+		stat_add(&stats.requests_in_progress, 1);
+		stat_add(&stats.requests_total, 1);
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	enum route route = strcmp(url, "/") == 0             ? R_PAGE
+			   : strcmp(url, "/search") == 0     ? R_SEARCH
+			   : strcmp(url, "/debug/vars") == 0 ? R_DEBUG
+							     : R_OTHER;
+	if (route == R_OTHER)
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+	bool head = strcmp(method, "HEAD") == 0;
+	if (strcmp(method, "GET") != 0 && !(head && route != R_SEARCH))
+		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	switch (route) {
+	case R_PAGE:
+		return send_buf(conn, MHD_HTTP_OK, "text/html; charset=utf-8", page_html,
+				sizeof page_html);
+	case R_DEBUG: {
+		struct jbuf b = {0};
+		debug_vars(&b, 1);
+		enum MHD_Result ret =
+			b.oom ? MHD_NO
+			      : send_buf(conn, MHD_HTTP_OK, "application/json", b.p, b.len);
+		jbuf_free(&b);
+		return ret;
+	}
+	default:
+		return stream_handle(conn, server_ctx, &r->stream);
+	}
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)conn;
+	struct request *r = *con_cls;
+	if (!r)
+		return;
+	*con_cls = NULL;
+	stat_add(&stats.requests_in_progress, -1);
+	if (r->stream)
+		stream_completed(r->stream, why); /* writes the log line last */
+	free(r);
+	pthread_mutex_lock(&drain_mu);
+	if (--in_progress == 0)
+		pthread_cond_broadcast(&drained);
+	pthread_mutex_unlock(&drain_mu);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	fputs("mhd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+int server_start(ctx_t *server_ctx)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&drained, &ca);
+	pthread_condattr_destroy(&ca);
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, cfg.listen, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)cfg.port);
+	} else if (inet_pton(AF_INET6, cfg.listen, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)cfg.port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		fprintf(stderr, "gochan-search: --listen %s: not an IPv4 or IPv6 address\n",
+			cfg.listen);
+		return -1;
+	}
+	daemon_ =
+		MHD_start_daemon(flags, (uint16_t)cfg.port, NULL, NULL, on_request, server_ctx,
+				 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+				 (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+				 NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+	if (!daemon_) {
+		fprintf(stderr, "gochan-search: cannot listen on %s port %d\n", cfg.listen,
+			cfg.port);
+		return -1;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+	return di ? di->port : cfg.port;
+}
+
+void server_quiesce(void)
+{
+	if (daemon_)
+		listen_fd = MHD_quiesce_daemon(daemon_);
+}
+
+long server_drain(int64_t deadline_ns)
+{
+	struct timespec ts = {.tv_sec = deadline_ns / 1000000000,
+			      .tv_nsec = deadline_ns % 1000000000};
+	pthread_mutex_lock(&drain_mu);
+	while (in_progress > 0 && pthread_cond_timedwait(&drained, &drain_mu, &ts) == 0)
+		;
+	long left = in_progress;
+	pthread_mutex_unlock(&drain_mu);
+	return left;
+}
+
+void server_stop(void)
+{
+	if (!daemon_)
+		return;
+	MHD_stop_daemon(daemon_);
+	daemon_ = NULL;
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	listen_fd = MHD_INVALID_SOCKET;
+}

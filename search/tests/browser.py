@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""search/tests/browser.py BINARY [SCREENSHOT.png] - the page in a real browser.
+
+Headless Chromium (Debian's chromium + chromium-driver) driven by Selenium
+(python3-selenium) against the real gochan-search:
+  1. opens /, types a content pattern, clicks Search, sees results stream in
+     (and the files-scanned count move) while the scan is still running;
+     saves a screenshot of that moment (docs/search-page.png when asked);
+  2. closes the tab: the server must log the search "canceled" (the hangup
+     context saw the browser's connection close) and /debug/vars go back to
+     zero;
+  3. in another tab, starts a search and clicks Stop: the same.
+Waiting on the browser uses Selenium's bounded WebDriverWait; waiting on
+the server uses its log line (written after the scan's workers are joined).
+Prints `N passed, N failed` last.
+"""
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+try:
+    import selenium  # noqa: F401
+except ImportError:  # a python3 other than Debian's (pyenv, venv): use Debian's package
+    sys.path.append("/usr/lib/python3/dist-packages")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+import corpus  # noqa: E402
+from harness import Server  # noqa: E402
+
+PATTERN = r"\b(\w+)\b.*\b\1\b"  # a word seen twice on a line: slow (back-reference)
+passed = failed = 0
+
+
+def check(name, fn):
+    global passed, failed
+    try:
+        fn()
+        passed += 1
+        print("ok   %s" % name, flush=True)
+    except Exception as e:  # noqa: BLE001
+        failed += 1
+        print("FAIL %s: %s" % (name, str(e)[:600]), flush=True)
+        traceback.print_exc(limit=4)
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def make_tree(root):
+    """~50 MB of the demo corpus's kind of text: a doubled-word scan by one
+    worker takes seconds, and its results come from the first files on."""
+    rng = random.Random(3)
+    pool = corpus.make_pool(rng, 20000)
+    for a in range(4):
+        for b in range(8):
+            d = os.path.join(root, "src%02d" % a, "mod%02d" % b)
+            os.makedirs(d)
+            for f in range(20):
+                with open(os.path.join(d, "file%02d.txt" % f), "w") as fh:
+                    fh.write("\n".join(rng.choices(pool, k=1500)) + "\n")
+
+
+def browser():
+    opts = webdriver.ChromeOptions()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--window-size=1280,860", "--hide-scrollbars"):
+        opts.add_argument(a)
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+                            options=opts)
+
+
+def last_id(srv):
+    return srv.searches  # the page's /search requests, counted by start_search and bad_input
+
+
+def start_search(drv, srv):
+    drv.get("http://127.0.0.1:%d/" % srv.port)
+    q = drv.find_element(By.ID, "q")
+    q.clear()
+    q.send_keys(PATTERN)
+    m = drv.find_element(By.ID, "max")
+    m.clear()
+    m.send_keys("1000000")
+    drv.find_element(By.ID, "go").click()
+    srv.searches += 1
+    # results arrive and the files-scanned count moves while the scan runs
+    WebDriverWait(drv, 30, 0.05).until(
+        lambda d: int(d.find_element(By.ID, "matches").text.replace(",", "") or 0) >= 10
+        and int(d.find_element(By.ID, "files").text.replace(",", "") or 0) > 0)
+    expect(drv.find_element(By.ID, "state").text == "running",
+           "the scan ended before the test could cancel it: %s" % drv.find_element(By.ID, "state").text)
+    rows = drv.find_elements(By.CSS_SELECTOR, "#results .r")
+    expect(len(rows) >= 10, "only %d result rows" % len(rows))
+
+
+def wait_canceled(srv, rid):
+    rec = srv.wait_log(lambda r: r["id"] == rid, timeout=30)
+    expect(rec is not None, "no log line for search %d: the scan did not stop" % rid)
+    expect(rec["end"] == "canceled", "search %d ended %r" % (rid, rec["end"]))
+    v = srv.vars()
+    for k in ("scans_in_progress", "workers_alive", "fds_held", "contexts_alive"):
+        expect(v[k] == 0, "/debug/vars %s = %d after the cancel" % (k, v[k]))
+    expect(v["scans_canceled"] >= 1, v)
+    return rec
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: browser.py PATH/TO/gochan-search [SCREENSHOT.png]")
+    binary = os.path.abspath(sys.argv[1])
+    shot = sys.argv[2] if len(sys.argv) == 3 else None
+    tmp = tempfile.mkdtemp(prefix="gochan-search-browser-")
+    srv = drv = None
+    try:
+        root = os.path.join(tmp, "tree")
+        make_tree(root)
+        srv = Server(binary, root, "--workers", "1", "--max-results", "1000000")
+        drv = browser()
+        keep = drv.current_window_handle
+
+        def close_tab():
+            drv.switch_to.new_window("tab")
+            rid = last_id(srv) + 1
+            start_search(drv, srv)
+            if shot:
+                drv.save_screenshot(shot)
+                print("     screenshot: %s" % shot)
+            t0 = time.time_ns()
+            drv.close()  # the tab, not the browser
+            drv.switch_to.window(keep)
+            rec = wait_canceled(srv, rid)
+            print("     tab closed -> last worker joined: %.2f ms (incl. the browser closing its socket)"
+                  % ((rec["joined_unix_ns"] - t0) / 1e6))
+
+        def stop_button():
+            rid = last_id(srv) + 1
+            start_search(drv, srv)
+            drv.find_element(By.ID, "stop").click()
+            wait_canceled(srv, rid)
+            WebDriverWait(drv, 10, 0.05).until(lambda d: d.find_element(By.ID, "state").text == "canceled")
+
+        def bad_input():
+            drv.get("http://127.0.0.1:%d/" % srv.port)
+            drv.find_element(By.ID, "q").send_keys("(")
+            drv.find_element(By.ID, "go").click()
+            srv.searches += 1
+            WebDriverWait(drv, 10, 0.05).until(lambda d: "missing closing parenthesis" in d.find_element(By.ID, "err").text)
+
+        check("results stream in; closing the tab cancels the scan", close_tab)
+        check("the Stop button cancels the scan", stop_button)
+        check("a bad pattern shows PCRE2's message", bad_input)
+    finally:
+        if drv:
+            drv.quit()
+        rc = srv.stop() if srv else -1
+        shutil.rmtree(tmp, ignore_errors=True)
+    check("server exits 0 after SIGTERM", lambda: expect(rc == 0, "exit %d" % rc))
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
