@@ -43,8 +43,17 @@ static chan_t *chan_alloc(size_t elem_size, size_t cap, uint32_t flags)
 	struct chan *c;
 	unsigned char *raw;
 	const size_t hdr = sizeof(struct chan);
-	bool ring = GOCHAN_RING && cap > 0 && cap <= CHAN_RING_MAX_CAP && !(flags & CHAN_F_TIMER);
-	size_t stride = ring ? round_up(sizeof(struct chan_slot) + elem_size, 8) : elem_size;
+	bool ring = GOCHAN_RING && cap > 0 && cap <= CHAN_RING_MAX_CAP && !(flags & CHAN_F_TIMER) &&
+		    elem_size <= CHAN_MAX_ELEM_SIZE;
+	size_t rstride = round_up(sizeof(struct chan_slot) + elem_size, 8);
+
+	/* The ring's stamps cost 8 bytes a slot: take it only while that at
+	 * most doubles the buffer or stays under 64 KiB, so that a huge
+	 * chan struct{} (a semaphore) still costs nothing, as in Go. */
+	if (ring)
+		ring = (unsigned __int128)rstride * cap <=
+		       2 * (unsigned __int128)elem_size * cap + 65536;
+	size_t stride = ring ? rstride : elem_size;
 	size_t extra = ring ? sizeof(struct chan_ring) : 0;
 
 	if (elem_size > CHAN_MAX_ELEM_SIZE ||
