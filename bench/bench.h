@@ -115,31 +115,47 @@ static inline void bench_join(pthread_t t)
  * worker calls bench_start_wait(s) before its timed loop; the main thread
  * calls bench_start_go(s), which returns the start time once every worker has
  * arrived (the workers are released at the same moment).
+ *
+ * Two barriers: the clock is read between "all ready" and "go", so a main
+ * thread preempted right after the release cannot start the clock late (with
+ * one barrier, a loaded machine could let the workers finish before main read
+ * the clock: a 0 ns result).  Go's twin does the same (goNow reads the time
+ * before closing the gate).
  */
 typedef struct bench_start {
-	pthread_barrier_t barrier;
+	pthread_barrier_t ready, go;
 } bench_start_t;
 
 static inline void bench_start_init(bench_start_t *s, int nthreads)
 {
-	BENCH_OK(pthread_barrier_init(&s->barrier, NULL, (unsigned)nthreads + 1));
+	BENCH_OK(pthread_barrier_init(&s->ready, NULL, (unsigned)nthreads + 1));
+	BENCH_OK(pthread_barrier_init(&s->go, NULL, (unsigned)nthreads + 1));
+}
+
+static inline void bench_barrier(pthread_barrier_t *b)
+{
+	int rc = pthread_barrier_wait(b);
+	BENCH_CHECK(rc == 0 || rc == PTHREAD_BARRIER_SERIAL_THREAD);
 }
 
 static inline void bench_start_wait(bench_start_t *s)
 {
-	int rc = pthread_barrier_wait(&s->barrier);
-	BENCH_CHECK(rc == 0 || rc == PTHREAD_BARRIER_SERIAL_THREAD);
+	bench_barrier(&s->ready);
+	bench_barrier(&s->go);
 }
 
 static inline int64_t bench_start_go(bench_start_t *s)
 {
-	bench_start_wait(s);
-	return bench_now_ns();
+	bench_barrier(&s->ready);
+	int64_t t0 = bench_now_ns();
+	bench_barrier(&s->go);
+	return t0;
 }
 
 static inline void bench_start_destroy(bench_start_t *s)
 {
-	pthread_barrier_destroy(&s->barrier);
+	pthread_barrier_destroy(&s->ready);
+	pthread_barrier_destroy(&s->go);
 }
 
 typedef void *(*bench_thread_fn)(void *);

@@ -157,6 +157,61 @@ static int64_t prodcons_c64_t4(long *n)
 {
 	return prodcons(n, 64, 4);
 }
+/* Go's BenchmarkChanProdCons100 on two CPUs (GOMAXPROCS pairs: 2). */
+static int64_t prodcons_c100_t2(long *n)
+{
+	return prodcons(n, 100, 2);
+}
+
+/* ---- Go's BenchmarkChanSync: two threads, one unbuffered channel --------- */
+/*
+ * Each "call" of Go's benchmark is a receive then a send on one goroutine and
+ * a send then a receive on the other, so the two alternate roles in lockstep
+ * over one unbuffered channel: one op is one message (n in all, n/2 calls
+ * each).  Go hands out the calls in batches through an atomic counter; with
+ * two goroutines that settles into exactly this fixed split.
+ */
+struct chansync {
+	chan_t *c;
+	long calls;
+	bench_start_t start;
+};
+
+static void *chansync_even(void *arg)
+{
+	struct chansync *cs = arg;
+	int64_t v = 0;
+	bench_start_wait(&cs->start);
+	for (long i = 0; i < cs->calls; i++) {
+		BENCH_OK(chan_recv(cs->c, &v, NULL));
+		BENCH_OK(chan_send(cs->c, &v));
+	}
+	return NULL;
+}
+
+static void *chansync_odd(void *arg)
+{
+	struct chansync *cs = arg;
+	int64_t v = 0;
+	bench_start_wait(&cs->start);
+	for (long i = 0; i < cs->calls; i++) {
+		BENCH_OK(chan_send(cs->c, &v));
+		BENCH_OK(chan_recv(cs->c, &v, NULL));
+	}
+	return NULL;
+}
+
+static int64_t chan_sync(long *n)
+{
+	struct chansync cs = {.calls = *n / 2};
+	*n = cs.calls * 2;
+	cs.c = chan_new(sizeof(int64_t), 0);
+	BENCH_CHECK(cs.c);
+	int64_t ns = bench_run_threads(&cs.start, 2, chansync_even, chansync_odd, &cs);
+	BENCH_CHECK(chan_len(cs.c) == 0);
+	BENCH_OK(chan_unref(cs.c));
+	return ns;
+}
 
 /* ---- parallel cases (Go's b.RunParallel): P threads share n ops ---------- */
 
@@ -255,6 +310,8 @@ static const bench_case_t cases[] = {
 	{"prodcons_c64_t1", 2000000, prodcons_c64_t1},
 	{"prodcons_c64_t2", 2000000, prodcons_c64_t2},
 	{"prodcons_c64_t4", 2000000, prodcons_c64_t4},
+	{"prodcons_c100_t2", 2000000, prodcons_c100_t2},
+	{"chan_sync", 400000, chan_sync},
 	{"nonblocking", 50000000, nonblocking},
 	{"creation", 2000000, creation},
 	{"uncontended_c100", 100000, uncontended_c100},

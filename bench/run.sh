@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# bench/run.sh - build the gochan benchmarks and their Go twins, run every case
-# of both INTERLEAVED for several rounds, and print a table of medians.
+# bench/run.sh - build the gochan benchmarks and their Go and crossbeam-channel
+# twins, run every case of all three INTERLEAVED for several rounds, and print a
+# table of medians, a PNG chart of the ratios and the memory figures.
 #
 #   bench/run.sh [REGEX...]     only cases whose name matches one of the REGEXes
+#   bench/run.sh suite          the issue-11 set: crossbeam's suite + Go's
+#                               ChanSync, ChanProdCons0/100, SelectUncontended,
+#                               ChanNonblocking
 #
 # Environment:
 #   ROUNDS=5          rounds per case (each round runs gochan and Go once;
@@ -11,9 +15,19 @@
 #   BENCH_PROCS=N     width of the "parallel" cases in both twins
 #                     (default: the online CPU count, Go's GOMAXPROCS)
 #   BENCH_TIMEOUT=120 seconds before one run is killed (reported as TIMEOUT)
-#   BENCH_RUST=1      add a crossbeam-channel column (needs cargo and Debian's
-#                     librust-crossbeam-channel-dev; bench/rust builds offline
-#                     against it); off by default to keep a full run near 5 min
+#   SUITE_N=5000000   messages per case of crossbeam_suite (crossbeam's
+#                     MESSAGES; also the capacity of its boundedN_* channels);
+#                     e.g. SUITE_N=500000 for a run ten times shorter
+#   BENCH_RUST=1      the crossbeam-channel column (default on): bench/rust builds
+#                     offline with Debian's cargo against Debian's
+#                     librust-crossbeam-channel-dev; run.sh apt-get installs
+#                     both when missing (as root, or through sudo -n).
+#                     BENCH_RUST=0 leaves the column out
+#   BENCH_BASE=REV    also run gochan as of git revision REV ("before"; its
+#                     library, today's bench programs), interleaved with the
+#                     rest, with a column after/before
+#   BENCH_CHART=1     write the PNG chart (default on; python3-matplotlib,
+#                     installed like cargo when missing, else gnuplot)
 #   BENCH_BIN_DIR=dir use the C programs already built there instead of
 #                     building them (`zig build bench` sets GOCHAN_BENCH_BIN,
 #                     read as the same thing, to its bench-bin output)
@@ -21,8 +35,9 @@
 #   BENCH_BUILD=dir   build directory, kept afterwards (default: a fresh
 #                     temporary directory per run, removed at exit)
 #
-# Writes the table to bench/results/latest.txt and the raw per-run lines to
-# bench/results/latest.raw.  See bench/README.md for what the cases mean.
+# Writes the table to bench/results/latest.txt, the raw per-run lines to
+# bench/results/latest.raw and the chart of the ratios to
+# bench/results/latest.png.  See bench/README.md for what the cases mean.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -46,6 +61,30 @@ mkdir -p "$RESULTS"
 
 log() { printf '%s\n' "$*" >&2; }
 
+# The named case sets.
+if [ "$#" = 1 ] && [ "$1" = suite ]; then
+	set -- '^bounded' '^chan_sync$' '^prodcons_c0_t2$' '^prodcons_c100_t2$' \
+		'^select_uncontended$' '^nonblocking$'
+fi
+
+# apt-get install the Debian packages named, when allowed (root or sudo -n);
+# a failure is only a warning: the caller checks for what it needed.
+apt_install() {
+	local sudo=""
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || {
+			log "WARNING: cannot install $* (not root, no sudo)"
+			return 1
+		}
+		sudo="sudo -n"
+	fi
+	log "installing $* (apt-get)"
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 ||
+		{ $sudo apt-get update -qq >&2 && $sudo env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends "$@" >&2; } ||
+		{ log "WARNING: apt-get install $* failed"; return 1; }
+}
+
 # ---- build the C programs (unless given) ----------------------------------
 BENCH_BIN_DIR=${BENCH_BIN_DIR:-${GOCHAN_BENCH_BIN:-}} # build.zig sets GOCHAN_BENCH_BIN
 if [ -n "$BENCH_BIN_DIR" ]; then
@@ -67,6 +106,7 @@ else
 	log "building libgochan objects with: $CC_DESC"
 	rm -rf "$BUILD/obj" && mkdir -p "$BUILD/obj"
 	objs=()
+	# The library's directories, as build.zig's lib_dirs.
 	for src in chan/*.c select/*.c timer/*.c context/*.c diag/*.c poll/*.c group/*.c; do
 		[ -e "$src" ] || continue
 		obj="$BUILD/obj/$(echo "$src" | tr / _).o"
@@ -109,20 +149,65 @@ done
 # ---- optional: crossbeam-channel twins (Rust), offline from Debian's crates --
 IMPLS="gochan go"
 RUST_DESC=""
-if [ "${BENCH_RUST:-0}" = 1 ] && command -v cargo >/dev/null 2>&1 &&
-	compgen -G "/usr/share/cargo/registry/crossbeam-channel-*" >/dev/null; then
+# Debian's cargo and rustc (1.63 on Debian 12), even when a rustup toolchain
+# comes first in PATH: bench/rust/Cargo.lock is in the format that cargo reads,
+# and the twins stay buildable on a fresh Debian.
+have_crossbeam() {
+	[ -x /usr/bin/cargo ] && [ -x /usr/bin/rustc ] &&
+		compgen -G "/usr/share/cargo/registry/crossbeam-channel-*" >/dev/null
+}
+if [ "${BENCH_RUST:-1}" = 1 ] && ! have_crossbeam; then
+	apt_install cargo librust-crossbeam-channel-dev || true
+fi
+if [ "${BENCH_RUST:-1}" = 1 ] && ! have_crossbeam; then
+	log "WARNING: no Debian cargo/librust-crossbeam-channel-dev: crossbeam column left out"
+fi
+if [ "${BENCH_RUST:-1}" = 1 ] && have_crossbeam; then
 	log "building crossbeam-channel twins"
 	RT=${CARGO_TARGET_DIR:-${TMPDIR:-/tmp}/gochan-bench-rust-target}
-	if (cd bench/rust && CARGO_TARGET_DIR=$RT cargo build --release -q); then
+	if (cd bench/rust && CARGO_TARGET_DIR=$RT RUSTC=/usr/bin/rustc /usr/bin/cargo build --release -q); then
 		for src in bench/*.c; do
 			fam=$(basename "$src" .c)
-			[ -x "$RT/release/$fam" ] && cp "$RT/release/$fam" "$BUILD/${fam}_rs"
+			[ ! -x "$RT/release/$fam" ] || cp "$RT/release/$fam" "$BUILD/${fam}_rs"
 		done
 		IMPLS="gochan go crossbeam"
 		RUST_DESC="crossbeam-channel $(basename /usr/share/cargo/registry/crossbeam-channel-* |
-			sed 's/crossbeam-channel-//') (Debian), $(rustc --version 2>/dev/null)"
+			sed 's/crossbeam-channel-//') (Debian), $(/usr/bin/rustc --version 2>/dev/null)"
 	else
 		log "WARNING: the crossbeam twins do not build; column left out"
+	fi
+fi
+
+# ---- optional: gochan as of BENCH_BASE (the "before" column) ---------------
+BASE_DESC=""
+if [ -n "${BENCH_BASE:-}" ]; then
+	BASE_SRC=$BUILD/base-src
+	rm -rf "$BASE_SRC" "$BUILD/base-obj" && mkdir -p "$BASE_SRC" "$BUILD/base-obj"
+	if git archive "$BENCH_BASE" | tar -x -C "$BASE_SRC"; then
+		BCC=${CC:-python3 -m ziglang cc}
+		BCFLAGS=${CFLAGS:--O3 -DNDEBUG}
+		BURCU=$(pkg-config --cflags --libs liburcu-cds 2>/dev/null || echo "-lurcu-cds -lurcu-common")
+		log "building gochan as of $BENCH_BASE"
+		bobjs=()
+		for src in "$BASE_SRC"/{chan,select,timer,context,diag,poll,group}/*.c; do
+			[ -e "$src" ] || continue
+			obj="$BUILD/base-obj/$(echo "${src#"$BASE_SRC"/}" | tr / _).o"
+			# shellcheck disable=SC2086
+			$BCC -std=c11 -D_GNU_SOURCE -I"$BASE_SRC/include" -I"$BASE_SRC" $BCFLAGS -c "$src" -o "$obj" &&
+				bobjs+=("$obj")
+		done
+		ar rcs "$BUILD/libgochan-base.a" "${bobjs[@]}"
+		for src in bench/*.c; do
+			fam=$(basename "$src" .c)
+			# shellcheck disable=SC2086
+			$BCC -std=c11 -D_GNU_SOURCE -I"$BASE_SRC/include" -I"$BASE_SRC" $BCFLAGS "$src" \
+				"$BUILD/libgochan-base.a" $BURCU -pthread -o "$BUILD/${fam}_base" ||
+				log "WARNING: $fam does not build against $BENCH_BASE"
+		done
+		IMPLS="gochan base ${IMPLS#gochan }"
+		BASE_DESC="gochan as of $BENCH_BASE ($(git rev-parse --short "$BENCH_BASE")), $BCC $BCFLAGS"
+	else
+		log "WARNING: cannot export $BENCH_BASE: no before column"
 	fi
 fi
 
@@ -139,6 +224,7 @@ for src in bench/*.c; do
 			for re in "$@"; do [[ $name =~ $re ]] && keep=1; done
 			[ $keep = 1 ] || continue
 		fi
+		if [ "$fam" = crossbeam_suite ] && [ -n "${SUITE_N:-}" ]; then n=$SUITE_N; fi
 		if [ "$QUICK" = 1 ]; then n=$((n / QUICK_DIV)); [ "$n" -ge 1 ] || n=1; fi
 		echo "$fam $name $n"
 	done >>"$CASES_FILE"
@@ -165,6 +251,7 @@ run_one() { # fam case n impl
 	gochan) bin=$CBIN/$fam ;;
 	go) bin=$BUILD/${fam}_go ;;
 	crossbeam) bin=$BUILD/${fam}_rs ;;
+	base) bin=$BUILD/${fam}_base ;;
 	esac
 	if [ ! -x "$bin" ]; then echo "$name $impl MISSING $n" >>"$RAW"; return; fi
 	set +e
@@ -204,17 +291,18 @@ ELAPSED=$(($(date +%s) - START))
 # ---- the table ----------------------------------------------------------------
 CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 {
-	echo "gochan vs Go: ns/op, median (min-max) of $ROUNDS interleaved rounds; ratios of medians (below 1: gochan faster)"
+	echo "gochan vs Go${RUST_DESC:+ vs crossbeam-channel}: ns/op, median (min-max) of $ROUNDS interleaved rounds; ratios of medians (below 1: gochan faster)"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "command: $([ "$QUICK" = 1 ] && echo "QUICK=1 ")ROUNDS=$ROUNDS bench/run.sh $*"
+	echo "command: $([ "$QUICK" = 1 ] && echo "QUICK=1 ")${SUITE_N:+SUITE_N=$SUITE_N }ROUNDS=$ROUNDS bench/run.sh $*"
 	echo "machine: $(nproc) CPUs (nproc), ${CPU:-unknown CPU}, $(uname -sr)"
 	echo "parallel width (BENCH_PROCS): ${BENCH_PROCS:-$(nproc)}"
 	echo "gochan:  $CC_DESC, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "go:      $GO_DESC"
 	[ -z "$RUST_DESC" ] || echo "rust:    $RUST_DESC"
+	[ -z "$BASE_DESC" ] || echo "before:  $BASE_DESC"
 	echo "elapsed: ${ELAPSED}s; load average (1/5/15 min) at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 	echo
-	python3 - "$CASES_FILE" "$RAW" <<'EOF'
+	python3 - "$CASES_FILE" "$RAW" "$BUILD/ratios.tsv" <<'EOF'
 import sys, statistics
 cases = [l.split()[1] for l in open(sys.argv[1]) if l.strip()]
 runs = {}
@@ -236,28 +324,168 @@ def summary(vals):
         s += f" +{len(bad)} {bad[0]}"
     return med, s
 xb = any(impl == "crossbeam" for (_, impl) in runs)
+base = any(impl == "base" for (_, impl) in runs)
 head = ["case", "n", "gochan ns/op", "Go ns/op", "gochan/Go"]
 if xb:
     head += ["crossbeam ns/op", "gochan/xbeam"]
+if base:
+    head += ["before ns/op", "after/before"]
 rows = [head]
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
+tsv = open(sys.argv[3], "w")  # case, gochan/Go, gochan/crossbeam ("-": none): the chart's data
 for c in cases:
     mg, sg = summary(runs.get((c, "gochan"), []))
     mo, so = summary(runs.get((c, "go"), []))
     row = [c, ns.get(c, "-"), sg, so, ratio(mg, mo)]
+    mx = None
     if xb:
         mx, sx = summary(runs.get((c, "crossbeam"), []))
         row += [sx, ratio(mg, mx)]
+    mb = None
+    if base:
+        mb, sb = summary(runs.get((c, "base"), []))
+        row += [sb, ratio(mg, mb)]
     rows.append(row)
+    tsv.write(f"{c}\t{ratio(mg, mo)}\t{ratio(mg, mx)}\t{ratio(mg, mb)}\n")
+tsv.close()
 w = [max(len(r[i]) for r in rows) for i in range(len(head))]
 for i, r in enumerate(rows):
     print("  ".join(f"{v:<{w[j]}}" if j == 0 else f"{v:>{w[j]}}" for j, v in enumerate(r)))
     if i == 0:
         print("  ".join("-" * x for x in w))
 EOF
+	# Memory: each implementation's mem_report (bench/mem_report.c and twins).
+	memfiles=()
+	for impl in gochan go crossbeam; do
+		case $impl in
+		gochan) bin=$CBIN/mem_report ;;
+		go) bin=$BUILD/mem_report_go ;;
+		crossbeam) bin=$BUILD/mem_report_rs ;;
+		esac
+		[ -x "$bin" ] || continue
+		timeout -k 5 "$BENCH_TIMEOUT" "$bin" --report >"$BUILD/mem_$impl.txt" 2>/dev/null ||
+			log "WARNING: $impl mem_report failed"
+		memfiles+=("$BUILD/mem_$impl.txt")
+	done
+	if [ ${#memfiles[@]} -gt 0 ]; then
+		echo
+		echo "memory (bench/mem_report.c and twins; 8-byte elements): bytes / heap allocations"
+		python3 - "${memfiles[@]}" <<'EOF'
+import sys
+vals, impls, items = {}, [], []
+for path in sys.argv[1:]:
+    for l in open(path):
+        f = dict(kv.split("=", 1) for kv in l.split()[1:])
+        if f["impl"] not in impls:
+            impls.append(f["impl"])
+        if f["item"] not in items:
+            items.append(f["item"])
+        vals[(f["item"], f["impl"])] = f"{f['bytes']} / {float(f['allocs']):g}"
+what = {
+    "chan_cap0": "chan_new(8, 0) / make(chan int) / bounded(0)",
+    "chan_cap1": "capacity 1",
+    "chan_cap64": "capacity 64",
+    "op_heap": "allocations per blocking op (after warm-up)",
+    "waiter_plain": "per blocked send/recv (gochan: its stack; Go: g+stack+sudog; crossbeam: a thread's first block)",
+    "waiter_select_case": "per case of a blocked select (gochan: its stack)",
+    "sizeof_chan": "sizeof(struct chan)",
+}
+rows = [["item"] + impls + ["what"]]
+rows += [[i] + [vals.get((i, m), "-") for m in impls] + [what.get(i, "")] for i in items]
+w = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+for r in rows:
+    last = len(r) - 1
+    print("  ".join(v.ljust(w[j]) if j in (0, last) else v.rjust(w[j]) for j, v in enumerate(r)).rstrip())
+EOF
+	fi
 } >"$BUILD/table.txt"
 cat "$BUILD/table.txt"
+
+# ---- the chart: gochan/Go and gochan/crossbeam per case, PNG -----------------
+chart_py() { # out.png title; $PY: a python3 with matplotlib
+	"$PY" - "$BUILD/ratios.tsv" "$1" "$2" <<'EOF'
+import sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+num = lambda v: float(v) if v not in ("-", "") else float("nan")
+cases = [r[0] for r in rows]
+go = [num(r[1]) for r in rows]
+xb = [num(r[2]) for r in rows]
+ab = [num(r[3]) for r in rows]
+fig, ax = plt.subplots(figsize=(9, 0.42 * len(cases) + 1.6))
+y = list(range(len(cases)))
+# Bars grow from 1 (parity) towards the ratio, on a log axis: a ratio of 0.5
+# and one of 2 are equally long, one to each side.
+def bars(vals, dy, label):
+    ok = [(i, v) for i, v in zip(y, vals) if v == v and v > 0]
+    if ok:
+        ax.barh([i + dy for i, _ in ok], [v - 1 for _, v in ok], left=1, height=h, label=label)
+        for i, v in ok:
+            ax.text(v, i + dy, f" {v:.2f} ", va="center", fontsize=6,
+                    ha="left" if v >= 1 else "right")
+nb = 3 if any(v == v for v in ab) else 2
+h = 0.8 / nb
+bars(go, -0.4 + h / 2, "gochan / Go")
+bars(xb, -0.4 + 1.5 * h, "gochan / crossbeam-channel")
+if nb == 3:
+    bars(ab, -0.4 + 2.5 * h, "gochan after / before")
+allv = [v for v in go + xb + ab if v == v and v > 0] or [1]
+ax.set_xscale("log")
+ax.set_xlim(min(min(allv), 1) / 1.6, max(max(allv), 1) * 1.6)
+ax.axvline(1.0, color="black", linewidth=0.8)
+ax.set_yticks(y)
+ax.set_yticklabels(cases, fontsize=7)
+ax.invert_yaxis()
+ax.set_xlabel("time ratio of medians (log scale; left of 1: gochan faster)")
+ax.set_title(sys.argv[3], fontsize=8)
+ax.legend(fontsize=7)
+fig.tight_layout()
+fig.savefig(sys.argv[2], dpi=110)
+EOF
+}
+chart_gnuplot() { # out.png title
+	awk -F'\t' '{g=$2=="-"?"NaN":$2; x=$3=="-"?"NaN":$3; printf "%d \"%s\" %s %s\n", NR-1, $1, g, x}' \
+		"$BUILD/ratios.tsv" >"$BUILD/ratios.dat"
+	gnuplot <<EOF
+set terminal png size 900,$((22 * ncases + 160))
+set output "$1"
+set title "$2" noenhanced
+set style data histograms
+set style fill solid
+set logscale y
+set xtics rotate by -60 noenhanced font ",7"
+set ylabel "gochan time / other (log; below 1: gochan faster)"
+plot "$BUILD/ratios.dat" using 3:xtic(2) title "gochan/Go", "" using 4 title "gochan/crossbeam", 1 notitle lc rgb "black"
+EOF
+}
+if [ "${BENCH_CHART:-1}" = 1 ]; then
+	title="gochan time / other, medians of $ROUNDS interleaved rounds; $(sed -n 's/^date: *//p' "$BUILD/table.txt"), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs"
+	# The first python3 that has matplotlib: PATH's (it may be a pyenv or
+	# venv one), else Debian's, where python3-matplotlib installs it.
+	mpl_python() {
+		for py in python3 /usr/bin/python3; do
+			if "$py" -c 'import matplotlib' 2>/dev/null; then echo "$py"; return 0; fi
+		done
+		return 1
+	}
+	if ! mpl_python >/dev/null && ! command -v gnuplot >/dev/null 2>&1; then
+		apt_install python3-matplotlib || true
+	fi
+	if PY=$(mpl_python); then
+		chart_py "$BUILD/chart.png" "$title" || log "WARNING: chart (matplotlib) failed"
+	elif command -v gnuplot >/dev/null 2>&1; then
+		chart_gnuplot "$BUILD/chart.png" "$title" || log "WARNING: chart (gnuplot) failed"
+	else
+		log "WARNING: no matplotlib and no gnuplot: no chart"
+	fi
+	if [ -s "$BUILD/chart.png" ]; then
+		cp "$BUILD/chart.png" "$RESULTS/latest.png.$$" && mv -f "$RESULTS/latest.png.$$" "$RESULTS/latest.png"
+		log "chart: bench/results/latest.png"
+	fi
+fi
 # Publish whole files only (another run may be publishing too).
 cp "$BUILD/table.txt" "$RESULTS/latest.txt.$$" && mv -f "$RESULTS/latest.txt.$$" "$RESULTS/latest.txt"
 cp "$RAW" "$RESULTS/latest.raw.$$" && mv -f "$RESULTS/latest.raw.$$" "$RESULTS/latest.raw"

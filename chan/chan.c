@@ -23,26 +23,56 @@
 #include "chan_internal.h"
 #include "chaos.h"
 
+static inline size_t round_up(size_t n, size_t a)
+{
+	return (n + a - 1) & ~(a - 1);
+}
+
+/* The power of two above @cap (a ring's one_lap: index + 1 never reaches it). */
+static uint64_t lap_of(size_t cap)
+{
+	uint64_t lap = 1;
+
+	while (lap <= cap)
+		lap <<= 1;
+	return lap;
+}
+
 static chan_t *chan_alloc(size_t elem_size, size_t cap, uint32_t flags)
 {
 	struct chan *c;
-	size_t bufsize, hdr = (sizeof(struct chan) + 15) & ~(size_t)15;
+	unsigned char *raw;
+	const size_t hdr = sizeof(struct chan);
+	bool ring = GOCHAN_RING && cap > 0 && cap <= CHAN_RING_MAX_CAP && !(flags & CHAN_F_TIMER) &&
+		    elem_size <= CHAN_MAX_ELEM_SIZE;
+	size_t rstride = round_up(sizeof(struct chan_slot) + elem_size, 8);
 
-	if (elem_size > CHAN_MAX_ELEM_SIZE || (elem_size && cap > (SIZE_MAX - hdr) / elem_size)) {
+	/* The ring's stamps cost 8 bytes a slot: take it only while that at
+	 * most doubles the buffer or stays under 64 KiB, so that a huge
+	 * chan struct{} (a semaphore) still costs nothing, as in Go. */
+	if (ring)
+		ring = (unsigned __int128)rstride * cap <=
+		       2 * (unsigned __int128)elem_size * cap + 65536;
+	size_t stride = ring ? rstride : elem_size;
+	size_t extra = ring ? sizeof(struct chan_ring) : 0;
+
+	if (elem_size > CHAN_MAX_ELEM_SIZE ||
+	    (stride && cap > (SIZE_MAX - 64 - hdr - extra) / stride)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	bufsize = elem_size * cap;
-	/* One allocation: header, then the ring buffer.  Plain malloc (16-byte
-	 * aligned, enough for any element since elements are only memcpy'd):
-	 * glibc's aligned_alloc(64) made chan_new 3x slower (bench `creation`
-	 * 96 -> 35 ns) and cache-line alignment bought nothing measurable. */
-	c = malloc(hdr + bufsize);
-	if (!c) {
+	/* One allocation: [pad] header (two cache lines) [ring words: two
+	 * lines] then the slots or the locked buffer.  Aligned to 64 by hand
+	 * on a plain malloc: glibc's aligned_alloc(64) made chan_new 3x slower
+	 * (bench `creation` 96 -> 35 ns). */
+	raw = malloc(63 + hdr + extra + stride * cap);
+	if (!raw) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	c = (struct chan *)round_up((size_t)raw, 64);
 	memset(c, 0, sizeof(*c));
+	c->pad = (uint16_t)((unsigned char *)c - raw);
 	atomic_init(&c->lock.word, 0);
 	atomic_init(&c->closed, false);
 	atomic_init(&c->qcount, 0);
@@ -54,7 +84,15 @@ static chan_t *chan_alloc(size_t elem_size, size_t cap, uint32_t flags)
 	c->cap = cap;
 	c->flags = flags;
 	atomic_init(&c->refs, 1);
-	c->buf = (unsigned char *)c + hdr;
+	c->stride = stride;
+	c->buf = (unsigned char *)c + hdr + extra;
+	if (ring) {
+		c->ring = (struct chan_ring *)((unsigned char *)c + hdr);
+		c->one_lap = lap_of(cap);
+		if (elem_size)
+			memset(c->buf, 0, stride * cap);
+		chan__ring_init(c, 0);
+	}
 	return c;
 }
 
@@ -95,12 +133,12 @@ int chan_unref(chan_t *c)
 	chan__lock(&c->lock);
 	bool busy = atomic_load_explicit(&c->nsendq, memory_order_relaxed) ||
 		    atomic_load_explicit(&c->nrecvq, memory_order_relaxed);
-	chan__unlock(&c->lock);
+	chan__unlock_chan(c);
 	if (busy) {
 		atomic_store_explicit(&c->refs, 1, memory_order_relaxed);
 		return EBUSY;
 	}
-	free(c);
+	free((unsigned char *)c - c->pad);
 	return 0;
 }
 
@@ -108,6 +146,8 @@ bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_p
 {
 	struct chan_waiter *w;
 
+	if (c->ring)
+		return chan__ring_send_locked(c, elem, ok, wake);
 	*wake = NULL;
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
 		*ok = false;
@@ -138,8 +178,11 @@ bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_p
 bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake)
 {
 	struct chan_waiter *w;
-	size_t n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
+	size_t n;
 
+	if (c->ring)
+		return chan__ring_recv_locked(c, elem, ok, wake);
+	n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
 	*wake = NULL;
 	if (n > 0) {
 		chan__copy(c, elem, chan__slot(c, c->recvx));
@@ -192,14 +235,15 @@ static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t d
 
 	chan__parker_init(&p);
 	chan__waiter_init(&w, &p, elem, 0);
+	w.exclusive = deadline == CHAN_FOREVER;
 	chan__enqueue(c, &w, send);
-	chan__unlock(&c->lock);
+	chan__unlock_chan(c);
 
 	if (chan__park_wait(&p, deadline, &site) == ETIMEDOUT) {
 		/* Abandoned: nobody will claim w any more; take it out. */
 		chan__lock(&c->lock);
 		chan__unlink(c, &w, send);
-		chan__unlock(&c->lock);
+		chan__unlock_chan(c);
 		return ETIMEDOUT;
 	}
 	*ok = w.success;
@@ -223,15 +267,24 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
 	struct chan_parker *wake;
 
 	chan__lock(&c->lock);
-	if (send ? chan__send_locked(c, elem, ok, &wake) : chan__recv_locked(c, elem, ok, &wake)) {
-		chan__unlock(&c->lock);
-		if (wake)
-			chan__complete(wake);
-		return 0;
-	}
-	if (deadline_passed(deadline)) {
-		chan__unlock(&c->lock);
-		return would_block_err;
+	for (bool frozen = false;; frozen = true) {
+		if (send ? chan__send_locked(c, elem, ok, &wake)
+			 : chan__recv_locked(c, elem, ok, &wake)) {
+			chan__unlock_chan(c);
+			if (wake)
+				chan__complete(wake);
+			return 0;
+		}
+		if (deadline_passed(deadline)) {
+			chan__unlock_chan(c);
+			return would_block_err;
+		}
+		if (!c->ring || frozen)
+			break;
+		/* A ring channel: stop the lock-free operations that could make
+		 * us ready (pushes for a receiver, pops for a sender), then look
+		 * again; only what we see now may let us park (chan/array.h). */
+		chan__ring_freeze(c, !send, send);
 	}
 	/* On close, the closer zeroed a receiver's *elem already. */
 	return chan_block(c, elem, send, ok, deadline, ra, sel);
@@ -246,13 +299,27 @@ int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_bloc
 		return EINVAL;
 	deadline = chan__norm_deadline(deadline);
 	chan__chaos_point();
-	/* Non-blocking fast path, without the lock (Go's chansend): if the
-	 * channel is open and full we can fail right away.  The two relaxed
-	 * reads may be stale, but there is a moment between them at which the
-	 * channel was open and full, so reporting EAGAIN is linearizable. */
-	if (deadline == CHAN_NOWAIT && !atomic_load_explicit(&c->closed, memory_order_relaxed) &&
-	    chan__send_would_block(c))
+	if (c->ring) {
+		/* Lock-free: room, open, nobody waiting (chan/array.h).  FULL is
+		 * an observation of a full ring; the tail re-read after it finds
+		 * the channel still open (and closing is final), so "open and
+		 * full" held at the FULL observation: EAGAIN is linearizable. */
+		enum chan_ring_rc rc = chan__ring_push(c, elem, false);
+
+		if (rc == CHAN_RING_OK)
+			return 0;
+		if (rc == CHAN_RING_FULL && deadline == CHAN_NOWAIT && !chan__ring_tail_slow(c))
+			return would_block_err;
+	} else if (deadline == CHAN_NOWAIT &&
+		   !atomic_load_explicit(&c->closed, memory_order_relaxed) &&
+		   chan__send_would_block(c)) {
+		/* Non-blocking fast path, without the lock (Go's chansend): if
+		 * the channel is open and full we can fail right away.  The two
+		 * relaxed reads may be stale, but there is a moment between them
+		 * at which the channel was open and full, so reporting EAGAIN is
+		 * linearizable. */
 		return would_block_err;
+	}
 
 	int err = chan_op(c, (void *)elem, true, &ok, deadline, would_block_err, ra, sel);
 
@@ -283,15 +350,33 @@ int chan__recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline, int would
 		return EINVAL;
 	deadline = chan__norm_deadline(deadline);
 	chan__chaos_point();
-	/* Non-blocking fast path (Go's chanrecv).  Order matters: read
-	 * emptiness first (acquire, so that the closed load cannot be performed
-	 * before it: see chan__recv_would_block), then closed (acquire, pairs
-	 * with the release store in chan_close()).  If we see "empty" and then
-	 * "open", the channel was open and empty at the moment of the first
-	 * read.  If it is closed, re-check emptiness: a channel closed and then
-	 * found empty stays empty, so "closed and drained" is reported, never
-	 * "open and empty" for a drained closed channel. */
-	if (deadline == CHAN_NOWAIT && chan__recv_would_block(c, memory_order_acquire)) {
+	if (c->ring) {
+		/* Lock-free: a value buffered and no sender waiting.  EMPTY is
+		 * an observation of an empty ring through an acquire load of the
+		 * tail word, so the acquire load of closed below is ordered
+		 * after it: "empty, then open" means open and empty at the
+		 * first (closing is final).  Closed and empty: the lock decides
+		 * (drained for good, or a last value still in flight). */
+		enum chan_ring_rc rc = chan__ring_pop(c, elem, false);
+
+		if (rc == CHAN_RING_OK) {
+			if (okp)
+				*okp = true;
+			return 0;
+		}
+		if (rc == CHAN_RING_EMPTY && deadline == CHAN_NOWAIT &&
+		    !atomic_load_explicit(&c->closed, memory_order_acquire))
+			return would_block_err;
+	} else if (deadline == CHAN_NOWAIT && chan__recv_would_block(c, memory_order_acquire)) {
+		/* Non-blocking fast path (Go's chanrecv).  Order matters: read
+		 * emptiness first (acquire, so that the closed load cannot be
+		 * performed before it: see chan__recv_would_block), then closed
+		 * (acquire, pairs with the release store in chan_close()).  If we
+		 * see "empty" and then "open", the channel was open and empty at
+		 * the moment of the first read.  If it is closed, re-check
+		 * emptiness: a channel closed and then found empty stays empty, so
+		 * "closed and drained" is reported, never "open and empty" for a
+		 * drained closed channel. */
 		if (!atomic_load_explicit(&c->closed, memory_order_acquire))
 			return would_block_err;
 		if (chan__recv_would_block(c, memory_order_relaxed)) {
@@ -333,9 +418,13 @@ int chan_close(chan_t *c)
 	chan__chaos_point();
 	chan__lock(&c->lock);
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-		chan__unlock(&c->lock);
+		chan__unlock_chan(c);
 		return EALREADY;
 	}
+	/* A ring channel: TAIL_SLOW first, so that every later push fails over
+	 * to the lock and sees closed (it stays set: chan__ring_thaw). */
+	if (c->ring)
+		chan__ring_freeze(c, true, false);
 	/* release: pairs with the acquire in the lock-free receive path, so a
 	 * receive that returns "closed" without the lock happens after this. */
 	atomic_store_explicit(&c->closed, true, memory_order_release);
@@ -352,7 +441,7 @@ int chan_close(chan_t *c)
 		w->wake_next = wake;
 		wake = w;
 	}
-	chan__unlock(&c->lock);
+	chan__unlock_chan(c);
 	while (wake) {
 		w = wake;
 		wake = w->wake_next; /* read before completing: w dies then */
@@ -366,12 +455,19 @@ size_t chan__clear(chan_t *c)
 	size_t n;
 
 	chan__lock(&c->lock);
+	if (c->ring) { /* (timer channels have none; for completeness) */
+		chan__ring_freeze(c, true, true);
+		for (n = 0; chan__ring_pop(c, NULL, true) == CHAN_RING_OK; n++)
+			;
+		chan__unlock_chan(c);
+		return n;
+	}
 	n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
 	if (n && c->elem_size)
 		memset(c->buf, 0, c->cap * c->elem_size);
 	c->sendx = c->recvx = 0;
 	atomic_store_explicit(&c->qcount, 0, memory_order_release); /* as in send/recv */
-	chan__unlock(&c->lock);
+	chan__unlock_chan(c);
 	return n;
 }
 
@@ -384,6 +480,8 @@ size_t chan_len(const chan_t *c)
 {
 	if (!c || (c->flags & CHAN_F_TIMER))
 		return 0;
+	if (c->ring)
+		return chan__ring_len(c);
 	return atomic_load_explicit(&c->qcount, memory_order_relaxed);
 }
 

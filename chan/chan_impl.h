@@ -15,8 +15,12 @@
  *  - Once `closed` is set it never clears, both queues are empty and stay
  *    empty (close wakes every waiter; nobody queues on a closed channel), and
  *    qcount only decreases.
- *  - The buffer is a ring of cap slots of elem_size bytes; the qcount values
- *    start at recvx; sendx == (recvx + qcount) % cap.
+ *  - Buffered channels other than timer channels keep their buffer in the
+ *    lock-free ring of chan/array.h (c->ring != NULL; its header states how
+ *    the rules above survive lock-free pushes and pops).  The others (timer
+ *    channels, or all with -DGOCHAN_RING=0) use the locked buffer: a ring of
+ *    cap slots of elem_size bytes; the qcount values start at recvx;
+ *    sendx == (recvx + qcount) % cap.
  *  - nsendq/nrecvq count the waiters linked in each queue.  They are written
  *    under the lock and read without it by the non-blocking fast paths and
  *    by chan_unref's busy check.  qcount and these counts are stored with
@@ -44,24 +48,42 @@
 #include "chan/lockrank.h"
 #include "chan/park.h"
 
+struct chan_ring;
+
 #define CHAN_F_TIMER 1u /* timer channel: len/cap report 0 */
 
+/*
+ * Two cache lines (the allocation is aligned to 64 by hand, chan_alloc):
+ * line 0 is read-mostly (written at creation, and refs), so every CPU keeps
+ * it shared; line 1 holds the lock and what it guards, the line that moves
+ * between the threads of a rendezvous.  A ring channel's head and tail words
+ * follow on lines of their own (struct chan_ring), then its slots.
+ */
 struct chan {
-	struct chan_lock lock;
+	/* ---- line 0: read-mostly ---- */
+	size_t elem_size; /* immutable after chan_new(), as are the next five */
+	size_t cap;
+	unsigned char *buf;     /* ring: the slots; else the locked buffer (cap *
+				    elem_size bytes) */
+	size_t stride;          /* ring: bytes per slot (stamp + value) */
+	uint64_t one_lap;       /* ring: the power of two above cap */
+	struct chan_ring *ring; /* the ring's head/tail words, or NULL: locked
+				    buffer or unbuffered */
+	_Atomic size_t refs;    /* not guarded by the lock: see chan_ref/chan_unref */
+	uint32_t flags;
+	uint16_t pad; /* bytes before the struct in its allocation */
+
+	/* ---- line 1: the lock and what it guards ---- */
+	_Alignas(64) struct chan_lock lock;
 	_Atomic bool closed;     /* set under lock (release); read anywhere (acquire) */
-	_Atomic size_t qcount;   /* written under lock (release); read by fast paths/len */
 	_Atomic uint32_t nsendq; /* waiters in sendq (see invariants) */
 	_Atomic uint32_t nrecvq; /* waiters in recvq */
-	size_t sendx;            /* next slot to fill */
-	size_t recvx;            /* next slot to take */
+	_Atomic size_t qcount;   /* locked buffer: written under lock (release);
+				    read by fast paths and len */
 	struct cds_list_head sendq;
 	struct cds_list_head recvq;
-	/* Immutable after chan_new(): */
-	size_t elem_size;
-	size_t cap;
-	uint32_t flags;
-	_Atomic size_t refs;     /* not guarded by the lock: see chan_ref/chan_unref */
-	unsigned char *buf;      /* cap * elem_size bytes, just after the struct */
+	size_t sendx; /* locked buffer: next slot to fill */
+	size_t recvx; /* locked buffer: next slot to take */
 };
 
 /* Copy one element; a no-op for zero-size elements or a NULL destination
@@ -118,7 +140,9 @@ static inline struct chan_waiter *chan__dequeue(struct chan *c, bool send)
 		struct chan_waiter *w = cds_list_first_entry(q, struct chan_waiter, link);
 
 		chan__unlink(c, w, send);
-		if (chan__claim(w))
+		/* An exclusive waiter is in this one queue only and its owner
+		 * never abandons it: unlinking it under the lock is the claim. */
+		if (w->exclusive || chan__claim(w))
 			return w;
 	}
 	return NULL;
@@ -192,5 +216,8 @@ static inline bool chan__recv_would_block(const struct chan *c, memory_order mo)
 		return atomic_load_explicit(&c->nsendq, mo) == 0;
 	return atomic_load_explicit(&c->qcount, mo) == 0;
 }
+
+/* The ring's operations need struct chan: included last, on purpose. */
+#include "chan/array.h"
 
 #endif

@@ -69,6 +69,11 @@ struct chan_waiter {
 	uint32_t case_index;           /* which case of the owner this is */
 	bool success;                  /* outcome, written by the claimer before
 					   completion: true = communicated, false = closed */
+	bool exclusive;                /* the owner's only waiter and it cannot be
+					   abandoned (a plain operation without
+					   deadline): whoever dequeues it owns it,
+					   no claim CAS (Go's rule for non-select
+					   waiters) */
 };
 
 static inline void chan__parker_init(struct chan_parker *p)
@@ -86,6 +91,7 @@ static inline void chan__waiter_init(struct chan_waiter *w, struct chan_parker *
 	w->wake_next = NULL;
 	w->case_index = case_index;
 	w->success = false;
+	w->exclusive = false;
 }
 
 /*

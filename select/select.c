@@ -63,6 +63,7 @@ struct sel_state {
 	struct chan **lockorder;     /* distinct channels, by address */
 	uint32_t npoll;
 	uint32_t nlock;
+	uint32_t nring; /* cases on ring channels (chan/array.h) */
 };
 
 static void lock_all(const struct sel_state *s)
@@ -71,10 +72,24 @@ static void lock_all(const struct sel_state *s)
 		chan__lock(&s->lockorder[i]->lock);
 }
 
+/* With every lock held: no case on a ring channel may become ready through
+ * a lock-free push (receive cases) or pop (send cases) while we poll and
+ * queue, so that "none ready" holds at one instant, as in Go (chan/array.h). */
+static void freeze_rings(const struct sel_state *s)
+{
+	for (uint32_t k = 0; k < s->npoll; k++) {
+		chan_case_t *cs = &s->cases[s->pollorder[k]];
+
+		if (cs->chan->ring)
+			chan__ring_freeze(cs->chan, cs->op == CHAN_OP_RECV, cs->op == CHAN_OP_SEND);
+	}
+}
+
+/* Unlock (ring channels keep just the bits their waiters need). */
 static void unlock_all(const struct sel_state *s)
 {
 	for (uint32_t i = s->nlock; i-- > 0;)
-		chan__unlock(&s->lockorder[i]->lock);
+		chan__unlock_chan(s->lockorder[i]);
 }
 
 static void sort_channels(struct sel_state *s)
@@ -138,6 +153,12 @@ static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, cons
 	chan__chaos_point();
 	lock_all(s);
 	fired = poll_cases(s, &ok, &wake);
+	if (fired < 0 && s->nring) {
+		/* Nothing ready: look again with the rings frozen; only that
+		 * view may report "none ready" or let us queue. */
+		freeze_rings(s);
+		fired = poll_cases(s, &ok, &wake);
+	}
 	if (fired >= 0) {
 		unlock_all(s);
 		if (wake)
@@ -228,6 +249,46 @@ static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const vo
 	return CHAN_TIMEOUT;
 }
 
+/*
+ * The lock-free first pass: the cases in poll order, as long as each is a
+ * ring channel whose state a lock-free attempt can decide.  A push or pop
+ * that succeeds completes its case at that operation's own linearization
+ * point (chan/array.h); FULL / EMPTY-and-open say that case could not
+ * proceed when it was looked at, so the next one is tried, as the locked
+ * poll would.  Anything else (an unbuffered or timer channel, a bit set: a
+ * waiter or close, a closed empty channel) ends the pass undecided, so that
+ * the choice stays the first ready case in the random order.  Returns the
+ * fired case or -1.
+ */
+static int select_lockfree(const struct sel_state *s)
+{
+	for (uint32_t k = 0; k < s->npoll; k++) {
+		uint32_t i = s->pollorder[k];
+		chan_case_t *cs = &s->cases[i];
+		struct chan *c = cs->chan;
+
+		if (!c->ring)
+			return -1;
+		enum chan_ring_rc rc = cs->op == CHAN_OP_SEND ? chan__ring_push(c, cs->elem, false)
+							      : chan__ring_pop(c, cs->elem, false);
+
+		if (rc == CHAN_RING_OK) {
+			if (cs->ok)
+				*cs->ok = true;
+			return (int)i;
+		}
+		if (rc == CHAN_RING_SLOW)
+			return -1;
+		/* FULL / EMPTY.  A full ring re-read open, or an empty one seen
+		 * open after (acquire, ordered after the tail's acquire load):
+		 * not ready at that moment (closing is final). */
+		if (cs->op == CHAN_OP_SEND ? chan__ring_tail_slow(c)
+					   : atomic_load_explicit(&c->closed, memory_order_acquire))
+			return -1;
+	}
+	return -1;
+}
+
 /* Two or more live cases: the full algorithm.  Kept out of line so that the
  * common one-case and non-blocking paths do not pay for its ~5 KiB frame. */
 static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, int64_t deadline,
@@ -257,6 +318,7 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 
 	/* Fisher-Yates insertion of the live cases: a uniform permutation. */
 	s.npoll = 0;
+	s.nring = 0;
 	for (uint32_t i = 0; i < (uint32_t)n; i++) {
 		if (!cases[i].chan)
 			continue;
@@ -265,9 +327,14 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 		s.pollorder[s.npoll] = s.pollorder[j];
 		s.pollorder[j] = i;
 		s.npoll++;
+		s.nring += cases[i].chan->ring != NULL;
 	}
-	sort_channels(&s);
-	ret = select_blocking(&s, n, deadline, ra);
+	chan__chaos_point();
+	ret = select_lockfree(&s);
+	if (ret < 0) {
+		sort_channels(&s);
+		ret = select_blocking(&s, n, deadline, ra);
+	}
 	free(heap);
 	return ret;
 }

@@ -89,6 +89,40 @@ func prodcons(n *int, capacity int, t int) time.Duration {
 	return d
 }
 
+// chanSync is Go's BenchmarkChanSync with its two goroutines' roles fixed
+// (one receives then sends, the other sends then receives, n/2 calls each;
+// see the C twin): one op is one message through an unbuffered channel.
+func chanSync(n *int) time.Duration {
+	calls := *n / 2
+	*n = calls * 2
+	myc := make(chan int)
+	s := newStartLine(2)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.wait()
+		for i := 0; i < calls; i++ {
+			v := <-myc
+			myc <- v
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		s.wait()
+		v := 0
+		for i := 0; i < calls; i++ {
+			myc <- v
+			v = <-myc
+		}
+	}()
+	t0 := s.goNow()
+	wg.Wait()
+	d := time.Since(t0)
+	check(len(myc) == 0, "chan_sync drained")
+	return d
+}
+
 func nonblocking(n *int) time.Duration {
 	myc := make(chan int)
 	return runParallel(n, func(per int, s *startLine) {
@@ -141,6 +175,8 @@ var cases = []benchCase{
 	{"prodcons_c64_t1", 2000000, func(n *int) time.Duration { return prodcons(n, 64, 1) }},
 	{"prodcons_c64_t2", 2000000, func(n *int) time.Duration { return prodcons(n, 64, 2) }},
 	{"prodcons_c64_t4", 2000000, func(n *int) time.Duration { return prodcons(n, 64, 4) }},
+	{"prodcons_c100_t2", 2000000, func(n *int) time.Duration { return prodcons(n, 100, 2) }},
+	{"chan_sync", 400000, chanSync},
 	{"nonblocking", 50000000, nonblocking},
 	{"creation", 2000000, creation},
 	{"uncontended_c100", 100000, uncontendedC100},

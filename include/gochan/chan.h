@@ -47,10 +47,16 @@
  *     completion of the matching send;
  *   - the k-th receive on a channel with capacity C is synchronized before
  *     the completion of the (k+C)-th send on that channel.
- * Every channel operation takes the channel's lock, so in fact all completed
- * operations on one channel are totally ordered and each one happens before
- * every later one.  chan_len()/chan_cap() read without the lock (relaxed):
- * they are hints, exact only when nobody else is operating on the channel.
+ * Operations on unbuffered (and timer) channels take the channel's lock, so
+ * all completed operations on one of those are totally ordered.  A send or
+ * receive on a buffered channel completes without the lock when it needs
+ * nobody else (room or a value, and no thread waiting): a lock-free ring,
+ * which gives exactly the four rules above, FIFO order, and results
+ * (EAGAIN, closed) that held at some instant during the call, but no total
+ * order beyond them: do not use a buffered channel's operations as a fence
+ * for unrelated data.  chan_len()/chan_cap() read without the lock
+ * (relaxed): they are hints, exact only when nobody else is operating on the
+ * channel.
  *
  * Fairness.  Blocked senders are served first-in first-out, blocked receivers
  * too, and the buffer is a FIFO.  A sender that finds a blocked receiver

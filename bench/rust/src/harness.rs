@@ -23,29 +23,46 @@ pub fn procs() -> usize {
 
 #[allow(dead_code)] // used by select_bench only
 /// Go's local work loop (foo *= 2; foo /= 2), kept opaque to the optimiser.
+/// (An empty asm statement, as in bench/bench.h: std::hint::black_box is
+/// unstable in Debian 12's rustc 1.63.)
 pub fn local_work(mut foo: i64, iters: usize) -> i64 {
     for _ in 0..iters {
-        foo = std::hint::black_box(foo).wrapping_mul(2);
-        foo = std::hint::black_box(foo) / 2;
+        opaque(&mut foo);
+        foo = foo.wrapping_mul(2);
+        opaque(&mut foo);
+        foo /= 2;
     }
     foo
 }
 
+#[allow(dead_code)]
+#[inline(always)]
+fn opaque(x: &mut i64) {
+    // SAFETY: an empty instruction string; it only claims to read and
+    // write the register holding *x.
+    unsafe { std::arch::asm!("/* {0} */", inout(reg) *x, options(nomem, nostack, preserves_flags)) };
+}
+
 /// The start line: k workers call wait(); the main thread's go() returns the
-/// start time once all have arrived.
+/// start time once all have arrived.  Two barriers, as in bench/bench.h: the
+/// clock is read between "all ready" and "go", so a main thread preempted
+/// after the release cannot start it late.
 #[derive(Clone)]
-pub struct StartLine(Arc<Barrier>);
+pub struct StartLine(Arc<(Barrier, Barrier)>);
 
 impl StartLine {
     pub fn new(k: usize) -> Self {
-        StartLine(Arc::new(Barrier::new(k + 1)))
+        StartLine(Arc::new((Barrier::new(k + 1), Barrier::new(k + 1))))
     }
     pub fn wait(&self) {
-        self.0.wait();
+        self.0 .0.wait();
+        self.0 .1.wait();
     }
     pub fn go(&self) -> Instant {
-        self.0.wait();
-        Instant::now()
+        self.0 .0.wait();
+        let t0 = Instant::now();
+        self.0 .1.wait();
+        t0
     }
 }
 

@@ -76,6 +76,36 @@ fn prodcons(n: &mut usize, cap: usize, t: usize) -> Duration {
     d
 }
 
+/// Go's BenchmarkChanSync with fixed roles (see the C twin): one op is one
+/// message through a zero-capacity channel, n/2 calls per thread.
+fn chan_sync(n: &mut usize) -> Duration {
+    let calls = *n / 2;
+    *n = calls * 2;
+    let (s, r) = bounded::<i64>(0);
+    let start = StartLine::new(2);
+    let (s1, r1, st1) = (s.clone(), r.clone(), start.clone());
+    let a = thread::spawn(move || {
+        st1.wait();
+        for _ in 0..calls {
+            let v = r1.recv().unwrap();
+            s1.send(v).unwrap();
+        }
+    });
+    let st2 = start.clone();
+    let b = thread::spawn(move || {
+        st2.wait();
+        let mut v = 0;
+        for _ in 0..calls {
+            s.send(v).unwrap();
+            v = r.recv().unwrap();
+        }
+    });
+    let t0 = start.go();
+    a.join().unwrap();
+    b.join().unwrap();
+    t0.elapsed()
+}
+
 fn nonblocking(n: &mut usize) -> Duration {
     // The sender is kept alive, so try_recv reports Empty, not Disconnected.
     let (s, r) = bounded::<i64>(0);
@@ -127,6 +157,8 @@ fn main() {
         ("prodcons_c64_t1", 2000000, |n| prodcons(n, 64, 1)),
         ("prodcons_c64_t2", 2000000, |n| prodcons(n, 64, 2)),
         ("prodcons_c64_t4", 2000000, |n| prodcons(n, 64, 4)),
+        ("prodcons_c100_t2", 2000000, |n| prodcons(n, 100, 2)),
+        ("chan_sync", 400000, chan_sync),
         ("nonblocking", 50000000, nonblocking),
         ("creation", 2000000, creation),
         ("uncontended_c100", 100000, uncontended_c100),

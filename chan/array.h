@@ -1,0 +1,308 @@
+/*
+ * chan/array.h - the buffered channel's ring: a lock-free fast path that
+ * falls back to the channel lock whenever somebody has to block.
+ *
+ * The ring is Dmitry Vyukov's bounded MPMC queue, as in crossbeam-channel's
+ * array flavor: each slot carries a stamp, head and tail are position words on
+ * cache lines of their own, a push or pop is one CAS on one of them plus the
+ * slot's stamp.  What makes it a Go channel is one bit in each word:
+ *
+ *   tail word = position << 1 | TAIL_SLOW     TAIL_SLOW = closed, or any waiter
+ *   head word = position << 1 | HEAD_SLOW     HEAD_SLOW = a sender waits
+ *
+ * A lock-free push CASes the tail word from a value with TAIL_SLOW clear; a
+ * lock-free pop CASes the head word from a value with HEAD_SLOW clear.  The
+ * bits are only changed under the channel lock (atomic OR/AND on the word), so
+ * once a lock holder has set one, no lock-free operation on that end can start
+ * (its CAS expects the bit clear and fails); they all go to the lock.
+ *
+ * Correctness (the rules of chan.c, which the locked paths still implement):
+ *
+ *  - A receiver parks only while TAIL_SLOW is set and the ring was seen empty
+ *    after setting it (chan_op / select: "freeze", then poll again, then
+ *    queue).  From then on every sender takes the lock and hands its value to
+ *    the queued receiver, so no value can land in the buffer while a receiver
+ *    sleeps (Go's invariant "recvq non-empty => buffer empty").
+ *
+ *  - A sender parks only after setting HEAD_SLOW and seeing the ring full.
+ *    No lock-free pop can then free a slot, so no lock-free push can succeed
+ *    before its unlock, where the thaw also sets TAIL_SLOW (a sender is
+ *    queued).  From then on a slot only frees under the lock, where the
+ *    receiver that frees it moves the first queued sender's value into the
+ *    tail at once, and no lock-free push can take a slot ahead of a queued
+ *    sender.  That is Go's FIFO of blocked senders on a full buffer.
+ *
+ *  - Operations already past their CAS when a bit is set ("in flight": slot
+ *    claimed, data or stamp not yet written) are finished by their owner
+ *    within a few instructions.  A lock holder that meets one (stamp behind
+ *    the position) waits for it (spin, then yield), exactly as crossbeam does.
+ *    Their linearization point is their CAS, before the bit was set.
+ *
+ *  - close sets TAIL_SLOW before it publishes `closed`: a push either CASed
+ *    before that (it was sent before the close, and is received before the
+ *    zero values: close drains) or fails over to the lock and sees `closed`.
+ *    TAIL_SLOW then stays set.  Pops stay lock-free after close (draining).
+ *
+ *  - The bits are recomputed from the locked state (closed, nsendq, nrecvq)
+ *    right before every unlock of a ring channel (chan__ring_thaw), never
+ *    earlier: a receiver that unlinks the last queued sender must push that
+ *    sender's value before a lock-free push may take the freed slot.
+ *
+ *  - select: its locked pass freezes its ring channels (TAIL_SLOW for a
+ *    receive case, HEAD_SLOW for a send case), so that no case can become
+ *    ready through a lock-free operation while it polls (Go's atomic poll of
+ *    all cases) and queues its waiters; thaw then keeps just the bits its
+ *    waiters need.  (A case seen ready is performed at once under the lock;
+ *    only "none ready" needs the frozen view.)  Its lock-free first pass (select.c)
+ *    only completes a case through the same lock-free push/pop as a plain
+ *    operation, at that operation's own linearization point.
+ *
+ * Memory model (Go's four rules, gochan/chan.h):
+ *  - send before the matching receive completes: the pusher writes the value,
+ *    then stores the stamp with release; the popper loads the stamp with
+ *    acquire before reading the value.
+ *  - the k-th receive before the (k+C)-th send completes: the popper stores
+ *    the slot's next-lap stamp with release after reading the value; the
+ *    pusher of the (k+C)-th value loads it with acquire before writing.
+ *  - close before a receive that reports "closed": receivers see `closed`
+ *    under the lock, or in the non-blocking path through an acquire load that
+ *    is ordered after the acquire load of the tail that showed "empty".
+ *  - unbuffered channels do not use the ring.
+ * CAS on head/tail are seq_cst and the empty/full checks fence seq_cst before
+ * reading the other end's word, as in crossbeam (the stamp read and the
+ * other-end read must not be reordered, or an in-flight operation could be
+ * mistaken for "full"/"empty").
+ *
+ * Positions: pos = lap + index, lap a multiple of one_lap = the power of two
+ * above cap (so index + 1 never carries into the lap), modulo 2^63 (the word
+ * holds pos << 1).  Stamps: slot i is free for position p when its stamp is
+ * p, and holds the value pushed at p when its stamp is p + 1.  Wrap-around of
+ * the 63-bit positions is exact because one_lap divides 2^63;
+ * chan__ring_test_start() starts a ring near the wrap for tests.
+ *
+ * Compile with -DGOCHAN_RING=0 to disable the ring: every buffered channel
+ * then uses the locked buffer of chan.c (the behaviour before the ring).
+ */
+#ifndef GOCHAN_CHAN_ARRAY_H
+#define GOCHAN_CHAN_ARRAY_H
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <urcu/arch.h>
+#include <urcu/compiler.h>
+
+#include "chan/chan_impl.h" /* struct chan (which includes this file at its end) */
+
+#ifndef GOCHAN_RING
+#define GOCHAN_RING 1
+#endif
+
+#define CHAN_RING_BIT ((uint64_t)1) /* TAIL_SLOW / HEAD_SLOW */
+#define CHAN_RING_POS_MASK (((uint64_t)1 << 63) - 1)
+/* Largest capacity given a ring (positions need room for many laps). */
+#define CHAN_RING_MAX_CAP ((size_t)1 << 40)
+
+/* The two words every lock-free operation CASes, on lines of their own. */
+struct chan_ring {
+	_Alignas(64) _Atomic uint64_t head; /* next position to pop << 1 | HEAD_SLOW */
+	_Alignas(64) _Atomic uint64_t tail; /* next position to push << 1 | TAIL_SLOW */
+};
+
+/* A slot: its stamp, then elem_size bytes of value (stride bytes in all). */
+struct chan_slot {
+	_Atomic uint64_t stamp;
+	unsigned char data[];
+};
+
+enum chan_ring_rc {
+	CHAN_RING_OK,                     /* done */
+	CHAN_RING_FULL,                   /* push: no room (a linearizable observation) */
+	CHAN_RING_EMPTY = CHAN_RING_FULL, /* pop: nothing buffered */
+	CHAN_RING_SLOW, /* lock-free attempt refused: the bit is set, take the lock */
+};
+
+static inline struct chan_slot *chan__ring_slot(const struct chan *c, uint64_t pos)
+{
+	return (struct chan_slot *)(c->buf + (size_t)(pos & (c->one_lap - 1)) * c->stride);
+}
+
+/* The position after @pos: the next index, or index 0 of the next lap. */
+static inline uint64_t chan__ring_next(const struct chan *c, uint64_t pos)
+{
+	if ((pos & (c->one_lap - 1)) + 1 < c->cap)
+		return pos + 1;
+	return ((pos & ~(c->one_lap - 1)) + c->one_lap) & CHAN_RING_POS_MASK;
+}
+
+/* An operation of another thread is in flight on the slot we need: let it
+ * finish.  Spin a little (it is running on another CPU), then yield (it may
+ * have been preempted on ours). */
+static inline void chan__ring_backoff(unsigned *step)
+{
+	if (*step < 6) {
+		for (unsigned i = 0; i < (1u << *step); i++)
+			caa_cpu_relax();
+	} else {
+		sched_yield();
+	}
+	if (*step < 10)
+		(*step)++;
+}
+
+/*
+ * chan__ring_push - append the value at @elem.  @locked: the caller holds the
+ * channel lock and may push although TAIL_SLOW is set.  Returns CHAN_RING_OK,
+ * CHAN_RING_FULL or (only when !@locked) CHAN_RING_SLOW.
+ */
+static inline enum chan_ring_rc chan__ring_push(struct chan *c, const void *elem, bool locked)
+{
+	struct chan_ring *r = c->ring;
+	unsigned step = 0;
+	/* relaxed: the CAS below validates it; the stamp (acquire) orders the slot. */
+	uint64_t w = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+	for (;;) {
+		if ((w & CHAN_RING_BIT) && !locked)
+			return CHAN_RING_SLOW;
+		uint64_t pos = w >> 1;
+		struct chan_slot *s = chan__ring_slot(c, pos);
+		/* acquire: pairs with the popper's release of this stamp, so
+		 * its read of the old value happens before our write. */
+		uint64_t stamp = atomic_load_explicit(&s->stamp, memory_order_acquire);
+
+		if (stamp == pos) {
+			uint64_t nw = chan__ring_next(c, pos) << 1 | (w & CHAN_RING_BIT);
+
+			if (atomic_compare_exchange_weak_explicit(
+				    &r->tail, &w, nw, memory_order_seq_cst, memory_order_relaxed)) {
+				if (c->elem_size)
+					memcpy(s->data, elem, c->elem_size);
+				/* release: publishes the value to the popper. */
+				atomic_store_explicit(&s->stamp, (pos + 1) & CHAN_RING_POS_MASK,
+						      memory_order_release);
+				return CHAN_RING_OK;
+			}
+			continue; /* w reloaded by the failed CAS */
+		}
+		if (((stamp + c->one_lap) & CHAN_RING_POS_MASK) ==
+		    ((pos + 1) & CHAN_RING_POS_MASK)) {
+			/* The slot holds the previous lap's value: full, unless a
+			 * pop has claimed it and is still reading. */
+			atomic_thread_fence(memory_order_seq_cst);
+			uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed) >> 1;
+
+			if (((head + c->one_lap) & CHAN_RING_POS_MASK) == pos)
+				return CHAN_RING_FULL;
+		}
+		/* Our tail is stale, or a pop is in flight. */
+		chan__ring_backoff(&step);
+		w = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	}
+}
+
+/*
+ * chan__ring_pop - take the oldest value into @elem (NULL: discard it).
+ * @locked: the caller holds the channel lock and may pop although HEAD_SLOW
+ * is set.  Returns CHAN_RING_OK, CHAN_RING_EMPTY or (only when !@locked)
+ * CHAN_RING_SLOW.  "Empty" comes from an acquire load of the tail word, so a
+ * later acquire load (of `closed`) cannot be reordered before it.
+ */
+static inline enum chan_ring_rc chan__ring_pop(struct chan *c, void *elem, bool locked)
+{
+	struct chan_ring *r = c->ring;
+	unsigned step = 0;
+	uint64_t w = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+	for (;;) {
+		if ((w & CHAN_RING_BIT) && !locked)
+			return CHAN_RING_SLOW;
+		uint64_t pos = w >> 1;
+		struct chan_slot *s = chan__ring_slot(c, pos);
+		/* acquire: pairs with the pusher's release; the value is there. */
+		uint64_t stamp = atomic_load_explicit(&s->stamp, memory_order_acquire);
+
+		if (stamp == ((pos + 1) & CHAN_RING_POS_MASK)) {
+			uint64_t nw = chan__ring_next(c, pos) << 1 | (w & CHAN_RING_BIT);
+
+			if (atomic_compare_exchange_weak_explicit(
+				    &r->head, &w, nw, memory_order_seq_cst, memory_order_relaxed)) {
+				if (c->elem_size) {
+					if (elem)
+						memcpy(elem, s->data, c->elem_size);
+					/* as Go: no stale copy stays in the buffer */
+					memset(s->data, 0, c->elem_size);
+				}
+				/* release: our read happens before the next lap's
+				 * push into this slot (Go's k-th receive / (k+C)-th
+				 * send rule). */
+				atomic_store_explicit(&s->stamp,
+						      (pos + c->one_lap) & CHAN_RING_POS_MASK,
+						      memory_order_release);
+				return CHAN_RING_OK;
+			}
+			continue;
+		}
+		if (stamp == pos) {
+			/* Nothing pushed at this position yet: empty, unless a
+			 * push has claimed it and is still writing. */
+			atomic_thread_fence(memory_order_seq_cst);
+			uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire) >> 1;
+
+			if (tail == pos)
+				return CHAN_RING_EMPTY;
+		}
+		chan__ring_backoff(&step);
+		w = atomic_load_explicit(&r->head, memory_order_relaxed);
+	}
+}
+
+/* Whether the tail word says "go to the lock" now (acquire: a re-check after
+ * a FULL observation, ordered after it). */
+static inline bool chan__ring_tail_slow(const struct chan *c)
+{
+	return atomic_load_explicit(&c->ring->tail, memory_order_acquire) & CHAN_RING_BIT;
+}
+
+/* Values buffered now (Go's len): exact when nobody operates on the ring. */
+size_t chan__ring_len(const struct chan *c);
+
+/* Set up an empty ring whose positions start at @start_lap (a multiple of
+ * one_lap below 2^63; 0 normally).  No other thread may use @c. */
+void chan__ring_init(struct chan *c, uint64_t start_lap);
+
+/*
+ * Lock-holder side (caller holds c->lock, c->ring != NULL):
+ *  chan__ring_freeze - set TAIL_SLOW (@tail: no lock-free push can start, so
+ *      an empty ring stays empty: receivers about to park, recv cases of a
+ *      select, close) and/or HEAD_SLOW (@head: no lock-free pop can start, so
+ *      a full ring stays full: senders about to park, send cases), until the
+ *      next thaw;
+ *  chan__ring_thaw - recompute the bits from closed/nsendq/nrecvq; called
+ *      right before every unlock of a ring channel (chan__unlock_chan).
+ */
+void chan__ring_freeze(struct chan *c, bool tail, bool head);
+void chan__ring_thaw(struct chan *c);
+
+/* The locked halves of send and receive for a ring channel (chan.c's
+ * chan__send_locked/chan__recv_locked dispatch here; same contract). */
+bool chan__ring_send_locked(struct chan *c, const void *elem, bool *ok, struct chan_parker **wake);
+bool chan__ring_recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake);
+
+/* Tests only: give the (empty, unused) ring channel @c positions that wrap
+ * around 2^63 after @before_wrap more operations or so.  Returns EINVAL if
+ * @c has no ring or is not empty and idle. */
+int chan__ring_test_start(chan_t *c, uint64_t before_wrap);
+
+/* Unlock a channel; a ring channel's bits are recomputed first (see above).
+ * Every unlock of a channel lock goes through here. */
+static inline void chan__unlock_chan(struct chan *c)
+{
+	if (c->ring)
+		chan__ring_thaw(c);
+	chan__unlock(&c->lock);
+}
+
+#endif
