@@ -32,14 +32,14 @@ static long process_threads(void)
 	return v;
 }
 
-void debug_vars(struct jbuf *out, long self)
+void debug_vars(struct jbuf *out)
 {
 	jbuf_printf(out,
 		    "{\"requests_in_progress\":%ld,\"scans_in_progress\":%ld,\"workers_alive\":%ld,"
 		    "\"fds_held\":%ld,\"contexts_alive\":%ld,\"requests_total\":%ld,"
 		    "\"scans_canceled\":%ld,\"library_threads\":%u,\"process_threads\":%ld,"
 		    "\"blocked\":",
-		    stat_get(&stats.requests_in_progress) - self,
+		    stat_get(&stats.requests_in_progress),
 		    stat_get(&stats.scans_in_progress), stat_get(&stats.workers_alive),
 		    stat_get(&stats.fds_held), stat_get(&stats.contexts_alive),
 		    stat_get(&stats.requests_total), stat_get(&stats.scans_canceled),

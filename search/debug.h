@@ -8,8 +8,8 @@
 
 #include "search/json.h"
 
-/* Append the JSON object to @out.  @self: requests this call should not
- * count as in progress (the /debug/vars request itself). */
-void debug_vars(struct jbuf *out, long self);
+/* Append the JSON object to @out.  requests_in_progress counts /search
+ * requests only, so the /debug/vars request itself is not in it. */
+void debug_vars(struct jbuf *out);
 
 #endif

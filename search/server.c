@@ -43,6 +43,7 @@ enum route {
 /* Per request (MHD's con_cls). */
 struct request {
 	struct stream *stream; /* /search only */
+	bool search;           /* counted in stats.requests_in_progress */
 };
 
 static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, const char *type,
@@ -82,7 +83,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		pthread_mutex_lock(&drain_mu);
 		in_progress++;
 		pthread_mutex_unlock(&drain_mu);
-		stat_add(&stats.requests_in_progress, 1);
+		/* requests_in_progress counts /search requests only (as the Go
+		 * twin does): a /debug/vars reply is sent before its connection's
+		 * completion callback runs, so counting it would let a client
+		 * that reads /debug/vars twice see its own earlier request. */
+		r->search = strcmp(url, "/search") == 0;
+		if (r->search)
+			stat_add(&stats.requests_in_progress, 1);
 		stat_add(&stats.requests_total, 1);
 		return MHD_YES;
 	}
@@ -105,7 +112,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				sizeof page_html);
 	case R_DEBUG: {
 		struct jbuf b = {0};
-		debug_vars(&b, 1);
+		debug_vars(&b);
 		enum MHD_Result ret =
 			b.oom ? MHD_NO
 			      : send_buf(conn, MHD_HTTP_OK, "application/json", b.p, b.len);
@@ -126,7 +133,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	*con_cls = NULL;
-	stat_add(&stats.requests_in_progress, -1);
+	if (r->search)
+		stat_add(&stats.requests_in_progress, -1);
 	if (r->stream)
 		stream_completed(r->stream, why); /* writes the log line last */
 	free(r);

@@ -19,7 +19,7 @@
 #include <stdatomic.h>
 
 struct search_stats {
-	atomic_long requests_in_progress; /* every HTTP request, access to completion */
+	atomic_long requests_in_progress; /* /search requests, access to completion */
 	atomic_long requests_total;
 	atomic_long scans_in_progress; /* /search requests that started a scan */
 	atomic_long scans_canceled;    /* scans that ended "canceled" */

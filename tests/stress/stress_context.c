@@ -65,20 +65,7 @@ enum {
 	DEADLINE_CAUSE = 2000
 };
 
-static atomic_long passed, failed;
-
-#define CHECK(cond, ...)                                                                        \
-	do {                                                                                    \
-		if (cond) {                                                                     \
-			atomic_fetch_add_explicit(&passed, 1, memory_order_relaxed);            \
-		} else {                                                                        \
-			if (atomic_fetch_add_explicit(&failed, 1, memory_order_relaxed) < 20) { \
-				fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-				fprintf(stderr, __VA_ARGS__);                                   \
-				fputc('\n', stderr);                                            \
-			}                                                                       \
-		}                                                                               \
-	} while (0)
+#include "stress_check.h"
 
 /* One context of the tree.  Written by its creator before it is published
  * (under the round's mutex) and never changed afterwards. */
