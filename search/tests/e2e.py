@@ -347,7 +347,9 @@ def t_hangup_backpressure(big, idle):
     rid = last_id(big) + 1
     s, r = open_stream(big, q="zz", max="10000000")
     v = big.vars()
-    expect(v["scans_in_progress"] == 1 and v["workers_alive"] == 2, "scan not running: %r" % v)
+    # The first line is out, so the scan runs; its second worker may not have
+    # been scheduled yet (CI saw workers_alive == 1 here once): >= 1, <= 2.
+    expect(v["scans_in_progress"] == 1 and 1 <= v["workers_alive"] <= 2, "scan not running: %r" % v)
     t_close = time.time_ns()
     s.close()
     rec = wait_id(big, rid)
