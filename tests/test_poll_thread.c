@@ -9,8 +9,6 @@
  * poller thread.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,33 +17,9 @@
 #include "diag/threads.h"
 #include "tests/leakcheck.h"
 #include "tests/test_poll_util.h"
+#include "tests/testutil.h"
 
 TU_LEAK_CHECKED_SUITE(poll_thread);
-
-static int os_threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-	cr_assert_not_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-/* A detached thread that has signalled its exit still needs a moment to
- * leave the kernel's list: wait for the condition, with a deadline. */
-static bool os_threads_back_to(int n)
-{
-	int64_t end = chan_now() + TP_PATIENCE;
-	while (os_threads() != n) {
-		if (chan_now() > end)
-			return false;
-		sched_yield();
-	}
-	return true;
-}
 
 static void pair(int sv[2])
 {
@@ -54,7 +28,7 @@ static void pair(int sv[2])
 
 Test(poll_thread, started_lazily_exits_when_idle, .timeout = 30)
 {
-	int base = os_threads();
+	int base = tu_os_threads();
 	uint64_t started = gopoll__threads_started();
 	cr_assert_eq(gopoll__threads_live(), 0, "a poller thread before any registration");
 	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_POLLER), 0);
@@ -72,7 +46,7 @@ Test(poll_thread, started_lazily_exits_when_idle, .timeout = 30)
 	cr_assert_eq(gopoll__wait_thread_exit(chan_now() + TP_PATIENCE), 0,
 		     "the idle poller did not exit");
 	cr_assert_eq(gopoll__threads_live(), 0);
-	cr_assert(os_threads_back_to(base), "an OS thread was left behind");
+	cr_assert(tu_os_threads_back_to(base, TP_PATIENCE), "an OS thread was left behind");
 	cr_assert_eq(godiag__threads_wait(chan_now() + TP_PATIENCE), 0);
 
 	/* A later registration starts it again. */
@@ -82,7 +56,7 @@ Test(poll_thread, started_lazily_exits_when_idle, .timeout = 30)
 	cr_assert(tp_wait_closed(gopoll_chan(w), TP_PATIENCE));
 	gopoll_free(w);
 	cr_assert_eq(gopoll__wait_thread_exit(chan_now() + TP_PATIENCE), 0);
-	cr_assert(os_threads_back_to(base));
+	cr_assert(tu_os_threads_back_to(base, TP_PATIENCE));
 	close(sv[0]);
 }
 
@@ -130,7 +104,7 @@ Test(poll_thread, no_thread_churn, .timeout = 30)
 
 Test(poll_thread, shutdown, .timeout = 30)
 {
-	int base = os_threads();
+	int base = tu_os_threads();
 	cr_assert_eq(gopoll_shutdown(), 0, "shutdown with nothing started");
 	int sv[2];
 	pair(sv);
@@ -142,7 +116,7 @@ Test(poll_thread, shutdown, .timeout = 30)
 	/* Fired: no longer registered, so nothing keeps the thread. */
 	cr_assert_eq(gopoll_shutdown(), 0);
 	cr_assert_eq(gopoll__threads_live(), 0, "shutdown returned before the thread ended");
-	cr_assert(os_threads_back_to(base));
+	cr_assert(tu_os_threads_back_to(base, TP_PATIENCE));
 	cr_assert_eq(gopoll_shutdown(), 0, "second shutdown");
 	gopoll_free(w);
 

@@ -8,9 +8,7 @@
  * Criterion runs every test in a fresh process, so each starts with no
  * timer thread; the counts are still compared relative to the start.
  */
-#include <dirent.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -20,36 +18,9 @@
 
 TU_LEAK_CHECKED_SUITE(time_thread);
 
-/* Threads of this process, as the kernel lists them. */
-static int os_threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-	cr_assert_not_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-/* Wait (polling a condition, with a deadline) until the OS thread count is
- * back to @n: a detached thread that has signalled its exit still needs a
- * moment to leave the kernel's list. */
-static bool os_threads_back_to(int n)
-{
-	int64_t end = chan_now() + TT_PATIENCE;
-	while (os_threads() != n) {
-		if (chan_now() > end)
-			return false;
-		sched_yield();
-	}
-	return true;
-}
-
 Test(time_thread, started_lazily_exits_when_idle, .timeout = 20)
 {
-	int base = os_threads();
+	int base = tu_os_threads();
 	uint64_t started = gotime__threads_started();
 	cr_assert_eq(gotime__threads_live(), 0, "a timer thread before any timer");
 
@@ -63,8 +34,8 @@ Test(time_thread, started_lazily_exits_when_idle, .timeout = 20)
 		     "the idle thread did not exit");
 	cr_assert_eq(gotime__threads_live(), 0);
 	cr_assert_eq(gotime__pending(), 0);
-	cr_assert(os_threads_back_to(base), "an OS thread was left behind (%d, base %d)",
-		  os_threads(), base);
+	cr_assert(tu_os_threads_back_to(base, TT_PATIENCE), "an OS thread was left behind (%d, base %d)",
+		  tu_os_threads(), base);
 
 	/* A later timer starts it again. */
 	c = gotime_after(TT_MS);
@@ -72,7 +43,7 @@ Test(time_thread, started_lazily_exits_when_idle, .timeout = 20)
 	tt_recv(c);
 	chan_unref(c);
 	cr_assert_eq(gotime__wait_thread_exit(chan_now() + TT_PATIENCE), 0);
-	cr_assert(os_threads_back_to(base));
+	cr_assert(tu_os_threads_back_to(base, TT_PATIENCE));
 }
 
 /* Stopping the last timer long before its deadline: the thread does not
@@ -119,7 +90,7 @@ Test(time_thread, no_thread_churn, .timeout = 20)
 
 Test(time_thread, shutdown_idle_and_restart, .timeout = 20)
 {
-	int base = os_threads();
+	int base = tu_os_threads();
 	cr_assert_eq(gotime_shutdown(), 0, "shutdown with nothing started");
 	chan_t *c = gotime_after(0);
 	tt_flush(0); /* starts the thread */
@@ -127,7 +98,7 @@ Test(time_thread, shutdown_idle_and_restart, .timeout = 20)
 	/* Idle but lingering: shutdown stops it at once. */
 	cr_assert_eq(gotime_shutdown(), 0);
 	cr_assert_eq(gotime__threads_live(), 0, "shutdown returned before the thread ended");
-	cr_assert(os_threads_back_to(base));
+	cr_assert(tu_os_threads_back_to(base, TT_PATIENCE));
 	cr_assert_eq(gotime_shutdown(), 0, "second shutdown");
 	chan_unref(c);
 	cr_assert_eq(gotime__heap_reserved(), 0);

@@ -31,11 +31,13 @@
 #ifndef GOCHAN_TESTS_TESTUTIL_H
 #define GOCHAN_TESTS_TESTUTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <gochan/chan.h>
 #include <gochan/diag.h>
 #include <gochan/time.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -256,6 +258,36 @@ static inline void *tu_timers_worker(void *p)
 		}
 	}
 	return NULL;
+}
+
+/* Threads of this process as the kernel lists them (/proc/self/task), or
+ * -1 if it cannot be read. */
+static inline int tu_os_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Wait until the OS thread count is back to @n, or @patience ns pass.  It
+ * polls (with sched_yield) on purpose: a detached thread that has already
+ * signalled its exit to the library still needs a moment to leave the
+ * kernel's list, and nothing wakes anyone when it does. */
+static inline bool tu_os_threads_back_to(int n, int64_t patience)
+{
+	int64_t end = chan_now() + patience;
+	while (tu_os_threads() != n) {
+		if (chan_now() > end)
+			return false;
+		sched_yield();
+	}
+	return true;
 }
 
 /*
