@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+import traceback
 import urllib.parse
 
 LOG_RE = re.compile(r"^search id=(\d+) end=(\w+) files=(\d+) bytes=(\d+) matches=(\d+) ms=(\d+)"
@@ -234,3 +235,31 @@ class Response:
             out += self.body
             self.body = b""
         return out
+
+
+# ---- the test scripts' tally (tests/e2e.py, tests/browser.py) ---------------------
+
+tally = {"passed": 0, "failed": 0}
+
+
+def check(name, fn):
+    """Run one named test case: any exception fails it (and is printed)."""
+    try:
+        fn()
+        tally["passed"] += 1
+        print("ok   %s" % name, flush=True)
+    except Exception as e:  # noqa: BLE001 - a test failure of any kind
+        tally["failed"] += 1
+        print("FAIL %s: %s" % (name, str(e)[:600]), flush=True)
+        traceback.print_exc(limit=4)
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def finish():
+    """Print the closing `N passed, N failed` line; exit 1 if anything failed."""
+    print("%d passed, %d failed" % (tally["passed"], tally["failed"]))
+    raise SystemExit(1 if tally["failed"] else 0)

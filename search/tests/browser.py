@@ -20,7 +20,6 @@ import shutil
 import sys
 import tempfile
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -34,29 +33,9 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 import corpus  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import Server, check, expect, finish  # noqa: E402
 
 PATTERN = r"\b(\w+)\b.*\b\1\b"  # a word seen twice on a line: slow (back-reference)
-passed = failed = 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print("ok   %s" % name, flush=True)
-    except Exception as e:  # noqa: BLE001
-        failed += 1
-        print("FAIL %s: %s" % (name, str(e)[:600]), flush=True)
-        traceback.print_exc(limit=4)
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
-
 def make_tree(root):
     """~50 MB of the demo corpus's kind of text: a doubled-word scan by one
     worker takes seconds, and its results come from the first files on."""
@@ -167,8 +146,7 @@ def main():
         rc = srv.stop() if srv else -1
         shutil.rmtree(tmp, ignore_errors=True)
     check("server exits 0 after SIGTERM", lambda: expect(rc == 0, "exit %d" % rc))
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":

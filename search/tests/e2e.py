@@ -34,10 +34,9 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import Server  # noqa: E402
+from harness import Server, check, expect, finish  # noqa: E402
 
 BIN = None
 MAX_FILE = 200000
@@ -46,26 +45,6 @@ MAX_FILE = 200000
 # stops, the demo and the benchmark measure how fast.
 STOP_BOUND_MS = 2000
 SLOW_RE = r"\b(\w+)\s+\1\b"
-passed = failed = 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print("ok   %s" % name, flush=True)
-    except Exception as e:  # noqa: BLE001 - a test failure of any kind
-        failed += 1
-        print("FAIL %s: %s" % (name, str(e)[:600]), flush=True)
-        traceback.print_exc(limit=3)
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
-
 # ---- JSON escaping of names, as SEARCH-API.md defines it --------------------
 
 def api_string(b):
@@ -549,8 +528,7 @@ def main():
                 except OSError:
                     pass
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":
