@@ -152,15 +152,26 @@ static inline void chan__ring_backoff(unsigned *step)
 		(*step)++;
 }
 
+/* A CAS on head or tail lost to another thread's: spin 1, 2, 4 ... 64
+ * PAUSEs (crossbeam's Backoff::spin); never yields: the winner is already
+ * past its CAS and will not hold us up. */
+static inline void chan__ring_spin(unsigned *step)
+{
+	for (unsigned i = 0; i < (1u << *step); i++)
+		caa_cpu_relax();
+	if (*step < 6)
+		(*step)++;
+}
+
 /*
  * chan__ring_push - append the value at @elem.  @locked: the caller holds the
  * channel lock and may push although TAIL_SLOW is set.  Returns CHAN_RING_OK,
  * CHAN_RING_FULL or (only when !@locked) CHAN_RING_SLOW.
  */
-static inline enum chan_ring_rc chan__ring_push(struct chan *c, const void *elem, bool locked)
+static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_push(struct chan *c, const void *elem, bool locked)
 {
 	struct chan_ring *r = c->ring;
-	unsigned step = 0;
+	unsigned step = 0, cas_step = 0;
 	/* relaxed: the CAS below validates it; the stamp (acquire) orders the slot. */
 	uint64_t w = atomic_load_explicit(&r->tail, memory_order_relaxed);
 
@@ -185,7 +196,12 @@ static inline enum chan_ring_rc chan__ring_push(struct chan *c, const void *elem
 						      memory_order_release);
 				return CHAN_RING_OK;
 			}
-			continue; /* w reloaded by the failed CAS */
+			/* Lost the race for this position (w reloaded by the
+			 * failed CAS): back off before the next attempt, as
+			 * crossbeam does, so that contending pushers do not keep
+			 * stealing the tail's line from the one that won. */
+			chan__ring_spin(&cas_step);
+			continue;
 		}
 		if (((stamp + c->one_lap) & CHAN_RING_POS_MASK) ==
 		    ((pos + 1) & CHAN_RING_POS_MASK)) {
@@ -210,10 +226,10 @@ static inline enum chan_ring_rc chan__ring_push(struct chan *c, const void *elem
  * CHAN_RING_SLOW.  "Empty" comes from an acquire load of the tail word, so a
  * later acquire load (of `closed`) cannot be reordered before it.
  */
-static inline enum chan_ring_rc chan__ring_pop(struct chan *c, void *elem, bool locked)
+static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_pop(struct chan *c, void *elem, bool locked)
 {
 	struct chan_ring *r = c->ring;
-	unsigned step = 0;
+	unsigned step = 0, cas_step = 0;
 	uint64_t w = atomic_load_explicit(&r->head, memory_order_relaxed);
 
 	for (;;) {
@@ -243,6 +259,7 @@ static inline enum chan_ring_rc chan__ring_pop(struct chan *c, void *elem, bool 
 						      memory_order_release);
 				return CHAN_RING_OK;
 			}
+			chan__ring_spin(&cas_step); /* as in push */
 			continue;
 		}
 		if (stamp == pos) {
@@ -257,6 +274,34 @@ static inline enum chan_ring_rc chan__ring_pop(struct chan *c, void *elem, bool 
 		chan__ring_backoff(&step);
 		w = atomic_load_explicit(&r->head, memory_order_relaxed);
 	}
+}
+
+/*
+ * chan__ring_retry - an operation that may block found the ring full (@send)
+ * or empty: before it takes the lock to queue itself, retry the lock-free
+ * attempt for a moment, backing off exponentially (1, 2, 4 ... 64 PAUSEs:
+ * crossbeam's Backoff::snooze, its spin half).  When the counterpart runs on
+ * another CPU it usually frees a slot (or fills one) within that time, and
+ * the operation completes without the lock: no waiter queued, no bit set, no
+ * wake-up.  That is what keeps a small ring (capacity 1 or 2, always full or
+ * empty) lock-free in a producer/consumer pair.  Semantics are untouched:
+ * the operation has not queued, so it is simply a little later; only the
+ * locked path may report "would block" or park.  Returns what the last
+ * attempt returned (CHAN_RING_FULL / _EMPTY after the last step).
+ */
+#define CHAN_RING_RETRY_STEPS 7
+static inline enum chan_ring_rc chan__ring_retry(struct chan *c, void *elem, bool send)
+{
+	enum chan_ring_rc rc = CHAN_RING_FULL;
+
+	for (unsigned step = 0; step < CHAN_RING_RETRY_STEPS; step++) {
+		for (unsigned i = 0; i < (1u << step); i++)
+			caa_cpu_relax();
+		rc = send ? chan__ring_push(c, elem, false) : chan__ring_pop(c, elem, false);
+		if (rc != CHAN_RING_FULL)
+			break;
+	}
+	return rc;
 }
 
 /* Whether the tail word says "go to the lock" now (acquire: a re-check after

@@ -290,8 +290,18 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
 	return chan_block(c, elem, send, ok, deadline, ra, sel);
 }
 
-int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
-		   const void *ra, const struct godiag__sel *sel)
+/*
+ * send_ext / recv_ext are inlined into each public entry point, so that the
+ * constant deadline of chan_try_send / chan_send folds away and the
+ * non-blocking and lock-free fast paths are a few instructions without a
+ * call; only chan_op (the locked path) is out of line.  chan__send_ext and
+ * chan__recv_ext are the same code, out of line, for select_one.
+ */
+#define CHAN_ALWAYS_INLINE static inline __attribute__((always_inline))
+
+CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline,
+				int would_block_err, const void *ra,
+				const struct godiag__sel *sel)
 {
 	bool ok;
 
@@ -306,6 +316,8 @@ int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_bloc
 		 * full" held at the FULL observation: EAGAIN is linearizable. */
 		enum chan_ring_rc rc = chan__ring_push(c, elem, false);
 
+		if (rc == CHAN_RING_FULL && deadline != CHAN_NOWAIT)
+			rc = chan__ring_retry(c, (void *)elem, true);
 		if (rc == CHAN_RING_OK)
 			return 0;
 		if (rc == CHAN_RING_FULL && deadline == CHAN_NOWAIT && !chan__ring_tail_slow(c))
@@ -326,23 +338,30 @@ int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_bloc
 	return err ? err : ok ? 0 : EPIPE;
 }
 
+int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
+		   const void *ra, const struct godiag__sel *sel)
+{
+	return send_ext(c, elem, deadline, would_block_err, ra, sel);
+}
+
 int chan_send(chan_t *c, const void *elem)
 {
-	return chan__send_ext(c, elem, CHAN_FOREVER, 0, __builtin_return_address(0), NULL);
+	return send_ext(c, elem, CHAN_FOREVER, 0, __builtin_return_address(0), NULL);
 }
 
 int chan_try_send(chan_t *c, const void *elem)
 {
-	return chan__send_ext(c, elem, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
+	return send_ext(c, elem, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
 }
 
 int chan_send_until(chan_t *c, const void *elem, int64_t deadline)
 {
-	return chan__send_ext(c, elem, deadline, ETIMEDOUT, __builtin_return_address(0), NULL);
+	return send_ext(c, elem, deadline, ETIMEDOUT, __builtin_return_address(0), NULL);
 }
 
-int chan__recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline, int would_block_err,
-		   const void *ra, const struct godiag__sel *sel)
+CHAN_ALWAYS_INLINE int recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline,
+				int would_block_err, const void *ra,
+				const struct godiag__sel *sel)
 {
 	bool ok;
 
@@ -359,6 +378,11 @@ int chan__recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline, int would
 		 * (drained for good, or a last value still in flight). */
 		enum chan_ring_rc rc = chan__ring_pop(c, elem, false);
 
+		/* Empty: retry briefly unless it is closed (drained for good, or
+		 * the lock is about to say so: nothing to wait for). */
+		if (rc == CHAN_RING_EMPTY && deadline != CHAN_NOWAIT &&
+		    !atomic_load_explicit(&c->closed, memory_order_acquire))
+			rc = chan__ring_retry(c, elem, false);
 		if (rc == CHAN_RING_OK) {
 			if (okp)
 				*okp = true;
@@ -394,19 +418,25 @@ int chan__recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline, int would
 	return err;
 }
 
+int chan__recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline, int would_block_err,
+		   const void *ra, const struct godiag__sel *sel)
+{
+	return recv_ext(c, elem, okp, deadline, would_block_err, ra, sel);
+}
+
 int chan_recv(chan_t *c, void *elem, bool *ok)
 {
-	return chan__recv_ext(c, elem, ok, CHAN_FOREVER, 0, __builtin_return_address(0), NULL);
+	return recv_ext(c, elem, ok, CHAN_FOREVER, 0, __builtin_return_address(0), NULL);
 }
 
 int chan_try_recv(chan_t *c, void *elem, bool *ok)
 {
-	return chan__recv_ext(c, elem, ok, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
+	return recv_ext(c, elem, ok, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
 }
 
 int chan_recv_until(chan_t *c, void *elem, bool *ok, int64_t deadline)
 {
-	return chan__recv_ext(c, elem, ok, deadline, ETIMEDOUT, __builtin_return_address(0), NULL);
+	return recv_ext(c, elem, ok, deadline, ETIMEDOUT, __builtin_return_address(0), NULL);
 }
 
 int chan_close(chan_t *c)
