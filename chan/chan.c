@@ -459,7 +459,7 @@ int chan_close(chan_t *c)
 	 * receive that returns "closed" without the lock happens after this. */
 	atomic_store_explicit(&c->closed, true, memory_order_release);
 	/* Claim every waiter; complete them after unlocking (a completed
-	 * owner may run at once and want this lock for its select pass 3). */
+	 * owner may run at once and want this lock for its select pass 4). */
 	while ((w = chan__dequeue(c, false))) {
 		chan__zero(c, w->elem);
 		w->success = false;

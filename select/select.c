@@ -2,23 +2,27 @@
  * select/select.c - Go's select: runtime/select.go's algorithm over gochan's
  * channels.
  *
- *   0. Validate; shuffle the poll order (uniform among the non-NULL cases)
- *      and sort the distinct channels by address (the lock order).
- *   1. Lock every channel, in address order, each once.  Poll the cases in
- *      the shuffled order; the first that can proceed is performed (the
+ *   0. Validate; shuffle the poll order (uniform among the non-NULL cases).
+ *   1. The first pass (select_first_pass): each case in the shuffled order,
+ *      decided alone (lock-free, or under its own channel's lock when it
+ *      looks ready); the first that can proceed is performed.  Most selects
+ *      that do not block end here, with one lock taken or none.
+ *   2. Nothing fired: sort the distinct channels by address (the lock
+ *      order) and lock every one, each once.  Poll the cases in the
+ *      shuffled order again; the first that can proceed is performed (the
  *      random order makes the choice uniform among the ready cases, since
  *      readiness cannot change while every lock is held).
- *   2. Nothing ready and waiting allowed: queue one waiter per case, all
+ *   3. Nothing ready and waiting allowed: queue one waiter per case, all
  *      sharing one parker, then unlock everything and park.  The first
  *      counterpart to CAS the parker's state wins (see chan/park.h); every
  *      other counterpart then finds our waiters stale and skips them.
- *   3. Woken (or timed out and the abandon CAS won): lock every channel
+ *   4. Woken (or timed out and the abandon CAS won): lock every channel
  *      again and unlink the waiters that are still queued, so that idle
  *      channels do not collect stale waiters.
  *
  * A select never matches itself: it only ever looks for counterparts in
- * pass 1, before its own waiters are queued, and pass 1 and pass 2 run under
- * the same locks, so no waiter of its own can be met.
+ * passes 1 and 2, before its own waiters are queued, and passes 2 and 3 run
+ * under the same locks, so no waiter of its own can be met.
  *
  * Deadlock freedom: locks are only nested here, always in increasing address
  * order; plain operations hold one lock at a time (chan/lockrank.h).
@@ -114,7 +118,7 @@ static void sort_channels(struct sel_state *s)
 	s->nlock = n;
 }
 
-/* Pass 1.  Returns the fired case index or -1.  All locks are held. */
+/* Pass 2 (the locked poll).  Returns the fired case index or -1.  All locks are held. */
 static int poll_cases(struct sel_state *s, bool *ok, struct chan_parker **wake)
 {
 	for (uint32_t k = 0; k < s->npoll; k++) {
@@ -130,7 +134,7 @@ static int poll_cases(struct sel_state *s, bool *ok, struct chan_parker **wake)
 	return -1;
 }
 
-/* Pass 3: unlink whatever of ours is still queued.  The fired waiter was
+/* Pass 4: unlink whatever of ours is still queued.  The fired waiter was
  * unlinked by its claimer already; chan__unlink is idempotent anyway. */
 static void dequeue_all(struct sel_state *s)
 {
@@ -170,7 +174,7 @@ static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, cons
 		return deadline == CHAN_NOWAIT ? CHAN_DEFAULT : CHAN_TIMEOUT;
 	}
 
-	/* Pass 2: queue a waiter on every case, in lock order as Go does. */
+	/* Pass 3: queue a waiter on every case, in lock order as Go does. */
 	chan__parker_init(&p);
 	for (uint32_t k = 0; k < s->npoll; k++) {
 		uint32_t i = s->pollorder[k];
@@ -250,41 +254,73 @@ static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const vo
 }
 
 /*
- * The lock-free first pass: the cases in poll order, as long as each is a
- * ring channel whose state a lock-free attempt can decide.  A push or pop
- * that succeeds completes its case at that operation's own linearization
- * point (chan/array.h); FULL / EMPTY-and-open say that case could not
- * proceed when it was looked at, so the next one is tried, as the locked
- * poll would.  Anything else (an unbuffered or timer channel, a bit set: a
- * waiter or close, a closed empty channel) ends the pass undecided, so that
- * the choice stays the first ready case in the random order.  Returns the
- * fired case or -1.
+ * The first pass, without taking every lock: the cases in poll order, each
+ * decided on its own at one instant, and the first that can proceed is
+ * performed (crossbeam's select works so; Go's takes every lock first).
+ *
+ *  - A ring channel (chan/array.h): a lock-free push or pop that succeeds
+ *    completes its case at that operation's own linearization point.
+ *    FULL / EMPTY-and-open say that case could not proceed when it was
+ *    looked at.  A bit set (a waiter or close) or a closed empty ring: that
+ *    channel alone is locked and polled as below.
+ *  - Any other channel (unbuffered, timer): the lock-free checks of the
+ *    non-blocking plain operations (Go's full()/empty(), in the order and
+ *    with the orderings argued at chan__recv_would_block) say "not ready at
+ *    that instant", or the channel alone is locked and the case polled with
+ *    the same locked halves as pass 2 (a counterpart that turned out stale
+ *    leaves it not ready, under that lock).
+ *
+ * Every case skipped was not ready at the moment it was looked at and the
+ * one performed was ready at its moment, so the choice stays the first
+ * ready case in the random order, as in the locked poll; a select never
+ * matches itself here, since none of its waiters is queued yet.  If no case
+ * fires, the full algorithm polls again under every lock (only that view
+ * may report "none ready" or queue).  Returns the fired case or -1; *ok is
+ * set for a fired case.
  */
-static int select_lockfree(const struct sel_state *s)
+static int select_first_pass(const struct sel_state *s, bool *ok)
 {
 	for (uint32_t k = 0; k < s->npoll; k++) {
 		uint32_t i = s->pollorder[k];
 		chan_case_t *cs = &s->cases[i];
 		struct chan *c = cs->chan;
+		bool send = cs->op == CHAN_OP_SEND;
 
-		if (!c->ring)
-			return -1;
-		enum chan_ring_rc rc = cs->op == CHAN_OP_SEND ? chan__ring_push(c, cs->elem, false)
-							      : chan__ring_pop(c, cs->elem, false);
+		if (c->ring) {
+			enum chan_ring_rc rc = send ? chan__ring_push(c, cs->elem, false)
+						    : chan__ring_pop(c, cs->elem, false);
 
-		if (rc == CHAN_RING_OK) {
-			if (cs->ok)
-				*cs->ok = true;
+			if (rc == CHAN_RING_OK) {
+				*ok = true;
+				return (int)i;
+			}
+			/* FULL / EMPTY.  A full ring re-read open, or an empty
+			 * one seen open after (acquire, ordered after the tail's
+			 * acquire load): not ready at that moment (closing is
+			 * final). */
+			if (rc != CHAN_RING_SLOW &&
+			    !(send ? chan__ring_tail_slow(c)
+				   : atomic_load_explicit(&c->closed, memory_order_acquire)))
+				continue;
+		} else if (send ? !atomic_load_explicit(&c->closed, memory_order_relaxed) &&
+					  chan__send_would_block(c)
+				: chan__recv_would_block(c, memory_order_acquire) &&
+					  !atomic_load_explicit(&c->closed, memory_order_acquire)) {
+			continue; /* open and nothing to match: not ready then */
+		}
+		/* It may be ready: decide under this channel's lock alone. */
+		struct chan_parker *wake;
+		bool done;
+
+		chan__lock(&c->lock);
+		done = send ? chan__send_locked(c, cs->elem, ok, &wake)
+			    : chan__recv_locked(c, cs->elem, ok, &wake);
+		chan__unlock_chan(c);
+		if (done) {
+			if (wake)
+				chan__complete(wake);
 			return (int)i;
 		}
-		if (rc == CHAN_RING_SLOW)
-			return -1;
-		/* FULL / EMPTY.  A full ring re-read open, or an empty one seen
-		 * open after (acquire, ordered after the tail's acquire load):
-		 * not ready at that moment (closing is final). */
-		if (cs->op == CHAN_OP_SEND ? chan__ring_tail_slow(c)
-					   : atomic_load_explicit(&c->closed, memory_order_acquire))
-			return -1;
 	}
 	return -1;
 }
@@ -330,8 +366,13 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 		s.nring += cases[i].chan->ring != NULL;
 	}
 	chan__chaos_point();
-	ret = select_lockfree(&s);
-	if (ret < 0) {
+	bool ok;
+
+	ret = select_first_pass(&s, &ok);
+	if (ret >= 0) {
+		if (cases[ret].ok)
+			*cases[ret].ok = ok;
+	} else {
 		sort_channels(&s);
 		ret = select_blocking(&s, n, deadline, ra);
 	}
