@@ -222,6 +222,24 @@ bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker 
 }
 
 /*
+ * A plain blocked operation's whole wait state on one cache line: the
+ * parker, the waiter and, for elements of up to 8 bytes, the value itself.
+ * The counterpart then touches only this line of the owner's (besides the
+ * channel): a sender's value is read from it, a receiver's value written into
+ * it, and the owner copies it out after completion.  (Not in a select: its
+ * waiters are an array beside its cases.)
+ */
+#define CHAN_INLINE_VALUE 8
+struct chan_block_line {
+	_Alignas(64) struct chan_parker p;
+	struct chan_waiter w;
+	unsigned char value[CHAN_INLINE_VALUE];
+};
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct chan_block_line) == 64, "a plain waiter's state fills one line");
+#endif
+
+/*
  * Queue a waiter, unlock, park until completion or the deadline.  Returns 0
  * with *ok set on completion, ETIMEDOUT if the deadline won.  Called with
  * c->lock held; returns with it released.
@@ -229,24 +247,33 @@ bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker 
 static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline,
 		      const void *ra, const struct godiag__sel *sel)
 {
-	struct chan_parker p;
-	struct chan_waiter w;
+	struct chan_block_line b;
 	struct godiag__site site = {send ? GODIAG_OP_SEND : GODIAG_OP_RECV, c, sel, ra};
+	/* The value travels through b.value when it fits and there is one
+	 * (a receive that discards it, elem == NULL, keeps NULL: nothing is
+	 * copied at all). */
+	bool inl = c->elem_size <= CHAN_INLINE_VALUE && elem;
 
-	chan__parker_init(&p);
-	chan__waiter_init(&w, &p, elem, 0);
-	w.exclusive = deadline == CHAN_FOREVER;
-	chan__enqueue(c, &w, send);
+	if (inl && send)
+		chan__copy(c, b.value, elem);
+	chan__parker_init(&b.p);
+	chan__waiter_init(&b.w, &b.p, inl ? b.value : elem, 0);
+	b.w.exclusive = deadline == CHAN_FOREVER;
+	chan__enqueue(c, &b.w, send);
 	chan__unlock_chan(c);
 
-	if (chan__park_wait(&p, deadline, &site) == ETIMEDOUT) {
+	if (chan__park_wait(&b.p, deadline, &site) == ETIMEDOUT) {
 		/* Abandoned: nobody will claim w any more; take it out. */
 		chan__lock(&c->lock);
-		chan__unlink(c, &w, send);
+		chan__unlink(c, &b.w, send);
 		chan__unlock_chan(c);
 		return ETIMEDOUT;
 	}
-	*ok = w.success;
+	/* Completed: a receiver's value (or the zero value of a close) is in
+	 * b.value; chan__park_wait's acquire made it visible. */
+	if (inl && !send)
+		chan__copy(c, elem, b.value);
+	*ok = b.w.success;
 	return 0;
 }
 
