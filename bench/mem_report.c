@@ -145,8 +145,7 @@ int main(int argc, char **argv)
 	chan_size(1);
 	chan_size(64);
 	op_heap();
-	report("waiter_plain", (double)(sizeof(struct chan_parker) + sizeof(struct chan_waiter)),
-	       0);
+	report("waiter_plain", (double)sizeof(struct chan_block_line), 0);
 	report("waiter_select_case",
 	       (double)(sizeof(struct chan_waiter) + sizeof(uint32_t) + sizeof(struct chan *)), 0);
 	printf("mem impl=gochan item=sizeof_chan bytes=%zu allocs=0\n", sizeof(struct chan));

@@ -271,10 +271,24 @@ run_one() { # fam case n impl
 	echo "$name $impl $ns $n" >>"$RAW"
 }
 
+# The cache-line round trip between two CPUs, once per round (bench/probe/
+# cacheline.c): on a VM it moves several-fold from hour to hour, and every
+# OS-thread hand-off pays it a few times while Go's goroutine pairs mostly do
+# not; the table's header reports it.
+PROBE=$BUILD/cacheline_probe
+PROBES=$BUILD/probe.txt
+: >"$PROBES"
+${CC:-gcc} -O2 -pthread bench/probe/cacheline.c -o "$PROBE" 2>/dev/null || PROBE=""
+probe() {
+	[ -z "$PROBE" ] || timeout 30 "$PROBE" 300000 2>/dev/null |
+		sed -n 's/^cacheline_roundtrip_ns=//p' >>"$PROBES" || true
+}
+
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 START=$(date +%s)
 for r in $(seq 1 "$ROUNDS"); do
 	log "round $r/$ROUNDS ($ncases cases)"
+	probe
 	# Rotate which implementation goes first, round by round.
 	read -r -a impls <<<"$IMPLS"
 	k=${#impls[@]}
@@ -286,7 +300,13 @@ for r in $(seq 1 "$ROUNDS"); do
 		done
 	done <"$CASES_FILE"
 done
+probe
 ELAPSED=$(($(date +%s) - START))
+PROBE_DESC=$(python3 -c '
+import sys, statistics
+v = [float(x) for x in open(sys.argv[1]).read().split()]
+print(f"{statistics.median(v):.0f} ns median ({min(v):.0f}-{max(v):.0f}) over {len(v)} probes, one per round and one at the end" if v else "not measured")
+' "$PROBES" 2>/dev/null || echo "not measured")
 
 # ---- the table ----------------------------------------------------------------
 CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
@@ -300,6 +320,7 @@ CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 	echo "go:      $GO_DESC"
 	[ -z "$RUST_DESC" ] || echo "rust:    $RUST_DESC"
 	[ -z "$BASE_DESC" ] || echo "before:  $BASE_DESC"
+	echo "cache-line round trip between two CPUs (bench/probe/cacheline.c): $PROBE_DESC"
 	echo "elapsed: ${ELAPSED}s; load average (1/5/15 min) at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 	echo
 	python3 - "$CASES_FILE" "$RAW" "$BUILD/ratios.tsv" <<'EOF'

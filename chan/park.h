@@ -76,6 +76,24 @@ struct chan_waiter {
 					   waiters) */
 };
 
+/*
+ * A plain blocked operation's whole wait state on one cache line: the
+ * parker, the waiter and, for elements of up to 8 bytes, the value itself.
+ * The counterpart then touches only this line of the owner's (besides the
+ * channel): a sender's value is read from it, a receiver's value written into
+ * it, and the owner copies it out after completion.  (Not in a select: its
+ * waiters are an array beside its cases.)
+ */
+#define CHAN_INLINE_VALUE 8
+struct chan_block_line {
+	_Alignas(64) struct chan_parker p;
+	struct chan_waiter w;
+	unsigned char value[CHAN_INLINE_VALUE];
+};
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct chan_block_line) == 64, "a plain waiter's state fills one line");
+#endif
+
 static inline void chan__parker_init(struct chan_parker *p)
 {
 	atomic_init(&p->state, CHAN_PARK_WAITING);
