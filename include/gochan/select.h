@@ -115,9 +115,48 @@ int chan_select(chan_case_t *cases, size_t n, int64_t deadline);
  * the end of this file.)
  */
 #define CHAN_SELECT(deadline, ...)                                                  \
-	chan_select((chan_case_t[]){__VA_ARGS__},                                  \
-		    sizeof((chan_case_t[]){__VA_ARGS__}) / sizeof(chan_case_t),    \
-		    (deadline))
+	chan__select_stmt((chan_case_t[]){__VA_ARGS__},                            \
+			  sizeof((chan_case_t[]){__VA_ARGS__}) / sizeof(chan_case_t),  \
+			  (deadline))
+
+/*
+ * CHAN_SELECT's call.  A select of one case with CHAN_NOWAIT is the plain
+ * non-blocking operation (as Go compiles `select { case v := <-c: default: }`
+ * to selectnbrecv), with chan_select()'s results: the test folds away when
+ * the case count and the deadline are compile-time constants, as they are
+ * in the statement form; anything else is chan_select() itself.
+ */
+static inline int chan__select_stmt(chan_case_t *cases, size_t n, int64_t deadline)
+{
+	if (!(__builtin_constant_p(n) && n == 1 && __builtin_constant_p(deadline) &&
+	      deadline == CHAN_NOWAIT))
+		return chan_select(cases, n, deadline);
+
+	chan_case_t *cs = &cases[0];
+	bool ok = true;
+	int err;
+
+	if (cs->op != CHAN_OP_RECV && cs->op != CHAN_OP_SEND)
+		return -EINVAL;
+	if (!cs->chan)
+		return CHAN_DEFAULT; /* a nil channel is never ready */
+	if (cs->op == CHAN_OP_RECV) {
+		err = chan_try_recv(cs->chan, cs->elem, &ok);
+	} else {
+		err = chan_try_send(cs->chan, cs->elem);
+		if (err == EPIPE) { /* a send case on a closed channel fires */
+			ok = false;
+			err = 0;
+		}
+	}
+	if (err == EAGAIN)
+		return CHAN_DEFAULT;
+	if (err)
+		return -err;
+	if (cs->ok)
+		*cs->ok = ok;
+	return 0;
+}
 #endif /* !__cplusplus */
 
 /**
