@@ -72,11 +72,16 @@ static int64_t pingpong_c1(long *n)
  * Go's benchmarkChanProdCons shape: every producer sends its share of 1s,
  * then one 0; every consumer receives until it gets a 0.  Each consumer takes
  * exactly one 0, and since a producer's values precede its 0 in the channel's
- * order, all n values are received before the last consumer stops.
+ * order, all n values are received before the last consumer stops.  With
+ * work > 0 (Go's localWork), a producer runs Go's foo *= 2; foo /= 2 loop
+ * work times before each send and a consumer after each receive of a 1.  Go
+ * hands the messages out to its producers in batches of CallsPerSched = 1000
+ * through an atomic counter; here each producer has its fixed n/T share.
  */
 struct prodcons {
 	chan_t *c;
 	long per_producer;
+	int work;
 	atomic_long received; /* relaxed adds; read after every join */
 	bench_start_t start;
 };
@@ -84,11 +89,14 @@ struct prodcons {
 static void *prodcons_producer(void *arg)
 {
 	struct prodcons *pc = arg;
-	int64_t one = 1, zero = 0;
+	int64_t one = 1, zero = 0, foo = 0;
 	bench_start_wait(&pc->start);
-	for (long i = 0; i < pc->per_producer; i++)
+	for (long i = 0; i < pc->per_producer; i++) {
+		foo = bench_local_work(foo, pc->work);
 		BENCH_OK(chan_send(pc->c, &one));
+	}
 	BENCH_OK(chan_send(pc->c, &zero));
+	BENCH_CHECK(foo == 0); /* 0 * 2 / 2, every time */
 	return NULL;
 }
 
@@ -96,6 +104,7 @@ static void *prodcons_consumer(void *arg)
 {
 	struct prodcons *pc = arg;
 	long got = 0;
+	int64_t foo = 0;
 	bench_start_wait(&pc->start);
 	for (;;) {
 		int64_t v;
@@ -105,15 +114,17 @@ static void *prodcons_consumer(void *arg)
 		if (v == 0)
 			break;
 		got++;
+		foo = bench_local_work(foo, pc->work);
 	}
+	BENCH_CHECK(foo == 0);
 	/* Relaxed: the joins in prodcons() order this before the final read. */
 	atomic_fetch_add_explicit(&pc->received, got, memory_order_relaxed);
 	return NULL;
 }
 
-static int64_t prodcons(long *n, size_t cap, int t)
+static int64_t prodcons_work(long *n, size_t cap, int t, int work)
 {
-	struct prodcons pc = {.per_producer = *n / t};
+	struct prodcons pc = {.per_producer = *n / t, .work = work};
 	*n = pc.per_producer * t;
 	atomic_init(&pc.received, 0);
 	pc.c = chan_new(sizeof(int64_t), cap);
@@ -123,6 +134,11 @@ static int64_t prodcons(long *n, size_t cap, int t)
 	BENCH_CHECK(chan_len(pc.c) == 0);
 	BENCH_OK(chan_unref(pc.c));
 	return ns;
+}
+
+static int64_t prodcons(long *n, size_t cap, int t)
+{
+	return prodcons_work(n, cap, t, 0);
 }
 
 static int64_t prodcons_c0_t1(long *n)
@@ -145,6 +161,11 @@ static int64_t prodcons_c1_t2(long *n)
 {
 	return prodcons(n, 1, 2);
 }
+/* Go's BenchmarkChanProdCons10 on two CPUs (GOMAXPROCS pairs: 2). */
+static int64_t prodcons_c10_t2(long *n)
+{
+	return prodcons(n, 10, 2);
+}
 static int64_t prodcons_c64_t1(long *n)
 {
 	return prodcons(n, 64, 1);
@@ -161,6 +182,20 @@ static int64_t prodcons_c64_t4(long *n)
 static int64_t prodcons_c100_t2(long *n)
 {
 	return prodcons(n, 100, 2);
+}
+/* Go's BenchmarkChanProdConsWork0/10/100: P producer/consumer pairs (Go's
+ * GOMAXPROCS), 100 iterations of local work per message on each side. */
+static int64_t prodcons_work_c0(long *n)
+{
+	return prodcons_work(n, 0, bench_procs(), 100);
+}
+static int64_t prodcons_work_c10(long *n)
+{
+	return prodcons_work(n, 10, bench_procs(), 100);
+}
+static int64_t prodcons_work_c100(long *n)
+{
+	return prodcons_work(n, 100, bench_procs(), 100);
 }
 
 /* ---- Go's BenchmarkChanSync: two threads, one unbuffered channel --------- */
@@ -218,13 +253,19 @@ static int64_t chan_sync(long *n)
 struct par {
 	chan_t *shared; /* the one channel all threads use, if any */
 	long per_thread;
+	atomic_long sum; /* what the workers add up, if anything (relaxed adds) */
 	bench_start_t start;
 };
 
-static int64_t run_parallel(long *n, chan_t *shared, void *(*fn)(void *))
+/* *sum, unless NULL, gets par.sum after every worker has been joined. */
+static int64_t run_parallel(long *n, chan_t *shared, void *(*fn)(void *), long *sum)
 {
 	struct par par = {.shared = shared};
-	return bench_run_parallel(n, &par.per_thread, &par.start, fn, &par);
+	atomic_init(&par.sum, 0);
+	int64_t ns = bench_run_parallel(n, &par.per_thread, &par.start, fn, &par);
+	if (sum)
+		*sum = atomic_load_explicit(&par.sum, memory_order_relaxed);
+	return ns;
 }
 
 /* Go's BenchmarkChanNonblocking: select { case <-myc: default: } on a shared
@@ -245,7 +286,7 @@ static int64_t nonblocking(long *n)
 {
 	chan_t *c = chan_new(sizeof(int64_t), 0);
 	BENCH_CHECK(c);
-	int64_t ns = run_parallel(n, c, nonblocking_worker);
+	int64_t ns = run_parallel(n, c, nonblocking_worker, NULL);
 	BENCH_OK(chan_unref(c));
 	return ns;
 }
@@ -269,7 +310,7 @@ static void *creation_worker(void *arg)
 
 static int64_t creation(long *n)
 {
-	return run_parallel(n, NULL, creation_worker);
+	return run_parallel(n, NULL, creation_worker, NULL);
 }
 
 /* Go's BenchmarkChanUncontended: each thread its own cap-100 channel; one op
@@ -293,7 +334,98 @@ static void *uncontended_worker(void *arg)
 
 static int64_t uncontended_c100(long *n)
 {
-	return run_parallel(n, NULL, uncontended_worker);
+	return run_parallel(n, NULL, uncontended_worker, NULL);
+}
+
+/* Go's BenchmarkChanContended: one channel of capacity 100 * P shared by the
+ * P threads; one op is 100 sends then 100 receives on it (the buffer never
+ * fills, so nothing blocks, but every operation contends for one ring).  Each
+ * thread sends 1..100 and adds up what it receives, which may be the others'
+ * values: the sum over all threads must be 5050 per op. */
+static void *contended_worker(void *arg)
+{
+	struct par *par = arg;
+	long sum = 0;
+	bench_start_wait(&par->start);
+	for (long i = 0; i < par->per_thread; i++) {
+		for (int64_t k = 1; k <= 100; k++)
+			BENCH_OK(chan_send(par->shared, &k));
+		for (int k = 0; k < 100; k++) {
+			int64_t v;
+			bool ok;
+			BENCH_OK(chan_recv(par->shared, &v, &ok));
+			BENCH_CHECK(ok);
+			sum += v;
+		}
+	}
+	atomic_fetch_add_explicit(&par->sum, sum, memory_order_relaxed);
+	return NULL;
+}
+
+static int64_t chan_contended(long *n)
+{
+	chan_t *c = chan_new(sizeof(int64_t), 100 * (size_t)bench_procs());
+	BENCH_CHECK(c);
+	long sum;
+	int64_t ns = run_parallel(n, c, contended_worker, &sum);
+	BENCH_CHECK(sum == *n * 5050);
+	BENCH_CHECK(chan_len(c) == 0);
+	BENCH_OK(chan_unref(c));
+	return ns;
+}
+
+/* Go's BenchmarkChanSem: a chan struct{} of capacity P used as a semaphore;
+ * one op is a send (acquire) then a receive (release).  Never blocks. */
+static void *sem_worker(void *arg)
+{
+	struct par *par = arg;
+	long got = 0;
+	bench_start_wait(&par->start);
+	for (long i = 0; i < par->per_thread; i++) {
+		bool ok;
+		BENCH_OK(chan_send(par->shared, NULL));
+		BENCH_OK(chan_recv(par->shared, NULL, &ok));
+		BENCH_CHECK(ok);
+		got++;
+	}
+	atomic_fetch_add_explicit(&par->sum, got, memory_order_relaxed);
+	return NULL;
+}
+
+static int64_t chan_sem(long *n)
+{
+	chan_t *c = chan_new(0, (size_t)bench_procs());
+	BENCH_CHECK(c);
+	long got;
+	int64_t ns = run_parallel(n, c, sem_worker, &got);
+	BENCH_CHECK(got == *n);
+	BENCH_CHECK(chan_len(c) == 0);
+	BENCH_OK(chan_unref(c));
+	return ns;
+}
+
+/* Go's BenchmarkChanClosed: select { case <-myc: default: } on a closed
+ * unbuffered chan struct{}; the receive must succeed at once with ok false. */
+static void *closed_worker(void *arg)
+{
+	struct par *par = arg;
+	bench_start_wait(&par->start);
+	for (long i = 0; i < par->per_thread; i++) {
+		bool ok = true;
+		BENCH_OK(chan_try_recv(par->shared, NULL, &ok));
+		BENCH_CHECK(!ok);
+	}
+	return NULL;
+}
+
+static int64_t chan_closed(long *n)
+{
+	chan_t *c = chan_new(0, 0);
+	BENCH_CHECK(c);
+	BENCH_OK(chan_close(c));
+	int64_t ns = run_parallel(n, c, closed_worker, NULL);
+	BENCH_OK(chan_unref(c));
+	return ns;
 }
 
 /* Default n: one run takes 0.05-1 s with either implementation on a 2-vCPU
@@ -307,6 +439,7 @@ static const bench_case_t cases[] = {
 	{"prodcons_c0_t4", 200000, prodcons_c0_t4},
 	{"prodcons_c1_t1", 400000, prodcons_c1_t1},
 	{"prodcons_c1_t2", 500000, prodcons_c1_t2},
+	{"prodcons_c10_t2", 1000000, prodcons_c10_t2},
 	{"prodcons_c64_t1", 2000000, prodcons_c64_t1},
 	{"prodcons_c64_t2", 2000000, prodcons_c64_t2},
 	{"prodcons_c64_t4", 2000000, prodcons_c64_t4},
@@ -315,6 +448,12 @@ static const bench_case_t cases[] = {
 	{"nonblocking", 50000000, nonblocking},
 	{"creation", 2000000, creation},
 	{"uncontended_c100", 100000, uncontended_c100},
+	{"chan_contended", 50000, chan_contended},
+	{"chan_sem", 5000000, chan_sem},
+	{"chan_closed", 10000000, chan_closed},
+	{"prodcons_work_c0", 500000, prodcons_work_c0},
+	{"prodcons_work_c10", 1000000, prodcons_work_c10},
+	{"prodcons_work_c100", 1000000, prodcons_work_c100},
 };
 
 int main(int argc, char **argv)

@@ -38,6 +38,17 @@ func check(ok bool, what string) {
 	}
 }
 
+// localWork is the "local work" loop of Go's benchmarks in
+// runtime/chan_test.go: foo *= 2; foo /= 2, iters times (bench_local_work in
+// bench/bench.h).
+func localWork(foo int, iters int) int {
+	for i := 0; i < iters; i++ {
+		foo *= 2
+		foo /= 2
+	}
+	return foo
+}
+
 // startLine releases k workers together and returns when they are all ready;
 // the C twin's bench_start_* barrier.
 type startLine struct {

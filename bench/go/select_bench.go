@@ -15,15 +15,6 @@ import (
 	"time"
 )
 
-// localWork is the loop of Go's benchmarks: foo *= 2; foo /= 2.
-func localWork(foo int, iters int) int {
-	for i := 0; i < iters; i++ {
-		foo *= 2
-		foo /= 2
-	}
-	return foo
-}
-
 func selectUncontended(n *int) time.Duration {
 	return runParallel(n, func(per int, s *startLine) {
 		myc1 := make(chan int, 1)

@@ -21,7 +21,7 @@ pub fn procs() -> usize {
         .unwrap_or(1)
 }
 
-#[allow(dead_code)] // used by select_bench only
+#[allow(dead_code)] // used by chan_bench and select_bench only
 /// Go's local work loop (foo *= 2; foo /= 2), kept opaque to the optimiser.
 /// (An empty asm statement, as in bench/bench.h: std::hint::black_box is
 /// unstable in Debian 12's rustc 1.63.)

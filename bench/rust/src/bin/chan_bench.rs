@@ -4,8 +4,8 @@
 mod harness;
 
 use crossbeam_channel::{bounded, TryRecvError};
-use harness::{run_parallel, StartLine};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use harness::{local_work, procs, run_parallel, StartLine};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -37,7 +37,10 @@ fn pingpong(n: usize, cap: usize) -> Duration {
     t0.elapsed()
 }
 
-fn prodcons(n: &mut usize, cap: usize, t: usize) -> Duration {
+/// Go's benchmarkChanProdCons with a fixed n/t share per producer (see the C
+/// twin); work iterations of Go's local work loop before each send and after
+/// each receive of a 1.
+fn prodcons(n: &mut usize, cap: usize, t: usize, work: usize) -> Duration {
     let per = *n / t;
     *n = per * t;
     let (s, r) = bounded::<i64>(cap);
@@ -47,14 +50,18 @@ fn prodcons(n: &mut usize, cap: usize, t: usize) -> Duration {
     for _ in 0..t {
         let (s, st) = (s.clone(), start.clone());
         th.push(thread::spawn(move || {
+            let mut foo = 0i64;
             st.wait();
             for _ in 0..per {
+                foo = local_work(foo, work);
                 s.send(1).unwrap();
             }
             s.send(0).unwrap();
+            assert_eq!(foo, 0);
         }));
         let (r, st, rc) = (r.clone(), start.clone(), received.clone());
         th.push(thread::spawn(move || {
+            let mut foo = 0i64;
             st.wait();
             let mut got = 0;
             loop {
@@ -62,7 +69,9 @@ fn prodcons(n: &mut usize, cap: usize, t: usize) -> Duration {
                     break;
                 }
                 got += 1;
+                foo = local_work(foo, work);
             }
+            assert_eq!(foo, 0);
             rc.fetch_add(got, Ordering::Relaxed);
         }));
     }
@@ -145,22 +154,90 @@ fn uncontended_c100(n: &mut usize) -> Duration {
     })
 }
 
+/// Go's BenchmarkChanContended: one channel of capacity 100 * procs() shared
+/// by all; each thread sends 1..100 and adds up what it receives.
+fn chan_contended(n: &mut usize) -> Duration {
+    let (s, r) = bounded::<i64>(100 * procs());
+    let sum = Arc::new(AtomicI64::new(0));
+    let (r2, sum2) = (r.clone(), sum.clone());
+    let d = run_parallel(n, move |per, st| {
+        let mut local = 0i64;
+        st.wait();
+        for _ in 0..per {
+            for k in 1..=100 {
+                s.send(k).unwrap();
+            }
+            for _ in 0..100 {
+                local += r2.recv().unwrap();
+            }
+        }
+        sum2.fetch_add(local, Ordering::Relaxed);
+    });
+    assert_eq!(sum.load(Ordering::Relaxed), *n as i64 * 5050);
+    assert!(r.is_empty());
+    d
+}
+
+/// Go's BenchmarkChanSem: a channel of () with capacity procs().
+fn chan_sem(n: &mut usize) -> Duration {
+    let (s, r) = bounded::<()>(procs());
+    let got = Arc::new(AtomicUsize::new(0));
+    let (r2, got2) = (r.clone(), got.clone());
+    let d = run_parallel(n, move |per, st| {
+        let mut local = 0;
+        st.wait();
+        for _ in 0..per {
+            s.send(()).unwrap();
+            r2.recv().unwrap();
+            local += 1;
+        }
+        got2.fetch_add(local, Ordering::Relaxed);
+    });
+    assert_eq!(got.load(Ordering::Relaxed), *n);
+    assert!(r.is_empty());
+    d
+}
+
+/// Go's BenchmarkChanClosed: Go's close is dropping the only Sender; a
+/// try_recv must then report Disconnected (Go: ok == false) at once.
+fn chan_closed(n: &mut usize) -> Duration {
+    let (s, r) = bounded::<()>(0);
+    drop(s);
+    run_parallel(n, move |per, st| {
+        st.wait();
+        for _ in 0..per {
+            assert_eq!(r.try_recv(), Err(TryRecvError::Disconnected));
+        }
+    })
+}
+
 fn main() {
     harness::bench_main(&[
         ("pingpong_c0", 200000, |n| pingpong(*n, 0)),
         ("pingpong_c1", 200000, |n| pingpong(*n, 1)),
-        ("prodcons_c0_t1", 400000, |n| prodcons(n, 0, 1)),
-        ("prodcons_c0_t2", 400000, |n| prodcons(n, 0, 2)),
-        ("prodcons_c0_t4", 200000, |n| prodcons(n, 0, 4)),
-        ("prodcons_c1_t1", 400000, |n| prodcons(n, 1, 1)),
-        ("prodcons_c1_t2", 500000, |n| prodcons(n, 1, 2)),
-        ("prodcons_c64_t1", 2000000, |n| prodcons(n, 64, 1)),
-        ("prodcons_c64_t2", 2000000, |n| prodcons(n, 64, 2)),
-        ("prodcons_c64_t4", 2000000, |n| prodcons(n, 64, 4)),
-        ("prodcons_c100_t2", 2000000, |n| prodcons(n, 100, 2)),
+        ("prodcons_c0_t1", 400000, |n| prodcons(n, 0, 1, 0)),
+        ("prodcons_c0_t2", 400000, |n| prodcons(n, 0, 2, 0)),
+        ("prodcons_c0_t4", 200000, |n| prodcons(n, 0, 4, 0)),
+        ("prodcons_c1_t1", 400000, |n| prodcons(n, 1, 1, 0)),
+        ("prodcons_c1_t2", 500000, |n| prodcons(n, 1, 2, 0)),
+        ("prodcons_c10_t2", 1000000, |n| prodcons(n, 10, 2, 0)),
+        ("prodcons_c64_t1", 2000000, |n| prodcons(n, 64, 1, 0)),
+        ("prodcons_c64_t2", 2000000, |n| prodcons(n, 64, 2, 0)),
+        ("prodcons_c64_t4", 2000000, |n| prodcons(n, 64, 4, 0)),
+        ("prodcons_c100_t2", 2000000, |n| prodcons(n, 100, 2, 0)),
         ("chan_sync", 400000, chan_sync),
         ("nonblocking", 50000000, nonblocking),
         ("creation", 2000000, creation),
         ("uncontended_c100", 100000, uncontended_c100),
+        ("chan_contended", 50000, chan_contended),
+        ("chan_sem", 5000000, chan_sem),
+        ("chan_closed", 10000000, chan_closed),
+        ("prodcons_work_c0", 500000, |n| prodcons(n, 0, procs(), 100)),
+        ("prodcons_work_c10", 1000000, |n| {
+            prodcons(n, 10, procs(), 100)
+        }),
+        ("prodcons_work_c100", 1000000, |n| {
+            prodcons(n, 100, procs(), 100)
+        }),
     ]);
 }
