@@ -76,6 +76,7 @@ static chan_t *chan_alloc(size_t elem_size, size_t cap, uint32_t flags)
 	atomic_init(&c->lock.word, 0);
 	atomic_init(&c->closed, false);
 	atomic_init(&c->qcount, 0);
+	atomic_init(&c->nenq, 0);
 	atomic_init(&c->nsendq, 0);
 	atomic_init(&c->nrecvq, 0);
 	CDS_INIT_LIST_HEAD(&c->sendq);

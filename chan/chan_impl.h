@@ -76,6 +76,9 @@ struct chan {
 	/* ---- line 1: the lock and what it guards ---- */
 	_Alignas(64) struct chan_lock lock;
 	_Atomic bool closed;     /* set under lock (release); read anywhere (acquire) */
+	_Atomic uint32_t nenq;   /* waiters ever queued here (either queue), mod
+				    2^32: written under lock (release), read by
+				    select's lock-free "none ready" snapshot */
 	_Atomic uint32_t nsendq; /* waiters in sendq (see invariants) */
 	_Atomic uint32_t nrecvq; /* waiters in recvq */
 	_Atomic size_t qcount;   /* locked buffer: written under lock (release);
@@ -109,6 +112,10 @@ static inline unsigned char *chan__slot(const struct chan *c, size_t i)
 static inline void chan__enqueue(struct chan *c, struct chan_waiter *w, bool send)
 {
 	cds_list_add_tail(&w->link, send ? &c->sendq : &c->recvq);
+	/* release, before the count below: a snapshot that reads nenq
+	 * unchanged around a zero count saw no waiter come and go. */
+	atomic_store_explicit(&c->nenq, atomic_load_explicit(&c->nenq, memory_order_relaxed) + 1,
+			      memory_order_release);
 	_Atomic uint32_t *n = send ? &c->nsendq : &c->nrecvq;
 	/* release: pairs with chan__recv_would_block's acquire (invariants). */
 	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,

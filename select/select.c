@@ -325,6 +325,86 @@ static int select_first_pass(const struct sel_state *s, bool *ok)
 	return -1;
 }
 
+/*
+ * A non-blocking select whose first pass fired nothing: can "none ready" be
+ * proved without locking (Go's answer needs every lock)?  Per-case
+ * observations at different moments are not enough (Go's
+ * TestNonblockSelectRace: c2 filled, then c1 drained, with a case checked
+ * between the two, looks like "none ready" at two moments although one case
+ * was always ready).  So this is a double collect: read, for every case, a
+ * version word and "not ready" (collect 1), then every version again
+ * (collect 2).  A version changes whenever its case could have become
+ * ready, so a case whose version is unchanged was not ready throughout
+ * [its collect-1 read, its collect-2 read]; every such interval contains
+ * the moment between the two collects, when therefore no case was ready.
+ *
+ *   ring, receive case:  the tail word (every push moves it; ready needs a
+ *                        push or a close); not ready: tail == head, open.
+ *   ring, send case:     the head word (every pop moves it); not ready:
+ *                        tail == head + one lap (full), open.
+ *   unbuffered:          nenq, bumped before the queue count on every
+ *                        enqueue; not ready: no counterpart queued, open.
+ *   locked buffer (timer channels): no version; the lock decides.
+ *
+ * `closed` is read (acquire) in both collects: it only ever goes from false
+ * to true.  Positions are 63-bit and nenq 32-bit, so neither can wrap back
+ * to the same value between two collects.  Every load is an acquire, so the
+ * loads are performed in program order.  Returns true when "none ready" is
+ * proved; false means the locked poll decides.
+ */
+static bool case_version(const chan_case_t *cs, uint64_t *v, bool *not_ready)
+{
+	const struct chan *c = cs->chan;
+	bool send = cs->op == CHAN_OP_SEND;
+
+	if (c->ring) {
+		const struct chan_ring *r = c->ring;
+		/* head first for a send case (its version), tail first for a
+		 * receive case: the version is read before the other word. */
+		if (send) {
+			uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+			uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+
+			*v = h;
+			*not_ready = (t >> 1) == (((h >> 1) + c->one_lap) & CHAN_RING_POS_MASK);
+		} else {
+			uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+			uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+
+			*v = t;
+			*not_ready = (t >> 1) == (h >> 1);
+		}
+	} else if (c->cap == 0) {
+		*v = atomic_load_explicit(&c->nenq, memory_order_acquire);
+		*not_ready = atomic_load_explicit(send ? &c->nrecvq : &c->nsendq,
+						  memory_order_acquire) == 0;
+	} else {
+		return false;
+	}
+	*not_ready = *not_ready && !atomic_load_explicit(&c->closed, memory_order_acquire);
+	return true;
+}
+
+static bool select_none_ready(const struct sel_state *s)
+{
+	uint64_t ver[CHAN_SELECT_STACK_CASES];
+	bool not_ready;
+
+	if (s->npoll > CHAN_SELECT_STACK_CASES)
+		return false;
+	for (uint32_t k = 0; k < s->npoll; k++)
+		if (!case_version(&s->cases[s->pollorder[k]], &ver[k], &not_ready) || !not_ready)
+			return false;
+	for (uint32_t k = 0; k < s->npoll; k++) {
+		uint64_t v;
+
+		if (!case_version(&s->cases[s->pollorder[k]], &v, &not_ready) || v != ver[k] ||
+		    !not_ready)
+			return false;
+	}
+	return true;
+}
+
 /* Two or more live cases: the full algorithm.  Kept out of line so that the
  * common one-case and non-blocking paths do not pay for its ~5 KiB frame. */
 static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, int64_t deadline,
@@ -372,6 +452,8 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 	if (ret >= 0) {
 		if (cases[ret].ok)
 			*cases[ret].ok = ok;
+	} else if (deadline == CHAN_NOWAIT && select_none_ready(&s)) {
+		ret = CHAN_DEFAULT;
 	} else {
 		sort_channels(&s);
 		ret = select_blocking(&s, n, deadline, ra);
