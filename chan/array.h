@@ -204,7 +204,7 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_push(s
 			if (atomic_compare_exchange_weak_explicit(
 				    &r->tail, &w, nw, memory_order_seq_cst, memory_order_acquire)) {
 				if (c->elem_size)
-					memcpy(s->data, elem, c->elem_size);
+					chan__bytes_copy(s->data, elem, c->elem_size);
 				/* release: publishes the value to the popper. */
 				atomic_store_explicit(&s->stamp, (pos + 1) & CHAN_RING_POS_MASK,
 						      memory_order_release);
@@ -263,9 +263,9 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_pop(st
 				    &r->head, &w, nw, memory_order_seq_cst, memory_order_acquire)) {
 				if (c->elem_size) {
 					if (elem)
-						memcpy(elem, s->data, c->elem_size);
+						chan__bytes_copy(elem, s->data, c->elem_size);
 					/* as Go: no stale copy stays in the buffer */
-					memset(s->data, 0, c->elem_size);
+					chan__bytes_zero(s->data, c->elem_size);
 				}
 				/* release: our read happens before the next lap's
 				 * push into this slot (Go's k-th receive / (k+C)-th

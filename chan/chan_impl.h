@@ -89,18 +89,41 @@ struct chan {
 	size_t recvx; /* locked buffer: next slot to take */
 };
 
+/* memcpy/memset of @n bytes, with the common element sizes as fixed-size
+ * copies (a move or two instead of a libc call with a variable length: 5% of
+ * a buffered hand-off of 8-byte values went to __memmove_avx_unaligned). */
+static inline void chan__bytes_copy(void *dst, const void *src, size_t n)
+{
+	switch (n) {
+	case 8: memcpy(dst, src, 8); break;
+	case 4: memcpy(dst, src, 4); break;
+	case 16: memcpy(dst, src, 16); break;
+	default: memcpy(dst, src, n); break;
+	}
+}
+
+static inline void chan__bytes_zero(void *dst, size_t n)
+{
+	switch (n) {
+	case 8: memset(dst, 0, 8); break;
+	case 4: memset(dst, 0, 4); break;
+	case 16: memset(dst, 0, 16); break;
+	default: memset(dst, 0, n); break;
+	}
+}
+
 /* Copy one element; a no-op for zero-size elements or a NULL destination
  * (a receive that discards the value). */
 static inline void chan__copy(const struct chan *c, void *dst, const void *src)
 {
 	if (c->elem_size && dst)
-		memcpy(dst, src, c->elem_size);
+		chan__bytes_copy(dst, src, c->elem_size);
 }
 
 static inline void chan__zero(const struct chan *c, void *dst)
 {
 	if (c->elem_size && dst)
-		memset(dst, 0, c->elem_size);
+		chan__bytes_zero(dst, c->elem_size);
 }
 
 static inline unsigned char *chan__slot(const struct chan *c, size_t i)
