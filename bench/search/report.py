@@ -9,6 +9,15 @@ import statistics
 import sys
 
 
+
+def quiet(m):
+    """Whether the machine was idle when the run started: a 1-minute load
+    average under 1 (the run itself then adds at most its own threads)."""
+    try:
+        return float(m["loadavg_start"][0]) < 1.0
+    except (KeyError, IndexError, ValueError):
+        return False
+
 def pct(xs, p):
     """Nearest-rank percentile."""
     s = sorted(xs)
@@ -64,10 +73,15 @@ def main():
     L = []
     L.append("# gochan-search side by side: %s UTC" % m["date_utc"])
     L.append("")
-    L.append("**Machine: %d vCPU (%s), shared and noisy**: other helpers were compiling and testing on the same two "
-             "CPUs during this run (load average %s at the start, %s at the end), so absolute times are inflated and "
-             "spread widely; the rounds are interleaved (tool order rotating each round), so the ratios are the "
-             "figures to read." % (m["nproc"], m["cpu"], " ".join(m["loadavg_start"]), " ".join(m["loadavg_end"])))
+    if quiet(m):
+        L.append("**Machine: %d vCPU (%s), idle**: nothing else ran during this run (load average %s at the start, "
+                 "%s at the end: the run's own); the rounds are interleaved (tool order rotating each round)."
+                 % (m["nproc"], m["cpu"], " ".join(m["loadavg_start"]), " ".join(m["loadavg_end"])))
+    else:
+        L.append("**Machine: %d vCPU (%s), shared and noisy**: other work ran on the same CPUs during this run "
+                 "(load average %s at the start, %s at the end), so absolute times are inflated and spread widely; "
+                 "the rounds are interleaved (tool order rotating each round), so the ratios are the figures to read."
+                 % (m["nproc"], m["cpu"], " ".join(m["loadavg_start"]), " ".join(m["loadavg_end"])))
     L.append("")
     if m.get("nice"):
         L.append("Everything measured (services, client, every tool) ran at nice %d, above the other helpers' "
@@ -207,7 +221,8 @@ def main():
     ax2.set_ylabel("client close -> last worker joined, ms (log)")
     ax2.axhline(10, color="grey", ls="--", lw=0.8)
     ax2.set_title("hang-up to stop, %d requests each" % m["hangups"])
-    fig.suptitle("gochan-search side by side, %s, 2 vCPU shared and noisy" % m["date_utc"][:10])
+    fig.suptitle("gochan-search side by side, %s, %d vCPU %s" % (m["date_utc"][:10], m["nproc"],
+                                                                  "idle" if quiet(m) else "shared and noisy"))
     fig.tight_layout()
     fig.savefig(png_path, dpi=110)
     print("chart: %s" % png_path, file=sys.stderr)
