@@ -150,29 +150,30 @@ static inline uint64_t chan__ring_next(const struct chan *c, uint64_t pos)
 	return ((pos & ~(c->one_lap - 1)) + c->one_lap) & CHAN_RING_POS_MASK;
 }
 
-/* An operation of another thread is in flight on the slot we need: let it
- * finish.  Spin a little (it is running on another CPU), then yield (it may
- * have been preempted on ours). */
-static inline void chan__ring_backoff(unsigned *step)
+/*
+ * chan__ring_snooze - the ring's one backoff (crossbeam's Backoff): step k
+ * spins 2^k PAUSEs up to k = CHAN_RING_SPIN_STEPS - 1 (64 PAUSEs), later
+ * steps yield when @may_yield (else spin 64 again).  Its three users:
+ *  - an operation of another thread in flight on our slot (CAS done, stamp
+ *    not yet written): it is running on another CPU, or preempted on ours,
+ *    hence the yields;
+ *  - a lost CAS on head or tail: the winner is already past its CAS and
+ *    cannot hold us up, so never a yield; the spin only keeps contending
+ *    threads from stealing the word's line from each other;
+ *  - chan__ring_retry, before a blocking operation queues.
+ */
+#define CHAN_RING_SPIN_STEPS 7
+static inline void chan__ring_snooze(unsigned *step, bool may_yield)
 {
-	if (*step < 6) {
-		for (unsigned i = 0; i < (1u << *step); i++)
+	if (*step < CHAN_RING_SPIN_STEPS || !may_yield) {
+		unsigned k = *step < CHAN_RING_SPIN_STEPS ? *step : CHAN_RING_SPIN_STEPS - 1;
+
+		for (unsigned i = 0; i < (1u << k); i++)
 			caa_cpu_relax();
 	} else {
 		sched_yield();
 	}
-	if (*step < 10)
-		(*step)++;
-}
-
-/* A CAS on head or tail lost to another thread's: spin 1, 2, 4 ... 64
- * PAUSEs (crossbeam's Backoff::spin); never yields: the winner is already
- * past its CAS and will not hold us up. */
-static inline void chan__ring_spin(unsigned *step)
-{
-	for (unsigned i = 0; i < (1u << *step); i++)
-		caa_cpu_relax();
-	if (*step < 6)
+	if (*step < 2 * CHAN_RING_SPIN_STEPS) /* no overflow; past the spin it is all alike */
 		(*step)++;
 }
 
@@ -214,7 +215,7 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_push(s
 			 * failed CAS): back off before the next attempt, as
 			 * crossbeam does, so that contending pushers do not keep
 			 * stealing the tail's line from the one that won. */
-			chan__ring_spin(&cas_step);
+			chan__ring_snooze(&cas_step, false);
 			continue;
 		}
 		if (((stamp + c->one_lap) & CHAN_RING_POS_MASK) ==
@@ -230,7 +231,7 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_push(s
 				return CHAN_RING_FULL;
 		}
 		/* Our tail is stale, or a pop is in flight. */
-		chan__ring_backoff(&step);
+		chan__ring_snooze(&step, true);
 		w = atomic_load_explicit(&r->tail, memory_order_acquire);
 	}
 }
@@ -275,7 +276,7 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_pop(st
 						      memory_order_release);
 				return CHAN_RING_OK;
 			}
-			chan__ring_spin(&cas_step); /* as in push */
+			chan__ring_snooze(&cas_step, false); /* as in push */
 			continue;
 		}
 		if (stamp == pos) {
@@ -288,7 +289,7 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_pop(st
 			if (tail == pos)
 				return CHAN_RING_EMPTY;
 		}
-		chan__ring_backoff(&step);
+		chan__ring_snooze(&step, true);
 		w = atomic_load_explicit(&r->head, memory_order_acquire);
 	}
 }
@@ -309,10 +310,8 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_pop(st
  * locked path may report "would block" or park.  Returns what the last
  * attempt returned (CHAN_RING_FULL / _EMPTY after the last step).
  */
-#define CHAN_RING_RETRY_STEPS 7
-#ifndef CHAN_RING_RETRY_YIELDS
-#define CHAN_RING_RETRY_YIELDS 4
-#endif
+/* Retry steps: CHAN_RING_SPIN_STEPS of spinning, then 4 yields. */
+#define CHAN_RING_RETRY_STEPS (CHAN_RING_SPIN_STEPS + 4)
 static inline enum chan_ring_rc chan__ring_retry(struct chan *c, void *elem, bool send)
 {
 	enum chan_ring_rc rc = CHAN_RING_FULL;
@@ -324,12 +323,8 @@ static inline enum chan_ring_rc chan__ring_retry(struct chan *c, void *elem, boo
 	 * more than a slot or two to wait for. */
 	unsigned first = c->cap >= 16 ? 4 : c->cap >= 8 ? 3 : c->cap >= 4 ? 2 : c->cap >= 2;
 
-	for (unsigned step = first; step < CHAN_RING_RETRY_STEPS + CHAN_RING_RETRY_YIELDS; step++) {
-		if (step >= CHAN_RING_RETRY_STEPS)
-			sched_yield();
-		else
-			for (unsigned i = 0; i < (1u << step); i++)
-				caa_cpu_relax();
+	for (unsigned step = first; step < CHAN_RING_RETRY_STEPS;) {
+		chan__ring_snooze(&step, true);
 		rc = send ? chan__ring_push(c, elem, false) : chan__ring_pop(c, elem, false);
 		if (rc != CHAN_RING_FULL)
 			break;
