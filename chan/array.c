@@ -92,57 +92,22 @@ void chan__ring_thaw(struct chan *c)
 	set_bit(&c->ring->head, senders);
 }
 
-bool chan__ring_send_locked(struct chan *c, const void *elem, bool *ok, struct chan_parker **wake)
+bool chan__ring_pop_locked(struct chan *c, void *elem, struct chan_parker **wake)
 {
 	struct chan_waiter *w;
 
-	*wake = NULL;
-	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-		*ok = false;
-		return true;
-	}
-	if ((w = chan__dequeue(c, false))) {
-		/* A receiver waits, so the ring is empty (and TAIL_SLOW set since
-		 * it queued): hand the value over. */
-		chan__copy(c, w->elem, elem);
-		w->success = true;
-		*wake = w->parker;
-		*ok = true;
-		return true;
-	}
-	if (chan__ring_push(c, elem, true) == CHAN_RING_OK) {
-		*ok = true;
-		return true;
-	}
-	return false;
-}
+	if (chan__ring_pop(c, elem, true) != CHAN_RING_OK)
+		return false;
+	if ((w = chan__dequeue(c, true))) {
+		/* The ring was full and a sender waits: its value takes the
+		 * slot just freed, the new tail.  TAIL_SLOW stays set until our
+		 * unlock (thaw runs there), so no lock-free push can take the
+		 * slot first. */
+		enum chan_ring_rc rc = chan__ring_push(c, w->elem, true);
 
-bool chan__ring_recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake)
-{
-	struct chan_waiter *w;
-
-	*wake = NULL;
-	if (chan__ring_pop(c, elem, true) == CHAN_RING_OK) {
-		if ((w = chan__dequeue(c, true))) {
-			/* The ring was full and a sender waits: its value takes the
-			 * slot just freed, the new tail.  TAIL_SLOW stays set until
-			 * our unlock (thaw runs there), so no lock-free push can
-			 * take the slot first. */
-			enum chan_ring_rc rc = chan__ring_push(c, w->elem, true);
-
-			(void)rc; /* always OK: we just freed a slot, and only lock
-				     holders can push while TAIL_SLOW is set */
-			w->success = true;
-			*wake = w->parker;
-		}
-		*ok = true;
-		return true;
+		(void)rc; /* always OK: we just freed a slot, and only lock
+			     holders can push while TAIL_SLOW is set */
+		chan__serve(w, wake);
 	}
-	/* Empty.  (A queued sender would mean a full ring: none.) */
-	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-		chan__zero(c, elem);
-		*ok = false;
-		return true;
-	}
-	return false;
+	return true;
 }

@@ -359,10 +359,10 @@ void chan__ring_init(struct chan *c, uint64_t start_lap);
 void chan__ring_freeze(struct chan *c, bool tail, bool head);
 void chan__ring_thaw(struct chan *c);
 
-/* The locked halves of send and receive for a ring channel (chan.c's
- * chan__send_locked/chan__recv_locked dispatch here; same contract). */
-bool chan__ring_send_locked(struct chan *c, const void *elem, bool *ok, struct chan_parker **wake);
-bool chan__ring_recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake);
+/* The ring's part of chan__recv_locked (caller holds c->lock): pop the head
+ * into @elem; a sender queued on the full ring then has its value pushed
+ * into the slot just freed and is returned in *wake.  False when empty. */
+bool chan__ring_pop_locked(struct chan *c, void *elem, struct chan_parker **wake);
 
 /* Tests only: give the (empty, unused) ring channel @c positions that wrap
  * around 2^63 after @before_wrap more operations or so.  Returns EINVAL if

@@ -143,74 +143,92 @@ int chan_unref(chan_t *c)
 	return 0;
 }
 
+/* The locked buffer (timer channels, or every buffered channel with
+ * -DGOCHAN_RING=0): append @elem if there is room. */
+static bool buf_push_locked(struct chan *c, const void *elem)
+{
+	size_t n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
+
+	if (n == c->cap)
+		return false;
+	chan__copy(c, chan__slot(c, c->sendx), elem);
+	if (++c->sendx == c->cap)
+		c->sendx = 0;
+	/* release: see chan_impl.h (pairs with the receive fast path) */
+	atomic_store_explicit(&c->qcount, n + 1, memory_order_release);
+	return true;
+}
+
+/* The locked buffer: take the head into @elem if there is one; a sender
+ * queued on the full buffer then has its value moved into the slot just
+ * freed, the new tail (Go's FIFO), and is returned in *wake. */
+static bool buf_pop_locked(struct chan *c, void *elem, struct chan_parker **wake)
+{
+	size_t n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
+	struct chan_waiter *w;
+
+	if (n == 0)
+		return false;
+	chan__copy(c, elem, chan__slot(c, c->recvx));
+	if ((w = chan__dequeue(c, true))) {
+		chan__copy(c, chan__slot(c, c->recvx), w->elem);
+		chan__serve(w, wake);
+		if (++c->recvx == c->cap)
+			c->recvx = 0;
+		c->sendx = c->recvx;
+	} else {
+		chan__zero(c, chan__slot(c, c->recvx)); /* as Go: no stale copies */
+		if (++c->recvx == c->cap)
+			c->recvx = 0;
+		/* release: see chan_impl.h (pairs with the receive fast path) */
+		atomic_store_explicit(&c->qcount, n - 1, memory_order_release);
+	}
+	return true;
+}
+
+/* Go's chansend under the lock, for every kind of channel: closed, then a
+ * queued receiver (the buffer is then empty: hand over), then the buffer. */
 bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_parker **wake)
 {
 	struct chan_waiter *w;
 
-	if (c->ring)
-		return chan__ring_send_locked(c, elem, ok, wake);
 	*wake = NULL;
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
 		*ok = false;
 		return true;
 	}
 	if ((w = chan__dequeue(c, false))) {
-		/* A receiver is waiting, so the buffer is empty: hand over. */
 		chan__copy(c, w->elem, elem);
-		w->success = true;
-		*wake = w->parker;
+		chan__serve(w, wake);
 		*ok = true;
 		return true;
 	}
-	size_t n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
-
-	if (n < c->cap) {
-		chan__copy(c, chan__slot(c, c->sendx), elem);
-		if (++c->sendx == c->cap)
-			c->sendx = 0;
-		/* release: see chan_impl.h (pairs with the receive fast path) */
-		atomic_store_explicit(&c->qcount, n + 1, memory_order_release);
+	if (c->cap && (c->ring ? chan__ring_push(c, elem, true) == CHAN_RING_OK
+			       : buf_push_locked(c, elem))) {
 		*ok = true;
 		return true;
 	}
 	return false;
 }
 
+/* Go's chanrecv under the lock: the buffer (with a queued sender's value
+ * moved in behind), then a queued sender (unbuffered: take its value), then
+ * closed (the zero value).  A buffered channel never has a live sender
+ * queued while it is empty (chan_impl.h), so the second step only ever
+ * serves unbuffered channels. */
 bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake)
 {
 	struct chan_waiter *w;
-	size_t n;
 
-	if (c->ring)
-		return chan__ring_recv_locked(c, elem, ok, wake);
-	n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
 	*wake = NULL;
-	if (n > 0) {
-		chan__copy(c, elem, chan__slot(c, c->recvx));
-		if ((w = chan__dequeue(c, true))) {
-			/* The buffer is full and a sender waits: its value goes
-			 * into the slot just freed, the new tail. */
-			chan__copy(c, chan__slot(c, c->recvx), w->elem);
-			w->success = true;
-			*wake = w->parker;
-			if (++c->recvx == c->cap)
-				c->recvx = 0;
-			c->sendx = c->recvx;
-		} else {
-			chan__zero(c, chan__slot(c, c->recvx)); /* as Go: no stale copies */
-			if (++c->recvx == c->cap)
-				c->recvx = 0;
-			/* release: see chan_impl.h (pairs with the receive fast path) */
-			atomic_store_explicit(&c->qcount, n - 1, memory_order_release);
-		}
+	if (c->cap && (c->ring ? chan__ring_pop_locked(c, elem, wake)
+			       : buf_pop_locked(c, elem, wake))) {
 		*ok = true;
 		return true;
 	}
 	if ((w = chan__dequeue(c, true))) {
-		/* Unbuffered: take the value straight from the sender. */
 		chan__copy(c, elem, w->elem);
-		w->success = true;
-		*wake = w->parker;
+		chan__serve(w, wake);
 		*ok = true;
 		return true;
 	}

@@ -178,6 +178,14 @@ static inline struct chan_waiter *chan__dequeue(struct chan *c, bool send)
 	return NULL;
 }
 
+/* A dequeued (claimed) waiter's operation was performed: record success for
+ * its owner and hand it to the caller, which completes it after unlocking. */
+static inline void chan__serve(struct chan_waiter *w, struct chan_parker **wake)
+{
+	w->success = true;
+	*wake = w->parker;
+}
+
 /*
  * The two halves of every operation, run with c->lock held, shared by the
  * plain operations and select's poll pass.  Each returns true if the
