@@ -211,26 +211,11 @@ static int select_one(chan_case_t *cases, size_t n, uint32_t i, int64_t deadline
 	struct godiag__sel sel = {cases, (uint32_t)n}; /* for the dump, if it parks */
 	int wb = deadline == CHAN_NOWAIT ? EAGAIN : ETIMEDOUT;
 	bool ok = true;
-	int err;
+	int err = cs->op == CHAN_OP_SEND
+			  ? chan__send_ext(cs->chan, cs->elem, deadline, wb, ra, &sel)
+			  : chan__recv_ext(cs->chan, cs->elem, &ok, deadline, wb, ra, &sel);
 
-	if (cs->op == CHAN_OP_SEND) {
-		err = chan__send_ext(cs->chan, cs->elem, deadline, wb, ra, &sel);
-		if (err == EPIPE) {
-			ok = false;
-			err = 0;
-		}
-	} else {
-		err = chan__recv_ext(cs->chan, cs->elem, &ok, deadline, wb, ra, &sel);
-	}
-	if (err == EAGAIN)
-		return CHAN_DEFAULT;
-	if (err == ETIMEDOUT)
-		return CHAN_TIMEOUT;
-	if (err)
-		return -err;
-	if (cs->ok)
-		*cs->ok = ok;
-	return (int)i;
+	return chan__one_case_result(cs, (int)i, err, ok);
 }
 
 /* Go's select {} (or only nil channels): never ready.  Nothing can wake

@@ -120,6 +120,29 @@ int chan_select(chan_case_t *cases, size_t n, int64_t deadline);
 			  (deadline))
 
 /*
+ * The select result of the plain operation behind a one-case select (case
+ * @index of the select): @err as the chan_send and chan_recv calls return
+ * it (EPIPE: a send on a closed channel, which fires with ok == false), @ok
+ * the receive's outcome.  Shared by CHAN_SELECT's inline path and select.c.
+ */
+static inline int chan__one_case_result(const chan_case_t *cs, int index, int err, bool ok)
+{
+	if (err == EPIPE && cs->op == CHAN_OP_SEND) {
+		ok = false;
+		err = 0;
+	}
+	if (err == EAGAIN)
+		return CHAN_DEFAULT;
+	if (err == ETIMEDOUT)
+		return CHAN_TIMEOUT;
+	if (err)
+		return -err;
+	if (cs->ok)
+		*cs->ok = ok;
+	return index;
+}
+
+/*
  * CHAN_SELECT's call.  A select of one case with CHAN_NOWAIT is the plain
  * non-blocking operation (as Go compiles `select { case v := <-c: default: }`
  * to selectnbrecv), with chan_select()'s results: the test folds away when
@@ -134,28 +157,15 @@ static inline int chan__select_stmt(chan_case_t *cases, size_t n, int64_t deadli
 
 	chan_case_t *cs = &cases[0];
 	bool ok = true;
-	int err;
 
 	if (cs->op != CHAN_OP_RECV && cs->op != CHAN_OP_SEND)
 		return -EINVAL;
 	if (!cs->chan)
 		return CHAN_DEFAULT; /* a nil channel is never ready */
-	if (cs->op == CHAN_OP_RECV) {
-		err = chan_try_recv(cs->chan, cs->elem, &ok);
-	} else {
-		err = chan_try_send(cs->chan, cs->elem);
-		if (err == EPIPE) { /* a send case on a closed channel fires */
-			ok = false;
-			err = 0;
-		}
-	}
-	if (err == EAGAIN)
-		return CHAN_DEFAULT;
-	if (err)
-		return -err;
-	if (cs->ok)
-		*cs->ok = ok;
-	return 0;
+	return chan__one_case_result(cs, 0,
+				     cs->op == CHAN_OP_RECV ? chan_try_recv(cs->chan, cs->elem, &ok)
+							    : chan_try_send(cs->chan, cs->elem),
+				     ok);
 }
 #endif /* !__cplusplus */
 
