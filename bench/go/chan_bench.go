@@ -21,30 +21,19 @@ import (
 func pingpong(n int, capacity int) time.Duration {
 	ping := make(chan int, capacity)
 	pong := make(chan int, capacity)
-	s := newStartLine(2)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		s.wait()
+	return runPair(func() {
 		for i := 0; i < n; i++ {
 			ping <- i
 			back := <-pong
 			check(back == i, "pingpong value")
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		s.wait()
+	}, func() {
 		for i := 0; i < n; i++ {
 			v, ok := <-ping
 			check(ok && v == i, "pingpong echo")
 			pong <- v
 		}
-	}()
-	t0 := s.goNow()
-	wg.Wait()
-	return time.Since(t0)
+	})
 }
 
 // ---- producer/consumer: t producers, t consumers, n messages in all ----
@@ -105,29 +94,18 @@ func chanSync(n *int) time.Duration {
 	calls := *n / 2
 	*n = calls * 2
 	myc := make(chan int)
-	s := newStartLine(2)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		s.wait()
+	d := runPair(func() {
 		for i := 0; i < calls; i++ {
 			v := <-myc
 			myc <- v
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		s.wait()
+	}, func() {
 		v := 0
 		for i := 0; i < calls; i++ {
 			myc <- v
 			v = <-myc
 		}
-	}()
-	t0 := s.goNow()
-	wg.Wait()
-	d := time.Since(t0)
+	})
 	check(len(myc) == 0, "chan_sync drained")
 	return d
 }

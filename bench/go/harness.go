@@ -96,6 +96,25 @@ func runParallel(n *int, body func(perThread int, s *startLine)) time.Duration {
 	return time.Since(t0)
 }
 
+// runPair runs a and b on two goroutines that start together; the clock
+// runs from the moment both are ready until both have returned.
+func runPair(a, b func()) time.Duration {
+	s := newStartLine(2)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	for _, f := range []func(){a, b} {
+		f := f
+		go func() {
+			defer wg.Done()
+			s.wait()
+			f()
+		}()
+	}
+	t0 := s.goNow()
+	wg.Wait()
+	return time.Since(t0)
+}
+
 // benchCase is one case: run does *n ops (it may round *n to what it did)
 // and returns the time they took.
 type benchCase struct {

@@ -146,12 +146,7 @@ func selectPingpongC0(n *int) time.Duration {
 	ping := make(chan int)
 	pong := make(chan int)
 	idle := make(chan struct{})
-	s := newStartLine(2)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		s.wait()
+	return runPair(func() {
 		for i := 0; i < *n; i++ {
 			select {
 			case ping <- i:
@@ -166,10 +161,7 @@ func selectPingpongC0(n *int) time.Duration {
 			}
 			check(back == i, "select pingpong value")
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		s.wait()
+	}, func() {
 		for i := 0; i < *n; i++ {
 			v := -1
 			select {
@@ -184,10 +176,7 @@ func selectPingpongC0(n *int) time.Duration {
 				check(false, "idle fired")
 			}
 		}
-	}()
-	t0 := s.goNow()
-	wg.Wait()
-	return time.Since(t0)
+	})
 }
 
 // Go's BenchmarkSelectProdCons, with mytimer a per-goroutine cap-1 channel
