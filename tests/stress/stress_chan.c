@@ -197,29 +197,59 @@ static void run_mpmc(int P, int C, size_t cap, size_t esz, int total)
 
 /* =========================== 2. close_race =========================== */
 
-#define CR_MAX 100000 /* a bound on each producer, never reached in practice */
+/* Producers send until the close stops them: no bound on how many values
+ * fit before it.  A fast machine can push millions of values through a
+ * 64-slot ring before the main thread, woken by a futex, gets to close, and
+ * a bound "never reached in practice" was reached there (issue 15).  So the
+ * sequence numbers are 64-bit and every consumer keeps what it received in
+ * a list that grows; the exact check runs after every thread has joined. */
+
+struct cr_val {
+	uint64_t id;  /* producer */
+	uint64_t seq; /* 0, 1, 2 ... per producer */
+};
+
+struct cr_list { /* one consumer's receptions from one producer, in order */
+	uint64_t *v;
+	size_t n, cap;
+};
 
 struct cr {
 	chan_t *c, *notify;
 	int P, C;
 	int target; /* main closes after this many receptions */
 	atomic_int received;
-	int sent[4];        /* successful sends per producer */
-	atomic_uchar *seen; /* [P][CR_MAX] */
+	uint64_t sent[4];         /* successful sends per producer */
+	struct cr_list got[5][4]; /* [consumer][producer]; consumer 4 is main's drain */
 };
 struct cr_arg {
 	struct cr *r;
 	int id;
 };
 
+static void cr_list_push(struct cr_list *l, uint64_t v)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 1024;
+		uint64_t *nv = realloc(l->v, cap * sizeof *nv);
+		if (!nv) {
+			fail("close_race consumer: out of memory after %zu values", l->n);
+			return;
+		}
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n++] = v;
+}
+
 static void *cr_producer(void *arg)
 {
 	struct cr_arg *a = arg;
 	struct cr *r = a->r;
-	int s;
-	for (s = 0; s < CR_MAX; s++) {
-		uint32_t v[2] = {(uint32_t)a->id, (uint32_t)s};
-		int rc = chan_send(r->c, v);
+	uint64_t s;
+	for (s = 0;; s++) {
+		struct cr_val v = {(uint64_t)a->id, s};
+		int rc = chan_send(r->c, &v);
 		if (rc == EPIPE)
 			break;
 		if (rc) {
@@ -227,8 +257,6 @@ static void *cr_producer(void *arg)
 			break;
 		}
 	}
-	if (s == CR_MAX)
-		fail("close_race producer: never stopped by close");
 	r->sent[a->id] = s; /* read by main after join */
 	return NULL;
 }
@@ -237,26 +265,26 @@ static void *cr_consumer(void *arg)
 {
 	struct cr_arg *a = arg;
 	struct cr *r = a->r;
-	int last[4] = {-1, -1, -1, -1};
 	for (;;) {
-		uint32_t v[2];
+		struct cr_val v;
 		bool ok;
-		if (chan_recv(r->c, v, &ok)) {
+		if (chan_recv(r->c, &v, &ok)) {
 			fail("close_race consumer: recv error");
 			break;
 		}
 		if (!ok)
 			break;
-		int p = (int)v[0], s = (int)v[1];
-		if (p < 0 || p >= r->P || s < 0 || s >= CR_MAX) {
-			fail("close_race consumer: garbage");
+		if (v.id >= (uint64_t)r->P) {
+			fail("close_race consumer: garbage producer id %llu",
+			     (unsigned long long)v.id);
 			continue;
 		}
-		if (s <= last[p])
-			fail("close_race consumer: producer %d out of order", p);
-		last[p] = s;
-		atomic_fetch_add_explicit(&r->seen[(size_t)p * CR_MAX + (size_t)s], 1,
-					  memory_order_relaxed);
+		struct cr_list *l = &r->got[a->id][v.id];
+		/* One producer's values reach one consumer in the order sent. */
+		if (l->n && v.seq <= l->v[l->n - 1])
+			fail("close_race consumer: producer %llu out of order",
+			     (unsigned long long)v.id);
+		cr_list_push(l, v.seq);
 		if (atomic_fetch_add_explicit(&r->received, 1, memory_order_relaxed) + 1 ==
 		    r->target)
 			chan_try_send(r->notify, NULL); /* wake main to close */
@@ -264,15 +292,50 @@ static void *cr_consumer(void *arg)
 	return NULL;
 }
 
+/* Exactly the values whose send returned 0 were received, each once: the
+ * value whose send got EPIPE (seq == sent[p]) and anything beyond never. */
+static void cr_verify(struct cr *r, size_t cap)
+{
+	for (int p = 0; p < r->P; p++) {
+		uint64_t sent = r->sent[p];
+		unsigned char *seen = calloc(sent ? sent : 1, 1);
+		if (!seen) {
+			fail("close_race: out of memory for %llu values", (unsigned long long)sent);
+			return;
+		}
+		uint64_t total = 0;
+		for (int c = 0; c < 5; c++) {
+			struct cr_list *l = &r->got[c][p];
+			for (size_t i = 0; i < l->n; i++) {
+				uint64_t s = l->v[i];
+				if (s >= sent || seen[s]++) {
+					fail("close_race P%d C%d cap %zu: producer %d value %llu (of %llu sent) "
+					     "received %s",
+					     r->P, r->C, cap, p, (unsigned long long)s,
+					     (unsigned long long)sent,
+					     s >= sent ? "though its send failed" : "twice");
+					free(seen);
+					return;
+				}
+				total++;
+			}
+		}
+		if (total != sent)
+			fail("close_race P%d C%d cap %zu: producer %d: %llu of %llu sent values received",
+			     r->P, r->C, cap, p, (unsigned long long)total,
+			     (unsigned long long)sent);
+		free(seen);
+	}
+}
+
 /* consumers == 0: nobody receives until main has closed (senders block on
  * the full buffer and are woken by close); then main drains. */
 static void run_close_race(int P, int C, size_t cap, int target)
 {
 	struct cr r = {.P = P, .C = C, .target = target};
-	r.c = chan_new(2 * sizeof(uint32_t), cap);
+	r.c = chan_new(sizeof(struct cr_val), cap);
 	r.notify = chan_new(0, 1);
 	atomic_init(&r.received, 0);
-	r.seen = calloc((size_t)P * CR_MAX, sizeof *r.seen);
 	struct cr_arg pa[4], ca[4];
 	pthread_t tp[4], tc[4];
 	for (int i = 0; i < C; i++) {
@@ -287,33 +350,23 @@ static void run_close_race(int P, int C, size_t cap, int target)
 		chan_recv(r.notify, NULL, NULL);
 	else
 		for (int i = 0; i < target; i++)
-			sched_yield(); /* let some senders reach the full buffer */
+			sched_yield(); /* vary how many senders reach the full buffer */
 	if (chan_close(r.c))
 		fail("close_race: close failed");
 	for (int i = 0; i < P; i++)
 		tu_join(tp[i]);
 	if (C == 0) {
-		struct cr_arg self = {&r, 0};
+		struct cr_arg self = {&r, 4};
 		cr_consumer(&self);
 	}
 	for (int i = 0; i < C; i++)
 		tu_join(tc[i]);
-	/* Only sequence numbers up to sent[p] were ever offered: 0..sent-1
-	 * succeeded, sent[p] itself got EPIPE (or the bound was hit). */
-	for (int p = 0; p < P; p++)
-		for (int s = 0; s <= r.sent[p] && s < CR_MAX; s++) {
-			int n = atomic_load(&r.seen[(size_t)p * CR_MAX + (size_t)s]);
-			int want = s < r.sent[p];
-			if (n != want) {
-				fail("close_race P%d C%d cap %zu: producer %d value %d (of %d sent) received %d times",
-				     P, C, cap, p, s, r.sent[p], n);
-				p = P;
-				break;
-			}
-		}
+	cr_verify(&r, cap);
 	if (chan_unref(r.c) || chan_unref(r.notify))
 		fail("close_race: unref");
-	free(r.seen);
+	for (int c = 0; c < 5; c++)
+		for (int p = 0; p < 4; p++)
+			free(r.got[c][p].v);
 }
 
 /* ========================== 3. memory model ========================== */
