@@ -27,7 +27,9 @@
  *                                                      but never sig_mu)
  *   50   diag registry mutex        diag/registry.c    (nothing)
  *   60   diag thread counter mutex  diag/threads.c     g->mu (the timer thread
- *                                                      is started under it)
+ *                                                      is started and exits
+ *                                                      under it), the poller's
+ *                                                      g.mu (likewise)
  *   70   diag dump counter mutex    diag/signal.c      (nothing)
  *   80   futex fallback buckets     chan/futex.c       (nothing: only inside
  *                                                      chan__futex_wait/wake,

@@ -9,6 +9,14 @@
  * fails), and godiag__thread_exit() as the last thing the thread does that
  * touches library state.  A thread counts as alive from the first call to
  * the second, so the count never reads 0 while one is about to start.
+ *
+ * One exception to "last": a service thread whose module has a shutdown
+ * call (the timer thread, the poller) calls godiag__thread_exit() under
+ * its module's static state lock, before the shutdown waiting under that
+ * lock can see it stopped, and only unlocks that lock afterwards.  So a
+ * shutdown returns with the thread already uncounted (issue 15: it used to
+ * return while godiag_threads() still counted it).  The lock is static and
+ * never destroyed, so touching it after the count dropped is harmless.
  */
 #ifndef GOCHAN_DIAG_THREADS_H
 #define GOCHAN_DIAG_THREADS_H

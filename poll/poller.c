@@ -423,10 +423,13 @@ static void *poller_main(void *unused)
 	g.fds = NULL;
 	g.cap = 0;
 	atomic_fetch_sub_explicit(&threads_live, 1, memory_order_relaxed);
+	/* Uncounted before `running` reads false to anyone (g.mu orders the
+	 * two): gopoll_shutdown, which waits under g.mu for !running, then
+	 * returns with godiag_threads() already 0.  Only the unlock of the
+	 * static g.mu follows (diag/threads.h allows exactly that). */
+	godiag__thread_exit(GODIAG_THREAD_POLLER);
 	pthread_cond_broadcast(&g.cv);
 	pthread_mutex_unlock(&g.mu);
-	/* The last touch of library state. */
-	godiag__thread_exit(GODIAG_THREAD_POLLER);
 	return NULL;
 }
 

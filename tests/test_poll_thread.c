@@ -219,3 +219,27 @@ Test(poll_thread, ten_thousand_cancelled_by_parent, .timeout = 120)
 	free(fd);
 	free(c);
 }
+
+/* Shutdown means gone (issue 15): when gopoll_shutdown() returns 0, the
+ * poller it stopped has left the count godiag_threads() and
+ * godiag_verify_none() read (it used to be still counted in about half of
+ * the tries).  Each round starts a fresh poller (the started count says so)
+ * and stops it while it lingers, idle. */
+Test(poll_thread, shutdown_returns_after_uncounting, .timeout = 120)
+{
+	int sv[2];
+	pair(sv);
+	for (int i = 0; i < 10000; i++) {
+		uint64_t started = gopoll__threads_started();
+		gopoll_t *w = gopoll_watch(sv[0], GOPOLL_WRITE);
+		cr_assert_not_null(w);
+		cr_assert_eq(gopoll__threads_started(), started + 1, "round %d: no new poller", i);
+		cr_assert_eq(gopoll_free(w), 0);
+		cr_assert_eq(gopoll_shutdown(), 0, "round %d", i);
+		cr_assert_eq(godiag_threads(), 0,
+			     "round %d: gopoll_shutdown returned 0 with %u library threads counted", i,
+			     godiag_threads());
+	}
+	close(sv[0]);
+	close(sv[1]);
+}

@@ -235,3 +235,25 @@ Test(time_thread, shutdown_races_new_timers, .timeout = 60)
 	cr_assert_eq(gotime__threads_live(), 0);
 	(void)zero;
 }
+
+/* Shutdown means gone (issue 15): when gotime_shutdown() returns 0, the
+ * thread it stopped has left the count godiag_threads() and
+ * godiag_verify_none() read.  It used to return as soon as the thread said
+ * "not running", before the thread uncounted itself: half the tries still
+ * counted it.  Each round starts a fresh thread (the started count says so)
+ * and stops it while it lingers, idle. */
+Test(time_thread, shutdown_returns_after_uncounting, .timeout = 120)
+{
+	for (int i = 0; i < 10000; i++) {
+		uint64_t started = gotime__threads_started();
+		gotime_timer_t *t = gotime_timer_new(3600 * GOTIME_SECOND);
+		cr_assert_not_null(t);
+		cr_assert_eq(gotime__threads_started(), started + 1, "round %d: no new thread", i);
+		cr_assert(gotime_timer_stop(t));
+		gotime_timer_free(t);
+		cr_assert_eq(gotime_shutdown(), 0, "round %d", i);
+		cr_assert_eq(godiag_threads(), 0,
+			     "round %d: gotime_shutdown returned 0 with %u library threads counted", i,
+			     godiag_threads());
+	}
+}

@@ -226,11 +226,13 @@ static void *timer_main(void *unused)
 	g->running = false;
 	g->stop_req = false;
 	atomic_fetch_sub_explicit(&threads_live, 1, memory_order_relaxed);
+	/* Uncounted before `running` reads false to anyone (g->mu orders the
+	 * two): gotime_shutdown, which waits under g->mu for !running, then
+	 * returns with godiag_threads() already 0.  Only the unlock of the
+	 * static g->mu follows (diag/threads.h allows exactly that). */
+	godiag__thread_exit(GODIAG_THREAD_TIMER);
 	pthread_cond_broadcast(&g->exited);
 	pthread_mutex_unlock(&g->mu);
-	/* The last touch of library state: nothing of the library is touched
-	 * after this point (diag/threads.h). */
-	godiag__thread_exit(GODIAG_THREAD_TIMER);
 	return NULL;
 }
 

@@ -233,7 +233,9 @@ const char *gopoll_strerror(int err);
  * gopoll_shutdown - stop the poller thread now, if it runs and nothing is
  * registered (a leak checker's clean exit; it would exit on its own after
  * GOPOLL_IDLE_LINGER_NS).  Waits for it to have exited, and releases its
- * epoll and eventfd descriptors.  Returns 0 (also when nothing ran), EBUSY
+ * epoll and eventfd descriptors: when it returns 0, godiag_threads() no
+ * longer counts the poller (the OS thread ends a moment later, running no
+ * library code but its return).  Returns 0 (also when nothing ran), EBUSY
  * (a watch that has not fired or a hangup context not yet done is
  * registered: nothing is stopped), or EDEADLK (called on the poller thread
  * itself, e.g. from an AfterFunc function that could not get a thread of its
