@@ -237,8 +237,8 @@ Test(poll_thread, shutdown_returns_after_uncounting, .timeout = 120)
 		cr_assert_eq(gopoll_free(w), 0);
 		cr_assert_eq(gopoll_shutdown(), 0, "round %d", i);
 		cr_assert_eq(godiag_threads(), 0,
-			     "round %d: gopoll_shutdown returned 0 with %u library threads counted", i,
-			     godiag_threads());
+			     "round %d: gopoll_shutdown returned 0 with %u library threads counted",
+			     i, godiag_threads());
 	}
 	close(sv[0]);
 	close(sv[1]);

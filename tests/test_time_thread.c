@@ -34,8 +34,8 @@ Test(time_thread, started_lazily_exits_when_idle, .timeout = 20)
 		     "the idle thread did not exit");
 	cr_assert_eq(gotime__threads_live(), 0);
 	cr_assert_eq(gotime__pending(), 0);
-	cr_assert(tu_os_threads_back_to(base, TT_PATIENCE), "an OS thread was left behind (%d, base %d)",
-		  tu_os_threads(), base);
+	cr_assert(tu_os_threads_back_to(base, TT_PATIENCE),
+		  "an OS thread was left behind (%d, base %d)", tu_os_threads(), base);
 
 	/* A later timer starts it again. */
 	c = gotime_after(TT_MS);
@@ -253,7 +253,7 @@ Test(time_thread, shutdown_returns_after_uncounting, .timeout = 120)
 		gotime_timer_free(t);
 		cr_assert_eq(gotime_shutdown(), 0, "round %d", i);
 		cr_assert_eq(godiag_threads(), 0,
-			     "round %d: gotime_shutdown returned 0 with %u library threads counted", i,
-			     godiag_threads());
+			     "round %d: gotime_shutdown returned 0 with %u library threads counted",
+			     i, godiag_threads());
 	}
 }
