@@ -60,6 +60,7 @@ TEST_PACKAGES=(
 	ripgrep            # the search service's comparisons
 	fd-find
 	hyperfine
+	stress-ng          # scripts/flake-hunt.sh: a known load beside the tests
 	qemu-user-static   # test-arm64: qemu-aarch64-static
 )
 # test-arm64 links against Debian's arm64 builds of the libraries.  Those
