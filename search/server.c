@@ -2,6 +2,7 @@
 #include "search/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -144,11 +145,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	pthread_mutex_unlock(&drain_mu);
 }
 
+/* libmicrohttpd's messages, one write(2) each: written as two stdio calls
+ * ("mhd: ", then the message), another thread's log line could land between
+ * them and read "mhd: search id=7 ...", which no log reader recognises (the
+ * e2e tests' "no log line for request N" flake, issue 15).  A line is far
+ * under PIPE_BUF, so one write is never interleaved with another. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
-	fputs("mhd: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	char line[1024] = "mhd: ";
+	int n = vsnprintf(line + 5, sizeof line - 6, fmt, ap);
+	size_t len = n < 0 ? 5 : strnlen(line, sizeof line - 1);
+	if (len == 0 || line[len - 1] != '\n')
+		line[len++] = '\n';
+	while (write(STDERR_FILENO, line, len) < 0 && errno == EINTR)
+		;
 }
 
 int server_start(ctx_t *server_ctx)
