@@ -330,16 +330,39 @@ Test(context_api, long_lived_parent_does_not_grow, .timeout = 120)
 	cr_assert_eq(ctx__live(), 0);
 }
 
+/* Holds the timer thread (which fires context deadlines): a function timer,
+ * run there, that waits on @release once it has closed @entered. */
+struct hold {
+	chan_t *entered, *release;
+};
+static void hold_fn(void *arg)
+{
+	struct hold *h = arg;
+	chan_close(h->entered);
+	chan_recv_until(h->release, NULL, NULL, chan_now() + PATIENCE);
+}
+
 /* A deadline context released without cancel lives until its timer fires
- * (Go: "leaks until the timer fires"), then goes away by itself. */
+ * (Go: "leaks until the timer fires"), then goes away by itself.  The timer
+ * thread is held while the count is taken: otherwise a thread descheduled
+ * for the 5 ms between the release and the count sees it already freed. */
 Test(context_api, timer_holds_context_until_it_fires, .timeout = 10)
 {
+	struct hold h = {chan_new(0, 0), chan_new(0, 0)};
+	cr_assert(h.entered && h.release);
+	gotime_timer_t *ht = gotime_after_func_at(chan_now(), hold_fn, &h);
+	cr_assert_not_null(ht);
+	cr_assert_eq(chan_recv_until(h.entered, NULL, NULL, chan_now() + PATIENCE), 0);
 	ctx_t *p = ctx_with_cancel(ctx_background());
 	ctx_t *t = ctx_with_timeout(p, 5 * MS);
 	ctx_release(p);
 	ctx_release(t);
 	cr_assert_gt(ctx__live(), 0, "the pending timer keeps it");
+	cr_assert_eq(chan_close(h.release), 0);
 	cr_assert(wait_no_live(PATIENCE), "context not freed after its timer fired");
+	gotime_timer_free(ht);
+	chan_unref(h.entered);
+	chan_unref(h.release);
 }
 
 Test(context_api, scoped_cancels_and_releases, .timeout = 10)
