@@ -193,8 +193,7 @@ static void *churn(void *p)
 	/* 300 timers, and on until a shutdown was called while they ran (a
 	 * fast worker, or a main thread that first runs late, could otherwise
 	 * finish before any shutdown raced it). */
-	for (int i = 0; i < 300 || atomic_load_explicit(a->calls, memory_order_relaxed) == 0;
-	     i++) {
+	for (int i = 0; i < 300 || atomic_load_explicit(a->calls, memory_order_relaxed) == 0; i++) {
 		chan_t *c = gotime_after(i % 3 ? 1000 : 0);
 		int64_t v;
 		bool ok = false;

@@ -279,8 +279,9 @@ static void *race_mutator(void *p)
 	/* 3,000 operations, and on until a value was delivered while they run
 	 * (a fast machine can be done with 3,000 before the timer thread
 	 * delivered any); TT_PATIENCE without one fails the test. */
-	for (int i = 0; i < 3000 || (atomic_load_explicit(a->delivered, memory_order_relaxed) == 0 &&
-				     chan_now() < a->first + TT_PATIENCE);
+	for (int i = 0;
+	     i < 3000 || (atomic_load_explicit(a->delivered, memory_order_relaxed) == 0 &&
+			  chan_now() < a->first + TT_PATIENCE);
 	     i++) {
 		switch (rand_r(&a->seed) % 3) {
 		case 0:
@@ -349,7 +350,8 @@ Test(time_timer, stop_reset_threads_race, .timeout = 60)
 		atomic_store_explicit(&done, true, memory_order_release);
 		pthread_join(th[M], NULL);
 		cr_assert_eq(a[M].bad, 0, "round %d: %ld bad values", round, a[M].bad);
-		cr_assert_gt(a[M].received, 0, "round %d: the race never delivered anything", round);
+		cr_assert_gt(a[M].received, 0, "round %d: the race never delivered anything",
+			     round);
 		gotime_timer_stop(t);
 		cr_assert(!tt_ready(gotime_timer_chan(t), NULL), "value after the final Stop");
 		tt_flush(30000);

@@ -115,9 +115,9 @@ static void *p2_mutator(void *p)
 	/* 20,000 operations, and on until a value has been delivered while
 	 * they run (on a fast machine the 20,000 can be over before the timer
 	 * thread delivered any; PATIENCE without one is a failure, below). */
-	for (int i = 0; i < 20000 || (atomic_load_explicit(&a->s->delivered,
-							    memory_order_relaxed) == 0 &&
-				      chan_now() < a->s->start + PATIENCE);
+	for (int i = 0;
+	     i < 20000 || (atomic_load_explicit(&a->s->delivered, memory_order_relaxed) == 0 &&
+			   chan_now() < a->s->start + PATIENCE);
 	     i++) {
 		gotime_timer_t *t = a->s->ts[rand_r(&a->seed) % P2_TIMERS];
 		switch (rand_r(&a->seed) % 4) {
