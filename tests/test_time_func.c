@@ -110,20 +110,29 @@ static void count_fn(void *p)
 	atomic_fetch_add_explicit((atomic_int *)p, 1, memory_order_relaxed);
 }
 
+/* A Stop that returns true comes before the function runs, and then it never
+ * runs.  On a loaded machine the 50 ms may pass before the Stop: then (and
+ * only then) Stop may find it fired, return false, and the function runs. */
 Test(time_func, stop_before_fire_never_runs, .timeout = 10)
 {
 	atomic_int n = 0;
+	int fired = 0;
 	for (int i = 0; i < 100; i++) {
-		gotime_timer_t *t =
-			i % 2 ? gotime_after_func_at(chan_now() + 50 * TT_MS, count_fn, &n)
-			      : gotime_after_func(50 * TT_MS, count_fn, &n);
+		int64_t due = chan_now() + 50 * TT_MS; /* no later than the timer's */
+		gotime_timer_t *t = i % 2 ? gotime_after_func_at(due, count_fn, &n)
+					  : gotime_after_func(50 * TT_MS, count_fn, &n);
 		cr_assert_not_null(t);
-		cr_assert(gotime_timer_stop(t), "Stop of a pending function timer");
+		if (!gotime_timer_stop(t)) {
+			cr_assert_geq(chan_now(), due, "Stop of a pending function timer");
+			fired++;
+		}
 		cr_assert(!gotime_timer_stop(t));
 		gotime_timer_free(t);
 	}
 	tt_flush(51 * TT_MS);
-	cr_assert_eq(atomic_load(&n), 0, "a stopped function ran");
+	cr_assert_eq(gotime__wait_afterfuncs(chan_now() + TT_PATIENCE), 0);
+	cr_assert_eq(atomic_load(&n), fired, "a stopped function ran (%d runs, %d fired)",
+		     atomic_load(&n), fired);
 }
 
 /* Stop/Reset racing the firing: Stop returns true exactly when fn does not
@@ -170,6 +179,39 @@ static void order_fn(void *p)
 	it->o->fired[it->o->n++] = it->index;
 }
 
+/* Holding the timer thread: a function timer (those run on the timer thread)
+ * that waits until it is released, so that no other timer fires meanwhile. */
+struct gate {
+	chan_t *entered, *release;
+	gotime_timer_t *t;
+};
+
+static void gate_fn(void *p)
+{
+	struct gate *g = p;
+	chan_close(g->entered);
+	chan_recv_until(g->release, NULL, NULL, chan_now() + TT_PATIENCE);
+}
+
+static void gate_hold(struct gate *g)
+{
+	g->entered = chan_new(0, 0);
+	g->release = chan_new(0, 0);
+	cr_assert(g->entered && g->release);
+	g->t = gotime_after_func_at(chan_now(), gate_fn, g);
+	cr_assert_not_null(g->t);
+	wait_closed(g->entered);
+}
+
+static void gate_open(struct gate *g)
+{
+	cr_assert_eq(chan_close(g->release), 0);
+	tt_flush(0); /* gate_fn has returned */
+	gotime_timer_free(g->t);
+	chan_unref(g->entered);
+	chan_unref(g->release);
+}
+
 Test(time_func, deadline_order_randomised, .timeout = 30)
 {
 	enum {
@@ -180,8 +222,11 @@ Test(time_func, deadline_order_randomised, .timeout = 30)
 	static gotime_timer_t *ts[N];
 	bool live[N];
 	unsigned seed = 99;
-	/* Far enough ahead that no timer fires while a loaded machine runs the
-	 * loops below (a reset of a fired timer would return false). */
+	/* No timer fires while the loops below run, however long a loaded
+	 * machine takes over them (a Stop or Reset of a fired timer would
+	 * return false): the timer thread is held until they are done. */
+	struct gate gate;
+	gate_hold(&gate);
 	int64_t base = chan_now() + 200 * TT_MS, maxw = 0;
 	int expect = 0;
 
@@ -217,6 +262,7 @@ Test(time_func, deadline_order_randomised, .timeout = 30)
 			if (items[i].hi > maxw)
 				maxw = items[i].hi;
 		}
+	gate_open(&gate);
 	tt_flush(maxw - chan_now() + TT_MS);
 	cr_assert_eq(o.n, expect, "%d callbacks ran, %d expected", o.n, expect);
 	/* Fired after its predecessor, so its deadline is not earlier: with
