@@ -40,11 +40,16 @@ pub fn addSteps(
     build_step.dependOn(&install.step);
 
     const test_step = b.step("search-test", "End-to-end tests of gochan-search (search/tests/e2e.py), as built and under ASan+UBSan");
-    test_step.dependOn(&runScript(b, "search e2e", "600", "search/tests/e2e.py", exe.getEmittedBin()).step);
-    const asan = runScript(b, "search e2e asan", "900", "search/tests/e2e.py", addAsanService(b, lib, includes, page));
-    asan.setEnvironmentVariable("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1");
-    asan.setEnvironmentVariable("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
-    test_step.dependOn(&asan.step);
+    const asan_bin = addAsanService(b, lib, includes, page);
+    // e2e.py: results, bad input, hang-ups; hostile.py: clients that stall
+    // or never finish their request.
+    for ([_][2][]const u8{ .{ "e2e", "search/tests/e2e.py" }, .{ "hostile", "search/tests/hostile.py" } }) |t| {
+        test_step.dependOn(&runScript(b, b.fmt("search {s}", .{t[0]}), "600", t[1], exe.getEmittedBin()).step);
+        const asan = runScript(b, b.fmt("search {s} asan", .{t[0]}), "900", t[1], asan_bin);
+        asan.setEnvironmentVariable("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1");
+        asan.setEnvironmentVariable("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+        test_step.dependOn(&asan.step);
+    }
     // A race report ends the server with status 66, and e2e.py also fails on
     // any sanitizer report it finds in a server's stderr.
     const tsan = runScript(b, "search e2e tsan", "900", "search/tests/e2e.py", addTsanService(b, lib, includes, page));

@@ -18,7 +18,7 @@ import traceback
 import urllib.parse
 
 LOG_RE = re.compile(r"^search id=(\d+) end=(\w+) files=(\d+) bytes=(\d+) matches=(\d+) ms=(\d+)"
-                    r"(?: hangup_to_joined_ms=([\d.]+) joined_unix_ns=(\d+))?")
+                    r"(?: hangup_to_joined_ms=([\d.]+) joined_unix_ns=(\d+))?(?: cut=(\w+))?")
 # The first line of a report by ThreadSanitizer, AddressSanitizer, LeakSanitizer
 # or UndefinedBehaviorSanitizer (a sanitized build of the service).
 SANITIZER_RE = re.compile(r"WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error: ")
@@ -55,7 +55,8 @@ class Server:
                 rec = {"id": int(m.group(1)), "end": m.group(2), "files": int(m.group(3)),
                        "bytes": int(m.group(4)), "matches": int(m.group(5)), "ms": int(m.group(6)),
                        "hangup_to_joined_ms": float(m.group(7)) if m.group(7) else None,
-                       "joined_unix_ns": int(m.group(8)) if m.group(8) else None}
+                       "joined_unix_ns": int(m.group(8)) if m.group(8) else None,
+                       "cut": m.group(9)}
                 with self.log_cv:
                     self.logs[rec["id"]] = rec
                     self.log_cv.notify_all()

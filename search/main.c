@@ -34,6 +34,10 @@ struct config cfg = {
 	.max_results = 10000,
 	.max_file_size = 8 << 20,
 	.max_timeout_ns = 60 * GOTIME_SECOND,
+	.header_timeout_ns = 10 * GOTIME_SECOND,
+	.idle_timeout_s = 30,
+	.max_conns = 512,
+	.max_conns_per_ip = 128,
 	.root_fd = -1,
 };
 
@@ -41,6 +45,8 @@ static void usage(FILE *f)
 {
 	fputs("usage: gochan-search --root DIR [--listen ADDR] [--port N] [--workers N]\n"
 	      "         [--max-scans N] [--max-results N] [--max-file-size BYTES] [--max-timeout DUR]\n"
+	      "         [--header-timeout DUR] [--idle-timeout DUR] [--max-conns N]\n"
+	      "         [--max-conns-per-ip N]\n"
 	      "Serves GET /search?q=PATTERN&name=GLOB&root=SUBDIR&timeout=DUR&max=N over DIR,\n"
 	      "GET / (a search page) and GET /debug/vars.  --port 0 picks a free port.\n",
 	      f);
@@ -57,6 +63,18 @@ static int64_t int_flag(const char *name, const char *v, int64_t lo, int64_t hi)
 	return x;
 }
 
+static int64_t dur_flag(const char *name, const char *v)
+{
+	int64_t ns;
+	if (parse_duration(v, &ns) != 0 || ns <= 0 || ns > 24 * GOTIME_HOUR) {
+		fprintf(stderr,
+			"gochan-search: --%s %s: want a positive Go duration (10s), <= 24h\n", name,
+			v);
+		exit(2);
+	}
+	return ns;
+}
+
 static void parse_flags(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -68,6 +86,10 @@ static void parse_flags(int argc, char **argv)
 		{"max-results", required_argument, NULL, 'n'},
 		{"max-file-size", required_argument, NULL, 'f'},
 		{"max-timeout", required_argument, NULL, 't'},
+		{"header-timeout", required_argument, NULL, 'H'},
+		{"idle-timeout", required_argument, NULL, 'I'},
+		{"max-conns", required_argument, NULL, 'C'},
+		{"max-conns-per-ip", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -98,13 +120,23 @@ static void parse_flags(int argc, char **argv)
 			cfg.max_file_size = int_flag("max-file-size", optarg, 0, INT64_MAX / 2);
 			break;
 		case 't':
-			if (parse_duration(optarg, &cfg.max_timeout_ns) != 0 ||
-			    cfg.max_timeout_ns <= 0) {
-				fprintf(stderr,
-					"gochan-search: --max-timeout %s: want a positive Go duration (60s)\n",
-					optarg);
-				exit(2);
-			}
+			cfg.max_timeout_ns = dur_flag("max-timeout", optarg);
+			break;
+		case 'H':
+			cfg.header_timeout_ns = dur_flag("header-timeout", optarg);
+			break;
+		case 'I':
+			/* libmicrohttpd counts whole seconds: round up. */
+			cfg.idle_timeout_s =
+				(unsigned)((dur_flag("idle-timeout", optarg) + GOTIME_SECOND - 1) /
+					   GOTIME_SECOND);
+			break;
+		case 'C':
+			cfg.max_conns = (unsigned)int_flag("max-conns", optarg, 1, 100000);
+			break;
+		case 'P':
+			cfg.max_conns_per_ip =
+				(unsigned)int_flag("max-conns-per-ip", optarg, 1, 100000);
 			break;
 		case 'h':
 			usage(stdout);

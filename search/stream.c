@@ -21,6 +21,9 @@
 #define PROGRESS_NS (250 * GOTIME_MILLISECOND)
 #define TEXT_MAX 200             /* a match line is cut to this many bytes */
 #define BATCH ((size_t)32 << 10) /* the writer gathers up to this much per call */
+/* A client has this long past its deadline to take the rest of the response
+ * (the done line "deadline"); then its connection is cut (guard.h). */
+#define DEADLINE_GRACE_NS (500 * GOTIME_MILLISECOND)
 
 enum phase {
 	STREAMING, /* results flowing */
@@ -221,7 +224,8 @@ static enum MHD_Result fail(struct MHD_Connection *conn, struct stream *s, int s
 	return r;
 }
 
-enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, struct stream **out)
+enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, struct guard *g,
+			      struct stream **out)
 {
 	struct stream *s = calloc(1, sizeof *s);
 	if (!s)
@@ -256,6 +260,9 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 	if (!(s->timeout_ctx = ctx_with_timeout(server_ctx, s->req.timeout_ns)))
 		return fail(conn, s, 500, strerror(errno));
 	stat_add(&stats.contexts_alive, 1);
+	/* A client that stops reading never lets the writer send the done
+	 * line: past the deadline and a grace period, the guard cuts it. */
+	guard_response_by(g, chan_now() + s->req.timeout_ns + DEADLINE_GRACE_NS);
 	if (!(s->hangup_ctx = gopoll_hangup_ctx(s->timeout_ctx, ci->connect_fd)))
 		return fail(conn, s, 500, strerror(errno));
 	stat_add(&stats.contexts_alive, 1);
@@ -288,13 +295,22 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 	return ret;
 }
 
-void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why)
+void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why, enum guard_cut cut)
 {
-	(void)why; /* the phase says more: MHD reports a hangup as an error or an abort */
+	/* The client stopped reading: cut at its deadline (guard.h) or timed
+	 * out by libmicrohttpd after --idle-timeout with no byte accepted.
+	 * Otherwise the phase says more than @why (MHD reports a hang-up as an
+	 * error or an abort). */
+	const char *stalled = why == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? NULL
+			      : cut == GUARD_RESPONSE                         ? "deadline"
+			      : why == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "idle"
+									      : NULL;
 	int64_t joined = 0, joined_real = 0;
 	long long files = 0, bytes = 0;
 	if (s->scan) {
-		if (s->phase != FINISHED) {
+		if (stalled) {
+			s->reason = "stalled";
+		} else if (s->phase != FINISHED) {
 			/* The writer did not finish: the client left (seen by the
 			 * hangup context, or by MHD on a failed write), or the
 			 * connection was closed at shutdown. */
@@ -328,6 +344,8 @@ void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why)
 	jbuf_free(&s->out);
 	const char *end = s->scan && s->reason ? s->reason : "error";
 	char tail[96] = "";
+	if (s->scan && stalled)
+		snprintf(tail, sizeof tail, " cut=%s", stalled);
 	if (s->scan && strcmp(end, "canceled") == 0) {
 		stat_add(&stats.scans_canceled, 1);
 		if (s->t_seen_hangup)

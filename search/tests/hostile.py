@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""search/tests/hostile.py BINARY - gochan-search against clients that hold
+connections without reading or without finishing their request.
+
+  - stalled readers: N raw sockets with a 4 KiB receive buffer send a search
+    with timeout=2s, read 100 bytes and stop.  The server keeps answering a
+    real client (each answer within 100 ms), every stalled request ends with
+    log end=stalled cut=deadline, and /debug/vars is idle within the deadline
+    plus 1 s of the requests being sent;
+  - a stalled reader with a long deadline is dropped by --idle-timeout (log
+    end=stalled cut=idle) and leaves nothing behind;
+  - slowloris: 40 raw sockets from 127.0.0.2 send half a request head and
+    then one more byte after each answer the real client (127.0.0.1) gets;
+    the real client is answered within 100 ms each time, and every attacking
+    socket is closed by the server (past --max-conns-per-ip at once, the
+    rest at --header-timeout, although they keep sending bytes).
+No sleeps: the tests wait for log lines, answers and socket events.
+Prints `N passed, N failed` last; exit status 1 if anything failed.
+"""
+import os
+import select
+import shutil
+import socket
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import Server, check, expect, finish  # noqa: E402
+from e2e import big_tree, settled  # noqa: E402
+
+ANSWER_S = 0.100       # the issue's bound on an answer while attacked
+DEADLINE_S = 2.0       # timeout= of the stalled requests
+SETTLE_S = 1.0         # the issue's bound past that deadline
+QUICK = "/search?name=f007.txt&root=d00"   # a real client's request: one name
+
+
+def quick_answer(srv):
+    """One real request; returns its duration (s) after checking its answer.
+    It reads to the server's close, which libmicrohttpd does after the
+    request-completed callback: the request's scan slot is free again."""
+    t = time.monotonic()
+    s = srv.connect()
+    s.settimeout(30)
+    srv._count(QUICK)
+    try:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % QUICK).encode())
+        body = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            body += d
+    finally:
+        s.close()
+    dt = time.monotonic() - t
+    expect(body.startswith(b"HTTP/1.1 200") and b'"path":"d00/f007.txt"' in body
+           and b'"reason":"complete"' in body, "answer %r" % body[-300:])
+    return dt
+
+
+def stalled_reader(srv, target, src=None):
+    """A client with a 4 KiB receive buffer that reads 100 bytes and stops."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    if src:
+        s.bind((src, 0))
+    s.connect(("127.0.0.1", srv.port))
+    srv._count(target)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target).encode())
+    got = b""
+    while len(got) < 100:
+        d = s.recv(100 - len(got))
+        expect(d, "closed before 100 bytes")
+        got += d
+    expect(got.startswith(b"HTTP/1.1 200"), got)
+    return s
+
+
+def t_stalled_deadline(binary, root):
+    n = 8
+    srv = Server(binary, root, "--workers", "2", "--max-scans", str(n + 1), "--max-results", "10000000")
+    socks = []
+    try:
+        t0 = time.monotonic()
+        for _ in range(n):
+            socks.append(stalled_reader(srv, "/search?q=zz&max=10000000&timeout=2s"))
+        ids = list(range(1, n + 1))
+        slowest, answers = 0.0, 0
+        # A real client is answered while the stalled ones hold their slots.
+        while not all(i in srv.logs for i in ids):
+            slowest = max(slowest, quick_answer(srv))
+            answers += 1
+        recs = [srv.logs[i] for i in ids]
+        expect(all(r["end"] == "stalled" and r["cut"] == "deadline" for r in recs),
+               "log lines %r" % recs)
+        settled(srv, None)
+        t_idle = time.monotonic() - t0
+        expect(t_idle <= DEADLINE_S + SETTLE_S, "idle %.2f s after the requests" % t_idle)
+        expect(slowest <= ANSWER_S, "slowest answer %.0f ms" % (slowest * 1000))
+        print("     %d stalled readers cut; idle %.2f s after they were sent; %d answers meanwhile, slowest %.1f ms"
+              % (n, t_idle, answers, slowest * 1000))
+        quick_answer(srv)
+    finally:
+        for s in socks:
+            s.close()
+        expect(srv.stop() == 0, "exit status")
+
+
+def t_stalled_idle(binary, root):
+    srv = Server(binary, root, "--workers", "2", "--idle-timeout", "1s", "--max-results", "10000000")
+    try:
+        s = stalled_reader(srv, "/search?q=zz&max=10000000&timeout=60s")
+        rec = srv.wait_log(lambda r: r["id"] == 1, 60)
+        expect(rec and rec["end"] == "stalled" and rec["cut"] == "idle", "log %r" % rec)
+        expect(rec["ms"] >= 1000, "dropped after %d ms, before --idle-timeout" % rec["ms"])
+        settled(srv, None)
+        s.close()
+    finally:
+        expect(srv.stop() == 0, "exit status")
+
+
+def closed(s):
+    """True once the server has closed the socket (EOF or reset)."""
+    r, _, _ = select.select([s], [], [], 0)
+    if not r:
+        return False
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                return True
+            r, _, _ = select.select([s], [], [], 0)
+            if not r:
+                return False
+    except OSError:
+        return True
+
+
+def t_slowloris(binary, root):
+    n, per_ip = 40, 16
+    srv = Server(binary, root, "--workers", "2", "--header-timeout", "1s", "--max-conns-per-ip", str(per_ip))
+    attackers = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.2", 0))
+            s.connect(("127.0.0.1", srv.port))
+            try:
+                s.sendall(b"GET /search?q=zz HTTP/1.1\r\nHost: x\r\nX-a: ")
+            except OSError:
+                pass  # refused past --max-conns-per-ip
+            attackers.append(s)
+        open_ = set(range(n))
+        slowest, answers = 0.0, 0
+        t0 = time.monotonic()
+        while open_:
+            slowest = max(slowest, quick_answer(srv))
+            answers += 1
+            for i in sorted(open_):
+                if closed(attackers[i]):
+                    open_.discard(i)
+                    continue
+                try:
+                    attackers[i].send(b"a")  # one more byte: activity, never a whole head
+                except OSError:
+                    open_.discard(i)
+            expect(time.monotonic() - t0 < 60, "%d attackers still connected after 60 s" % len(open_))
+        expect(slowest <= ANSWER_S, "slowest answer %.0f ms" % (slowest * 1000))
+        print("     %d slowloris sockets all closed by the server in %.2f s; %d answers meanwhile, slowest %.1f ms"
+              % (n, time.monotonic() - t0, answers, slowest * 1000))
+        settled(srv, None)
+    finally:
+        for s in attackers:
+            s.close()
+        expect(srv.stop() == 0, "exit status")
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: hostile.py PATH/TO/gochan-search")
+    binary = os.path.abspath(sys.argv[1])
+    tmp = tempfile.mkdtemp(prefix="gochan-search-hostile-")
+    try:
+        root = os.path.join(tmp, "big")
+        big_tree(root)
+        check("stalled readers: cut at the deadline, others answered", lambda: t_stalled_deadline(binary, root))
+        check("stalled reader: dropped after --idle-timeout", lambda: t_stalled_idle(binary, root))
+        check("slowloris: bounded per address, cut at --header-timeout", lambda: t_slowloris(binary, root))
+        check("no sanitizer report (sanitized builds)",
+              lambda: expect(not Server.sanitizer_reports(), Server.sanitizer_reports()[:5]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
