@@ -21,6 +21,10 @@ struct match_state {
 	pcre2_match_data *md;
 	pcre2_match_context *mctx; /* carries the JIT stack */
 	pcre2_jit_stack *jit;      /* 32 KiB growing to 4 MiB (PCRE2's default is 32 KiB fixed) */
+	/* PCRE2 failed (a resource limit) on a multi-line subject ending
+	 * here: the rest of that range is matched one line at a time, so the
+	 * failure is confined to the line that causes it. */
+	const char *by_line_end;
 };
 
 /* Characters that make a pattern more than a literal (PCRE2's
@@ -252,6 +256,12 @@ int matcher_is_literal(const struct matcher *m)
 	return m->code == NULL;
 }
 
+void match_error_message(int rc, char *msg, size_t len)
+{
+	if (pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, len) < 0)
+		snprintf(msg, len, "matcher error %d", rc);
+}
+
 size_t matcher_required_literal(const struct matcher *m, const char **lit)
 {
 	*lit = m->lit;
@@ -306,17 +316,46 @@ static int pcre_at(const struct matcher *m, struct match_state *st, const char *
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc < 0)
-		return -1;
+		return rc;
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);
 	*ms = ov[0];
 	*me = ov[1];
 	return 1;
 }
 
+/* The line [a, z) of a range ending at @end: report it through *ls, *le
+ * and set *pos to the next line; returns @rc. */
+static int at_line(int rc, size_t a, size_t z, size_t end, size_t *pos, size_t *ls, size_t *le)
+{
+	*ls = a;
+	*le = z;
+	*pos = z < end ? z + 1 : end;
+	return rc;
+}
+
+/* match_next, one line at a time: each line is its own subject. */
+static int by_lines(const struct matcher *m, struct match_state *st, const char *buf, size_t end,
+		    size_t *pos, size_t *ls, size_t *le)
+{
+	st->by_line_end = buf + end;
+	for (size_t p = *pos; p < end;) {
+		size_t z = line_end(buf, end, p), s, e;
+		int rc = pcre_at(m, st, buf + p, z - p, 0, &s, &e);
+		if (rc != 0)
+			return at_line(rc, p, z, end, pos, ls, le);
+		p = z < end ? z + 1 : end;
+	}
+	st->by_line_end = NULL;
+	*pos = end;
+	return 0;
+}
+
 int match_next(const struct matcher *m, struct match_state *st, const char *buf, size_t end,
 	       size_t *pos, size_t *ls, size_t *le)
 {
 	size_t p = *pos;
+	if (m->code && !m->lit && st->by_line_end == buf + end)
+		return by_lines(m, st, buf, end, pos, ls, le);
 	while (p < end) {
 		size_t s, e;
 		if (!m->code) {
@@ -341,23 +380,20 @@ int match_next(const struct matcher *m, struct match_state *st, const char *buf,
 			size_t z = line_end(buf, end, (size_t)(hit - buf));
 			size_t s2, e2;
 			int rc = pcre_at(m, st, buf + a, z - a, 0, &s2, &e2);
-			if (rc < 0) {
-				*pos = end;
-				return rc;
-			}
 			if (rc == 0) {
 				p = z < end ? z + 1 : end;
 				continue;
 			}
-			*ls = a;
-			*le = z;
-			*pos = z < end ? z + 1 : end;
-			return 1;
+			return at_line(rc, a, z, end, pos, ls, le);
 		} else {
 			int rc = pcre_at(m, st, buf, end, p, &s, &e);
-			if (rc <= 0) {
+			if (rc < 0) {
+				*pos = p;
+				return by_lines(m, st, buf, end, pos, ls, le);
+			}
+			if (rc == 0) {
 				*pos = end;
-				return rc;
+				return 0;
 			}
 		}
 		if (s >= end && (end == 0 || buf[end - 1] == '\n')) {
@@ -373,10 +409,8 @@ int match_next(const struct matcher *m, struct match_state *st, const char *buf,
 			 * alone (its own subject, so nothing beyond is seen). */
 			size_t s2, e2;
 			int rc = pcre_at(m, st, buf + a, z - a, 0, &s2, &e2);
-			if (rc < 0) {
-				*pos = end;
-				return rc;
-			}
+			if (rc < 0)
+				return at_line(rc, a, z, end, pos, ls, le);
 			if (rc == 0) {
 				p = z < end ? z + 1 : end;
 				continue;

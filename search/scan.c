@@ -80,6 +80,45 @@ bool scan__added(struct worker *w)
 	return true;
 }
 
+bool scan__file_error(struct worker *w, const struct jbuf *path, const char *msg, long long lines,
+		      long long first_line)
+{
+	struct scan *s = w->s;
+	atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
+	if (!scan__flush(w)) /* the results before it go first */
+		return false;
+	struct jbuf j = {0};
+	jbuf_puts(&j, "{\"type\":\"file_error\",\"path\":");
+	jbuf_str(&j, path->p, path->len);
+	jbuf_puts(&j, ",\"error\":");
+	jbuf_str(&j, msg, strlen(msg));
+	if (lines > 0)
+		jbuf_printf(&j, ",\"lines_unchecked\":%lld,\"first_line\":%lld", lines, first_line);
+	jbuf_puts(&j, "}\n");
+	struct scan_item it = {.n = 0}; /* not a result: max= and matches ignore it */
+	if (!(it.line = jbuf_take(&j, &it.len)))
+		return false;
+	if (ctx_send(s->group_ctx, s->results, &it) != 0) {
+		free(it.line);
+		(void)scan__stopping(s);
+		return false;
+	}
+	return true;
+}
+
+/* A directory that cannot be read (errno says why): reported, never fatal. */
+static bool dir_error(struct worker *w, const char *rel)
+{
+	const char *msg = strerror(errno);
+	path_join(&w->path, w->s->prefix, rel, NULL);
+	if (w->path.oom) {
+		w->path.oom = 0;
+		atomic_fetch_add_explicit(&w->s->totals.errors, 1, memory_order_relaxed);
+		return true;
+	}
+	return scan__file_error(w, &w->path, msg, 0, 0);
+}
+
 static bool emit_name(struct worker *w, const struct jbuf *path)
 {
 	jbuf_puts(&w->batch, "{\"type\":\"name\",\"path\":");
@@ -166,15 +205,15 @@ static bool scan_dir(struct worker *w, const char *rel)
 	int fd = open_dir(s, rel);
 	if (fd < 0) {
 		/* EACCES: unreadable; ENOENT: vanished; ELOOP/EXDEV: replaced by
-		 * a symlink since it was listed.  Counted, never fatal. */
-		atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
-		return true;
+		 * a symlink since it was listed.  Reported, never fatal. */
+		return dir_error(w, rel);
 	}
 	DIR *d = fdopendir(fd);
 	if (!d) {
+		int e = errno;
 		scan__close_fd(fd);
-		atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
-		return true;
+		errno = e;
+		return dir_error(w, rel);
 	}
 	bool go_on = true;
 	size_t rlen = strlen(rel);
@@ -182,9 +221,8 @@ static bool scan_dir(struct worker *w, const char *rel)
 		errno = 0;
 		struct dirent *de = readdir(d);
 		if (!de) {
-			if (errno)
-				atomic_fetch_add_explicit(&s->totals.errors, 1,
-							  memory_order_relaxed);
+			if (errno && !dir_error(w, rel))
+				go_on = false;
 			break;
 		}
 		const char *name = de->d_name;

@@ -18,6 +18,10 @@
 #include "search/scan.h"
 #include "search/stats.h"
 
+/* The version of the stream's JSON schema (API.md), in the done line and
+ * the X-Search-Schema header: 2 added file_error lines, reason
+ * "incomplete" and this field. */
+#define SEARCH_SCHEMA "2"
 #define PROGRESS_NS (250 * GOTIME_MILLISECOND)
 #define TEXT_MAX 200             /* a match line is cut to this many bytes */
 #define BATCH ((size_t)32 << 10) /* the writer gathers up to this much per call */
@@ -73,7 +77,8 @@ static void finish(struct stream *s, const char *reason)
 	jbuf_printf(&s->out, "{\"type\":\"done\",\"reason\":\"%s\",", reason);
 	put_counts(s, &s->out);
 	jbuf_printf(&s->out,
-		    ",\"matches\":%lld,\"skipped\":%lld,\"errors\":%lld,\"elapsed_ms\":%lld}\n",
+		    ",\"matches\":%lld,\"skipped\":%lld,\"errors\":%lld,\"elapsed_ms\":%lld,"
+		    "\"schema\":" SEARCH_SCHEMA "}\n",
 		    s->sent, atomic_load_explicit(&t->skipped, memory_order_relaxed),
 		    atomic_load_explicit(&t->errors, memory_order_relaxed), ms_since(s->t_start));
 	s->phase = FINISHED;
@@ -136,7 +141,12 @@ static void next_event(struct stream *s)
 			/* The last worker closed the channel: the walk is over,
 			 * either complete or given up because the context is done. */
 			if (scan_complete(s->scan))
-				finish(s, "complete");
+				/* Every file was met, but some not (wholly) searched:
+				 * never "complete" (their file_error lines say why). */
+				finish(s, atomic_load_explicit(&scan_totals(s->scan)->errors,
+							       memory_order_relaxed)
+						  ? "incomplete"
+						  : "complete");
 			else if (ctx_err(s->hangup_ctx))
 				on_done(s);
 			else
@@ -289,6 +299,7 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 	MHD_add_response_header(r, "Content-Type", "application/x-ndjson");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Search-Schema", SEARCH_SCHEMA);
 	s->status = 200;
 	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
