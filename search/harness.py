@@ -27,9 +27,12 @@ SANITIZER_RE = re.compile(r"WARNING: ThreadSanitizer|ERROR: (Address|Leak)Saniti
 class Server:
     started = []   # every Server of this process, for sanitizer_reports()
 
-    def __init__(self, binary, root, *args, env=None):
+    def __init__(self, binary, root, *args, env=None, debug_vars=True):
+        """Start BINARY --root ROOT --port 0 ARGS (and --debug-vars unless
+        debug_vars is False: vars() needs it, the demo and tests use it)."""
         Server.started.append(self)
-        self.proc = subprocess.Popen([binary, "--root", root, "--port", "0", *args],
+        extra = ["--debug-vars"] if debug_vars else []
+        self.proc = subprocess.Popen([binary, "--root", root, "--port", "0", *extra, *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         line = self.proc.stdout.readline().decode()
         m = re.match(r"listening on http://127\.0\.0\.1:(\d+)$", line.strip())
@@ -37,6 +40,7 @@ class Server:
             self.proc.kill()
             raise RuntimeError("server did not start: %r %r" % (line, self.proc.stderr.read()))
         self.port = int(m.group(1))
+        self.host = "127.0.0.1:%d" % self.port   # the Host header it serves (DNS rebinding check)
         self.lines = queue.Queue()   # every stderr line
         self.logs = {}               # id -> parsed log line
         self.log_cv = threading.Condition()
@@ -104,7 +108,7 @@ class Server:
         s.settimeout(timeout)
         self._count(target)
         try:
-            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % target).encode())
+            s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (target, self.host)).encode())
             r = Response(s)
             body = r.read_all()
             return r.status, r.headers, body
@@ -125,7 +129,7 @@ class Server:
         s = self.connect()
         s.settimeout(timeout)
         self._count(target)
-        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target).encode())
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, self.host)).encode())
         return s, Response(s)
 
     def stop(self, sig=signal.SIGTERM, timeout=30):

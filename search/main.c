@@ -46,9 +46,11 @@ static void usage(FILE *f)
 	fputs("usage: gochan-search --root DIR [--listen ADDR] [--port N] [--workers N]\n"
 	      "         [--max-scans N] [--max-results N] [--max-file-size BYTES] [--max-timeout DUR]\n"
 	      "         [--header-timeout DUR] [--idle-timeout DUR] [--max-conns N]\n"
-	      "         [--max-conns-per-ip N]\n"
+	      "         [--max-conns-per-ip N] [--allowed-host NAME]... [--debug-vars]\n"
 	      "Serves GET /search?q=PATTERN&name=GLOB&root=SUBDIR&timeout=DUR&max=N over DIR,\n"
-	      "GET / (a search page) and GET /debug/vars.  --port 0 picks a free port.\n",
+	      "GET / (a search page) and, with --debug-vars, GET /debug/vars.  --port 0 picks\n"
+	      "a free port.  Requests whose Host is not --listen, localhost or an --allowed-host\n"
+	      "get 421 (DNS rebinding).\n",
 	      f);
 }
 
@@ -90,9 +92,13 @@ static void parse_flags(int argc, char **argv)
 		{"idle-timeout", required_argument, NULL, 'I'},
 		{"max-conns", required_argument, NULL, 'C'},
 		{"max-conns-per-ip", required_argument, NULL, 'P'},
+		{"allowed-host", required_argument, NULL, 'A'},
+		{"debug-vars", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	static const char *allowed[64];
+	cfg.allowed_hosts = allowed;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg.workers = cores > 0 ? (int)cores : 1;
 	int c;
@@ -137,6 +143,17 @@ static void parse_flags(int argc, char **argv)
 		case 'P':
 			cfg.max_conns_per_ip =
 				(unsigned)int_flag("max-conns-per-ip", optarg, 1, 100000);
+			break;
+		case 'A':
+			/* argv outlives the server: the names are borrowed. */
+			if (cfg.n_allowed_hosts == 64) {
+				fputs("gochan-search: at most 64 --allowed-host\n", stderr);
+				exit(2);
+			}
+			allowed[cfg.n_allowed_hosts++] = optarg;
+			break;
+		case 'D':
+			cfg.debug_vars = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -17,6 +17,7 @@
 #include "search/config.h"
 #include "search/debug.h"
 #include "search/guard.h"
+#include "search/host.h"
 #include "search/json.h"
 #include "search/stats.h"
 #include "search/stream.h"
@@ -68,6 +69,26 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
 	return send_buf(conn, status, "application/json", body, (size_t)n);
 }
 
+/* 421 for a Host that does not name this server (host.h), logged. */
+static enum MHD_Result refuse_host(struct MHD_Connection *conn, const char *host)
+{
+	struct jbuf b = {0};
+	jbuf_puts(&b, "{\"error\":\"Host header does not name this server (DNS rebinding?); see "
+		      "--allowed-host\",\"param\":\"Host\",\"host\":");
+	if (host)
+		jbuf_str(&b, host, strlen(host));
+	else
+		jbuf_puts(&b, "null");
+	jbuf_puts(&b, "}\n");
+	enum MHD_Result r = b.oom ? MHD_NO
+				  : send_buf(conn, MHD_HTTP_MISDIRECTED_REQUEST, "application/json",
+					     b.p, b.len);
+	if (!b.oom)
+		fprintf(stderr, "refused status=421 %.*s", (int)b.len, b.p);
+	jbuf_free(&b);
+	return r;
+}
+
 /* The connection's guard (guard.h), or NULL. */
 static struct guard *conn_guard(struct MHD_Connection *conn)
 {
@@ -107,10 +128,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	enum route route = strcmp(url, "/") == 0             ? R_PAGE
-			   : strcmp(url, "/search") == 0     ? R_SEARCH
-			   : strcmp(url, "/debug/vars") == 0 ? R_DEBUG
-							     : R_OTHER;
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+	if (!host_allowed(host))
+		return refuse_host(conn, host);
+	enum route route = strcmp(url, "/") == 0                               ? R_PAGE
+			   : strcmp(url, "/search") == 0                       ? R_SEARCH
+			   : strcmp(url, "/debug/vars") == 0 && cfg.debug_vars ? R_DEBUG
+									       : R_OTHER;
 	if (route == R_OTHER)
 		return send_error(conn, MHD_HTTP_NOT_FOUND, "not found");
 	bool head = strcmp(method, "HEAD") == 0;

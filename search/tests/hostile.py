@@ -13,11 +13,16 @@ connections without reading or without finishing their request.
     then one more byte after each answer the real client (127.0.0.1) gets;
     the real client is answered within 100 ms each time, and every attacking
     socket is closed by the server (past --max-conns-per-ip at once, the
-    rest at --header-timeout, although they keep sending bytes).
+    rest at --header-timeout, although they keep sending bytes);
+  - DNS rebinding: a request whose Host is neither the listen address,
+    localhost nor an --allowed-host gets 421 with a JSON error (and a log
+    line); /debug/vars is served only with --debug-vars.
 No sleeps: the tests wait for log lines, answers and socket events.
 Prints `N passed, N failed` last; exit status 1 if anything failed.
 """
+import json
 import os
+import queue
 import select
 import shutil
 import socket
@@ -44,7 +49,7 @@ def quick_answer(srv):
     s.settimeout(30)
     srv._count(QUICK)
     try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % QUICK).encode())
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (QUICK, srv.host)).encode())
         body = b""
         while True:
             d = s.recv(65536)
@@ -67,7 +72,7 @@ def stalled_reader(srv, target, src=None):
         s.bind((src, 0))
     s.connect(("127.0.0.1", srv.port))
     srv._count(target)
-    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target).encode())
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, srv.host)).encode())
     got = b""
     while len(got) < 100:
         d = s.recv(100 - len(got))
@@ -176,6 +181,70 @@ def t_slowloris(binary, root):
         expect(srv.stop() == 0, "exit status")
 
 
+def raw(srv, head):
+    """Send a request head as is (Connection: close); (status, body)."""
+    s = srv.connect()
+    s.settimeout(30)
+    try:
+        s.sendall(head.encode())
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    finally:
+        s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def log_line(srv, pred, timeout=30):
+    """The first stderr line satisfying pred (reading srv.lines)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            line = srv.lines.get(timeout=max(0.0, end - time.monotonic()))
+        except queue.Empty:
+            break
+        if pred(line):
+            return line
+    return None
+
+
+def t_rebinding(binary, root):
+    srv = Server(binary, root, "--allowed-host", "search.example")
+    try:
+        p = srv.port
+        for host in ("127.0.0.1:%d" % p, "localhost:%d" % p, "LocalHost.", "search.example",
+                     "SEARCH.example:80", "127.0.0.1"):
+            st, body = raw(srv, "GET /search?name=f007.txt&root=d00 HTTP/1.1\r\nHost: %s\r\n"
+                           "Connection: close\r\n\r\n" % host)
+            expect(st == 200 and b"d00/f007.txt" in body, "Host %r: %d %r" % (host, st, body[-200:]))
+        for host in ("evil.example:%d" % p, "127.0.0.2:%d" % p, "[::1]:%d" % p, "localhost.evil.example",
+                     "search.example.evil", "127.0.0.1.nip.io"):
+            for path in ("/search?q=zz", "/", "/debug/vars"):
+                st, body = raw(srv, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, host))
+                e = json.loads(body)
+                expect(st == 421 and e["param"] == "Host" and e["host"] == host and "rebinding" in e["error"],
+                       "Host %r %s: %d %r" % (host, path, st, body[:200]))
+        st, body = raw(srv, "GET / HTTP/1.0\r\n\r\n")
+        expect(st == 421 and json.loads(body)["host"] is None, "no Host: %d %r" % (st, body[:200]))
+        expect(log_line(srv, lambda l: l.startswith("refused status=421 ") and "evil.example" in l),
+               "no log line for a refused Host")
+        settled(srv, None)
+    finally:
+        expect(srv.stop() == 0, "exit status")
+    # /debug/vars only with --debug-vars
+    srv = Server(binary, root, debug_vars=False)
+    try:
+        st, body = raw(srv, "GET /debug/vars HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % srv.host)
+        expect(st == 404 and json.loads(body)["error"], "/debug/vars without --debug-vars: %d %r" % (st, body[:100]))
+        quick_answer(srv)
+    finally:
+        expect(srv.stop() == 0, "exit status")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: hostile.py PATH/TO/gochan-search")
@@ -187,6 +256,8 @@ def main():
         check("stalled readers: cut at the deadline, others answered", lambda: t_stalled_deadline(binary, root))
         check("stalled reader: dropped after --idle-timeout", lambda: t_stalled_idle(binary, root))
         check("slowloris: bounded per address, cut at --header-timeout", lambda: t_slowloris(binary, root))
+        check("DNS rebinding: a foreign Host gets 421 JSON; /debug/vars is opt-in",
+              lambda: t_rebinding(binary, root))
         check("no sanitizer report (sanitized builds)",
               lambda: expect(not Server.sanitizer_reports(), Server.sanitizer_reports()[:5]))
     finally:
