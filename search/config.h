@@ -14,6 +14,7 @@ struct config {
 	const char *listen;         /* --listen: address, default 127.0.0.1 */
 	int port;                   /* --port: 0 picks a free one */
 	int workers;                /* --workers: scan threads per request */
+	int scan_threads;           /* --scan-threads: scan threads of all requests together */
 	long max_scans;             /* --max-scans: concurrent scans; past it 503 */
 	long max_results;           /* --max-results: upper bound of max= */
 	int64_t max_file_size;      /* --max-file-size: larger files are skipped */

@@ -22,6 +22,7 @@
 #include <gochan/diag.h>
 #include <gochan/time.h>
 
+#include "search/budget.h"
 #include "search/config.h"
 #include "search/parse.h"
 #include "search/server.h"
@@ -47,6 +48,7 @@ static void usage(FILE *f)
 	      "         [--max-scans N] [--max-results N] [--max-file-size BYTES] [--max-timeout DUR]\n"
 	      "         [--header-timeout DUR] [--idle-timeout DUR] [--max-conns N]\n"
 	      "         [--max-conns-per-ip N] [--allowed-host NAME]... [--debug-vars]\n"
+	      "         [--scan-threads N]\n"
 	      "Serves GET /search?q=PATTERN&name=GLOB&root=SUBDIR&timeout=DUR&max=N over DIR,\n"
 	      "GET / (a search page) and, with --debug-vars, GET /debug/vars.  --port 0 picks\n"
 	      "a free port.  Requests whose Host is not --listen, localhost or an --allowed-host\n"
@@ -94,6 +96,7 @@ static void parse_flags(int argc, char **argv)
 		{"max-conns-per-ip", required_argument, NULL, 'P'},
 		{"allowed-host", required_argument, NULL, 'A'},
 		{"debug-vars", no_argument, NULL, 'D'},
+		{"scan-threads", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -101,6 +104,7 @@ static void parse_flags(int argc, char **argv)
 	cfg.allowed_hosts = allowed;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg.workers = cores > 0 ? (int)cores : 1;
+	cfg.scan_threads = cfg.workers;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -152,6 +156,9 @@ static void parse_flags(int argc, char **argv)
 			}
 			allowed[cfg.n_allowed_hosts++] = optarg;
 			break;
+		case 'T':
+			cfg.scan_threads = (int)int_flag("scan-threads", optarg, 1, 100000);
+			break;
 		case 'D':
 			cfg.debug_vars = true;
 			break;
@@ -193,6 +200,10 @@ int main(int argc, char **argv)
 		perror("gochan-search: server context");
 		return 1;
 	}
+	if (budget_init(cfg.scan_threads) != 0) {
+		perror("gochan-search: scan-thread budget");
+		return 1;
+	}
 	int port = server_start(server_ctx);
 	if (port < 0)
 		return 1;
@@ -217,6 +228,7 @@ int main(int argc, char **argv)
 			left);
 	server_stop();
 	ctx_release(server_ctx);
+	budget_fini();
 	int leak = godiag_verify_none(chan_deadline_in(5 * GOTIME_SECOND));
 	long ctxs = stat_get(&stats.contexts_alive), fds = stat_get(&stats.fds_held),
 	     workers = stat_get(&stats.workers_alive);

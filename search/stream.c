@@ -11,6 +11,7 @@
 #include <gochan/select.h>
 #include <gochan/time.h>
 
+#include "search/budget.h"
 #include "search/config.h"
 #include "search/handler.h"
 #include "search/json.h"
@@ -27,7 +28,7 @@
 #define BATCH ((size_t)32 << 10) /* the writer gathers up to this much per call */
 /* A client has this long past its deadline to take the rest of the response
  * (the done line "deadline"); then its connection is cut (guard.h). */
-#define DEADLINE_GRACE_NS (500 * GOTIME_MILLISECOND)
+#define DEADLINE_GRACE_NS (200 * GOTIME_MILLISECOND)
 
 enum phase {
 	STREAMING, /* results flowing */
@@ -44,6 +45,7 @@ struct stream {
 	struct scan *scan;
 	gotime_ticker_t *ticker;
 	bool counted_scan; /* holds a slot of --max-scans */
+	int threads;       /* scan-thread tokens held (budget.h) */
 	/* writer state (the connection's thread only) */
 	struct jbuf out;
 	size_t out_off;
@@ -278,13 +280,20 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 	stat_add(&stats.contexts_alive, 1);
 	if (!(s->ticker = gotime_ticker_new(PROGRESS_NS)))
 		return fail(conn, s, 500, strerror(errno));
+	/* Threads for the workers: all scans together run at most
+	 * --scan-threads; this one waits (until its deadline) for the first. */
+	if (!(s->threads = budget_take(s->hangup_ctx, cfg.workers)))
+		return fail(conn, s, 503,
+			    ctx_cause(s->hangup_ctx, NULL) == CTX_DEADLINE_EXCEEDED
+				    ? "no scan thread free before the deadline"
+				    : "canceled while waiting for a scan thread");
 
 	struct scan_params p = {
 		.m = s->req.m,
 		.glob = s->req.glob,
 		.dir_fd = s->req.dir_fd,
 		.prefix = s->req.prefix,
-		.workers = cfg.workers,
+		.workers = s->threads,
 		.max_file_size = cfg.max_file_size,
 		.text_max = TEXT_MAX,
 	};
@@ -349,6 +358,7 @@ void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why, enu
 		ctx_cancel_release(s->timeout_ctx);
 		stat_add(&stats.contexts_alive, -1);
 	}
+	budget_give(s->threads); /* after scan_free: every worker is joined */
 	if (s->counted_scan)
 		stat_add(&stats.scans_in_progress, -1);
 	search_req_clear(&s->req);

@@ -410,7 +410,8 @@ def t_many_clients(big, idle):
 
 
 def t_503(binary, bigroot):
-    srv = Server(binary, bigroot, "--max-scans", "2", "--workers", "2", "--max-results", "10000000")
+    srv = Server(binary, bigroot, "--max-scans", "2", "--workers", "2", "--scan-threads", "4",
+                 "--max-results", "10000000")
     try:
         # two clients that do not read: their scans stay blocked on back-pressure
         a = open_stream(srv, q="zz", max="10000000")
@@ -428,7 +429,7 @@ def t_503(binary, bigroot):
 
 
 def t_sigterm(binary, bigroot):
-    srv = Server(binary, bigroot, "--workers", "2", "--max-results", "10000000")
+    srv = Server(binary, bigroot, "--workers", "2", "--scan-threads", "8", "--max-results", "10000000")
     streams = [open_stream(srv, q=SLOW_RE, max="100000") for _ in range(3)]
     stuck = open_stream(srv, q="zz", max="10000000")  # not reading: back-pressured
     v = srv.vars()
@@ -501,7 +502,8 @@ def main():
         bigroot = os.path.join(tmp, "big")
         big_tree(bigroot)
         srv = Server(BIN, small, "--max-file-size", str(MAX_FILE), "--workers", "3")
-        big = Server(BIN, bigroot, "--workers", "2", "--max-scans", "64", "--max-results", "10000000")
+        big = Server(BIN, bigroot, "--workers", "2", "--max-scans", "64", "--scan-threads", "128",
+                     "--max-results", "10000000")
         idle_small = srv.vars().get("process_threads")
         idle_big = big.vars().get("process_threads")
         try:

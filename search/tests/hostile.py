@@ -16,7 +16,9 @@ connections without reading or without finishing their request.
     rest at --header-timeout, although they keep sending bytes);
   - DNS rebinding: a request whose Host is neither the listen address,
     localhost nor an --allowed-host gets 421 with a JSON error (and a log
-    line); /debug/vars is served only with --debug-vars.
+    line); /debug/vars is served only with --debug-vars;
+  - --scan-threads bounds the workers of all scans together: a second scan
+    waits for a thread, a third gives up at its deadline with 503.
 No sleeps: the tests wait for log lines, answers and socket events.
 Prints `N passed, N failed` last; exit status 1 if anything failed.
 """
@@ -29,6 +31,7 @@ import socket
 import sys
 import tempfile
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from harness import Server, check, expect, finish  # noqa: E402
@@ -64,6 +67,19 @@ def quick_answer(srv):
     return dt
 
 
+def logged(srv, ids, timeout):
+    """Whether every request in ids has its log line, waiting up to timeout
+    s for them (so a loop around it asks about once per timeout)."""
+    end = time.monotonic() + timeout
+    with srv.log_cv:
+        while not all(i in srv.logs for i in ids):
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            srv.log_cv.wait(left)
+    return True
+
+
 def stalled_reader(srv, target, src=None):
     """A client with a 4 KiB receive buffer that reads 100 bytes and stops."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -84,7 +100,8 @@ def stalled_reader(srv, target, src=None):
 
 def t_stalled_deadline(binary, root):
     n = 8
-    srv = Server(binary, root, "--workers", "2", "--max-scans", str(n + 1), "--max-results", "10000000")
+    srv = Server(binary, root, "--workers", "2", "--max-scans", str(n + 1), "--scan-threads", str(2 * n + 2),
+                 "--max-results", "10000000")
     socks = []
     try:
         t0 = time.monotonic()
@@ -93,7 +110,7 @@ def t_stalled_deadline(binary, root):
         ids = list(range(1, n + 1))
         slowest, answers = 0.0, 0
         # A real client is answered while the stalled ones hold their slots.
-        while not all(i in srv.logs for i in ids):
+        while not logged(srv, ids, 0.02):
             slowest = max(slowest, quick_answer(srv))
             answers += 1
         recs = [srv.logs[i] for i in ids]
@@ -171,6 +188,8 @@ def t_slowloris(binary, root):
                 except OSError:
                     open_.discard(i)
             expect(time.monotonic() - t0 < 60, "%d attackers still connected after 60 s" % len(open_))
+            # Wait (briefly) for a server close rather than asking again at once.
+            select.select([attackers[i] for i in open_], [], [], 0.02)
         expect(slowest <= ANSWER_S, "slowest answer %.0f ms" % (slowest * 1000))
         print("     %d slowloris sockets all closed by the server in %.2f s; %d answers meanwhile, slowest %.1f ms"
               % (n, time.monotonic() - t0, answers, slowest * 1000))
@@ -245,6 +264,57 @@ def t_rebinding(binary, root):
         expect(srv.stop() == 0, "exit status")
 
 
+def wait_vars(srv, pred, timeout=30):
+    """Read /debug/vars until pred holds (a bounded poll: a queued request
+    has no event a client can wait on)."""
+    end = time.monotonic() + timeout
+    while True:
+        v = srv.vars()
+        if pred(v) or time.monotonic() > end:
+            return v
+
+
+def t_scan_threads(binary, root):
+    slow = r"\b(\w+)\s+\1\b|omega kappa river"
+    srv = Server(binary, root, "--workers", "2", "--scan-threads", "2", "--max-results", "10000000")
+    streams = []
+    try:
+        a, ra = srv.stream("/search?q=%s&max=10000000" % urllib.parse.quote(slow))
+        expect(ra.status == 200 and ra.line() is not None, "first scan")
+        v = srv.vars()
+        expect(v["scan_threads_free"] == 0 and v["workers_alive"] <= 2, v)
+        # B waits for a thread; C gives up at its deadline with a 503.
+        b = srv.connect()
+        b.settimeout(60)
+        b.sendall(("GET /search?q=zz&max=3 HTTP/1.1\r\nHost: %s\r\n\r\n" % srv.host).encode())
+        v = wait_vars(srv, lambda v: v["scans_in_progress"] == 2)
+        expect(v["scans_in_progress"] == 2 and v["workers_alive"] <= 2, "B not queued: %r" % v)
+        st, body = raw(srv, "GET /search?q=zz&timeout=300ms HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                       % srv.host)
+        expect(st == 503 and "deadline" in json.loads(body)["error"], "C: %d %r" % (st, body))
+        expect(srv.vars()["workers_alive"] <= 2, "more workers than --scan-threads")
+        a.close()  # A's threads go to B
+        from harness import Response
+        rb = Response(b)
+        objs = list(rb.objects())
+        expect(rb.status == 200 and objs[-1]["type"] == "done" and objs[-1]["reason"] == "limit", objs[-1:])
+        b.close()
+        for i in (1, 2, 3):
+            expect(srv.wait_log(lambda r: r["id"] == i, 60), "no log for %d" % i)
+        v = settled(srv, None)
+        expect(v["scan_threads_free"] == 2, v)
+    finally:
+        for s in streams:
+            s.close()
+        expect(srv.stop() == 0, "exit status")
+    srv = Server(binary, root)
+    try:
+        expect(srv.vars()["scan_threads_free"] == len(os.sched_getaffinity(0)) or
+               srv.vars()["scan_threads_free"] == os.cpu_count(), "default --scan-threads is not the cores")
+    finally:
+        expect(srv.stop() == 0, "exit status")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: hostile.py PATH/TO/gochan-search")
@@ -258,6 +328,8 @@ def main():
         check("slowloris: bounded per address, cut at --header-timeout", lambda: t_slowloris(binary, root))
         check("DNS rebinding: a foreign Host gets 421 JSON; /debug/vars is opt-in",
               lambda: t_rebinding(binary, root))
+        check("--scan-threads: all scans together, a queued scan waits or gets 503 at its deadline",
+              lambda: t_scan_threads(binary, root))
         check("no sanitizer report (sanitized builds)",
               lambda: expect(not Server.sanitizer_reports(), Server.sanitizer_reports()[:5]))
     finally:
