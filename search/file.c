@@ -17,12 +17,11 @@ static bool emit_match(struct worker *w, const struct jbuf *path, long long line
 		       size_t len)
 {
 	struct jbuf *j = &w->batch;
-	if (len > w->s->p.text_max)
-		len = w->s->p.text_max;
-	jbuf_puts(j, "{\"type\":\"match\",\"path\":");
-	jbuf_str(j, path->p, path->len);
-	jbuf_printf(j, ",\"line\":%lld,\"text\":", line);
-	jbuf_str(j, text, len);
+	len = json_utf8_cut(text, len, w->s->p.text_max); /* never inside a character */
+	jbuf_puts(j, "{\"type\":\"match\",");
+	jbuf_field(j, "path", path->p, path->len);
+	jbuf_printf(j, ",\"line\":%lld,", line);
+	jbuf_field(j, "text", text, len);
 	jbuf_puts(j, "}\n");
 	return scan__added(w);
 }

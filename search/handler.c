@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "search/config.h"
+#include "search/dialect.h"
 #include "search/match.h"
 #include "search/parse.h"
 #include "search/stats.h"
@@ -117,6 +118,13 @@ int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *er
 	if (q) {
 		char msg[300];
 		size_t off = 0;
+		const char *why;
+		if (dialect_check(q, qlen, &off, &why) != 0) {
+			char full[340];
+			snprintf(full, sizeof full, "unsupported syntax: %s", why);
+			st = bad(err, full, "q", (long long)off);
+			goto fail;
+		}
 		if (!(r->m = matcher_new(q, qlen, msg, sizeof msg, &off))) {
 			char full[340];
 			snprintf(full, sizeof full, "invalid pattern: %s", msg);

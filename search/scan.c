@@ -88,8 +88,8 @@ bool scan__file_error(struct worker *w, const struct jbuf *path, const char *msg
 	if (!scan__flush(w)) /* the results before it go first */
 		return false;
 	struct jbuf j = {0};
-	jbuf_puts(&j, "{\"type\":\"file_error\",\"path\":");
-	jbuf_str(&j, path->p, path->len);
+	jbuf_puts(&j, "{\"type\":\"file_error\",");
+	jbuf_field(&j, "path", path->p, path->len);
 	jbuf_puts(&j, ",\"error\":");
 	jbuf_str(&j, msg, strlen(msg));
 	if (lines > 0)
@@ -121,8 +121,8 @@ static bool dir_error(struct worker *w, const char *rel)
 
 static bool emit_name(struct worker *w, const struct jbuf *path)
 {
-	jbuf_puts(&w->batch, "{\"type\":\"name\",\"path\":");
-	jbuf_str(&w->batch, path->p, path->len);
+	jbuf_puts(&w->batch, "{\"type\":\"name\",");
+	jbuf_field(&w->batch, "path", path->p, path->len);
 	jbuf_puts(&w->batch, "}\n");
 	return scan__added(w);
 }

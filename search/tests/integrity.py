@@ -5,9 +5,15 @@
     the limit.  The other lines of the file are still searched (the results
     equal grep's), the failing lines are reported in one "file_error" line
     (lines_unchecked, first_line, why), and the done line says "incomplete"
-    with errors=1, never "complete".
+    with errors=1, never "complete";
+  - a match's text cut at 200 bytes never ends inside a UTF-8 character;
+  - names and lines that are not UTF-8 carry path_bytes / text_bytes
+    (base64 of the raw bytes): x\xe9.txt and x\u00e9.txt stay distinct;
+  - grep -E constructs that PCRE2 reads otherwise (\< \> {,n}) and subject
+    anchors (\A \z \Z \G) get 400 with the offset.
 Prints `N passed, N failed` last; exit status 1 if anything failed.
 """
+import base64
 import json
 import os
 import shutil
@@ -16,7 +22,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from harness import Server, check, expect, finish  # noqa: E402
-from e2e import grep_lines, search, settled, write  # noqa: E402
+from e2e import curl, grep_lines, search, settled, write  # noqa: E402
 
 
 def t_match_limit(srv, root):
@@ -39,6 +45,39 @@ def t_match_limit(srv, root):
     settled(srv, None)
 
 
+def t_utf8_cut(srv):
+    objs, done = search(srv, q="hello", name="cut.txt")
+    texts = [o["text"] for o in objs if o["type"] == "match"]
+    expect(texts == ["x" * 199, "y" * 198 + "\u00e9"], "cut texts %r" % [t[-3:] for t in texts])
+    expect(all("text_bytes" not in o for o in objs), "text_bytes on UTF-8 text")
+
+
+def t_lossless_names(srv):
+    objs, done = search(srv, q="lossless")
+    ms = [o for o in objs if o["type"] == "match"]
+    raw = sorted(base64.b64decode(o["path_bytes"]) if "path_bytes" in o else o["path"].encode() for o in ms)
+    expect(raw == sorted([b"names/x\xe9.txt", "names/x\u00e9.txt".encode(), b"latin.txt"]), "raw paths %r" % raw)
+    by = {o["path"]: o for o in ms if "path_bytes" not in o}
+    expect("names/x\u00e9.txt" in by, "no plain UTF-8 path: %r" % ms)
+    lat = by["latin.txt"]
+    expect(base64.b64decode(lat["text_bytes"]) == b"caf\xe9 lossless", "text_bytes %r" % lat)
+    objs, _ = search(srv, name="x*.txt", root="names")
+    raw = sorted(base64.b64decode(o["path_bytes"]) if "path_bytes" in o else o["path"].encode() for o in objs)
+    expect(raw == sorted([b"names/x\xe9.txt", "names/x\u00e9.txt".encode()]), "name results %r" % raw)
+
+
+def t_dialect(srv):
+    for pat, off in ((r"\<static\>", 0), ("ab{,2}c", 2), (r"a\z", 1), (r"\Aabc", 0), (r"x\'", 1),
+                     (r"(a|b\>)", 4), (r"a\Z", 1), (r"\Ga", 0)):
+        code, body = curl(srv, srv.url("/search", q=pat))
+        e = json.loads(body)
+        expect(code == 400 and e["param"] == "q" and e["offset"] == off and "unsupported" in e["error"],
+               "q=%r: %d %r" % (pat, code, e))
+    for pat in (r"[\<]", r"\Q\<{,2}\E", "a{0,2}b", "[]{,2}]", r"\bstatic\b", r"[[:alpha:]\<]"):
+        code, body = curl(srv, srv.url("/search", q=pat))
+        expect(code == 200, "q=%r refused: %d %r" % (pat, code, body[:200]))
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: integrity.py PATH/TO/gochan-search")
@@ -52,10 +91,19 @@ def main():
         write(os.path.join(root, "sub/x.txt"),
               ("\n".join(["aaaa"] * 50 + [bad] + ["aaaa"] * 50 + [bad] + ["ab", "aaaa"]) + "\n").encode())
         write(os.path.join(root, "ok.txt"), b"aaa\nbbb\nxab\n")
+        # text cut at 200 bytes: the first line's "é" would straddle it
+        write(os.path.join(root, "cut.txt"), ("x" * 199 + "\u00e9 tail hello\n" + "y" * 198 + "\u00e9hello\n").encode())
+        # two names that read alike in JSON strings, and a Latin-1 line
+        write(os.path.join(root, "names").encode() + b"/x\xe9.txt", b"lossless\n")
+        write(os.path.join(root, "names", "x\u00e9.txt"), b"lossless\n")
+        write(os.path.join(root, "latin.txt"), b"caf\xe9 lossless\n")
         srv = Server(binary, root, "--workers", "2")
         try:
             check("match limit: file_error, other lines searched, done incomplete",
                   lambda: t_match_limit(srv, root))
+            check("text cut at 200 bytes never splits a UTF-8 character", lambda: t_utf8_cut(srv))
+            check("non-UTF-8 names and lines: path_bytes / text_bytes, lossless", lambda: t_lossless_names(srv))
+            check("grep -E constructs PCRE2 reads otherwise: 400 + offset", lambda: t_dialect(srv))
         finally:
             rc = srv.stop()
         check("exit 0", lambda: expect(rc == 0, rc))
