@@ -42,8 +42,9 @@ pub fn addSteps(
     const test_step = b.step("search-test", "End-to-end tests of gochan-search (search/tests/e2e.py), as built and under ASan+UBSan");
     const asan_bin = addAsanService(b, lib, includes, page);
     // e2e.py: results, bad input, hang-ups; hostile.py: clients that stall
-    // or never finish their request; integrity.py: nothing lost silently.
-    for ([_][2][]const u8{ .{ "e2e", "search/tests/e2e.py" }, .{ "hostile", "search/tests/hostile.py" }, .{ "integrity", "search/tests/integrity.py" } }) |t| {
+    // or never finish their request; integrity.py: nothing lost silently;
+    // features.py: rg/fd's case, fixed-string and depth switches.
+    for ([_][2][]const u8{ .{ "e2e", "search/tests/e2e.py" }, .{ "hostile", "search/tests/hostile.py" }, .{ "integrity", "search/tests/integrity.py" }, .{ "features", "search/tests/features.py" } }) |t| {
         test_step.dependOn(&runScript(b, b.fmt("search {s}", .{t[0]}), "600", t[1], exe.getEmittedBin()).step);
         const asan = runScript(b, b.fmt("search {s} asan", .{t[0]}), "900", t[1], asan_bin);
         asan.setEnvironmentVariable("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1");

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,46 @@ static int open_root(const char *root, size_t len, struct search_req *r, struct 
 	return 0;
 }
 
+/* A boolean parameter: absent/""/0/false -> 0, 1/true -> 1, else -1. */
+static int flag_param(param_fn get, void *cls, const char *key)
+{
+	size_t len;
+	const char *v = get(cls, key, &len);
+	if (!v || !len || (len == 1 && v[0] == '0') || (len == 5 && !memcmp(v, "false", 5)))
+		return 0;
+	if ((len == 1 && v[0] == '1') || (len == 4 && !memcmp(v, "true", 4)))
+		return 1;
+	return -1;
+}
+
+/* fixed= (a plain string, rg -F) and case= (sensitive, insensitive: rg -i,
+ * smart: insensitive unless q holds an upper-case letter, rg -S). */
+static int match_opts(param_fn get, void *cls, const char *q, size_t qlen, unsigned *opts,
+		      struct jbuf *err)
+{
+	int fixed = flag_param(get, cls, "fixed");
+	if (fixed < 0)
+		return bad(err, "fixed must be 1, 0, true or false", "fixed", -1);
+	*opts = fixed ? MATCH_FIXED : 0;
+	size_t len;
+	const char *c = get(cls, "case", &len);
+	if (!c || !len || (len == 9 && !memcmp(c, "sensitive", 9)))
+		return 0;
+	if (len == 11 && !memcmp(c, "insensitive", 11)) {
+		*opts |= MATCH_CASELESS;
+		return 0;
+	}
+	if (len == 5 && !memcmp(c, "smart", 5)) {
+		bool upper = false;
+		for (size_t i = 0; i < qlen && !upper; i++)
+			upper = q[i] >= 'A' && q[i] <= 'Z';
+		if (!upper)
+			*opts |= MATCH_CASELESS;
+		return 0;
+	}
+	return bad(err, "case must be sensitive, insensitive or smart", "case", -1);
+}
+
 int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *err)
 {
 	*r = (struct search_req){.dir_fd = -1};
@@ -119,13 +160,16 @@ int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *er
 		char msg[300];
 		size_t off = 0;
 		const char *why;
-		if (dialect_check(q, qlen, &off, &why) != 0) {
+		unsigned opts = 0;
+		if ((st = match_opts(get, cls, q, qlen, &opts, err)) != 0)
+			goto fail;
+		if (!(opts & MATCH_FIXED) && dialect_check(q, qlen, &off, &why) != 0) {
 			char full[340];
 			snprintf(full, sizeof full, "unsupported syntax: %s", why);
 			st = bad(err, full, "q", (long long)off);
 			goto fail;
 		}
-		if (!(r->m = matcher_new(q, qlen, msg, sizeof msg, &off))) {
+		if (!(r->m = matcher_new_opts(q, qlen, opts, msg, sizeof msg, &off))) {
 			char full[340];
 			snprintf(full, sizeof full, "invalid pattern: %s", msg);
 			st = bad(err, full, "q", (long long)off);
@@ -177,6 +221,15 @@ int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *er
 		}
 		if (ns < r->timeout_ns)
 			r->timeout_ns = ns; /* longer ones are cut to --max-timeout */
+	}
+	const char *d = get(cls, "depth", &len);
+	if (d && len) {
+		int64_t v;
+		if (memchr(d, 0, len) || parse_int(d, 1, 1000000, &v) != 0) {
+			st = bad(err, "depth must be an integer in 1..1000000", "depth", -1);
+			goto fail;
+		}
+		r->max_depth = (int)v;
 	}
 	r->max = cfg.max_results;
 	const char *m = get(cls, "max", &len);

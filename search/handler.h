@@ -17,6 +17,7 @@ struct search_req {
 	char *glob;        /* base-name glob, or NULL */
 	int dir_fd;        /* O_PATH fd of the directory to scan, or -1 */
 	char *prefix;      /* its path relative to the served root ("" = root) */
+	int max_depth;     /* depth=: files at most this many levels below root (0: any) */
 	int64_t timeout_ns;
 	long long max;
 };

@@ -21,12 +21,14 @@
 #include <gochan/context.h>
 #include <gochan/diag.h>
 #include <gochan/time.h>
+#include <gochan/version.h>
 
 #include "search/budget.h"
 #include "search/config.h"
 #include "search/parse.h"
 #include "search/server.h"
 #include "search/stats.h"
+#include "search/stream.h"
 
 struct config cfg = {
 	.listen = "127.0.0.1",
@@ -48,8 +50,9 @@ static void usage(FILE *f)
 	      "         [--max-scans N] [--max-results N] [--max-file-size BYTES] [--max-timeout DUR]\n"
 	      "         [--header-timeout DUR] [--idle-timeout DUR] [--max-conns N]\n"
 	      "         [--max-conns-per-ip N] [--allowed-host NAME]... [--debug-vars]\n"
-	      "         [--scan-threads N]\n"
-	      "Serves GET /search?q=PATTERN&name=GLOB&root=SUBDIR&timeout=DUR&max=N over DIR,\n"
+	      "         [--scan-threads N] [--version]\n"
+	      "Serves GET /search?q=PATTERN&name=GLOB&root=SUBDIR&timeout=DUR&max=N\n"
+	      "  &case=sensitive|insensitive|smart&fixed=1&depth=N over DIR,\n"
 	      "GET / (a search page) and, with --debug-vars, GET /debug/vars.  --port 0 picks\n"
 	      "a free port.  Requests whose Host is not --listen, localhost or an --allowed-host\n"
 	      "get 421 (DNS rebinding).\n",
@@ -97,6 +100,7 @@ static void parse_flags(int argc, char **argv)
 		{"allowed-host", required_argument, NULL, 'A'},
 		{"debug-vars", no_argument, NULL, 'D'},
 		{"scan-threads", required_argument, NULL, 'T'},
+		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -162,6 +166,10 @@ static void parse_flags(int argc, char **argv)
 		case 'D':
 			cfg.debug_vars = true;
 			break;
+		case 'V':
+			printf("gochan-search %s (stream schema %s)\n", gochan_version(),
+			       SEARCH_SCHEMA);
+			exit(0);
 		case 'h':
 			usage(stdout);
 			exit(0);

@@ -193,13 +193,25 @@ static size_t required_literal(const char *pat, size_t n, char *out)
 
 struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errlen, size_t *erroff)
 {
+	return matcher_new_opts(pat, len, 0, err, errlen, erroff);
+}
+
+struct matcher *matcher_new_opts(const char *pat, size_t len, unsigned opts, char *err,
+				 size_t errlen, size_t *erroff)
+{
+	if ((opts & MATCH_FIXED) && memchr(pat, '\n', len)) {
+		snprintf(err, errlen, "a fixed string cannot hold a newline (lines are matched)");
+		*erroff = (size_t)((const char *)memchr(pat, '\n', len) - pat);
+		return NULL;
+	}
 	struct matcher *m = calloc(1, sizeof *m);
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
 		*erroff = 0;
 		return NULL;
 	}
-	if (is_literal(pat, len)) {
+	bool caseless = opts & MATCH_CASELESS;
+	if (!caseless && ((opts & MATCH_FIXED) ? !memchr(pat, 0, len) : is_literal(pat, len))) {
 		m->lit = malloc(len + 1);
 		if (!m->lit) {
 			free(m);
@@ -216,7 +228,10 @@ struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errle
 	}
 	int code;
 	PCRE2_SIZE off;
-	m->code = pcre2_compile((PCRE2_SPTR)pat, len, PCRE2_MULTILINE, &code, &off, NULL);
+	/* PCRE2_LITERAL admits no MULTILINE (a literal has no ^ or $). */
+	uint32_t flags = (caseless ? PCRE2_CASELESS : 0) |
+			 ((opts & MATCH_FIXED) ? PCRE2_LITERAL : PCRE2_MULTILINE);
+	m->code = pcre2_compile((PCRE2_SPTR)pat, len, flags, &code, &off, NULL);
 	if (!m->code) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(code, msg, sizeof msg);
@@ -229,7 +244,9 @@ struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errle
 	(void)pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE);
 	/* A required literal of 3 bytes or more prefilters the lines (shorter
 	 * ones find too many candidates to beat PCRE2's own start-up scan). */
-	char *req = malloc(2 * len + 1);
+	/* (Case-sensitive only: memfind compares bytes; and not for a fixed
+	 * string, whose metacharacters are plain.) */
+	char *req = opts ? NULL : malloc(2 * len + 1);
 	if (req) {
 		size_t rl = required_literal(pat, len, req);
 		if (rl >= 3) {

@@ -23,6 +23,14 @@ struct matcher;
  * The matcher is read-only after this and may be shared by threads; each
  * thread needs its own match_state. */
 struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errlen, size_t *erroff);
+/* matcher_new with options: MATCH_CASELESS (PCRE2_CASELESS: ASCII case, byte
+ * mode), MATCH_FIXED (the pattern is a plain string: the literal path, or
+ * PCRE2_LITERAL when caseless or holding a NUL; a newline in it is an
+ * error, as no line holds one). */
+#define MATCH_CASELESS 1u
+#define MATCH_FIXED 2u
+struct matcher *matcher_new_opts(const char *pat, size_t len, unsigned opts, char *err,
+				 size_t errlen, size_t *erroff);
 void matcher_free(struct matcher *m);
 /* The message of a negative match_next() code, in @msg (@len bytes). */
 void match_error_message(int rc, char *msg, size_t len);

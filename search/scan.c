@@ -217,6 +217,13 @@ static bool scan_dir(struct worker *w, const char *rel)
 	}
 	bool go_on = true;
 	size_t rlen = strlen(rel);
+	/* Levels below the scan's root: rel's files are at depth + 1, the
+	 * files of its subdirectories at depth + 2. */
+	int depth = 0;
+	for (const char *c = rel; *c; c++)
+		depth += *c == '/';
+	depth += rlen > 0;
+	bool descend = s->p.max_depth == 0 || depth + 2 <= s->p.max_depth;
 	for (;;) {
 		errno = 0;
 		struct dirent *de = readdir(d);
@@ -239,6 +246,8 @@ static bool scan_dir(struct worker *w, const char *rel)
 				continue; /* vanished */
 			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
 		}
+		if (type == DT_DIR && !descend)
+			continue;
 		if (type == DT_DIR) {
 			/* rel + "/" + name, without a leading "/" at the top. */
 			struct jbuf *j = &w->path;

@@ -37,6 +37,7 @@ struct scan_params {
 	int dir_fd;              /* where the walk starts; the scan owns (closes) it */
 	const char *prefix;      /* reported path of dir_fd ("" = the served root) */
 	int workers;
+	int max_depth; /* files at most this many levels below dir_fd (1: its own); 0: any */
 	int64_t max_file_size;
 	size_t text_max; /* a match line is cut to this many bytes */
 };

@@ -19,10 +19,6 @@
 #include "search/scan.h"
 #include "search/stats.h"
 
-/* The version of the stream's JSON schema (API.md), in the done line and
- * the X-Search-Schema header: 2 added file_error lines, reason
- * "incomplete" and this field. */
-#define SEARCH_SCHEMA "2"
 #define PROGRESS_NS (250 * GOTIME_MILLISECOND)
 #define TEXT_MAX 200             /* a match line is cut to this many bytes */
 #define BATCH ((size_t)32 << 10) /* the writer gathers up to this much per call */
@@ -294,6 +290,7 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 		.dir_fd = s->req.dir_fd,
 		.prefix = s->req.prefix,
 		.workers = s->threads,
+		.max_depth = s->req.max_depth,
 		.max_file_size = cfg.max_file_size,
 		.text_max = TEXT_MAX,
 	};

@@ -24,6 +24,11 @@
 
 #include "search/guard.h"
 
+/* The version of the stream's JSON schema (API.md), in the done line, the
+ * X-Search-Schema header and --version: 2 added file_error lines, reason
+ * "incomplete", path_bytes / text_bytes and this field. */
+#define SEARCH_SCHEMA "2"
+
 struct stream;
 
 /* Answer a /search request on @conn (queues a response: 200 streaming, or

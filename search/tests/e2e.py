@@ -149,9 +149,10 @@ def grep_files(root, pat):
                   if not too_big(root, strip_dot(p)))
 
 
-def grep_lines(root, pat):
-    p = subprocess.run(["grep", "-rnEIZ", "-e", pat, "."], cwd=root, stdout=subprocess.PIPE,
-                       env=dict(os.environ, LC_ALL="C"))
+def grep_lines(root, pat, *flags):
+    """grep -rnIZ -E (or FLAGS, e.g. "-F", "-i") PAT: sorted (path, line, text)."""
+    p = subprocess.run(["grep", "-rnIZ", *(flags or ("-E",)), "-e", pat, "."], cwd=root,
+                       stdout=subprocess.PIPE, env=dict(os.environ, LC_ALL="C"))
     out, b = [], p.stdout
     while b:
         i = b.index(b"\0")

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""search/tests/features.py BINARY - what rg and fd users expect.
+
+  - case=insensitive (rg -i) equals `grep -i`, case=smart (rg -S) is
+    insensitive for an all-lower-case pattern only;
+  - fixed=1 (rg -F) equals `grep -F`, metacharacters and all, also caseless;
+  - depth=N (fd --max-depth N) equals `find -maxdepth N -type f`;
+  - bad values of case, fixed and depth: 400 with the parameter named;
+  - --version names the library version and the stream schema.
+Prints `N passed, N failed` last; exit status 1 if anything failed.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import Server, check, expect, finish  # noqa: E402
+from e2e import GREP_DIFFERS, MAX_FILE, curl, grep_lines, search, small_tree, write  # noqa: E402
+
+
+def lines_of(objs):
+    return sorted((o["path"], o["line"], o["text"]) for o in objs
+                  if o["type"] == "match" and o["path"].encode() not in GREP_DIFFERS)
+
+
+def t_case(srv, root):
+    for pat in ("hello", "HeLLo wor", "fo+ba[rz]"):
+        objs, done = search(srv, q=pat, case="insensitive")
+        expect(lines_of(objs) == grep_lines(root, pat, "-E", "-i"), "case=insensitive q=%r differs from grep -i" % pat)
+        expect(done["reason"] == "complete", done)
+    objs, _ = search(srv, q="hello", case="smart")
+    expect(lines_of(objs) == grep_lines(root, "hello", "-E", "-i"), "smart, lower case: not caseless")
+    objs, _ = search(srv, q="Hello", case="smart")
+    expect(lines_of(objs) == grep_lines(root, "Hello", "-E") and objs, "smart, upper case: not case-sensitive")
+    objs, _ = search(srv, q="Hello", case="sensitive")
+    expect(lines_of(objs) == grep_lines(root, "Hello", "-E"), "case=sensitive")
+
+
+def t_fixed(srv, root):
+    for pat, flags in (("fo+ba[rz]", ("-F",)), ("a.c (x)", ("-F",)), ("HELLO", ("-F", "-i")), ("\\bworld", ("-F",))):
+        params = {"q": pat, "fixed": "1"}
+        if "-i" in flags:
+            params["case"] = "insensitive"
+        objs, done = search(srv, **params)
+        expect(lines_of(objs) == grep_lines(root, pat, *flags), "fixed q=%r differs from grep %s" % (pat, flags))
+        expect(done["reason"] == "complete", done)
+    expect(lines_of(search(srv, q="fo+ba[rz]", fixed="1")[0]), "fixed: the metacharacter line not found")
+
+
+def t_depth(srv, root):
+    for d in (1, 2, 3):
+        objs, _ = search(srv, name="*", depth=str(d))
+        got = sorted(o["path"] for o in objs)
+        want = find_names_depth(root, d)
+        expect(got == want, "depth=%d: %d names, find %d: %r" % (d, len(got), len(want), sorted(set(got) ^ set(want))[:4]))
+    objs, _ = search(srv, q="hello", root="a", depth="1")
+    expect(objs and all(o["path"].count("/") == 1 for o in objs), "root=a depth=1: %r" % objs[:3])
+
+
+def find_names_depth(root, d):
+    from e2e import api_string, run0, strip_dot
+    return sorted(api_string(strip_dot(p)) for p in
+                  run0(["find", ".", "-maxdepth", str(d), "-type", "f", "-print0"], root))
+
+
+def t_bad(srv):
+    for params, param in (({"q": "a", "case": "upper"}, "case"), ({"q": "a", "fixed": "yes"}, "fixed"),
+                          ({"q": "a", "depth": "0"}, "depth"), ({"q": "a", "depth": "x"}, "depth"),
+                          ({"q": "a\nb", "fixed": "1"}, "q")):
+        code, body = curl(srv, srv.url("/search", **params))
+        e = json.loads(body)
+        expect(code == 400 and e["param"] == param and e["error"], "%r: %d %r" % (params, code, e))
+
+
+def t_version(binary):
+    out = subprocess.run([binary, "--version"], stdout=subprocess.PIPE, check=True).stdout.decode()
+    expect(out.startswith("gochan-search ") and "schema 2" in out, out)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: features.py PATH/TO/gochan-search")
+    binary = os.path.abspath(sys.argv[1])
+    tmp = tempfile.mkdtemp(prefix="gochan-search-features-")
+    try:
+        root = os.path.join(tmp, "small").encode()
+        small_tree(root)
+        root = root.decode()
+        write(os.path.join(root, "a/b/cases.txt"), b"HELLO WORLD\nHello there\nhello\nfo+ba[rz] and a.c (x)\n"
+              b"\\bworld\n")
+        srv = Server(binary, root, "--max-file-size", str(MAX_FILE))
+        try:
+            check("case=insensitive|smart = grep -i", lambda: t_case(srv, root))
+            check("fixed=1 = grep -F", lambda: t_fixed(srv, root))
+            check("depth=N = find -maxdepth N", lambda: t_depth(srv, root))
+            check("bad case, fixed, depth: 400", lambda: t_bad(srv))
+        finally:
+            rc = srv.stop()
+        check("exit 0", lambda: expect(rc == 0, rc))
+        check("--version", lambda: t_version(binary))
+        check("no sanitizer report (sanitized builds)",
+              lambda: expect(not Server.sanitizer_reports(), Server.sanitizer_reports()[:5]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
