@@ -20,9 +20,15 @@ int budget_init(int n)
 
 int budget_take(ctx_t *c, int want)
 {
+	if (!tokens)
+		return want; /* no budget (budget_init not called) */
 	char t;
 	bool ok;
-	if (ctx_recv(c, tokens, &t, &ok) != 0 || !ok)
+	/* A free token first: a context already done (a client that
+	 * half-closed after its request) must not turn a free thread into a
+	 * refusal; the scan then ends at once as canceled. */
+	if ((chan_try_recv(tokens, &t, &ok) != 0 || !ok) &&
+	    (ctx_recv(c, tokens, &t, &ok) != 0 || !ok))
 		return 0;
 	int got = 1;
 	while (got < want && chan_try_recv(tokens, &t, &ok) == 0 && ok)
@@ -33,6 +39,8 @@ int budget_take(ctx_t *c, int want)
 void budget_give(int n)
 {
 	char t = 0;
+	if (!tokens)
+		return;
 	for (int i = 0; i < n; i++)
 		chan_try_send(tokens, &t); /* they came from it: room for each */
 }

@@ -10,6 +10,10 @@
  * under load, against about 1 ms).  A scan takes one token, waiting for it
  * under the request's context (a hang-up, the deadline or shutdown ends the
  * wait), then as many more as are free, up to --workers, without waiting.
+ * A worker blocked on its results channel (a client reading slower than
+ * the scan finds, or not at all) is not runnable: it gives its token back
+ * while it waits and takes one again before going on (scan.c), so a
+ * stalled client's scan holds no thread of the budget.
  * Tokens are a buffered gochan channel: waiters are served in order.
  */
 #ifndef GOCHAN_SEARCH_BUDGET_H

@@ -18,6 +18,7 @@
 #include <gochan/group.h>
 #include <gochan/select.h>
 
+#include "search/budget.h"
 #include "search/dirq.h"
 #include "search/json.h"
 #include "search/match.h"
@@ -54,6 +55,30 @@ static void path_join(struct jbuf *out, const char *prefix, const char *dir, con
 		jbuf_puts(out, name);
 }
 
+/* Send @it on the results channel.  A worker blocked there (the client
+ * reads slower than the scan finds) is not runnable: it gives its
+ * scan-thread token back while it waits and takes one again before it goes
+ * on (budget.h), so a back-pressured or stalled scan does not keep other
+ * scans from running.  Returns true if the caller may go on; *@sent says
+ * whether the channel took @it (else the caller still owns it). */
+static bool send_item(struct worker *w, struct scan_item *it, bool *sent)
+{
+	struct scan *s = w->s;
+	*sent = chan_try_send(s->results, it) == 0;
+	if (*sent)
+		return true;
+	if (w->token) {
+		budget_give(1);
+		w->token = false;
+	}
+	*sent = ctx_send(s->group_ctx, s->results, it) == 0;
+	if (*sent && budget_take(s->group_ctx, 1))
+		w->token = true;
+	if (!w->token)
+		(void)scan__stopping(s);
+	return w->token;
+}
+
 bool scan__flush(struct worker *w)
 {
 	if (w->batch_n == 0)
@@ -64,12 +89,10 @@ bool scan__flush(struct worker *w)
 	it.line = jbuf_take(&w->batch, &it.len);
 	if (!it.line)
 		return false; /* out of memory: stop (as a failed send) */
-	if (ctx_send(w->s->group_ctx, w->s->results, &it) != 0) {
+	bool sent, go_on = send_item(w, &it, &sent);
+	if (!sent)
 		free(it.line);
-		(void)scan__stopping(w->s);
-		return false;
-	}
-	return true;
+	return go_on;
 }
 
 bool scan__added(struct worker *w)
@@ -98,12 +121,10 @@ bool scan__file_error(struct worker *w, const struct jbuf *path, const char *msg
 	struct scan_item it = {.n = 0}; /* not a result: max= and matches ignore it */
 	if (!(it.line = jbuf_take(&j, &it.len)))
 		return false;
-	if (ctx_send(s->group_ctx, s->results, &it) != 0) {
+	bool sent, go_on = send_item(w, &it, &sent);
+	if (!sent)
 		free(it.line);
-		(void)scan__stopping(s);
-		return false;
-	}
-	return true;
+	return go_on;
 }
 
 /* A directory that cannot be read (errno says why): reported, never fatal. */
@@ -319,6 +340,7 @@ static int worker(void *arg)
 		if (!go_on)
 			break;
 	}
+	bool token = w->token;
 	match_state_free(w->st);
 	free(w->buf);
 	jbuf_free(&w->path);
@@ -330,6 +352,10 @@ static int worker(void *arg)
 	if (atomic_fetch_sub_explicit(&s->running, 1, memory_order_acq_rel) == 1)
 		chan_close(s->results);
 	stat_add(&stats.workers_alive, -1);
+	/* After the count: workers_alive never exceeds the tokens held (the
+	 * tests read both). */
+	if (token)
+		budget_give(1);
 	return err;
 }
 
@@ -337,6 +363,7 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 {
 	struct scan *s = calloc(1, sizeof *s);
 	if (!s) {
+		budget_give(p->workers);
 		scan__close_fd(p->dir_fd);
 		return NULL;
 	}
@@ -344,6 +371,7 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 	glob_classify(s);
 	int err = ENOMEM;
 	if (dirq_init(&s->dirs, p->workers) != 0) {
+		budget_give(p->workers);
 		free(s);
 		scan__close_fd(p->dir_fd);
 		errno = ENOMEM;
@@ -369,14 +397,17 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 	atomic_store_explicit(&s->running, p->workers, memory_order_relaxed);
 	for (int i = 0; i < p->workers; i++) {
 		struct worker *w = calloc(1, sizeof *w);
-		if (w)
+		if (w) {
 			w->s = s;
+			w->token = true; /* one of the caller's tokens, given back at its end */
+		}
 		err = w ? gogroup_go(s->group, worker, w) : ENOMEM;
 		if (err) {
 			free(w);
 			/* Not started: count it out as if it had run; if it was
 			 * the last, close the results here. */
 			int left = p->workers - i;
+			budget_give(left);
 			if (atomic_fetch_sub_explicit(&s->running, left, memory_order_acq_rel) ==
 			    left)
 				chan_close(s->results);
@@ -391,6 +422,7 @@ fail_started:
 	errno = err;
 	return NULL;
 fail:
+	budget_give(p->workers); /* no worker started */
 	if (s->group) {
 		gogroup_free(s->group);
 		ctx_release(s->group_ctx);

@@ -60,6 +60,7 @@ struct worker {
 	char *buf; /* per-worker read buffer */
 	size_t cap;
 	struct match_state *st;
+	bool token;       /* holds a scan-thread token (budget.h): not while blocked sending */
 	struct jbuf path; /* scratch for "dir/name" */
 	/* Result lines not yet sent: one channel operation per batch rather
 	 * than per line (a name search sends thousands). */

@@ -41,7 +41,7 @@ struct stream {
 	struct scan *scan;
 	gotime_ticker_t *ticker;
 	bool counted_scan; /* holds a slot of --max-scans */
-	int threads;       /* scan-thread tokens held (budget.h) */
+	int threads;       /* scan-thread tokens taken (budget.h), handed to the scan */
 	/* writer state (the connection's thread only) */
 	struct jbuf out;
 	size_t out_off;
@@ -282,7 +282,7 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 		return fail(conn, s, 503,
 			    ctx_cause(s->hangup_ctx, NULL) == CTX_DEADLINE_EXCEEDED
 				    ? "no scan thread free before the deadline"
-				    : "canceled while waiting for a scan thread");
+				    : "client left (or shutdown) while waiting for a scan thread");
 
 	struct scan_params p = {
 		.m = s->req.m,
@@ -355,7 +355,6 @@ void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why, enu
 		ctx_cancel_release(s->timeout_ctx);
 		stat_add(&stats.contexts_alive, -1);
 	}
-	budget_give(s->threads); /* after scan_free: every worker is joined */
 	if (s->counted_scan)
 		stat_add(&stats.scans_in_progress, -1);
 	search_req_clear(&s->req);
