@@ -17,11 +17,17 @@ static bool emit_match(struct worker *w, const struct jbuf *path, long long line
 		       size_t len)
 {
 	struct jbuf *j = &w->batch;
+	size_t full = len, ms, me;
 	len = json_utf8_cut(text, len, w->s->p.text_max); /* never inside a character */
+	match_span(w->st, &ms, &me);
 	jbuf_puts(j, "{\"type\":\"match\",");
 	jbuf_field(j, "path", path->p, path->len);
 	jbuf_printf(j, ",\"line\":%lld,", line);
 	jbuf_field(j, "text", text, len);
+	/* The first match, as byte offsets in the whole line (it may lie past
+	 * the cut text); column is 1-based, as rg's and grep's. */
+	if (me <= full)
+		jbuf_printf(j, ",\"column\":%zu,\"submatch\":[%zu,%zu]", ms + 1, ms, me);
 	jbuf_puts(j, "}\n");
 	return scan__added(w);
 }

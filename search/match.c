@@ -25,6 +25,7 @@ struct match_state {
 	 * here: the rest of that range is matched one line at a time, so the
 	 * failure is confined to the line that causes it. */
 	const char *by_line_end;
+	size_t ms, me; /* the last hit's first match, as offsets in its line */
 };
 
 /* Characters that make a pattern more than a literal (PCRE2's
@@ -273,6 +274,12 @@ int matcher_is_literal(const struct matcher *m)
 	return m->code == NULL;
 }
 
+void match_span(const struct match_state *st, size_t *ms, size_t *me)
+{
+	*ms = st->ms;
+	*me = st->me;
+}
+
 void match_error_message(int rc, char *msg, size_t len)
 {
 	if (pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, len) < 0)
@@ -358,6 +365,10 @@ static int by_lines(const struct matcher *m, struct match_state *st, const char 
 	for (size_t p = *pos; p < end;) {
 		size_t z = line_end(buf, end, p), s, e;
 		int rc = pcre_at(m, st, buf + p, z - p, 0, &s, &e);
+		if (rc > 0) {
+			st->ms = s;
+			st->me = e;
+		}
 		if (rc != 0)
 			return at_line(rc, p, z, end, pos, ls, le);
 		p = z < end ? z + 1 : end;
@@ -401,6 +412,8 @@ int match_next(const struct matcher *m, struct match_state *st, const char *buf,
 				p = z < end ? z + 1 : end;
 				continue;
 			}
+			st->ms = s2;
+			st->me = e2;
 			return at_line(rc, a, z, end, pos, ls, le);
 		} else {
 			int rc = pcre_at(m, st, buf, end, p, &s, &e);
@@ -432,7 +445,11 @@ int match_next(const struct matcher *m, struct match_state *st, const char *buf,
 				p = z < end ? z + 1 : end;
 				continue;
 			}
+			s = a + s2;
+			e = a + e2;
 		}
+		st->ms = s - a;
+		st->me = (e > z ? z : e) - a;
 		*ls = a;
 		*le = z;
 		*pos = z < end ? z + 1 : end;

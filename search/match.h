@@ -61,4 +61,9 @@ void match_state_free(struct match_state *st);
 int match_next(const struct matcher *m, struct match_state *st, const char *buf, size_t end,
 	       size_t *pos, size_t *ls, size_t *le);
 
+/* The first match in the line of match_next()'s last hit: [*ms, *me) as
+ * byte offsets from the line's start (PCRE2's leftmost match; empty for a
+ * pattern such as ^). */
+void match_span(const struct match_state *st, size_t *ms, size_t *me);
+
 #endif

@@ -6,6 +6,7 @@
   - fixed=1 (rg -F) equals `grep -F`, metacharacters and all, also caseless;
   - depth=N (fd --max-depth N) equals `find -maxdepth N -type f`;
   - bad values of case, fixed and depth: 400 with the parameter named;
+  - a match's column and submatch are the leftmost match's byte offsets;
   - --version names the library version and the stream schema.
 Prints `N passed, N failed` last; exit status 1 if anything failed.
 """
@@ -66,6 +67,21 @@ def find_names_depth(root, d):
                   run0(["find", ".", "-maxdepth", str(d), "-type", "f", "-print0"], root))
 
 
+def t_columns(srv):
+    import re
+    for pat in ("hello", "fo+ba[rz]", "wor(ld)?", "b[a-z]z$", "HELLO"):
+        objs, _ = search(srv, q=pat, case="insensitive" if pat.isupper() else None)
+        ms = [o for o in objs if o["type"] == "match" and "text_bytes" not in o and len(o["text"].encode()) < 200]
+        expect(ms, "q=%r: no match to check" % pat)
+        rx = re.compile(pat.encode(), re.I if pat.isupper() else 0)
+        for o in ms:
+            b = o["text"].encode()
+            m = rx.search(b)
+            expect(m and o["submatch"] == [m.start(), m.end()] and o["column"] == m.start() + 1,
+                   "q=%r %r: column %r submatch %r, re %r" % (pat, b[:60], o.get("column"), o.get("submatch"),
+                                                            m and m.span()))
+
+
 def t_bad(srv):
     for params, param in (({"q": "a", "case": "upper"}, "case"), ({"q": "a", "fixed": "yes"}, "fixed"),
                           ({"q": "a", "depth": "0"}, "depth"), ({"q": "a", "depth": "x"}, "depth"),
@@ -97,6 +113,7 @@ def main():
             check("fixed=1 = grep -F", lambda: t_fixed(srv, root))
             check("depth=N = find -maxdepth N", lambda: t_depth(srv, root))
             check("bad case, fixed, depth: 400", lambda: t_bad(srv))
+            check("column and submatch = Python re's leftmost match", lambda: t_columns(srv))
         finally:
             rc = srv.stop()
         check("exit 0", lambda: expect(rc == 0, rc))

@@ -103,15 +103,26 @@ def stalled_reader(srv, target, src=None):
 
 def t_stalled_deadline(binary, root):
     n = 8
-    # The default --scan-threads (the cores): a stalled scan's workers,
+    # --scan-threads 2 (the default on 2 cores): a stalled scan's workers,
     # blocked on its results channel, hold none of them.
-    srv = Server(binary, root, "--workers", "2", "--max-scans", str(n + 1), "--max-results", "10000000")
+    srv = Server(binary, root, "--workers", "2", "--scan-threads", "2", "--max-scans", str(n + 1),
+                 "--max-results", "10000000")
     socks = []
     try:
         t0 = time.monotonic()
         for _ in range(n):
             socks.append(stalled_reader(srv, "/search?q=zz&max=10000000&timeout=2s"))
         ids = list(range(1, n + 1))
+        # Stalled: every one holds its slot while its workers wait on its
+        # full results channel, holding no scan thread (a bounded poll: a
+        # blocked worker sends no event).
+        cores = 2
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            v = srv.vars()
+            if v["scans_in_progress"] == n and v["scan_threads_free"] == cores:
+                break
+        expect(v["scans_in_progress"] == n and v["scan_threads_free"] == cores, "not stalled: %r" % v)
         slowest, answers = 0.0, 0
         # A real client is answered while the stalled ones hold their slots.
         while not logged(srv, ids, 0.02):
@@ -306,6 +317,7 @@ def t_scan_threads(binary, root):
         expect(most_workers <= 2, "%d workers alive with --scan-threads 2" % most_workers)
         print("     %d scans, --scan-threads 2: at most %d workers, %d scans holding a slot"
               % (n, most_workers, most_scans))
+        expect(logged(srv, range(1, n + 1), 60), "log lines missing")  # written once every gauge is back
         v = settled(srv, None)
         expect(v["scan_threads_free"] == 2, v)
         # A scan that finds no thread free before its deadline gets a 503;
