@@ -406,7 +406,7 @@ int match_next(const struct matcher *m, struct match_state *st, const char *buf,
 			}
 			size_t a = line_start(buf, p, (size_t)(hit - buf));
 			size_t z = line_end(buf, end, (size_t)(hit - buf));
-			size_t s2, e2;
+			size_t s2 = 0, e2 = 0;
 			int rc = pcre_at(m, st, buf + a, z - a, 0, &s2, &e2);
 			if (rc == 0) {
 				p = z < end ? z + 1 : end;
@@ -437,7 +437,7 @@ int match_next(const struct matcher *m, struct match_state *st, const char *buf,
 		if (e > z) {
 			/* The candidate crosses the line's end: try the line
 			 * alone (its own subject, so nothing beyond is seen). */
-			size_t s2, e2;
+			size_t s2 = 0, e2 = 0;
 			int rc = pcre_at(m, st, buf + a, z - a, 0, &s2, &e2);
 			if (rc < 0)
 				return at_line(rc, a, z, end, pos, ls, le);
