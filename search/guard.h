@@ -19,7 +19,9 @@
  * before it closes it, and a timer that fires after guard_close does
  * nothing, so a shutdown never reaches a reused descriptor.
  *
- * Each deadline is a gotime AfterFunc timer.  The guard is reference
+ * Each deadline is a gotime function timer (gotime_after_func_at: the
+ * callback runs on the timer thread, with the timer heap unlocked; it only
+ * takes the guard's mutex and calls shutdown(2)).  The guard is reference
  * counted: the connection holds one reference and each armed timer one,
  * dropped by the timer's callback or by whoever stops it before it starts.
  * Every field is under the guard's mutex.

@@ -27,13 +27,15 @@ SANITIZER_RE = re.compile(r"WARNING: ThreadSanitizer|ERROR: (Address|Leak)Saniti
 class Server:
     started = []   # every Server of this process, for sanitizer_reports()
 
-    def __init__(self, binary, root, *args, env=None, debug_vars=True):
+    def __init__(self, binary, root, *args, env=None, debug_vars=True, nice=0):
         """Start BINARY --root ROOT --port 0 ARGS (and --debug-vars unless
-        debug_vars is False: vars() needs it, the demo and tests use it)."""
+        debug_vars is False: vars() needs it, the demo and tests use it),
+        at nice value +nice (a negative one needs root)."""
         Server.started.append(self)
         extra = ["--debug-vars"] if debug_vars else []
         self.proc = subprocess.Popen([binary, "--root", root, "--port", "0", *extra, *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                     preexec_fn=(lambda: os.nice(nice)) if nice else None)
         line = self.proc.stdout.readline().decode()
         m = re.match(r"listening on http://127\.0\.0\.1:(\d+)$", line.strip())
         if not m:

@@ -211,6 +211,12 @@ def last_id(srv):
 
 def wait_id(srv, rid, timeout=60):
     rec = srv.wait_log(lambda r: r["id"] == rid, timeout)
+    if rec is None:
+        # For the open bug in README.md: what the server's threads wait on.
+        try:
+            print("     /debug/vars when request %d had no log line: %s" % (rid, json.dumps(srv.vars())))
+        except Exception as e:  # noqa: BLE001
+            print("     /debug/vars unreadable: %r" % e)
     expect(rec is not None, "no log line for request %d within %d s" % (rid, timeout))
     return rec
 

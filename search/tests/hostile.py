@@ -41,6 +41,11 @@ from harness import Server, check, expect, finish  # noqa: E402
 from e2e import big_tree, settled  # noqa: E402
 
 ANSWER_S = 0.100       # the issue's bound on an answer while attacked
+# The 100 ms bound is about this server under attack, not about the other
+# jobs of a shared 2-core machine (builds at load 20-35 starve any process
+# for longer): where it may (root), the test runs itself and the servers it
+# times at a higher priority than those jobs.  The bound is not changed.
+PRIORITY = -10 if os.geteuid() == 0 else 0
 DEADLINE_S = 2.0       # timeout= of the stalled requests
 SETTLE_S = 1.0         # the issue's bound past that deadline
 QUICK = "/search?name=f007.txt&root=d00"   # a real client's request: one name
@@ -84,13 +89,15 @@ def logged(srv, ids, timeout):
 
 
 def stalled_reader(srv, target, src=None):
-    """A client with a 4 KiB receive buffer that reads 100 bytes and stops."""
+    """A client with a 4 KiB receive buffer that reads 100 bytes and stops:
+    (socket, monotonic time the request was sent)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     if src:
         s.bind((src, 0))
     s.connect(("127.0.0.1", srv.port))
     srv._count(target)
+    sent_at = time.monotonic()  # the request's deadline starts after this
     s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, srv.host)).encode())
     got = b""
     while len(got) < 100:
@@ -98,7 +105,7 @@ def stalled_reader(srv, target, src=None):
         expect(d, "closed before 100 bytes")
         got += d
     expect(got.startswith(b"HTTP/1.1 200"), got)
-    return s
+    return s, sent_at
 
 
 def t_stalled_deadline(binary, root):
@@ -106,12 +113,15 @@ def t_stalled_deadline(binary, root):
     # --scan-threads 2 (the default on 2 cores): a stalled scan's workers,
     # blocked on its results channel, hold none of them.
     srv = Server(binary, root, "--workers", "2", "--scan-threads", "2", "--max-scans", str(n + 1),
-                 "--max-results", "10000000")
+                 "--max-results", "10000000", nice=PRIORITY)
     socks = []
     try:
-        t0 = time.monotonic()
+        sent = []
         for _ in range(n):
-            socks.append(stalled_reader(srv, "/search?q=zz&max=10000000&timeout=2s"))
+            s, at = stalled_reader(srv, "/search?q=zz&max=10000000&timeout=2s")
+            socks.append(s)
+            sent.append(at)
+        t0 = max(sent)  # the last deadline ends 2 s after the server got that request
         ids = list(range(1, n + 1))
         # Stalled: every one holds its slot while its workers wait on its
         # full results channel, holding no scan thread (a bounded poll: a
@@ -133,9 +143,9 @@ def t_stalled_deadline(binary, root):
                "log lines %r" % recs)
         settled(srv, None)
         t_idle = time.monotonic() - t0
-        expect(t_idle <= DEADLINE_S + SETTLE_S, "idle %.2f s after the requests" % t_idle)
+        expect(t_idle <= DEADLINE_S + SETTLE_S, "idle %.2f s after the last request was sent" % t_idle)
         expect(slowest <= ANSWER_S, "slowest answer %.0f ms" % (slowest * 1000))
-        print("     %d stalled readers cut; idle %.2f s after they were sent; %d answers meanwhile, slowest %.1f ms"
+        print("     %d stalled readers cut; idle %.2f s after the last was sent; %d answers meanwhile, slowest %.1f ms"
               % (n, t_idle, answers, slowest * 1000))
         quick_answer(srv)
     finally:
@@ -147,7 +157,7 @@ def t_stalled_deadline(binary, root):
 def t_stalled_idle(binary, root):
     srv = Server(binary, root, "--workers", "2", "--idle-timeout", "1s", "--max-results", "10000000")
     try:
-        s = stalled_reader(srv, "/search?q=zz&max=10000000&timeout=60s")
+        s, _ = stalled_reader(srv, "/search?q=zz&max=10000000&timeout=60s")
         rec = srv.wait_log(lambda r: r["id"] == 1, 60)
         expect(rec and rec["end"] == "stalled" and rec["cut"] == "idle", "log %r" % rec)
         expect(rec["ms"] >= 1000, "dropped after %d ms, before --idle-timeout" % rec["ms"])
@@ -176,7 +186,8 @@ def closed(s):
 
 def t_slowloris(binary, root):
     n, per_ip = 40, 16
-    srv = Server(binary, root, "--workers", "2", "--header-timeout", "1s", "--max-conns-per-ip", str(per_ip))
+    srv = Server(binary, root, "--workers", "2", "--header-timeout", "1s", "--max-conns-per-ip", str(per_ip),
+                 nice=PRIORITY)
     attackers = []
     try:
         for _ in range(n):
@@ -356,7 +367,7 @@ def t_mhd_errors(binary, root):
 
 def t_half_close(binary, root):
     """A client that shuts its writing side after the request is taken as
-    gone (API.md): 200, no body line, the scan canceled."""
+    gone (API.md): 200, no done line, the scan canceled."""
     srv = Server(binary, root, "--workers", "2")
     try:
         s = srv.connect()
@@ -371,7 +382,8 @@ def t_half_close(binary, root):
                 break
             data += d
         s.close()
-        expect(data.startswith(b"HTTP/1.1 200") and b'"type"' not in data, data[:300])
+        # Lines found before the server saw the FIN may come; never a done line.
+        expect(data.startswith(b"HTTP/1.1 200") and b'"type":"done"' not in data, data[-300:])
         rec = srv.wait_log(lambda r: r["id"] == 1, 30)
         expect(rec and rec["end"] == "canceled", rec)
         settled(srv, None)
@@ -383,6 +395,8 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: hostile.py PATH/TO/gochan-search")
     binary = os.path.abspath(sys.argv[1])
+    if PRIORITY:
+        os.nice(PRIORITY)
     tmp = tempfile.mkdtemp(prefix="gochan-search-hostile-")
     try:
         root = os.path.join(tmp, "big")
@@ -395,7 +409,7 @@ def main():
         check("--scan-threads: all scans together, a queued scan waits or gets 503 at its deadline",
               lambda: t_scan_threads(binary, root))
         check("libmicrohttpd's own 414 and 431: logged, still serving", lambda: t_mhd_errors(binary, root))
-        check("half-close after the request: 200, no lines, scan canceled", lambda: t_half_close(binary, root))
+        check("half-close after the request: 200, no done line, scan canceled", lambda: t_half_close(binary, root))
         check("no sanitizer report (sanitized builds)",
               lambda: expect(not Server.sanitizer_reports(), Server.sanitizer_reports()[:5]))
     finally:
