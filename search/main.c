@@ -116,7 +116,9 @@ static void parse_flags(int argc, char **argv)
 			cfg.root = optarg;
 			break;
 		case 'l':
-			cfg.listen = optarg;
+			/* localhost is the IPv4 loopback (as Go's net resolves it
+			 * first); other names are not looked up. */
+			cfg.listen = strcmp(optarg, "localhost") == 0 ? "127.0.0.1" : optarg;
 			break;
 		case 'p':
 			cfg.port = (int)int_flag("port", optarg, 0, 65535);
@@ -131,7 +133,12 @@ static void parse_flags(int argc, char **argv)
 			cfg.max_results = (long)int_flag("max-results", optarg, 1, 1000000000);
 			break;
 		case 'f':
-			cfg.max_file_size = int_flag("max-file-size", optarg, 0, INT64_MAX / 2);
+			if (parse_size(optarg, INT64_MAX / 2, &cfg.max_file_size) != 0) {
+				fprintf(stderr,
+					"gochan-search: --max-file-size %s: want bytes, or a size such as 512K, 10M, 1G\n",
+					optarg);
+				exit(2);
+			}
 			break;
 		case 't':
 			cfg.max_timeout_ns = dur_flag("max-timeout", optarg);

@@ -7,7 +7,8 @@
   - depth=N (fd --max-depth N) equals `find -maxdepth N -type f`;
   - bad values of case, fixed and depth: 400 with the parameter named;
   - a match's column and submatch are the leftmost match's byte offsets;
-  - --version names the library version and the stream schema.
+  - --version names the library version and the stream schema;
+  - --max-file-size takes sizes such as 1K, 10M; --listen localhost.
 Prints `N passed, N failed` last; exit status 1 if anything failed.
 """
 import json
@@ -91,6 +92,21 @@ def t_bad(srv):
         expect(code == 400 and e["param"] == param and e["error"], "%r: %d %r" % (params, code, e))
 
 
+def t_size_listen(binary, tmp):
+    root = os.path.join(tmp, "sizes")
+    write(os.path.join(root, "small.txt"), b"needle\n" + b"x" * 500 + b"\n")
+    write(os.path.join(root, "big.txt"), b"needle\n" + b"x" * 2000 + b"\n")
+    srv = Server(binary, root, "--max-file-size", "1K", "--listen", "localhost")  # 127.0.0.1
+    try:
+        objs, done = search(srv, q="needle")
+        expect([o["path"] for o in objs] == ["small.txt"] and done["skipped"] == 1, (objs, done))
+    finally:
+        expect(srv.stop() == 0, "exit status")
+    for bad in ("10X", "1.5M", "M", "-1K", "10MBB"):
+        p = subprocess.run([binary, "--root", root, "--max-file-size", bad], stderr=subprocess.PIPE)
+        expect(p.returncode == 2 and b"max-file-size" in p.stderr, "%r: %d %r" % (bad, p.returncode, p.stderr))
+
+
 def t_version(binary):
     out = subprocess.run([binary, "--version"], stdout=subprocess.PIPE, check=True).stdout.decode()
     expect(out.startswith("gochan-search ") and "schema 2" in out, out)
@@ -118,6 +134,7 @@ def main():
             rc = srv.stop()
         check("exit 0", lambda: expect(rc == 0, rc))
         check("--version", lambda: t_version(binary))
+        check("--max-file-size 1K, --listen localhost", lambda: t_size_listen(binary, tmp))
         check("no sanitizer report (sanitized builds)",
               lambda: expect(not Server.sanitizer_reports(), Server.sanitizer_reports()[:5]))
     finally:
