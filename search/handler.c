@@ -39,13 +39,14 @@ void search_req_clear(struct search_req *r)
 {
 	matcher_free(r->m);
 	free(r->glob);
+	free(r->exclude);
 	free(r->prefix);
 	if (r->dir_fd >= 0) {
 		close(r->dir_fd);
 		stat_add(&stats.fds_held, -1);
 	}
 	r->m = NULL;
-	r->glob = r->prefix = NULL;
+	r->glob = r->prefix = r->exclude = NULL;
 	r->dir_fd = -1;
 }
 
@@ -141,6 +142,30 @@ static int match_opts(param_fn get, void *cls, const char *q, size_t qlen, unsig
 	return bad(err, "case must be sensitive, insensitive or smart", "case", -1);
 }
 
+/* exclude= (a glob on base names, fd -E / rg -g '!GLOB') and hidden=
+ * (0: skip names starting with '.', as rg and fd do by default). */
+static int walk_opts(param_fn get, void *cls, struct search_req *r, struct jbuf *err)
+{
+	int hidden = 1;
+	size_t len;
+	const char *h = get(cls, "hidden", &len);
+	if (h && len)
+		hidden = flag_param(get, cls, "hidden");
+	if (hidden < 0)
+		return bad(err, "hidden must be 1, 0, true or false", "hidden", -1);
+	r->hidden = hidden;
+	const char *x = get(cls, "exclude", &len);
+	if (!x || !len)
+		return 0;
+	if (memchr(x, 0, len) || strchr(x, '/'))
+		return bad(err, "exclude is a glob on base names: no '/' or NUL", "exclude", -1);
+	if (parse_glob_check(x) != 0)
+		return bad(err, "invalid glob: syntax error in pattern", "exclude", -1);
+	if (!(r->exclude = strdup(x)))
+		return 500;
+	return 0;
+}
+
 int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *err)
 {
 	*r = (struct search_req){.dir_fd = -1};
@@ -196,6 +221,8 @@ int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *er
 			goto fail;
 		}
 	}
+	if ((st = walk_opts(get, cls, r, err)) != 0)
+		goto fail;
 	const char *root = get(cls, "root", &len);
 	if (root && (len == 0 || strcmp(root, ".") == 0))
 		root = NULL;

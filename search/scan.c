@@ -256,6 +256,9 @@ static bool scan_dir(struct worker *w, const char *rel)
 		const char *name = de->d_name;
 		if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
 			continue;
+		if ((name[0] == '.' && !s->p.hidden) ||
+		    (s->p.exclude && fnmatch(s->p.exclude, name, 0) == 0))
+			continue; /* not met: neither counted nor searched */
 		if (scan__stopping(s)) {
 			go_on = false;
 			break;

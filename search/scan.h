@@ -36,8 +36,10 @@ struct scan_params {
 	const char *glob;        /* fnmatch(3) on the base name, or NULL */
 	int dir_fd;              /* where the walk starts; the scan owns (closes) it */
 	const char *prefix;      /* reported path of dir_fd ("" = the served root) */
-	int workers;   /* as many scan-thread tokens (budget.h), which the scan now owns */
-	int max_depth; /* files at most this many levels below dir_fd (1: its own); 0: any */
+	int workers;         /* as many scan-thread tokens (budget.h), which the scan now owns */
+	const char *exclude; /* base names not met (files and directories), or NULL */
+	bool hidden;         /* false: names starting with '.' are not met */
+	int max_depth;       /* files at most this many levels below dir_fd (1: its own); 0: any */
 	int64_t max_file_size;
 	size_t text_max; /* a match line is cut to this many bytes */
 };

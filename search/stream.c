@@ -291,6 +291,8 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 		.prefix = s->req.prefix,
 		.workers = s->threads,
 		.max_depth = s->req.max_depth,
+		.exclude = s->req.exclude,
+		.hidden = s->req.hidden,
 		.max_file_size = cfg.max_file_size,
 		.text_max = TEXT_MAX,
 	};

@@ -5,6 +5,8 @@
     insensitive for an all-lower-case pattern only;
   - fixed=1 (rg -F) equals `grep -F`, metacharacters and all, also caseless;
   - depth=N (fd --max-depth N) equals `find -maxdepth N -type f`;
+  - hidden=0 (rg/fd's default) and exclude=GLOB leave out the names find
+    lists under such a component;
   - bad values of case, fixed and depth: 400 with the parameter named;
   - a match's column and submatch are the leftmost match's byte offsets;
   - --version names the library version and the stream schema;
@@ -62,6 +64,28 @@ def t_depth(srv, root):
     expect(objs and all(o["path"].count("/") == 1 for o in objs), "root=a depth=1: %r" % objs[:3])
 
 
+def t_hidden_exclude(srv, root):
+    import fnmatch
+    allnames = find_names_depth(root, 1000)
+
+    def keep(path, pred):
+        return not any(pred(c) for c in path.split("/"))
+
+    hidden = lambda c: c.startswith(".")  # noqa: E731
+    md = lambda c: fnmatch.fnmatchcase(c, "*.md")  # noqa: E731
+    for params, pred in (({"hidden": "0"}, hidden), ({"exclude": "*.md"}, md),
+                         ({"exclude": "[ab]", "hidden": "false"}, lambda c: hidden(c) or c in ("a", "b"))):
+        objs, _ = search(srv, name="*", **params)
+        got = sorted(o["path"] for o in objs)
+        want = sorted(p for p in allnames if keep(p, pred))
+        expect(got == want and len(got) < len(allnames), "%r: %d names, want %d" % (params, len(got), len(want)))
+    objs, _ = search(srv, q="hello", hidden="0")
+    want = [x for x in grep_lines(root, "hello") if keep(x[0], hidden)]
+    expect(lines_of(objs) == want, "q=hello hidden=0 differs from grep minus hidden files")
+    objs, _ = search(srv, name="*")
+    expect(any(o["path"].startswith(".") or "/." in o["path"] for o in objs), "hidden files not met by default")
+
+
 def find_names_depth(root, d):
     from e2e import api_string, run0, strip_dot
     return sorted(api_string(strip_dot(p)) for p in
@@ -86,7 +110,8 @@ def t_columns(srv):
 def t_bad(srv):
     for params, param in (({"q": "a", "case": "upper"}, "case"), ({"q": "a", "fixed": "yes"}, "fixed"),
                           ({"q": "a", "depth": "0"}, "depth"), ({"q": "a", "depth": "x"}, "depth"),
-                          ({"q": "a\nb", "fixed": "1"}, "q")):
+                          ({"q": "a\nb", "fixed": "1"}, "q"), ({"q": "a", "hidden": "2"}, "hidden"),
+                          ({"q": "a", "exclude": "a/b"}, "exclude"), ({"q": "a", "exclude": "["}, "exclude")):
         code, body = curl(srv, srv.url("/search", **params))
         e = json.loads(body)
         expect(code == 400 and e["param"] == param and e["error"], "%r: %d %r" % (params, code, e))
@@ -130,6 +155,7 @@ def main():
             check("depth=N = find -maxdepth N", lambda: t_depth(srv, root))
             check("bad case, fixed, depth: 400", lambda: t_bad(srv))
             check("column and submatch = Python re's leftmost match", lambda: t_columns(srv))
+            check("hidden=0 and exclude=GLOB leave out what find would", lambda: t_hidden_exclude(srv, root))
         finally:
             rc = srv.stop()
         check("exit 0", lambda: expect(rc == 0, rc))

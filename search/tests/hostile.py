@@ -46,6 +46,12 @@ ANSWER_S = 0.100       # the issue's bound on an answer while attacked
 # for longer): where it may (root), the test runs itself and the servers it
 # times at a higher priority than those jobs.  The bound is not changed.
 PRIORITY = -10 if os.geteuid() == 0 else 0
+# The 100 ms bound is the shipped build's: under a sanitizer (search-test's
+# ASan run sets ASAN_OPTIONS, search-tsan TSAN_OPTIONS) every allocation and
+# thread start costs several times more, so there the answers are checked
+# and their times printed, not bounded.  The deadline + 1 s bound holds for
+# every build.
+TIMED = not any(k in os.environ for k in ("ASAN_OPTIONS", "TSAN_OPTIONS"))
 DEADLINE_S = 2.0       # timeout= of the stalled requests
 SETTLE_S = 1.0         # the bound past that deadline
 QUICK = "/search?name=f007.txt&root=d00"   # a real client's request: one name
@@ -144,7 +150,7 @@ def t_stalled_deadline(binary, root):
         settled(srv, None)
         t_idle = time.monotonic() - t0
         expect(t_idle <= DEADLINE_S + SETTLE_S, "idle %.2f s after the last request was sent" % t_idle)
-        expect(slowest <= ANSWER_S, "slowest answer %.0f ms" % (slowest * 1000))
+        expect(slowest <= ANSWER_S or not TIMED, "slowest answer %.0f ms" % (slowest * 1000))
         print("     %d stalled readers cut; idle %.2f s after the last was sent; %d answers meanwhile, slowest %.1f ms"
               % (n, t_idle, answers, slowest * 1000))
         quick_answer(srv)
@@ -216,7 +222,7 @@ def t_slowloris(binary, root):
             expect(time.monotonic() - t0 < 60, "%d attackers still connected after 60 s" % len(open_))
             # Wait (briefly) for a server close rather than asking again at once.
             select.select([attackers[i] for i in open_], [], [], 0.02)
-        expect(slowest <= ANSWER_S, "slowest answer %.0f ms" % (slowest * 1000))
+        expect(slowest <= ANSWER_S or not TIMED, "slowest answer %.0f ms" % (slowest * 1000))
         print("     %d slowloris sockets all closed by the server in %.2f s; %d answers meanwhile, slowest %.1f ms"
               % (n, time.monotonic() - t0, answers, slowest * 1000))
         settled(srv, None)
