@@ -14,6 +14,8 @@ connections without reading or without finishing their request.
     the real client is answered within 100 ms each time, and every attacking
     socket is closed by the server (past --max-conns-per-ip at once, the
     rest at --header-timeout, although they keep sending bytes);
+  - --max-conns: a connection past it is closed unanswered; once one
+    leaves, a real client is served again;
   - DNS rebinding: a request whose Host is neither the listen address,
     localhost nor an --allowed-host gets 421 with a JSON error (and a log
     line); /debug/vars is served only with --debug-vars;
@@ -289,6 +291,42 @@ def t_slowloris(binary, root):
         expect(srv.stop() == 0, "exit status")
 
 
+def t_max_conns(binary, root):
+    """--max-conns: past it a new connection is closed at once; once one
+    leaves, a real client is served again."""
+    srv = Server(binary, root, "--max-conns", "4", "--header-timeout", "60s", nice=PRIORITY)
+    idle = []
+    try:
+        for _ in range(4):
+            idle.append(srv.connect())
+        # A 5th: closed unanswered (it may take the server a moment to
+        # have accepted all four: one that is answered meanwhile is a
+        # request served below the limit, so ask until one is refused).
+        refused = False
+        end = time.monotonic() + 30
+        while not refused and time.monotonic() < end:
+            try:
+                st, _ = raw(srv, "GET /search?name=x HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                            % srv.host)
+            except (OSError, IndexError, ValueError):
+                refused = True
+        expect(refused, "a 5th connection was served with --max-conns 4")
+        idle.pop().close()  # one leaves: the server reads its EOF and frees the place
+        # A bounded poll: freeing the place sends the client no event.
+        end = time.monotonic() + 30
+        while True:
+            try:
+                quick_answer(srv)
+                break
+            except (OSError, AssertionError, EOFError):
+                expect(time.monotonic() < end, "not served again within 30 s of a connection leaving")
+                select.select([], [], [], ASK_EVERY_S)
+    finally:
+        for s in idle:
+            s.close()
+        expect(srv.stop() == 0, "exit status")
+
+
 def raw(srv, head):
     """Send a request head as is (Connection: close); (status, body)."""
     s = srv.connect()
@@ -467,6 +505,8 @@ def main():
         check("stalled readers: cut at the deadline, others answered", lambda: t_stalled_deadline(binary, root))
         check("stalled reader: dropped after --idle-timeout", lambda: t_stalled_idle(binary, root))
         check("slowloris: bounded per address, cut at --header-timeout", lambda: t_slowloris(binary, root))
+        check("--max-conns: a connection past it is closed, served again after one leaves",
+              lambda: t_max_conns(binary, root))
         check("DNS rebinding: a foreign Host gets 421 JSON; /debug/vars is opt-in",
               lambda: t_rebinding(binary, root))
         check("--scan-threads: all scans together, a queued scan waits or gets 503 at its deadline",
