@@ -204,13 +204,52 @@ static bool name_matches(const struct scan *s, const char *name)
 
 /* ---- directories ---- */
 
+/* A @rel longer than this is opened in steps of at most this many bytes
+ * (each a run of whole names, from the directory the step before opened):
+ * no path is too long for the walk, however deep (PATH_MAX is 4096). */
+#define REL_STEP 2048
+
 static int open_dir(struct scan *s, const char *rel)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	int fd = (int)syscall(SYS_openat2, s->p.dir_fd, *rel ? rel : ".", &how, sizeof how);
+	const char *p = *rel ? rel : ".";
+	int at = s->p.dir_fd, fd;
+	char step[REL_STEP + 1];
+	for (;;) {
+		size_t n = strlen(p);
+		if (n <= REL_STEP) {
+			fd = (int)syscall(SYS_openat2, at, p, &how, sizeof how);
+			break;
+		}
+		/* The longest run of whole names within REL_STEP bytes, opened
+		 * O_PATH; beneath @at, so beneath the root. */
+		const char *cut = memrchr(p, '/', REL_STEP);
+		if (!cut || cut == p) {
+			errno = ENAMETOOLONG; /* a name longer than REL_STEP: none is (NAME_MAX) */
+			fd = -1;
+			break;
+		}
+		memcpy(step, p, (size_t)(cut - p));
+		step[cut - p] = 0;
+		struct open_how mid = how;
+		mid.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+		int next = (int)syscall(SYS_openat2, at, step, &mid, sizeof mid);
+		int e = errno;
+		if (at != s->p.dir_fd)
+			close(at);
+		errno = e;
+		if (next < 0)
+			return -1;
+		at = next;
+		p = cut + 1;
+	}
+	int e = errno;
+	if (at != s->p.dir_fd)
+		close(at);
+	errno = e;
 	if (fd >= 0)
 		stat_add(&stats.fds_held, 1);
 	return fd;

@@ -9,6 +9,7 @@
   - a match's text cut at 200 bytes never ends inside a UTF-8 character;
   - names and lines that are not UTF-8 carry path_bytes / text_bytes
     (base64 of the raw bytes): x\xe9.txt and x\u00e9.txt stay distinct;
+  - a file whose path is longer than PATH_MAX is searched and named;
   - grep -E constructs that PCRE2 reads otherwise (\< \> {,n}) and subject
     anchors (\A \z \Z \G) get 400 with the offset.
 Prints `N passed, N failed` last; exit status 1 if anything failed.
@@ -42,6 +43,34 @@ def t_match_limit(srv, root):
     # The log says incomplete too.
     rec = srv.wait_log(lambda r: r["end"] == "incomplete", 30)
     expect(rec is not None, "no end=incomplete log line")
+    settled(srv, None)
+
+
+def deep_tree(root, levels=45):
+    """levels directories of 100-byte names (a path past PATH_MAX, 4096),
+    made through directory descriptors; returns the file's relative path."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    names = []
+    for i in range(levels):
+        name = "d%02d" % i + "x" * 97
+        os.mkdir(name, dir_fd=fd)
+        nfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = nfd
+        names.append(name)
+    f = os.open("deep.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(f, b"needle at the bottom\n")
+    os.close(f)
+    os.close(fd)
+    return "/".join(names + ["deep.txt"])
+
+
+def t_deep(srv, want):
+    expect(len(want) > 4096, len(want))
+    objs, done = search(srv, q="needle at the bottom")
+    expect([o["path"] for o in objs] == [want] and done["reason"] == "complete", (len(objs), done))
+    objs, done = search(srv, name="deep.txt")
+    expect([o["path"] for o in objs] == [want] and done["errors"] == 0, (len(objs), done))
     settled(srv, None)
 
 
@@ -97,11 +126,13 @@ def main():
         write(os.path.join(root, "names").encode() + b"/x\xe9.txt", b"lossless\n")
         write(os.path.join(root, "names", "x\u00e9.txt"), b"lossless\n")
         write(os.path.join(root, "latin.txt"), b"caf\xe9 lossless\n")
+        deep = deep_tree(os.path.join(root, "names"))
         srv = Server(binary, root, "--workers", "2")
         try:
             check("match limit: file_error, other lines searched, done incomplete",
                   lambda: t_match_limit(srv, root))
             check("text cut at 200 bytes never splits a UTF-8 character", lambda: t_utf8_cut(srv))
+            check("a file deeper than PATH_MAX is searched", lambda: t_deep(srv, "names/" + deep))
             check("non-UTF-8 names and lines: path_bytes / text_bytes, lossless", lambda: t_lossless_names(srv))
             check("grep -E constructs PCRE2 reads otherwise: 400 + offset", lambda: t_dialect(srv))
         finally:
