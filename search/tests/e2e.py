@@ -16,7 +16,8 @@ where a test must decide when a client closes):
   - 50 concurrent clients of which half hang up: correct results for the
     others, nothing left behind;
   - SIGTERM during scans: the scans end "canceled" and the server exits 0;
-  - an unreadable directory is counted as an error (run as nobody, since root
+  - an unreadable directory is counted as an error, reported in a file_error
+    line, and the done line says "incomplete" (run as nobody, since root
     reads a mode-000 directory).
 No sleeps as synchronisation: a test waits for the server's log line of a
 request (written after every worker was joined and every gauge it moved is
@@ -148,9 +149,10 @@ def grep_files(root, pat):
                   if not too_big(root, strip_dot(p)))
 
 
-def grep_lines(root, pat):
-    p = subprocess.run(["grep", "-rnEIZ", "-e", pat, "."], cwd=root, stdout=subprocess.PIPE,
-                       env=dict(os.environ, LC_ALL="C"))
+def grep_lines(root, pat, *flags):
+    """grep -rnIZ -E (or FLAGS, e.g. "-F", "-i") PAT: sorted (path, line, text)."""
+    p = subprocess.run(["grep", "-rnIZ", *(flags or ("-E",)), "-e", pat, "."], cwd=root,
+                       stdout=subprocess.PIPE, env=dict(os.environ, LC_ALL="C"))
     out, b = [], p.stdout
     while b:
         i = b.index(b"\0")
@@ -215,6 +217,12 @@ def last_id(srv):
 
 def wait_id(srv, rid, timeout=60):
     rec = srv.wait_log(lambda r: r["id"] == rid, timeout)
+    if rec is None:
+        # For the open bug in README.md: what the server's threads wait on.
+        try:
+            print("     /debug/vars when request %d had no log line: %s" % (rid, json.dumps(srv.vars())))
+        except Exception as e:  # noqa: BLE001
+            print("     /debug/vars unreadable: %r" % e)
     expect(rec is not None, "no log line for request %d within %d s" % (rid, timeout))
     return rec
 
@@ -420,7 +428,8 @@ def t_many_clients(big, idle):
 
 
 def t_503(binary, bigroot):
-    srv = Server(binary, bigroot, "--max-scans", "2", "--workers", "2", "--max-results", "10000000")
+    srv = Server(binary, bigroot, "--max-scans", "2", "--workers", "2", "--scan-threads", "4",
+                 "--max-results", "10000000")
     try:
         # two clients that do not read: their scans stay blocked on back-pressure
         a = open_stream(srv, q="zz", max="10000000")
@@ -438,7 +447,7 @@ def t_503(binary, bigroot):
 
 
 def t_sigterm(binary, bigroot):
-    srv = Server(binary, bigroot, "--workers", "2", "--max-results", "10000000")
+    srv = Server(binary, bigroot, "--workers", "2", "--scan-threads", "8", "--max-results", "10000000")
     streams = [open_stream(srv, q=SLOW_RE, max="100000") for _ in range(3)]
     stuck = open_stream(srv, q="zz", max="10000000")  # not reading: back-pressured
     v = srv.vars()
@@ -489,8 +498,10 @@ def t_unreadable(binary, tmp):
     srv = Server(run, root)
     try:
         objs, done = search(srv, q="hello")
-        expect([o["path"] for o in objs] == ["ok/f.txt"], objs)
-        expect(done["errors"] == 1 and done["reason"] == "complete", "unreadable dir not counted: %r" % done)
+        expect([o["path"] for o in objs if o["type"] == "match"] == ["ok/f.txt"], objs)
+        errs = [o for o in objs if o["type"] == "file_error"]
+        expect(len(errs) == 1 and errs[0]["path"] == "locked" and "denied" in errs[0]["error"], errs)
+        expect(done["errors"] == 1 and done["reason"] == "incomplete", "unreadable dir not counted: %r" % done)
     finally:
         srv.stop()
         os.chmod(os.path.join(root, "locked"), 0o755)
@@ -509,7 +520,8 @@ def main():
         bigroot = os.path.join(tmp, "big")
         big_tree(bigroot)
         srv = Server(BIN, small, "--max-file-size", str(MAX_FILE), "--workers", "3")
-        big = Server(BIN, bigroot, "--workers", "2", "--max-scans", "64", "--max-results", "10000000")
+        big = Server(BIN, bigroot, "--workers", "2", "--max-scans", "64", "--scan-threads", "128",
+                     "--max-results", "10000000")
         idle_small = srv.vars().get("process_threads")
         idle_big = big.vars().get("process_threads")
         try:
