@@ -12,7 +12,7 @@
 //!
 //! Steps (`zig build -l` lists them): install (default), test, tsan, asan,
 //! fuzz-replay, fuzz-short, gcc-check, cxx-check, examples, zig-consumer,
-//! version-check, test-arm64, test-all, demo, bench, bench-bin.
+//! version-check, symbols-check, test-arm64, test-all, demo, bench, bench-bin.
 //!
 //! What configuring needs.  Only the library's own dependencies (liburcu
 //! through pkg-config, pthreads): every other tool (Criterion's pkg-config
@@ -108,6 +108,11 @@ pub fn build(b: *Build) void {
     // no sanitizer runtime, so gcc users can link libgochan.a as is.
     const static_lib = addLib(ctx, .{ .name = "gochan", .linkage = .static, .sanitize_c = .trap });
     const shared_lib = addLib(ctx, .{ .name = "gochan", .linkage = .dynamic, .sanitize_c = .trap });
+    // Export only the public API, versioned GOCHAN_0 (symbols-check below;
+    // README.md "ABI policy").  Every program of the project that needs an
+    // internal symbol (the tests, stress programs, benches) links a static
+    // flavour of the library instead.
+    shared_lib.version_script = b.path("version/libgochan.map");
     // The headers travel with the static library: installed next to it, and
     // on the include path of everything that links it (a package's users).
     static_lib.installHeadersDirectory(b.path("include"), "", .{ .include_extensions = &.{".h"} });
@@ -371,6 +376,20 @@ pub fn build(b: *Build) void {
         version_step.dependOn(&run.step);
     }
 
+    // ---- symbols-check: libgochan.so exports exactly the functions declared
+    // in the public headers, each versioned GOCHAN_0 and listed in
+    // version/libgochan.map (scripts/check-symbols.py reads `nm -D`).
+    const symbols_step = b.step("symbols-check", "nm -D of libgochan.so == the functions of the public headers == version/libgochan.map, all GOCHAN_0");
+    {
+        const run = runWithTimeout(b, program_timeout, "symbols-check");
+        run.addArg("python3");
+        run.addFileArg(b.path("scripts/check-symbols.py"));
+        run.addArtifactArg(shared_lib);
+        run.addDirectoryArg(b.path("include"));
+        run.addFileArg(b.path("version/libgochan.map"));
+        symbols_step.dependOn(&run.step);
+    }
+
     // ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).
     // FUZZ_SECONDS (default 20) per harness; fuzz/run.sh fails if any harness finds a crash.
     const fuzz_short_step = b.step("fuzz-short", "libFuzzer run of every fuzz/fuzz_<name>.c, FUZZ_SECONDS (default 20) each");
@@ -383,11 +402,11 @@ pub fn build(b: *Build) void {
     }
 
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + test-arm64");
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + test-arm64");
     for ([_]*Build.Step{
         fuzz_short_step, gcc_step,      cxx_step,       test_step,      tsan_step,
         asan_step,       fuzz_step,     examples_step,  consumer_step,  version_step,
-        arm64_step,      b.getInstallStep(),
+        arm64_step,      symbols_step,  b.getInstallStep(),
     }) |s| all_step.dependOn(s);
 
     // ---- the main job: the search service (search/build_search.zig) makes the
