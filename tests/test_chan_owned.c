@@ -205,6 +205,7 @@ Test(chan_owned, user_channels_unchanged, .timeout = 10)
 	cr_assert_eq(chan_close(c), 0);
 	cr_assert_eq(chan_close(c), EALREADY);
 	cr_assert_eq(chan_unref(c), 0);
+	cr_assert_str_neq(chan_strerror(EPERM), "unknown error");
 }
 
 /* ---- element sizes --------------------------------------------------------- */
