@@ -12,7 +12,8 @@
 //!
 //! Steps (`zig build -l` lists them): install (default), test, tsan, asan,
 //! fuzz-replay, fuzz-short, gcc-check, cxx-check, examples, zig-consumer,
-//! version-check, symbols-check, test-arm64, test-all, demo, bench, bench-bin.
+//! version-check, symbols-check, install-check, test-arm64, test-all, demo,
+//! bench, bench-bin.
 //!
 //! What configuring needs.  Only the library's own dependencies (liburcu
 //! through pkg-config, pthreads): every other tool (Criterion's pkg-config
@@ -123,23 +124,40 @@ pub fn build(b: *Build) void {
     const install_shared = b.step("install-shared", "Install only libgochan.so (part of install)");
     install_shared.dependOn(&b.addInstallArtifact(shared_lib, .{}).step);
     b.getInstallStep().dependOn(install_shared);
+    // gochan.pc.  No Requires: no public header includes liburcu, and
+    // neither library references a liburcu symbol (only its header-only
+    // lists and macros are used), so libgochan.so NEEDs only libc and a
+    // static link needs only -pthread.  libdir and includedir follow
+    // --prefix-lib-dir / --prefix-include-dir; under DESTDIR (staging) the
+    // files land in $DESTDIR$prefix but name the final paths.
     const pc = b.addWriteFiles().add("gochan.pc", b.fmt(
         \\prefix={s}
         \\exec_prefix=${{prefix}}
-        \\libdir=${{prefix}}/lib
-        \\includedir=${{prefix}}/include
+        \\libdir={s}
+        \\includedir={s}
         \\
         \\Name: gochan
         \\Description: Go's channels, select, timers and context in C
         \\Version: {s}
-        \\Requires.private: liburcu-cds
         \\Libs: -L${{libdir}} -lgochan
         \\Libs.private: -pthread
         \\Cflags: -I${{includedir}}
         \\
-    , .{ b.install_prefix, zon.version }));
+    , .{ b.install_prefix, installedDir(b, b.lib_dir), installedDir(b, b.h_dir), zon.version }));
     const install_pc = b.addInstallFileWithDir(pc, .lib, "pkgconfig/gochan.pc");
     b.getInstallStep().dependOn(&install_pc.step);
+    // CMake's find_package(gochan): <libdir>/cmake/gochan/, relocatable (the
+    // paths are found from the config file's own directory).
+    {
+        const wf = b.addWriteFiles();
+        const rel_inc = std.fs.path.relative(b.allocator, b.lib_dir, b.h_dir) catch @panic("OOM");
+        const config = wf.add("gochanConfig.cmake", b.fmt(cmake_config, .{
+            zon.version, rel_inc, version.major, zon.version, version.major,
+        }));
+        const config_version = wf.add("gochanConfigVersion.cmake", b.fmt(cmake_config_version, .{zon.version}));
+        b.getInstallStep().dependOn(&b.addInstallFileWithDir(config, .lib, "cmake/gochan/gochanConfig.cmake").step);
+        b.getInstallStep().dependOn(&b.addInstallFileWithDir(config_version, .lib, "cmake/gochan/gochanConfigVersion.cmake").step);
+    }
 
     // For Zig users of the package: `@import("gochan")` is the C API through
     // @cImport, and importing the module links everything it needs.
@@ -390,6 +408,22 @@ pub fn build(b: *Build) void {
         symbols_step.dependOn(&run.step);
     }
 
+    // ---- install-check: install as a distribution does (DESTDIR staging, a
+    // --prefix, a multiarch --prefix-lib-dir) by running this build again,
+    // then build and run examples/consumer against the staged tree through
+    // pkg-config (shared, static libgochan.a, -static) and CMake's
+    // find_package (shared and static): scripts/check-install.sh.
+    const install_check_step = b.step("install-check", "Stage an install (DESTDIR, --prefix, --prefix-lib-dir) and build examples/consumer against it via pkg-config (shared, static) and CMake find_package");
+    if (fileExists(b, "scripts/check-install.sh")) {
+        const run = runWithTimeout(b, program_timeout, "install-check");
+        run.addArgs(&.{ "bash", "scripts/check-install.sh", b.graph.zig_exe });
+        run.addFileArg(b.path("build.zig"));
+        run.addArg(b.cache_root.join(b.allocator, &.{"install-check"}) catch @panic("OOM"));
+        if (b.graph.global_cache_root.path) |p| run.addArg(p);
+        run.setCwd(b.path("."));
+        install_check_step.dependOn(&run.step);
+    }
+
     // ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).
     // FUZZ_SECONDS (default 20) per harness; fuzz/run.sh fails if any harness finds a crash.
     const fuzz_short_step = b.step("fuzz-short", "libFuzzer run of every fuzz/fuzz_<name>.c, FUZZ_SECONDS (default 20) each");
@@ -402,11 +436,11 @@ pub fn build(b: *Build) void {
     }
 
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + test-arm64");
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + test-arm64");
     for ([_]*Build.Step{
         fuzz_short_step, gcc_step,      cxx_step,       test_step,      tsan_step,
         asan_step,       fuzz_step,     examples_step,  consumer_step,  version_step,
-        arm64_step,      symbols_step,  b.getInstallStep(),
+        arm64_step,      symbols_step,  install_check_step, b.getInstallStep(),
     }) |s| all_step.dependOn(s);
 
     // ---- the main job: the search service (search/build_search.zig) makes the
@@ -440,6 +474,86 @@ pub fn build(b: *Build) void {
         bench_step.dependOn(&run.step);
     } else bench_step.dependOn(bench_bin_step);
 }
+
+/// An install directory (b.lib_dir, b.h_dir) as the installed files must
+/// name it: "${prefix}/..." when it is under the prefix, else the absolute
+/// path, without DESTDIR either way (DESTDIR only stages the files).
+fn installedDir(b: *Build, dir: []const u8) []const u8 {
+    if (std.mem.startsWith(u8, dir, b.install_path) and dir.len > b.install_path.len and dir[b.install_path.len] == '/')
+        return b.fmt("${{prefix}}{s}", .{dir[b.install_path.len..]});
+    if (b.dest_dir) |dest| if (std.mem.startsWith(u8, dir, dest)) return dir[dest.len..];
+    return dir;
+}
+
+/// <libdir>/cmake/gochan/gochanConfig.cmake: the imported targets
+/// gochan::gochan (the shared library where installed, else the static one;
+/// GOCHAN_STATIC=ON picks the static one), gochan::gochan_static and
+/// gochan::gochan_shared.  Arguments: version, include dir relative to
+/// libdir, SONAME major, version.
+const cmake_config =
+    \\# gochanConfig.cmake - find_package(gochan) for gochan {s}.
+    \\# Targets: gochan::gochan (libgochan.so, or libgochan.a when GOCHAN_STATIC
+    \\# is ON or no shared library is installed), gochan::gochan_static,
+    \\# gochan::gochan_shared.  Paths are relative to this file: the installed
+    \\# tree may be moved or staged.
+    \\include(CMakeFindDependencyMacro)
+    \\set(THREADS_PREFER_PTHREAD_FLAG ON)
+    \\find_dependency(Threads)
+    \\get_filename_component(_gochan_libdir "${{CMAKE_CURRENT_LIST_DIR}}/../.." ABSOLUTE)
+    \\get_filename_component(_gochan_incdir "${{_gochan_libdir}}/{s}" ABSOLUTE)
+    \\if(NOT TARGET gochan::gochan_static)
+    \\  add_library(gochan::gochan_static STATIC IMPORTED)
+    \\  set_target_properties(gochan::gochan_static PROPERTIES
+    \\    IMPORTED_LOCATION "${{_gochan_libdir}}/libgochan.a"
+    \\    IMPORTED_LINK_INTERFACE_LANGUAGES C
+    \\    INTERFACE_INCLUDE_DIRECTORIES "${{_gochan_incdir}}"
+    \\    INTERFACE_LINK_LIBRARIES Threads::Threads)
+    \\endif()
+    \\if(NOT TARGET gochan::gochan_shared AND EXISTS "${{_gochan_libdir}}/libgochan.so.{d}")
+    \\  add_library(gochan::gochan_shared SHARED IMPORTED)
+    \\  set_target_properties(gochan::gochan_shared PROPERTIES
+    \\    IMPORTED_LOCATION "${{_gochan_libdir}}/libgochan.so.{s}"
+    \\    IMPORTED_SONAME "libgochan.so.{d}"
+    \\    INTERFACE_INCLUDE_DIRECTORIES "${{_gochan_incdir}}"
+    \\    INTERFACE_LINK_LIBRARIES Threads::Threads)
+    \\endif()
+    \\if(NOT TARGET gochan::gochan)
+    \\  add_library(gochan::gochan INTERFACE IMPORTED)
+    \\  if(TARGET gochan::gochan_shared AND NOT GOCHAN_STATIC)
+    \\    set_target_properties(gochan::gochan PROPERTIES INTERFACE_LINK_LIBRARIES gochan::gochan_shared)
+    \\  else()
+    \\    set_target_properties(gochan::gochan PROPERTIES INTERFACE_LINK_LIBRARIES gochan::gochan_static)
+    \\  endif()
+    \\endif()
+    \\unset(_gochan_libdir)
+    \\unset(_gochan_incdir)
+    \\
+;
+
+/// gochanConfigVersion.cmake: semantic versioning as README.md's ABI policy
+/// states it: a request is met by the same major version at or above it,
+/// and, while the major version is 0, only by the same minor version.
+const cmake_config_version =
+    \\set(PACKAGE_VERSION "{s}")
+    \\set(PACKAGE_VERSION_COMPATIBLE FALSE)
+    \\set(PACKAGE_VERSION_EXACT FALSE)
+    \\if(PACKAGE_FIND_VERSION)
+    \\  string(REGEX MATCH "^([0-9]+)\\.([0-9]+)" _gochan_v "${{PACKAGE_VERSION}}")
+    \\  set(_gochan_major "${{CMAKE_MATCH_1}}")
+    \\  set(_gochan_minor "${{CMAKE_MATCH_2}}")
+    \\  if(NOT PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION
+    \\     AND PACKAGE_FIND_VERSION_MAJOR EQUAL _gochan_major
+    \\     AND (NOT _gochan_major EQUAL 0 OR PACKAGE_FIND_VERSION_MINOR EQUAL _gochan_minor))
+    \\    set(PACKAGE_VERSION_COMPATIBLE TRUE)
+    \\  endif()
+    \\  if(PACKAGE_FIND_VERSION VERSION_EQUAL PACKAGE_VERSION)
+    \\    set(PACKAGE_VERSION_EXACT TRUE)
+    \\  endif()
+    \\else()
+    \\  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+    \\endif()
+    \\
+;
 
 const TestOptions = struct {
     jobs: []const u8,
