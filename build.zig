@@ -50,6 +50,13 @@ const warn_flags = [_][]const u8{ "-Wall", "-Wextra", "-Werror" };
 const c_flags = std_flags ++ warn_flags;
 /// The same policy for C++ users of the public headers (cxx-check).
 const cxx_flags = [_][]const u8{ "-std=c++17", "-D_GNU_SOURCE", "-pthread" } ++ warn_flags;
+/// What users' strict builds add, and what the public macros must survive
+/// (issue 20): nested CHAN_RANGE vs -Wshadow, CHAN_SEND of a const value vs
+/// -Wcast-qual.  The examples build with them (examples, cxx-check).
+const user_strict_flags = [_][]const u8{ "-Wshadow", "-Wcast-qual" };
+/// C++ adds -Wold-style-cast: the public headers and tests/cxx_macros.cpp
+/// build with it (the examples are C, with C's casts of their own).
+const cxx_strict_flags = cxx_flags ++ user_strict_flags ++ [_][]const u8{"-Wold-style-cast"};
 
 /// Include paths: the public headers, and the repository root so that
 /// internal headers are reached as "chan/chan_internal.h" from any module.
@@ -284,6 +291,8 @@ pub fn build(b: *Build) void {
             const run = pkgConfigCommand(b, &.{"gcc"}, if (criterion) "--cflags criterion" else null);
             run.setName(b.fmt("gcc {s}", .{src}));
             run.addArgs(&c_flags);
+            // The examples are user code: the strict warnings users turn on.
+            if (std.mem.startsWith(u8, src, "examples/")) run.addArgs(&user_strict_flags);
             run.addArgs(&.{ "-O2", "-Iinclude", "-I.", "-MD", "-c" });
             run.addFileArg(b.path(src));
             run.addArg("-o");
@@ -295,6 +304,7 @@ pub fn build(b: *Build) void {
             const run = b.addSystemCommand(&.{"gcc"});
             run.setName(b.fmt("gcc {s}", .{hdr}));
             run.addArgs(&c_flags);
+            run.addArgs(&user_strict_flags);
             run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c" });
             run.addFileArg(b.path(hdr));
             _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
@@ -306,7 +316,7 @@ pub fn build(b: *Build) void {
     // header alone, then every example compiled as C++, linked with
     // libgochan.a and run (its output checked as in `examples`), by g++ and
     // by clang++, both -Wall -Wextra -Werror.
-    const cxx_step = b.step("cxx-check", "Each public header and every example as C++17 (g++ and clang++ -Wall -Wextra -Werror); the examples are run");
+    const cxx_step = b.step("cxx-check", "Each public header (also -Wold-style-cast -Wshadow -Wcast-qual), every example (-Wshadow -Wcast-qual) and tests/cxx_macros.cpp as C++17 (g++ and clang++ -Wall -Wextra -Werror); all are run");
     var run_examples: std.ArrayList([]const u8) = .empty;
     for (example_srcs) |src| {
         if (!isBuildOnlyExample(src)) run_examples.append(b.allocator, src) catch @panic("OOM");
@@ -315,7 +325,7 @@ pub fn build(b: *Build) void {
         for (listFiles(b, "include/gochan", "", ".h")) |hdr| {
             const run = b.addSystemCommand(&.{cxx});
             run.setName(b.fmt("{s} {s}", .{ cxx, hdr }));
-            run.addArgs(&cxx_flags);
+            run.addArgs(&cxx_strict_flags);
             run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c++" });
             run.addFileArg(b.path(hdr));
             _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
@@ -325,7 +335,7 @@ pub fn build(b: *Build) void {
             // The umbrella header, as users include it.
             const run = b.addSystemCommand(&.{cxx});
             run.setName(b.fmt("{s} include/gochan.h", .{cxx}));
-            run.addArgs(&cxx_flags);
+            run.addArgs(&cxx_strict_flags);
             run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c++" });
             run.addFileArg(b.path("include/gochan.h"));
             _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
@@ -335,6 +345,7 @@ pub fn build(b: *Build) void {
             const run = pkgConfigCommand(b, &.{cxx}, "--libs liburcu-cds");
             run.setName(b.fmt("{s} {s}", .{ cxx, src }));
             run.addArgs(&cxx_flags);
+            run.addArgs(&user_strict_flags);
             run.addArgs(&.{ "-O2", "-Iinclude", "-MD", "-x", "c++" });
             run.addFileArg(b.path(src));
             run.addArgs(&.{ "-x", "none" });
@@ -348,13 +359,28 @@ pub fn build(b: *Build) void {
                 cxx_step.dependOn(&runExample(b, b.fmt("{s} {s}", .{ cxx, stem(src) }), stem(src), exe).step);
             }
         }
+        if (fileExists(b, "tests/cxx_macros.cpp")) {
+            // Every public macro in C++ under the strict flags, then run.
+            const run = pkgConfigCommand(b, &.{cxx}, "--libs liburcu-cds");
+            run.setName(b.fmt("{s} tests/cxx_macros.cpp", .{cxx}));
+            run.addArgs(&cxx_strict_flags);
+            run.addArgs(&.{ "-O2", "-Iinclude", "-MD" });
+            run.addFileArg(b.path("tests/cxx_macros.cpp"));
+            run.addArtifactArg(static_lib);
+            run.addArg("-o");
+            const exe = run.addOutputFileArg(b.fmt("cxx_macros-{s}", .{cxx}));
+            _ = run.addPrefixedDepFileOutputArg("-MF", "exe.d");
+            const check = runWithTimeout(b, program_timeout, b.fmt("{s} cxx_macros", .{cxx}));
+            check.addFileArg(exe);
+            cxx_step.dependOn(&check.step);
+        }
     }
 
     // ---- examples: every examples/*.c built by zig cc (C11) into zig-out/examples/ and run,
     // its output checked by scripts/check-example.sh (expected output in examples/expected/).
     const examples_step = b.step("examples", "Build every examples/*.c and run each one, its output checked (scripts/check-example.sh)");
     for (example_srcs) |src| {
-        const mod = addExeModule(ctx, &.{src}, .{});
+        const mod = addExeModule(ctx, &.{src}, .{ .extra_flags = &user_strict_flags });
         mod.linkLibrary(static_lib);
         const exe = b.addExecutable(.{ .name = stem(src), .root_module = mod });
         examples_step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "examples" } } }).step);
@@ -646,6 +672,8 @@ fn addLib(ctx: Ctx, o: LibOptions) *Build.Step.Compile {
 }
 
 const ExeOptions = struct {
+    /// Warnings on top of the project's (examples: user_strict_flags).
+    extra_flags: []const []const u8 = &.{},
     tsan: bool = false,
     sanitize_c: ?std.zig.SanitizeC = null,
 };
@@ -662,7 +690,11 @@ fn addExeModule(ctx: Ctx, srcs: []const []const u8, o: ExeOptions) *Build.Module
         .sanitize_c = o.sanitize_c,
     });
     addIncludes(b, mod);
-    mod.addCSourceFiles(.{ .root = b.path("."), .files = srcs, .flags = &c_flags });
+    mod.addCSourceFiles(.{
+        .root = b.path("."),
+        .files = srcs,
+        .flags = std.mem.concat(b.allocator, []const u8, &.{ &c_flags, o.extra_flags }) catch @panic("OOM"),
+    });
     linkUrcu(b, mod, ctx.target);
     return mod;
 }

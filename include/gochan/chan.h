@@ -108,13 +108,20 @@ extern "C" {
 /** An opaque channel. */
 typedef struct chan chan_t;
 
+/* A cast in a public macro: C++ users build with -Wold-style-cast. */
+#ifdef __cplusplus
+#define CHAN__CAST(T, v) (static_cast<T>(v))
+#else
+#define CHAN__CAST(T, v) ((T)(v))
+#endif
+
 /** Wait without limit. */
-#define CHAN_FOREVER ((int64_t)-1)
+#define CHAN_FOREVER INT64_C(-1)
 /** Do not wait at all: one non-blocking attempt. */
-#define CHAN_NOWAIT ((int64_t)0)
+#define CHAN_NOWAIT INT64_C(0)
 
 /** Largest element size accepted by chan_new() (1 GiB; Go's limit is 64 KiB). */
-#define CHAN_MAX_ELEM_SIZE ((size_t)1 << 30)
+#define CHAN_MAX_ELEM_SIZE (CHAN__CAST(size_t, 1) << 30)
 
 /**
  * chan_now - the current CLOCK_MONOTONIC time in nanoseconds.

@@ -94,7 +94,7 @@ extern "C" {
 #define GOPOLL_ERR 0x8u   /**< result only: an error is pending (EPOLLERR, e.g. a reset) */
 
 /** How long the idle poller thread waits for a new registration before it exits. */
-#define GOPOLL_IDLE_LINGER_NS ((int64_t)5000000)
+#define GOPOLL_IDLE_LINGER_NS INT64_C(5000000)
 
 /**
  * GOPOLL_HANGUP - the cause of a hangup context cancelled because the peer

@@ -76,15 +76,10 @@ enum chan_op {
  * field and never set (stack garbage almost never carries the tag: it is
  * neither a small number, nor -1, nor the top half of a pointer).
  */
-#ifdef __cplusplus
-#define CHAN__U32(x) static_cast<uint32_t>(x)
-#else
-#define CHAN__U32(x) ((uint32_t)(x))
-#endif
 #define CHAN__SIZE_TAG 0x5A000000u
 #define CHAN__SIZE_MAX 0x00FFFFFFu
 #define CHAN__SIZE_CHECK(n) \
-	((n) != 0 && (n) <= CHAN__SIZE_MAX ? CHAN__SIZE_TAG | CHAN__U32(n) : 0u)
+	((n) != 0 && (n) <= CHAN__SIZE_MAX ? CHAN__SIZE_TAG | CHAN__CAST(uint32_t, n) : 0u)
 
 /**
  * One case of a select.  (On LP64 targets @size_check sits in what was

@@ -77,10 +77,10 @@ extern "C" {
 #endif
 
 /** Go's time.Nanosecond ... time.Hour, as int64_t nanoseconds. */
-#define GOTIME_NANOSECOND ((int64_t)1)
-#define GOTIME_MICROSECOND ((int64_t)1000)
-#define GOTIME_MILLISECOND ((int64_t)1000000)
-#define GOTIME_SECOND ((int64_t)1000000000)
+#define GOTIME_NANOSECOND INT64_C(1)
+#define GOTIME_MICROSECOND INT64_C(1000)
+#define GOTIME_MILLISECOND INT64_C(1000000)
+#define GOTIME_SECOND INT64_C(1000000000)
 #define GOTIME_MINUTE (60 * GOTIME_SECOND)
 #define GOTIME_HOUR (60 * GOTIME_MINUTE)
 

@@ -90,7 +90,7 @@ extern "C" {
 typedef struct gowg gowg_t;
 
 /** The largest counter value (Go's WaitGroup counter is an int32). */
-#define GOWG_MAX ((long)0x7fffffff)
+#define GOWG_MAX 0x7fffffffL
 
 /**
  * gowg_new - a WaitGroup with counter zero (Go's zero sync.WaitGroup).
