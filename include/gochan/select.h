@@ -87,12 +87,9 @@ enum chan_op {
  */
 typedef struct chan_case {
 	chan_t *chan; /* in: the channel; NULL = a case that never fires */
-	union {
-		void *elem;      /* in: send: the value (elem_size bytes);
-				    recv: where to store the value, or NULL to discard */
-		const void *src; /* the same pointer, for a send's const value
-				    (CHAN_SEND sets it: no cast, no -Wcast-qual) */
-	};
+	void *elem;   /* in: send: the value (elem_size bytes; never written
+			 through); recv: where to store the value, or NULL to
+			 discard */
 	bool *ok;        /* in, optional: where to report the outcome when this
 			    case fires: true = communicated, false = the channel
 			    was closed (recv: zero value stored; send: not sent) */
@@ -176,11 +173,19 @@ int chan_select_try(chan_case_t *cs);
 		       .op = CHAN_OP_RECV, .size_check = CHAN__SIZE_CHECK(CHAN__SIZEOF(dst))})
 /**
  * Build a send case: the value at @val (may point to const), outcome into
- * @okp (or NULL); sizeof *@val is checked as for CHAN_RECV.
+ * @okp (or NULL); sizeof *@val is checked as for CHAN_RECV.  The library
+ * only reads a send case's value: chan__send_value takes it as const void *
+ * (an implicit conversion, which still rejects a non-pointer) and drops the
+ * const through uintptr_t, which -Wcast-qual accepts.
  */
 #define CHAN_SEND(ch, val, okp)                                                     \
-	((chan_case_t){.chan = (ch), .src = (val), .ok = (okp),                      \
+	((chan_case_t){.chan = (ch), .elem = chan__send_value(val), .ok = (okp),     \
 		       .op = CHAN_OP_SEND, .size_check = CHAN__SIZE_CHECK(CHAN__SIZEOF(val))})
+
+static inline void *chan__send_value(const void *val)
+{
+	return (void *)(uintptr_t)val;
+}
 
 /**
  * CHAN_SELECT(deadline, case...) - a select statement over a temporary case
@@ -311,7 +316,7 @@ inline chan_case_t chan__send_case(chan_t *ch, const void *src, bool *ok, size_t
 {
 	chan_case_t c;
 	c.chan = ch;
-	c.src = src;
+	c.elem = const_cast<void *>(src); /* only ever read (see CHAN_SEND) */
 	c.ok = ok;
 	c.op = CHAN_OP_SEND;
 	c.size_check = CHAN__SIZE_CHECK(size);
