@@ -12,8 +12,8 @@
 //!
 //! Steps (`zig build -l` lists them): install (default), test, tsan, asan,
 //! fuzz-replay, fuzz-short, gcc-check, cxx-check, examples, zig-consumer,
-//! version-check, symbols-check, install-check, test-arm64, test-all, demo,
-//! bench, bench-bin.
+//! version-check, symbols-check, install-check, tsan-consumer, test-arm64,
+//! test-all, demo, bench, bench-bin.
 //!
 //! What configuring needs.  Only the library's own dependencies (liburcu
 //! through pkg-config, pthreads): every other tool (Criterion's pkg-config
@@ -450,6 +450,17 @@ pub fn build(b: *Build) void {
         install_check_step.dependOn(&run.step);
     }
 
+    // ---- tsan-consumer: a user's -fsanitize=thread program (gcc) against the
+    // library built by scripts/build-tsan-lib.sh with the same compiler:
+    // no report (scripts/check-tsan-consumer.sh).
+    const tsan_consumer_step = b.step("tsan-consumer", "Build libgochan-tsan.a with gcc -fsanitize=thread (scripts/build-tsan-lib.sh) and run examples/consumer against it under TSan: no report");
+    if (fileExists(b, "scripts/check-tsan-consumer.sh")) {
+        const run = runWithTimeout(b, program_timeout, "tsan-consumer");
+        run.addArgs(&.{ "bash", "scripts/check-tsan-consumer.sh" });
+        run.setCwd(b.path("."));
+        tsan_consumer_step.dependOn(&run.step);
+    }
+
     // ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).
     // FUZZ_SECONDS (default 20) per harness; fuzz/run.sh fails if any harness finds a crash.
     const fuzz_short_step = b.step("fuzz-short", "libFuzzer run of every fuzz/fuzz_<name>.c, FUZZ_SECONDS (default 20) each");
@@ -462,11 +473,12 @@ pub fn build(b: *Build) void {
     }
 
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + test-arm64");
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + test-arm64");
     for ([_]*Build.Step{
         fuzz_short_step, gcc_step,      cxx_step,       test_step,      tsan_step,
         asan_step,       fuzz_step,     examples_step,  consumer_step,  version_step,
-        arm64_step,      symbols_step,  install_check_step, b.getInstallStep(),
+        arm64_step,      symbols_step,  install_check_step, tsan_consumer_step,
+        b.getInstallStep(),
     }) |s| all_step.dependOn(s);
 
     // ---- the main job: the search service (search/build_search.zig) makes the
