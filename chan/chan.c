@@ -385,19 +385,19 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
 
 /* @user: a user's send (chan_send*), refused on an owned channel with
  * EPERM; the library's own sends and select (which checks its cases
- * itself) pass false.  The flag is a constant in each caller, and the
- * misuse tests are folded into one unlikely branch on line 0 (read-mostly,
- * already loaded for elem_size). */
+ * itself) pass false.  The flag is a constant in each caller: a user's send
+ * pays one predictable branch on line 0 (read-mostly, already loaded for
+ * elem_size). */
 CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline,
 				int would_block_err, const void *ra,
 				const struct godiag__sel *sel, bool user)
 {
 	bool ok;
 
-	if (caa_unlikely(!c))
+	if (caa_unlikely(!c || (!elem && c->elem_size)))
 		return EINVAL;
-	if (caa_unlikely((!elem & (c->elem_size != 0)) | (user & ((c->flags & CHAN_F_OWNED) != 0))))
-		return user && (c->flags & CHAN_F_OWNED) ? EPERM : EINVAL;
+	if (user && caa_unlikely(c->flags & CHAN_F_OWNED))
+		return EPERM;
 	deadline = chan__norm_deadline(deadline);
 	chan__chaos_point();
 	if (c->ring) {
@@ -575,29 +575,28 @@ static int close_impl(struct chan *c)
 }
 
 /*
- * A one-case select with a default branch, as chan_select(cs, 1, NOWAIT)
- * answers it: the case checked as select checks it (chan__case_misuse),
- * then the plain non-blocking operation with its fast path inlined here
- * (the library's own send: the EPERM check is done).
+ * CHAN_SELECT(CHAN_NOWAIT, one case): the plain non-blocking operation
+ * after select's size check, one predictable test on line 0 (elem_size,
+ * which the operation loads anyway) in the common case.  The send keeps
+ * its user check (EPERM).
  */
-int chan_select_try(chan_case_t *cs)
+static inline bool size_mismatch(const struct chan *c, size_t size)
 {
-	bool ok = true;
-	int err;
+	return caa_unlikely(size != c->elem_size) && size != 0 && c->elem_size != 0;
+}
 
-	if (caa_unlikely(!cs || !chan__op_valid(cs->op)))
-		return -EINVAL;
-	if (!cs->chan)
-		return CHAN_DEFAULT; /* a nil channel is never ready */
-	if (caa_unlikely((err = chan__case_misuse(cs))))
-		return -err;
-	if (chan__case_sends(cs))
-		err = send_ext(cs->chan, cs->elem, CHAN_NOWAIT, EAGAIN,
-			       __builtin_return_address(0), NULL, false);
-	else
-		err = recv_ext(cs->chan, cs->elem, &ok, CHAN_NOWAIT, EAGAIN,
-			       __builtin_return_address(0), NULL);
-	return chan__one_case_result(cs, 0, err, ok);
+int chan_select_try_recv(chan_t *c, void *elem, bool *ok, size_t size)
+{
+	if (caa_unlikely(!c) || size_mismatch(c, size))
+		return EINVAL;
+	return recv_ext(c, elem, ok, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
+}
+
+int chan_select_try_send(chan_t *c, const void *elem, size_t size)
+{
+	if (caa_unlikely(!c) || size_mismatch(c, size))
+		return EINVAL;
+	return send_ext(c, elem, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL, true);
 }
 
 int chan_close(chan_t *c)

@@ -283,7 +283,8 @@ static inline bool chan__op_valid(enum chan_op op)
  * case from CHAN_RECV/CHAN_SEND whose sizeof *elem is not the channel's
  * element size (EINVAL; an untagged size_check, or a zero-size channel,
  * which copies nothing, is not checked).  select checks every case with it
- * before touching any channel; chan_select_try its one case.
+ * before touching any channel (CHAN_SELECT's one-case CHAN_NOWAIT path
+ * makes the same checks in chan_select_try_recv/_send).
  */
 static inline int chan__case_misuse(const chan_case_t *cs)
 {
@@ -291,15 +292,19 @@ static inline int chan__case_misuse(const chan_case_t *cs)
 	uint32_t sc = cs->size_check;
 
 	if (chan__case_sends(cs)) {
-		if (c->flags & CHAN_F_OWNED)
+		if (caa_unlikely(c->flags & CHAN_F_OWNED))
 			return EPERM;
-		if (!cs->elem && c->elem_size)
+		if (caa_unlikely(!cs->elem && c->elem_size))
 			return EINVAL;
 	}
-	if ((sc & ~CHAN__SIZE_MAX) == CHAN__SIZE_TAG && c->elem_size &&
-	    (sc & CHAN__SIZE_MAX) != c->elem_size)
-		return EINVAL;
-	return 0;
+	/* The common cases in one predictable test: no size (0), or a tagged
+	 * size equal to the channel's (sc ^ TAG == elem_size; for an element
+	 * size above CHAN__SIZE_MAX that equality only holds for an untagged
+	 * value, which is not checked anyway).  Anything else is decided
+	 * exactly, out of the common path. */
+	if (caa_likely(sc == 0 || (size_t)(sc ^ CHAN__SIZE_TAG) == c->elem_size))
+		return 0;
+	return (sc & ~CHAN__SIZE_MAX) == CHAN__SIZE_TAG && c->elem_size ? EINVAL : 0;
 }
 
 /* The ring's operations need struct chan: included last, on purpose. */

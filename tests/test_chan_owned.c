@@ -58,7 +58,7 @@ static void assert_owned_refuses(chan_t *c)
 	cr_assert_eq(chan_unref(c), EPERM);
 
 	/* select: one case (select_one), one case with CHAN_NOWAIT (the
-	 * inline path, chan_select_try), several cases (select_multi). */
+	 * inline path, chan_select_try_send), several cases (select_multi). */
 	chan_t *other = chan_new(sizeof(int64_t), 1);
 	cr_assert_not_null(other);
 	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(c, es ? &cv : NULL, &ok)), -EPERM);
@@ -68,7 +68,8 @@ static void assert_owned_refuses(chan_t *c)
 		     -EPERM);
 	chan_case_t plain = {.chan = c, .elem = es ? &v : NULL, .ok = NULL, .op = CHAN_OP_SEND};
 	cr_assert_eq(chan_select(&plain, 1, CHAN_NOWAIT), -EPERM);
-	cr_assert_eq(chan_select_try(&plain), -EPERM);
+	cr_assert_eq(chan_select_try_send(c, es ? &v : NULL, 0), EPERM);
+	cr_assert_eq(chan_select_try_send(c, es ? &v : NULL, es), EPERM);
 	cr_assert_eq(ctx_send(bg, c, val), EPERM);
 	cr_assert(ok, "a refused case must not report an outcome");
 	cr_assert_eq(chan_len(other), 0);
@@ -286,6 +287,8 @@ Test(chan_owned, select_wrong_size_is_einval, .timeout = 10)
 	cr_assert_eq(chan_send(c, &big), 0);
 	/* Receive into a too-small object: every select path. */
 	cr_assert_eq(CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(c, &small[0], NULL)), -EINVAL);
+	cr_assert_eq(chan_select_try_recv(c, &small[0], NULL, sizeof small[0]), EINVAL);
+	cr_assert_eq(chan_select_try_recv(NULL, &small[0], NULL, 0), EINVAL);
 	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c, &small[0], NULL)), -EINVAL);
 	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(d, NULL, NULL), CHAN_RECV(c, &small[0], NULL)),
 		     -EINVAL);
@@ -317,6 +320,20 @@ Test(chan_owned, select_wrong_size_is_einval, .timeout = 10)
 	cr_assert_eq(chan_unref(d), 0);
 }
 
+/* An element size above what a case records (16 MiB): a small object is
+ * still a mismatch (the tag's bits must not alias the size's). */
+Test(chan_owned, huge_elem_small_object_is_einval, .timeout = 10)
+{
+	chan_t *c = chan_new(((size_t)1 << 25) | 16, 0); /* unbuffered: no buffer */
+	struct {
+		char b[16];
+	} small = {{0}};
+	cr_assert_not_null(c);
+	cr_assert_eq(CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(c, &small, NULL)), -EINVAL);
+	cr_assert_eq(CHAN_SELECT(chan_deadline_in(1000), CHAN_RECV(c, &small, NULL)), -EINVAL);
+	cr_assert_eq(chan_unref(c), 0);
+}
+
 /* Cases built by hand with the plain ops are not checked: their size field
  * may hold anything (it used to be padding). */
 Test(chan_owned, hand_built_cases_unchecked, .timeout = 10)
@@ -332,11 +349,11 @@ Test(chan_owned, hand_built_cases_unchecked, .timeout = 10)
 	cr_assert_eq(chan_select(&cs, 1, CHAN_NOWAIT), 0);
 	cs.elem = &got;
 	cs.op = CHAN_OP_RECV;
-	cr_assert_eq(chan_select_try(&cs), 0);
+	cr_assert_eq(chan_select(&cs, 1, CHAN_NOWAIT), 0);
 	cr_assert_eq(got, 5);
 	cs.op = (enum chan_op)3;
 	cr_assert_eq(chan_select(&cs, 1, CHAN_NOWAIT), -EINVAL);
-	cr_assert_eq(chan_select_try(&cs), -EINVAL);
+	cr_assert_eq(chan_select(&cs, 1, CHAN_FOREVER), -EINVAL);
 	cr_assert_eq(chan_unref(c), 0);
 }
 

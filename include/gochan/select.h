@@ -83,7 +83,7 @@ enum chan_op {
 
 /**
  * One case of a select.  (On LP64 targets @size_check sits in what was
- * padding: the struct is 32 bytes, as in 0.2.0.)
+ * padding: the struct is 32 bytes, as before the field existed.)
  */
 typedef struct chan_case {
 	chan_t *chan; /* in: the channel; NULL = a case that never fires */
@@ -127,24 +127,31 @@ CHAN__INLINE bool chan__case_sends(const chan_case_t *cs)
  *            chan_now() time.
  *
  * Returns the index of the case that fired, CHAN_DEFAULT, CHAN_TIMEOUT,
- * -EINVAL (NULL @cases with @n > 0, an unknown op, a NULL elem on a send of a
- * non-zero-size channel, or a case from CHAN_RECV/CHAN_SEND whose sizeof
- * *elem is not the channel's element size: see size_check), -EPERM (a send case on a channel the library
- * owns: a Done, timer or poll channel, which users may only receive from)
- * or -ENOMEM (more than CHAN_SELECT_STACK_CASES cases and no memory).  On an
- * error nothing was communicated.
+ * -EINVAL (NULL @cases with @n > 0, an unknown op, a NULL elem on a send of
+ * a non-zero-size channel, or a case from CHAN_RECV/CHAN_SEND whose sizeof
+ * *elem is not the channel's element size: see size_check), -EPERM (a send
+ * case on a channel the library owns: a Done, timer or poll channel, which
+ * users may only receive from) or -ENOMEM (more than CHAN_SELECT_STACK_CASES
+ * cases and no memory).  Every case is checked before any channel is
+ * touched: on an error nothing was communicated.
  */
 int chan_select(chan_case_t *cases, size_t n, int64_t deadline);
 
 /**
- * chan_select_try - the select of the one case @cs with a default branch
- * (Go's `select { case ...: default: }`, which Go compiles to selectnbsend /
- * selectnbrecv): exactly chan_select(@cs, 1, CHAN_NOWAIT)'s result (0,
- * CHAN_DEFAULT, or a negative errno as chan_select), through the plain
- * non-blocking operation.  CHAN_SELECT(CHAN_NOWAIT, one case) calls it.
- * Never blocks; ordering as the plain operation (gochan/chan.h).
+ * chan_select_try_recv, chan_select_try_send - the one-case select with a
+ * default branch (Go's `select { case v, ok := <-c: default: }`, which Go
+ * compiles to selectnbrecv / selectnbsend) as CHAN_SELECT(CHAN_NOWAIT, one
+ * case) runs it: chan_try_recv(@c, @elem, @ok) / chan_try_send(@c, @elem)
+ * (same results, same ordering, never blocks), after the checks a select
+ * makes of its cases: @size, when not 0, must be the channel's element size
+ * (else EINVAL; not checked on a zero-size channel), and a send on a
+ * channel the library owns is EPERM (as chan_try_send).  Arguments in
+ * registers and the operation's fast path inlined: as fast as the plain
+ * call.  CHAN_SELECT's inline path maps the result to a select's
+ * (chan__one_case_result); calling them directly is fine too.
  */
-int chan_select_try(chan_case_t *cs);
+int chan_select_try_recv(chan_t *c, void *elem, bool *ok, size_t size);
+int chan_select_try_send(chan_t *c, const void *elem, size_t size);
 
 #ifndef __cplusplus
 /*
@@ -225,17 +232,33 @@ static inline int chan__one_case_result(const chan_case_t *cs, int index, int er
 /*
  * CHAN_SELECT's call.  A select of one case with CHAN_NOWAIT is the plain
  * non-blocking operation (as Go compiles `select { case v := <-c: default: }`
- * to selectnbrecv): chan_select_try, one call with the operation's fast path
- * inlined.  The test folds away when the case count and the deadline are
- * compile-time constants, as they are in the statement form; anything else
- * is chan_select() itself.
+ * to selectnbrecv), with chan_select()'s results and checks: the test folds
+ * away when the case count and the deadline are compile-time constants, as
+ * they are in the statement form, and so do the op and the size (the case
+ * is a literal), leaving one call with its arguments in registers; anything
+ * else is chan_select() itself.
  */
 static inline int chan__select_stmt(chan_case_t *cases, size_t n, int64_t deadline)
 {
-	if (__builtin_constant_p(n) && n == 1 && __builtin_constant_p(deadline) &&
-	    deadline == CHAN_NOWAIT)
-		return chan_select_try(&cases[0]);
-	return chan_select(cases, n, deadline);
+	if (!(__builtin_constant_p(n) && n == 1 && __builtin_constant_p(deadline) &&
+	      deadline == CHAN_NOWAIT))
+		return chan_select(cases, n, deadline);
+
+	chan_case_t *cs = &cases[0];
+	bool ok = true;
+	size_t size = (cs->size_check & ~CHAN__SIZE_MAX) == CHAN__SIZE_TAG
+			      ? cs->size_check & CHAN__SIZE_MAX
+			      : 0;
+
+	if (cs->op != CHAN_OP_RECV && cs->op != CHAN_OP_SEND)
+		return -EINVAL;
+	if (!cs->chan)
+		return CHAN_DEFAULT; /* a nil channel is never ready */
+	return chan__one_case_result(
+		cs, 0,
+		cs->op == CHAN_OP_RECV ? chan_select_try_recv(cs->chan, cs->elem, &ok, size)
+				       : chan_select_try_send(cs->chan, cs->elem, size),
+		ok);
 }
 #endif /* !__cplusplus */
 
