@@ -12,8 +12,8 @@
 //!
 //! Steps (`zig build -l` lists them): install (default), test, tsan, asan,
 //! fuzz-replay, fuzz-short, gcc-check, cxx-check, examples, zig-consumer,
-//! version-check, symbols-check, install-check, tsan-consumer, test-arm64,
-//! test-all, demo, bench, bench-bin.
+//! version-check, symbols-check, install-check, tsan-consumer, man-check,
+//! test-arm64, test-all, demo, bench, bench-bin.
 //!
 //! What configuring needs.  Only the library's own dependencies (liburcu
 //! through pkg-config, pthreads): every other tool (Criterion's pkg-config
@@ -165,6 +165,27 @@ pub fn build(b: *Build) void {
         b.getInstallStep().dependOn(&b.addInstallFileWithDir(config, .lib, "cmake/gochan/gochanConfig.cmake").step);
         b.getInstallStep().dependOn(&b.addInstallFileWithDir(config_version, .lib, "cmake/gochan/gochanConfigVersion.cmake").step);
     }
+
+    // The reference manual from the headers' comments (scripts/gen-man.py):
+    // share/man/man3 (one page per header, `man <function>` for each public
+    // function) and share/doc/gochan/gochan-reference.html.  It fails if a
+    // public function has no doc comment.
+    const gen_man = b.addSystemCommand(&.{"python3"});
+    gen_man.setName("gen-man");
+    gen_man.addFileArg(b.path("scripts/gen-man.py"));
+    gen_man.addDirectoryArg(b.path("include"));
+    const man_dir = gen_man.addOutputDirectoryArg("reference");
+    gen_man.addArg(zon.version);
+    b.getInstallStep().dependOn(&b.addInstallDirectory(.{
+        .source_dir = man_dir.path(b, "man3"),
+        .install_dir = .prefix,
+        .install_subdir = "share/man/man3",
+    }).step);
+    b.getInstallStep().dependOn(&b.addInstallDirectory(.{
+        .source_dir = man_dir.path(b, "html"),
+        .install_dir = .prefix,
+        .install_subdir = "share/doc/gochan",
+    }).step);
 
     // For Zig users of the package: `@import("gochan")` is the C API through
     // @cImport, and importing the module links everything it needs.
@@ -450,6 +471,16 @@ pub fn build(b: *Build) void {
         install_check_step.dependOn(&run.step);
     }
 
+    // ---- man-check: the generated pages format without a groff warning.
+    const man_step = b.step("man-check", "The reference manual (scripts/gen-man.py) formats cleanly with groff -ww; every public function has its page");
+    {
+        const run = runWithTimeout(b, program_timeout, "man-check");
+        run.addArg("bash");
+        run.addFileArg(b.path("scripts/check-man.sh"));
+        run.addDirectoryArg(man_dir);
+        man_step.dependOn(&run.step);
+    }
+
     // ---- tsan-consumer: a user's -fsanitize=thread program (gcc) against the
     // library built by scripts/build-tsan-lib.sh with the same compiler:
     // no report (scripts/check-tsan-consumer.sh).
@@ -473,12 +504,12 @@ pub fn build(b: *Build) void {
     }
 
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + test-arm64");
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + test-arm64");
     for ([_]*Build.Step{
         fuzz_short_step, gcc_step,      cxx_step,       test_step,      tsan_step,
         asan_step,       fuzz_step,     examples_step,  consumer_step,  version_step,
         arm64_step,      symbols_step,  install_check_step, tsan_consumer_step,
-        b.getInstallStep(),
+        man_step,        b.getInstallStep(),
     }) |s| all_step.dependOn(s);
 
     // ---- the main job: the search service (search/build_search.zig) makes the

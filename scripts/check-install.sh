@@ -25,7 +25,8 @@ root=$stage$prefix
 libdir=$root/$libdir_rel
 for f in "$libdir/libgochan.a" "$libdir/libgochan.so.0" "$libdir/pkgconfig/gochan.pc" \
 	"$libdir/cmake/gochan/gochanConfig.cmake" "$libdir/cmake/gochan/gochanConfigVersion.cmake" \
-	"$root/include/gochan.h"; do
+	"$root/include/gochan.h" "$root/share/man/man3/chan_send.3" "$root/share/man/man3/gochan.3" \
+	"$root/share/doc/gochan/gochan-reference.html"; do
 	[ -e "$f" ] || { echo "install-check: $f was not installed" >&2; exit 1; }
 done
 grep -qx "libdir=\${prefix}/$libdir_rel" "$libdir/pkgconfig/gochan.pc" ||
