@@ -176,6 +176,9 @@ pub fn build(b: *Build) void {
     gen_man.addDirectoryArg(b.path("include"));
     const man_dir = gen_man.addOutputDirectoryArg("reference");
     gen_man.addArg(zon.version);
+    // A directory argument is not hashed by content: list the headers, so
+    // that editing one regenerates the pages.
+    for (listFiles(b, "include/gochan", "", ".h")) |hdr| gen_man.addFileInput(b.path(hdr));
     b.getInstallStep().dependOn(&b.addInstallDirectory(.{
         .source_dir = man_dir.path(b, "man3"),
         .install_dir = .prefix,
