@@ -190,6 +190,11 @@ pub fn build(b: *Build) void {
         .install_subdir = "share/doc/gochan",
     }).step);
 
+    // `zig build uninstall`: Zig 0.15.2's own panics (ziglang/zig#14943), so
+    // it is ours: remove exactly what install puts there (same --prefix,
+    // --prefix-lib-dir and DESTDIR as the install).
+    b.getUninstallStep().makeFn = uninstall;
+
     // For Zig users of the package: `@import("gochan")` is the C API through
     // @cImport, and importing the module links everything it needs.
     const zig_mod = b.addModule("gochan", .{
@@ -545,6 +550,52 @@ pub fn build(b: *Build) void {
         run.step.dependOn(bench_bin_step);
         bench_step.dependOn(&run.step);
     } else bench_step.dependOn(bench_bin_step);
+}
+
+/// The uninstall step: every file and directory the install step creates
+/// (libraries, gochan.pc, the CMake files, the headers, the manual), and
+/// nothing else: a man3 page is removed only if it is one of ours (gochan.3,
+/// gochan-<module>.3, or a `.so man3/gochan-...` link).  Missing files are
+/// fine (uninstalling twice is not an error).
+fn uninstall(step: *Build.Step, options: Build.Step.MakeOptions) anyerror!void {
+    _ = options;
+    const b = step.owner;
+    const cwd = std.fs.cwd();
+    const files = [_][]const u8{
+        b.pathJoin(&.{ b.lib_dir, "libgochan.a" }),
+        b.pathJoin(&.{ b.lib_dir, "libgochan.so" }),
+        b.pathJoin(&.{ b.lib_dir, b.fmt("libgochan.so.{d}", .{version.major}) }),
+        b.pathJoin(&.{ b.lib_dir, b.fmt("libgochan.so.{s}", .{zon.version}) }),
+        b.pathJoin(&.{ b.lib_dir, "pkgconfig", "gochan.pc" }),
+        b.pathJoin(&.{ b.h_dir, "gochan.h" }),
+    };
+    for (files) |f| cwd.deleteFile(f) catch |err| switch (err) {
+        error.FileNotFound => {},
+        else => return err,
+    };
+    const trees = [_][]const u8{
+        b.pathJoin(&.{ b.lib_dir, "cmake", "gochan" }),
+        b.pathJoin(&.{ b.h_dir, "gochan" }),
+        b.pathJoin(&.{ b.install_path, "share", "doc", "gochan" }),
+    };
+    for (trees) |t| try cwd.deleteTree(t);
+    const man3_path = b.pathJoin(&.{ b.install_path, "share", "man", "man3" });
+    var man3 = cwd.openDir(man3_path, .{ .iterate = true }) catch |err| switch (err) {
+        error.FileNotFound => return,
+        else => return err,
+    };
+    defer man3.close();
+    var ours: std.ArrayList([]const u8) = .empty;
+    var it = man3.iterate();
+    while (try it.next()) |entry| {
+        if (entry.kind != .file or !std.mem.endsWith(u8, entry.name, ".3")) continue;
+        var buf: [64]u8 = undefined;
+        const head = man3.readFile(entry.name, &buf) catch continue;
+        if (std.mem.eql(u8, entry.name, "gochan.3") or std.mem.startsWith(u8, entry.name, "gochan-") or
+            std.mem.startsWith(u8, head, ".so man3/gochan-"))
+            try ours.append(b.allocator, b.dupe(entry.name));
+    }
+    for (ours.items) |name| try man3.deleteFile(name);
 }
 
 /// An install directory (b.lib_dir, b.h_dir) as the installed files must

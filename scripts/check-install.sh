@@ -9,7 +9,8 @@
 #      libgochan NEEDED;
 #   3. pkg-config --static with -static: a fully static executable;
 #   4. CMake find_package(gochan) -> gochan::gochan (shared), and with
-#      GOCHAN_STATIC=ON (static).
+#      GOCHAN_STATIC=ON (static);
+#   5. `zig build uninstall` (same options) leaves no file in the stage.
 set -euo pipefail
 zig=$1 build_file=$2 cache=$3 gcache=${4:-}
 src=$(cd "$(dirname "$build_file")" && pwd)
@@ -84,4 +85,13 @@ for mode in shared static; do
 	fi
 	run "cmake find_package ($mode)" "$b/consumer"
 done
+# 5. uninstall removes every file install put there (directories may stay)
+DESTDIR=$stage "$zig" build uninstall "${args[@]}"
+left=$(find "$stage" -not -type d)
+if [ -n "$left" ]; then
+	echo "install-check: zig build uninstall left:" >&2
+	echo "$left" >&2
+	exit 1
+fi
+echo "install-check: uninstall removed every installed file"
 echo "install-check: ok"
