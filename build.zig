@@ -13,7 +13,7 @@
 //! Steps (`zig build -l` lists them): install (default), test, tsan, asan,
 //! fuzz-replay, fuzz-short, gcc-check, cxx-check, examples, zig-consumer,
 //! version-check, symbols-check, install-check, tsan-consumer, man-check,
-//! test-arm64, test-all, demo, bench, bench-bin.
+//! libuv-example, test-arm64, test-all, demo, bench, bench-bin.
 //!
 //! What configuring needs.  Only the library's own dependencies (liburcu
 //! through pkg-config, pthreads): every other tool (Criterion's pkg-config
@@ -479,6 +479,28 @@ pub fn build(b: *Build) void {
         install_check_step.dependOn(&run.step);
     }
 
+    // ---- libuv-example: examples/libuv/uv_chanfd.c (a channel in a libuv
+    // loop through gopoll_chanfd) built by gcc against libgochan.a and
+    // libuv (pkg-config, when the step runs), run, its output compared with
+    // examples/libuv/expected.txt.
+    const libuv_step = b.step("libuv-example", "Build examples/libuv/uv_chanfd.c against libuv (a channel in a uv_poll_t through gopoll_chanfd) and check its output");
+    if (fileExists(b, "examples/libuv/uv_chanfd.c")) {
+        const cc = pkgConfigCommand(b, &.{"gcc"}, "--cflags --libs libuv");
+        cc.setName("gcc examples/libuv/uv_chanfd.c");
+        cc.addArgs(&c_flags);
+        cc.addArgs(&user_strict_flags);
+        cc.addArgs(&.{ "-O2", "-Iinclude" });
+        cc.addFileArg(b.path("examples/libuv/uv_chanfd.c"));
+        cc.addArtifactArg(static_lib);
+        cc.addArg("-o");
+        const exe = cc.addOutputFileArg("uv_chanfd");
+        const run = runWithTimeout(b, program_timeout, "libuv-example");
+        run.addArgs(&.{ "sh", "-c", "out=$(\"$1\") && printf '%s\\n' \"$out\" | diff -u \"$2\" - && echo \"libuv-example: output as expected\"", "sh" });
+        run.addFileArg(exe);
+        run.addFileArg(b.path("examples/libuv/expected.txt"));
+        libuv_step.dependOn(&run.step);
+    }
+
     // ---- man-check: the generated pages format without a groff warning.
     const man_step = b.step("man-check", "The reference manual (scripts/gen-man.py) formats cleanly with groff -ww; every public function has its page");
     {
@@ -512,12 +534,12 @@ pub fn build(b: *Build) void {
     }
 
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + test-arm64");
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + test-arm64");
     for ([_]*Build.Step{
         fuzz_short_step, gcc_step,      cxx_step,       test_step,      tsan_step,
         asan_step,       fuzz_step,     examples_step,  consumer_step,  version_step,
         arm64_step,      symbols_step,  install_check_step, tsan_consumer_step,
-        man_step,        b.getInstallStep(),
+        man_step,        libuv_step,    b.getInstallStep(),
     }) |s| all_step.dependOn(s);
 
     // ---- the main job: the search service (search/build_search.zig) makes the
