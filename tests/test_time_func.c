@@ -80,7 +80,7 @@ Test(time_func, after_func_at_runs_on_timer_thread_not_early, .timeout = 10)
 /* A deadline already passed runs soon, but never inside the call. */
 Test(time_func, after_func_at_past_deadline, .timeout = 10)
 {
-	static const int64_t past[] = {0, -1, INT64_MIN};
+	static const int64_t past[] = {0, -2, INT64_MIN}; /* -1 is CHAN_FOREVER: never */
 	for (size_t i = 0; i < 3; i++) {
 		struct rec r;
 		chan_t *c;
@@ -92,6 +92,27 @@ Test(time_func, after_func_at_past_deadline, .timeout = 10)
 		gotime_timer_free(t);
 		chan_unref(c);
 	}
+}
+
+/* CHAN_FOREVER means never (it used to be a past deadline here): the timer
+ * is not armed, so the probe timer of tt_flush, due later than any past
+ * deadline, runs while this one has not; Stop finds nothing pending; Reset
+ * arms it. */
+Test(time_func, after_func_at_forever_never_fires, .timeout = 10)
+{
+	struct rec r;
+	chan_t *c;
+	rec_init(&r, &c);
+	gotime_timer_t *t = gotime_after_func_at(CHAN_FOREVER, rec_fn, &r);
+	cr_assert_not_null(t);
+	tt_flush(TT_MS);
+	cr_assert_eq(chan_try_recv(c, NULL, NULL), EAGAIN, "the CHAN_FOREVER timer ran");
+	cr_assert_not(gotime_timer_stop(t), "a CHAN_FOREVER timer was pending");
+	cr_assert_not(gotime_timer_reset(t, 0));
+	wait_closed(c);
+	cr_assert_eq(atomic_load_explicit(&r.runs, memory_order_relaxed), 1);
+	gotime_timer_free(t);
+	chan_unref(c);
 }
 
 Test(time_func, null_fn_einval, .timeout = 10)
