@@ -33,38 +33,6 @@ static void noop(void *arg)
 	(void)arg;
 }
 
-/* Holding the timer thread, which fires context deadlines: a function timer
- * (run on that thread) that waits until hold_end().  Until then no deadline
- * can fire, however long the test takes. */
-struct hold {
-	chan_t *entered, *release;
-	gotime_timer_t *t;
-};
-static void hold_fn(void *arg)
-{
-	struct hold *h = arg;
-	chan_close(h->entered);
-	chan_recv_until(h->release, NULL, NULL, chan_now() + PATIENCE);
-}
-static void hold_begin(struct hold *h)
-{
-	h->entered = chan_new(0, 0);
-	h->release = chan_new(0, 0);
-	cr_assert(h->entered && h->release);
-	h->t = gotime_after_func_at(chan_now(), hold_fn, h);
-	cr_assert_not_null(h->t);
-	cr_assert_eq(chan_recv_until(h->entered, NULL, NULL, chan_now() + PATIENCE), 0);
-}
-/* Lets the timer thread go on; waits until hold_fn has returned. */
-static void hold_end(struct hold *h)
-{
-	cr_assert_eq(chan_close(h->release), 0);
-	cr_assert(tu_timers_flush(0, PATIENCE), "the timer thread did not go on");
-	gotime_timer_free(h->t);
-	chan_unref(h->entered);
-	chan_unref(h->release);
-}
-
 /* ---- misuse -------------------------------------------------------------- */
 
 Test(context_api, null_arguments_einval, .timeout = 5)
@@ -199,11 +167,11 @@ Test(context_api, first_cancel_wins, .timeout = 10)
 	/* The deadline after a cancel changes nothing; a cancel after the
 	 * deadline neither.  The timer thread is held until the cancel is done:
 	 * otherwise a thread descheduled for the 2 ms cancels after it. */
-	struct hold h;
-	hold_begin(&h);
+	struct tu_timer_hold h;
+	cr_assert(tu_timer_hold(&h, PATIENCE), "the timer thread could not be held");
 	c = ctx_with_timeout_cause(ctx_background(), 2 * MS, 33, &a);
 	ctx_cancel_cause(c, 44, &b);
-	hold_end(&h);
+	cr_assert(tu_timer_release(&h), "the timer thread did not go on");
 	ctx_t *probe = ctx_with_timeout(ctx_background(), 20 * MS);
 	chan_recv(ctx_done(probe), NULL, NULL);
 	cr_assert_eq(ctx_err(c), CTX_CANCELED);
@@ -372,14 +340,14 @@ Test(context_api, long_lived_parent_does_not_grow, .timeout = 120)
  * for the 5 ms between the release and the count sees it already freed. */
 Test(context_api, timer_holds_context_until_it_fires, .timeout = 10)
 {
-	struct hold h;
-	hold_begin(&h);
+	struct tu_timer_hold h;
+	cr_assert(tu_timer_hold(&h, PATIENCE), "the timer thread could not be held");
 	ctx_t *p = ctx_with_cancel(ctx_background());
 	ctx_t *t = ctx_with_timeout(p, 5 * MS);
 	ctx_release(p);
 	ctx_release(t);
 	cr_assert_gt(ctx__live(), 0, "the pending timer keeps it");
-	hold_end(&h);
+	cr_assert(tu_timer_release(&h), "the timer thread did not go on");
 	cr_assert(wait_no_live(PATIENCE), "context not freed after its timer fired");
 }
 

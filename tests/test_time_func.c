@@ -200,39 +200,6 @@ static void order_fn(void *p)
 	it->o->fired[it->o->n++] = it->index;
 }
 
-/* Holding the timer thread: a function timer (those run on the timer thread)
- * that waits until it is released, so that no other timer fires meanwhile. */
-struct gate {
-	chan_t *entered, *release;
-	gotime_timer_t *t;
-};
-
-static void gate_fn(void *p)
-{
-	struct gate *g = p;
-	chan_close(g->entered);
-	chan_recv_until(g->release, NULL, NULL, chan_now() + TT_PATIENCE);
-}
-
-static void gate_hold(struct gate *g)
-{
-	g->entered = chan_new(0, 0);
-	g->release = chan_new(0, 0);
-	cr_assert(g->entered && g->release);
-	g->t = gotime_after_func_at(chan_now(), gate_fn, g);
-	cr_assert_not_null(g->t);
-	wait_closed(g->entered);
-}
-
-static void gate_open(struct gate *g)
-{
-	cr_assert_eq(chan_close(g->release), 0);
-	tt_flush(0); /* gate_fn has returned */
-	gotime_timer_free(g->t);
-	chan_unref(g->entered);
-	chan_unref(g->release);
-}
-
 Test(time_func, deadline_order_randomised, .timeout = 30)
 {
 	enum {
@@ -246,8 +213,8 @@ Test(time_func, deadline_order_randomised, .timeout = 30)
 	/* No timer fires while the loops below run, however long a loaded
 	 * machine takes over them (a Stop or Reset of a fired timer would
 	 * return false): the timer thread is held until they are done. */
-	struct gate gate;
-	gate_hold(&gate);
+	struct tu_timer_hold gate;
+	cr_assert(tu_timer_hold(&gate, TT_PATIENCE), "the timer thread could not be held");
 	int64_t base = chan_now() + 200 * TT_MS, maxw = 0;
 	int expect = 0;
 
@@ -283,7 +250,7 @@ Test(time_func, deadline_order_randomised, .timeout = 30)
 			if (items[i].hi > maxw)
 				maxw = items[i].hi;
 		}
-	gate_open(&gate);
+	cr_assert(tu_timer_release(&gate), "the timer thread did not go on");
 	tt_flush(maxw - chan_now() + TT_MS);
 	cr_assert_eq(o.n, expect, "%d callbacks ran, %d expected", o.n, expect);
 	/* Fired after its predecessor, so its deadline is not earlier: with
