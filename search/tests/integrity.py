@@ -23,7 +23,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from harness import Server, check, expect, finish  # noqa: E402
-from e2e import curl, grep_lines, search, settled, write  # noqa: E402
+from e2e import curl, grep_lines, last_id, search, settled, wait_id, write  # noqa: E402
 
 
 def t_match_limit(srv, root):
@@ -43,6 +43,10 @@ def t_match_limit(srv, root):
     # The log says incomplete too.
     rec = srv.wait_log(lambda r: r["end"] == "incomplete", 30)
     expect(rec is not None, "no end=incomplete log line")
+    # The gauges are settled once the last request's log line is written
+    # (stream_completed writes it last); the client can read the end of a
+    # response before the server has run that callback.
+    wait_id(srv, last_id(srv))
     settled(srv, None)
 
 
@@ -71,6 +75,7 @@ def t_deep(srv, want):
     expect([o["path"] for o in objs] == [want] and done["reason"] == "complete", (len(objs), done))
     objs, done = search(srv, name="deep.txt")
     expect([o["path"] for o in objs] == [want] and done["errors"] == 0, (len(objs), done))
+    wait_id(srv, last_id(srv))  # the gauges settle before the log line, not before the reply ends
     settled(srv, None)
 
 
