@@ -60,24 +60,30 @@ ASK_EVERY_S = 0.1      # the real client asks about this often during an attack
 QUICK = "/search?name=f007.txt&root=d00"   # a real client's request: one name
 
 
+def exchange(srv, head):
+    """Send @head on a new connection and read until the server closes it:
+    the whole response, bytes."""
+    s = srv.connect()
+    s.settimeout(30)
+    try:
+        s.sendall(head.encode())
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return data
+            data += d
+    finally:
+        s.close()
+
+
 def quick_answer(srv):
     """One real request; returns its duration (s) after checking its answer.
     It reads to the server's close, which libmicrohttpd does after the
     request-completed callback: the request's scan slot is free again."""
     t = time.monotonic()
-    s = srv.connect()
-    s.settimeout(30)
     srv._count(QUICK)
-    try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (QUICK, srv.host)).encode())
-        body = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            body += d
-    finally:
-        s.close()
+    body = exchange(srv, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (QUICK, srv.host))
     dt = time.monotonic() - t
     expect(body.startswith(b"HTTP/1.1 200") and b'"path":"d00/f007.txt"' in body
            and b'"reason":"complete"' in body, "answer %r" % body[-300:])
@@ -329,18 +335,7 @@ def t_max_conns(binary, root):
 
 def raw(srv, head):
     """Send a request head as is (Connection: close); (status, body)."""
-    s = srv.connect()
-    s.settimeout(30)
-    try:
-        s.sendall(head.encode())
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-    finally:
-        s.close()
+    data = exchange(srv, head)
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split()[1]), body
 
