@@ -13,18 +13,31 @@
  * doubleselect ran 7.4-20.9 s instead of 0.14 s, where sleeping on the futex
  * at once (the scheduler favours a woken sleeper) gave 0.58-0.84 s.
  *
- * So each thread learns from its own yields.  A yield that returned within
- * CHAN_YIELD_LATE_NS, or after which the wait it served was over, paid (or
- * cost nothing): yielding stays on.  A late one that did not end the wait
- * turns yielding off for this thread for a back-off period: CHAN_YIELD_OFF_MIN_NS,
+ * So the process learns from its yields.  A yield that returned within
+ * CHAN_YIELD_LATE_NS was prompt: yielding stays on.  A late one turns
+ * yielding off for every thread for a back-off period: CHAN_YIELD_OFF_MIN_NS,
  * doubled by each further late probe up to CHAN_YIELD_OFF_MAX_NS (1 s).  At
- * the end of the period the next wait probes with one yield again.  So on a
- * busy machine a thread loses at most one time slice a second to a yield,
- * and once the machine is quiet again the first probe (within a second)
- * turns yielding back on.  Per thread, no shared state: no cache line is
- * written by two CPUs here, and each thread sees the CPUs it runs on.
+ * the end of the period one thread (elected by a CAS) probes with one yield;
+ * the others sleep meanwhile.  A prompt probe turns yielding back on for
+ * all.  So on a busy machine the process loses at most one time slice a
+ * second to a yield, and once the machine is quiet again the next probe
+ * (within a second) turns yielding back on.
  *
- * The state is two thread-local words; nothing here is atomic.
+ * Why not per thread (the first design): a late yield that ends the wait
+ * still cost a time slice, and the sieve's 300 short-lived threads each
+ * paid their own late probes.  Why not "a late yield that ended the wait
+ * paid": under load most did end it, after ~600 us (instrumented park,
+ * doubleselect beside two busy loops: 96,012 waits completed in a yield
+ * phase, 614 us on average, against 10 us idle).  Measured (bench/goprogs.c,
+ * 2 vCPUs, ns per op, medians of 3, two `stress-ng --cpu 2` at normal
+ * priority): doubleselect 122-560 us per value before, 16-18 us now, 12-15
+ * us with no yield at all (-DCHAN_YIELD_NS=0), which is 8-13 us idle where
+ * yields give 1.5-2.7 us; sieve 6.0-6.8 ms per prime before, 0.9-1.0 ms now.
+ * Idle, both as before (doubleselect 1.5-1.7 us, sieve 0.5-0.8 ms).
+ * Figures and commands: bench/results/goprogs-*.txt.
+ *
+ * The state is two words of the process, read on every yield and written
+ * only when the decision changes; nothing is ordered by them (relaxed).
  */
 #ifndef GOCHAN_CHAN_YIELD_H
 #define GOCHAN_CHAN_YIELD_H
@@ -33,7 +46,7 @@
 #include <stdint.h>
 
 /* Longer than a yield to a runnable sibling that blocks again soon (a few
- * us) and far shorter than a time slice (0.75-4 ms under CFS). */
+ * us) and far shorter than a time slice (0.75-3 ms under EEVDF/CFS). */
 #ifndef CHAN_YIELD_LATE_NS
 #define CHAN_YIELD_LATE_NS 200000
 #endif
@@ -45,16 +58,18 @@
 #endif
 
 /*
- * chan__yield - sched_yield(), unless this thread has learnt that yields do
+ * chan__yield - sched_yield(), unless the process has learnt that yields do
  * not pay now.  @now is chan_now() as the caller last read it (the gate
- * needs no clock read of its own).  @done, when non-NULL, tells whether the
- * wait this yield serves is over (called once, after a late yield: a late
- * yield that ended the wait paid).  Returns false without yielding while
- * yields are off: the caller should sleep instead (or queue and sleep).
+ * needs no clock read of its own).  @done and @arg are not used (an earlier
+ * design asked whether a late yield had ended the wait; see above why that
+ * was wrong); the callers still pass them until the wait layer moves to its
+ * own module (issue 17), where the signature loses them.  Returns false
+ * without yielding while yields are off: the caller should sleep instead
+ * (or queue and sleep).
  */
 bool chan__yield(int64_t now, bool (*done)(const void *arg), const void *arg);
 
-/* Whether this thread yields now (tests and diagnostics). */
+/* Whether a thread yields now (tests and diagnostics). */
 bool chan__yield_on(int64_t now);
 
 #endif
