@@ -108,6 +108,7 @@
 #include <urcu/compiler.h>
 
 #include "chan/chan_impl.h" /* struct chan (which includes this file at its end) */
+#include "chan/yield.h"
 
 #ifndef GOCHAN_RING
 #define GOCHAN_RING 1
@@ -298,7 +299,8 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_pop(st
  * chan__ring_retry - an operation that may block found the ring full (@send)
  * or empty: before it takes the lock to queue itself, retry the lock-free
  * attempt for a moment, backing off exponentially (1, 2, 4 ... 64 PAUSEs),
- * then yielding up to 4 times (crossbeam's Backoff::snooze).  When the
+ * then yielding up to 4 times (crossbeam's Backoff::snooze) while yields pay on
+ * this thread (chan/yield.h; else it queues at once).  When the
  * counterpart runs on another CPU it usually frees a slot (or fills one)
  * within the spin, and the operation completes without the lock: no waiter
  * queued, no bit set, no wake-up.  The yields serve threads that outnumber
@@ -324,7 +326,12 @@ static inline enum chan_ring_rc chan__ring_retry(struct chan *c, void *elem, boo
 	unsigned first = c->cap >= 16 ? 4 : c->cap >= 8 ? 3 : c->cap >= 4 ? 2 : c->cap >= 2;
 
 	for (unsigned step = first; step < CHAN_RING_RETRY_STEPS;) {
-		chan__ring_snooze(&step, true);
+		if (step < CHAN_RING_SPIN_STEPS)
+			chan__ring_snooze(&step, false);
+		else if (chan__yield(chan_now(), NULL, NULL))
+			step++;
+		else
+			break; /* yields do not pay on this thread now: queue and sleep */
 		rc = send ? chan__ring_push(c, elem, false) : chan__ring_pop(c, elem, false);
 		if (rc != CHAN_RING_FULL)
 			break;

@@ -2,7 +2,8 @@
  * chan/lock.c - the channel lock's slow path (chan/lock.h has the fast path
  * and the states of the lock word).
  *
- * Bounded exponential backoff, then one yield, then sleep.  Backoff (1, 2,
+ * Bounded exponential backoff, then one yield (while yields pay on this
+ * thread: chan/yield.h), then sleep.  Backoff (1, 2,
  * 4 ... 64 PAUSEs between looks at the word) matters when two CPUs hammer
  * one channel: with a fixed short pause the waiter's reads keep stealing the
  * cache line from the holder and the two mostly trade the line back and
@@ -16,8 +17,9 @@
 #include "chan/lock.h"
 
 #include <gochan/chan.h>
-#include <sched.h>
 #include <urcu/arch.h>
+
+#include "chan/yield.h"
 
 #ifndef CHAN_LOCK_SPIN_NS
 #define CHAN_LOCK_SPIN_NS 10000
@@ -44,7 +46,8 @@ void chan__lock_slow(struct chan_lock *l)
 		else if (round > 6 && chan_now() - start > CHAN_LOCK_SPIN_NS)
 			break;
 	}
-	sched_yield();
+	/* One yield, unless yields do not pay on this thread now (chan/yield.h). */
+	chan__yield(chan_now(), NULL, NULL);
 	/* Mark the lock contended (2) and sleep until we take it.  Whoever takes
 	 * it this way leaves it at 2, so its unlock wakes the next sleeper.
 	 * acquire: pairs with the release exchange in chan__unlock(). */

@@ -14,10 +14,10 @@
 #include "chan/park.h"
 
 #include <gochan/chan.h>
-#include <sched.h>
 #include <urcu/arch.h>
 
 #include "chan/futex.h"
+#include "chan/yield.h"
 
 /*
  * How long a blocked operation spins (PAUSE), then yields, before it sleeps.
@@ -73,6 +73,11 @@ static inline void spin_feedback(bool spun_ok)
 					     : b;
 }
 
+static bool park_done(const void *p)
+{
+	return complete((struct chan_parker *)p);
+}
+
 /*
  * park - wait for completion or @deadline (CHAN_FOREVER: none), having
  * started at chan_now() time @start.  Returns 0 when complete, ETIMEDOUT
@@ -104,11 +109,12 @@ static int park(struct chan_parker *p, int64_t deadline, int64_t start)
 			yielding = true;
 			spin_feedback(false);
 		}
-		if (yielding) {
-			if (now - start > budget + CHAN_YIELD_NS)
-				break;
-			sched_yield();
-		}
+		/* Each yield goes through chan__yield, which stops yielding on
+		 * this thread while yields come back late (the CPU is taken by
+		 * work that does not serve us): then we sleep at once. */
+		if (yielding && (now - start > budget + CHAN_YIELD_NS ||
+				 !chan__yield(now, park_done, p)))
+			break;
 	}
 	/* Phase 3: announce that we sleep (0 -> 2), then sleep while it reads 2.
 	 * If the CAS fails the word is 1 (completion arrived meanwhile) or

@@ -1,0 +1,75 @@
+/*
+ * chan/yield.h - the wait layer's one sched_yield, taken only while yielding
+ * pays on this thread (issue 21).  Not installed; not for users.
+ *
+ * A yield hands this CPU to another runnable thread.  When that thread is
+ * the counterpart of our wait (threads outnumber cores, or the scheduler put
+ * both on one CPU), it completes us and the hand-off needs no FUTEX_WAKE:
+ * that is why park, the ring's retry and the channel lock yield before they
+ * sleep.  When the CPU is taken by work that does not serve us (another
+ * process's busy threads, or CPU-bound threads of this program), the yield
+ * returns only after that thread's whole time slice, milliseconds later,
+ * and every hand-off pays one: with two busy loops on a 2-vCPU machine Go's
+ * doubleselect ran 7.4-20.9 s instead of 0.14 s, where sleeping on the futex
+ * at once (the scheduler favours a woken sleeper) gave 0.58-0.84 s.
+ *
+ * So the process learns from its yields.  A yield that returned within
+ * CHAN_YIELD_LATE_NS was prompt: yielding stays on.  A late one turns
+ * yielding off for every thread for a back-off period: CHAN_YIELD_OFF_MIN_NS,
+ * doubled by each further late probe up to CHAN_YIELD_OFF_MAX_NS (1 s).  At
+ * the end of the period one thread (elected by a CAS) probes with one yield;
+ * the others sleep meanwhile.  A prompt probe turns yielding back on for
+ * all.  So on a busy machine the process loses at most one time slice a
+ * second to a yield, and once the machine is quiet again the next probe
+ * (within a second) turns yielding back on.
+ *
+ * Why not per thread (the first design): a late yield that ends the wait
+ * still cost a time slice, and the sieve's 300 short-lived threads each
+ * paid their own late probes.  Why not "a late yield that ended the wait
+ * paid": under load most did end it, after ~600 us (instrumented park,
+ * doubleselect beside two busy loops: 96,012 waits completed in a yield
+ * phase, 614 us on average, against 10 us idle).  Measured (bench/goprogs.c,
+ * 2 vCPUs, ns per op, medians of 3, two `stress-ng --cpu 2` at normal
+ * priority): doubleselect 122-560 us per value before, 16-18 us now, 12-15
+ * us with no yield at all (-DCHAN_YIELD_NS=0), which is 8-13 us idle where
+ * yields give 1.5-2.7 us; sieve 6.0-6.8 ms per prime before, 0.9-1.0 ms now.
+ * Idle, both as before (doubleselect 1.5-1.7 us, sieve 0.5-0.8 ms).
+ * Figures and commands: bench/results/goprogs-*.txt.
+ *
+ * The state is two words of the process, read on every yield and written
+ * only when the decision changes; nothing is ordered by them (relaxed).
+ */
+#ifndef GOCHAN_CHAN_YIELD_H
+#define GOCHAN_CHAN_YIELD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Longer than a yield to a runnable sibling that blocks again soon (a few
+ * us) and far shorter than a time slice (0.75-3 ms under EEVDF/CFS). */
+#ifndef CHAN_YIELD_LATE_NS
+#define CHAN_YIELD_LATE_NS 200000
+#endif
+#ifndef CHAN_YIELD_OFF_MIN_NS
+#define CHAN_YIELD_OFF_MIN_NS 2000000
+#endif
+#ifndef CHAN_YIELD_OFF_MAX_NS
+#define CHAN_YIELD_OFF_MAX_NS 1000000000
+#endif
+
+/*
+ * chan__yield - sched_yield(), unless the process has learnt that yields do
+ * not pay now.  @now is chan_now() as the caller last read it (the gate
+ * needs no clock read of its own).  @done and @arg are not used (an earlier
+ * design asked whether a late yield had ended the wait; see above why that
+ * was wrong); the callers still pass them until the wait layer moves to its
+ * own module (issue 17), where the signature loses them.  Returns false
+ * without yielding while yields are off: the caller should sleep instead
+ * (or queue and sleep).
+ */
+bool chan__yield(int64_t now, bool (*done)(const void *arg), const void *arg);
+
+/* Whether a thread yields now (tests and diagnostics). */
+bool chan__yield_on(int64_t now);
+
+#endif
