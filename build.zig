@@ -12,7 +12,8 @@
 //!
 //! Steps (`zig build -l` lists them): install (default), test, tsan, asan,
 //! fuzz-replay, fuzz-short, gcc-check, cxx-check, examples, zig-consumer,
-//! version-check, test-arm64, test-all, demo, bench, bench-bin.
+//! version-check, symbols-check, install-check, tsan-consumer, man-check,
+//! libuv-example, test-arm64, test-all, demo, bench, bench-bin.
 //!
 //! What configuring needs.  Only the library's own dependencies (liburcu
 //! through pkg-config, pthreads): every other tool (Criterion's pkg-config
@@ -49,6 +50,13 @@ const warn_flags = [_][]const u8{ "-Wall", "-Wextra", "-Werror" };
 const c_flags = std_flags ++ warn_flags;
 /// The same policy for C++ users of the public headers (cxx-check).
 const cxx_flags = [_][]const u8{ "-std=c++17", "-D_GNU_SOURCE", "-pthread" } ++ warn_flags;
+/// What users' strict builds add, and what the public macros must survive
+/// (issue 20): nested CHAN_RANGE vs -Wshadow, CHAN_SEND of a const value vs
+/// -Wcast-qual.  The examples build with them (examples, cxx-check).
+const user_strict_flags = [_][]const u8{ "-Wshadow", "-Wcast-qual" };
+/// C++ adds -Wold-style-cast: the public headers and tests/cxx_macros.cpp
+/// build with it (the examples are C, with C's casts of their own).
+const cxx_strict_flags = cxx_flags ++ user_strict_flags ++ [_][]const u8{"-Wold-style-cast"};
 
 /// Include paths: the public headers, and the repository root so that
 /// internal headers are reached as "chan/chan_internal.h" from any module.
@@ -108,6 +116,11 @@ pub fn build(b: *Build) void {
     // no sanitizer runtime, so gcc users can link libgochan.a as is.
     const static_lib = addLib(ctx, .{ .name = "gochan", .linkage = .static, .sanitize_c = .trap });
     const shared_lib = addLib(ctx, .{ .name = "gochan", .linkage = .dynamic, .sanitize_c = .trap });
+    // Export only the public API, versioned GOCHAN_0 (symbols-check below;
+    // README.md "ABI policy").  Every program of the project that needs an
+    // internal symbol (the tests, stress programs, benches) links a static
+    // flavour of the library instead.
+    shared_lib.version_script = b.path("version/libgochan.map");
     // The headers travel with the static library: installed next to it, and
     // on the include path of everything that links it (a package's users).
     static_lib.installHeadersDirectory(b.path("include"), "", .{ .include_extensions = &.{".h"} });
@@ -118,23 +131,69 @@ pub fn build(b: *Build) void {
     const install_shared = b.step("install-shared", "Install only libgochan.so (part of install)");
     install_shared.dependOn(&b.addInstallArtifact(shared_lib, .{}).step);
     b.getInstallStep().dependOn(install_shared);
+    // gochan.pc.  No Requires: no public header includes liburcu, and
+    // neither library references a liburcu symbol (only its header-only
+    // lists and macros are used), so libgochan.so NEEDs only libc and a
+    // static link needs only -pthread.  libdir and includedir follow
+    // --prefix-lib-dir / --prefix-include-dir; under DESTDIR (staging) the
+    // files land in $DESTDIR$prefix but name the final paths.
     const pc = b.addWriteFiles().add("gochan.pc", b.fmt(
         \\prefix={s}
         \\exec_prefix=${{prefix}}
-        \\libdir=${{prefix}}/lib
-        \\includedir=${{prefix}}/include
+        \\libdir={s}
+        \\includedir={s}
         \\
         \\Name: gochan
         \\Description: Go's channels, select, timers and context in C
         \\Version: {s}
-        \\Requires.private: liburcu-cds
         \\Libs: -L${{libdir}} -lgochan
         \\Libs.private: -pthread
         \\Cflags: -I${{includedir}}
         \\
-    , .{ b.install_prefix, zon.version }));
+    , .{ b.install_prefix, installedDir(b, b.lib_dir), installedDir(b, b.h_dir), zon.version }));
     const install_pc = b.addInstallFileWithDir(pc, .lib, "pkgconfig/gochan.pc");
     b.getInstallStep().dependOn(&install_pc.step);
+    // CMake's find_package(gochan): <libdir>/cmake/gochan/, relocatable (the
+    // paths are found from the config file's own directory).
+    {
+        const wf = b.addWriteFiles();
+        const rel_inc = std.fs.path.relative(b.allocator, b.lib_dir, b.h_dir) catch @panic("OOM");
+        const config = wf.add("gochanConfig.cmake", b.fmt(cmake_config, .{
+            zon.version, rel_inc, version.major, zon.version, version.major,
+        }));
+        const config_version = wf.add("gochanConfigVersion.cmake", b.fmt(cmake_config_version, .{zon.version}));
+        b.getInstallStep().dependOn(&b.addInstallFileWithDir(config, .lib, "cmake/gochan/gochanConfig.cmake").step);
+        b.getInstallStep().dependOn(&b.addInstallFileWithDir(config_version, .lib, "cmake/gochan/gochanConfigVersion.cmake").step);
+    }
+
+    // The reference manual from the headers' comments (scripts/gen-man.py):
+    // share/man/man3 (one page per header, `man <function>` for each public
+    // function) and share/doc/gochan/gochan-reference.html.  It fails if a
+    // public function has no doc comment.
+    const gen_man = b.addSystemCommand(&.{"python3"});
+    gen_man.setName("gen-man");
+    gen_man.addFileArg(b.path("scripts/gen-man.py"));
+    gen_man.addDirectoryArg(b.path("include"));
+    const man_dir = gen_man.addOutputDirectoryArg("reference");
+    gen_man.addArg(zon.version);
+    // A directory argument is not hashed by content: list the headers, so
+    // that editing one regenerates the pages.
+    for (listFiles(b, "include/gochan", "", ".h")) |hdr| gen_man.addFileInput(b.path(hdr));
+    b.getInstallStep().dependOn(&b.addInstallDirectory(.{
+        .source_dir = man_dir.path(b, "man3"),
+        .install_dir = .prefix,
+        .install_subdir = "share/man/man3",
+    }).step);
+    b.getInstallStep().dependOn(&b.addInstallDirectory(.{
+        .source_dir = man_dir.path(b, "html"),
+        .install_dir = .prefix,
+        .install_subdir = "share/doc/gochan",
+    }).step);
+
+    // `zig build uninstall`: Zig 0.15.2's own panics (ziglang/zig#14943), so
+    // it is ours: remove exactly what install puts there (same --prefix,
+    // --prefix-lib-dir and DESTDIR as the install).
+    b.getUninstallStep().makeFn = uninstall;
 
     // For Zig users of the package: `@import("gochan")` is the C API through
     // @cImport, and importing the module links everything it needs.
@@ -261,6 +320,8 @@ pub fn build(b: *Build) void {
             const run = pkgConfigCommand(b, &.{"gcc"}, if (criterion) "--cflags criterion" else null);
             run.setName(b.fmt("gcc {s}", .{src}));
             run.addArgs(&c_flags);
+            // The examples are user code: the strict warnings users turn on.
+            if (std.mem.startsWith(u8, src, "examples/")) run.addArgs(&user_strict_flags);
             run.addArgs(&.{ "-O2", "-Iinclude", "-I.", "-MD", "-c" });
             run.addFileArg(b.path(src));
             run.addArg("-o");
@@ -272,6 +333,7 @@ pub fn build(b: *Build) void {
             const run = b.addSystemCommand(&.{"gcc"});
             run.setName(b.fmt("gcc {s}", .{hdr}));
             run.addArgs(&c_flags);
+            run.addArgs(&user_strict_flags);
             run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c" });
             run.addFileArg(b.path(hdr));
             _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
@@ -283,7 +345,7 @@ pub fn build(b: *Build) void {
     // header alone, then every example compiled as C++, linked with
     // libgochan.a and run (its output checked as in `examples`), by g++ and
     // by clang++, both -Wall -Wextra -Werror.
-    const cxx_step = b.step("cxx-check", "Each public header and every example as C++17 (g++ and clang++ -Wall -Wextra -Werror); the examples are run");
+    const cxx_step = b.step("cxx-check", "Each public header (also -Wold-style-cast -Wshadow -Wcast-qual), every example (-Wshadow -Wcast-qual) and tests/cxx_macros.cpp as C++17 (g++ and clang++ -Wall -Wextra -Werror); all are run");
     var run_examples: std.ArrayList([]const u8) = .empty;
     for (example_srcs) |src| {
         if (!isBuildOnlyExample(src)) run_examples.append(b.allocator, src) catch @panic("OOM");
@@ -292,7 +354,7 @@ pub fn build(b: *Build) void {
         for (listFiles(b, "include/gochan", "", ".h")) |hdr| {
             const run = b.addSystemCommand(&.{cxx});
             run.setName(b.fmt("{s} {s}", .{ cxx, hdr }));
-            run.addArgs(&cxx_flags);
+            run.addArgs(&cxx_strict_flags);
             run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c++" });
             run.addFileArg(b.path(hdr));
             _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
@@ -302,7 +364,7 @@ pub fn build(b: *Build) void {
             // The umbrella header, as users include it.
             const run = b.addSystemCommand(&.{cxx});
             run.setName(b.fmt("{s} include/gochan.h", .{cxx}));
-            run.addArgs(&cxx_flags);
+            run.addArgs(&cxx_strict_flags);
             run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c++" });
             run.addFileArg(b.path("include/gochan.h"));
             _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
@@ -312,6 +374,7 @@ pub fn build(b: *Build) void {
             const run = pkgConfigCommand(b, &.{cxx}, "--libs liburcu-cds");
             run.setName(b.fmt("{s} {s}", .{ cxx, src }));
             run.addArgs(&cxx_flags);
+            run.addArgs(&user_strict_flags);
             run.addArgs(&.{ "-O2", "-Iinclude", "-MD", "-x", "c++" });
             run.addFileArg(b.path(src));
             run.addArgs(&.{ "-x", "none" });
@@ -325,13 +388,28 @@ pub fn build(b: *Build) void {
                 cxx_step.dependOn(&runExample(b, b.fmt("{s} {s}", .{ cxx, stem(src) }), stem(src), exe).step);
             }
         }
+        if (fileExists(b, "tests/cxx_macros.cpp")) {
+            // Every public macro in C++ under the strict flags, then run.
+            const run = pkgConfigCommand(b, &.{cxx}, "--libs liburcu-cds");
+            run.setName(b.fmt("{s} tests/cxx_macros.cpp", .{cxx}));
+            run.addArgs(&cxx_strict_flags);
+            run.addArgs(&.{ "-O2", "-Iinclude", "-MD" });
+            run.addFileArg(b.path("tests/cxx_macros.cpp"));
+            run.addArtifactArg(static_lib);
+            run.addArg("-o");
+            const exe = run.addOutputFileArg(b.fmt("cxx_macros-{s}", .{cxx}));
+            _ = run.addPrefixedDepFileOutputArg("-MF", "exe.d");
+            const check = runWithTimeout(b, program_timeout, b.fmt("{s} cxx_macros", .{cxx}));
+            check.addFileArg(exe);
+            cxx_step.dependOn(&check.step);
+        }
     }
 
     // ---- examples: every examples/*.c built by zig cc (C11) into zig-out/examples/ and run,
     // its output checked by scripts/check-example.sh (expected output in examples/expected/).
     const examples_step = b.step("examples", "Build every examples/*.c and run each one, its output checked (scripts/check-example.sh)");
     for (example_srcs) |src| {
-        const mod = addExeModule(ctx, &.{src}, .{});
+        const mod = addExeModule(ctx, &.{src}, .{ .extra_flags = &user_strict_flags });
         mod.linkLibrary(static_lib);
         const exe = b.addExecutable(.{ .name = stem(src), .root_module = mod });
         examples_step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "examples" } } }).step);
@@ -371,6 +449,79 @@ pub fn build(b: *Build) void {
         version_step.dependOn(&run.step);
     }
 
+    // ---- symbols-check: libgochan.so exports exactly the functions declared
+    // in the public headers, each versioned GOCHAN_0 and listed in
+    // version/libgochan.map (scripts/check-symbols.py reads `nm -D`).
+    const symbols_step = b.step("symbols-check", "nm -D of libgochan.so == the functions of the public headers == version/libgochan.map, all GOCHAN_0");
+    {
+        const run = runWithTimeout(b, program_timeout, "symbols-check");
+        run.addArg("python3");
+        run.addFileArg(b.path("scripts/check-symbols.py"));
+        run.addArtifactArg(shared_lib);
+        run.addDirectoryArg(b.path("include"));
+        run.addFileArg(b.path("version/libgochan.map"));
+        symbols_step.dependOn(&run.step);
+    }
+
+    // ---- install-check: install as a distribution does (DESTDIR staging, a
+    // --prefix, a multiarch --prefix-lib-dir) by running this build again,
+    // then build and run examples/consumer against the staged tree through
+    // pkg-config (shared, static libgochan.a, -static) and CMake's
+    // find_package (shared and static): scripts/check-install.sh.
+    const install_check_step = b.step("install-check", "Stage an install (DESTDIR, --prefix, --prefix-lib-dir) and build examples/consumer against it via pkg-config (shared, static) and CMake find_package");
+    if (fileExists(b, "scripts/check-install.sh")) {
+        const run = runWithTimeout(b, program_timeout, "install-check");
+        run.addArgs(&.{ "bash", "scripts/check-install.sh", b.graph.zig_exe });
+        run.addFileArg(b.path("build.zig"));
+        run.addArg(b.cache_root.join(b.allocator, &.{"install-check"}) catch @panic("OOM"));
+        if (b.graph.global_cache_root.path) |p| run.addArg(p);
+        run.setCwd(b.path("."));
+        install_check_step.dependOn(&run.step);
+    }
+
+    // ---- libuv-example: examples/libuv/uv_chanfd.c (a channel in a libuv
+    // loop through gopoll_chanfd) built by gcc against libgochan.a and
+    // libuv (pkg-config, when the step runs), run, its output compared with
+    // examples/libuv/expected.txt.
+    const libuv_step = b.step("libuv-example", "Build examples/libuv/uv_chanfd.c against libuv (a channel in a uv_poll_t through gopoll_chanfd) and check its output");
+    if (fileExists(b, "examples/libuv/uv_chanfd.c")) {
+        const cc = pkgConfigCommand(b, &.{"gcc"}, "--cflags --libs libuv");
+        cc.setName("gcc examples/libuv/uv_chanfd.c");
+        cc.addArgs(&c_flags);
+        cc.addArgs(&user_strict_flags);
+        cc.addArgs(&.{ "-O2", "-Iinclude" });
+        cc.addFileArg(b.path("examples/libuv/uv_chanfd.c"));
+        cc.addArtifactArg(static_lib);
+        cc.addArg("-o");
+        const exe = cc.addOutputFileArg("uv_chanfd");
+        const run = runWithTimeout(b, program_timeout, "libuv-example");
+        run.addArgs(&.{ "sh", "-c", "out=$(\"$1\") && printf '%s\\n' \"$out\" | diff -u \"$2\" - && echo \"libuv-example: output as expected\"", "sh" });
+        run.addFileArg(exe);
+        run.addFileArg(b.path("examples/libuv/expected.txt"));
+        libuv_step.dependOn(&run.step);
+    }
+
+    // ---- man-check: the generated pages format without a groff warning.
+    const man_step = b.step("man-check", "The reference manual (scripts/gen-man.py) formats cleanly with groff -ww; every public function has its page");
+    {
+        const run = runWithTimeout(b, program_timeout, "man-check");
+        run.addArg("bash");
+        run.addFileArg(b.path("scripts/check-man.sh"));
+        run.addDirectoryArg(man_dir);
+        man_step.dependOn(&run.step);
+    }
+
+    // ---- tsan-consumer: a user's -fsanitize=thread program (gcc) against the
+    // library built by scripts/build-tsan-lib.sh with the same compiler:
+    // no report (scripts/check-tsan-consumer.sh).
+    const tsan_consumer_step = b.step("tsan-consumer", "Build libgochan-tsan.a with gcc -fsanitize=thread (scripts/build-tsan-lib.sh) and run examples/consumer against it under TSan: no report");
+    if (fileExists(b, "scripts/check-tsan-consumer.sh")) {
+        const run = runWithTimeout(b, program_timeout, "tsan-consumer");
+        run.addArgs(&.{ "bash", "scripts/check-tsan-consumer.sh" });
+        run.setCwd(b.path("."));
+        tsan_consumer_step.dependOn(&run.step);
+    }
+
     // ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).
     // FUZZ_SECONDS (default 20) per harness; fuzz/run.sh fails if any harness finds a crash.
     const fuzz_short_step = b.step("fuzz-short", "libFuzzer run of every fuzz/fuzz_<name>.c, FUZZ_SECONDS (default 20) each");
@@ -383,11 +534,12 @@ pub fn build(b: *Build) void {
     }
 
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + test-arm64");
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + test-arm64");
     for ([_]*Build.Step{
         fuzz_short_step, gcc_step,      cxx_step,       test_step,      tsan_step,
         asan_step,       fuzz_step,     examples_step,  consumer_step,  version_step,
-        arm64_step,      b.getInstallStep(),
+        arm64_step,      symbols_step,  install_check_step, tsan_consumer_step,
+        man_step,        libuv_step,    b.getInstallStep(),
     }) |s| all_step.dependOn(s);
 
     // ---- the main job: the search service (search/build_search.zig) makes the
@@ -421,6 +573,132 @@ pub fn build(b: *Build) void {
         bench_step.dependOn(&run.step);
     } else bench_step.dependOn(bench_bin_step);
 }
+
+/// The uninstall step: every file and directory the install step creates
+/// (libraries, gochan.pc, the CMake files, the headers, the manual), and
+/// nothing else: a man3 page is removed only if it is one of ours (gochan.3,
+/// gochan-<module>.3, or a `.so man3/gochan-...` link).  Missing files are
+/// fine (uninstalling twice is not an error).
+fn uninstall(step: *Build.Step, options: Build.Step.MakeOptions) anyerror!void {
+    _ = options;
+    const b = step.owner;
+    const cwd = std.fs.cwd();
+    const files = [_][]const u8{
+        b.pathJoin(&.{ b.lib_dir, "libgochan.a" }),
+        b.pathJoin(&.{ b.lib_dir, "libgochan.so" }),
+        b.pathJoin(&.{ b.lib_dir, b.fmt("libgochan.so.{d}", .{version.major}) }),
+        b.pathJoin(&.{ b.lib_dir, b.fmt("libgochan.so.{s}", .{zon.version}) }),
+        b.pathJoin(&.{ b.lib_dir, "pkgconfig", "gochan.pc" }),
+        b.pathJoin(&.{ b.h_dir, "gochan.h" }),
+    };
+    for (files) |f| cwd.deleteFile(f) catch |err| switch (err) {
+        error.FileNotFound => {},
+        else => return err,
+    };
+    const trees = [_][]const u8{
+        b.pathJoin(&.{ b.lib_dir, "cmake", "gochan" }),
+        b.pathJoin(&.{ b.h_dir, "gochan" }),
+        b.pathJoin(&.{ b.install_path, "share", "doc", "gochan" }),
+    };
+    for (trees) |t| try cwd.deleteTree(t);
+    const man3_path = b.pathJoin(&.{ b.install_path, "share", "man", "man3" });
+    var man3 = cwd.openDir(man3_path, .{ .iterate = true }) catch |err| switch (err) {
+        error.FileNotFound => return,
+        else => return err,
+    };
+    defer man3.close();
+    var ours: std.ArrayList([]const u8) = .empty;
+    var it = man3.iterate();
+    while (try it.next()) |entry| {
+        if (entry.kind != .file or !std.mem.endsWith(u8, entry.name, ".3")) continue;
+        var buf: [64]u8 = undefined;
+        const head = man3.readFile(entry.name, &buf) catch continue;
+        if (std.mem.eql(u8, entry.name, "gochan.3") or std.mem.startsWith(u8, entry.name, "gochan-") or
+            std.mem.startsWith(u8, head, ".so man3/gochan-"))
+            try ours.append(b.allocator, b.dupe(entry.name));
+    }
+    for (ours.items) |name| try man3.deleteFile(name);
+}
+
+/// An install directory (b.lib_dir, b.h_dir) as the installed files must
+/// name it: "${prefix}/..." when it is under the prefix, else the absolute
+/// path, without DESTDIR either way (DESTDIR only stages the files).
+fn installedDir(b: *Build, dir: []const u8) []const u8 {
+    if (std.mem.startsWith(u8, dir, b.install_path) and dir.len > b.install_path.len and dir[b.install_path.len] == '/')
+        return b.fmt("${{prefix}}{s}", .{dir[b.install_path.len..]});
+    if (b.dest_dir) |dest| if (std.mem.startsWith(u8, dir, dest)) return dir[dest.len..];
+    return dir;
+}
+
+/// <libdir>/cmake/gochan/gochanConfig.cmake: the imported targets
+/// gochan::gochan (the shared library where installed, else the static one;
+/// GOCHAN_STATIC=ON picks the static one), gochan::gochan_static and
+/// gochan::gochan_shared.  Arguments: version, include dir relative to
+/// libdir, SONAME major, version.
+const cmake_config =
+    \\# gochanConfig.cmake - find_package(gochan) for gochan {s}.
+    \\# Targets: gochan::gochan (libgochan.so, or libgochan.a when GOCHAN_STATIC
+    \\# is ON or no shared library is installed), gochan::gochan_static,
+    \\# gochan::gochan_shared.  Paths are relative to this file: the installed
+    \\# tree may be moved or staged.
+    \\include(CMakeFindDependencyMacro)
+    \\set(THREADS_PREFER_PTHREAD_FLAG ON)
+    \\find_dependency(Threads)
+    \\get_filename_component(_gochan_libdir "${{CMAKE_CURRENT_LIST_DIR}}/../.." ABSOLUTE)
+    \\get_filename_component(_gochan_incdir "${{_gochan_libdir}}/{s}" ABSOLUTE)
+    \\if(NOT TARGET gochan::gochan_static)
+    \\  add_library(gochan::gochan_static STATIC IMPORTED)
+    \\  set_target_properties(gochan::gochan_static PROPERTIES
+    \\    IMPORTED_LOCATION "${{_gochan_libdir}}/libgochan.a"
+    \\    IMPORTED_LINK_INTERFACE_LANGUAGES C
+    \\    INTERFACE_INCLUDE_DIRECTORIES "${{_gochan_incdir}}"
+    \\    INTERFACE_LINK_LIBRARIES Threads::Threads)
+    \\endif()
+    \\if(NOT TARGET gochan::gochan_shared AND EXISTS "${{_gochan_libdir}}/libgochan.so.{d}")
+    \\  add_library(gochan::gochan_shared SHARED IMPORTED)
+    \\  set_target_properties(gochan::gochan_shared PROPERTIES
+    \\    IMPORTED_LOCATION "${{_gochan_libdir}}/libgochan.so.{s}"
+    \\    IMPORTED_SONAME "libgochan.so.{d}"
+    \\    INTERFACE_INCLUDE_DIRECTORIES "${{_gochan_incdir}}"
+    \\    INTERFACE_LINK_LIBRARIES Threads::Threads)
+    \\endif()
+    \\if(NOT TARGET gochan::gochan)
+    \\  add_library(gochan::gochan INTERFACE IMPORTED)
+    \\  if(TARGET gochan::gochan_shared AND NOT GOCHAN_STATIC)
+    \\    set_target_properties(gochan::gochan PROPERTIES INTERFACE_LINK_LIBRARIES gochan::gochan_shared)
+    \\  else()
+    \\    set_target_properties(gochan::gochan PROPERTIES INTERFACE_LINK_LIBRARIES gochan::gochan_static)
+    \\  endif()
+    \\endif()
+    \\unset(_gochan_libdir)
+    \\unset(_gochan_incdir)
+    \\
+;
+
+/// gochanConfigVersion.cmake: semantic versioning as README.md's ABI policy
+/// states it: a request is met by the same major version at or above it,
+/// and, while the major version is 0, only by the same minor version.
+const cmake_config_version =
+    \\set(PACKAGE_VERSION "{s}")
+    \\set(PACKAGE_VERSION_COMPATIBLE FALSE)
+    \\set(PACKAGE_VERSION_EXACT FALSE)
+    \\if(PACKAGE_FIND_VERSION)
+    \\  string(REGEX MATCH "^([0-9]+)\\.([0-9]+)" _gochan_v "${{PACKAGE_VERSION}}")
+    \\  set(_gochan_major "${{CMAKE_MATCH_1}}")
+    \\  set(_gochan_minor "${{CMAKE_MATCH_2}}")
+    \\  if(NOT PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION
+    \\     AND PACKAGE_FIND_VERSION_MAJOR EQUAL _gochan_major
+    \\     AND (NOT _gochan_major EQUAL 0 OR PACKAGE_FIND_VERSION_MINOR EQUAL _gochan_minor))
+    \\    set(PACKAGE_VERSION_COMPATIBLE TRUE)
+    \\  endif()
+    \\  if(PACKAGE_FIND_VERSION VERSION_EQUAL PACKAGE_VERSION)
+    \\    set(PACKAGE_VERSION_EXACT TRUE)
+    \\  endif()
+    \\else()
+    \\  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+    \\endif()
+    \\
+;
 
 const TestOptions = struct {
     jobs: []const u8,
@@ -513,6 +791,8 @@ fn addLib(ctx: Ctx, o: LibOptions) *Build.Step.Compile {
 }
 
 const ExeOptions = struct {
+    /// Warnings on top of the project's (examples: user_strict_flags).
+    extra_flags: []const []const u8 = &.{},
     tsan: bool = false,
     sanitize_c: ?std.zig.SanitizeC = null,
 };
@@ -529,7 +809,11 @@ fn addExeModule(ctx: Ctx, srcs: []const []const u8, o: ExeOptions) *Build.Module
         .sanitize_c = o.sanitize_c,
     });
     addIncludes(b, mod);
-    mod.addCSourceFiles(.{ .root = b.path("."), .files = srcs, .flags = &c_flags });
+    mod.addCSourceFiles(.{
+        .root = b.path("."),
+        .files = srcs,
+        .flags = std.mem.concat(b.allocator, []const u8, &.{ &c_flags, o.extra_flags }) catch @panic("OOM"),
+    });
     linkUrcu(b, mod, ctx.target);
     return mod;
 }

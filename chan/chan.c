@@ -84,7 +84,7 @@ static chan_t *chan_alloc(size_t elem_size, size_t cap, uint32_t flags)
 	c->elem_size = elem_size;
 	c->cap = cap;
 	c->flags = flags;
-	atomic_init(&c->refs, 1);
+	atomic_init(&c->refs, flags & CHAN_F_OWNED ? CHAN_OWNER_REF : 1);
 	c->stride = stride;
 	c->buf = (unsigned char *)c + hdr + extra;
 	if (ring) {
@@ -104,7 +104,12 @@ chan_t *chan_new(size_t elem_size, size_t cap)
 
 chan_t *chan__new_timer(size_t elem_size)
 {
-	return chan_alloc(elem_size, 1, CHAN_F_TIMER);
+	return chan_alloc(elem_size, 1, CHAN_F_TIMER | CHAN_F_OWNED);
+}
+
+chan_t *chan__new_owned(size_t elem_size, size_t cap)
+{
+	return chan_alloc(elem_size, cap, CHAN_F_OWNED);
 }
 
 chan_t *chan_ref(chan_t *c)
@@ -116,16 +121,15 @@ chan_t *chan_ref(chan_t *c)
 	return c;
 }
 
-int chan_unref(chan_t *c)
+/* Drop @n references (1, or the owner's CHAN_OWNER_REF). */
+static int chan_drop(struct chan *c, size_t n)
 {
-	if (!c)
-		return EINVAL;
 	/* acq_rel: the release half orders every use of the channel by this
 	 * thread before the free; the acquire half, taken by whoever drops the
 	 * last reference, pairs with the other threads' releases.  (An acquire
 	 * fence only on the last drop would be cheaper, but ThreadSanitizer
 	 * does not model fences.) */
-	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+	if (atomic_fetch_sub_explicit(&c->refs, n, memory_order_acq_rel) != n)
 		return 0;
 	/* Last reference.  Threads still queued mean a caller broke the
 	 * ownership rule (they hold no reference): refuse rather than free
@@ -136,11 +140,52 @@ int chan_unref(chan_t *c)
 		    atomic_load_explicit(&c->nrecvq, memory_order_relaxed);
 	chan__unlock_chan(c);
 	if (busy) {
-		atomic_store_explicit(&c->refs, 1, memory_order_relaxed);
+		atomic_store_explicit(&c->refs, n, memory_order_relaxed);
 		return EBUSY;
 	}
 	free((unsigned char *)c - c->pad);
 	return 0;
+}
+
+/*
+ * A user's unref of an owned channel: take one user reference, never the
+ * owner's.  refs == CHAN_OWNER_REF means that only the library's reference
+ * is left, so this caller holds none (the chan_unref(ctx_done(c)) bug):
+ * EPERM, nothing changes.  refs == 1 means the owner has let go and the
+ * caller holds the last reference: the ordinary last drop.  The CAS keeps
+ * the check and the decrement one step, so a concurrent owner drop
+ * (fetch_sub of CHAN_OWNER_REF) is seen either before (then 1 remains for
+ * the last user) or after.
+ */
+static int chan_unref_owned(struct chan *c)
+{
+	size_t r = atomic_load_explicit(&c->refs, memory_order_relaxed);
+
+	for (;;) {
+		if (r == CHAN_OWNER_REF)
+			return EPERM;
+		if (r == 1)
+			return chan_drop(c, 1);
+		/* acq_rel as in chan_drop (this is never the last drop). */
+		if (atomic_compare_exchange_weak_explicit(&c->refs, &r, r - 1,
+							  memory_order_acq_rel,
+							  memory_order_relaxed))
+			return 0;
+	}
+}
+
+int chan_unref(chan_t *c)
+{
+	if (!c)
+		return EINVAL;
+	if (caa_unlikely(c->flags & CHAN_F_OWNED))
+		return chan_unref_owned(c);
+	return chan_drop(c, 1);
+}
+
+int chan__unref_owner(chan_t *c)
+{
+	return chan_drop(c, CHAN_OWNER_REF);
 }
 
 /* The locked buffer (timer channels, or every buffered channel with
@@ -338,14 +383,21 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
  */
 #define CHAN_ALWAYS_INLINE static inline __attribute__((always_inline))
 
+/* @user: a user's send (chan_send*), refused on an owned channel with
+ * EPERM; the library's own sends and select (which checks its cases
+ * itself) pass false.  The flag is a constant in each caller: a user's send
+ * pays one predictable branch on line 0 (read-mostly, already loaded for
+ * elem_size). */
 CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline,
 				int would_block_err, const void *ra,
-				const struct godiag__sel *sel)
+				const struct godiag__sel *sel, bool user)
 {
 	bool ok;
 
 	if (caa_unlikely(!c || (!elem && c->elem_size)))
 		return EINVAL;
+	if (user && caa_unlikely(c->flags & CHAN_F_OWNED))
+		return EPERM;
 	deadline = chan__norm_deadline(deadline);
 	chan__chaos_point();
 	if (c->ring) {
@@ -380,22 +432,27 @@ CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline,
 int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
 		   const void *ra, const struct godiag__sel *sel)
 {
-	return send_ext(c, elem, deadline, would_block_err, ra, sel);
+	return send_ext(c, elem, deadline, would_block_err, ra, sel, false);
 }
 
 int chan_send(chan_t *c, const void *elem)
 {
-	return send_ext(c, elem, CHAN_FOREVER, 0, __builtin_return_address(0), NULL);
+	return send_ext(c, elem, CHAN_FOREVER, 0, __builtin_return_address(0), NULL, true);
 }
 
 int chan_try_send(chan_t *c, const void *elem)
 {
-	return send_ext(c, elem, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
+	return send_ext(c, elem, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL, true);
+}
+
+int chan__try_send_owned(chan_t *c, const void *elem)
+{
+	return send_ext(c, elem, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL, false);
 }
 
 int chan_send_until(chan_t *c, const void *elem, int64_t deadline)
 {
-	return send_ext(c, elem, deadline, ETIMEDOUT, __builtin_return_address(0), NULL);
+	return send_ext(c, elem, deadline, ETIMEDOUT, __builtin_return_address(0), NULL, true);
 }
 
 CHAN_ALWAYS_INLINE int recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline,
@@ -478,12 +535,10 @@ int chan_recv_until(chan_t *c, void *elem, bool *ok, int64_t deadline)
 	return recv_ext(c, elem, ok, deadline, ETIMEDOUT, __builtin_return_address(0), NULL);
 }
 
-int chan_close(chan_t *c)
+static int close_impl(struct chan *c)
 {
 	struct chan_waiter *w, *wake = NULL;
 
-	if (!c)
-		return EINVAL;
 	chan__chaos_point();
 	chan__lock(&c->lock);
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
@@ -519,6 +574,45 @@ int chan_close(chan_t *c)
 	return 0;
 }
 
+/*
+ * CHAN_SELECT(CHAN_NOWAIT, one case): the plain non-blocking operation
+ * after select's size check, one predictable test on line 0 (elem_size,
+ * which the operation loads anyway) in the common case.  The send keeps
+ * its user check (EPERM).
+ */
+static inline bool size_mismatch(const struct chan *c, size_t size)
+{
+	return caa_unlikely(size != c->elem_size) && size != 0 && c->elem_size != 0;
+}
+
+int chan_select_try_recv(chan_t *c, void *elem, bool *ok, size_t size)
+{
+	if (caa_unlikely(!c) || size_mismatch(c, size))
+		return EINVAL;
+	return recv_ext(c, elem, ok, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL);
+}
+
+int chan_select_try_send(chan_t *c, const void *elem, size_t size)
+{
+	if (caa_unlikely(!c) || size_mismatch(c, size))
+		return EINVAL;
+	return send_ext(c, elem, CHAN_NOWAIT, EAGAIN, __builtin_return_address(0), NULL, true);
+}
+
+int chan_close(chan_t *c)
+{
+	if (!c)
+		return EINVAL;
+	if (caa_unlikely(c->flags & CHAN_F_OWNED))
+		return EPERM; /* the library closes its own channels */
+	return close_impl(c);
+}
+
+int chan__close_owned(chan_t *c)
+{
+	return close_impl(c);
+}
+
 size_t chan__clear(chan_t *c)
 {
 	size_t n;
@@ -542,7 +636,9 @@ size_t chan__clear(chan_t *c)
 
 size_t chan__refs(const chan_t *c)
 {
-	return atomic_load_explicit(&c->refs, memory_order_relaxed);
+	size_t r = atomic_load_explicit(&c->refs, memory_order_relaxed);
+
+	return r & CHAN_OWNER_REF ? r - CHAN_OWNER_REF + 1 : r;
 }
 
 size_t chan_len(const chan_t *c)

@@ -38,6 +38,7 @@
 #define GOCHAN_CHAN_IMPL_H
 
 #include <gochan/chan.h>
+#include <gochan/select.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <urcu/compiler.h>
@@ -51,6 +52,20 @@
 struct chan_ring;
 
 #define CHAN_F_TIMER 1u /* timer channel: len/cap report 0 */
+/*
+ * Owned by the library (a Done channel, a timer's, a poll watch's): the
+ * library alone sends on it, closes it and drops its own reference, which
+ * is CHAN_OWNER_REF in refs (a user's chan_ref/chan_unref add and take 1).
+ * The public entry points refuse a send, a close, or an unref that would
+ * drop the owner's reference with EPERM (Go's receive-only `<-chan T`
+ * makes these impossible at compile time); the library's own paths
+ * (chan__try_send_owned, chan__close_owned, chan__unref_owner) skip the
+ * check.  Immutable, like every flag.
+ */
+#define CHAN_F_OWNED 2u
+/* The owner's reference: the top bit of refs, so that no number of user
+ * references can reach it and "only the owner is left" is refs == it. */
+#define CHAN_OWNER_REF ((size_t)1 << (sizeof(size_t) * 8 - 1))
 
 /*
  * Two cache lines (the allocation is aligned to 64 by hand, chan_alloc):
@@ -253,6 +268,43 @@ static inline bool chan__recv_would_block(const struct chan *c, memory_order mo)
 	if (c->cap == 0)
 		return atomic_load_explicit(&c->nsendq, mo) == 0;
 	return atomic_load_explicit(&c->qcount, mo) == 0;
+}
+
+/* A select case's op. */
+static inline bool chan__op_valid(enum chan_op op)
+{
+	return op == CHAN_OP_RECV || op == CHAN_OP_SEND;
+}
+
+/*
+ * What is wrong with a valid case on a non-NULL channel, as a positive
+ * errno (0: nothing): a send on a library-owned channel (EPERM, see
+ * CHAN_F_OWNED), a send of no value on a channel with values (EINVAL), a
+ * case from CHAN_RECV/CHAN_SEND whose sizeof *elem is not the channel's
+ * element size (EINVAL; an untagged size_check, or a zero-size channel,
+ * which copies nothing, is not checked).  select checks every case with it
+ * before touching any channel (CHAN_SELECT's one-case CHAN_NOWAIT path
+ * makes the same checks in chan_select_try_recv/_send).
+ */
+static inline int chan__case_misuse(const chan_case_t *cs)
+{
+	const struct chan *c = cs->chan;
+	uint32_t sc = cs->size_check;
+
+	if (chan__case_sends(cs)) {
+		if (caa_unlikely(c->flags & CHAN_F_OWNED))
+			return EPERM;
+		if (caa_unlikely(!cs->elem && c->elem_size))
+			return EINVAL;
+	}
+	/* The common cases in one predictable test: no size (0), or a tagged
+	 * size equal to the channel's (sc ^ TAG == elem_size; for an element
+	 * size above CHAN__SIZE_MAX that equality only holds for an untagged
+	 * value, which is not checked anyway).  Anything else is decided
+	 * exactly, out of the common path. */
+	if (caa_likely(sc == 0 || (size_t)(sc ^ CHAN__SIZE_TAG) == c->elem_size))
+		return 0;
+	return (sc & ~CHAN__SIZE_MAX) == CHAN__SIZE_TAG && c->elem_size ? EINVAL : 0;
 }
 
 /* The ring's operations need struct chan: included last, on purpose. */

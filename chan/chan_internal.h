@@ -16,6 +16,24 @@
 chan_t *chan__new_timer(size_t elem_size);
 
 /*
+ * Channels the library owns (CHAN_F_OWNED, chan_impl.h): users may receive
+ * from them and take and drop their own references (chan_ref/chan_unref);
+ * chan_send*, chan_close, a select's send case and a chan_unref that would
+ * drop the library's own reference return EPERM.
+ *
+ * chan__new_owned - chan_new() with the owner's reference (the only one).
+ * chan__unref_owner - drop it (the library's chan_unref: 0 or EBUSY as
+ *   chan_unref; the channel lives on while users hold references).
+ * chan__try_send_owned - chan_try_send() for the owner.
+ * chan__close_owned - chan_close() for the owner.
+ * chan__new_timer (above) makes an owned channel too.
+ */
+chan_t *chan__new_owned(size_t elem_size, size_t cap);
+int chan__unref_owner(chan_t *c);
+int chan__try_send_owned(chan_t *c, const void *elem);
+int chan__close_owned(chan_t *c);
+
+/*
  * chan__clear - drop every buffered value (under the channel lock) and return
  * how many were dropped.  Timer Stop/Reset use it so that no value from an
  * earlier setting is received after they return.
@@ -23,7 +41,8 @@ chan_t *chan__new_timer(size_t elem_size);
 size_t chan__clear(chan_t *c);
 
 /*
- * chan__refs - the channel's current reference count (a relaxed read).  The
+ * chan__refs - the channel's current reference count, the owner's reference
+ * (CHAN_F_OWNED) counted as one (a relaxed read).  The
  * timer thread uses it to notice that only the timer itself still holds a
  * Tick/After channel (refs == 1): nobody can receive from it any more, so the
  * timer may stop.  Exact only in that sense: once it reads 1 while the timer

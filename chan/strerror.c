@@ -25,6 +25,10 @@ const char *chan_strerror(int err)
 		return "channel still has blocked waiters";
 	case ENOMEM:
 		return "out of memory";
+	case EPERM:
+		/* Go: a compile error, "send to receive-only channel" / "close of
+		 * receive-only channel". */
+		return "send, close or unref of a receive-only (library-owned) channel";
 	default:
 		return "unknown error";
 	}

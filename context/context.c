@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/chan_internal.h" /* Done channels are library-owned */
 #include "chan/clock.h"
 #include "ctx_impl.h"
 #include "ctx_internal.h"
@@ -44,9 +45,9 @@ static pthread_once_t ctx_closed_once = PTHREAD_ONCE_INIT;
 
 static void ctx_closed_init(void)
 {
-	chan_t *c = chan_new(0, 0);
+	chan_t *c = chan__new_owned(0, 0);
 	if (c)
-		chan_close(c);
+		chan__close_owned(c);
 	ctx_closed_chan = c;
 }
 
@@ -126,7 +127,7 @@ static ctx_t *ctx_destroy(ctx_t *c)
 		 * broke that rule, chan_unref keeps the channel: a leak, not a
 		 * use after free.) */
 		if (d && d != ctx_closed_chan)
-			(void)chan_unref(d);
+			(void)chan__unref_owner(d);
 		pthread_mutex_destroy(&c->mu);
 	}
 	atomic_fetch_sub_explicit(&ctx_live_count, 1, memory_order_relaxed);
@@ -179,7 +180,7 @@ static void ctx_mark(ctx_t *c, int err, int cause, void *data, ctx_t **deferred)
 	/* Relaxed: we hold mu, which every writer of done holds. */
 	chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
 	if (d)
-		chan_close(d); /* cannot fail: only this first cancel closes it */
+		chan__close_owned(d); /* cannot fail: only this first cancel closes it */
 	else
 		atomic_store_explicit(&c->done, ctx_closed_chan, memory_order_release);
 	atomic_store_explicit(&c->settled, true, memory_order_release);
@@ -614,7 +615,7 @@ chan_t *ctx_done(ctx_t *c)
 	pthread_mutex_lock(&k->mu);
 	d = atomic_load_explicit(&k->done, memory_order_relaxed);
 	if (!d) {
-		d = chan_new(0, 0);
+		d = chan__new_owned(0, 0); /* users may only receive */
 		if (!d) {
 			pthread_mutex_unlock(&k->mu);
 			errno = ENOMEM;

@@ -329,7 +329,7 @@ static bool snap_rec(const struct godiag__rec *r, struct grow *threads, struct g
 	} else if (r->op == GODIAG_OP_SELECT) {
 		for (uint32_t i = 0; i < r->ncases; i++)
 			if (r->cases[i].chan &&
-			    !snap_chan(chans, r->cases[i].chan, i, r->cases[i].op == CHAN_OP_SEND))
+			    !snap_chan(chans, r->cases[i].chan, i, chan__case_sends(&r->cases[i])))
 				return false;
 	}
 	t->nchans = chans->n - t->first_chan;

@@ -162,8 +162,10 @@ static int request_with_deadline(void)
 	ctx_cancel_release(ctx); /* defer cancel() */
 	chan_unref(nums);
 	chan_unref(squares);
+	/* How many squares fit in the 120 ms depends on the machine (a loaded
+	 * one may run the stages only after the deadline): not a failure. */
 	return (err == CTX_DEADLINE_EXCEEDED && g.err == CTX_DEADLINE_EXCEEDED &&
-		q.err == CTX_DEADLINE_EXCEEDED && got > 0)
+		q.err == CTX_DEADLINE_EXCEEDED)
 		       ? 0
 		       : 1;
 }

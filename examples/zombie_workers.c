@@ -45,14 +45,14 @@
 #include <stdio.h>
 #include <time.h>
 
-struct worker {
+struct worker_arg {
 	ctx_t *ctx; /* this worker's own reference */
 	int id;
 };
 
 static void *worker(void *arg)
 {
-	struct worker *w = (struct worker *)arg;
+	struct worker_arg *w = (struct worker_arg *)arg;
 	for (;;) {
 		switch (CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(ctx_done(w->ctx), NULL, NULL))) {
 		case 0:
@@ -75,7 +75,7 @@ static void *worker(void *arg)
 int main(void)
 {
 	CTX_SCOPED ctx_t *ctx = ctx_with_timeout(ctx_background(), 200 * GOTIME_MILLISECOND);
-	struct worker workers[3];
+	struct worker_arg workers[3];
 	pthread_t threads[3];
 
 	if (!ctx) {

@@ -13,5 +13,6 @@
 #include <gochan/poll.h>
 #include <gochan/waitgroup.h>
 #include <gochan/group.h>
+#include <gochan/diag.h>
 
 #endif

@@ -49,6 +49,9 @@
 #include <gochan/context.h>
 #include <gochan/poll.h>
 
+/* A watch's channel is owned by the library (chan__new_owned & co.). */
+#include "chan/chan_internal.h"
+
 enum preg_kind {
 	PREG_WATCH = 1,
 	PREG_HANGUP,

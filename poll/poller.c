@@ -336,7 +336,7 @@ static void dispatch_locked(const struct epoll_event *ev, struct preg **batch)
 			 * chan_close orders it for receivers too). */
 			atomic_store_explicit(&w->revents, gopoll__revents_from_epoll(hit),
 					      memory_order_release);
-			chan_close(w->ch); /* only here: cannot fail */
+			chan__close_owned(w->ch); /* only here: cannot fail */
 		} else if (gopoll__hup_claim_locked(r)) {
 			r->fire_next = *batch;
 			*batch = r;

@@ -31,7 +31,7 @@ gopoll_t *gopoll_watch(int fd, unsigned events)
 		errno = ENOMEM;
 		return NULL;
 	}
-	w->ch = chan_new(0, 0);
+	w->ch = chan__new_owned(0, 0); /* users may only receive */
 	if (!w->ch) {
 		free(w);
 		errno = ENOMEM;
@@ -49,7 +49,7 @@ gopoll_t *gopoll_watch(int fd, unsigned events)
 	int err = gopoll__attach_locked(&w->r);
 	gopoll__unlock();
 	if (err) {
-		(void)chan_unref(w->ch);
+		(void)chan__unref_owner(w->ch);
 		free(w);
 		errno = err;
 		return NULL;
@@ -77,7 +77,7 @@ int gopoll_free(gopoll_t *w)
 	gopoll__unlock();
 	/* EBUSY: a thread is still blocked on it; the channel is kept (not
 	 * freed) so that thread never touches freed memory. */
-	int rc = chan_unref(w->ch);
+	int rc = chan__unref_owner(w->ch);
 	free(w);
 	return rc;
 }

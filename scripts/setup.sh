@@ -62,6 +62,9 @@ TEST_PACKAGES=(
 	hyperfine
 	stress-ng          # scripts/flake-hunt.sh: a known load beside the tests
 	qemu-user-static   # test-arm64: qemu-aarch64-static
+	cmake              # install-check: a consumer through find_package(gochan)
+	groff-base         # man-check: the generated manual pages
+	libuv1-dev         # libuv-example: a channel in a libuv loop (gopoll_chanfd)
 )
 # test-arm64 links against Debian's arm64 builds of the libraries.  Those
 # that are Multi-Arch: same are installed next to the amd64 ones (multiarch):

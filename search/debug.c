@@ -7,6 +7,8 @@
 
 #include <gochan/diag.h>
 
+#include "search/budget.h"
+#include "search/guard.h"
 #include "search/stats.h"
 
 /* Threads of this process now (Linux: /proc/self/stat field 20). */
@@ -37,12 +39,14 @@ void debug_vars(struct jbuf *out)
 	jbuf_printf(out,
 		    "{\"requests_in_progress\":%ld,\"scans_in_progress\":%ld,\"workers_alive\":%ld,"
 		    "\"fds_held\":%ld,\"contexts_alive\":%ld,\"requests_total\":%ld,"
-		    "\"scans_canceled\":%ld,\"library_threads\":%u,\"process_threads\":%ld,"
+		    "\"scans_canceled\":%ld,\"connections_open\":%ld,\"scan_threads_free\":%ld,"
+		    "\"library_threads\":%u,"
+		    "\"process_threads\":%ld,"
 		    "\"blocked\":",
-		    stat_get(&stats.requests_in_progress),
-		    stat_get(&stats.scans_in_progress), stat_get(&stats.workers_alive),
-		    stat_get(&stats.fds_held), stat_get(&stats.contexts_alive),
-		    stat_get(&stats.requests_total), stat_get(&stats.scans_canceled),
+		    stat_get(&stats.requests_in_progress), stat_get(&stats.scans_in_progress),
+		    stat_get(&stats.workers_alive), stat_get(&stats.fds_held),
+		    stat_get(&stats.contexts_alive), stat_get(&stats.requests_total),
+		    stat_get(&stats.scans_canceled), guard_open_count(), budget_free_now(),
 		    godiag_threads(), process_threads());
 	char *dump = godiag_dump_json();
 	jbuf_puts(out, dump ? dump : "null");

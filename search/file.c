@@ -17,12 +17,17 @@ static bool emit_match(struct worker *w, const struct jbuf *path, long long line
 		       size_t len)
 {
 	struct jbuf *j = &w->batch;
-	if (len > w->s->p.text_max)
-		len = w->s->p.text_max;
-	jbuf_puts(j, "{\"type\":\"match\",\"path\":");
-	jbuf_str(j, path->p, path->len);
-	jbuf_printf(j, ",\"line\":%lld,\"text\":", line);
-	jbuf_str(j, text, len);
+	size_t full = len, ms, me;
+	len = json_utf8_cut(text, len, w->s->p.text_max); /* never inside a character */
+	match_span(w->st, &ms, &me);
+	jbuf_puts(j, "{\"type\":\"match\",");
+	jbuf_field(j, "path", path->p, path->len);
+	jbuf_printf(j, ",\"line\":%lld,", line);
+	jbuf_field(j, "text", text, len);
+	/* The first match, as byte offsets in the whole line (it may lie past
+	 * the cut text); column is 1-based, as rg's and grep's. */
+	if (me <= full)
+		jbuf_printf(j, ",\"column\":%zu,\"submatch\":[%zu,%zu]", ms + 1, ms, me);
 	jbuf_puts(j, "}\n");
 	return scan__added(w);
 }
@@ -49,10 +54,9 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 	struct scan *s = w->s;
 	int fd = scan__open_fd(dirfd, name, O_RDONLY | O_NONBLOCK);
 	if (fd < 0) {
-		/* ELOOP: it became a symlink; ENOENT: it vanished. */
-		if (errno != ELOOP)
-			atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
-		return true;
+		/* ELOOP: it became a symlink (not searched, as symlinks are not);
+		 * ENOENT: it vanished; EACCES: unreadable. */
+		return errno == ELOOP || scan__file_error(w, path, strerror(errno), 0, 0);
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -64,6 +68,9 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 		scan__close_fd(fd);
 		return true;
 	}
+	const char *failed = NULL; /* why the file was not (wholly) searched */
+	char why[128];
+	long long unchecked = 0, first_unchecked = 0; /* lines the matcher failed on */
 	bool go_on = true, probed = false, eof = false;
 	size_t have = 0;    /* bytes in w->buf, all past the last processed line */
 	long long line = 1; /* number of the line at w->buf[0] */
@@ -74,14 +81,14 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 			break;
 		}
 		if (!grow(w, have + CHUNK)) {
-			atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
+			failed = "out of memory";
 			break;
 		}
 		ssize_t r = read(fd, w->buf + have, CHUNK);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
+			failed = strerror(errno);
 			break;
 		}
 		have += (size_t)r;
@@ -125,13 +132,17 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 			while (pos < lim) {
 				size_t ls, le;
 				int rc = match_next(s->p.m, w->st, w->buf, lim, &pos, &ls, &le);
-				if (rc < 0)
-					atomic_fetch_add_explicit(&s->totals.errors, 1,
-								  memory_order_relaxed);
-				if (rc <= 0)
+				if (rc == 0)
 					break;
 				line += (long long)count_newlines(w->buf + counted, ls - counted);
 				counted = ls;
+				if (rc < 0) { /* this line alone could not be checked */
+					if (!unchecked++) {
+						first_unchecked = line;
+						match_error_message(rc, why, sizeof why);
+					}
+					continue;
+				}
 				if (!emit_match(w, path, line, w->buf + ls, le - ls)) {
 					go_on = false;
 					break;
@@ -154,5 +165,8 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 		have -= end;
 	}
 	scan__close_fd(fd);
+	if (go_on && (failed || unchecked))
+		go_on = scan__file_error(w, path, failed ? failed : why, unchecked,
+					 first_unchecked);
 	return go_on;
 }

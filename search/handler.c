@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "search/config.h"
+#include "search/dialect.h"
 #include "search/match.h"
 #include "search/parse.h"
 #include "search/stats.h"
@@ -37,13 +39,14 @@ void search_req_clear(struct search_req *r)
 {
 	matcher_free(r->m);
 	free(r->glob);
+	free(r->exclude);
 	free(r->prefix);
 	if (r->dir_fd >= 0) {
 		close(r->dir_fd);
 		stat_add(&stats.fds_held, -1);
 	}
 	r->m = NULL;
-	r->glob = r->prefix = NULL;
+	r->glob = r->prefix = r->exclude = NULL;
 	r->dir_fd = -1;
 }
 
@@ -99,6 +102,70 @@ static int open_root(const char *root, size_t len, struct search_req *r, struct 
 	return 0;
 }
 
+/* A boolean parameter: absent/""/0/false -> 0, 1/true -> 1, else -1. */
+static int flag_param(param_fn get, void *cls, const char *key)
+{
+	size_t len;
+	const char *v = get(cls, key, &len);
+	if (!v || !len || (len == 1 && v[0] == '0') || (len == 5 && !memcmp(v, "false", 5)))
+		return 0;
+	if ((len == 1 && v[0] == '1') || (len == 4 && !memcmp(v, "true", 4)))
+		return 1;
+	return -1;
+}
+
+/* fixed= (a plain string, rg -F) and case= (sensitive, insensitive: rg -i,
+ * smart: insensitive unless q holds an upper-case letter, rg -S). */
+static int match_opts(param_fn get, void *cls, const char *q, size_t qlen, unsigned *opts,
+		      struct jbuf *err)
+{
+	int fixed = flag_param(get, cls, "fixed");
+	if (fixed < 0)
+		return bad(err, "fixed must be 1, 0, true or false", "fixed", -1);
+	*opts = fixed ? MATCH_FIXED : 0;
+	size_t len;
+	const char *c = get(cls, "case", &len);
+	if (!c || !len || (len == 9 && !memcmp(c, "sensitive", 9)))
+		return 0;
+	if (len == 11 && !memcmp(c, "insensitive", 11)) {
+		*opts |= MATCH_CASELESS;
+		return 0;
+	}
+	if (len == 5 && !memcmp(c, "smart", 5)) {
+		bool upper = false;
+		for (size_t i = 0; i < qlen && !upper; i++)
+			upper = q[i] >= 'A' && q[i] <= 'Z';
+		if (!upper)
+			*opts |= MATCH_CASELESS;
+		return 0;
+	}
+	return bad(err, "case must be sensitive, insensitive or smart", "case", -1);
+}
+
+/* exclude= (a glob on base names, fd -E / rg -g '!GLOB') and hidden=
+ * (0: skip names starting with '.', as rg and fd do by default). */
+static int walk_opts(param_fn get, void *cls, struct search_req *r, struct jbuf *err)
+{
+	int hidden = 1;
+	size_t len;
+	const char *h = get(cls, "hidden", &len);
+	if (h && len)
+		hidden = flag_param(get, cls, "hidden");
+	if (hidden < 0)
+		return bad(err, "hidden must be 1, 0, true or false", "hidden", -1);
+	r->hidden = hidden;
+	const char *x = get(cls, "exclude", &len);
+	if (!x || !len)
+		return 0;
+	if (memchr(x, 0, len) || strchr(x, '/'))
+		return bad(err, "exclude is a glob on base names: no '/' or NUL", "exclude", -1);
+	if (parse_glob_check(x) != 0)
+		return bad(err, "invalid glob: syntax error in pattern", "exclude", -1);
+	if (!(r->exclude = strdup(x)))
+		return 500;
+	return 0;
+}
+
 int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *err)
 {
 	*r = (struct search_req){.dir_fd = -1};
@@ -117,7 +184,17 @@ int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *er
 	if (q) {
 		char msg[300];
 		size_t off = 0;
-		if (!(r->m = matcher_new(q, qlen, msg, sizeof msg, &off))) {
+		const char *why;
+		unsigned opts = 0;
+		if ((st = match_opts(get, cls, q, qlen, &opts, err)) != 0)
+			goto fail;
+		if (!(opts & MATCH_FIXED) && dialect_check(q, qlen, &off, &why) != 0) {
+			char full[340];
+			snprintf(full, sizeof full, "unsupported syntax: %s", why);
+			st = bad(err, full, "q", (long long)off);
+			goto fail;
+		}
+		if (!(r->m = matcher_new_opts(q, qlen, opts, msg, sizeof msg, &off))) {
 			char full[340];
 			snprintf(full, sizeof full, "invalid pattern: %s", msg);
 			st = bad(err, full, "q", (long long)off);
@@ -144,6 +221,8 @@ int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *er
 			goto fail;
 		}
 	}
+	if ((st = walk_opts(get, cls, r, err)) != 0)
+		goto fail;
 	const char *root = get(cls, "root", &len);
 	if (root && (len == 0 || strcmp(root, ".") == 0))
 		root = NULL;
@@ -169,6 +248,15 @@ int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *er
 		}
 		if (ns < r->timeout_ns)
 			r->timeout_ns = ns; /* longer ones are cut to --max-timeout */
+	}
+	const char *d = get(cls, "depth", &len);
+	if (d && len) {
+		int64_t v;
+		if (memchr(d, 0, len) || parse_int(d, 1, 1000000, &v) != 0) {
+			st = bad(err, "depth must be an integer in 1..1000000", "depth", -1);
+			goto fail;
+		}
+		r->max_depth = (int)v;
 	}
 	r->max = cfg.max_results;
 	const char *m = get(cls, "max", &len);

@@ -5,6 +5,7 @@
 #ifndef GOCHAN_SEARCH_HANDLER_H
 #define GOCHAN_SEARCH_HANDLER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "search/json.h"
@@ -17,6 +18,9 @@ struct search_req {
 	char *glob;        /* base-name glob, or NULL */
 	int dir_fd;        /* O_PATH fd of the directory to scan, or -1 */
 	char *prefix;      /* its path relative to the served root ("" = root) */
+	char *exclude; /* exclude=: a glob; files and directories whose base name matches are not met */
+	bool hidden;   /* hidden=: also names starting with '.' (default 1) */
+	int max_depth; /* depth=: files at most this many levels below root (0: any) */
 	int64_t timeout_ns;
 	long long max;
 };

@@ -18,7 +18,7 @@ import traceback
 import urllib.parse
 
 LOG_RE = re.compile(r"^search id=(\d+) end=(\w+) files=(\d+) bytes=(\d+) matches=(\d+) ms=(\d+)"
-                    r"(?: hangup_to_joined_ms=([\d.]+) joined_unix_ns=(\d+))?")
+                    r"(?: hangup_to_joined_ms=([\d.]+) joined_unix_ns=(\d+))?(?: cut=(\w+))?")
 # The first line of a report by ThreadSanitizer, AddressSanitizer, LeakSanitizer
 # or UndefinedBehaviorSanitizer (a sanitized build of the service).
 SANITIZER_RE = re.compile(r"WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error: ")
@@ -27,16 +27,22 @@ SANITIZER_RE = re.compile(r"WARNING: ThreadSanitizer|ERROR: (Address|Leak)Saniti
 class Server:
     started = []   # every Server of this process, for sanitizer_reports()
 
-    def __init__(self, binary, root, *args, env=None):
+    def __init__(self, binary, root, *args, env=None, debug_vars=True, nice=0):
+        """Start BINARY --root ROOT --port 0 ARGS (and --debug-vars unless
+        debug_vars is False: vars() needs it, the demo and tests use it),
+        at nice value +nice (a negative one needs root)."""
         Server.started.append(self)
-        self.proc = subprocess.Popen([binary, "--root", root, "--port", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        extra = ["--debug-vars"] if debug_vars else []
+        self.proc = subprocess.Popen([binary, "--root", root, "--port", "0", *extra, *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                     preexec_fn=(lambda: os.nice(nice)) if nice else None)
         line = self.proc.stdout.readline().decode()
         m = re.match(r"listening on http://127\.0\.0\.1:(\d+)$", line.strip())
         if not m:
             self.proc.kill()
             raise RuntimeError("server did not start: %r %r" % (line, self.proc.stderr.read()))
         self.port = int(m.group(1))
+        self.host = "127.0.0.1:%d" % self.port   # the Host header it serves (DNS rebinding check)
         self.lines = queue.Queue()   # every stderr line
         self.logs = {}               # id -> parsed log line
         self.log_cv = threading.Condition()
@@ -55,7 +61,8 @@ class Server:
                 rec = {"id": int(m.group(1)), "end": m.group(2), "files": int(m.group(3)),
                        "bytes": int(m.group(4)), "matches": int(m.group(5)), "ms": int(m.group(6)),
                        "hangup_to_joined_ms": float(m.group(7)) if m.group(7) else None,
-                       "joined_unix_ns": int(m.group(8)) if m.group(8) else None}
+                       "joined_unix_ns": int(m.group(8)) if m.group(8) else None,
+                       "cut": m.group(9)}
                 with self.log_cv:
                     self.logs[rec["id"]] = rec
                     self.log_cv.notify_all()
@@ -103,7 +110,7 @@ class Server:
         s.settimeout(timeout)
         self._count(target)
         try:
-            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % target).encode())
+            s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (target, self.host)).encode())
             r = Response(s)
             body = r.read_all()
             return r.status, r.headers, body
@@ -124,7 +131,7 @@ class Server:
         s = self.connect()
         s.settimeout(timeout)
         self._count(target)
-        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target).encode())
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, self.host)).encode())
         return s, Response(s)
 
     def stop(self, sig=signal.SIGTERM, timeout=30):

@@ -2,6 +2,7 @@
 #include "search/json.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,4 +162,66 @@ char *jbuf_take(struct jbuf *b, size_t *len)
 	b->p = NULL;
 	b->len = b->cap = 0;
 	return p;
+}
+
+size_t json_utf8_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < max) {
+		size_t k = json_utf8_len(u + i, n - i);
+		if (k == 0)
+			k = 1; /* a stray byte stands alone */
+		if (i + k > max)
+			break;
+		i += k;
+	}
+	return i;
+}
+
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k = json_utf8_len(s + i, n - i);
+		if (k == 0)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+static void base64(struct jbuf *b, const unsigned char *s, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char out[4];
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)s[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		out[0] = tab[v >> 18 & 63];
+		out[1] = tab[v >> 12 & 63];
+		out[2] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+		out[3] = i + 2 < n ? tab[v & 63] : '=';
+		jbuf_put(b, out, 4);
+	}
+}
+
+void jbuf_field(struct jbuf *b, const char *key, const void *s, size_t n)
+{
+	jbuf_printf(b, "\"%s\":", key);
+	jbuf_str(b, s, n);
+	if (!utf8_valid(s, n)) {
+		jbuf_printf(b, ",\"%s_bytes\":\"", key);
+		base64(b, s, n);
+		jbuf_put(b, "\"", 1);
+	}
 }

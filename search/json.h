@@ -40,4 +40,14 @@ char *jbuf_take(struct jbuf *b, size_t *len);
  * if the byte at @s does not start one. */
 size_t json_utf8_len(const unsigned char *s, size_t n);
 
+/* The longest prefix of @s (@n bytes) of at most @max bytes that does not
+ * end inside a well-formed UTF-8 sequence: a cut there splits no character. */
+size_t json_utf8_cut(const char *s, size_t n, size_t max);
+
+/* Append "@key":"@s" (jbuf_str) and, when @s is not all well-formed UTF-8
+ * (the JSON string then reads its odd bytes as Latin-1, so two names can
+ * read alike), also ,"@key_bytes":"BASE64 of the raw bytes": lossless, as
+ * ripgrep's {"bytes":...}. */
+void jbuf_field(struct jbuf *b, const char *key, const void *s, size_t n);
+
 #endif

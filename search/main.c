@@ -21,11 +21,14 @@
 #include <gochan/context.h>
 #include <gochan/diag.h>
 #include <gochan/time.h>
+#include <gochan/version.h>
 
+#include "search/budget.h"
 #include "search/config.h"
 #include "search/parse.h"
 #include "search/server.h"
 #include "search/stats.h"
+#include "search/stream.h"
 
 struct config cfg = {
 	.listen = "127.0.0.1",
@@ -34,6 +37,10 @@ struct config cfg = {
 	.max_results = 10000,
 	.max_file_size = 8 << 20,
 	.max_timeout_ns = 60 * GOTIME_SECOND,
+	.header_timeout_ns = 10 * GOTIME_SECOND,
+	.idle_timeout_s = 30,
+	.max_conns = 512,
+	.max_conns_per_ip = 128,
 	.root_fd = -1,
 };
 
@@ -41,8 +48,14 @@ static void usage(FILE *f)
 {
 	fputs("usage: gochan-search --root DIR [--listen ADDR] [--port N] [--workers N]\n"
 	      "         [--max-scans N] [--max-results N] [--max-file-size BYTES] [--max-timeout DUR]\n"
-	      "Serves GET /search?q=PATTERN&name=GLOB&root=SUBDIR&timeout=DUR&max=N over DIR,\n"
-	      "GET / (a search page) and GET /debug/vars.  --port 0 picks a free port.\n",
+	      "         [--header-timeout DUR] [--idle-timeout DUR] [--max-conns N]\n"
+	      "         [--max-conns-per-ip N] [--allowed-host NAME]... [--debug-vars]\n"
+	      "         [--scan-threads N] [--version]\n"
+	      "Serves GET /search?q=PATTERN&name=GLOB&root=SUBDIR&timeout=DUR&max=N\n"
+	      "  &case=sensitive|insensitive|smart&fixed=1&depth=N over DIR,\n"
+	      "GET / (a search page) and, with --debug-vars, GET /debug/vars.  --port 0 picks\n"
+	      "a free port.  Requests whose Host is not --listen, localhost or an --allowed-host\n"
+	      "get 421 (DNS rebinding).\n",
 	      f);
 }
 
@@ -57,6 +70,18 @@ static int64_t int_flag(const char *name, const char *v, int64_t lo, int64_t hi)
 	return x;
 }
 
+static int64_t dur_flag(const char *name, const char *v)
+{
+	int64_t ns;
+	if (parse_duration(v, &ns) != 0 || ns <= 0 || ns > 24 * GOTIME_HOUR) {
+		fprintf(stderr,
+			"gochan-search: --%s %s: want a positive Go duration (10s), <= 24h\n", name,
+			v);
+		exit(2);
+	}
+	return ns;
+}
+
 static void parse_flags(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -68,11 +93,22 @@ static void parse_flags(int argc, char **argv)
 		{"max-results", required_argument, NULL, 'n'},
 		{"max-file-size", required_argument, NULL, 'f'},
 		{"max-timeout", required_argument, NULL, 't'},
+		{"header-timeout", required_argument, NULL, 'H'},
+		{"idle-timeout", required_argument, NULL, 'I'},
+		{"max-conns", required_argument, NULL, 'C'},
+		{"max-conns-per-ip", required_argument, NULL, 'P'},
+		{"allowed-host", required_argument, NULL, 'A'},
+		{"debug-vars", no_argument, NULL, 'D'},
+		{"scan-threads", required_argument, NULL, 'T'},
+		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	static const char *allowed[64];
+	cfg.allowed_hosts = allowed;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg.workers = cores > 0 ? (int)cores : 1;
+	cfg.scan_threads = cfg.workers;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -80,7 +116,9 @@ static void parse_flags(int argc, char **argv)
 			cfg.root = optarg;
 			break;
 		case 'l':
-			cfg.listen = optarg;
+			/* localhost is the IPv4 loopback (as Go's net resolves it
+			 * first); other names are not looked up. */
+			cfg.listen = strcmp(optarg, "localhost") == 0 ? "127.0.0.1" : optarg;
 			break;
 		case 'p':
 			cfg.port = (int)int_flag("port", optarg, 0, 65535);
@@ -95,17 +133,50 @@ static void parse_flags(int argc, char **argv)
 			cfg.max_results = (long)int_flag("max-results", optarg, 1, 1000000000);
 			break;
 		case 'f':
-			cfg.max_file_size = int_flag("max-file-size", optarg, 0, INT64_MAX / 2);
-			break;
-		case 't':
-			if (parse_duration(optarg, &cfg.max_timeout_ns) != 0 ||
-			    cfg.max_timeout_ns <= 0) {
+			if (parse_size(optarg, INT64_MAX / 2, &cfg.max_file_size) != 0) {
 				fprintf(stderr,
-					"gochan-search: --max-timeout %s: want a positive Go duration (60s)\n",
+					"gochan-search: --max-file-size %s: want bytes, or a size such as 512K, 10M, 1G\n",
 					optarg);
 				exit(2);
 			}
 			break;
+		case 't':
+			cfg.max_timeout_ns = dur_flag("max-timeout", optarg);
+			break;
+		case 'H':
+			cfg.header_timeout_ns = dur_flag("header-timeout", optarg);
+			break;
+		case 'I':
+			/* libmicrohttpd counts whole seconds: round up. */
+			cfg.idle_timeout_s =
+				(unsigned)((dur_flag("idle-timeout", optarg) + GOTIME_SECOND - 1) /
+					   GOTIME_SECOND);
+			break;
+		case 'C':
+			cfg.max_conns = (unsigned)int_flag("max-conns", optarg, 1, 100000);
+			break;
+		case 'P':
+			cfg.max_conns_per_ip =
+				(unsigned)int_flag("max-conns-per-ip", optarg, 1, 100000);
+			break;
+		case 'A':
+			/* argv outlives the server: the names are borrowed. */
+			if (cfg.n_allowed_hosts == 64) {
+				fputs("gochan-search: at most 64 --allowed-host\n", stderr);
+				exit(2);
+			}
+			allowed[cfg.n_allowed_hosts++] = optarg;
+			break;
+		case 'T':
+			cfg.scan_threads = (int)int_flag("scan-threads", optarg, 1, 100000);
+			break;
+		case 'D':
+			cfg.debug_vars = true;
+			break;
+		case 'V':
+			printf("gochan-search %s (stream schema %s)\n", gochan_version(),
+			       SEARCH_SCHEMA);
+			exit(0);
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -144,6 +215,10 @@ int main(int argc, char **argv)
 		perror("gochan-search: server context");
 		return 1;
 	}
+	if (budget_init(cfg.scan_threads) != 0) {
+		perror("gochan-search: scan-thread budget");
+		return 1;
+	}
 	int port = server_start(server_ctx);
 	if (port < 0)
 		return 1;
@@ -168,6 +243,7 @@ int main(int argc, char **argv)
 			left);
 	server_stop();
 	ctx_release(server_ctx);
+	budget_fini();
 	int leak = godiag_verify_none(chan_deadline_in(5 * GOTIME_SECOND));
 	long ctxs = stat_get(&stats.contexts_alive), fds = stat_get(&stats.fds_held),
 	     workers = stat_get(&stats.workers_alive);

@@ -21,6 +21,11 @@ struct match_state {
 	pcre2_match_data *md;
 	pcre2_match_context *mctx; /* carries the JIT stack */
 	pcre2_jit_stack *jit;      /* 32 KiB growing to 4 MiB (PCRE2's default is 32 KiB fixed) */
+	/* PCRE2 failed (a resource limit) on a multi-line subject ending
+	 * here: the rest of that range is matched one line at a time, so the
+	 * failure is confined to the line that causes it. */
+	const char *by_line_end;
+	size_t ms, me; /* the last hit's first match, as offsets in its line */
 };
 
 /* Characters that make a pattern more than a literal (PCRE2's
@@ -189,13 +194,25 @@ static size_t required_literal(const char *pat, size_t n, char *out)
 
 struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errlen, size_t *erroff)
 {
+	return matcher_new_opts(pat, len, 0, err, errlen, erroff);
+}
+
+struct matcher *matcher_new_opts(const char *pat, size_t len, unsigned opts, char *err,
+				 size_t errlen, size_t *erroff)
+{
+	if ((opts & MATCH_FIXED) && memchr(pat, '\n', len)) {
+		snprintf(err, errlen, "a fixed string cannot hold a newline (lines are matched)");
+		*erroff = (size_t)((const char *)memchr(pat, '\n', len) - pat);
+		return NULL;
+	}
 	struct matcher *m = calloc(1, sizeof *m);
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
 		*erroff = 0;
 		return NULL;
 	}
-	if (is_literal(pat, len)) {
+	bool caseless = opts & MATCH_CASELESS;
+	if (!caseless && ((opts & MATCH_FIXED) ? !memchr(pat, 0, len) : is_literal(pat, len))) {
 		m->lit = malloc(len + 1);
 		if (!m->lit) {
 			free(m);
@@ -212,7 +229,10 @@ struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errle
 	}
 	int code;
 	PCRE2_SIZE off;
-	m->code = pcre2_compile((PCRE2_SPTR)pat, len, PCRE2_MULTILINE, &code, &off, NULL);
+	/* PCRE2_LITERAL admits no MULTILINE (a literal has no ^ or $). */
+	uint32_t flags = (caseless ? PCRE2_CASELESS : 0) |
+			 ((opts & MATCH_FIXED) ? PCRE2_LITERAL : PCRE2_MULTILINE);
+	m->code = pcre2_compile((PCRE2_SPTR)pat, len, flags, &code, &off, NULL);
 	if (!m->code) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(code, msg, sizeof msg);
@@ -225,7 +245,9 @@ struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errle
 	(void)pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE);
 	/* A required literal of 3 bytes or more prefilters the lines (shorter
 	 * ones find too many candidates to beat PCRE2's own start-up scan). */
-	char *req = malloc(2 * len + 1);
+	/* (Case-sensitive only: memfind compares bytes; and not for a fixed
+	 * string, whose metacharacters are plain.) */
+	char *req = opts ? NULL : malloc(2 * len + 1);
 	if (req) {
 		size_t rl = required_literal(pat, len, req);
 		if (rl >= 3) {
@@ -250,6 +272,18 @@ void matcher_free(struct matcher *m)
 int matcher_is_literal(const struct matcher *m)
 {
 	return m->code == NULL;
+}
+
+void match_span(const struct match_state *st, size_t *ms, size_t *me)
+{
+	*ms = st->ms;
+	*me = st->me;
+}
+
+void match_error_message(int rc, char *msg, size_t len)
+{
+	if (pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, len) < 0)
+		snprintf(msg, len, "matcher error %d", rc);
 }
 
 size_t matcher_required_literal(const struct matcher *m, const char **lit)
@@ -306,17 +340,50 @@ static int pcre_at(const struct matcher *m, struct match_state *st, const char *
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc < 0)
-		return -1;
+		return rc;
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);
 	*ms = ov[0];
 	*me = ov[1];
 	return 1;
 }
 
+/* The line [a, z) of a range ending at @end: report it through *ls, *le
+ * and set *pos to the next line; returns @rc. */
+static int at_line(int rc, size_t a, size_t z, size_t end, size_t *pos, size_t *ls, size_t *le)
+{
+	*ls = a;
+	*le = z;
+	*pos = z < end ? z + 1 : end;
+	return rc;
+}
+
+/* match_next, one line at a time: each line is its own subject. */
+static int by_lines(const struct matcher *m, struct match_state *st, const char *buf, size_t end,
+		    size_t *pos, size_t *ls, size_t *le)
+{
+	st->by_line_end = buf + end;
+	for (size_t p = *pos; p < end;) {
+		size_t z = line_end(buf, end, p), s, e;
+		int rc = pcre_at(m, st, buf + p, z - p, 0, &s, &e);
+		if (rc > 0) {
+			st->ms = s;
+			st->me = e;
+		}
+		if (rc != 0)
+			return at_line(rc, p, z, end, pos, ls, le);
+		p = z < end ? z + 1 : end;
+	}
+	st->by_line_end = NULL;
+	*pos = end;
+	return 0;
+}
+
 int match_next(const struct matcher *m, struct match_state *st, const char *buf, size_t end,
 	       size_t *pos, size_t *ls, size_t *le)
 {
 	size_t p = *pos;
+	if (m->code && !m->lit && st->by_line_end == buf + end)
+		return by_lines(m, st, buf, end, pos, ls, le);
 	while (p < end) {
 		size_t s, e;
 		if (!m->code) {
@@ -339,25 +406,24 @@ int match_next(const struct matcher *m, struct match_state *st, const char *buf,
 			}
 			size_t a = line_start(buf, p, (size_t)(hit - buf));
 			size_t z = line_end(buf, end, (size_t)(hit - buf));
-			size_t s2, e2;
+			size_t s2 = 0, e2 = 0;
 			int rc = pcre_at(m, st, buf + a, z - a, 0, &s2, &e2);
-			if (rc < 0) {
-				*pos = end;
-				return rc;
-			}
 			if (rc == 0) {
 				p = z < end ? z + 1 : end;
 				continue;
 			}
-			*ls = a;
-			*le = z;
-			*pos = z < end ? z + 1 : end;
-			return 1;
+			st->ms = s2;
+			st->me = e2;
+			return at_line(rc, a, z, end, pos, ls, le);
 		} else {
 			int rc = pcre_at(m, st, buf, end, p, &s, &e);
-			if (rc <= 0) {
+			if (rc < 0) {
+				*pos = p;
+				return by_lines(m, st, buf, end, pos, ls, le);
+			}
+			if (rc == 0) {
 				*pos = end;
-				return rc;
+				return 0;
 			}
 		}
 		if (s >= end && (end == 0 || buf[end - 1] == '\n')) {
@@ -371,17 +437,19 @@ int match_next(const struct matcher *m, struct match_state *st, const char *buf,
 		if (e > z) {
 			/* The candidate crosses the line's end: try the line
 			 * alone (its own subject, so nothing beyond is seen). */
-			size_t s2, e2;
+			size_t s2 = 0, e2 = 0;
 			int rc = pcre_at(m, st, buf + a, z - a, 0, &s2, &e2);
-			if (rc < 0) {
-				*pos = end;
-				return rc;
-			}
+			if (rc < 0)
+				return at_line(rc, a, z, end, pos, ls, le);
 			if (rc == 0) {
 				p = z < end ? z + 1 : end;
 				continue;
 			}
+			s = a + s2;
+			e = a + e2;
 		}
+		st->ms = s - a;
+		st->me = (e > z ? z : e) - a;
 		*ls = a;
 		*le = z;
 		*pos = z < end ? z + 1 : end;

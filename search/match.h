@@ -23,7 +23,17 @@ struct matcher;
  * The matcher is read-only after this and may be shared by threads; each
  * thread needs its own match_state. */
 struct matcher *matcher_new(const char *pat, size_t len, char *err, size_t errlen, size_t *erroff);
+/* matcher_new with options: MATCH_CASELESS (PCRE2_CASELESS: ASCII case, byte
+ * mode), MATCH_FIXED (the pattern is a plain string: the literal path, or
+ * PCRE2_LITERAL when caseless or holding a NUL; a newline in it is an
+ * error, as no line holds one). */
+#define MATCH_CASELESS 1u
+#define MATCH_FIXED 2u
+struct matcher *matcher_new_opts(const char *pat, size_t len, unsigned opts, char *err,
+				 size_t errlen, size_t *erroff);
 void matcher_free(struct matcher *m);
+/* The message of a negative match_next() code, in @msg (@len bytes). */
+void match_error_message(int rc, char *msg, size_t len);
 /* Whether the literal fast path is in use (for logs and tests). */
 int matcher_is_literal(const struct matcher *m);
 /* The literal every matching line contains (the pattern itself on the
@@ -41,10 +51,19 @@ void match_state_free(struct match_state *st);
  * (a line start) and @end is a line end (the byte after a '\n', or the end
  * of the data).  On a hit returns 1 and the line as [*ls, *le) (without its
  * '\n'), and sets *pos to the start of the next line.  Returns 0 when no
- * line in the range matches (*pos = end); a negative value on a matcher
- * error (PCRE2's match limit, for instance): that range is given up.
+ * line in the range matches (*pos = end).  Returns a negative PCRE2 error
+ * code (its match, depth or heap limit, the JIT stack) when the line
+ * [*ls, *le) could not be checked; *pos is then the next line, and the
+ * caller goes on from there: a failure on a multi-line subject is retried
+ * line by line for the rest of the range, so only the lines that fail on
+ * their own are lost, and each is reported.
  */
 int match_next(const struct matcher *m, struct match_state *st, const char *buf, size_t end,
 	       size_t *pos, size_t *ls, size_t *le);
+
+/* The first match in the line of match_next()'s last hit: [*ms, *me) as
+ * byte offsets from the line's start (PCRE2's leftmost match; empty for a
+ * pattern such as ^). */
+void match_span(const struct match_state *st, size_t *ms, size_t *me);
 
 #endif

@@ -107,6 +107,47 @@ int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
 	return 0;
 }
 
+int parse_size(const char *s, int64_t hi, int64_t *out)
+{
+	char num[32];
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || n >= sizeof num)
+		return n ? ERANGE : EINVAL;
+	memcpy(num, s, n);
+	num[n] = 0;
+	const char *u = s + n;
+	int shift = 0;
+	switch (*u) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 0:
+		break;
+	default:
+		return EINVAL;
+	}
+	if (shift) {
+		u++;
+		if (strcmp(u, "") && strcmp(u, "B") && strcmp(u, "iB"))
+			return EINVAL;
+	}
+	int64_t v;
+	int e = parse_int(num, 0, hi >> shift, &v);
+	if (e)
+		return e;
+	*out = v << shift;
+	return *out <= hi ? 0 : ERANGE;
+}
+
 int parse_glob_check(const char *g)
 {
 	for (; *g; g++) {

@@ -18,6 +18,7 @@
 #include <gochan/group.h>
 #include <gochan/select.h>
 
+#include "search/budget.h"
 #include "search/dirq.h"
 #include "search/json.h"
 #include "search/match.h"
@@ -54,6 +55,30 @@ static void path_join(struct jbuf *out, const char *prefix, const char *dir, con
 		jbuf_puts(out, name);
 }
 
+/* Send @it on the results channel.  A worker blocked there (the client
+ * reads slower than the scan finds) is not runnable: it gives its
+ * scan-thread token back while it waits and takes one again before it goes
+ * on (budget.h), so a back-pressured or stalled scan does not keep other
+ * scans from running.  Returns true if the caller may go on; *@sent says
+ * whether the channel took @it (else the caller still owns it). */
+static bool send_item(struct worker *w, struct scan_item *it, bool *sent)
+{
+	struct scan *s = w->s;
+	*sent = chan_try_send(s->results, it) == 0;
+	if (*sent)
+		return true;
+	if (w->token) {
+		budget_give(1);
+		w->token = false;
+	}
+	*sent = ctx_send(s->group_ctx, s->results, it) == 0;
+	if (*sent && budget_take(s->group_ctx, 1))
+		w->token = true;
+	if (!w->token)
+		(void)scan__stopping(s);
+	return w->token;
+}
+
 bool scan__flush(struct worker *w)
 {
 	if (w->batch_n == 0)
@@ -64,12 +89,10 @@ bool scan__flush(struct worker *w)
 	it.line = jbuf_take(&w->batch, &it.len);
 	if (!it.line)
 		return false; /* out of memory: stop (as a failed send) */
-	if (ctx_send(w->s->group_ctx, w->s->results, &it) != 0) {
+	bool sent, go_on = send_item(w, &it, &sent);
+	if (!sent)
 		free(it.line);
-		(void)scan__stopping(w->s);
-		return false;
-	}
-	return true;
+	return go_on;
 }
 
 bool scan__added(struct worker *w)
@@ -80,10 +103,47 @@ bool scan__added(struct worker *w)
 	return true;
 }
 
+bool scan__file_error(struct worker *w, const struct jbuf *path, const char *msg, long long lines,
+		      long long first_line)
+{
+	struct scan *s = w->s;
+	atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
+	if (!scan__flush(w)) /* the results before it go first */
+		return false;
+	struct jbuf j = {0};
+	jbuf_puts(&j, "{\"type\":\"file_error\",");
+	jbuf_field(&j, "path", path->p, path->len);
+	jbuf_puts(&j, ",\"error\":");
+	jbuf_str(&j, msg, strlen(msg));
+	if (lines > 0)
+		jbuf_printf(&j, ",\"lines_unchecked\":%lld,\"first_line\":%lld", lines, first_line);
+	jbuf_puts(&j, "}\n");
+	struct scan_item it = {.n = 0}; /* not a result: max= and matches ignore it */
+	if (!(it.line = jbuf_take(&j, &it.len)))
+		return false;
+	bool sent, go_on = send_item(w, &it, &sent);
+	if (!sent)
+		free(it.line);
+	return go_on;
+}
+
+/* A directory that cannot be read (errno says why): reported, never fatal. */
+static bool dir_error(struct worker *w, const char *rel)
+{
+	const char *msg = strerror(errno);
+	path_join(&w->path, w->s->prefix, rel, NULL);
+	if (w->path.oom) {
+		w->path.oom = 0;
+		atomic_fetch_add_explicit(&w->s->totals.errors, 1, memory_order_relaxed);
+		return true;
+	}
+	return scan__file_error(w, &w->path, msg, 0, 0);
+}
+
 static bool emit_name(struct worker *w, const struct jbuf *path)
 {
-	jbuf_puts(&w->batch, "{\"type\":\"name\",\"path\":");
-	jbuf_str(&w->batch, path->p, path->len);
+	jbuf_puts(&w->batch, "{\"type\":\"name\",");
+	jbuf_field(&w->batch, "path", path->p, path->len);
 	jbuf_puts(&w->batch, "}\n");
 	return scan__added(w);
 }
@@ -144,13 +204,52 @@ static bool name_matches(const struct scan *s, const char *name)
 
 /* ---- directories ---- */
 
+/* A @rel longer than this is opened in steps of at most this many bytes
+ * (each a run of whole names, from the directory the step before opened):
+ * no path is too long for the walk, however deep (PATH_MAX is 4096). */
+#define REL_STEP 2048
+
 static int open_dir(struct scan *s, const char *rel)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	int fd = (int)syscall(SYS_openat2, s->p.dir_fd, *rel ? rel : ".", &how, sizeof how);
+	const char *p = *rel ? rel : ".";
+	int at = s->p.dir_fd, fd;
+	char step[REL_STEP + 1];
+	for (;;) {
+		size_t n = strlen(p);
+		if (n <= REL_STEP) {
+			fd = (int)syscall(SYS_openat2, at, p, &how, sizeof how);
+			break;
+		}
+		/* The longest run of whole names within REL_STEP bytes, opened
+		 * O_PATH; beneath @at, so beneath the root. */
+		const char *cut = memrchr(p, '/', REL_STEP);
+		if (!cut || cut == p) {
+			errno = ENAMETOOLONG; /* a name longer than REL_STEP: none is (NAME_MAX) */
+			fd = -1;
+			break;
+		}
+		memcpy(step, p, (size_t)(cut - p));
+		step[cut - p] = 0;
+		struct open_how mid = how;
+		mid.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+		int next = (int)syscall(SYS_openat2, at, step, &mid, sizeof mid);
+		int e = errno;
+		if (at != s->p.dir_fd)
+			close(at);
+		errno = e;
+		if (next < 0)
+			return -1;
+		at = next;
+		p = cut + 1;
+	}
+	int e = errno;
+	if (at != s->p.dir_fd)
+		close(at);
+	errno = e;
 	if (fd >= 0)
 		stat_add(&stats.fds_held, 1);
 	return fd;
@@ -166,30 +265,39 @@ static bool scan_dir(struct worker *w, const char *rel)
 	int fd = open_dir(s, rel);
 	if (fd < 0) {
 		/* EACCES: unreadable; ENOENT: vanished; ELOOP/EXDEV: replaced by
-		 * a symlink since it was listed.  Counted, never fatal. */
-		atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
-		return true;
+		 * a symlink since it was listed.  Reported, never fatal. */
+		return dir_error(w, rel);
 	}
 	DIR *d = fdopendir(fd);
 	if (!d) {
+		int e = errno;
 		scan__close_fd(fd);
-		atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
-		return true;
+		errno = e;
+		return dir_error(w, rel);
 	}
 	bool go_on = true;
 	size_t rlen = strlen(rel);
+	/* Levels below the scan's root: rel's files are at depth + 1, the
+	 * files of its subdirectories at depth + 2. */
+	int depth = 0;
+	for (const char *c = rel; *c; c++)
+		depth += *c == '/';
+	depth += rlen > 0;
+	bool descend = s->p.max_depth == 0 || depth + 2 <= s->p.max_depth;
 	for (;;) {
 		errno = 0;
 		struct dirent *de = readdir(d);
 		if (!de) {
-			if (errno)
-				atomic_fetch_add_explicit(&s->totals.errors, 1,
-							  memory_order_relaxed);
+			if (errno && !dir_error(w, rel))
+				go_on = false;
 			break;
 		}
 		const char *name = de->d_name;
 		if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
 			continue;
+		if ((name[0] == '.' && !s->p.hidden) ||
+		    (s->p.exclude && fnmatch(s->p.exclude, name, 0) == 0))
+			continue; /* not met: neither counted nor searched */
 		if (scan__stopping(s)) {
 			go_on = false;
 			break;
@@ -201,6 +309,8 @@ static bool scan_dir(struct worker *w, const char *rel)
 				continue; /* vanished */
 			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
 		}
+		if (type == DT_DIR && !descend)
+			continue;
 		if (type == DT_DIR) {
 			/* rel + "/" + name, without a leading "/" at the top. */
 			struct jbuf *j = &w->path;
@@ -272,6 +382,7 @@ static int worker(void *arg)
 		if (!go_on)
 			break;
 	}
+	bool token = w->token;
 	match_state_free(w->st);
 	free(w->buf);
 	jbuf_free(&w->path);
@@ -283,6 +394,10 @@ static int worker(void *arg)
 	if (atomic_fetch_sub_explicit(&s->running, 1, memory_order_acq_rel) == 1)
 		chan_close(s->results);
 	stat_add(&stats.workers_alive, -1);
+	/* After the count: workers_alive never exceeds the tokens held (the
+	 * tests read both). */
+	if (token)
+		budget_give(1);
 	return err;
 }
 
@@ -290,6 +405,7 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 {
 	struct scan *s = calloc(1, sizeof *s);
 	if (!s) {
+		budget_give(p->workers);
 		scan__close_fd(p->dir_fd);
 		return NULL;
 	}
@@ -297,6 +413,7 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 	glob_classify(s);
 	int err = ENOMEM;
 	if (dirq_init(&s->dirs, p->workers) != 0) {
+		budget_give(p->workers);
 		free(s);
 		scan__close_fd(p->dir_fd);
 		errno = ENOMEM;
@@ -322,14 +439,17 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 	atomic_store_explicit(&s->running, p->workers, memory_order_relaxed);
 	for (int i = 0; i < p->workers; i++) {
 		struct worker *w = calloc(1, sizeof *w);
-		if (w)
+		if (w) {
 			w->s = s;
+			w->token = true; /* one of the caller's tokens, given back at its end */
+		}
 		err = w ? gogroup_go(s->group, worker, w) : ENOMEM;
 		if (err) {
 			free(w);
 			/* Not started: count it out as if it had run; if it was
 			 * the last, close the results here. */
 			int left = p->workers - i;
+			budget_give(left);
 			if (atomic_fetch_sub_explicit(&s->running, left, memory_order_acq_rel) ==
 			    left)
 				chan_close(s->results);
@@ -344,6 +464,7 @@ fail_started:
 	errno = err;
 	return NULL;
 fail:
+	budget_give(p->workers); /* no worker started */
 	if (s->group) {
 		gogroup_free(s->group);
 		ctx_release(s->group_ctx);

@@ -36,7 +36,10 @@ struct scan_params {
 	const char *glob;        /* fnmatch(3) on the base name, or NULL */
 	int dir_fd;              /* where the walk starts; the scan owns (closes) it */
 	const char *prefix;      /* reported path of dir_fd ("" = the served root) */
-	int workers;
+	int workers;         /* as many scan-thread tokens (budget.h), which the scan now owns */
+	const char *exclude; /* base names not met (files and directories), or NULL */
+	bool hidden;         /* false: names starting with '.' are not met */
+	int max_depth;       /* files at most this many levels below dir_fd (1: its own); 0: any */
 	int64_t max_file_size;
 	size_t text_max; /* a match line is cut to this many bytes */
 };
@@ -55,8 +58,11 @@ struct scan_totals {
 
 struct scan;
 
-/* Start the walk under @parent (the scan takes its own references).
- * Returns NULL with errno on failure (then @p->dir_fd has been closed). */
+/* Start the walk under @parent (the scan takes its own references).  Each
+ * worker owns one of the @p->workers scan-thread tokens the caller took,
+ * gives it back while blocked on the results channel and at its end.
+ * Returns NULL with errno on failure (then @p->dir_fd has been closed and
+ * the tokens given back). */
 struct scan *scan_start(ctx_t *parent, const struct scan_params *p);
 
 /* The results channel (elements: struct scan_item), closed by the last

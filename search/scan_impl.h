@@ -60,6 +60,7 @@ struct worker {
 	char *buf; /* per-worker read buffer */
 	size_t cap;
 	struct match_state *st;
+	bool token;       /* holds a scan-thread token (budget.h): not while blocked sending */
 	struct jbuf path; /* scratch for "dir/name" */
 	/* Result lines not yet sent: one channel operation per batch rather
 	 * than per line (a name search sends thousands). */
@@ -79,6 +80,13 @@ bool scan__added(struct worker *w);
  * back-pressure: blocks while it is full, gives up when the context is
  * done).  False when the caller must stop. */
 bool scan__flush(struct worker *w);
+
+/* A file or directory @path that could not be searched, or not wholly:
+ * count it in errors and send a "file_error" line saying why (@msg), with
+ * the number of lines left unchecked and the first of them when @lines > 0.
+ * The batch so far goes first.  False when the caller must stop. */
+bool scan__file_error(struct worker *w, const struct jbuf *path, const char *msg, long long lines,
+		      long long first_line);
 
 /* openat(@dirfd, @name, @flags|O_CLOEXEC|O_NOFOLLOW|O_NOCTTY), counted in
  * stats.fds_held; scan__close_fd() closes and uncounts. */

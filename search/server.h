@@ -1,7 +1,9 @@
 /*
  * search/server.h - the HTTP server: libmicrohttpd with a thread per
- * connection (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD),
- * routes /, /search and /debug/vars.
+ * connection (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+ * README.md says why), bounded (--max-conns, --max-conns-per-ip) and timed
+ * (--idle-timeout, and guard.h's deadlines); the Host check (host.h);
+ * routes /, /search and, with --debug-vars, /debug/vars.
  */
 #ifndef GOCHAN_SEARCH_SERVER_H
 #define GOCHAN_SEARCH_SERVER_H

@@ -11,6 +11,7 @@
 #include <gochan/select.h>
 #include <gochan/time.h>
 
+#include "search/budget.h"
 #include "search/config.h"
 #include "search/handler.h"
 #include "search/json.h"
@@ -21,6 +22,9 @@
 #define PROGRESS_NS (250 * GOTIME_MILLISECOND)
 #define TEXT_MAX 200             /* a match line is cut to this many bytes */
 #define BATCH ((size_t)32 << 10) /* the writer gathers up to this much per call */
+/* A client has this long past its deadline to take the rest of the response
+ * (the done line "deadline"); then its connection is cut (guard.h). */
+#define DEADLINE_GRACE_NS (200 * GOTIME_MILLISECOND)
 
 enum phase {
 	STREAMING, /* results flowing */
@@ -37,6 +41,7 @@ struct stream {
 	struct scan *scan;
 	gotime_ticker_t *ticker;
 	bool counted_scan; /* holds a slot of --max-scans */
+	int threads;       /* scan-thread tokens taken (budget.h), handed to the scan */
 	/* writer state (the connection's thread only) */
 	struct jbuf out;
 	size_t out_off;
@@ -70,7 +75,8 @@ static void finish(struct stream *s, const char *reason)
 	jbuf_printf(&s->out, "{\"type\":\"done\",\"reason\":\"%s\",", reason);
 	put_counts(s, &s->out);
 	jbuf_printf(&s->out,
-		    ",\"matches\":%lld,\"skipped\":%lld,\"errors\":%lld,\"elapsed_ms\":%lld}\n",
+		    ",\"matches\":%lld,\"skipped\":%lld,\"errors\":%lld,\"elapsed_ms\":%lld,"
+		    "\"schema\":" SEARCH_SCHEMA "}\n",
 		    s->sent, atomic_load_explicit(&t->skipped, memory_order_relaxed),
 		    atomic_load_explicit(&t->errors, memory_order_relaxed), ms_since(s->t_start));
 	s->phase = FINISHED;
@@ -133,7 +139,12 @@ static void next_event(struct stream *s)
 			/* The last worker closed the channel: the walk is over,
 			 * either complete or given up because the context is done. */
 			if (scan_complete(s->scan))
-				finish(s, "complete");
+				/* Every file was met, but some not (wholly) searched:
+				 * never "complete" (their file_error lines say why). */
+				finish(s, atomic_load_explicit(&scan_totals(s->scan)->errors,
+							       memory_order_relaxed)
+						  ? "incomplete"
+						  : "complete");
 			else if (ctx_err(s->hangup_ctx))
 				on_done(s);
 			else
@@ -221,7 +232,8 @@ static enum MHD_Result fail(struct MHD_Connection *conn, struct stream *s, int s
 	return r;
 }
 
-enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, struct stream **out)
+enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, struct guard *g,
+			      struct stream **out)
 {
 	struct stream *s = calloc(1, sizeof *s);
 	if (!s)
@@ -256,18 +268,31 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 	if (!(s->timeout_ctx = ctx_with_timeout(server_ctx, s->req.timeout_ns)))
 		return fail(conn, s, 500, strerror(errno));
 	stat_add(&stats.contexts_alive, 1);
+	/* A client that stops reading never lets the writer send the done
+	 * line: past the deadline and a grace period, the guard cuts it. */
+	guard_response_by(g, chan_now() + s->req.timeout_ns + DEADLINE_GRACE_NS);
 	if (!(s->hangup_ctx = gopoll_hangup_ctx(s->timeout_ctx, ci->connect_fd)))
 		return fail(conn, s, 500, strerror(errno));
 	stat_add(&stats.contexts_alive, 1);
 	if (!(s->ticker = gotime_ticker_new(PROGRESS_NS)))
 		return fail(conn, s, 500, strerror(errno));
+	/* Threads for the workers: all scans together run at most
+	 * --scan-threads; this one waits (until its deadline) for the first. */
+	if (!(s->threads = budget_take(s->hangup_ctx, cfg.workers)))
+		return fail(conn, s, 503,
+			    ctx_cause(s->hangup_ctx, NULL) == CTX_DEADLINE_EXCEEDED
+				    ? "no scan thread free before the deadline"
+				    : "client left (or shutdown) while waiting for a scan thread");
 
 	struct scan_params p = {
 		.m = s->req.m,
 		.glob = s->req.glob,
 		.dir_fd = s->req.dir_fd,
 		.prefix = s->req.prefix,
-		.workers = cfg.workers,
+		.workers = s->threads,
+		.max_depth = s->req.max_depth,
+		.exclude = s->req.exclude,
+		.hidden = s->req.hidden,
 		.max_file_size = cfg.max_file_size,
 		.text_max = TEXT_MAX,
 	};
@@ -282,19 +307,29 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 	MHD_add_response_header(r, "Content-Type", "application/x-ndjson");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Search-Schema", SEARCH_SCHEMA);
 	s->status = 200;
 	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why)
+void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why, enum guard_cut cut)
 {
-	(void)why; /* the phase says more: MHD reports a hangup as an error or an abort */
+	/* The client stopped reading: cut at its deadline (guard.h) or timed
+	 * out by libmicrohttpd after --idle-timeout with no byte accepted.
+	 * Otherwise the phase says more than @why (MHD reports a hang-up as an
+	 * error or an abort). */
+	const char *stalled = why == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? NULL
+			      : cut == GUARD_RESPONSE                         ? "deadline"
+			      : why == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "idle"
+									      : NULL;
 	int64_t joined = 0, joined_real = 0;
 	long long files = 0, bytes = 0;
 	if (s->scan) {
-		if (s->phase != FINISHED) {
+		if (stalled) {
+			s->reason = "stalled";
+		} else if (s->phase != FINISHED) {
 			/* The writer did not finish: the client left (seen by the
 			 * hangup context, or by MHD on a failed write), or the
 			 * connection was closed at shutdown. */
@@ -328,6 +363,8 @@ void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why)
 	jbuf_free(&s->out);
 	const char *end = s->scan && s->reason ? s->reason : "error";
 	char tail[96] = "";
+	if (s->scan && stalled)
+		snprintf(tail, sizeof tail, " cut=%s", stalled);
 	if (s->scan && strcmp(end, "canceled") == 0) {
 		stat_add(&stats.scans_canceled, 1);
 		if (s->t_seen_hangup)

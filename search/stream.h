@@ -22,14 +22,24 @@
 
 #include <gochan/context.h>
 
+#include "search/guard.h"
+
+/* The version of the stream's JSON schema (API.md), in the done line, the
+ * X-Search-Schema header and --version: 2 added file_error lines, reason
+ * "incomplete", path_bytes / text_bytes and this field. */
+#define SEARCH_SCHEMA "2"
+
 struct stream;
 
 /* Answer a /search request on @conn (queues a response: 200 streaming, or
  * 400/503/500).  *@out is set to the stream to hand to stream_completed()
  * (NULL if none was started). */
-enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, struct stream **out);
+enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, struct guard *g,
+			      struct stream **out);
 
-/* The request is over (MHD's completed callback): stop, join, release, log. */
-void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why);
+/* The request is over (MHD's completed callback): stop, join, release, log.
+ * @why and @cut (which guard deadline cut the connection) tell a client
+ * that stopped reading (end=stalled) from one that left (end=canceled). */
+void stream_completed(struct stream *s, enum MHD_RequestTerminationCode why, enum guard_cut cut);
 
 #endif

@@ -85,7 +85,7 @@ static void freeze_rings(const struct sel_state *s)
 		chan_case_t *cs = &s->cases[s->pollorder[k]];
 
 		if (cs->chan->ring)
-			chan__ring_freeze(cs->chan, cs->op == CHAN_OP_RECV, cs->op == CHAN_OP_SEND);
+			chan__ring_freeze(cs->chan, !chan__case_sends(cs), chan__case_sends(cs));
 	}
 }
 
@@ -124,7 +124,7 @@ static int poll_cases(struct sel_state *s, bool *ok, struct chan_parker **wake)
 	for (uint32_t k = 0; k < s->npoll; k++) {
 		uint32_t i = s->pollorder[k];
 		chan_case_t *cs = &s->cases[i];
-		bool done = cs->op == CHAN_OP_SEND
+		bool done = chan__case_sends(cs)
 				    ? chan__send_locked(cs->chan, cs->elem, ok, wake)
 				    : chan__recv_locked(cs->chan, cs->elem, ok, wake);
 
@@ -142,7 +142,7 @@ static void dequeue_all(struct sel_state *s)
 	for (uint32_t k = 0; k < s->npoll; k++) {
 		uint32_t i = s->pollorder[k];
 
-		chan__unlink(s->cases[i].chan, &s->waiters[i], s->cases[i].op == CHAN_OP_SEND);
+		chan__unlink(s->cases[i].chan, &s->waiters[i], chan__case_sends(&s->cases[i]));
 	}
 	unlock_all(s);
 }
@@ -181,7 +181,7 @@ static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, cons
 		chan_case_t *cs = &s->cases[i];
 
 		chan__waiter_init(&s->waiters[i], &p, cs->elem, i);
-		chan__enqueue(cs->chan, &s->waiters[i], cs->op == CHAN_OP_SEND);
+		chan__enqueue(cs->chan, &s->waiters[i], chan__case_sends(cs));
 	}
 	unlock_all(s);
 
@@ -211,7 +211,7 @@ static int select_one(chan_case_t *cases, size_t n, uint32_t i, int64_t deadline
 	struct godiag__sel sel = {cases, (uint32_t)n}; /* for the dump, if it parks */
 	int wb = deadline == CHAN_NOWAIT ? EAGAIN : ETIMEDOUT;
 	bool ok = true;
-	int err = cs->op == CHAN_OP_SEND
+	int err = chan__case_sends(cs)
 			  ? chan__send_ext(cs->chan, cs->elem, deadline, wb, ra, &sel)
 			  : chan__recv_ext(cs->chan, cs->elem, &ok, deadline, wb, ra, &sel);
 
@@ -269,7 +269,7 @@ static int select_first_pass(const struct sel_state *s, bool *ok)
 		uint32_t i = s->pollorder[k];
 		chan_case_t *cs = &s->cases[i];
 		struct chan *c = cs->chan;
-		bool send = cs->op == CHAN_OP_SEND;
+		bool send = chan__case_sends(cs);
 
 		if (c->ring) {
 			enum chan_ring_rc rc = send ? chan__ring_push(c, cs->elem, false)
@@ -340,7 +340,7 @@ static int select_first_pass(const struct sel_state *s, bool *ok)
 static bool case_version(const chan_case_t *cs, uint64_t *v, bool *not_ready)
 {
 	const struct chan *c = cs->chan;
-	bool send = cs->op == CHAN_OP_SEND;
+	bool send = chan__case_sends(cs);
 
 	if (c->ring) {
 		const struct chan_ring *r = c->ring;
@@ -463,13 +463,14 @@ int chan__select_ra(chan_case_t *cases, size_t n, int64_t deadline, const void *
 	deadline = chan__norm_deadline(deadline);
 	for (size_t i = 0; i < n; i++) {
 		chan_case_t *cs = &cases[i];
+		int err;
 
-		if (cs->op != CHAN_OP_SEND && cs->op != CHAN_OP_RECV)
+		if (!chan__op_valid(cs->op))
 			return -EINVAL;
 		if (!cs->chan)
 			continue;
-		if (cs->op == CHAN_OP_SEND && !cs->elem && cs->chan->elem_size)
-			return -EINVAL;
+		if ((err = chan__case_misuse(cs)))
+			return -err;
 		live++;
 		last = (uint32_t)i;
 	}

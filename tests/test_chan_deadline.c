@@ -100,23 +100,45 @@ Test(chan_deadline, past_deadline_one_attempt, .timeout = 10)
  * "any deadline at or before now ... makes exactly one non-blocking attempt"
  * (gochan/chan.h): that includes negative deadlines other than CHAN_FOREVER.
  * Runs the operation on a helper thread so a wrong "wait forever" can be
- * ended by closing the channel instead of hanging the test.
+ * seen (the helper parked in the call) and ended by closing the channel
+ * instead of hanging the test.  Nothing else touches the channel until the
+ * helper has returned or parked, so a futex sleep of the helper there can
+ * only be a park (testutil.h).
  */
 struct neg_arg {
 	chan_t *c;
 	int64_t deadline;
 	atomic_int rc; /* -1 while the call is in progress */
 	bool ok;
+	tu_blocker_t blk;
 };
 static void *neg_recv(void *p)
 {
 	struct neg_arg *a = p;
 	int v;
 	a->ok = true;
+	tu_about_to_block(&a->blk);
 	/* release: publishes a->ok to the main thread's acquire load */
 	atomic_store_explicit(&a->rc, chan_recv_until(a->c, &v, &a->ok, a->deadline),
 			      memory_order_release);
 	return NULL;
+}
+/* Wait, however long the machine takes, until the helper's call has
+ * returned (true) or the helper is parked in it (false: it blocks). */
+static bool neg_returned(struct neg_arg *a)
+{
+	int parked = 0;
+	for (;;) {
+		if (atomic_load_explicit(&a->rc, memory_order_acquire) != -1)
+			return true;
+		int tid = atomic_load_explicit(&a->blk.tid, memory_order_acquire);
+		/* seen on three polls in a row, as tu_wait_blocked does */
+		parked = tid && tu_thread_parked(tid) ? parked + 1 : 0;
+		if (parked >= 3)
+			return atomic_load_explicit(&a->rc, memory_order_acquire) != -1;
+		struct timespec ts = {0, 20000};
+		nanosleep(&ts, NULL);
+	}
 }
 Test(chan_deadline, negative_deadline_is_past, .timeout = 10)
 {
@@ -126,20 +148,14 @@ Test(chan_deadline, negative_deadline_is_past, .timeout = 10)
 		struct neg_arg a = {.c = c, .deadline = negs[i], .ok = true};
 		atomic_init(&a.rc, -1);
 		pthread_t th = tu_spawn(neg_recv, &a);
-		/* Give it up to 300 ms to time out by itself, then unblock it. */
-		int64_t end = chan_now() + 300 * MS;
-		while (chan_now() < end) {
-			int rc = chan_recv_until(c, NULL, NULL, chan_deadline_in(10 * MS));
-			cr_assert_eq(rc, ETIMEDOUT); /* nobody sends */
-			if (atomic_load_explicit(&a.rc, memory_order_acquire) != -1)
-				break;
-		}
-		chan_close(c);
+		bool returned = neg_returned(&a);
+		chan_close(c); /* unblocks a helper that parked */
 		tu_join(th);
-		cr_expect_eq(atomic_load(&a.rc), ETIMEDOUT,
-			     "chan_recv_until(deadline=%lld) blocked until close "
-			     "instead of one non-blocking attempt (rc %d, ok %d)",
-			     (long long)negs[i], atomic_load(&a.rc), a.ok);
+		cr_expect(returned && atomic_load(&a.rc) == ETIMEDOUT,
+			  "chan_recv_until(deadline=%lld) %s instead of one non-blocking attempt "
+			  "(rc %d, ok %d)",
+			  (long long)negs[i], returned ? "returned" : "blocked until close",
+			  atomic_load(&a.rc), a.ok);
 		cr_assert_eq(chan_unref(c), 0);
 	}
 }
@@ -213,19 +229,30 @@ Test(chan_deadline, forever_blocks_until_counterpart, .timeout = 10)
 	cr_assert_eq(chan_unref(c), 0);
 }
 
-/* FIFO survives a timed-out waiter in the middle of the queue. */
-Test(chan_deadline, fifo_after_middle_timeout, .timeout = 20)
+/*
+ * FIFO survives a timed-out waiter in the middle of the queue: a, b, d queue
+ * in that order, b's deadline passes while d is queued behind it, and the
+ * two values then go to a and d.  b's wait is sized from the machine: a
+ * round where b timed out before it was seen parked, or before d had queued
+ * behind it, did not put the timeout in the middle, so it is done again with
+ * twice the wait (its outcome is checked all the same).
+ */
+static void fifo_round(int64_t wait, bool *middle)
 {
 	chan_t *c = chan_new(sizeof(int), 0);
 	struct op a = {.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
-	struct op b = {.c = c, .value = -1, .rc = -1, .deadline = chan_deadline_in(50 * MS)};
+	struct op b = {.c = c, .value = -1, .rc = -1};
 	struct op d = {.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
 	pthread_t ta = tu_spawn(op_recv_until, &a);
 	cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
+	b.deadline = chan_deadline_in(wait);
 	pthread_t tb = tu_spawn(op_recv_until, &b);
-	cr_assert(tu_wait_blocked(&b.blk, TU_BLOCK_TIMEOUT_NS));
+	/* Parked, unless its deadline came first (then it returns by itself). */
+	*middle = tu_wait_blocked(&b.blk, wait);
 	pthread_t td = tu_spawn(op_recv_until, &d);
 	cr_assert(tu_wait_blocked(&d.blk, TU_BLOCK_TIMEOUT_NS));
+	/* Still parked with d queued behind it: the timeout comes in the middle. */
+	*middle = *middle && tu_thread_parked(atomic_load(&b.blk.tid));
 	tu_join(tb); /* b times out by itself */
 	cr_assert_eq(b.rc, ETIMEDOUT);
 	int v = 1;
@@ -238,6 +265,12 @@ Test(chan_deadline, fifo_after_middle_timeout, .timeout = 20)
 	cr_assert_eq(d.value, 2);
 	cr_assert_eq(b.value, -1);
 	cr_assert_eq(chan_unref(c), 0);
+}
+Test(chan_deadline, fifo_after_middle_timeout, .timeout = 20)
+{
+	bool middle = false;
+	for (int64_t wait = 50 * MS; !middle; wait *= 2)
+		fifo_round(wait, &middle);
 }
 
 /*

@@ -13,7 +13,9 @@
 #include <gochan/select.h>
 #include <malloc.h>
 #include <pthread.h>
+
 #include "tests/leakcheck.h"
+#include "testutil.h"
 
 TU_LEAK_CHECKED_SUITE(chan_noalloc);
 
@@ -38,6 +40,46 @@ static void *echo(void *arg)
 	return NULL;
 }
 
+/*
+ * A thread's diagnostics record (diag/registry.c) is malloc'd at its first
+ * sleep in a blocking operation and kept until it exits.  Whether a warm-up
+ * round trip sleeps depends on the machine: a blocked operation first spins
+ * and yields for ~50 us, and a fast counterpart completes it before that (on
+ * an idle machine this thread may never sleep in the warm-up, and then its
+ * first sleep inside the measured loop, after any hiccup of the echo thread,
+ * counts as an allocation).  So this thread sleeps once for certain before
+ * the measurement: a receive that a helper completes only after it has seen
+ * this thread asleep (testutil.h's tu_wait_blocked).
+ */
+struct sleep_once {
+	chan_t *c;
+	tu_blocker_t blk;
+	bool seen;
+};
+
+static void *wake_when_asleep(void *arg)
+{
+	struct sleep_once *s = arg;
+	int one = 1;
+
+	s->seen = tu_wait_blocked(&s->blk, TU_BLOCK_TIMEOUT_NS);
+	return (void *)(intptr_t)chan_send(s->c, &one);
+}
+
+static void sleep_once(void)
+{
+	struct sleep_once s = {.c = chan_new(sizeof(int), 0)};
+	int v;
+
+	cr_assert_not_null(s.c);
+	pthread_t th = tu_spawn(wake_when_asleep, &s);
+	tu_about_to_block(&s.blk);
+	cr_assert_eq(chan_recv(s.c, &v, NULL), 0);
+	cr_assert_null(tu_join(th));
+	cr_assert(s.seen, "the warm-up receive never slept");
+	cr_assert_eq(chan_unref(s.c), 0);
+}
+
 Test(chan_noalloc, operations_do_not_allocate, .timeout = 60)
 {
 	chan_t *ch[2] = {chan_new(sizeof(int), 0), chan_new(sizeof(int), 0)};
@@ -57,6 +99,7 @@ Test(chan_noalloc, operations_do_not_allocate, .timeout = 60)
 		cr_assert_eq(chan_send(ch[0], &i), 0);
 		cr_assert_eq(chan_recv(ch[1], &got, NULL), 0);
 	}
+	sleep_once();
 	size_t before = heap_in_use();
 	int bad = -1; /* first failing round; plain checks: Criterion's own
 			 asserts may allocate, which would spoil the count */

@@ -165,9 +165,13 @@ Test(context_api, first_cancel_wins, .timeout = 10)
 	ctx_cancel_release(c);
 
 	/* The deadline after a cancel changes nothing; a cancel after the
-	 * deadline neither. */
+	 * deadline neither.  The timer thread is held until the cancel is done:
+	 * otherwise a thread descheduled for the 2 ms cancels after it. */
+	struct tu_timer_hold h;
+	cr_assert(tu_timer_hold(&h, PATIENCE), "the timer thread could not be held");
 	c = ctx_with_timeout_cause(ctx_background(), 2 * MS, 33, &a);
 	ctx_cancel_cause(c, 44, &b);
+	cr_assert(tu_timer_release(&h), "the timer thread did not go on");
 	ctx_t *probe = ctx_with_timeout(ctx_background(), 20 * MS);
 	chan_recv(ctx_done(probe), NULL, NULL);
 	cr_assert_eq(ctx_err(c), CTX_CANCELED);
@@ -331,14 +335,19 @@ Test(context_api, long_lived_parent_does_not_grow, .timeout = 120)
 }
 
 /* A deadline context released without cancel lives until its timer fires
- * (Go: "leaks until the timer fires"), then goes away by itself. */
+ * (Go: "leaks until the timer fires"), then goes away by itself.  The timer
+ * thread is held while the count is taken: otherwise a thread descheduled
+ * for the 5 ms between the release and the count sees it already freed. */
 Test(context_api, timer_holds_context_until_it_fires, .timeout = 10)
 {
+	struct tu_timer_hold h;
+	cr_assert(tu_timer_hold(&h, PATIENCE), "the timer thread could not be held");
 	ctx_t *p = ctx_with_cancel(ctx_background());
 	ctx_t *t = ctx_with_timeout(p, 5 * MS);
 	ctx_release(p);
 	ctx_release(t);
 	cr_assert_gt(ctx__live(), 0, "the pending timer keeps it");
+	cr_assert(tu_timer_release(&h), "the timer thread did not go on");
 	cr_assert(wait_no_live(PATIENCE), "context not freed after its timer fired");
 }
 
@@ -544,7 +553,8 @@ Test(context_api, ops_honour_deadline, .timeout = 20)
 		cr_assert_eq(ctx_err(t), CTX_DEADLINE_EXCEEDED);
 		cr_assert_eq(ctx_cause(c, NULL), 55);
 		cr_assert_geq(el, 30 * MS, "gave up early: %lld ns", (long long)el);
-		cr_assert_lt(el, 5 * GOTIME_SECOND);
+		cr_assert_lt(el, 5 * GOTIME_SECOND, "liveness: a 30 ms deadline took %lld ms",
+			     (long long)(el / MS));
 		chan_unref(ch);
 		ctx_cancel_release(c);
 		ctx_cancel_release(t);

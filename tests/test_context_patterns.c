@@ -38,14 +38,30 @@ TU_LEAK_CHECKED_SUITE(context_patterns);
 struct work {
 	ctx_t *ctx;
 	chan_t *jobs;
+	pthread_barrier_t *warm; /* the producer and the workers, after the first jobs */
 	int rc;
 	long handled;
 };
 
+enum {
+	WORKERS = 4
+};
+
+/* The first WORKERS jobs go out with plain sends, one to each worker's plain
+ * first receive (a worker waits at the barrier after it, so none takes two):
+ * every worker handles a job whatever the machine's speed (a thread that
+ * first ran after the 200 ms would otherwise handle none).  Then the loops
+ * under the context, which stop when its deadline passes. */
 static void *producer(void *arg)
 {
 	struct work *w = arg;
-	for (int i = 0;; i++) {
+	for (int i = 0; i < WORKERS; i++) {
+		if (chan_send(w->jobs, &i))
+			return NULL;
+		w->handled++;
+	}
+	pthread_barrier_wait(w->warm);
+	for (int i = WORKERS;; i++) {
 		w->rc = ctx_send(w->ctx, w->jobs, &i);
 		if (w->rc)
 			return NULL;
@@ -56,6 +72,11 @@ static void *producer(void *arg)
 static void *worker(void *arg)
 {
 	struct work *w = arg;
+	int first;
+	if (chan_recv(w->jobs, &first, NULL))
+		return NULL;
+	w->handled++;
+	pthread_barrier_wait(w->warm);
 	for (;;) {
 		int v;
 		bool ok;
@@ -69,17 +90,16 @@ static void *worker(void *arg)
 
 Test(context_patterns, workers_stop_on_timeout, .timeout = 30)
 {
-	enum {
-		WORKERS = 4
-	};
 	for (int iter = 0; iter < 3; iter++) {
 		int64_t t0 = chan_now();
 		ctx_t *ctx = ctx_with_timeout(ctx_background(), 200 * MS);
 		chan_t *jobs = chan_new(sizeof(int), 0);
-		struct work p = {.ctx = ctx, .jobs = jobs}, ws[WORKERS];
+		pthread_barrier_t warm;
+		pthread_barrier_init(&warm, NULL, WORKERS + 1);
+		struct work p = {.ctx = ctx, .jobs = jobs, .warm = &warm}, ws[WORKERS];
 		pthread_t pt = tu_spawn(producer, &p), wt[WORKERS];
 		for (int i = 0; i < WORKERS; i++) {
-			ws[i] = (struct work){.ctx = ctx, .jobs = jobs};
+			ws[i] = (struct work){.ctx = ctx, .jobs = jobs, .warm = &warm};
 			wt[i] = tu_spawn(worker, &ws[i]);
 		}
 		tu_join(pt);
@@ -91,11 +111,12 @@ Test(context_patterns, workers_stop_on_timeout, .timeout = 30)
 			total += ws[i].handled;
 		}
 		int64_t el = chan_now() - t0;
+		pthread_barrier_destroy(&warm);
 		cr_assert_eq(p.rc, CTX_DEADLINE_EXCEEDED, "producer: %s", ctx_strerror(p.rc));
 		cr_assert_str_eq(ctx_strerror(p.rc), "context deadline exceeded");
 		cr_assert_eq(ctx_err(ctx), CTX_DEADLINE_EXCEEDED);
 		cr_assert_eq(total, p.handled, "every job sent was received exactly once");
-		cr_assert_gt(total, 0);
+		cr_assert_geq(total, WORKERS, "each worker handled its first job");
 		cr_assert_geq(el, 200 * MS, "stopped before the timeout: %lld ns", (long long)el);
 		cr_assert_lt(el, 3 * GOTIME_SECOND, "stopped late: %lld ns", (long long)el);
 		cr_assert_eq(chan_unref(jobs), 0);

@@ -80,7 +80,7 @@ Test(time_func, after_func_at_runs_on_timer_thread_not_early, .timeout = 10)
 /* A deadline already passed runs soon, but never inside the call. */
 Test(time_func, after_func_at_past_deadline, .timeout = 10)
 {
-	static const int64_t past[] = {0, -1, INT64_MIN};
+	static const int64_t past[] = {0, -2, INT64_MIN}; /* -1 is CHAN_FOREVER: never */
 	for (size_t i = 0; i < 3; i++) {
 		struct rec r;
 		chan_t *c;
@@ -92,6 +92,27 @@ Test(time_func, after_func_at_past_deadline, .timeout = 10)
 		gotime_timer_free(t);
 		chan_unref(c);
 	}
+}
+
+/* CHAN_FOREVER means never (it used to be a past deadline here): the timer
+ * is not armed, so the probe timer of tt_flush, due later than any past
+ * deadline, runs while this one has not; Stop finds nothing pending; Reset
+ * arms it. */
+Test(time_func, after_func_at_forever_never_fires, .timeout = 10)
+{
+	struct rec r;
+	chan_t *c;
+	rec_init(&r, &c);
+	gotime_timer_t *t = gotime_after_func_at(CHAN_FOREVER, rec_fn, &r);
+	cr_assert_not_null(t);
+	tt_flush(TT_MS);
+	cr_assert_eq(chan_try_recv(c, NULL, NULL), EAGAIN, "the CHAN_FOREVER timer ran");
+	cr_assert_not(gotime_timer_stop(t), "a CHAN_FOREVER timer was pending");
+	cr_assert_not(gotime_timer_reset(t, 0));
+	wait_closed(c);
+	cr_assert_eq(atomic_load_explicit(&r.runs, memory_order_relaxed), 1);
+	gotime_timer_free(t);
+	chan_unref(c);
 }
 
 Test(time_func, null_fn_einval, .timeout = 10)
@@ -110,20 +131,29 @@ static void count_fn(void *p)
 	atomic_fetch_add_explicit((atomic_int *)p, 1, memory_order_relaxed);
 }
 
+/* A Stop that returns true comes before the function runs, and then it never
+ * runs.  On a loaded machine the 50 ms may pass before the Stop: then (and
+ * only then) Stop may find it fired, return false, and the function runs. */
 Test(time_func, stop_before_fire_never_runs, .timeout = 10)
 {
 	atomic_int n = 0;
+	int fired = 0;
 	for (int i = 0; i < 100; i++) {
-		gotime_timer_t *t =
-			i % 2 ? gotime_after_func_at(chan_now() + 50 * TT_MS, count_fn, &n)
-			      : gotime_after_func(50 * TT_MS, count_fn, &n);
+		int64_t due = chan_now() + 50 * TT_MS; /* no later than the timer's */
+		gotime_timer_t *t = i % 2 ? gotime_after_func_at(due, count_fn, &n)
+					  : gotime_after_func(50 * TT_MS, count_fn, &n);
 		cr_assert_not_null(t);
-		cr_assert(gotime_timer_stop(t), "Stop of a pending function timer");
+		if (!gotime_timer_stop(t)) {
+			cr_assert_geq(chan_now(), due, "Stop of a pending function timer");
+			fired++;
+		}
 		cr_assert(!gotime_timer_stop(t));
 		gotime_timer_free(t);
 	}
 	tt_flush(51 * TT_MS);
-	cr_assert_eq(atomic_load(&n), 0, "a stopped function ran");
+	cr_assert_eq(gotime__wait_afterfuncs(chan_now() + TT_PATIENCE), 0);
+	cr_assert_eq(atomic_load(&n), fired, "a stopped function ran (%d runs, %d fired)",
+		     atomic_load(&n), fired);
 }
 
 /* Stop/Reset racing the firing: Stop returns true exactly when fn does not
@@ -180,8 +210,11 @@ Test(time_func, deadline_order_randomised, .timeout = 30)
 	static gotime_timer_t *ts[N];
 	bool live[N];
 	unsigned seed = 99;
-	/* Far enough ahead that no timer fires while a loaded machine runs the
-	 * loops below (a reset of a fired timer would return false). */
+	/* No timer fires while the loops below run, however long a loaded
+	 * machine takes over them (a Stop or Reset of a fired timer would
+	 * return false): the timer thread is held until they are done. */
+	struct tu_timer_hold gate;
+	cr_assert(tu_timer_hold(&gate, TT_PATIENCE), "the timer thread could not be held");
 	int64_t base = chan_now() + 200 * TT_MS, maxw = 0;
 	int expect = 0;
 
@@ -217,6 +250,7 @@ Test(time_func, deadline_order_randomised, .timeout = 30)
 			if (items[i].hi > maxw)
 				maxw = items[i].hi;
 		}
+	cr_assert(tu_timer_release(&gate), "the timer thread did not go on");
 	tt_flush(maxw - chan_now() + TT_MS);
 	cr_assert_eq(o.n, expect, "%d callbacks ran, %d expected", o.n, expect);
 	/* Fired after its predecessor, so its deadline is not earlier: with

@@ -182,6 +182,7 @@ Test(time_thread, shutdown_busy_while_afterfunc_runs, .timeout = 20)
  * each shutdown returns 0 or EBUSY. */
 struct churn_arg {
 	atomic_int *finished;
+	atomic_long *calls; /* the main thread's shutdown calls so far */
 	long fired;
 	long bad;
 };
@@ -189,7 +190,10 @@ struct churn_arg {
 static void *churn(void *p)
 {
 	struct churn_arg *a = p;
-	for (int i = 0; i < 300; i++) {
+	/* 300 timers, and on until a shutdown was called while they ran (a
+	 * fast worker, or a main thread that first runs late, could otherwise
+	 * finish before any shutdown raced it). */
+	for (int i = 0; i < 300 || atomic_load_explicit(a->calls, memory_order_relaxed) == 0; i++) {
 		chan_t *c = gotime_after(i % 3 ? 1000 : 0);
 		int64_t v;
 		bool ok = false;
@@ -212,10 +216,11 @@ Test(time_thread, shutdown_races_new_timers, .timeout = 60)
 		T = 2
 	};
 	atomic_int finished = 0;
+	atomic_long ncalls = 0;
 	struct churn_arg a[T];
 	pthread_t th[T];
 	for (int i = 0; i < T; i++) {
-		a[i] = (struct churn_arg){.finished = &finished};
+		a[i] = (struct churn_arg){.finished = &finished, .calls = &ncalls};
 		cr_assert_eq(pthread_create(&th[i], NULL, churn, &a[i]), 0);
 	}
 	long calls = 0, zero = 0;
@@ -224,13 +229,14 @@ Test(time_thread, shutdown_races_new_timers, .timeout = 60)
 		int rc = gotime_shutdown();
 		cr_assert(rc == 0 || rc == EBUSY, "shutdown: %d", rc);
 		calls++;
+		atomic_fetch_add_explicit(&ncalls, 1, memory_order_relaxed);
 		zero += rc == 0;
 	}
 	for (int i = 0; i < T; i++)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < T; i++)
 		cr_assert_eq(a[i].bad, 0, "worker %d: %ld timers lost", i, a[i].bad);
-	cr_assert_gt(calls, 0);
+	cr_assert_gt(calls, 0, "no shutdown raced the workers");
 	cr_assert_eq(gotime_shutdown(), 0);
 	cr_assert_eq(gotime__threads_live(), 0);
 	(void)zero;

@@ -265,6 +265,7 @@ struct race_arg {
 	gotime_timer_t *t;
 	pthread_barrier_t *bar;
 	atomic_bool *done;
+	atomic_long *delivered; /* the receiver's count so far, for the mutators */
 	unsigned seed;
 	int64_t first;
 	long received;
@@ -275,7 +276,13 @@ static void *race_mutator(void *p)
 {
 	struct race_arg *a = p;
 	pthread_barrier_wait(a->bar);
-	for (int i = 0; i < 3000; i++) {
+	/* 3,000 operations, and on until a value was delivered while they run
+	 * (a fast machine can be done with 3,000 before the timer thread
+	 * delivered any); TT_PATIENCE without one fails the test. */
+	for (int i = 0;
+	     i < 3000 || (atomic_load_explicit(a->delivered, memory_order_relaxed) == 0 &&
+			  chan_now() < a->first + TT_PATIENCE);
+	     i++) {
 		switch (rand_r(&a->seed) % 3) {
 		case 0:
 			gotime_timer_stop(a->t);
@@ -305,6 +312,7 @@ static void *race_receiver(void *p)
 			if (!ok || v < a->first)
 				a->bad++;
 			a->received++;
+			atomic_fetch_add_explicit(a->delivered, 1, memory_order_relaxed);
 		}
 	}
 	return NULL;
@@ -312,13 +320,13 @@ static void *race_receiver(void *p)
 
 Test(time_timer, stop_reset_threads_race, .timeout = 60)
 {
-	long received = 0;
 	for (int round = 0; round < 10; round++) {
 		enum {
 			M = 3
 		};
 		pthread_barrier_t bar;
 		atomic_bool done = false;
+		atomic_long delivered = 0;
 		struct race_arg a[M + 1];
 		pthread_t th[M + 1];
 		int64_t first = chan_now();
@@ -329,6 +337,7 @@ Test(time_timer, stop_reset_threads_race, .timeout = 60)
 			a[i] = (struct race_arg){.t = t,
 						 .bar = &bar,
 						 .done = &done,
+						 .delivered = &delivered,
 						 .seed = (unsigned)(round * 10 + i),
 						 .first = first};
 			cr_assert_eq(pthread_create(&th[i], NULL,
@@ -341,7 +350,8 @@ Test(time_timer, stop_reset_threads_race, .timeout = 60)
 		atomic_store_explicit(&done, true, memory_order_release);
 		pthread_join(th[M], NULL);
 		cr_assert_eq(a[M].bad, 0, "round %d: %ld bad values", round, a[M].bad);
-		received += a[M].received;
+		cr_assert_gt(a[M].received, 0, "round %d: the race never delivered anything",
+			     round);
 		gotime_timer_stop(t);
 		cr_assert(!tt_ready(gotime_timer_chan(t), NULL), "value after the final Stop");
 		tt_flush(30000);
@@ -350,7 +360,6 @@ Test(time_timer, stop_reset_threads_race, .timeout = 60)
 		gotime_timer_free(t);
 		pthread_barrier_destroy(&bar);
 	}
-	cr_assert_gt(received, 0, "the race never delivered anything");
 }
 
 /* Many threads creating timers and receiving their values: each value is

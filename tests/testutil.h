@@ -15,6 +15,9 @@
  *   tu_timers_flush                       wait until the timer thread has
  *                                         handled every timer due before a
  *                                         given time (see below).
+ *   tu_timer_hold / tu_timer_release      hold the timer thread (no timer and
+ *                                         no context deadline fires) for as
+ *                                         long as a test needs.
  *   tu_timers_worker, tu_timers_arg_t     a thread arming batches of timers
  *                                         and checking each one's value.
  *   tu_no_leaks                           the stress programs' leak check
@@ -300,6 +303,52 @@ static inline bool tu_no_leaks(void)
 {
 	bool ok = godiag_verify_none(chan_now() + (int64_t)10000000000) == 0;
 	printf("%s leak check (godiag_verify_none)\n", ok ? "ok  " : "FAIL");
+	return ok;
+}
+
+/*
+ * tu_timer_hold - hold the timer thread, which fires every timer and every
+ * context deadline: a function timer (those run on the timer thread) that
+ * waits until tu_timer_release(), or @patience at most.  Until then nothing
+ * due fires, however long the test takes: "the cancel comes before the 2 ms
+ * deadline" holds on a stalled machine too.  Returns false (nothing held)
+ * if the timer could not be made or did not start within @patience.
+ * tu_timer_release lets the thread go on and waits until the holding
+ * function has returned; false if it did not within @patience.
+ */
+struct tu_timer_hold {
+	chan_t *entered, *release;
+	gotime_timer_t *t;
+	int64_t patience;
+};
+
+static inline void tu__timer_hold_fn(void *arg)
+{
+	struct tu_timer_hold *h = arg;
+	chan_close(h->entered);
+	chan_recv_until(h->release, NULL, NULL, chan_now() + h->patience);
+}
+
+static inline bool tu_timer_hold(struct tu_timer_hold *h, int64_t patience)
+{
+	h->patience = patience;
+	h->entered = chan_new(0, 0);
+	h->release = chan_new(0, 0);
+	h->t = h->entered && h->release ? gotime_after_func_at(chan_now(), tu__timer_hold_fn, h)
+					: NULL;
+	if (h->t && chan_recv_until(h->entered, NULL, NULL, chan_now() + patience) == 0)
+		return true;
+	if (h->release)
+		chan_close(h->release);
+	return false;
+}
+
+static inline bool tu_timer_release(struct tu_timer_hold *h)
+{
+	bool ok = chan_close(h->release) == 0 && tu_timers_flush(0, h->patience);
+	gotime_timer_free(h->t);
+	chan_unref(h->entered);
+	chan_unref(h->release);
 	return ok;
 }
 

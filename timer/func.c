@@ -75,6 +75,8 @@ void gotime__func_fire(struct gotime_timer *t)
 		afterfunc_run(t); /* no thread to be had: run it here rather than lose it */
 }
 
+/* @when CHAN_FOREVER: made but not armed (never fires until a Reset; no
+ * timer thread needed), as CHAN_FOREVER means "never" everywhere else. */
 static gotime_timer_t *func_timer_new(enum timer_kind kind, int64_t when, void (*fn)(void *),
 				      void *arg)
 {
@@ -88,7 +90,7 @@ static gotime_timer_t *func_timer_new(enum timer_kind kind, int64_t when, void (
 	t = gotime__timer_alloc(kind, fn, arg, false);
 	if (!t)
 		return NULL;
-	gotime__func_timer_set(t, true, when, &err);
+	gotime__func_timer_set(t, when != CHAN_FOREVER, when, &err);
 	if (err) {
 		gotime__func_timer_set(t, false, 0, &err);
 		timer_unref(t);

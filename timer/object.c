@@ -40,7 +40,7 @@ struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *
 	pthread_mutex_unlock(&g->mu);
 	if (err) {
 		if (t->ch) {
-			chan_unref(t->ch);
+			chan__unref_owner(t->ch);
 			pthread_mutex_destroy(&t->send_mu);
 		}
 		free(t);
@@ -59,7 +59,7 @@ void gotime__timer_destroy(struct gotime_timer *t)
 		/* EBUSY here means a thread is still blocked on the channel
 		 * without its own reference, against the documented contract;
 		 * the channel is then left to it rather than freed under it. */
-		(void)chan_unref(t->ch);
+		(void)chan__unref_owner(t->ch);
 		pthread_mutex_destroy(&t->send_mu);
 	}
 	free(t);

@@ -37,7 +37,7 @@ bool gotime__chan_timer_set(struct gotime_timer *t, bool rearm, int64_t d, int64
 	}
 	if (rearm && d <= 0 && t->period == 0) {
 		/* Fires at once: the value is there before we return. */
-		t->sent = chan_try_send(t->ch, &now) == 0;
+		t->sent = chan__try_send_owned(t->ch, &now) == 0;
 		t->armed = false;
 	}
 	pthread_mutex_unlock(&t->send_mu);
@@ -55,7 +55,7 @@ void gotime__chan_fire(struct gotime_timer *t, int64_t when, uint64_t seq)
 		 * Go's does.  An orphan's value could never be received: it is
 		 * not sent (a one-shot orphan is freed with this firing's
 		 * reference; an orphaned ticker stops at its next pop). */
-		if (!gotime__orphaned(t) && chan_try_send(t->ch, &when) == 0)
+		if (!gotime__orphaned(t) && chan__try_send_owned(t->ch, &when) == 0)
 			t->sent = true;
 		if (t->period == 0)
 			t->armed = false;

@@ -27,6 +27,8 @@
  *   ETIMEDOUT  a deadline passed before the operation could complete;
  *   EBUSY      chan_unref() of the last reference while threads are blocked
  *              on the channel (the channel is NOT freed);
+ *   EPERM      a send, close or unref that only the library may do on a
+ *              channel it owns (see "Borrowed channels" below);
  *   ENOMEM     allocation failed (chan_new only).
  * chan_strerror() gives Go's wording for each.
  *
@@ -72,6 +74,17 @@
  * dropping the last reference while threads are still blocked on the channel
  * returns EBUSY and frees nothing.
  *
+ * Borrowed channels.  Some functions hand out a channel that the library
+ * owns and feeds: ctx_done(), gotime_timer_chan(), gotime_ticker_chan(),
+ * gopoll_chan(), and the channels of gotime_after() and gotime_tick() (of
+ * which the caller owns one reference).  They are Go's receive-only
+ * `<-chan T`: receive from them (chan_recv*, a select's receive case,
+ * CHAN_RANGE) and take and drop references of your own (chan_ref, then
+ * chan_unref), but chan_send*, chan_close, a select's send case and a
+ * chan_unref that would drop the library's own reference return EPERM and
+ * change nothing.  docs/porting-from-go.md has the table of which channels
+ * are borrowed and which the caller owns.
+ *
  * Blocking.  A blocked operation spins for up to a few microseconds (a
  * time budget that adapts per thread: it shrinks when spinning does not pay,
  * e.g. when the counterpart shares this CPU), then yields the CPU for up to
@@ -95,13 +108,20 @@ extern "C" {
 /** An opaque channel. */
 typedef struct chan chan_t;
 
+/* A cast in a public macro: C++ users build with -Wold-style-cast. */
+#ifdef __cplusplus
+#define CHAN__CAST(T, v) (static_cast<T>(v))
+#else
+#define CHAN__CAST(T, v) ((T)(v))
+#endif
+
 /** Wait without limit. */
-#define CHAN_FOREVER ((int64_t)-1)
+#define CHAN_FOREVER INT64_C(-1)
 /** Do not wait at all: one non-blocking attempt. */
-#define CHAN_NOWAIT ((int64_t)0)
+#define CHAN_NOWAIT INT64_C(0)
 
 /** Largest element size accepted by chan_new() (1 GiB; Go's limit is 64 KiB). */
-#define CHAN_MAX_ELEM_SIZE ((size_t)1 << 30)
+#define CHAN_MAX_ELEM_SIZE (CHAN__CAST(size_t, 1) << 30)
 
 /**
  * chan_now - the current CLOCK_MONOTONIC time in nanoseconds.
@@ -137,7 +157,9 @@ chan_t *chan_ref(chan_t *c);
 /**
  * chan_unref - drop one reference; the last one frees the channel.
  *
- * Returns 0, EINVAL for NULL, or EBUSY when this is the last reference but
+ * Returns 0, EINVAL for NULL, EPERM when @c is a borrowed channel (see
+ * above) of which only the library's own reference is left (the caller
+ * holds none: nothing changes), or EBUSY when this is the last reference but
  * threads are still blocked in operations on @c: the reference is then kept
  * (the caller still owns it) and nothing is freed; close the channel or let
  * the waiters finish, then call chan_unref() again.  Never blocks.
@@ -150,7 +172,8 @@ int chan_unref(chan_t *c);
  * chan_send - send the elem_size bytes at @elem (Go's ch <- v); blocks until a
  * receiver takes the value or the buffer has room.
  * Returns 0, EPIPE (channel closed, before or while blocked: the value was not
- * sent), or EINVAL (NULL @c, or NULL @elem with elem_size > 0).
+ * sent), EINVAL (NULL @c, or NULL @elem with elem_size > 0), or EPERM (@c
+ * is a borrowed channel: only the library sends on it).
  * The value is copied out of @elem before chan_send returns.
  */
 int chan_send(chan_t *c, const void *elem);
@@ -190,7 +213,8 @@ int chan_recv_until(chan_t *c, void *elem, bool *ok, int64_t deadline);
  * they get the zero value and ok == false) and every blocked sender (they
  * return EPIPE and their values never enter the channel).  Values already in
  * the buffer stay receivable.
- * Returns 0, EALREADY if already closed (nothing changes), EINVAL for NULL.
+ * Returns 0, EALREADY if already closed (nothing changes), EINVAL for NULL,
+ * EPERM for a borrowed channel (only the library closes it, open or not).
  * Never blocks (beyond the channel lock).
  */
 int chan_close(chan_t *c);

@@ -32,7 +32,7 @@
  * error code of the application's choosing (an errno value, say).  Each task
  * runs on a library thread of its own, taken from the same pool of idle
  * threads as gowg_go() (gochan/waitgroup.h, "Threads": reused for 50 ms,
- * at most 32 idle, counted as GODIAG_THREAD_GROUP, a task must leave its
+ * at most 32 idle, counted by godiag_threads(), a task must leave its
  * thread as it found it and must return, not pthread_exit()).  The thread
  * touches nothing of the group after the task has returned and released the
  * group, so the group may be freed once gogroup_wait() returned.  @arg is

@@ -13,12 +13,14 @@
  *                                                           CHAN_RECV(ctx_done(ctx), NULL, NULL))
  *   conn.SetReadDeadline + Read                 gopoll_wait(ctx, fd, GOPOLL_READ, deadline, &rev)
  *                                               then a non-blocking read()
+ *   (a channel in an fd-based event loop)       gopoll_chanfd_new(ch), gopoll_chanfd_fd/_recv/_free
  *
  * Machinery.  ONE poller thread serves the whole process: an epoll instance
  * it waits on, started (with its epoll and eventfd descriptors) by the first
  * registration and gone GOPOLL_IDLE_LINGER_NS after the last registration
  * ends (at once at gopoll_shutdown()); a later registration starts it again.
- * Never a thread per descriptor.  It is a library thread in the sense of
+ * Never a thread per descriptor.  (gopoll_chanfd, the other direction, is
+ * not a registration: each adapter has a forwarding task of its own.)  It is a library thread in the sense of
  * godiag (kind "poller").  Registering and unregistering are one epoll_ctl()
  * call each, made by the calling thread; the poller thread only dispatches.
  *
@@ -94,7 +96,7 @@ extern "C" {
 #define GOPOLL_ERR 0x8u   /**< result only: an error is pending (EPOLLERR, e.g. a reset) */
 
 /** How long the idle poller thread waits for a new registration before it exits. */
-#define GOPOLL_IDLE_LINGER_NS ((int64_t)5000000)
+#define GOPOLL_IDLE_LINGER_NS INT64_C(5000000)
 
 /**
  * GOPOLL_HANGUP - the cause of a hangup context cancelled because the peer
@@ -225,6 +227,61 @@ ctx_t *gopoll_hangup_ctx(ctx_t *parent, int fd);
  * ctx_strerror(@err).  Never NULL.
  */
 const char *gopoll_strerror(int err);
+
+/* ------------------------------------------------------------------------ */
+/* The other way round: a channel as a readiness descriptor (event loops)   */
+
+/** A channel's readiness descriptor (opaque). */
+typedef struct gopoll_chanfd gopoll_chanfd_t;
+
+/**
+ * gopoll_chanfd_new - a descriptor that an event loop (epoll, poll(2),
+ * libuv's uv_poll_t, libevent) waits on for channel @ch: readable while a
+ * value of @ch is waiting to be taken with gopoll_chanfd_recv(), and for
+ * good once @ch is closed and drained.  A library thread (a pooled group
+ * thread, counted by godiag_threads()) receives from @ch on the loop's
+ * behalf, one value at a time: it receives the next value only after the
+ * loop has taken the previous one, so at most one value is held outside
+ * the channel.  That is the one difference from a receive in the loop
+ * itself: a sender on an unbuffered @ch completes when the adapter
+ * receives, before the loop has taken the value.  @ch may be any channel,
+ * a borrowed one too (ctx_done(ctx): readable once the context is done).
+ *
+ * Takes its own reference to @ch.  Returns the adapter, owned by the caller
+ * (gopoll_chanfd_free()), or NULL with errno EINVAL (NULL @ch), ENOMEM,
+ * EMFILE or ENFILE (no eventfd), or EAGAIN (no thread).  Never blocks
+ * beyond starting a thread.
+ */
+gopoll_chanfd_t *gopoll_chanfd_new(chan_t *ch);
+
+/**
+ * gopoll_chanfd_fd - the eventfd to wait on for readability (POLLIN,
+ * EPOLLIN, UV_READABLE); -1 for NULL.  Valid until gopoll_chanfd_free();
+ * only wait on it: never read, write or close it.  Never blocks.
+ */
+int gopoll_chanfd_fd(const gopoll_chanfd_t *a);
+
+/**
+ * gopoll_chanfd_recv - take the waiting value, never blocking.  Returns 0
+ * with the value in @elem (elem_size bytes; NULL discards it) and *@ok true;
+ * 0 with the zero value and *@ok false once the channel is closed and
+ * drained (for good: the descriptor stays readable, as a closed channel
+ * stays ready); EAGAIN when no value is waiting (the descriptor is then not
+ * readable until the next one is); EINVAL for NULL @a.  One thread at a
+ * time (the loop's).  Ordering: the value's send happens before this
+ * returns it, as for chan_recv().
+ */
+int gopoll_chanfd_recv(gopoll_chanfd_t *a, void *elem, bool *ok);
+
+/**
+ * gopoll_chanfd_free - stop the adapter's thread and wait for it (it is
+ * only ever blocked in a select that the stop ends at once), close the
+ * descriptor (take it out of the event loop first) and drop the adapter's
+ * reference to the channel.  A value the adapter received but nobody took
+ * is lost, like a value left in a channel nobody reads.  Returns 0, or
+ * EINVAL for NULL.
+ */
+int gopoll_chanfd_free(gopoll_chanfd_t *a);
 
 /* ------------------------------------------------------------------------ */
 /* Shutdown                                                                 */

@@ -77,10 +77,10 @@ extern "C" {
 #endif
 
 /** Go's time.Nanosecond ... time.Hour, as int64_t nanoseconds. */
-#define GOTIME_NANOSECOND ((int64_t)1)
-#define GOTIME_MICROSECOND ((int64_t)1000)
-#define GOTIME_MILLISECOND ((int64_t)1000000)
-#define GOTIME_SECOND ((int64_t)1000000000)
+#define GOTIME_NANOSECOND INT64_C(1)
+#define GOTIME_MICROSECOND INT64_C(1000)
+#define GOTIME_MILLISECOND INT64_C(1000000)
+#define GOTIME_SECOND INT64_C(1000000000)
 #define GOTIME_MINUTE (60 * GOTIME_SECOND)
 #define GOTIME_HOUR (60 * GOTIME_MINUTE)
 
@@ -99,8 +99,9 @@ typedef struct gotime_ticker gotime_ticker_t;
  * gotime_after_func_at - run fn(arg) once, on the library's timer thread,
  * when the monotonic clock reaches @deadline (a chan_now() time; a deadline
  * already passed runs fn as soon as the timer thread gets to it, never inside
- * this call.  Note that CHAN_FOREVER (-1) is such a past deadline here: for
- * "never", arm no timer).
+ * this call).  CHAN_FOREVER means never, as everywhere else: the timer is
+ * made but not armed (gotime_timer_stop returns false; gotime_timer_reset
+ * arms it), and no timer thread is started for it.
  *
  * @fn must be short and must not block: it delays every other timer of the
  * process.  It may call any gochan function that does not block (chan_close,

@@ -25,9 +25,9 @@
  * 50 ms without work, so none is left once the program stops starting tasks.
  * (Reuse makes an empty task's go+wait about 4x cheaper than a fresh thread,
  * ~11 us against ~45 us on a loaded 2-vCPU VM; a goroutine is ~1-2 us:
- * bench/group_bench.c.)  Every such thread is counted by the library's
- * thread accounting (kind GODIAG_THREAD_GROUP) for its whole life, so a leak
- * check sees it.  Because threads are reused, a task must not rely on
+ * bench/group_bench.c.)  Every such thread is counted by godiag_threads()
+ * (gochan/diag.h; the leak check's report lists it as a "group" thread) for
+ * its whole life, so a leak check sees it.  Because threads are reused, a task must not rely on
  * thread-local state being fresh, and what it changes about its thread
  * (signal mask, name, cancellation state, thread-local variables) may be
  * seen by later tasks: restore it before returning.  A task must return
@@ -90,7 +90,7 @@ extern "C" {
 typedef struct gowg gowg_t;
 
 /** The largest counter value (Go's WaitGroup counter is an int32). */
-#define GOWG_MAX ((long)0x7fffffff)
+#define GOWG_MAX 0x7fffffffL
 
 /**
  * gowg_new - a WaitGroup with counter zero (Go's zero sync.WaitGroup).

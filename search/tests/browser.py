@@ -9,7 +9,11 @@ Headless Chromium (Debian's chromium + chromium-driver) driven by Selenium
   2. closes the tab: the server must log the search "canceled" (the hangup
      context saw the browser's connection close) and /debug/vars go back to
      zero;
-  3. in another tab, starts a search and clicks Stop: the same.
+  3. in another tab, starts a search and clicks Stop: the same;
+  4. a query in the address fills the form and runs; the first match of
+     each row is highlighted; past 2,000 rows the page says how many more;
+  5. a file PCRE2 gave up on shows as an error row, the errors count moves
+     and the state reads "incomplete".
 Waiting on the browser uses Selenium's bounded WebDriverWait; waiting on
 the server uses its log line (written after the scan's workers are joined).
 Prints `N passed, N failed` last.
@@ -105,6 +109,9 @@ def main():
     try:
         root = os.path.join(tmp, "tree")
         make_tree(root)
+        os.makedirs(os.path.join(root, "limit"))
+        with open(os.path.join(root, "limit", "x.txt"), "w") as fh:  # PCRE2's match limit on line 2
+            fh.write("aaaa\n" + "a" * 40 + "b\naaaa\n")
         srv = Server(binary, root, "--workers", "1", "--max-results", "1000000")
         drv = browser()
         keep = drv.current_window_handle
@@ -137,9 +144,42 @@ def main():
             srv.searches += 1
             WebDriverWait(drv, 10, 0.05).until(lambda d: "missing closing parenthesis" in d.find_element(By.ID, "err").text)
 
+        def url_query():
+            # Opened from a shared address: the form is filled, the search
+            # runs, the first match of each row is highlighted.
+            drv.get("http://127.0.0.1:%d/?q=THE&case=insensitive&max=5" % srv.port)
+            srv.searches += 1
+            WebDriverWait(drv, 30, 0.05).until(lambda d: d.find_element(By.ID, "state").text == "limit")
+            expect(drv.find_element(By.ID, "q").get_attribute("value") == "THE", "q not filled from the URL")
+            expect(drv.find_element(By.ID, "case").get_attribute("value") == "insensitive", "case not filled")
+            marks = [m.text for m in drv.find_elements(By.CSS_SELECTOR, "#results .r mark")]
+            expect(len(marks) == 5 and all(m.lower() == "the" for m in marks), "highlights %r" % marks)
+            drv.find_element(By.ID, "q").clear()
+            drv.find_element(By.ID, "q").send_keys("e")
+            drv.find_element(By.ID, "max").clear()
+            drv.find_element(By.ID, "max").send_keys("3000")
+            drv.find_element(By.ID, "go").click()
+            srv.searches += 1
+            WebDriverWait(drv, 30, 0.05).until(lambda d: d.find_element(By.ID, "state").text == "limit")
+            expect("q=e" in drv.current_url and "max=3000" in drv.current_url, drv.current_url)
+            WebDriverWait(drv, 10, 0.05).until(
+                lambda d: "first 2,000 of 3,000" in d.find_element(By.ID, "more").text)
+
+        def file_error():
+            # A file PCRE2 gives up on: the row says so, errors counts it, and
+            # the state is "incomplete", not a green "complete".
+            drv.get("http://127.0.0.1:%d/?q=%%28a%%2B%%29%%2B%%24&root=limit" % srv.port)
+            srv.searches += 1
+            WebDriverWait(drv, 30, 0.05).until(lambda d: d.find_element(By.ID, "state").text == "incomplete")
+            rows = [r.text for r in drv.find_elements(By.CSS_SELECTOR, "#results .r.fe")]
+            expect(len(rows) == 1 and "match limit" in rows[0] and "limit/x.txt" in rows[0], rows)
+            expect(drv.find_element(By.ID, "errors").text == "1", drv.find_element(By.ID, "errors").text)
+
         check("results stream in; closing the tab cancels the scan", close_tab)
         check("the Stop button cancels the scan", stop_button)
         check("a bad pattern shows PCRE2's message", bad_input)
+        check("the query is in the URL; matches highlighted; the row limit is said", url_query)
+        check("a file_error row, the errors count, state incomplete", file_error)
     finally:
         if drv:
             drv.quit()

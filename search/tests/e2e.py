@@ -16,7 +16,8 @@ where a test must decide when a client closes):
   - 50 concurrent clients of which half hang up: correct results for the
     others, nothing left behind;
   - SIGTERM during scans: the scans end "canceled" and the server exits 0;
-  - an unreadable directory is counted as an error (run as nobody, since root
+  - an unreadable directory is counted as an error, reported in a file_error
+    line, and the done line says "incomplete" (run as nobody, since root
     reads a mode-000 directory).
 No sleeps as synchronisation: a test waits for the server's log line of a
 request (written after every worker was joined and every gauge it moved is
@@ -148,9 +149,10 @@ def grep_files(root, pat):
                   if not too_big(root, strip_dot(p)))
 
 
-def grep_lines(root, pat):
-    p = subprocess.run(["grep", "-rnEIZ", "-e", pat, "."], cwd=root, stdout=subprocess.PIPE,
-                       env=dict(os.environ, LC_ALL="C"))
+def grep_lines(root, pat, *flags):
+    """grep -rnIZ -E (or FLAGS, e.g. "-F", "-i") PAT: sorted (path, line, text)."""
+    p = subprocess.run(["grep", "-rnIZ", *(flags or ("-E",)), "-e", pat, "."], cwd=root,
+                       stdout=subprocess.PIPE, env=dict(os.environ, LC_ALL="C"))
     out, b = [], p.stdout
     while b:
         i = b.index(b"\0")
@@ -182,7 +184,13 @@ def search(srv, **params):
     expect(code == 200, "status %d: %r" % (code, body[:200]))
     objs = [json.loads(l) for l in body.split(b"\n") if l]
     expect(objs and objs[-1]["type"] == "done", "no done line: %r" % body[-200:])
-    return objs[:-1], objs[-1]
+    # A progress line comes every 250 ms whatever the machine's speed (a
+    # slow or sanitized build meets them on the small tree too): checked
+    # for its shape here, then left out of the results.
+    for o in objs:
+        if o["type"] == "progress":
+            expect(isinstance(o.get("files"), int) and isinstance(o.get("elapsed_ms"), int), o)
+    return [o for o in objs[:-1] if o["type"] != "progress"], objs[-1]
 
 
 def settled(srv, idle_threads):
@@ -209,6 +217,12 @@ def last_id(srv):
 
 def wait_id(srv, rid, timeout=60):
     rec = srv.wait_log(lambda r: r["id"] == rid, timeout)
+    if rec is None:
+        # For the open bug in README.md: what the server's threads wait on.
+        try:
+            print("     /debug/vars when request %d had no log line: %s" % (rid, json.dumps(srv.vars())))
+        except Exception as e:  # noqa: BLE001
+            print("     /debug/vars unreadable: %r" % e)
     expect(rec is not None, "no log line for request %d within %d s" % (rid, timeout))
     return rec
 
@@ -304,11 +318,16 @@ def t_bad_inputs(srv, root):
 def t_limit_deadline(srv, big):
     objs, done = search(srv, q="hello", max="3")
     expect(len(objs) == 3 and done["reason"] == "limit", "max=3: %d %r" % (len(objs), done))
-    rid = last_id(srv) + 1
-    objs, done = search(big, q=SLOW_RE, timeout="150ms")
-    expect(done["reason"] == "deadline", "timeout=150ms: %r" % done)
+    # The deadline must come part-way through the scan on any machine: a
+    # fixed 150 ms cut a 64 MB scan on a slow machine but not on one that
+    # scans it in 160 ms (issue 15's audit).  So the full scan is timed
+    # first, here and now, and the deadline is a quarter of it.
+    objs, done = search(big, q=SLOW_RE)
+    expect(done["reason"] == "complete", "full scan: %r" % done)
+    cut = max(1, done["elapsed_ms"] // 4)
+    objs, done = search(big, q=SLOW_RE, timeout="%dms" % cut)
+    expect(done["reason"] == "deadline", "timeout=%dms (full scan %d ms): %r" % (cut, done["elapsed_ms"], done))
     expect(wait_id(big, last_id(big))["end"] == "deadline", "log end")
-    del rid
 
 
 def open_stream(srv, **params):
@@ -409,7 +428,8 @@ def t_many_clients(big, idle):
 
 
 def t_503(binary, bigroot):
-    srv = Server(binary, bigroot, "--max-scans", "2", "--workers", "2", "--max-results", "10000000")
+    srv = Server(binary, bigroot, "--max-scans", "2", "--workers", "2", "--scan-threads", "4",
+                 "--max-results", "10000000")
     try:
         # two clients that do not read: their scans stay blocked on back-pressure
         a = open_stream(srv, q="zz", max="10000000")
@@ -427,7 +447,7 @@ def t_503(binary, bigroot):
 
 
 def t_sigterm(binary, bigroot):
-    srv = Server(binary, bigroot, "--workers", "2", "--max-results", "10000000")
+    srv = Server(binary, bigroot, "--workers", "2", "--scan-threads", "8", "--max-results", "10000000")
     streams = [open_stream(srv, q=SLOW_RE, max="100000") for _ in range(3)]
     stuck = open_stream(srv, q="zz", max="10000000")  # not reading: back-pressured
     v = srv.vars()
@@ -478,8 +498,10 @@ def t_unreadable(binary, tmp):
     srv = Server(run, root)
     try:
         objs, done = search(srv, q="hello")
-        expect([o["path"] for o in objs] == ["ok/f.txt"], objs)
-        expect(done["errors"] == 1 and done["reason"] == "complete", "unreadable dir not counted: %r" % done)
+        expect([o["path"] for o in objs if o["type"] == "match"] == ["ok/f.txt"], objs)
+        errs = [o for o in objs if o["type"] == "file_error"]
+        expect(len(errs) == 1 and errs[0]["path"] == "locked" and "denied" in errs[0]["error"], errs)
+        expect(done["errors"] == 1 and done["reason"] == "incomplete", "unreadable dir not counted: %r" % done)
     finally:
         srv.stop()
         os.chmod(os.path.join(root, "locked"), 0o755)
@@ -498,7 +520,8 @@ def main():
         bigroot = os.path.join(tmp, "big")
         big_tree(bigroot)
         srv = Server(BIN, small, "--max-file-size", str(MAX_FILE), "--workers", "3")
-        big = Server(BIN, bigroot, "--workers", "2", "--max-scans", "64", "--max-results", "10000000")
+        big = Server(BIN, bigroot, "--workers", "2", "--max-scans", "64", "--scan-threads", "128",
+                     "--max-results", "10000000")
         idle_small = srv.vars().get("process_threads")
         idle_big = big.vars().get("process_threads")
         try:

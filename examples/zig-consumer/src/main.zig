@@ -30,8 +30,8 @@ pub fn main() !void {
         var ok: bool = false;
         // select { case v, ok := <-ch: ... case <-ctx.Done(): ... }
         var cases = [_]c.chan_case_t{
-            .{ .chan = ch, .elem = &v, .ok = &ok, .op = c.CHAN_OP_RECV },
-            .{ .chan = c.ctx_done(ctx), .elem = null, .ok = null, .op = c.CHAN_OP_RECV },
+            gochan.recvCase(ch, &v, &ok),
+            gochan.recvCase(c.ctx_done(ctx), null, null),
         };
         const r = c.chan_select(&cases, cases.len, c.CHAN_FOREVER);
         if (r != 0 or !ok) break;
@@ -43,10 +43,23 @@ pub fn main() !void {
     // select with default on an empty channel, then with a deadline.
     const empty = c.chan_new(0, 0) orelse return error.OutOfMemory;
     defer _ = c.chan_unref(empty);
-    var one = [_]c.chan_case_t{.{ .chan = empty, .elem = null, .ok = null, .op = c.CHAN_OP_RECV }};
+    // A case built field by field: size_check 0 is "not checked".
+    var one = [_]c.chan_case_t{.{ .chan = empty, .elem = null, .ok = null, .op = c.CHAN_OP_RECV, .size_check = 0 }};
     if (c.chan_select(&one, 1, c.CHAN_NOWAIT) == c.CHAN_DEFAULT) passed += 1 else failed += 1;
     if (c.chan_select(&one, 1, c.chan_deadline_in(1 * c.GOTIME_MILLISECOND)) == c.CHAN_TIMEOUT) passed += 1 else failed += 1;
     if (c.ctx_err(ctx) == 0) passed += 1 else failed += 1;
+
+    // Element sizes are checked through the helpers as through C's macros,
+    // and the context's Done channel refuses a send (EPERM).
+    const ints = c.chan_new(@sizeOf(i64), 1) orelse return error.OutOfMemory;
+    defer _ = c.chan_unref(ints);
+    var small: i32 = 0;
+    var wrong = [_]c.chan_case_t{gochan.recvCase(ints, &small, null)};
+    if (c.chan_select(&wrong, 1, c.CHAN_NOWAIT) == -@as(c_int, @intFromEnum(std.posix.E.INVAL))) passed += 1 else failed += 1;
+    const big: i64 = 7;
+    var right = [_]c.chan_case_t{gochan.sendCase(ints, &big, null)};
+    if (c.chan_select(&right, 1, c.CHAN_NOWAIT) == 0) passed += 1 else failed += 1;
+    if (c.chan_close(c.ctx_done(ctx)) == @intFromEnum(std.posix.E.PERM)) passed += 1 else failed += 1;
 
     std.debug.print("consumer-zig (gochan {s}): {d} passed, {d} failed\n", .{ gochan.version(), passed, failed });
     if (failed != 0) std.process.exit(1);
