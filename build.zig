@@ -41,7 +41,7 @@ const version = std.SemanticVersion.parse(zon.version) catch @compileError("buil
 
 /// Every *.c file directly in these directories is part of the library.
 /// (A new directory must also be listed in build.zig.zon's .paths.)
-const lib_dirs = [_][]const u8{ "chan", "select", "timer", "context", "diag", "poll", "group", "version" };
+const lib_dirs = [_][]const u8{ "wait", "chan", "select", "timer", "context", "diag", "poll", "group", "version" };
 
 /// The project's C dialect and warning policy (CONTRIBUTING.md), shared by
 /// every compiler the build drives.

@@ -19,7 +19,7 @@ int chan__ring_test_start(chan_t *c, uint64_t before_wrap)
 {
 	if (!c || !c->ring)
 		return EINVAL;
-	chan__lock(&c->lock);
+	gowait__lock(&c->lock);
 	bool idle = chan__ring_len(c) == 0 &&
 		    !atomic_load_explicit(&c->nsendq, memory_order_relaxed) &&
 		    !atomic_load_explicit(&c->nrecvq, memory_order_relaxed) &&
@@ -92,7 +92,7 @@ void chan__ring_thaw(struct chan *c)
 	set_bit(&c->ring->head, senders);
 }
 
-bool chan__ring_pop_locked(struct chan *c, void *elem, struct chan_parker **wake)
+bool chan__ring_pop_locked(struct chan *c, void *elem, struct gowait_parker **wake)
 {
 	struct chan_waiter *w;
 

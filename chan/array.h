@@ -108,7 +108,7 @@
 #include <urcu/compiler.h>
 
 #include "chan/chan_impl.h" /* struct chan (which includes this file at its end) */
-#include "chan/yield.h"
+#include "wait/yield.h"
 
 #ifndef GOCHAN_RING
 #define GOCHAN_RING 1
@@ -300,7 +300,7 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_pop(st
  * or empty: before it takes the lock to queue itself, retry the lock-free
  * attempt for a moment, backing off exponentially (1, 2, 4 ... 64 PAUSEs),
  * then yielding up to 4 times (crossbeam's Backoff::snooze) while yields pay on
- * this thread (chan/yield.h; else it queues at once).  When the
+ * this thread (wait/yield.h; else it queues at once).  When the
  * counterpart runs on another CPU it usually frees a slot (or fills one)
  * within the spin, and the operation completes without the lock: no waiter
  * queued, no bit set, no wake-up.  The yields serve threads that outnumber
@@ -328,7 +328,7 @@ static inline enum chan_ring_rc chan__ring_retry(struct chan *c, void *elem, boo
 	for (unsigned step = first; step < CHAN_RING_RETRY_STEPS;) {
 		if (step < CHAN_RING_SPIN_STEPS)
 			chan__ring_snooze(&step, false);
-		else if (chan__yield(chan_now(), NULL, NULL))
+		else if (gowait__yield(chan_now(), NULL, NULL))
 			step++;
 		else
 			break; /* yields do not pay on this thread now: queue and sleep */
@@ -369,7 +369,7 @@ void chan__ring_thaw(struct chan *c);
 /* The ring's part of chan__recv_locked (caller holds c->lock): pop the head
  * into @elem; a sender queued on the full ring then has its value pushed
  * into the slot just freed and is returned in *wake.  False when empty. */
-bool chan__ring_pop_locked(struct chan *c, void *elem, struct chan_parker **wake);
+bool chan__ring_pop_locked(struct chan *c, void *elem, struct gowait_parker **wake);
 
 /* Tests only: give the (empty, unused) ring channel @c positions that wrap
  * around 2^63 after @before_wrap more operations or so.  Returns EINVAL if
@@ -382,7 +382,7 @@ static inline void chan__unlock_chan(struct chan *c)
 {
 	if (c->ring)
 		chan__ring_thaw(c);
-	chan__unlock(&c->lock);
+	gowait__unlock(&c->lock);
 }
 
 #endif

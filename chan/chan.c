@@ -13,8 +13,8 @@
  *   close:   closed -> EALREADY; else mark closed and complete every queued
  *            waiter: receivers get the zero value and ok = false, senders
  *            EPIPE.  Their values never enter the channel.
- * See chan_impl.h for the invariants, chan/park.h for the claim protocol
- * and chan/lockrank.h for the lock order.
+ * See chan_impl.h for the invariants, wait/park.h for the claim protocol
+ * and wait/lockrank.h for the lock order.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -135,7 +135,7 @@ static int chan_drop(struct chan *c, size_t n)
 	 * ownership rule (they hold no reference): refuse rather than free
 	 * memory they are about to touch.  The lock orders this check after
 	 * their enqueue or unlink. */
-	chan__lock(&c->lock);
+	gowait__lock(&c->lock);
 	bool busy = atomic_load_explicit(&c->nsendq, memory_order_relaxed) ||
 		    atomic_load_explicit(&c->nrecvq, memory_order_relaxed);
 	chan__unlock_chan(c);
@@ -207,7 +207,7 @@ static bool buf_push_locked(struct chan *c, const void *elem)
 /* The locked buffer: take the head into @elem if there is one; a sender
  * queued on the full buffer then has its value moved into the slot just
  * freed, the new tail (Go's FIFO), and is returned in *wake. */
-static bool buf_pop_locked(struct chan *c, void *elem, struct chan_parker **wake)
+static bool buf_pop_locked(struct chan *c, void *elem, struct gowait_parker **wake)
 {
 	size_t n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
 	struct chan_waiter *w;
@@ -233,7 +233,7 @@ static bool buf_pop_locked(struct chan *c, void *elem, struct chan_parker **wake
 
 /* Go's chansend under the lock, for every kind of channel: closed, then a
  * queued receiver (the buffer is then empty: hand over), then the buffer. */
-bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_parker **wake)
+bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct gowait_parker **wake)
 {
 	struct chan_waiter *w;
 
@@ -261,7 +261,7 @@ bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_p
  * closed (the zero value).  A buffered channel never has a live sender
  * queued while it is empty (chan_impl.h), so the second step only ever
  * serves unbuffered channels. */
-bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake)
+bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct gowait_parker **wake)
 {
 	struct chan_waiter *w;
 
@@ -302,10 +302,10 @@ static inline void inline_copy(void *dst, const void *src, size_t n)
  * c->lock held; returns with it released.
  */
 static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline,
-		      const void *ra, const struct godiag__sel *sel)
+		      const void *ra, const struct gowait__sel *sel)
 {
 	struct chan_block_line b;
-	struct godiag__site site = {send ? GODIAG_OP_SEND : GODIAG_OP_RECV, c, sel, ra};
+	struct gowait__site site = {send ? GOWAIT_OP_SEND : GOWAIT_OP_RECV, c, sel, ra};
 	/* The value travels through b.value when it fits and there is one
 	 * (a receive that discards it, elem == NULL, keeps NULL: nothing is
 	 * copied at all). */
@@ -313,21 +313,21 @@ static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t d
 
 	if (inl && send)
 		inline_copy(b.value, elem, c->elem_size);
-	chan__parker_init(&b.p);
+	gowait__parker_init(&b.p);
 	chan__waiter_init(&b.w, &b.p, inl ? b.value : elem, 0);
 	b.w.exclusive = deadline == CHAN_FOREVER;
 	chan__enqueue(c, &b.w, send);
 	chan__unlock_chan(c);
 
-	if (chan__park_wait(&b.p, deadline, &site) == ETIMEDOUT) {
+	if (gowait__park_wait(&b.p, deadline, &site) == ETIMEDOUT) {
 		/* Abandoned: nobody will claim w any more; take it out. */
-		chan__lock(&c->lock);
+		gowait__lock(&c->lock);
 		chan__unlink(c, &b.w, send);
 		chan__unlock_chan(c);
 		return ETIMEDOUT;
 	}
 	/* Completed: a receiver's value (or the zero value of a close) is in
-	 * b.value; chan__park_wait's acquire made it visible. */
+	 * b.value; gowait__park_wait's acquire made it visible. */
 	if (inl && !send)
 		inline_copy(elem, b.value, c->elem_size);
 	*ok = b.w.success;
@@ -346,17 +346,17 @@ static inline bool deadline_passed(int64_t deadline)
  * ETIMEDOUT.
  */
 static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline,
-		   int would_block_err, const void *ra, const struct godiag__sel *sel)
+		   int would_block_err, const void *ra, const struct gowait__sel *sel)
 {
-	struct chan_parker *wake;
+	struct gowait_parker *wake;
 
-	chan__lock(&c->lock);
+	gowait__lock(&c->lock);
 	for (bool frozen = false;; frozen = true) {
 		if (send ? chan__send_locked(c, elem, ok, &wake)
 			 : chan__recv_locked(c, elem, ok, &wake)) {
 			chan__unlock_chan(c);
 			if (wake)
-				chan__complete(wake);
+				gowait__complete(wake);
 			return 0;
 		}
 		if (deadline_passed(deadline)) {
@@ -390,7 +390,7 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
  * elem_size). */
 CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline,
 				int would_block_err, const void *ra,
-				const struct godiag__sel *sel, bool user)
+				const struct gowait__sel *sel, bool user)
 {
 	bool ok;
 
@@ -430,7 +430,7 @@ CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline,
 }
 
 int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
-		   const void *ra, const struct godiag__sel *sel)
+		   const void *ra, const struct gowait__sel *sel)
 {
 	return send_ext(c, elem, deadline, would_block_err, ra, sel, false);
 }
@@ -457,7 +457,7 @@ int chan_send_until(chan_t *c, const void *elem, int64_t deadline)
 
 CHAN_ALWAYS_INLINE int recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline,
 				int would_block_err, const void *ra,
-				const struct godiag__sel *sel)
+				const struct gowait__sel *sel)
 {
 	bool ok;
 
@@ -515,7 +515,7 @@ CHAN_ALWAYS_INLINE int recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadli
 }
 
 int chan__recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline, int would_block_err,
-		   const void *ra, const struct godiag__sel *sel)
+		   const void *ra, const struct gowait__sel *sel)
 {
 	return recv_ext(c, elem, okp, deadline, would_block_err, ra, sel);
 }
@@ -540,7 +540,7 @@ static int close_impl(struct chan *c)
 	struct chan_waiter *w, *wake = NULL;
 
 	chan__chaos_point();
-	chan__lock(&c->lock);
+	gowait__lock(&c->lock);
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
 		chan__unlock_chan(c);
 		return EALREADY;
@@ -569,7 +569,7 @@ static int close_impl(struct chan *c)
 	while (wake) {
 		w = wake;
 		wake = w->wake_next; /* read before completing: w dies then */
-		chan__complete(w->parker);
+		gowait__complete(w->parker);
 	}
 	return 0;
 }
@@ -617,7 +617,7 @@ size_t chan__clear(chan_t *c)
 {
 	size_t n;
 
-	chan__lock(&c->lock);
+	gowait__lock(&c->lock);
 	if (c->ring) { /* (timer channels have none; for completeness) */
 		chan__ring_freeze(c, true, true);
 		for (n = 0; chan__ring_pop(c, NULL, true) == CHAN_RING_OK; n++)

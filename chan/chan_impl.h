@@ -29,7 +29,7 @@
  *    write under the lock, in particular a close (see
  *    chan__recv_would_block).
  *
- * Lock order: chan/lockrank.h (the one table).  Channel locks are only
+ * Lock order: wait/lockrank.h (the one table).  Channel locks are only
  * ever nested by select, in increasing address order, each once; no channel
  * code blocks, calls out or takes another lock while holding one, and
  * parkers are completed (owners woken) after unlocking.
@@ -44,10 +44,10 @@
 #include <urcu/compiler.h>
 #include <urcu/list.h>
 
-#include "chan/clock.h"
-#include "chan/lock.h"
-#include "chan/lockrank.h"
-#include "chan/park.h"
+#include "wait/clock.h"
+#include "wait/lock.h"
+#include "wait/lockrank.h"
+#include "wait/park.h"
 
 struct chan_ring;
 
@@ -89,7 +89,7 @@ struct chan {
 	uint16_t pad; /* bytes before the struct in its allocation */
 
 	/* ---- line 1: the lock and what it guards ---- */
-	_Alignas(64) struct chan_lock lock;
+	_Alignas(64) struct gowait_lock lock;
 	_Atomic bool closed;     /* set under lock (release); read anywhere (acquire) */
 	_Atomic uint32_t nenq;   /* waiters ever queued here (either queue), mod
 				    2^32: written under lock (release), read by
@@ -195,7 +195,7 @@ static inline struct chan_waiter *chan__dequeue(struct chan *c, bool send)
 
 /* A dequeued (claimed) waiter's operation was performed: record success for
  * its owner and hand it to the caller, which completes it after unlocking. */
-static inline void chan__serve(struct chan_waiter *w, struct chan_parker **wake)
+static inline void chan__serve(struct chan_waiter *w, struct gowait_parker **wake)
 {
 	w->success = true;
 	*wake = w->parker;
@@ -208,8 +208,8 @@ static inline void chan__serve(struct chan_waiter *w, struct chan_parker **wake)
  * false if it would block.  A claimed counterpart to complete after
  * unlocking is returned in *wake (NULL if none).
  */
-bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_parker **wake);
-bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake);
+bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct gowait_parker **wake);
+bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct gowait_parker **wake);
 
 /*
  * The send and receive behind chan_send* / chan_recv* (and a one-case
@@ -219,9 +219,9 @@ bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker 
  * for a plain operation), both only recorded for diagnostics if it parks.
  */
 int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
-		   const void *ra, const struct godiag__sel *sel);
+		   const void *ra, const struct gowait__sel *sel);
 int chan__recv_ext(chan_t *c, void *elem, bool *ok, int64_t deadline, int would_block_err,
-		   const void *ra, const struct godiag__sel *sel);
+		   const void *ra, const struct gowait__sel *sel);
 
 /*
  * Deadlines: CHAN_FOREVER (-1) waits forever, CHAN_NOWAIT (0) is one

@@ -1,6 +1,6 @@
 /*
  * diag/snapshot.h - a copy of the registry of blocked threads, taken by
- * diag/registry.c and formatted by diag/dump.c.  Not installed.
+ * wait/record.c and formatted by diag/dump.c.  Not installed.
  */
 #ifndef GOCHAN_DIAG_SNAPSHOT_H
 #define GOCHAN_DIAG_SNAPSHOT_H
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "diag/registry.h"
+#include "wait/record.h"
 
 #define GODIAG_BT_MAX 32
 
@@ -27,7 +27,7 @@ struct godiag__snap_chan {
 struct godiag__snap_thread {
 	pid_t tid;
 	char name[32];
-	enum godiag__op op;
+	enum gowait__op op;
 	uint32_t ncases; /* select: the caller's n (nil cases included); else 1 */
 	int64_t since;   /* chan_now() when it blocked */
 	const void *ra;  /* return address of the public entry point */
@@ -44,7 +44,7 @@ struct godiag__snap {
 	struct godiag__snap_chan *chans;
 };
 
-/* Take a snapshot (see the protocol in diag/registry.c).  0 or ENOMEM. */
+/* Take a snapshot (see the protocol in wait/record.c).  0 or ENOMEM. */
 int godiag__snapshot(struct godiag__snap *s);
 void godiag__snap_free(struct godiag__snap *s);
 

@@ -14,7 +14,7 @@
  *      readiness cannot change while every lock is held).
  *   3. Nothing ready and waiting allowed: queue one waiter per case, all
  *      sharing one parker, then unlock everything and park.  The first
- *      counterpart to CAS the parker's state wins (see chan/park.h); every
+ *      counterpart to CAS the parker's state wins (see wait/park.h); every
  *      other counterpart then finds our waiters stale and skips them.
  *   4. Woken (or timed out and the abandon CAS won): lock every channel
  *      again and unlink the waiters that are still queued, so that idle
@@ -25,7 +25,7 @@
  * under the same locks, so no waiter of its own can be met.
  *
  * Deadlock freedom: locks are only nested here, always in increasing address
- * order; plain operations hold one lock at a time (chan/lockrank.h).
+ * order; plain operations hold one lock at a time (wait/lockrank.h).
  */
 #include <errno.h>
 #include <gochan/select.h>
@@ -35,7 +35,7 @@
 #include "chan/chan_impl.h"
 #include "chan/chan_internal.h"
 #include "chan/chaos.h"
-#include "chan/futex.h"
+#include "wait/futex.h"
 
 /* Per-thread PRNG (wyrand) for the poll order.  Seeded lazily from the
  * thread's stack address and the clock; chaos mode uses its own seeded
@@ -73,7 +73,7 @@ struct sel_state {
 static void lock_all(const struct sel_state *s)
 {
 	for (uint32_t i = 0; i < s->nlock; i++)
-		chan__lock(&s->lockorder[i]->lock);
+		gowait__lock(&s->lockorder[i]->lock);
 }
 
 /* With every lock held: no case on a ring channel may become ready through
@@ -119,7 +119,7 @@ static void sort_channels(struct sel_state *s)
 }
 
 /* Pass 2 (the locked poll).  Returns the fired case index or -1.  All locks are held. */
-static int poll_cases(struct sel_state *s, bool *ok, struct chan_parker **wake)
+static int poll_cases(struct sel_state *s, bool *ok, struct gowait_parker **wake)
 {
 	for (uint32_t k = 0; k < s->npoll; k++) {
 		uint32_t i = s->pollorder[k];
@@ -149,8 +149,8 @@ static void dequeue_all(struct sel_state *s)
 
 static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, const void *ra)
 {
-	struct chan_parker p;
-	struct chan_parker *wake = NULL;
+	struct gowait_parker p;
+	struct gowait_parker *wake = NULL;
 	bool ok = false;
 	int fired;
 
@@ -166,7 +166,7 @@ static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, cons
 	if (fired >= 0) {
 		unlock_all(s);
 		if (wake)
-			chan__complete(wake);
+			gowait__complete(wake);
 		goto out;
 	}
 	if (deadline == CHAN_NOWAIT || (deadline >= 0 && chan_now() >= deadline)) {
@@ -175,7 +175,7 @@ static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, cons
 	}
 
 	/* Pass 3: queue a waiter on every case, in lock order as Go does. */
-	chan__parker_init(&p);
+	gowait__parker_init(&p);
 	for (uint32_t k = 0; k < s->npoll; k++) {
 		uint32_t i = s->pollorder[k];
 		chan_case_t *cs = &s->cases[i];
@@ -185,14 +185,14 @@ static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, cons
 	}
 	unlock_all(s);
 
-	struct godiag__sel sel = {s->cases, (uint32_t)n};
-	struct godiag__site site = {GODIAG_OP_SELECT, NULL, &sel, ra};
+	struct gowait__sel sel = {s->cases, (uint32_t)n};
+	struct gowait__site site = {GOWAIT_OP_SELECT, NULL, &sel, ra};
 
-	if (chan__park_wait(&p, deadline, &site) == ETIMEDOUT) {
+	if (gowait__park_wait(&p, deadline, &site) == ETIMEDOUT) {
 		dequeue_all(s); /* abandoned: nobody claims our waiters any more */
 		return CHAN_TIMEOUT;
 	}
-	/* acquire (chan__park_wait's load of the futex word) made the claimer's
+	/* acquire (gowait__park_wait's load of the futex word) made the claimer's
 	 * writes visible, including the state it CASed. */
 	fired = (int)(atomic_load_explicit(&p.state, memory_order_relaxed) - 1);
 	ok = s->waiters[fired].success;
@@ -208,7 +208,7 @@ out:
 static int select_one(chan_case_t *cases, size_t n, uint32_t i, int64_t deadline, const void *ra)
 {
 	chan_case_t *cs = &cases[i];
-	struct godiag__sel sel = {cases, (uint32_t)n}; /* for the dump, if it parks */
+	struct gowait__sel sel = {cases, (uint32_t)n}; /* for the dump, if it parks */
 	int wb = deadline == CHAN_NOWAIT ? EAGAIN : ETIMEDOUT;
 	bool ok = true;
 	int err = chan__case_sends(cs)
@@ -220,7 +220,7 @@ static int select_one(chan_case_t *cases, size_t n, uint32_t i, int64_t deadline
 
 /* Go's select {} (or only nil channels): never ready.  Nothing can wake
  * it, so it sleeps on a private futex word until the deadline, without the
- * spin and yield phases of chan__park_wait (they could only waste CPU). */
+ * spin and yield phases of gowait__park_wait (they could only waste CPU). */
 static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const void *ra)
 {
 	_Atomic uint32_t never = 0;
@@ -228,13 +228,13 @@ static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const vo
 	if (deadline == CHAN_NOWAIT)
 		return CHAN_DEFAULT;
 
-	struct godiag__sel sel = {cases, (uint32_t)n};
-	struct godiag__site site = {GODIAG_OP_SELECT_NONE, NULL, &sel, ra};
-	struct godiag__rec *rec = godiag__block_begin(&site, chan_now());
+	struct gowait__sel sel = {cases, (uint32_t)n};
+	struct gowait__site site = {GOWAIT_OP_SELECT_NONE, NULL, &sel, ra};
+	struct gowait__rec *rec = gowait__block_begin(&site, chan_now());
 
-	while (chan__futex_wait(&never, 0, deadline) != ETIMEDOUT)
+	while (gowait__futex_wait(&never, 0, deadline) != ETIMEDOUT)
 		;
-	godiag__block_end(rec);
+	gowait__block_end(rec);
 	return CHAN_TIMEOUT;
 }
 
@@ -294,16 +294,16 @@ static int select_first_pass(const struct sel_state *s, bool *ok)
 			continue; /* open and nothing to match: not ready then */
 		}
 		/* It may be ready: decide under this channel's lock alone. */
-		struct chan_parker *wake;
+		struct gowait_parker *wake;
 		bool done;
 
-		chan__lock(&c->lock);
+		gowait__lock(&c->lock);
 		done = send ? chan__send_locked(c, cs->elem, ok, &wake)
 			    : chan__recv_locked(c, cs->elem, ok, &wake);
 		chan__unlock_chan(c);
 		if (done) {
 			if (wake)
-				chan__complete(wake);
+				gowait__complete(wake);
 			return (int)i;
 		}
 	}

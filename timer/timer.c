@@ -22,7 +22,7 @@ bool gotime__chan_timer_set(struct gotime_timer *t, bool rearm, int64_t d, int64
 		if (period > 0)
 			t->period = period;
 		if (d > 0)
-			*err = gotime__arm_locked(t, chan__time_add(now, d));
+			*err = gotime__arm_locked(t, gowait__time_add(now, d));
 	}
 	pthread_mutex_unlock(&g->mu);
 

@@ -1,12 +1,12 @@
 /*
- * chan/futex.c - the portable futex of chan/futex.h, for systems without
+ * wait/futex.c - the portable futex of wait/futex.h, for systems without
  * SYS_futex (or -DGOCHAN_FUTEX_PORTABLE): mutex + condition variable buckets
  * hashed by the word's address.
  *
  * Why it cannot miss a wake-up: a waiter compares *word with val while
  * holding its bucket's mutex and goes to sleep releasing it atomically
  * (pthread_cond_timedwait).  A waker has changed the word BEFORE it calls
- * chan__futex_wake (every caller does: store/exchange, then wake), and the
+ * gowait__futex_wake (every caller does: store/exchange, then wake), and the
  * wake takes the same mutex before broadcasting.  So either the waker's
  * mutex acquisition comes after the waiter's, and the waiter is already
  * asleep on the condition variable and gets the broadcast, or it comes
@@ -15,7 +15,7 @@
  * words share a bucket, and every waiter re-checks its own word.
  * Deadlines are absolute CLOCK_MONOTONIC times, as in the system call.
  */
-#include "chan/futex.h"
+#include "wait/futex.h"
 
 #ifndef GOCHAN_FUTEX_SYSCALL
 
@@ -54,7 +54,7 @@ static struct futex_bucket *bucket_of(const void *word)
 	return &buckets[(h >> 8) & (FUTEX_BUCKETS - 1)];
 }
 
-int chan__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns)
+int gowait__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns)
 {
 	struct futex_bucket *b = bucket_of(word);
 	int err = 0;
@@ -76,7 +76,7 @@ int chan__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns)
 	return err == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
-void chan__futex_wake(_Atomic uint32_t *word, int n)
+void gowait__futex_wake(_Atomic uint32_t *word, int n)
 {
 	struct futex_bucket *b = bucket_of(word);
 

@@ -1,12 +1,12 @@
 /*
- * chan/lock.h - the channel lock: a three-state futex mutex that spins
+ * wait/lock.h - the channel lock: a three-state futex mutex that spins
  * briefly before sleeping.
  *
  * States of `word`: 0 unlocked, 1 locked, 2 locked and someone may sleep on
  * it.  Critical sections under a channel lock are a few dozen nanoseconds
  * (a queue splice and a memcpy), so a contended locker first spins with
  * exponential backoff for up to ~10 us (the holder is almost always running
- * on the other CPU; see chan__lock_slow for the measurements), then yields
+ * on the other CPU; see gowait__lock_slow for the measurements), then yields
  * once (the holder may be preempted on this CPU when threads outnumber
  * cores), and only then sleeps.  Unlock wakes a sleeper only when the word
  * says one may exist (2): an uncontended unlock is one atomic exchange, never
@@ -17,42 +17,42 @@
  * ordered between consecutive holders.  This is the ordering on which the
  * memory-model promises of chan.h rest.
  *
- * Where it sits in the library's lock order: chan/lockrank.h (rank 40,
- * CHAN_LOCKRANK_CHAN).  The slow path is chan/lock.c.
+ * Where it sits in the library's lock order: wait/lockrank.h (rank 40,
+ * GOWAIT_LOCKRANK_CHAN).  The slow path is wait/lock.c.
  */
-#ifndef GOCHAN_CHAN_LOCK_H
-#define GOCHAN_CHAN_LOCK_H
+#ifndef GOCHAN_WAIT_LOCK_H
+#define GOCHAN_WAIT_LOCK_H
 
 #include <stdatomic.h>
 #include <stdint.h>
 #include <urcu/compiler.h>
 
-#include "futex.h"
+#include "wait/futex.h"
 
-struct chan_lock {
+struct gowait_lock {
 	_Atomic uint32_t word;
 };
 
-/* Contended acquisition (chan/lock.c): backoff, one yield, then sleep. */
-void chan__lock_slow(struct chan_lock *l);
+/* Contended acquisition (wait/lock.c): backoff, one yield, then sleep. */
+void gowait__lock_slow(struct gowait_lock *l);
 
-static inline void chan__lock(struct chan_lock *l)
+static inline void gowait__lock(struct gowait_lock *l)
 {
 	uint32_t expected = 0;
 
-	/* acquire: pairs with the release exchange in chan__unlock(). */
+	/* acquire: pairs with the release exchange in gowait__unlock(). */
 	if (caa_likely(atomic_compare_exchange_strong_explicit(&l->word, &expected, 1,
 							       memory_order_acquire,
 							       memory_order_relaxed)))
 		return;
-	chan__lock_slow(l);
+	gowait__lock_slow(l);
 }
 
-static inline void chan__unlock(struct chan_lock *l)
+static inline void gowait__unlock(struct gowait_lock *l)
 {
-	/* release: pairs with the acquire in chan__lock()/chan__lock_slow(). */
+	/* release: pairs with the acquire in gowait__lock()/gowait__lock_slow(). */
 	if (caa_unlikely(atomic_exchange_explicit(&l->word, 0, memory_order_release) == 2))
-		chan__futex_wake(&l->word, 1);
+		gowait__futex_wake(&l->word, 1);
 }
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * chan/park.c - spin, yield, then sleep: the waiting half of the claim
- * protocol described in chan/park.h, and the one park-abandon-park sequence
- * (chan__park_wait) that every blocking operation uses.
+ * wait/park.c - spin, yield, then sleep: the waiting half of the claim
+ * protocol described in wait/park.h, and the one park-abandon-park sequence
+ * (gowait__park_wait) that every blocking operation uses.
  *
  * Why spin at all: on these machines a futex wake of a thread asleep on the
  * other CPU costs ~20 us, while a cache-line handoff costs ~30 ns.  A
@@ -11,13 +11,13 @@
  * yields after the spin matter when threads outnumber cores: the counterpart
  * may be waiting for this very CPU.
  */
-#include "chan/park.h"
+#include "wait/park.h"
 
 #include <gochan/chan.h>
 #include <urcu/arch.h>
 
-#include "chan/futex.h"
-#include "chan/yield.h"
+#include "wait/futex.h"
+#include "wait/yield.h"
 
 /*
  * How long a blocked operation spins (PAUSE), then yields, before it sleeps.
@@ -36,17 +36,17 @@
 #define CHAN_YIELD_NS 50000
 #endif
 
-void chan__complete(struct chan_parker *p)
+void gowait__complete(struct gowait_parker *p)
 {
 	/* release: pairs with the acquire loads in park(); publishes the
 	 * value copied into the owner's buffer and waiter.success. */
 	if (atomic_exchange_explicit(&p->futex, 1, memory_order_release) == 2)
-		chan__futex_wake(&p->futex, 1);
+		gowait__futex_wake(&p->futex, 1);
 }
 
-static inline bool complete(struct chan_parker *p)
+static inline bool complete(struct gowait_parker *p)
 {
-	/* acquire: pairs with the release exchange in chan__complete(). */
+	/* acquire: pairs with the release exchange in gowait__complete(). */
 	return atomic_load_explicit(&p->futex, memory_order_acquire) == 1;
 }
 
@@ -75,7 +75,7 @@ static inline void spin_feedback(bool spun_ok)
 
 static bool park_done(const void *p)
 {
-	return complete((struct chan_parker *)p);
+	return complete((struct gowait_parker *)p);
 }
 
 /*
@@ -83,7 +83,7 @@ static bool park_done(const void *p)
  * started at chan_now() time @start.  Returns 0 when complete, ETIMEDOUT
  * when the deadline passed first.
  */
-static int park(struct chan_parker *p, int64_t deadline, int64_t start)
+static int park(struct gowait_parker *p, int64_t deadline, int64_t start)
 {
 	int64_t budget = spin_budget, now;
 	bool yielding = false;
@@ -109,11 +109,11 @@ static int park(struct chan_parker *p, int64_t deadline, int64_t start)
 			yielding = true;
 			spin_feedback(false);
 		}
-		/* Each yield goes through chan__yield, which stops yielding on
+		/* Each yield goes through gowait__yield, which stops yielding on
 		 * this thread while yields come back late (the CPU is taken by
 		 * work that does not serve us): then we sleep at once. */
 		if (yielding && (now - start > budget + CHAN_YIELD_NS ||
-				 !chan__yield(now, park_done, p)))
+				 !gowait__yield(now, park_done, p)))
 			break;
 	}
 	/* Phase 3: announce that we sleep (0 -> 2), then sleep while it reads 2.
@@ -127,7 +127,7 @@ static int park(struct chan_parker *p, int64_t deadline, int64_t start)
 	    expected == 1)
 		return 0;
 	for (;;) {
-		int r = chan__futex_wait(&p->futex, 2, deadline);
+		int r = gowait__futex_wait(&p->futex, 2, deadline);
 
 		if (complete(p))
 			return 0;
@@ -143,19 +143,19 @@ static int park(struct chan_parker *p, int64_t deadline, int64_t start)
  * reuse; the acquire on failure pairs with the claim's release, so the
  * claimer came first and we must wait for its completion.
  */
-static inline bool abandon(struct chan_parker *p)
+static inline bool abandon(struct gowait_parker *p)
 {
-	uint32_t expected = CHAN_PARK_WAITING;
+	uint32_t expected = GOWAIT_PARK_WAITING;
 
-	return atomic_compare_exchange_strong_explicit(&p->state, &expected, CHAN_PARK_ABANDONED,
+	return atomic_compare_exchange_strong_explicit(&p->state, &expected, GOWAIT_PARK_ABANDONED,
 						       memory_order_acq_rel, memory_order_acquire);
 }
 
-int chan__park_wait(struct chan_parker *p, int64_t deadline, const struct godiag__site *site)
+int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct gowait__site *site)
 {
 	/* One clock read serves the spin budget and the registry's "since". */
 	int64_t start = chan_now();
-	struct godiag__rec *rec = godiag__block_begin(site, start);
+	struct gowait__rec *rec = gowait__block_begin(site, start);
 	int ret = 0;
 
 	if (park(p, deadline, start) != 0) {
@@ -171,6 +171,6 @@ int chan__park_wait(struct chan_parker *p, int64_t deadline, const struct godiag
 			(void)park(p, CHAN_FOREVER, chan_now());
 		}
 	}
-	godiag__block_end(rec);
+	gowait__block_end(rec);
 	return ret;
 }

@@ -1,17 +1,17 @@
 /*
- * chan/park.h - how a blocked thread waits and how it is claimed and woken:
- * the wait layer's park half (chan/lock.h is its lock, chan/clock.h its
- * clock, chan/futex.h its sleep; chan/lockrank.h the lock order).
+ * wait/park.h - how a blocked thread waits and how it is claimed and woken:
+ * the wait layer's park half (wait/lock.h is its lock, wait/clock.h its
+ * clock, wait/futex.h its sleep; wait/lockrank.h the lock order).
  *
  * Every blocking call (a plain send/receive or a whole select) puts one
- * struct chan_parker on its own stack, and one struct chan_waiter per channel
+ * struct gowait_parker on its own stack, and one struct chan_waiter per channel
  * case it waits on, linked into that channel's send or receive queue.  This
  * is Go's g/sudog pair and crossbeam's Context/Entry pair.
  *
  * The claim protocol (one CAS decides everything):
  *
- *   parker.state: CHAN_PARK_WAITING --CAS by a counterpart--> case index + 1
- *                                   --CAS by the owner------> CHAN_PARK_ABANDONED
+ *   parker.state: GOWAIT_PARK_WAITING --CAS by a counterpart--> case index + 1
+ *                                   --CAS by the owner------> GOWAIT_PARK_ABANDONED
  *
  *   A counterpart (sender, receiver or closer) that finds a waiter in a queue
  *   does so holding that channel's lock; it unlinks the waiter and tries the
@@ -42,20 +42,20 @@
  *   an address that may already be reused is harmless, since every futex
  *   sleeper in gochan re-checks its word in a loop.
  */
-#ifndef GOCHAN_CHAN_PARK_H
-#define GOCHAN_CHAN_PARK_H
+#ifndef GOCHAN_WAIT_PARK_H
+#define GOCHAN_WAIT_PARK_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <urcu/list.h>
 
-#include "diag/registry.h"
+#include "wait/record.h"
 
-#define CHAN_PARK_WAITING 0u
-#define CHAN_PARK_ABANDONED UINT32_MAX
+#define GOWAIT_PARK_WAITING 0u
+#define GOWAIT_PARK_ABANDONED UINT32_MAX
 
-struct chan_parker {
+struct gowait_parker {
 	_Atomic uint32_t state; /* WAITING, ABANDONED, or fired case index + 1 */
 	_Atomic uint32_t futex; /* 0 running, 2 sleeping, 1 complete */
 };
@@ -63,7 +63,7 @@ struct chan_parker {
 struct chan_waiter {
 	struct cds_list_head link;     /* in a channel's sendq/recvq, under its lock;
 					   self-linked when not queued */
-	struct chan_parker *parker;    /* the owner's parker */
+	struct gowait_parker *parker;    /* the owner's parker */
 	void *elem;                    /* send: the value; recv: destination or NULL */
 	struct chan_waiter *wake_next; /* close's private list of waiters to wake */
 	uint32_t case_index;           /* which case of the owner this is */
@@ -86,7 +86,7 @@ struct chan_waiter {
  */
 #define CHAN_INLINE_VALUE 8
 struct chan_block_line {
-	_Alignas(64) struct chan_parker p;
+	_Alignas(64) struct gowait_parker p;
 	struct chan_waiter w;
 	unsigned char value[CHAN_INLINE_VALUE];
 };
@@ -94,13 +94,13 @@ struct chan_block_line {
 _Static_assert(sizeof(struct chan_block_line) == 64, "a plain waiter's state fills one line");
 #endif
 
-static inline void chan__parker_init(struct chan_parker *p)
+static inline void gowait__parker_init(struct gowait_parker *p)
 {
-	atomic_init(&p->state, CHAN_PARK_WAITING);
+	atomic_init(&p->state, GOWAIT_PARK_WAITING);
 	atomic_init(&p->futex, 0);
 }
 
-static inline void chan__waiter_init(struct chan_waiter *w, struct chan_parker *p, void *elem,
+static inline void chan__waiter_init(struct chan_waiter *w, struct gowait_parker *p, void *elem,
 				     uint32_t case_index)
 {
 	CDS_INIT_LIST_HEAD(&w->link);
@@ -120,23 +120,23 @@ static inline void chan__waiter_init(struct chan_waiter *w, struct chan_parker *
  */
 static inline bool chan__claim(struct chan_waiter *w)
 {
-	uint32_t expected = CHAN_PARK_WAITING;
+	uint32_t expected = GOWAIT_PARK_WAITING;
 
 	return atomic_compare_exchange_strong_explicit(&w->parker->state, &expected,
 						       w->case_index + 1, memory_order_acq_rel,
 						       memory_order_relaxed);
 }
 
-/* chan__complete - publish completion of a claimed parker and wake its owner. */
-void chan__complete(struct chan_parker *p);
+/* gowait__complete - publish completion of a claimed parker and wake its owner. */
+void gowait__complete(struct gowait_parker *p);
 
 /*
- * chan__park_wait - THE way a blocked operation waits (plain send/receive
+ * gowait__park_wait - THE way a blocked operation waits (plain send/receive
  * and select alike).  Parks until a counterpart claims and completes @p, or
  * until @deadline (CHAN_FOREVER: none) passes.  On the deadline it tries to
- * abandon @p (the CAS to CHAN_PARK_ABANDONED); if a counterpart claimed it
+ * abandon @p (the CAS to GOWAIT_PARK_ABANDONED); if a counterpart claimed it
  * first, that counterpart is running and about to complete, so it waits for
- * the completion without a deadline.  No lock may be held (chan/lockrank.h).
+ * the completion without a deadline.  No lock may be held (wait/lockrank.h).
  *
  * Returns 0 when claimed and completed: the claimer's writes (the value,
  * waiter.success, parker.state) are visible (acquire).  Returns ETIMEDOUT
@@ -145,9 +145,9 @@ void chan__complete(struct chan_parker *p);
  * of scope.
  *
  * While it waits, the thread is listed in the diagnostics registry as
- * blocked in @site's operation (diag/registry.h; godiag_dump).  When it
+ * blocked in @site's operation (wait/record.h; godiag_dump).  When it
  * returns, no dumper reads @site's channels or cases any more.
  */
-int chan__park_wait(struct chan_parker *p, int64_t deadline, const struct godiag__site *site);
+int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct gowait__site *site);
 
 #endif

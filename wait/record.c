@@ -1,5 +1,5 @@
 /*
- * diag/registry.c - the registry of threads blocked in a gochan operation,
+ * wait/record.c - the registry of threads blocked in a gochan operation,
  * and the snapshot a dump is made from.
  *
  * Records.  Each thread that ever parks gets one record (malloc'd on its
@@ -57,7 +57,7 @@
  * of its own record (a few hundred ns per channel), never for the
  * formatting or the output.
  */
-#include "diag/registry.h"
+#include "wait/record.h"
 
 #include <errno.h>
 #include <execinfo.h>
@@ -86,14 +86,14 @@
 #endif
 #endif
 
-struct godiag__rec {
+struct gowait__rec {
 	struct cds_list_head link; /* in registry, under registry_mu */
 	pthread_t self;            /* immutable after registration */
 	pid_t tid;
 	_Atomic uint32_t blocked; /* 1 while parked (protocol above) */
 	_Atomic uint32_t reader;  /* 1 while a dumper may read this record */
 	/* Written by the owner with plain stores before blocked = 1. */
-	enum godiag__op op;
+	enum gowait__op op;
 	uint32_t ncases;
 	const void *chan;
 	const chan_case_t *cases;
@@ -103,7 +103,7 @@ struct godiag__rec {
 	void *bt[GODIAG_BT_MAX];
 };
 
-/* Lock rank 50 (chan/lockrank.h): held by dumpers, registration and thread
+/* Lock rank 50 (wait/lockrank.h): held by dumpers, registration and thread
  * exit; nothing else is taken under it. */
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static CDS_LIST_HEAD(registry);
@@ -115,7 +115,7 @@ static bool key_ok;
 /* initial-exec: one %fs-relative load on the park path instead of a
  * __tls_get_addr call in position-independent code (8 bytes of static TLS,
  * which glibc reserves even for a dlopen'ed libgochan.so). */
-static _Thread_local struct godiag__rec *my_rec __attribute__((tls_model("initial-exec")));
+static _Thread_local struct gowait__rec *my_rec __attribute__((tls_model("initial-exec")));
 
 /* Set by the constructor (before any thread parks); cleared for good if a
  * membarrier ever fails (see barrier_all).  Relaxed: see barrier_all. */
@@ -179,7 +179,7 @@ void godiag_set_backtrace(bool on)
  * then free. */
 static void rec_destroy(void *p)
 {
-	struct godiag__rec *r = p;
+	struct gowait__rec *r = p;
 
 	pthread_mutex_lock(&registry_mu);
 	cds_list_del(&r->link);
@@ -193,9 +193,9 @@ static void key_init(void)
 	key_ok = pthread_key_create(&rec_key, rec_destroy) == 0;
 }
 
-static struct godiag__rec *rec_register(void)
+static struct gowait__rec *rec_register(void)
 {
-	struct godiag__rec *r;
+	struct gowait__rec *r;
 
 	pthread_once(&key_once, key_init);
 	if (!key_ok || !(r = calloc(1, sizeof(*r))))
@@ -215,15 +215,15 @@ static struct godiag__rec *rec_register(void)
 	return r;
 }
 
-struct godiag__rec *godiag__block_begin(const struct godiag__site *site, int64_t now)
+struct gowait__rec *gowait__block_begin(const struct gowait__site *site, int64_t now)
 {
-	struct godiag__rec *r = my_rec;
-	const struct godiag__sel *sel = site->sel;
+	struct gowait__rec *r = my_rec;
+	const struct gowait__sel *sel = site->sel;
 
 	if (caa_unlikely(!r) && !(r = rec_register()))
 		return NULL;
 	if (sel) {
-		r->op = site->op == GODIAG_OP_SELECT_NONE ? site->op : GODIAG_OP_SELECT;
+		r->op = site->op == GOWAIT_OP_SELECT_NONE ? site->op : GOWAIT_OP_SELECT;
 		r->cases = sel->cases;
 		r->ncases = sel->ncases;
 	} else {
@@ -242,7 +242,7 @@ struct godiag__rec *godiag__block_begin(const struct godiag__site *site, int64_t
 	return r;
 }
 
-void godiag__block_end(struct godiag__rec *r)
+void gowait__block_end(struct gowait__rec *r)
 {
 	if (!r)
 		return;
@@ -304,7 +304,7 @@ static bool snap_chan(struct grow *chans, const chan_t *c, uint32_t idx, bool se
 
 /* Copy one record whose owner is parked (reader = 1 and blocked = 1 seen).
  * @deref: the handshake holds, so the channels and cases may be read. */
-static bool snap_rec(const struct godiag__rec *r, struct grow *threads, struct grow *chans,
+static bool snap_rec(const struct gowait__rec *r, struct grow *threads, struct grow *chans,
 		     bool deref)
 {
 	struct godiag__snap_thread *t = grow_one(threads);
@@ -323,10 +323,10 @@ static bool snap_rec(const struct godiag__rec *r, struct grow *threads, struct g
 	t->nchans = 0;
 	if (!deref)
 		return true; /* listed without its channels (barrier_all) */
-	if (r->op == GODIAG_OP_SEND || r->op == GODIAG_OP_RECV) {
-		if (!snap_chan(chans, r->chan, 0, r->op == GODIAG_OP_SEND))
+	if (r->op == GOWAIT_OP_SEND || r->op == GOWAIT_OP_RECV) {
+		if (!snap_chan(chans, r->chan, 0, r->op == GOWAIT_OP_SEND))
 			return false;
-	} else if (r->op == GODIAG_OP_SELECT) {
+	} else if (r->op == GOWAIT_OP_SELECT) {
 		for (uint32_t i = 0; i < r->ncases; i++)
 			if (r->cases[i].chan &&
 			    !snap_chan(chans, r->cases[i].chan, i, chan__case_sends(&r->cases[i])))
@@ -369,7 +369,7 @@ int godiag__snapshot(struct godiag__snap *s)
 {
 	struct grow threads = {.size = sizeof(struct godiag__snap_thread)};
 	struct grow chans = {.size = sizeof(struct godiag__snap_chan)};
-	struct godiag__rec *r;
+	struct gowait__rec *r;
 	bool ok = true;
 
 	memset(s, 0, sizeof(*s));
@@ -429,7 +429,7 @@ void godiag__snap_free(struct godiag__snap *s)
 
 size_t godiag_blocked(void)
 {
-	struct godiag__rec *r;
+	struct gowait__rec *r;
 	size_t n = 0;
 
 	pthread_mutex_lock(&registry_mu);

@@ -1,5 +1,5 @@
-/* chan/yield.c - see chan/yield.h. */
-#include "chan/yield.h"
+/* wait/yield.c - see wait/yield.h. */
+#include "wait/yield.h"
 
 #include <gochan/chan.h>
 #include <sched.h>
@@ -9,12 +9,12 @@
 static _Thread_local int64_t off_until;
 static _Thread_local int64_t off_ns;
 
-bool chan__yield_on(int64_t now)
+bool gowait__yield_on(int64_t now)
 {
 	return now >= off_until;
 }
 
-bool chan__yield(int64_t now, bool (*done)(const void *arg), const void *arg)
+bool gowait__yield(int64_t now, bool (*done)(const void *arg), const void *arg)
 {
 	if (now < off_until)
 		return false;

@@ -1,5 +1,5 @@
 /*
- * chan/yield.h - the wait layer's one sched_yield, taken only while yielding
+ * wait/yield.h - the wait layer's one sched_yield, taken only while yielding
  * pays on this thread (issue 21).  Not installed; not for users.
  *
  * A yield hands this CPU to another runnable thread.  When that thread is
@@ -26,8 +26,8 @@
  *
  * The state is two thread-local words; nothing here is atomic.
  */
-#ifndef GOCHAN_CHAN_YIELD_H
-#define GOCHAN_CHAN_YIELD_H
+#ifndef GOCHAN_WAIT_YIELD_H
+#define GOCHAN_WAIT_YIELD_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,16 +45,16 @@
 #endif
 
 /*
- * chan__yield - sched_yield(), unless this thread has learnt that yields do
+ * gowait__yield - sched_yield(), unless this thread has learnt that yields do
  * not pay now.  @now is chan_now() as the caller last read it (the gate
  * needs no clock read of its own).  @done, when non-NULL, tells whether the
  * wait this yield serves is over (called once, after a late yield: a late
  * yield that ended the wait paid).  Returns false without yielding while
  * yields are off: the caller should sleep instead (or queue and sleep).
  */
-bool chan__yield(int64_t now, bool (*done)(const void *arg), const void *arg);
+bool gowait__yield(int64_t now, bool (*done)(const void *arg), const void *arg);
 
 /* Whether this thread yields now (tests and diagnostics). */
-bool chan__yield_on(int64_t now);
+bool gowait__yield_on(int64_t now);
 
 #endif
