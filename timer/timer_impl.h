@@ -77,6 +77,7 @@
 
 #include "chan/chan_internal.h"
 #include "wait/clock.h"
+#include "wait/debug.h"
 
 #define HEAP_NONE SIZE_MAX
 

@@ -17,6 +17,8 @@
  */
 #include "wait/futex.h"
 
+#include "wait/debug.h"
+
 #ifndef GOCHAN_FUTEX_SYSCALL
 
 #include <pthread.h>
@@ -59,7 +61,7 @@ int gowait__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns
 	struct futex_bucket *b = bucket_of(word);
 	int err = 0;
 
-	pthread_mutex_lock(&b->mu);
+	gowait__mutex_lock(&b->mu, GOWAIT_LOCKRANK_FUTEX_BUCKET);
 	/* relaxed: the bucket mutex orders this load after a waker's change
 	 * (see the top of the file); the caller re-reads its word with the
 	 * order it needs after we return. */
@@ -72,7 +74,7 @@ int gowait__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns
 			err = pthread_cond_timedwait(&b->cv, &b->mu, &ts);
 		}
 	}
-	pthread_mutex_unlock(&b->mu);
+	gowait__mutex_unlock(&b->mu, GOWAIT_LOCKRANK_FUTEX_BUCKET);
 	return err == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
@@ -81,9 +83,9 @@ void gowait__futex_wake(_Atomic uint32_t *word, int n)
 	struct futex_bucket *b = bucket_of(word);
 
 	(void)n; /* every waiter of the bucket re-checks its word */
-	pthread_mutex_lock(&b->mu);
+	gowait__mutex_lock(&b->mu, GOWAIT_LOCKRANK_FUTEX_BUCKET);
 	pthread_cond_broadcast(&b->cv);
-	pthread_mutex_unlock(&b->mu);
+	gowait__mutex_unlock(&b->mu, GOWAIT_LOCKRANK_FUTEX_BUCKET);
 }
 
 #else

@@ -18,7 +18,10 @@
  * memory-model promises of chan.h rest.
  *
  * Where it sits in the library's lock order: wait/lockrank.h (rank 40,
- * GOWAIT_LOCKRANK_CHAN).  The slow path is wait/lock.c.
+ * GOWAIT_LOCKRANK_CHAN: the channel lock is its only user today).  With
+ * -DGOCHAN_DEBUG every lock and unlock checks that rank against the locks
+ * this thread holds (wait/debug.h), and GOWAIT_ASSERT_HELD(&l) checks a
+ * "caller holds" comment.  The slow path is wait/lock.c.
  */
 #ifndef GOCHAN_WAIT_LOCK_H
 #define GOCHAN_WAIT_LOCK_H
@@ -27,6 +30,7 @@
 #include <stdint.h>
 #include <urcu/compiler.h>
 
+#include "wait/debug.h"
 #include "wait/futex.h"
 
 struct gowait_lock {
@@ -40,18 +44,22 @@ static inline void gowait__lock(struct gowait_lock *l)
 {
 	uint32_t expected = 0;
 
+	gowait__rank_acquire(GOWAIT_LOCKRANK_CHAN, l);
 	/* acquire: pairs with the release exchange in gowait__unlock(). */
-	if (caa_likely(atomic_compare_exchange_strong_explicit(&l->word, &expected, 1,
-							       memory_order_acquire,
-							       memory_order_relaxed)))
+	if (caa_likely(atomic_compare_exchange_strong_explicit(
+		    &l->word, &expected, 1, memory_order_acquire, memory_order_relaxed)))
 		return;
 	gowait__lock_slow(l);
 }
 
 static inline void gowait__unlock(struct gowait_lock *l)
 {
+	gowait__rank_release(GOWAIT_LOCKRANK_CHAN, l);
 	/* release: pairs with the acquire in gowait__lock()/gowait__lock_slow(). */
-	if (caa_unlikely(atomic_exchange_explicit(&l->word, 0, memory_order_release) == 2))
+	uint32_t old = atomic_exchange_explicit(&l->word, 0, memory_order_release);
+
+	GOWAIT_ASSERT(old != 0); /* it was locked */
+	if (caa_unlikely(old == 2))
 		gowait__futex_wake(&l->word, 1);
 }
 
