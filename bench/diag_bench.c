@@ -29,10 +29,10 @@ static int64_t park_record_n(long n, bool bt)
 
 	BENCH_CHECK(c);
 	godiag_set_backtrace(bt);
-	gowait__block_end(gowait__block_begin(&site, chan_now())); /* registers */
+	gowait__block_end(gowait__block_begin(&site, chan_now(), NULL)); /* registers */
 	int64_t t0 = bench_now_ns();
 	for (long i = 0; i < n; i++) {
-		struct gowait__rec *r = gowait__block_begin(&site, t0);
+		struct gowait__rec *r = gowait__block_begin(&site, t0, NULL);
 		gowait__block_end(r);
 	}
 	int64_t t1 = bench_now_ns();

@@ -1,6 +1,6 @@
 /*
  * diag/dump.c - the text and JSON dumps of gochan/diag.h, the counts, and
- * the leak check.  The snapshot they format comes from wait/record.c.
+ * the leak check.  The snapshot they format comes from diag/snapshot.c (over wait/record.c).
  */
 #include <errno.h>
 #include <execinfo.h>
@@ -67,7 +67,11 @@ int godiag_dump(FILE *out)
 		void *ra = (void *)t->ra;
 		char **sym = symbols(&ra, 1);
 
-		fprintf(out, "\nthread %d \"%s\" [%s", (int)t->tid, t->name, op_name(t->op));
+		if (t->fiber)
+			fprintf(out, "\nfiber %p [%s", t->fiber, op_name(t->op));
+		else
+			fprintf(out, "\nthread %d \"%s\" [%s", (int)t->tid, t->name,
+				op_name(t->op));
 		if (t->op == GOWAIT_OP_SELECT || t->op == GOWAIT_OP_SELECT_NONE)
 			fprintf(out, " of %" PRIu32 " case%s", t->ncases,
 				t->ncases == 1 ? "" : "s");
@@ -171,6 +175,8 @@ char *godiag_dump_json(void)
 
 		fprintf(f, "%s{\"tid\":%d,\"name\":", i ? "," : "", (int)t->tid);
 		json_str(f, t->name);
+		if (t->fiber)
+			fprintf(f, ",\"fiber\":\"%p\"", t->fiber);
 		fprintf(f,
 			",\"op\":\"%s\",\"ncases\":%" PRIu32 ",\"blocked_ns\":%" PRId64
 			",\"since_ns\":%" PRId64 ",\"caller\":\"%p\",\"caller_symbol\":",

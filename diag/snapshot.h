@@ -1,6 +1,7 @@
 /*
- * diag/snapshot.h - a copy of the registry of blocked threads, taken by
- * wait/record.c and formatted by diag/dump.c.  Not installed.
+ * diag/snapshot.h - a copy of the record of blocked operations
+ * (wait/record.h), taken by diag/snapshot.c through the record's walk and
+ * formatted by diag/dump.c.  Not installed.
  */
 #ifndef GOCHAN_DIAG_SNAPSHOT_H
 #define GOCHAN_DIAG_SNAPSHOT_H
@@ -12,7 +13,7 @@
 
 #include "wait/record.h"
 
-#define GODIAG_BT_MAX 32
+#define GODIAG_BT_MAX GOWAIT_BT_MAX
 
 /* One channel a blocked thread waits on, read at snapshot time. */
 struct godiag__snap_chan {
@@ -25,7 +26,8 @@ struct godiag__snap_chan {
 
 /* One blocked thread. */
 struct godiag__snap_thread {
-	pid_t tid;
+	pid_t tid;         /* 0 for a fiber */
+	const void *fiber; /* the fiber (wait/park.h's agent), or NULL */
 	char name[32];
 	enum gowait__op op;
 	uint32_t ncases; /* select: the caller's n (nil cases included); else 1 */
@@ -44,7 +46,8 @@ struct godiag__snap {
 	struct godiag__snap_chan *chans;
 };
 
-/* Take a snapshot (see the protocol in wait/record.c).  0 or ENOMEM. */
+/* Take a snapshot (gowait__record_walk; the protocol is in wait/record.c).
+ * 0 or ENOMEM. */
 int godiag__snapshot(struct godiag__snap *s);
 void godiag__snap_free(struct godiag__snap *s);
 

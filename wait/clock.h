@@ -1,13 +1,19 @@
 /*
- * wait/clock.h - the wait layer's clock helpers, shared by chan/, select/,
- * timer/ and context/ (chan_now() itself is public, in gochan/chan.h).
- * Not installed; not for users.
+ * wait/clock.h - the wait layer's clock: the monotonic time line every
+ * deadline of the library is on.  chan_now() and chan_deadline_in() are
+ * public (declared in gochan/chan.h, the one public header the wait layer
+ * includes: for its own two functions and CHAN_FOREVER) and defined in
+ * wait/clock.c; the helpers here are shared by chan/, select/, timer/ and
+ * context/.  Not installed; not for users.
  */
 #ifndef GOCHAN_WAIT_CLOCK_H
 #define GOCHAN_WAIT_CLOCK_H
 
 #include <gochan/chan.h>
 #include <stdint.h>
+
+/* No deadline (the wait layer's name for CHAN_FOREVER). */
+#define GOWAIT_FOREVER CHAN_FOREVER
 
 /*
  * gowait__time_add - @t + @d on the chan_now() time line, saturating at

@@ -68,6 +68,8 @@ int godiag_dump(FILE *out);
  *      "total":N}}
  * Strings are escaped (quotes, backslashes, control bytes as \u00XX).
  * "backtrace" is present only for threads that blocked in backtrace mode.
+ * An operation blocked in a fiber (none until a fiber runtime runs) has
+ * "tid":0 and a "fiber":"0x..." member.
  * Returns a malloc'd NUL-terminated string (free it), or NULL with errno
  * ENOMEM.
  */
