@@ -2,7 +2,7 @@
 //!
 //! Sources are discovered each time the build is configured, so adding a file
 //! needs no edit here:
-//!   chan/ select/ timer/ context/ diag/ poll/ group/ version/   *.c: the library (libgochan)
+//!   wait/ chan/ select/ timer/ context/ diag/ poll/ group/ version/   *.c: the library (libgochan)
 //!   tests/*.c                                   Criterion suites, linked into one runner
 //!   tests/stress/*.c                            plain programs with their own main()
 //!   fuzz/fuzz_*.c + fuzz/replay_main.c          libFuzzer entry points + replay driver
@@ -10,10 +10,11 @@
 //!   examples/*.c                                example programs (built as C and as C++)
 //!   examples/zig-consumer/                      a Zig project that depends on this package
 //!
-//! Steps (`zig build -l` lists them): install (default), test, tsan, asan,
-//! fuzz-replay, fuzz-short, gcc-check, cxx-check, examples, zig-consumer,
-//! version-check, symbols-check, install-check, tsan-consumer, man-check,
-//! libuv-example, test-arm64, test-all, demo, bench, bench-bin.
+//! Steps (`zig build -l` lists them): install (default), test, debug-test,
+//! tsan, asan, fuzz-replay, fuzz-short, gcc-check, cxx-check, examples,
+//! zig-consumer, version-check, symbols-check, install-check, tsan-consumer,
+//! man-check, libuv-example, layers-check, docs-check, test-arm64, test-all,
+//! demo, bench, bench-bin.
 //!
 //! What configuring needs.  Only the library's own dependencies (liburcu
 //! through pkg-config, pthreads): every other tool (Criterion's pkg-config
@@ -41,7 +42,9 @@ const version = std.SemanticVersion.parse(zon.version) catch @compileError("buil
 
 /// Every *.c file directly in these directories is part of the library.
 /// (A new directory must also be listed in build.zig.zon's .paths.)
-const lib_dirs = [_][]const u8{ "chan", "select", "timer", "context", "diag", "poll", "group", "version" };
+/// wait/ is the layer below the others (docs/design.md, "Layers";
+/// scripts/include-graph.py checks the include graph).
+const lib_dirs = [_][]const u8{ "wait", "chan", "select", "timer", "context", "diag", "poll", "group", "version" };
 
 /// The project's C dialect and warning policy (CONTRIBUTING.md), shared by
 /// every compiler the build drives.
@@ -533,13 +536,52 @@ pub fn build(b: *Build) void {
         fuzz_short_step.dependOn(&run.step);
     }
 
+    // ---- debug-test: the Criterion runner and every stress program once
+    // against the library built with -DGOCHAN_DEBUG: the invariants the code
+    // states are checked (wait/debug.h: assertions, "caller holds" and the
+    // lock ranks of wait/lockrank.h, parker states, ring stamps).
+    const debug_step = b.step("debug-test", "Criterion suites and stress programs against libgochan built with -DGOCHAN_DEBUG (checked invariants and lock ranks)");
+    {
+        const debug_flags = [_][]const u8{"-DGOCHAN_DEBUG"};
+        const debug_lib = addLib(ctx, .{ .name = "gochan-debug", .linkage = .static, .sanitize_c = .full, .extra_flags = &debug_flags });
+        addTests(ctx, debug_step, debug_lib, test_srcs, stress_srcs, .{
+            .jobs = criterion_jobs,
+            .runner_timeout = runner_timeout,
+            .program_timeout = program_timeout,
+            .name_prefix = "debug-",
+            .extra_flags = &debug_flags,
+        });
+    }
+
+    // ---- layers-check: the module graph from the #includes
+    // (scripts/include-graph.py): no cycle, no module including another's
+    // private header, wait/ including nothing above it.
+    const layers_step = b.step("layers-check", "The include graph of the library's modules (scripts/include-graph.py): no cycle, no private header of another module, wait/ on nothing above it");
+    {
+        const run = runWithTimeout(b, program_timeout, "layers-check");
+        run.addArgs(&.{ "python3", "scripts/include-graph.py", "--check" });
+        run.setCwd(b.path("."));
+        layers_step.dependOn(&run.step);
+    }
+
+    // ---- docs-check: every file path and C identifier that docs/design.md
+    // cites in backticks exists in the tree (scripts/check-doc-refs.py).
+    const docs_step = b.step("docs-check", "Every path and C identifier docs/design.md cites in backticks exists in the tree (scripts/check-doc-refs.py)");
+    {
+        const run = runWithTimeout(b, program_timeout, "docs-check");
+        run.addArgs(&.{ "python3", "scripts/check-doc-refs.py", "docs/design.md" });
+        run.setCwd(b.path("."));
+        docs_step.dependOn(&run.step);
+    }
+
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + test-arm64");
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + debug-test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + layers-check + docs-check + test-arm64");
     for ([_]*Build.Step{
         fuzz_short_step, gcc_step,      cxx_step,       test_step,      tsan_step,
         asan_step,       fuzz_step,     examples_step,  consumer_step,  version_step,
         arm64_step,      symbols_step,  install_check_step, tsan_consumer_step,
-        man_step,        libuv_step,    b.getInstallStep(),
+        man_step,        libuv_step,    debug_step,     layers_step,    docs_step,
+        b.getInstallStep(),
     }) |s| all_step.dependOn(s);
 
     // ---- the main job: the search service (search/build_search.zig) makes the
@@ -709,6 +751,8 @@ const TestOptions = struct {
     name_prefix: []const u8 = "",
     /// More sources for the Criterion runner.
     runner_srcs: []const []const u8 = &.{},
+    /// More flags for every test source (debug-test: -DGOCHAN_DEBUG).
+    extra_flags: []const []const u8 = &.{},
 };
 
 /// The Criterion runner (every tests/*.c) and every stress program, built
@@ -716,7 +760,7 @@ const TestOptions = struct {
 fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []const []const u8, stress_srcs: []const []const u8, o: TestOptions) void {
     const b = ctx.b;
     if (test_srcs.len > 0) {
-        const mod = addExeModule(ctx, std.mem.concat(b.allocator, []const u8, &.{ test_srcs, o.runner_srcs }) catch @panic("OOM"), .{ .sanitize_c = .full });
+        const mod = addExeModule(ctx, std.mem.concat(b.allocator, []const u8, &.{ test_srcs, o.runner_srcs }) catch @panic("OOM"), .{ .sanitize_c = .full, .extra_flags = o.extra_flags });
         mod.linkLibrary(lib);
         if (ctx.sysroot) |root| if (multiarchTriple(ctx.target)) |triple| {
             mod.addLibraryPath(.{ .cwd_relative = b.fmt("{s}/usr/lib/{s}", .{ root, triple }) });
@@ -735,7 +779,7 @@ fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []
         step.dependOn(&run.step);
     }
     for (stress_srcs) |src| {
-        const mod = addExeModule(ctx, &.{src}, .{ .sanitize_c = .full });
+        const mod = addExeModule(ctx, &.{src}, .{ .sanitize_c = .full, .extra_flags = o.extra_flags });
         mod.linkLibrary(lib);
         const exe = b.addExecutable(.{ .name = b.fmt("{s}stress-{s}", .{ o.name_prefix, stem(src) }), .root_module = mod });
         const run = runWithTimeout(b, o.program_timeout, b.fmt("run {s}stress {s}", .{ o.name_prefix, stem(src) }));
@@ -762,6 +806,8 @@ const LibOptions = struct {
     linkage: std.builtin.LinkMode,
     tsan: bool = false,
     sanitize_c: ?std.zig.SanitizeC = null,
+    /// More flags (debug-test: -DGOCHAN_DEBUG).
+    extra_flags: []const []const u8 = &.{},
 };
 
 /// libgochan from the discovered sources, built by zig cc.
@@ -777,7 +823,11 @@ fn addLib(ctx: Ctx, o: LibOptions) *Build.Step.Compile {
     });
     addIncludes(b, mod);
     urcuHeaders(mod, ctx.target);
-    mod.addCSourceFiles(.{ .root = b.path("."), .files = ctx.lib_srcs, .flags = &c_flags });
+    mod.addCSourceFiles(.{
+        .root = b.path("."),
+        .files = ctx.lib_srcs,
+        .flags = std.mem.concat(b.allocator, []const u8, &.{ &c_flags, o.extra_flags }) catch @panic("OOM"),
+    });
     // Only the shared library records its dependencies (as DT_NEEDED); for a
     // static one zig would copy the .so files into the archive, so the
     // programs that link libgochan.a link urcu themselves (gochan.pc says so).

@@ -4,8 +4,8 @@
  * benchmarks).  C only: Go's runtime always records a blocked goroutine's
  * wait state, so there is no Go twin to compare with.
  *
- *   park_record      one godiag__block_begin + godiag__block_end pair, as
- *                    chan__park_wait does around every park (registered
+ *   park_record      one gowait__block_begin + gowait__block_end pair, as
+ *                    gowait__park_wait does around every park (registered
  *                    thread, no dumper, backtrace mode off)
  *   park_record_bt   the same in the opt-in backtrace mode
  *   clock_read       one chan_now(), for scale: every park reads the clock
@@ -20,20 +20,20 @@
 #include <gochan/chan.h>
 #include <gochan/diag.h>
 
-#include "diag/registry.h"
+#include "wait/record.h"
 
 static int64_t park_record_n(long n, bool bt)
 {
 	chan_t *c = chan_new(8, 0);
-	struct godiag__site site = {GODIAG_OP_RECV, c, NULL, __builtin_return_address(0)};
+	struct gowait__site site = {GOWAIT_OP_RECV, c, NULL, __builtin_return_address(0)};
 
 	BENCH_CHECK(c);
 	godiag_set_backtrace(bt);
-	godiag__block_end(godiag__block_begin(&site, chan_now())); /* registers */
+	gowait__block_end(gowait__block_begin(&site, chan_now(), NULL)); /* registers */
 	int64_t t0 = bench_now_ns();
 	for (long i = 0; i < n; i++) {
-		struct godiag__rec *r = godiag__block_begin(&site, t0);
-		godiag__block_end(r);
+		struct gowait__rec *r = gowait__block_begin(&site, t0, NULL);
+		gowait__block_end(r);
 	}
 	int64_t t1 = bench_now_ns();
 	godiag_set_backtrace(false);

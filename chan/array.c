@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 
-#include "chan/chan_impl.h"
+#include "chan/array.h"
 
 void chan__ring_init(struct chan *c, uint64_t start_lap)
 {
@@ -19,7 +19,7 @@ int chan__ring_test_start(chan_t *c, uint64_t before_wrap)
 {
 	if (!c || !c->ring)
 		return EINVAL;
-	chan__lock(&c->lock);
+	gowait__lock(&c->lock);
 	bool idle = chan__ring_len(c) == 0 &&
 		    !atomic_load_explicit(&c->nsendq, memory_order_relaxed) &&
 		    !atomic_load_explicit(&c->nrecvq, memory_order_relaxed) &&
@@ -76,6 +76,7 @@ static void set_bit(_Atomic uint64_t *w, bool on)
 
 void chan__ring_freeze(struct chan *c, bool tail, bool head)
 {
+	GOWAIT_ASSERT_HELD(&c->lock);
 	if (tail)
 		set_bit(&c->ring->tail, true);
 	if (head)
@@ -84,6 +85,7 @@ void chan__ring_freeze(struct chan *c, bool tail, bool head)
 
 void chan__ring_thaw(struct chan *c)
 {
+	GOWAIT_ASSERT_HELD(&c->lock);
 	bool senders = atomic_load_explicit(&c->nsendq, memory_order_relaxed) != 0;
 	bool receivers = atomic_load_explicit(&c->nrecvq, memory_order_relaxed) != 0;
 	bool closed = atomic_load_explicit(&c->closed, memory_order_relaxed);
@@ -92,7 +94,7 @@ void chan__ring_thaw(struct chan *c)
 	set_bit(&c->ring->head, senders);
 }
 
-bool chan__ring_pop_locked(struct chan *c, void *elem, struct chan_parker **wake)
+bool chan__ring_pop_locked(struct chan *c, void *elem, struct gowait_parker **wake)
 {
 	struct chan_waiter *w;
 
@@ -105,8 +107,10 @@ bool chan__ring_pop_locked(struct chan *c, void *elem, struct chan_parker **wake
 		 * slot first. */
 		enum chan_ring_rc rc = chan__ring_push(c, w->elem, true);
 
-		(void)rc; /* always OK: we just freed a slot, and only lock
-			     holders can push while TAIL_SLOW is set */
+		/* Always OK: we just freed a slot, and only lock holders can
+		 * push while TAIL_SLOW is set. */
+		GOWAIT_ASSERT(rc == CHAN_RING_OK);
+		(void)rc;
 		chan__serve(w, wake);
 	}
 	return true;

@@ -94,7 +94,7 @@
  * chan__ring_test_start() starts a ring near the wrap for tests.
  *
  * Compile with -DGOCHAN_RING=0 to disable the ring: every buffered channel
- * then uses the locked buffer of chan.c (the behaviour before the ring).
+ * then uses the locked buffer of chan/buffer.h (the behaviour before the ring).
  */
 #ifndef GOCHAN_CHAN_ARRAY_H
 #define GOCHAN_CHAN_ARRAY_H
@@ -107,8 +107,8 @@
 #include <urcu/arch.h>
 #include <urcu/compiler.h>
 
-#include "chan/chan_impl.h" /* struct chan (which includes this file at its end) */
-#include "chan/yield.h"
+#include "chan/chan_impl.h" /* struct chan */
+#include "wait/yield.h"
 
 #ifndef GOCHAN_RING
 #define GOCHAN_RING 1
@@ -141,6 +141,19 @@ enum chan_ring_rc {
 static inline struct chan_slot *chan__ring_slot(const struct chan *c, uint64_t pos)
 {
 	return (struct chan_slot *)(c->buf + (size_t)(pos & (c->one_lap - 1)) * c->stride);
+}
+
+/*
+ * Whether @stamp may be the stamp of the slot of position @pos: whatever
+ * its lap, a slot of index i is either free (stamp index i) or full (i + 1),
+ * since index + 1 never carries into the lap (see "Positions" above).
+ * Checked on every stamp the ring reads with -DGOCHAN_DEBUG.
+ */
+static inline bool chan__ring_stamp_ok(const struct chan *c, uint64_t pos, uint64_t stamp)
+{
+	uint64_t i = pos & (c->one_lap - 1), si = stamp & (c->one_lap - 1);
+
+	return si == i || si == i + 1;
 }
 
 /* The position after @pos: the next index, or index 0 of the next lap. */
@@ -191,6 +204,8 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_push(s
 	 * is read after the word that named the slot (see "Ordering" above). */
 	uint64_t w = atomic_load_explicit(&r->tail, memory_order_acquire);
 
+	if (locked)
+		GOWAIT_ASSERT_HELD(&c->lock);
 	for (;;) {
 		if ((w & CHAN_RING_BIT) && !locked)
 			return CHAN_RING_SLOW;
@@ -199,6 +214,8 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_push(s
 		/* acquire: pairs with the popper's release of this stamp, so
 		 * its read of the old value happens before our write. */
 		uint64_t stamp = atomic_load_explicit(&s->stamp, memory_order_acquire);
+
+		GOWAIT_ASSERT(chan__ring_stamp_ok(c, pos, stamp));
 
 		if (stamp == pos) {
 			uint64_t nw = chan__ring_next(c, pos) << 1 | (w & CHAN_RING_BIT);
@@ -250,6 +267,8 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_pop(st
 	unsigned step = 0, cas_step = 0;
 	uint64_t w = atomic_load_explicit(&r->head, memory_order_acquire); /* as in push */
 
+	if (locked)
+		GOWAIT_ASSERT_HELD(&c->lock);
 	for (;;) {
 		if ((w & CHAN_RING_BIT) && !locked)
 			return CHAN_RING_SLOW;
@@ -257,6 +276,8 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_pop(st
 		struct chan_slot *s = chan__ring_slot(c, pos);
 		/* acquire: pairs with the pusher's release; the value is there. */
 		uint64_t stamp = atomic_load_explicit(&s->stamp, memory_order_acquire);
+
+		GOWAIT_ASSERT(chan__ring_stamp_ok(c, pos, stamp));
 
 		if (stamp == ((pos + 1) & CHAN_RING_POS_MASK)) {
 			uint64_t nw = chan__ring_next(c, pos) << 1 | (w & CHAN_RING_BIT);
@@ -300,7 +321,7 @@ static inline __attribute__((always_inline)) enum chan_ring_rc chan__ring_pop(st
  * or empty: before it takes the lock to queue itself, retry the lock-free
  * attempt for a moment, backing off exponentially (1, 2, 4 ... 64 PAUSEs),
  * then yielding up to 4 times (crossbeam's Backoff::snooze) while yields pay on
- * this thread (chan/yield.h; else it queues at once).  When the
+ * this thread (wait/yield.h; else it queues at once).  When the
  * counterpart runs on another CPU it usually frees a slot (or fills one)
  * within the spin, and the operation completes without the lock: no waiter
  * queued, no bit set, no wake-up.  The yields serve threads that outnumber
@@ -328,7 +349,7 @@ static inline enum chan_ring_rc chan__ring_retry(struct chan *c, void *elem, boo
 	for (unsigned step = first; step < CHAN_RING_RETRY_STEPS;) {
 		if (step < CHAN_RING_SPIN_STEPS)
 			chan__ring_snooze(&step, false);
-		else if (chan__yield(chan_now(), NULL, NULL))
+		else if (gowait__yield(chan_now()))
 			step++;
 		else
 			break; /* yields do not pay on this thread now: queue and sleep */
@@ -344,6 +365,69 @@ static inline enum chan_ring_rc chan__ring_retry(struct chan *c, void *elem, boo
 static inline bool chan__ring_tail_slow(const struct chan *c)
 {
 	return atomic_load_explicit(&c->ring->tail, memory_order_acquire) & CHAN_RING_BIT;
+}
+
+/*
+ * The ring's side of select's handle (chan/flavor.h).
+ *
+ * chan__ring_try - select's lock-free first look at a case: the same
+ * lock-free push or pop as a plain operation, which completes the case at
+ * that operation's own linearization point (CHAN_TRY_FIRED).  FULL /
+ * EMPTY-and-open say that the case could not proceed when it was looked at
+ * (CHAN_TRY_NOT_READY): a full ring re-read open, or an empty one seen open
+ * after (acquire, ordered after the tail's acquire load); closing is final.
+ * A bit set (a waiter or close) or a closed empty ring: the lock decides
+ * (CHAN_TRY_LOCK).
+ */
+enum chan_try {
+	CHAN_TRY_NOT_READY, /* not ready at the moment it was looked at */
+	CHAN_TRY_FIRED,     /* done (*ok set) */
+	CHAN_TRY_LOCK,      /* may be ready: decide under the channel lock */
+};
+
+static inline __attribute__((always_inline)) enum chan_try chan__ring_try(struct chan *c, bool send,
+									  void *elem, bool *ok)
+{
+	enum chan_ring_rc rc =
+		send ? chan__ring_push(c, elem, false) : chan__ring_pop(c, elem, false);
+
+	if (rc == CHAN_RING_OK) {
+		*ok = true;
+		return CHAN_TRY_FIRED;
+	}
+	if (rc != CHAN_RING_SLOW &&
+	    !(send ? chan__ring_tail_slow(c)
+		   : atomic_load_explicit(&c->closed, memory_order_acquire)))
+		return CHAN_TRY_NOT_READY;
+	return CHAN_TRY_LOCK;
+}
+
+/*
+ * chan__ring_version - select's version of a case for its lock-free "none
+ * ready" proof (select.c, select_none_ready): a receive case's version is
+ * the tail word (every push moves it; ready needs a push or a close), not
+ * ready when tail == head; a send case's is the head word (every pop moves
+ * it), not ready when tail == head + one lap (full).  The version is read
+ * before the other word; acquire loads, so in program order.  Positions are
+ * 63-bit: they cannot wrap back to the same value between two collects.
+ */
+static inline void chan__ring_version(const struct chan *c, bool send, uint64_t *v, bool *not_ready)
+{
+	const struct chan_ring *r = c->ring;
+
+	if (send) {
+		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+		uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+
+		*v = h;
+		*not_ready = (t >> 1) == (((h >> 1) + c->one_lap) & CHAN_RING_POS_MASK);
+	} else {
+		uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+
+		*v = t;
+		*not_ready = (t >> 1) == (h >> 1);
+	}
 }
 
 /* Values buffered now (Go's len): exact when nobody operates on the ring. */
@@ -369,20 +453,11 @@ void chan__ring_thaw(struct chan *c);
 /* The ring's part of chan__recv_locked (caller holds c->lock): pop the head
  * into @elem; a sender queued on the full ring then has its value pushed
  * into the slot just freed and is returned in *wake.  False when empty. */
-bool chan__ring_pop_locked(struct chan *c, void *elem, struct chan_parker **wake);
+bool chan__ring_pop_locked(struct chan *c, void *elem, struct gowait_parker **wake);
 
 /* Tests only: give the (empty, unused) ring channel @c positions that wrap
  * around 2^63 after @before_wrap more operations or so.  Returns EINVAL if
  * @c has no ring or is not empty and idle. */
 int chan__ring_test_start(chan_t *c, uint64_t before_wrap);
-
-/* Unlock a channel; a ring channel's bits are recomputed first (see above).
- * Every unlock of a channel lock goes through here. */
-static inline void chan__unlock_chan(struct chan *c)
-{
-	if (c->ring)
-		chan__ring_thaw(c);
-	chan__unlock(&c->lock);
-}
 
 #endif

@@ -13,15 +13,16 @@
  *   close:   closed -> EALREADY; else mark closed and complete every queued
  *            waiter: receivers get the zero value and ok = false, senders
  *            EPIPE.  Their values never enter the channel.
- * See chan_impl.h for the invariants, chan/park.h for the claim protocol
- * and chan/lockrank.h for the lock order.
+ * See chan_impl.h for the invariants, chan/flavor.h for the three flavors
+ * (each in its own file), wait/park.h for the claim protocol and
+ * wait/lockrank.h for the lock order.
  */
 #include <errno.h>
 #include <stdlib.h>
 
-#include "chan_impl.h"
-#include "chan_internal.h"
-#include "chaos.h"
+#include "chan/chan_internal.h"
+#include "chan/chaos.h"
+#include "chan/flavor.h"
 
 static inline size_t round_up(size_t n, size_t a)
 {
@@ -135,7 +136,7 @@ static int chan_drop(struct chan *c, size_t n)
 	 * ownership rule (they hold no reference): refuse rather than free
 	 * memory they are about to touch.  The lock orders this check after
 	 * their enqueue or unlink. */
-	chan__lock(&c->lock);
+	gowait__lock(&c->lock);
 	bool busy = atomic_load_explicit(&c->nsendq, memory_order_relaxed) ||
 		    atomic_load_explicit(&c->nrecvq, memory_order_relaxed);
 	chan__unlock_chan(c);
@@ -167,8 +168,7 @@ static int chan_unref_owned(struct chan *c)
 		if (r == 1)
 			return chan_drop(c, 1);
 		/* acq_rel as in chan_drop (this is never the last drop). */
-		if (atomic_compare_exchange_weak_explicit(&c->refs, &r, r - 1,
-							  memory_order_acq_rel,
+		if (atomic_compare_exchange_weak_explicit(&c->refs, &r, r - 1, memory_order_acq_rel,
 							  memory_order_relaxed))
 			return 0;
 	}
@@ -188,52 +188,9 @@ int chan__unref_owner(chan_t *c)
 	return chan_drop(c, CHAN_OWNER_REF);
 }
 
-/* The locked buffer (timer channels, or every buffered channel with
- * -DGOCHAN_RING=0): append @elem if there is room. */
-static bool buf_push_locked(struct chan *c, const void *elem)
-{
-	size_t n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
-
-	if (n == c->cap)
-		return false;
-	chan__copy(c, chan__slot(c, c->sendx), elem);
-	if (++c->sendx == c->cap)
-		c->sendx = 0;
-	/* release: see chan_impl.h (pairs with the receive fast path) */
-	atomic_store_explicit(&c->qcount, n + 1, memory_order_release);
-	return true;
-}
-
-/* The locked buffer: take the head into @elem if there is one; a sender
- * queued on the full buffer then has its value moved into the slot just
- * freed, the new tail (Go's FIFO), and is returned in *wake. */
-static bool buf_pop_locked(struct chan *c, void *elem, struct chan_parker **wake)
-{
-	size_t n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
-	struct chan_waiter *w;
-
-	if (n == 0)
-		return false;
-	chan__copy(c, elem, chan__slot(c, c->recvx));
-	if ((w = chan__dequeue(c, true))) {
-		chan__copy(c, chan__slot(c, c->recvx), w->elem);
-		chan__serve(w, wake);
-		if (++c->recvx == c->cap)
-			c->recvx = 0;
-		c->sendx = c->recvx;
-	} else {
-		chan__zero(c, chan__slot(c, c->recvx)); /* as Go: no stale copies */
-		if (++c->recvx == c->cap)
-			c->recvx = 0;
-		/* release: see chan_impl.h (pairs with the receive fast path) */
-		atomic_store_explicit(&c->qcount, n - 1, memory_order_release);
-	}
-	return true;
-}
-
 /* Go's chansend under the lock, for every kind of channel: closed, then a
  * queued receiver (the buffer is then empty: hand over), then the buffer. */
-bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_parker **wake)
+bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct gowait_parker **wake)
 {
 	struct chan_waiter *w;
 
@@ -249,7 +206,7 @@ bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_p
 		return true;
 	}
 	if (c->cap && (c->ring ? chan__ring_push(c, elem, true) == CHAN_RING_OK
-			       : buf_push_locked(c, elem))) {
+			       : chan__buf_push_locked(c, elem))) {
 		*ok = true;
 		return true;
 	}
@@ -261,13 +218,13 @@ bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_p
  * closed (the zero value).  A buffered channel never has a live sender
  * queued while it is empty (chan_impl.h), so the second step only ever
  * serves unbuffered channels. */
-bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake)
+bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct gowait_parker **wake)
 {
 	struct chan_waiter *w;
 
 	*wake = NULL;
 	if (c->cap && (c->ring ? chan__ring_pop_locked(c, elem, wake)
-			       : buf_pop_locked(c, elem, wake))) {
+			       : chan__buf_pop_locked(c, elem, wake))) {
 		*ok = true;
 		return true;
 	}
@@ -302,10 +259,10 @@ static inline void inline_copy(void *dst, const void *src, size_t n)
  * c->lock held; returns with it released.
  */
 static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline,
-		      const void *ra, const struct godiag__sel *sel)
+		      const void *ra, const struct gowait__sel *sel)
 {
 	struct chan_block_line b;
-	struct godiag__site site = {send ? GODIAG_OP_SEND : GODIAG_OP_RECV, c, sel, ra};
+	struct gowait__site site = {send ? GOWAIT_OP_SEND : GOWAIT_OP_RECV, c, sel, ra};
 	/* The value travels through b.value when it fits and there is one
 	 * (a receive that discards it, elem == NULL, keeps NULL: nothing is
 	 * copied at all). */
@@ -313,21 +270,21 @@ static int chan_block(struct chan *c, void *elem, bool send, bool *ok, int64_t d
 
 	if (inl && send)
 		inline_copy(b.value, elem, c->elem_size);
-	chan__parker_init(&b.p);
+	gowait__parker_init(&b.p);
 	chan__waiter_init(&b.w, &b.p, inl ? b.value : elem, 0);
 	b.w.exclusive = deadline == CHAN_FOREVER;
 	chan__enqueue(c, &b.w, send);
 	chan__unlock_chan(c);
 
-	if (chan__park_wait(&b.p, deadline, &site) == ETIMEDOUT) {
+	if (gowait__park_wait(&b.p, deadline, &site) == ETIMEDOUT) {
 		/* Abandoned: nobody will claim w any more; take it out. */
-		chan__lock(&c->lock);
+		gowait__lock(&c->lock);
 		chan__unlink(c, &b.w, send);
 		chan__unlock_chan(c);
 		return ETIMEDOUT;
 	}
 	/* Completed: a receiver's value (or the zero value of a close) is in
-	 * b.value; chan__park_wait's acquire made it visible. */
+	 * b.value; gowait__park_wait's acquire made it visible. */
 	if (inl && !send)
 		inline_copy(elem, b.value, c->elem_size);
 	*ok = b.w.success;
@@ -346,17 +303,17 @@ static inline bool deadline_passed(int64_t deadline)
  * ETIMEDOUT.
  */
 static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t deadline,
-		   int would_block_err, const void *ra, const struct godiag__sel *sel)
+		   int would_block_err, const void *ra, const struct gowait__sel *sel)
 {
-	struct chan_parker *wake;
+	struct gowait_parker *wake;
 
-	chan__lock(&c->lock);
+	gowait__lock(&c->lock);
 	for (bool frozen = false;; frozen = true) {
 		if (send ? chan__send_locked(c, elem, ok, &wake)
 			 : chan__recv_locked(c, elem, ok, &wake)) {
 			chan__unlock_chan(c);
 			if (wake)
-				chan__complete(wake);
+				gowait__complete(wake);
 			return 0;
 		}
 		if (deadline_passed(deadline)) {
@@ -388,9 +345,8 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
  * itself) pass false.  The flag is a constant in each caller: a user's send
  * pays one predictable branch on line 0 (read-mostly, already loaded for
  * elem_size). */
-CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline,
-				int would_block_err, const void *ra,
-				const struct godiag__sel *sel, bool user)
+CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
+				const void *ra, const struct gowait__sel *sel, bool user)
 {
 	bool ok;
 
@@ -430,7 +386,7 @@ CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline,
 }
 
 int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
-		   const void *ra, const struct godiag__sel *sel)
+		   const void *ra, const struct gowait__sel *sel)
 {
 	return send_ext(c, elem, deadline, would_block_err, ra, sel, false);
 }
@@ -456,8 +412,7 @@ int chan_send_until(chan_t *c, const void *elem, int64_t deadline)
 }
 
 CHAN_ALWAYS_INLINE int recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline,
-				int would_block_err, const void *ra,
-				const struct godiag__sel *sel)
+				int would_block_err, const void *ra, const struct gowait__sel *sel)
 {
 	bool ok;
 
@@ -515,7 +470,7 @@ CHAN_ALWAYS_INLINE int recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadli
 }
 
 int chan__recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline, int would_block_err,
-		   const void *ra, const struct godiag__sel *sel)
+		   const void *ra, const struct gowait__sel *sel)
 {
 	return recv_ext(c, elem, okp, deadline, would_block_err, ra, sel);
 }
@@ -538,9 +493,10 @@ int chan_recv_until(chan_t *c, void *elem, bool *ok, int64_t deadline)
 static int close_impl(struct chan *c)
 {
 	struct chan_waiter *w, *wake = NULL;
+	struct cds_list_head *next;
 
 	chan__chaos_point();
-	chan__lock(&c->lock);
+	gowait__lock(&c->lock);
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
 		chan__unlock_chan(c);
 		return EALREADY;
@@ -553,23 +509,30 @@ static int close_impl(struct chan *c)
 	 * receive that returns "closed" without the lock happens after this. */
 	atomic_store_explicit(&c->closed, true, memory_order_release);
 	/* Claim every waiter; complete them after unlocking (a completed
-	 * owner may run at once and want this lock for its select pass 4). */
+	 * owner may run at once and want this lock for its select pass 4).
+	 * A claimed waiter is ours until its completion, and dequeued: its
+	 * link, self-linked by the unlink, chains our private wake list
+	 * meanwhile (link.next = the next waiter's link, or NULL). */
 	while ((w = chan__dequeue(c, false))) {
 		chan__zero(c, w->elem);
 		w->success = false;
-		w->wake_next = wake;
+		w->link.next = wake ? &wake->link : NULL;
 		wake = w;
 	}
 	while ((w = chan__dequeue(c, true))) {
 		w->success = false;
-		w->wake_next = wake;
+		w->link.next = wake ? &wake->link : NULL;
 		wake = w;
 	}
 	chan__unlock_chan(c);
 	while (wake) {
 		w = wake;
-		wake = w->wake_next; /* read before completing: w dies then */
-		chan__complete(w->parker);
+		next = w->link.next; /* read before completing: w dies then */
+		wake = next ? cds_list_entry(next, struct chan_waiter, link) : NULL;
+		/* Self-linked again ("not queued") before its owner, which may
+		 * unlink its waiters once complete (select), can look. */
+		CDS_INIT_LIST_HEAD(&w->link);
+		gowait__complete(w->parker);
 	}
 	return 0;
 }
@@ -617,7 +580,7 @@ size_t chan__clear(chan_t *c)
 {
 	size_t n;
 
-	chan__lock(&c->lock);
+	gowait__lock(&c->lock);
 	if (c->ring) { /* (timer channels have none; for completeness) */
 		chan__ring_freeze(c, true, true);
 		for (n = 0; chan__ring_pop(c, NULL, true) == CHAN_RING_OK; n++)

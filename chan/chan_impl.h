@@ -29,7 +29,7 @@
  *    write under the lock, in particular a close (see
  *    chan__recv_would_block).
  *
- * Lock order: chan/lockrank.h (the one table).  Channel locks are only
+ * Lock order: wait/lockrank.h (the one table).  Channel locks are only
  * ever nested by select, in increasing address order, each once; no channel
  * code blocks, calls out or takes another lock while holding one, and
  * parkers are completed (owners woken) after unlocking.
@@ -44,10 +44,12 @@
 #include <urcu/compiler.h>
 #include <urcu/list.h>
 
-#include "chan/clock.h"
-#include "chan/lock.h"
-#include "chan/lockrank.h"
-#include "chan/park.h"
+#include "chan/waitq.h"
+#include "wait/clock.h"
+#include "wait/debug.h"
+#include "wait/lock.h"
+#include "wait/lockrank.h"
+#include "wait/park.h"
 
 struct chan_ring;
 
@@ -89,7 +91,7 @@ struct chan {
 	uint16_t pad; /* bytes before the struct in its allocation */
 
 	/* ---- line 1: the lock and what it guards ---- */
-	_Alignas(64) struct chan_lock lock;
+	_Alignas(64) struct gowait_lock lock;
 	_Atomic bool closed;     /* set under lock (release); read anywhere (acquire) */
 	_Atomic uint32_t nenq;   /* waiters ever queued here (either queue), mod
 				    2^32: written under lock (release), read by
@@ -149,6 +151,11 @@ static inline unsigned char *chan__slot(const struct chan *c, size_t i)
 /* Queue a waiter at the tail (FIFO).  Caller holds c->lock. */
 static inline void chan__enqueue(struct chan *c, struct chan_waiter *w, bool send)
 {
+	GOWAIT_ASSERT_HELD(&c->lock);
+	/* Nobody queues on a closed channel (invariants); a waiter is in one
+	 * queue at a time. */
+	GOWAIT_ASSERT(!atomic_load_explicit(&c->closed, memory_order_relaxed));
+	GOWAIT_ASSERT(w->link.next == &w->link);
 	cds_list_add_tail(&w->link, send ? &c->sendq : &c->recvq);
 	/* release, before the count below: a snapshot that reads nenq
 	 * unchanged around a zero count saw no waiter come and go. */
@@ -163,13 +170,16 @@ static inline void chan__enqueue(struct chan *c, struct chan_waiter *w, bool sen
 /* Unlink @w if it is still queued (idempotent).  Caller holds c->lock. */
 static inline void chan__unlink(struct chan *c, struct chan_waiter *w, bool send)
 {
+	GOWAIT_ASSERT_HELD(&c->lock);
 	if (w->link.next == &w->link)
 		return;
 	cds_list_del_init(&w->link);
 	_Atomic uint32_t *n = send ? &c->nsendq : &c->nrecvq;
+	uint32_t was = atomic_load_explicit(n, memory_order_relaxed);
+
+	GOWAIT_ASSERT(was > 0); /* the count covers every linked waiter */
 	/* release: pairs with chan__recv_would_block's acquire (invariants). */
-	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) - 1,
-			      memory_order_release);
+	atomic_store_explicit(n, was - 1, memory_order_release);
 }
 
 /*
@@ -181,6 +191,7 @@ static inline struct chan_waiter *chan__dequeue(struct chan *c, bool send)
 {
 	struct cds_list_head *q = send ? &c->sendq : &c->recvq;
 
+	GOWAIT_ASSERT_HELD(&c->lock);
 	while (!cds_list_empty(q)) {
 		struct chan_waiter *w = cds_list_first_entry(q, struct chan_waiter, link);
 
@@ -195,7 +206,7 @@ static inline struct chan_waiter *chan__dequeue(struct chan *c, bool send)
 
 /* A dequeued (claimed) waiter's operation was performed: record success for
  * its owner and hand it to the caller, which completes it after unlocking. */
-static inline void chan__serve(struct chan_waiter *w, struct chan_parker **wake)
+static inline void chan__serve(struct chan_waiter *w, struct gowait_parker **wake)
 {
 	w->success = true;
 	*wake = w->parker;
@@ -208,8 +219,8 @@ static inline void chan__serve(struct chan_waiter *w, struct chan_parker **wake)
  * false if it would block.  A claimed counterpart to complete after
  * unlocking is returned in *wake (NULL if none).
  */
-bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct chan_parker **wake);
-bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker **wake);
+bool chan__send_locked(struct chan *c, const void *elem, bool *ok, struct gowait_parker **wake);
+bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct gowait_parker **wake);
 
 /*
  * The send and receive behind chan_send* / chan_recv* (and a one-case
@@ -219,9 +230,9 @@ bool chan__recv_locked(struct chan *c, void *elem, bool *ok, struct chan_parker 
  * for a plain operation), both only recorded for diagnostics if it parks.
  */
 int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
-		   const void *ra, const struct godiag__sel *sel);
+		   const void *ra, const struct gowait__sel *sel);
 int chan__recv_ext(chan_t *c, void *elem, bool *ok, int64_t deadline, int would_block_err,
-		   const void *ra, const struct godiag__sel *sel);
+		   const void *ra, const struct gowait__sel *sel);
 
 /*
  * Deadlines: CHAN_FOREVER (-1) waits forever, CHAN_NOWAIT (0) is one
@@ -231,43 +242,6 @@ int chan__recv_ext(chan_t *c, void *elem, bool *ok, int64_t deadline, int would_
 static inline int64_t chan__norm_deadline(int64_t d)
 {
 	return (d < 0 && d != CHAN_FOREVER) ? 1 : d;
-}
-
-/*
- * Lock-free "would block" checks (Go's full()/empty()).
- *
- * Send: relaxed.  chan_send's fast path reads closed and then full(); Go
- * notes that the order of those two reads does not matter there (either
- * order gives a moment at which the channel was open and full).
- *
- * Receive: ACQUIRE.  chan_recv's fast path must read "empty" BEFORE it reads
- * "closed" (Go's chanrecv: "reversing the operations can lead to incorrect
- * behavior when racing with a close").  With a relaxed load here followed
- * by the acquire load of closed, a weakly ordered CPU (arm64) may perform
- * the emptiness load after the closed load: it could then see "open" from
- * before a close and "empty" from after the channel was drained, and report
- * "open and empty" for a channel that was never both at once.  An acquire
- * load keeps every later load (closed) after it, and it pairs with the
- * release stores of qcount / nsendq (invariants above): a count that a
- * holder of the lock wrote after a close (the drain, or close dequeuing the
- * senders) comes with the close itself, so "empty" read from after the close
- * is followed by "closed" read as true.  On x86 both are plain accesses, on
- * arm64 LDAR/STLR.  The re-check after the closed load may be relaxed: the
- * closed load's acquire (pairing with chan_close()'s release) keeps it
- * after.
- */
-static inline bool chan__send_would_block(const struct chan *c)
-{
-	if (c->cap == 0)
-		return atomic_load_explicit(&c->nrecvq, memory_order_relaxed) == 0;
-	return atomic_load_explicit(&c->qcount, memory_order_relaxed) == c->cap;
-}
-
-static inline bool chan__recv_would_block(const struct chan *c, memory_order mo)
-{
-	if (c->cap == 0)
-		return atomic_load_explicit(&c->nsendq, mo) == 0;
-	return atomic_load_explicit(&c->qcount, mo) == 0;
 }
 
 /* A select case's op. */
@@ -307,7 +281,16 @@ static inline int chan__case_misuse(const chan_case_t *cs)
 	return (sc & ~CHAN__SIZE_MAX) == CHAN__SIZE_TAG && c->elem_size ? EINVAL : 0;
 }
 
-/* The ring's operations need struct chan: included last, on purpose. */
-#include "chan/array.h"
+/* The ring's thaw (chan/array.h, the ring flavor), for the unlock below. */
+void chan__ring_thaw(struct chan *c);
+
+/* Unlock a channel; a ring channel's bits are recomputed first
+ * (chan/array.h).  Every unlock of a channel lock goes through here. */
+static inline void chan__unlock_chan(struct chan *c)
+{
+	if (c->ring)
+		chan__ring_thaw(c);
+	gowait__unlock(&c->lock);
+}
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * chan/chan_internal.h - what other gochan modules (timer/) may use of a
- * channel's insides.  Not installed; not for users.
+ * chan/chan_internal.h - what other gochan modules (timer/, context/,
+ * poll/) may use of a channel's insides.  Not installed; not for users.
  */
 #ifndef GOCHAN_CHAN_INTERNAL_H
 #define GOCHAN_CHAN_INTERNAL_H
@@ -49,12 +49,5 @@ size_t chan__clear(chan_t *c);
  * holds a reference, no other thread holds one, so it cannot grow again.
  */
 size_t chan__refs(const chan_t *c);
-
-/*
- * chan__select_ra - chan_select() for other modules' public entry points
- * (ctx_select, ctx_send, ctx_recv): @ra, their own return address, is what
- * the diagnostics dump shows as the call site if the select parks.
- */
-int chan__select_ra(chan_case_t *cases, size_t n, int64_t deadline, const void *ra);
 
 #endif

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "chan/chan_internal.h" /* Done channels are library-owned */
-#include "chan/clock.h"
+#include "wait/clock.h"
 #include "ctx_impl.h"
 #include "ctx_internal.h"
 #include "diag/threads.h"

@@ -5,7 +5,9 @@
  *     case ch <- v / v, ok := <-ch / any cases:
  *     case <-ctx.Done(): return ctx.Err()
  *     }
- * as one call each.  Built only on the public chan/select API: the
+ * as one call each.  Built on the public chan/select API, plus
+ * chan__select_ra (select/select_internal.h: chan_select with our caller's
+ * return address for the dump) and nothing of a channel's insides: the
  * context's Done channel is one more receive case, and its deadline is the
  * select's deadline (so the deadline is honoured even if the timer thread
  * is late).
@@ -18,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chan/chan_internal.h"
-#include "ctx_impl.h"
+#include "context/ctx_impl.h"
+#include "select/select_internal.h"
 
 /*
  * What to report when the context won: its error.  A select that timed out

@@ -35,7 +35,7 @@
  *
  * Locks.  `mu` guards children, timer, after_taken and the marking of the
  * first cancel; `sibling` and `linked` are guarded by link_parent->mu.  Lock
- * order: chan/lockrank.h (the one table).  No code path holds two context
+ * order: wait/lockrank.h (the one table).  No code path holds two context
  * locks at once (chan_close() of Done runs under one: a channel lock ranks
  * above it).  cancel_ctx() walks the subtree
  * iteratively with one lock at a time: a node is marked before its children

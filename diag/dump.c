@@ -1,6 +1,6 @@
 /*
  * diag/dump.c - the text and JSON dumps of gochan/diag.h, the counts, and
- * the leak check.  The snapshot they format comes from diag/registry.c.
+ * the leak check.  The snapshot they format comes from diag/snapshot.c (over wait/record.c).
  */
 #include <errno.h>
 #include <execinfo.h>
@@ -14,16 +14,16 @@
 #include "diag/snapshot.h"
 #include "diag/threads.h"
 
-static const char *op_name(enum godiag__op op)
+static const char *op_name(enum gowait__op op)
 {
 	switch (op) {
-	case GODIAG_OP_SEND:
+	case GOWAIT_OP_SEND:
 		return "send";
-	case GODIAG_OP_RECV:
+	case GOWAIT_OP_RECV:
 		return "receive";
-	case GODIAG_OP_SELECT:
+	case GOWAIT_OP_SELECT:
 		return "select";
-	case GODIAG_OP_SELECT_NONE:
+	case GOWAIT_OP_SELECT_NONE:
 		return "select_none";
 	}
 	return "?";
@@ -67,8 +67,12 @@ int godiag_dump(FILE *out)
 		void *ra = (void *)t->ra;
 		char **sym = symbols(&ra, 1);
 
-		fprintf(out, "\nthread %d \"%s\" [%s", (int)t->tid, t->name, op_name(t->op));
-		if (t->op == GODIAG_OP_SELECT || t->op == GODIAG_OP_SELECT_NONE)
+		if (t->fiber)
+			fprintf(out, "\nfiber %p [%s", t->fiber, op_name(t->op));
+		else
+			fprintf(out, "\nthread %d \"%s\" [%s", (int)t->tid, t->name,
+				op_name(t->op));
+		if (t->op == GOWAIT_OP_SELECT || t->op == GOWAIT_OP_SELECT_NONE)
 			fprintf(out, " of %" PRIu32 " case%s", t->ncases,
 				t->ncases == 1 ? "" : "s");
 		fprintf(out, ", %" PRId64 ".%06" PRId64 " s]:\n", d / 1000000000,
@@ -77,7 +81,7 @@ int godiag_dump(FILE *out)
 			const struct godiag__snap_chan *c = &s.chans[t->first_chan + k];
 
 			fputs("    ", out);
-			if (t->op == GODIAG_OP_SELECT)
+			if (t->op == GOWAIT_OP_SELECT)
 				fprintf(out, "case %" PRIu32 " %s ", c->case_index,
 					c->send ? "send" : "receive");
 			fprintf(out, "chan %p: elem %zu B, len %zu, cap %zu, %s\n", c->addr,
@@ -171,6 +175,8 @@ char *godiag_dump_json(void)
 
 		fprintf(f, "%s{\"tid\":%d,\"name\":", i ? "," : "", (int)t->tid);
 		json_str(f, t->name);
+		if (t->fiber)
+			fprintf(f, ",\"fiber\":\"%p\"", t->fiber);
 		fprintf(f,
 			",\"op\":\"%s\",\"ncases\":%" PRIu32 ",\"blocked_ns\":%" PRId64
 			",\"since_ns\":%" PRId64 ",\"caller\":\"%p\",\"caller_symbol\":",

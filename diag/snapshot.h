@@ -1,6 +1,7 @@
 /*
- * diag/snapshot.h - a copy of the registry of blocked threads, taken by
- * diag/registry.c and formatted by diag/dump.c.  Not installed.
+ * diag/snapshot.h - a copy of the record of blocked operations
+ * (wait/record.h), taken by diag/snapshot.c through the record's walk and
+ * formatted by diag/dump.c.  Not installed.
  */
 #ifndef GOCHAN_DIAG_SNAPSHOT_H
 #define GOCHAN_DIAG_SNAPSHOT_H
@@ -10,9 +11,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "diag/registry.h"
+#include "wait/record.h"
 
-#define GODIAG_BT_MAX 32
+#define GODIAG_BT_MAX GOWAIT_BT_MAX
 
 /* One channel a blocked thread waits on, read at snapshot time. */
 struct godiag__snap_chan {
@@ -25,9 +26,10 @@ struct godiag__snap_chan {
 
 /* One blocked thread. */
 struct godiag__snap_thread {
-	pid_t tid;
+	pid_t tid;         /* 0 for a fiber */
+	const void *fiber; /* the fiber (wait/park.h's agent), or NULL */
 	char name[32];
-	enum godiag__op op;
+	enum gowait__op op;
 	uint32_t ncases; /* select: the caller's n (nil cases included); else 1 */
 	int64_t since;   /* chan_now() when it blocked */
 	const void *ra;  /* return address of the public entry point */
@@ -44,7 +46,8 @@ struct godiag__snap {
 	struct godiag__snap_chan *chans;
 };
 
-/* Take a snapshot (see the protocol in diag/registry.c).  0 or ENOMEM. */
+/* Take a snapshot (gowait__record_walk; the protocol is in wait/record.c).
+ * 0 or ENOMEM. */
 int godiag__snapshot(struct godiag__snap *s);
 void godiag__snap_free(struct godiag__snap *s);
 

@@ -7,6 +7,8 @@
  */
 #include "diag/threads.h"
 
+#include "wait/debug.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
@@ -32,20 +34,20 @@ static void threads_init(void)
 void godiag__thread_start(enum godiag_thread_kind k)
 {
 	pthread_once(&threads_once, threads_init);
-	pthread_mutex_lock(&threads_mu);
+	gowait__mutex_lock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 	threads_alive[k]++;
 	threads_total++;
-	pthread_mutex_unlock(&threads_mu);
+	gowait__mutex_unlock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 }
 
 void godiag__thread_exit(enum godiag_thread_kind k)
 {
 	pthread_once(&threads_once, threads_init);
-	pthread_mutex_lock(&threads_mu);
+	gowait__mutex_lock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 	threads_alive[k]--;
 	if (--threads_total == 0)
 		pthread_cond_broadcast(&threads_cv);
-	pthread_mutex_unlock(&threads_mu);
+	gowait__mutex_unlock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 }
 
 const char *godiag__thread_kind_name(enum godiag_thread_kind k)
@@ -60,9 +62,9 @@ unsigned godiag__threads_alive(enum godiag_thread_kind k)
 {
 	unsigned n;
 
-	pthread_mutex_lock(&threads_mu);
+	gowait__mutex_lock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 	n = k == GODIAG_THREAD_KINDS ? threads_total : threads_alive[k];
-	pthread_mutex_unlock(&threads_mu);
+	gowait__mutex_unlock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 	return n;
 }
 
@@ -71,7 +73,7 @@ int godiag__threads_wait(int64_t deadline)
 	int err = 0;
 
 	pthread_once(&threads_once, threads_init);
-	pthread_mutex_lock(&threads_mu);
+	gowait__mutex_lock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 	while (threads_total != 0 && err == 0) {
 		if (deadline == CHAN_FOREVER) {
 			pthread_cond_wait(&threads_cv, &threads_mu);
@@ -85,6 +87,6 @@ int godiag__threads_wait(int64_t deadline)
 	}
 	if (threads_total == 0)
 		err = 0;
-	pthread_mutex_unlock(&threads_mu);
+	gowait__mutex_unlock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 	return err;
 }

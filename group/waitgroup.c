@@ -11,7 +11,7 @@
 
 #include <gochan/chan.h>
 
-#include "chan/futex.h"
+#include "wait/futex.h"
 
 _Thread_local struct gowg *gowg__current;
 
@@ -88,7 +88,7 @@ int gowg__add(struct gowg *wg, long delta)
 	/* The CAS above was our last access to @wg's memory (it may be freed
 	 * now); a wake on a stale address is harmless. */
 	if (n == 0 && (s & GOWG_WAITING))
-		chan__futex_wake(&wg->state, INT_MAX);
+		gowait__futex_wake(&wg->state, INT_MAX);
 	return 0;
 }
 
@@ -98,7 +98,7 @@ int gowg__wait(struct gowg *wg, int64_t deadline)
 
 	if (gowg__current == wg)
 		return EDEADLK;
-	/* chan__futex_wait reads any negative deadline as "no limit": only
+	/* gowait__futex_wait reads any negative deadline as "no limit": only
 	 * CHAN_FOREVER means that here; other negative times have passed. */
 	if (deadline < 0 && deadline != CHAN_FOREVER)
 		deadline = 0;
@@ -112,7 +112,7 @@ int gowg__wait(struct gowg *wg, int64_t deadline)
 				continue;
 			s |= GOWG_WAITING;
 		}
-		int rc = chan__futex_wait(&wg->state, s, deadline);
+		int rc = gowait__futex_wait(&wg->state, s, deadline);
 		s = atomic_load_explicit(&wg->state, memory_order_acquire);
 		if (rc == ETIMEDOUT && (s & GOWG_COUNT))
 			return ETIMEDOUT;

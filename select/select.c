@@ -14,7 +14,7 @@
  *      readiness cannot change while every lock is held).
  *   3. Nothing ready and waiting allowed: queue one waiter per case, all
  *      sharing one parker, then unlock everything and park.  The first
- *      counterpart to CAS the parker's state wins (see chan/park.h); every
+ *      counterpart to CAS the parker's state wins (see wait/park.h); every
  *      other counterpart then finds our waiters stale and skips them.
  *   4. Woken (or timed out and the abandon CAS won): lock every channel
  *      again and unlink the waiters that are still queued, so that idle
@@ -25,17 +25,23 @@
  * under the same locks, so no waiter of its own can be met.
  *
  * Deadlock freedom: locks are only nested here, always in increasing address
- * order; plain operations hold one lock at a time (chan/lockrank.h).
+ * order; plain operations hold one lock at a time (wait/lockrank.h).
+ *
+ * select reaches a channel only through chan/flavor.h (crossbeam's
+ * SelectHandle: try, register, unregister, plus the lock and a version
+ * word): it never reads a flavor's fields.
  */
 #include <errno.h>
 #include <gochan/select.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "chan/chan_impl.h"
 #include "chan/chan_internal.h"
 #include "chan/chaos.h"
-#include "chan/futex.h"
+#include "chan/flavor.h"
+#include "select/select_internal.h"
+#include "wait/futex.h"
+#include "wait/park.h"
 
 /* Per-thread PRNG (wyrand) for the poll order.  Seeded lazily from the
  * thread's stack address and the clock; chaos mode uses its own seeded
@@ -67,25 +73,24 @@ struct sel_state {
 	struct chan **lockorder;     /* distinct channels, by address */
 	uint32_t npoll;
 	uint32_t nlock;
-	uint32_t nring; /* cases on ring channels (chan/array.h) */
+	uint32_t nfreeze; /* cases whose flavor freezes (the ring's) */
 };
 
 static void lock_all(const struct sel_state *s)
 {
 	for (uint32_t i = 0; i < s->nlock; i++)
-		chan__lock(&s->lockorder[i]->lock);
+		chan__handle_lock(s->lockorder[i]);
 }
 
 /* With every lock held: no case on a ring channel may become ready through
  * a lock-free push (receive cases) or pop (send cases) while we poll and
  * queue, so that "none ready" holds at one instant, as in Go (chan/array.h). */
-static void freeze_rings(const struct sel_state *s)
+static void freeze_all(const struct sel_state *s)
 {
 	for (uint32_t k = 0; k < s->npoll; k++) {
 		chan_case_t *cs = &s->cases[s->pollorder[k]];
 
-		if (cs->chan->ring)
-			chan__ring_freeze(cs->chan, !chan__case_sends(cs), chan__case_sends(cs));
+		chan__handle_freeze(cs->chan, chan__case_sends(cs));
 	}
 }
 
@@ -93,7 +98,7 @@ static void freeze_rings(const struct sel_state *s)
 static void unlock_all(const struct sel_state *s)
 {
 	for (uint32_t i = s->nlock; i-- > 0;)
-		chan__unlock_chan(s->lockorder[i]);
+		chan__handle_unlock(s->lockorder[i]);
 }
 
 static void sort_channels(struct sel_state *s)
@@ -119,14 +124,13 @@ static void sort_channels(struct sel_state *s)
 }
 
 /* Pass 2 (the locked poll).  Returns the fired case index or -1.  All locks are held. */
-static int poll_cases(struct sel_state *s, bool *ok, struct chan_parker **wake)
+static int poll_cases(struct sel_state *s, bool *ok, struct gowait_parker **wake)
 {
 	for (uint32_t k = 0; k < s->npoll; k++) {
 		uint32_t i = s->pollorder[k];
 		chan_case_t *cs = &s->cases[i];
-		bool done = chan__case_sends(cs)
-				    ? chan__send_locked(cs->chan, cs->elem, ok, wake)
-				    : chan__recv_locked(cs->chan, cs->elem, ok, wake);
+		bool done =
+			chan__handle_try_locked(cs->chan, chan__case_sends(cs), cs->elem, ok, wake);
 
 		if (done)
 			return (int)i;
@@ -142,31 +146,32 @@ static void dequeue_all(struct sel_state *s)
 	for (uint32_t k = 0; k < s->npoll; k++) {
 		uint32_t i = s->pollorder[k];
 
-		chan__unlink(s->cases[i].chan, &s->waiters[i], chan__case_sends(&s->cases[i]));
+		chan__handle_unregister(s->cases[i].chan, &s->waiters[i],
+					chan__case_sends(&s->cases[i]));
 	}
 	unlock_all(s);
 }
 
 static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, const void *ra)
 {
-	struct chan_parker p;
-	struct chan_parker *wake = NULL;
+	struct gowait_parker p;
+	struct gowait_parker *wake = NULL;
 	bool ok = false;
 	int fired;
 
 	chan__chaos_point();
 	lock_all(s);
 	fired = poll_cases(s, &ok, &wake);
-	if (fired < 0 && s->nring) {
+	if (fired < 0 && s->nfreeze) {
 		/* Nothing ready: look again with the rings frozen; only that
 		 * view may report "none ready" or let us queue. */
-		freeze_rings(s);
+		freeze_all(s);
 		fired = poll_cases(s, &ok, &wake);
 	}
 	if (fired >= 0) {
 		unlock_all(s);
 		if (wake)
-			chan__complete(wake);
+			gowait__complete(wake);
 		goto out;
 	}
 	if (deadline == CHAN_NOWAIT || (deadline >= 0 && chan_now() >= deadline)) {
@@ -175,24 +180,24 @@ static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, cons
 	}
 
 	/* Pass 3: queue a waiter on every case, in lock order as Go does. */
-	chan__parker_init(&p);
+	gowait__parker_init(&p);
 	for (uint32_t k = 0; k < s->npoll; k++) {
 		uint32_t i = s->pollorder[k];
 		chan_case_t *cs = &s->cases[i];
 
 		chan__waiter_init(&s->waiters[i], &p, cs->elem, i);
-		chan__enqueue(cs->chan, &s->waiters[i], chan__case_sends(cs));
+		chan__handle_register(cs->chan, &s->waiters[i], chan__case_sends(cs));
 	}
 	unlock_all(s);
 
-	struct godiag__sel sel = {s->cases, (uint32_t)n};
-	struct godiag__site site = {GODIAG_OP_SELECT, NULL, &sel, ra};
+	struct gowait__sel sel = {s->cases, (uint32_t)n};
+	struct gowait__site site = {GOWAIT_OP_SELECT, NULL, &sel, ra};
 
-	if (chan__park_wait(&p, deadline, &site) == ETIMEDOUT) {
+	if (gowait__park_wait(&p, deadline, &site) == ETIMEDOUT) {
 		dequeue_all(s); /* abandoned: nobody claims our waiters any more */
 		return CHAN_TIMEOUT;
 	}
-	/* acquire (chan__park_wait's load of the futex word) made the claimer's
+	/* acquire (gowait__park_wait's load of the futex word) made the claimer's
 	 * writes visible, including the state it CASed. */
 	fired = (int)(atomic_load_explicit(&p.state, memory_order_relaxed) - 1);
 	ok = s->waiters[fired].success;
@@ -208,7 +213,7 @@ out:
 static int select_one(chan_case_t *cases, size_t n, uint32_t i, int64_t deadline, const void *ra)
 {
 	chan_case_t *cs = &cases[i];
-	struct godiag__sel sel = {cases, (uint32_t)n}; /* for the dump, if it parks */
+	struct gowait__sel sel = {cases, (uint32_t)n}; /* for the dump, if it parks */
 	int wb = deadline == CHAN_NOWAIT ? EAGAIN : ETIMEDOUT;
 	bool ok = true;
 	int err = chan__case_sends(cs)
@@ -219,8 +224,10 @@ static int select_one(chan_case_t *cases, size_t n, uint32_t i, int64_t deadline
 }
 
 /* Go's select {} (or only nil channels): never ready.  Nothing can wake
- * it, so it sleeps on a private futex word until the deadline, without the
- * spin and yield phases of chan__park_wait (they could only waste CPU). */
+ * it, so a thread sleeps on a private futex word until the deadline,
+ * without the spin and yield phases of gowait__park_wait (they could only
+ * waste CPU).  A fiber must not block its worker: it parks on a parker
+ * that nobody will ever claim (its deadline then abandons it). */
 static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const void *ra)
 {
 	_Atomic uint32_t never = 0;
@@ -228,13 +235,22 @@ static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const vo
 	if (deadline == CHAN_NOWAIT)
 		return CHAN_DEFAULT;
 
-	struct godiag__sel sel = {cases, (uint32_t)n};
-	struct godiag__site site = {GODIAG_OP_SELECT_NONE, NULL, &sel, ra};
-	struct godiag__rec *rec = godiag__block_begin(&site, chan_now());
+	struct gowait__sel sel = {cases, (uint32_t)n};
+	struct gowait__site site = {GOWAIT_OP_SELECT_NONE, NULL, &sel, ra};
 
-	while (chan__futex_wait(&never, 0, deadline) != ETIMEDOUT)
+	if (caa_unlikely(gowait__self() != NULL)) {
+		struct gowait_parker p;
+
+		gowait__parker_init(&p);
+		(void)gowait__park_wait(&p, deadline, &site);
+		return CHAN_TIMEOUT;
+	}
+
+	struct gowait__rec *rec = gowait__block_begin(&site, chan_now(), NULL);
+
+	while (gowait__futex_wait(&never, 0, deadline) != ETIMEDOUT)
 		;
-	godiag__block_end(rec);
+	gowait__block_end(rec);
 	return CHAN_TIMEOUT;
 }
 
@@ -243,7 +259,8 @@ static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const vo
  * decided on its own at one instant, and the first that can proceed is
  * performed (crossbeam's select works so; Go's takes every lock first).
  *
- *  - A ring channel (chan/array.h): a lock-free push or pop that succeeds
+ * Each look is chan__handle_try (chan/flavor.h):
+ *  - A ring channel (chan__ring_try): a lock-free push or pop that succeeds
  *    completes its case at that operation's own linearization point.
  *    FULL / EMPTY-and-open say that case could not proceed when it was
  *    looked at.  A bit set (a waiter or close) or a closed empty ring: that
@@ -270,40 +287,22 @@ static int select_first_pass(const struct sel_state *s, bool *ok)
 		chan_case_t *cs = &s->cases[i];
 		struct chan *c = cs->chan;
 		bool send = chan__case_sends(cs);
+		enum chan_try t = chan__handle_try(c, send, cs->elem, ok);
 
-		if (c->ring) {
-			enum chan_ring_rc rc = send ? chan__ring_push(c, cs->elem, false)
-						    : chan__ring_pop(c, cs->elem, false);
-
-			if (rc == CHAN_RING_OK) {
-				*ok = true;
-				return (int)i;
-			}
-			/* FULL / EMPTY.  A full ring re-read open, or an empty
-			 * one seen open after (acquire, ordered after the tail's
-			 * acquire load): not ready at that moment (closing is
-			 * final). */
-			if (rc != CHAN_RING_SLOW &&
-			    !(send ? chan__ring_tail_slow(c)
-				   : atomic_load_explicit(&c->closed, memory_order_acquire)))
-				continue;
-		} else if (send ? !atomic_load_explicit(&c->closed, memory_order_relaxed) &&
-					  chan__send_would_block(c)
-				: chan__recv_would_block(c, memory_order_acquire) &&
-					  !atomic_load_explicit(&c->closed, memory_order_acquire)) {
-			continue; /* open and nothing to match: not ready then */
-		}
+		if (t == CHAN_TRY_FIRED)
+			return (int)i;
+		if (t == CHAN_TRY_NOT_READY)
+			continue;
 		/* It may be ready: decide under this channel's lock alone. */
-		struct chan_parker *wake;
+		struct gowait_parker *wake;
 		bool done;
 
-		chan__lock(&c->lock);
-		done = send ? chan__send_locked(c, cs->elem, ok, &wake)
-			    : chan__recv_locked(c, cs->elem, ok, &wake);
-		chan__unlock_chan(c);
+		chan__handle_lock(c);
+		done = chan__handle_try_locked(c, send, cs->elem, ok, &wake);
+		chan__handle_unlock(c);
 		if (done) {
 			if (wake)
-				chan__complete(wake);
+				gowait__complete(wake);
 			return (int)i;
 		}
 	}
@@ -322,6 +321,7 @@ static int select_first_pass(const struct sel_state *s, bool *ok)
  * ready, so a case whose version is unchanged was not ready throughout
  * [its collect-1 read, its collect-2 read]; every such interval contains
  * the moment between the two collects, when therefore no case was ready.
+ * The versions are the flavors' (chan__handle_version):
  *
  *   ring, receive case:  the tail word (every push moves it; ready needs a
  *                        push or a close); not ready: tail == head, open.
@@ -339,35 +339,7 @@ static int select_first_pass(const struct sel_state *s, bool *ok)
  */
 static bool case_version(const chan_case_t *cs, uint64_t *v, bool *not_ready)
 {
-	const struct chan *c = cs->chan;
-	bool send = chan__case_sends(cs);
-
-	if (c->ring) {
-		const struct chan_ring *r = c->ring;
-		/* head first for a send case (its version), tail first for a
-		 * receive case: the version is read before the other word. */
-		if (send) {
-			uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
-			uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
-
-			*v = h;
-			*not_ready = (t >> 1) == (((h >> 1) + c->one_lap) & CHAN_RING_POS_MASK);
-		} else {
-			uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
-			uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
-
-			*v = t;
-			*not_ready = (t >> 1) == (h >> 1);
-		}
-	} else if (c->cap == 0) {
-		*v = atomic_load_explicit(&c->nenq, memory_order_acquire);
-		*not_ready = atomic_load_explicit(send ? &c->nrecvq : &c->nsendq,
-						  memory_order_acquire) == 0;
-	} else {
-		return false;
-	}
-	*not_ready = *not_ready && !atomic_load_explicit(&c->closed, memory_order_acquire);
-	return true;
+	return chan__handle_version(cs->chan, chan__case_sends(cs), v, not_ready);
 }
 
 static bool select_none_ready(const struct sel_state *s)
@@ -419,7 +391,7 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 
 	/* Fisher-Yates insertion of the live cases: a uniform permutation. */
 	s.npoll = 0;
-	s.nring = 0;
+	s.nfreeze = 0;
 	for (uint32_t i = 0; i < (uint32_t)n; i++) {
 		if (!cases[i].chan)
 			continue;
@@ -428,7 +400,7 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 		s.pollorder[s.npoll] = s.pollorder[j];
 		s.pollorder[j] = i;
 		s.npoll++;
-		s.nring += cases[i].chan->ring != NULL;
+		s.nfreeze += chan__handle_freezes(cases[i].chan);
 	}
 	chan__chaos_point();
 	bool ok;

@@ -41,7 +41,7 @@ static void *echo(void *arg)
 }
 
 /*
- * A thread's diagnostics record (diag/registry.c) is malloc'd at its first
+ * A thread's diagnostics record (wait/record.c) is malloc'd at its first
  * sleep in a blocking operation and kept until it exits.  Whether a warm-up
  * round trip sleeps depends on the machine: a blocked operation first spins
  * and yields for ~50 us, and a fast counterpart completes it before that (on

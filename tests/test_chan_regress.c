@@ -324,7 +324,7 @@ Test(chan_regress, closed_buffered_try_recv_exactly_once, .timeout = 30)
  *
  * The waiter's futex sleep times out, the abandon CAS fails because the
  * counterpart has already claimed it, and the waiter parks again with no
- * deadline (now inside chan__park_wait, chan/park.c).  That second park
+ * deadline (now inside gowait__park_wait, wait/park.c).  That second park
  * found the futex word still 2 (left by the first sleep), so its 0 -> 2 CAS
  * failed and it returned "complete" at
  * once, before the counterpart has copied the value or set w.success:

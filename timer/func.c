@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 
-#include "chan/futex.h"
+#include "wait/futex.h"
 #include "diag/threads.h"
 #include "timer/timer_impl.h"
 

@@ -35,9 +35,9 @@ struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *
 		}
 		pthread_mutex_init(&t->send_mu, NULL);
 	}
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	err = gotime__heap_reserve();
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	if (err) {
 		if (t->ch) {
 			chan__unref_owner(t->ch);
@@ -52,9 +52,9 @@ struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *
 
 void gotime__timer_destroy(struct gotime_timer *t)
 {
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	gotime__heap_unreserve();
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	if (t->ch) {
 		/* EBUSY here means a thread is still blocked on the channel
 		 * without its own reference, against the documented contract;

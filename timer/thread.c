@@ -15,7 +15,7 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-#include "chan/futex.h"
+#include "wait/futex.h"
 #include "diag/threads.h"
 #include "timer/timer_impl.h"
 #include "timer/timer_internal.h"

@@ -14,17 +14,17 @@ bool gotime__chan_timer_set(struct gotime_timer *t, bool rearm, int64_t d, int64
 	int64_t now = rearm ? chan_now() : 0;
 
 	*err = 0;
-	pthread_mutex_lock(&t->send_mu);
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&t->send_mu, GOWAIT_LOCKRANK_TIMER_SEND);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	removed = gotime__disarm_locked(t);
 	t->seq++; /* a popped-but-undelivered earlier setting is now stale */
 	if (rearm) {
 		if (period > 0)
 			t->period = period;
 		if (d > 0)
-			*err = gotime__arm_locked(t, chan__time_add(now, d));
+			*err = gotime__arm_locked(t, gowait__time_add(now, d));
 	}
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 
 	pending = t->armed;
 	t->armed = rearm;
@@ -40,7 +40,7 @@ bool gotime__chan_timer_set(struct gotime_timer *t, bool rearm, int64_t d, int64
 		t->sent = chan__try_send_owned(t->ch, &now) == 0;
 		t->armed = false;
 	}
-	pthread_mutex_unlock(&t->send_mu);
+	gowait__mutex_unlock(&t->send_mu, GOWAIT_LOCKRANK_TIMER_SEND);
 	if (removed)
 		timer_unref(t); /* the heap's reference; never the last */
 	return pending;
@@ -48,7 +48,7 @@ bool gotime__chan_timer_set(struct gotime_timer *t, bool rearm, int64_t d, int64
 
 void gotime__chan_fire(struct gotime_timer *t, int64_t when, uint64_t seq)
 {
-	pthread_mutex_lock(&t->send_mu);
+	gowait__mutex_lock(&t->send_mu, GOWAIT_LOCKRANK_TIMER_SEND);
 	if (t->seq == seq) {
 		/* Never blocks: the channel buffers one value.  A ticker whose
 		 * last tick is still unreceived drops this one (EAGAIN), as
@@ -60,7 +60,7 @@ void gotime__chan_fire(struct gotime_timer *t, int64_t when, uint64_t seq)
 		if (t->period == 0)
 			t->armed = false;
 	}
-	pthread_mutex_unlock(&t->send_mu);
+	gowait__mutex_unlock(&t->send_mu, GOWAIT_LOCKRANK_TIMER_SEND);
 	timer_unref(t);
 }
 

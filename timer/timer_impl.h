@@ -27,7 +27,7 @@
  * is done.  The last reference is never dropped under a lock (destruction
  * takes g->mu).
  *
- * Lock order: chan/lockrank.h (the one table for the library).  The
+ * Lock order: wait/lockrank.h (the one table for the library).  The
  * nestings here are t->send_mu -> g->mu and t->send_mu -> channel lock;
  * g->mu is held around pthread_create (and the thread accounting of
  * diag/threads.h) and realloc only, and callbacks run with no lock held.
@@ -76,7 +76,8 @@
 #include <stdint.h>
 
 #include "chan/chan_internal.h"
-#include "chan/clock.h"
+#include "wait/clock.h"
+#include "wait/debug.h"
 
 #define HEAP_NONE SIZE_MAX
 

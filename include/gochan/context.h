@@ -106,7 +106,7 @@
  * Threads blocked on a context's Done channel must hold a reference.
  *
  * Locks (for readers of context/; the library's lock order is the table in
- * chan/lockrank.h): each cancelable context has a mutex, and no code path
+ * wait/lockrank.h): each cancelable context has a mutex, and no code path
  * holds two of them at once (so there is no order among them to respect,
  * and ThreadSanitizer's limit on locks held at once is never approached,
  * however deep the tree).  A cancel walks the subtree iteratively, one lock

@@ -18,7 +18,7 @@
  *
  * Costs.  A parked operation writes a per-thread record with plain stores
  * and one release store, and clears it with one store and one load (see
- * diag/registry.c for the protocol); the first park of a thread registers it
+ * wait/record.c for the protocol); the first park of a thread registers it
  * once (a mutex and a pthread key).  Measured (bench/diag_bench.c,
  * park_record, thread CPU time on a 2-vCPU VM): about 8 ns per park, against
  * ~900 ns for a ping-pong round trip that parks twice.  The backtrace mode
@@ -68,6 +68,8 @@ int godiag_dump(FILE *out);
  *      "total":N}}
  * Strings are escaped (quotes, backslashes, control bytes as \u00XX).
  * "backtrace" is present only for threads that blocked in backtrace mode.
+ * An operation blocked in a fiber (none until a fiber runtime runs) has
+ * "tid":0 and a "fiber":"0x..." member.
  * Returns a malloc'd NUL-terminated string (free it), or NULL with errno
  * ENOMEM.
  */

@@ -4,7 +4,7 @@
  * threads dump the registry in a loop (text, JSON, counts).  Under ASan a
  * dumper that read a channel or a case array after its thread had left the
  * operation would be a use-after-free; under TSan a missing ordering of the
- * registry protocol (diag/registry.c) would be a data race.
+ * registry protocol (wait/record.c) would be a data race.
  *
  * Workers, per pair, each round: the owner makes a fresh unbuffered channel,
  * hands a reference to its partner through a long-lived buffered control

@@ -312,7 +312,7 @@ int main(void)
 	return 0;
 #else
 	int passed = 0, failed = 0, reported = 0, recovered = 0;
-	/* A thread's diagnostics record (diag/registry.c) is allocated at its
+	/* A thread's diagnostics record (wait/record.c) is allocated at its
 	 * first park and kept until the thread exits.  The warm-up run above
 	 * may not have parked this thread (a value can arrive while it still
 	 * spins or retries), and then the first counted run would count that

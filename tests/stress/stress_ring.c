@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "../testutil.h"
-#include "chan/chan_impl.h"
+#include "chan/array.h"
 
 static int passed, failed;
 

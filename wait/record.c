@@ -1,6 +1,7 @@
 /*
- * diag/registry.c - the registry of threads blocked in a gochan operation,
- * and the snapshot a dump is made from.
+ * wait/record.c - the record of operations blocked in a gochan wait, and
+ * the dumper's walk over it (diag/snapshot.c makes the dump's snapshot
+ * from that walk; this file reads no channel itself).
  *
  * Records.  Each thread that ever parks gets one record (malloc'd on its
  * first park, linked into `registry` under registry_mu, found again through
@@ -9,6 +10,15 @@
  * a pointer to the channel (plain operation) or to the caller's case array
  * (select), the return address of the public entry point, the time it
  * blocked and, in backtrace mode, its stack.
+ *
+ * Fibers (wait/park.h, the agent interface).  A fiber parks on a worker
+ * thread that goes on to run other fibers, which may park too, and it may
+ * resume on another worker: the thread's record cannot be the fiber's.  A
+ * parked fiber gets a record of its own, allocated and linked at its
+ * begin, unlinked and freed at its end (after the same hand-shake), listed
+ * by its fiber id.  That costs a malloc and two turns of the record mutex
+ * per fiber park: the price of an interface whose ops have no slot for a
+ * per-fiber record (a field the fiber runtime could add later).
  *
  * Why the dumper needs more than a seqlock.  The dump prints len/cap/closed
  * of each channel, read at dump time, and reads the caller's case array.
@@ -57,13 +67,10 @@
  * of its own record (a few hundred ns per channel), never for the
  * formatting or the output.
  */
-#include "diag/registry.h"
+#include "wait/record.h"
 
 #include <errno.h>
 #include <execinfo.h>
-#include <gochan/chan.h>
-#include <gochan/diag.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -76,37 +83,48 @@
 #include <linux/membarrier.h>
 #endif
 
-#include "diag/snapshot.h"
+#include "wait/debug.h"
 
 #if defined(__SANITIZE_THREAD__)
-#define GODIAG_TSAN 1
+#define GOWAIT_TSAN 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-#define GODIAG_TSAN 1
+#define GOWAIT_TSAN 1
 #endif
 #endif
 
-struct godiag__rec {
+struct gowait__rec {
 	struct cds_list_head link; /* in registry, under registry_mu */
 	pthread_t self;            /* immutable after registration */
-	pid_t tid;
-	_Atomic uint32_t blocked; /* 1 while parked (protocol above) */
-	_Atomic uint32_t reader;  /* 1 while a dumper may read this record */
+	pid_t tid;                 /* 0 for a fiber's record */
+	const void *fiber;         /* the fiber, or NULL: a thread's record */
+	_Atomic uint32_t blocked;  /* 1 while parked (protocol above) */
+	_Atomic uint32_t reader;   /* 1 while a dumper may read this record */
 	/* Written by the owner with plain stores before blocked = 1. */
-	enum godiag__op op;
+	enum gowait__op op;
 	uint32_t ncases;
 	const void *chan;
-	const chan_case_t *cases;
+	const void *cases;
 	const void *ra;
 	int64_t since;
 	int nbt;
-	void *bt[GODIAG_BT_MAX];
+	void *bt[GOWAIT_BT_MAX];
 };
 
-/* Lock rank 50 (chan/lockrank.h): held by dumpers, registration and thread
+/* Lock rank 50 (wait/lockrank.h): held by dumpers, registration and thread
  * exit; nothing else is taken under it. */
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static CDS_LIST_HEAD(registry);
+
+static void registry_lock(void)
+{
+	gowait__mutex_lock(&registry_mu, GOWAIT_LOCKRANK_DIAG_REGISTRY);
+}
+
+static void registry_unlock(void)
+{
+	gowait__mutex_unlock(&registry_mu, GOWAIT_LOCKRANK_DIAG_REGISTRY);
+}
 
 static pthread_key_t rec_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -115,7 +133,7 @@ static bool key_ok;
 /* initial-exec: one %fs-relative load on the park path instead of a
  * __tls_get_addr call in position-independent code (8 bytes of static TLS,
  * which glibc reserves even for a dlopen'ed libgochan.so). */
-static _Thread_local struct godiag__rec *my_rec __attribute__((tls_model("initial-exec")));
+static _Thread_local struct gowait__rec *my_rec __attribute__((tls_model("initial-exec")));
 
 /* Set by the constructor (before any thread parks); cleared for good if a
  * membarrier ever fails (see barrier_all).  Relaxed: see barrier_all. */
@@ -130,7 +148,8 @@ static atomic_bool bt_mode;
  * thread that was parked in the parent is not listed (nor waited for by
  * godiag_verify_none) in the child.  The dropped records are not freed: a
  * dumper of the parent may have been reading them at the fork, so their
- * state is unknown; one record per parent thread is the cost.
+ * state is unknown; one record per parent thread is the cost.  (Not through
+ * registry_lock: the child has no matching release of the rank.)
  */
 static void fork_prepare(void)
 {
@@ -161,7 +180,7 @@ __attribute__((constructor)) static void registry_init(void)
 
 	if (e && strcmp(e, "1") == 0)
 		atomic_store_explicit(&bt_mode, true, memory_order_relaxed);
-#if !defined(GODIAG_TSAN) && defined(__linux__) && defined(SYS_membarrier)
+#if !defined(GOWAIT_TSAN) && defined(__linux__) && defined(SYS_membarrier)
 	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
 
 	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
@@ -170,7 +189,7 @@ __attribute__((constructor)) static void registry_init(void)
 #endif
 }
 
-void godiag_set_backtrace(bool on)
+void gowait__record_set_backtrace(bool on)
 {
 	atomic_store_explicit(&bt_mode, on, memory_order_relaxed);
 }
@@ -179,11 +198,11 @@ void godiag_set_backtrace(bool on)
  * then free. */
 static void rec_destroy(void *p)
 {
-	struct godiag__rec *r = p;
+	struct gowait__rec *r = p;
 
-	pthread_mutex_lock(&registry_mu);
+	registry_lock();
 	cds_list_del(&r->link);
-	pthread_mutex_unlock(&registry_mu);
+	registry_unlock();
 	free(r);
 	my_rec = NULL;
 }
@@ -193,37 +212,65 @@ static void key_init(void)
 	key_ok = pthread_key_create(&rec_key, rec_destroy) == 0;
 }
 
-static struct godiag__rec *rec_register(void)
+static struct gowait__rec *rec_new(const void *fiber)
 {
-	struct godiag__rec *r;
+	struct gowait__rec *r = calloc(1, sizeof(*r));
 
-	pthread_once(&key_once, key_init);
-	if (!key_ok || !(r = calloc(1, sizeof(*r))))
+	if (!r)
 		return NULL;
 	r->self = pthread_self();
-	r->tid = (pid_t)syscall(SYS_gettid);
+	r->tid = fiber ? 0 : (pid_t)syscall(SYS_gettid);
+	r->fiber = fiber;
 	atomic_init(&r->blocked, 0);
 	atomic_init(&r->reader, 0);
+	return r;
+}
+
+static struct gowait__rec *rec_register(void)
+{
+	struct gowait__rec *r;
+
+	pthread_once(&key_once, key_init);
+	if (!key_ok || !(r = rec_new(NULL)))
+		return NULL;
 	if (pthread_setspecific(rec_key, r)) {
 		free(r);
 		return NULL;
 	}
-	pthread_mutex_lock(&registry_mu);
+	registry_lock();
 	cds_list_add_tail(&r->link, &registry);
-	pthread_mutex_unlock(&registry_mu);
+	registry_unlock();
 	my_rec = r;
 	return r;
 }
 
-struct godiag__rec *godiag__block_begin(const struct godiag__site *site, int64_t now)
+/* A parked fiber's own record (see "Fibers" above), linked until its end. */
+static struct gowait__rec *rec_fiber(const void *fiber)
 {
-	struct godiag__rec *r = my_rec;
-	const struct godiag__sel *sel = site->sel;
+	struct gowait__rec *r = rec_new(fiber);
 
-	if (caa_unlikely(!r) && !(r = rec_register()))
+	if (!r)
 		return NULL;
+	registry_lock();
+	cds_list_add_tail(&r->link, &registry);
+	registry_unlock();
+	return r;
+}
+
+struct gowait__rec *gowait__block_begin(const struct gowait__site *site, int64_t now, void *agent)
+{
+	struct gowait__rec *r = my_rec;
+	const struct gowait__sel *sel = site->sel;
+
+	if (caa_unlikely(agent != NULL)) {
+		if (!(r = rec_fiber(agent)))
+			return NULL;
+	} else if (caa_unlikely(!r) && !(r = rec_register())) {
+		return NULL;
+	}
+	GOWAIT_ASSERT(atomic_load_explicit(&r->blocked, memory_order_relaxed) == 0);
 	if (sel) {
-		r->op = site->op == GODIAG_OP_SELECT_NONE ? site->op : GODIAG_OP_SELECT;
+		r->op = site->op == GOWAIT_OP_SELECT_NONE ? site->op : GOWAIT_OP_SELECT;
 		r->cases = sel->cases;
 		r->ncases = sel->ncases;
 	} else {
@@ -236,16 +283,17 @@ struct godiag__rec *godiag__block_begin(const struct godiag__site *site, int64_t
 	r->since = now;
 	r->nbt = 0;
 	if (caa_unlikely(atomic_load_explicit(&bt_mode, memory_order_relaxed)))
-		r->nbt = backtrace(r->bt, GODIAG_BT_MAX);
+		r->nbt = backtrace(r->bt, GOWAIT_BT_MAX);
 	/* release: publishes the fields above to a dumper's acquire load. */
 	atomic_store_explicit(&r->blocked, 1, memory_order_release);
 	return r;
 }
 
-void godiag__block_end(struct godiag__rec *r)
+/* The end of the hand-shake (protocol above): after it no dumper reads the
+ * operation's channels or cases. */
+static void rec_leave(struct gowait__rec *r)
 {
-	if (!r)
-		return;
+	GOWAIT_ASSERT(atomic_load_explicit(&r->blocked, memory_order_relaxed) == 1);
 	if (caa_likely(atomic_load_explicit(&use_membarrier, memory_order_relaxed))) {
 		/* The dumper's membarrier supplies the StoreLoad barrier; we
 		 * only keep the compiler from reordering the two accesses. */
@@ -264,77 +312,22 @@ void godiag__block_end(struct godiag__rec *r)
 		sched_yield();
 }
 
+void gowait__block_end(struct gowait__rec *r)
+{
+	if (!r)
+		return;
+	rec_leave(r);
+	if (caa_unlikely(r->fiber != NULL)) {
+		/* A fiber's record: gone with its park.  registry_mu orders the
+		 * unlink after any dumper's walk over it. */
+		registry_lock();
+		cds_list_del(&r->link);
+		registry_unlock();
+		free(r);
+	}
+}
+
 /* ---- the dumper's side --------------------------------------------------- */
-
-struct grow {
-	void *p;
-	size_t n, cap, size;
-};
-
-static void *grow_one(struct grow *g)
-{
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? 2 * g->cap : 16;
-		void *p = realloc(g->p, cap * g->size);
-
-		if (!p)
-			return NULL;
-		g->p = p;
-		g->cap = cap;
-	}
-	return (char *)g->p + g->n++ * g->size;
-}
-
-static bool snap_chan(struct grow *chans, const chan_t *c, uint32_t idx, bool send)
-{
-	struct godiag__snap_chan *sc = grow_one(chans);
-
-	if (!sc)
-		return false;
-	sc->addr = c;
-	sc->case_index = idx;
-	sc->send = send;
-	/* The channel is alive: its user is inside the call (protocol). */
-	sc->elem_size = chan_elem_size(c);
-	sc->len = chan_len(c);
-	sc->cap = chan_cap(c);
-	sc->closed = chan_is_closed(c);
-	return true;
-}
-
-/* Copy one record whose owner is parked (reader = 1 and blocked = 1 seen).
- * @deref: the handshake holds, so the channels and cases may be read. */
-static bool snap_rec(const struct godiag__rec *r, struct grow *threads, struct grow *chans,
-		     bool deref)
-{
-	struct godiag__snap_thread *t = grow_one(threads);
-
-	if (!t)
-		return false;
-	t->tid = r->tid;
-	t->name[0] = '\0';
-	t->op = r->op;
-	t->ncases = r->ncases;
-	t->since = r->since;
-	t->ra = r->ra;
-	t->nbt = r->nbt;
-	memcpy(t->bt, r->bt, sizeof(void *) * (size_t)r->nbt);
-	t->first_chan = chans->n;
-	t->nchans = 0;
-	if (!deref)
-		return true; /* listed without its channels (barrier_all) */
-	if (r->op == GODIAG_OP_SEND || r->op == GODIAG_OP_RECV) {
-		if (!snap_chan(chans, r->chan, 0, r->op == GODIAG_OP_SEND))
-			return false;
-	} else if (r->op == GODIAG_OP_SELECT) {
-		for (uint32_t i = 0; i < r->ncases; i++)
-			if (r->cases[i].chan &&
-			    !snap_chan(chans, r->cases[i].chan, i, chan__case_sends(&r->cases[i])))
-				return false;
-	}
-	t->nchans = chans->n - t->first_chan;
-	return true;
-}
 
 /*
  * The dumper's StoreLoad barrier of the protocol, between setting reader on
@@ -344,9 +337,9 @@ static bool snap_rec(const struct godiag__rec *r, struct grow *threads, struct g
  * fork), register again and retry, then try MEMBARRIER_CMD_GLOBAL.  If all
  * fail, parked threads may be on the barrier-free path with nothing to
  * order it: switch them to the seq_cst path for good, and return false so
- * that this snapshot lists the threads without dereferencing their channels
+ * that this walk lists the threads without dereferencing their channels
  * or cases.  (A thread that read the flag before the switch is still on the
- * old path, which is why this dump cannot trust the handshake.)
+ * old path, which is why this walk cannot trust the handshake.)
  */
 static bool barrier_all(void)
 {
@@ -365,15 +358,12 @@ static bool barrier_all(void)
 	return false;
 }
 
-int godiag__snapshot(struct godiag__snap *s)
+int gowait__record_walk(const struct gowait__walk *w)
 {
-	struct grow threads = {.size = sizeof(struct godiag__snap_thread)};
-	struct grow chans = {.size = sizeof(struct godiag__snap_chan)};
-	struct godiag__rec *r;
+	struct gowait__rec *r;
 	bool ok = true;
 
-	memset(s, 0, sizeof(*s));
-	pthread_mutex_lock(&registry_mu);
+	registry_lock();
 	cds_list_for_each_entry(r, &registry, link)
 		atomic_store_explicit(&r->reader, 1, memory_order_seq_cst);
 	bool deref = barrier_all();
@@ -381,13 +371,20 @@ int godiag__snapshot(struct godiag__snap *s)
 		/* acquire (seq_cst in the fence mode): pairs with the owner's
 		 * release of blocked = 1, so its fields are complete. */
 		if (ok && atomic_load_explicit(&r->blocked, memory_order_seq_cst)) {
-			size_t nt = threads.n, nc = chans.n;
+			struct gowait__rec_view v = {
+				.tid = r->tid,
+				.fiber = r->fiber,
+				.op = r->op,
+				.ncases = r->ncases,
+				.chan = r->chan,
+				.cases = r->cases,
+				.ra = r->ra,
+				.since = r->since,
+				.nbt = r->nbt,
+				.bt = r->bt,
+			};
 
-			if (!snap_rec(r, &threads, &chans, deref)) {
-				ok = false;
-				threads.n = nt;
-				chans.n = nc;
-			}
+			ok = w->blocked(&v, deref, w->arg);
 		}
 		/* release: our reads of the record, channels and cases happen
 		 * before the owner's acquire that sees 0 (it may then return). */
@@ -395,46 +392,22 @@ int godiag__snapshot(struct godiag__snap *s)
 	}
 	/* Names outside the handshake (reading them does I/O); the threads
 	 * cannot finish exiting while we hold registry_mu. */
-	if (ok) {
-		size_t k = 0;
-
-		cds_list_for_each_entry(r, &registry, link) {
-			struct godiag__snap_thread *t = threads.p;
-
-			for (k = 0; k < threads.n; k++)
-				if (t[k].tid == r->tid && !t[k].name[0] &&
-				    pthread_getname_np(r->self, t[k].name, sizeof(t[k].name)) != 0)
-					t[k].name[0] = '\0';
-		}
-	}
-	pthread_mutex_unlock(&registry_mu);
-	s->now = chan_now();
-	s->threads = threads.p;
-	s->nthreads = threads.n;
-	s->chans = chans.p;
-	s->nchans = chans.n;
-	if (!ok) {
-		godiag__snap_free(s);
-		return ENOMEM;
-	}
-	return 0;
+	if (ok && w->thread)
+		cds_list_for_each_entry(r, &registry, link)
+			if (!r->fiber)
+				w->thread(r->tid, r->self, w->arg);
+	registry_unlock();
+	return ok ? 0 : ENOMEM;
 }
 
-void godiag__snap_free(struct godiag__snap *s)
+size_t gowait__record_blocked(void)
 {
-	free(s->threads);
-	free(s->chans);
-	memset(s, 0, sizeof(*s));
-}
-
-size_t godiag_blocked(void)
-{
-	struct godiag__rec *r;
+	struct gowait__rec *r;
 	size_t n = 0;
 
-	pthread_mutex_lock(&registry_mu);
+	registry_lock();
 	cds_list_for_each_entry(r, &registry, link)
 		n += atomic_load_explicit(&r->blocked, memory_order_acquire);
-	pthread_mutex_unlock(&registry_mu);
+	registry_unlock();
 	return n;
 }

@@ -1,5 +1,5 @@
 /*
- * chan/lockrank.h - THE lock order of the whole library, in one table.
+ * wait/lockrank.h - THE lock order of the whole library, in one table.
  * Every file that nests locks, or relies on never nesting them, points here
  * instead of stating its own version.  Not installed; not for users.
  *
@@ -14,7 +14,7 @@
  *                                                      locks at once)
  *   20   timer t->send_mu           timer/timer.c      (nothing)
  *   30   timer state g->mu          timer/thread.c     t->send_mu
- *   40   channel lock (c->lock)     chan/lock.h        ctx->mu (chan_close of
+ *   40   channel lock (c->lock)     wait/lock.h        ctx->mu (chan_close of
  *                                                      Done), t->send_mu
  *                                                      (delivery, clearing),
  *                                                      and, in select only,
@@ -25,15 +25,17 @@
  *                                                      joining the dump thread,
  *                                                      which takes 50 and 60
  *                                                      but never sig_mu)
- *   50   diag registry mutex        diag/registry.c    (nothing)
+ *   50   blocked-op record mutex    wait/record.c      (nothing)
  *   60   diag thread counter mutex  diag/threads.c     g->mu (the timer thread
  *                                                      is started and exits
  *                                                      under it), the poller's
  *                                                      g.mu (likewise)
  *   70   diag dump counter mutex    diag/signal.c      (nothing)
- *   80   futex fallback buckets     chan/futex.c       (nothing: only inside
- *                                                      chan__futex_wait/wake,
- *                                                      portable builds only)
+ *   80   futex fallback buckets     wait/futex.c       any of the above (a
+ *                                                      contended lock sleeps
+ *                                                      on its word); only
+ *                                                      inside gowait__futex_*,
+ *                                                      portable builds only
  *
  * Rules that go with the table:
  *  - No channel code blocks, calls out or takes another lock while holding a
@@ -45,23 +47,32 @@
  *    cancel walk defers them), so ctx->mu never precedes g->mu or
  *    t->send_mu.  Timer callbacks run with no lock held.
  *  - A thread parked in a gochan operation holds no lock of this table.
- *  - The diag registry's dumper and a parked thread also hand-shake through
- *    two words (diag/registry.c); the dumper never waits for the thread
- *    there, only the thread for the dumper, so it adds no cycle.
+ *  - The blocked-operation record's dumper and a parked thread also
+ *    hand-shake through two words (wait/record.c); the dumper never waits
+ *    for the thread there, only the thread for the dumper, so it adds no
+ *    cycle.
+ *
+ * Checked, not only stated: with -DGOCHAN_DEBUG each thread keeps a stack of
+ * the ranks it holds (wait/debug.h, as Go's lockrank_on.go) and aborts on a
+ * lock taken out of this order, a second channel lock of lower address, or
+ * a park with a lock held.  Tracked today: the channel lock (wait/lock.h),
+ * the timer's send_mu, the record mutex, the thread counter mutex and the
+ * futex buckets (gowait__mutex_lock).  The context, timer-state, poller and
+ * signal mutexes are still locked directly and so are not tracked.
  */
-#ifndef GOCHAN_CHAN_LOCKRANK_H
-#define GOCHAN_CHAN_LOCKRANK_H
+#ifndef GOCHAN_WAIT_LOCKRANK_H
+#define GOCHAN_WAIT_LOCKRANK_H
 
-enum chan_lockrank {
-	CHAN_LOCKRANK_CTX = 10,
-	CHAN_LOCKRANK_TIMER_SEND = 20,
-	CHAN_LOCKRANK_TIMER_STATE = 30,
-	CHAN_LOCKRANK_CHAN = 40,
-	CHAN_LOCKRANK_DIAG_SIGNAL = 45,
-	CHAN_LOCKRANK_DIAG_REGISTRY = 50,
-	CHAN_LOCKRANK_DIAG_THREADS = 60,
-	CHAN_LOCKRANK_DIAG_DUMPS = 70,
-	CHAN_LOCKRANK_FUTEX_BUCKET = 80,
+enum gowait_lockrank {
+	GOWAIT_LOCKRANK_CTX = 10,
+	GOWAIT_LOCKRANK_TIMER_SEND = 20,
+	GOWAIT_LOCKRANK_TIMER_STATE = 30,
+	GOWAIT_LOCKRANK_CHAN = 40,
+	GOWAIT_LOCKRANK_DIAG_SIGNAL = 45,
+	GOWAIT_LOCKRANK_DIAG_REGISTRY = 50,
+	GOWAIT_LOCKRANK_DIAG_THREADS = 60,
+	GOWAIT_LOCKRANK_DIAG_DUMPS = 70,
+	GOWAIT_LOCKRANK_FUTEX_BUCKET = 80,
 };
 
 #endif

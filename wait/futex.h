@@ -1,5 +1,5 @@
 /*
- * chan/futex.h - the two futex calls gochan makes: wait on a 32-bit word
+ * wait/futex.h - the two futex calls gochan makes: wait on a 32-bit word
  * until an absolute CLOCK_MONOTONIC deadline, and wake.
  *
  * On Linux they are the raw system call: FUTEX_WAIT_BITSET with
@@ -8,7 +8,7 @@
  * the private flag keeps the kernel's hashing process-local.
  *
  * Elsewhere (no SYS_futex), or when built with -DGOCHAN_FUTEX_PORTABLE (which
- * is how the fallback is exercised on Linux), chan/futex.c emulates both
+ * is how the fallback is exercised on Linux), wait/futex.c emulates both
  * calls with a small table of mutex + CLOCK_MONOTONIC condition variable
  * buckets hashed by address.  liburcu's compat emulation is NOT a substitute:
  * it rejects FUTEX_WAIT_BITSET and any wait with a timeout, which is every
@@ -22,8 +22,8 @@
  *   - a wake on an address that is no longer a futex word (the owner's stack
  *     frame is gone) is harmless.
  */
-#ifndef GOCHAN_CHAN_FUTEX_H
-#define GOCHAN_CHAN_FUTEX_H
+#ifndef GOCHAN_WAIT_FUTEX_H
+#define GOCHAN_WAIT_FUTEX_H
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -42,12 +42,12 @@
 #ifdef GOCHAN_FUTEX_SYSCALL
 
 /*
- * chan__futex_wait - sleep while *word == val, until woken or the absolute
+ * gowait__futex_wait - sleep while *word == val, until woken or the absolute
  * monotonic @deadline_ns passes (deadline_ns < 0: no limit).
  * Returns 0 (woken, or *word != val already, or EINTR: the caller re-checks
  * its condition in a loop anyway) or ETIMEDOUT.
  */
-static inline int chan__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns)
+static inline int gowait__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns)
 {
 	struct timespec ts, *tsp = NULL;
 
@@ -63,17 +63,23 @@ static inline int chan__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t
 	return 0;
 }
 
-/* chan__futex_wake - wake up to @n threads sleeping on @word. */
-static inline void chan__futex_wake(_Atomic uint32_t *word, int n)
+/* gowait__futex_wake - wake up to @n threads sleeping on @word. */
+static inline void gowait__futex_wake(_Atomic uint32_t *word, int n)
 {
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
 }
 
-#else /* portable fallback, chan/futex.c */
+#else /* portable fallback, wait/futex.c */
 
-int chan__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns);
-void chan__futex_wake(_Atomic uint32_t *word, int n);
+int gowait__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns);
+void gowait__futex_wake(_Atomic uint32_t *word, int n);
 
 #endif
+
+/* The old names, still used by timer/thread.c and timer/func.c, which
+ * another branch (the service-thread work of issue 17) rewrites: drop them
+ * once both have merged. */
+#define chan__futex_wait gowait__futex_wait
+#define chan__futex_wake gowait__futex_wake
 
 #endif

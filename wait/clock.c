@@ -1,8 +1,8 @@
 /*
- * chan/clock.c - the monotonic clock that deadlines are measured on, and the
- * public deadline helper (the saturating arithmetic is chan/clock.h's).
+ * wait/clock.c - the monotonic clock that deadlines are measured on, and the
+ * public deadline helper (the saturating arithmetic is wait/clock.h's).
  */
-#include "chan/clock.h"
+#include "wait/clock.h"
 
 #include <time.h>
 
@@ -17,5 +17,5 @@ int64_t chan_now(void)
 
 int64_t chan_deadline_in(int64_t ns)
 {
-	return chan__time_add(chan_now(), ns > 0 ? ns : 0);
+	return gowait__time_add(chan_now(), ns > 0 ? ns : 0);
 }

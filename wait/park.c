@@ -1,7 +1,7 @@
 /*
- * chan/park.c - spin, yield, then sleep: the waiting half of the claim
- * protocol described in chan/park.h, and the one park-abandon-park sequence
- * (chan__park_wait) that every blocking operation uses.
+ * wait/park.c - spin, yield, then sleep: the waiting half of the claim
+ * protocol described in wait/park.h, and the one park-abandon-park sequence
+ * (gowait__park_wait) that every blocking operation uses.
  *
  * Why spin at all: on these machines a futex wake of a thread asleep on the
  * other CPU costs ~20 us, while a cache-line handoff costs ~30 ns.  A
@@ -11,13 +11,16 @@
  * yields after the spin matter when threads outnumber cores: the counterpart
  * may be waiting for this very CPU.
  */
-#include "chan/park.h"
+#include "wait/park.h"
 
+#include <errno.h>
 #include <gochan/chan.h>
 #include <urcu/arch.h>
 
-#include "chan/futex.h"
-#include "chan/yield.h"
+#include "wait/clock.h"
+#include "wait/debug.h"
+#include "wait/futex.h"
+#include "wait/yield.h"
 
 /*
  * How long a blocked operation spins (PAUSE), then yields, before it sleeps.
@@ -36,17 +39,42 @@
 #define CHAN_YIELD_NS 50000
 #endif
 
-void chan__complete(struct chan_parker *p)
+const struct gowait_fiber_ops *_Atomic gowait__fiber_ops;
+
+void gowait__set_fiber_ops(const struct gowait_fiber_ops *ops)
 {
-	/* release: pairs with the acquire loads in park(); publishes the
-	 * value copied into the owner's buffer and waiter.success. */
-	if (atomic_exchange_explicit(&p->futex, 1, memory_order_release) == 2)
-		chan__futex_wake(&p->futex, 1);
+	/* release: pairs with the acquire in gowait__ops(); the ops table (and
+	 * whatever the runtime set up before installing it) is seen whole. */
+	atomic_store_explicit(&gowait__fiber_ops, ops, memory_order_release);
 }
 
-static inline bool complete(struct chan_parker *p)
+void gowait__complete(struct gowait_parker *p)
 {
-	/* acquire: pairs with the release exchange in chan__complete(). */
+	/* Read before the exchange: after it the parker may be gone. */
+	void *agent = p->agent;
+
+	/* Claimed (a token) or an exclusive waiter dequeued (WAITING); never an
+	 * abandoned parker.  relaxed: our own claim, or the owner's init that
+	 * the channel lock ordered before us. */
+	GOWAIT_ASSERT(atomic_load_explicit(&p->state, memory_order_relaxed) !=
+		      GOWAIT_PARK_ABANDONED);
+	/* release: pairs with the acquire loads in park() (and the fiber
+	 * runtime's park); publishes the value copied into the owner's buffer
+	 * and waiter.success. */
+	uint32_t old = atomic_exchange_explicit(&p->futex, 1, memory_order_release);
+
+	GOWAIT_ASSERT(old != 1); /* completed once only */
+	if (old == 2) {
+		if (caa_unlikely(agent != NULL))
+			gowait__ops()->ready(agent); /* ops are set: a fiber exists */
+		else
+			gowait__futex_wake(&p->futex, 1);
+	}
+}
+
+static inline bool complete(struct gowait_parker *p)
+{
+	/* acquire: pairs with the release exchange in gowait__complete(). */
 	return atomic_load_explicit(&p->futex, memory_order_acquire) == 1;
 }
 
@@ -68,22 +96,17 @@ static inline void spin_feedback(bool spun_ok)
 	int64_t b = spin_budget;
 
 	b = spun_ok ? b + b / 8 : b / 2;
-	spin_budget = b < CHAN_SPIN_MIN_NS ? CHAN_SPIN_MIN_NS
+	spin_budget = b < CHAN_SPIN_MIN_NS   ? CHAN_SPIN_MIN_NS
 		      : b > CHAN_SPIN_MAX_NS ? CHAN_SPIN_MAX_NS
 					     : b;
 }
 
-static bool park_done(const void *p)
-{
-	return complete((struct chan_parker *)p);
-}
-
 /*
- * park - wait for completion or @deadline (CHAN_FOREVER: none), having
+ * park - wait for completion or @deadline (GOWAIT_FOREVER: none), having
  * started at chan_now() time @start.  Returns 0 when complete, ETIMEDOUT
  * when the deadline passed first.
  */
-static int park(struct chan_parker *p, int64_t deadline, int64_t start)
+static int park(struct gowait_parker *p, int64_t deadline, int64_t start)
 {
 	int64_t budget = spin_budget, now;
 	bool yielding = false;
@@ -109,11 +132,11 @@ static int park(struct chan_parker *p, int64_t deadline, int64_t start)
 			yielding = true;
 			spin_feedback(false);
 		}
-		/* Each yield goes through chan__yield, which stops yielding on
+		/* Each yield goes through gowait__yield, which stops yielding on
 		 * this thread while yields come back late (the CPU is taken by
 		 * work that does not serve us): then we sleep at once. */
-		if (yielding && (now - start > budget + CHAN_YIELD_NS ||
-				 !chan__yield(now, park_done, p)))
+		if (yielding &&
+		    (now - start > budget + CHAN_YIELD_NS || !gowait__yield(now)))
 			break;
 	}
 	/* Phase 3: announce that we sleep (0 -> 2), then sleep while it reads 2.
@@ -127,7 +150,7 @@ static int park(struct chan_parker *p, int64_t deadline, int64_t start)
 	    expected == 1)
 		return 0;
 	for (;;) {
-		int r = chan__futex_wait(&p->futex, 2, deadline);
+		int r = gowait__futex_wait(&p->futex, 2, deadline);
 
 		if (complete(p))
 			return 0;
@@ -143,22 +166,43 @@ static int park(struct chan_parker *p, int64_t deadline, int64_t start)
  * reuse; the acquire on failure pairs with the claim's release, so the
  * claimer came first and we must wait for its completion.
  */
-static inline bool abandon(struct chan_parker *p)
+static inline bool abandon(struct gowait_parker *p)
 {
-	uint32_t expected = CHAN_PARK_WAITING;
+	uint32_t expected = GOWAIT_PARK_WAITING;
 
-	return atomic_compare_exchange_strong_explicit(&p->state, &expected, CHAN_PARK_ABANDONED,
+	return atomic_compare_exchange_strong_explicit(&p->state, &expected, GOWAIT_PARK_ABANDONED,
 						       memory_order_acq_rel, memory_order_acquire);
 }
 
-int chan__park_wait(struct chan_parker *p, int64_t deadline, const struct godiag__site *site)
+/*
+ * A fiber's wait: the fiber runtime implements the same protocol (see the
+ * agent interface in wait/park.h), including the abandon CAS; we only check
+ * what it returns.
+ */
+static int park_fiber(struct gowait_parker *p, int64_t deadline)
+{
+	int ret = gowait__ops()->park(p, deadline);
+
+	GOWAIT_ASSERT(ret == 0 || ret == ETIMEDOUT);
+	GOWAIT_ASSERT(ret == 0 ? complete(p)
+			       : atomic_load_explicit(&p->state, memory_order_relaxed) ==
+					 GOWAIT_PARK_ABANDONED);
+	return ret;
+}
+
+int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct gowait__site *site)
 {
 	/* One clock read serves the spin budget and the registry's "since". */
 	int64_t start = chan_now();
-	struct godiag__rec *rec = godiag__block_begin(site, start);
+	struct gowait__rec *rec;
 	int ret = 0;
 
-	if (park(p, deadline, start) != 0) {
+	GOWAIT_ASSERT(gowait__rank_none_held()); /* wait/lockrank.h: parks hold no lock */
+	GOWAIT_ASSERT(atomic_load_explicit(&p->futex, memory_order_relaxed) != 2);
+	rec = gowait__block_begin(site, start, p->agent);
+	if (caa_unlikely(p->agent != NULL)) {
+		ret = park_fiber(p, deadline);
+	} else if (park(p, deadline, start) != 0) {
 		if (abandon(p)) {
 			ret = ETIMEDOUT;
 		} else {
@@ -168,9 +212,13 @@ int chan__park_wait(struct chan_parker *p, int64_t deadline, const struct godiag
 			 * find the futex word at 2, left by the first sleep: it
 			 * then sleeps again until the word reads 1 (see the CAS
 			 * in park), never returning before the completion. */
-			(void)park(p, CHAN_FOREVER, chan_now());
+			(void)park(p, GOWAIT_FOREVER, chan_now());
 		}
 	}
-	godiag__block_end(rec);
+	gowait__block_end(rec);
+	/* Completed (futex 1, acquire seen) or abandoned by us. */
+	GOWAIT_ASSERT(ret == 0 ? complete(p)
+			       : atomic_load_explicit(&p->state, memory_order_relaxed) ==
+					 GOWAIT_PARK_ABANDONED);
 	return ret;
 }

@@ -1,9 +1,9 @@
 /*
- * chan/lock.c - the channel lock's slow path (chan/lock.h has the fast path
+ * wait/lock.c - the channel lock's slow path (wait/lock.h has the fast path
  * and the states of the lock word).
  *
  * Bounded exponential backoff, then one yield (while yields pay on this
- * thread: chan/yield.h), then sleep.  Backoff (1, 2,
+ * thread: wait/yield.h), then sleep.  Backoff (1, 2,
  * 4 ... 64 PAUSEs between looks at the word) matters when two CPUs hammer
  * one channel: with a fixed short pause the waiter's reads keep stealing the
  * cache line from the holder and the two mostly trade the line back and
@@ -14,18 +14,18 @@
  * (CHAN_LOCK_SPIN_NS), as a preempted holder may not come back for a whole
  * time slice.
  */
-#include "chan/lock.h"
+#include "wait/lock.h"
 
 #include <gochan/chan.h>
 #include <urcu/arch.h>
 
-#include "chan/yield.h"
+#include "wait/yield.h"
 
 #ifndef CHAN_LOCK_SPIN_NS
 #define CHAN_LOCK_SPIN_NS 10000
 #endif
 
-void chan__lock_slow(struct chan_lock *l)
+void gowait__lock_slow(struct gowait_lock *l)
 {
 	uint32_t expected;
 	int64_t start = 0;
@@ -35,7 +35,7 @@ void chan__lock_slow(struct chan_lock *l)
 			caa_cpu_relax();
 		if (atomic_load_explicit(&l->word, memory_order_relaxed) == 0) {
 			expected = 0;
-			/* acquire: pairs with the release in chan__unlock(). */
+			/* acquire: pairs with the release in gowait__unlock(). */
 			if (atomic_compare_exchange_weak_explicit(&l->word, &expected, 1,
 								  memory_order_acquire,
 								  memory_order_relaxed))
@@ -46,11 +46,11 @@ void chan__lock_slow(struct chan_lock *l)
 		else if (round > 6 && chan_now() - start > CHAN_LOCK_SPIN_NS)
 			break;
 	}
-	/* One yield, unless yields do not pay on this thread now (chan/yield.h). */
-	chan__yield(chan_now(), NULL, NULL);
+	/* One yield, unless yields do not pay on this thread now (wait/yield.h). */
+	gowait__yield(chan_now());
 	/* Mark the lock contended (2) and sleep until we take it.  Whoever takes
 	 * it this way leaves it at 2, so its unlock wakes the next sleeper.
-	 * acquire: pairs with the release exchange in chan__unlock(). */
+	 * acquire: pairs with the release exchange in gowait__unlock(). */
 	while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
-		chan__futex_wait(&l->word, 2, -1);
+		gowait__futex_wait(&l->word, 2, -1);
 }

@@ -1,12 +1,12 @@
 /*
- * chan/futex.c - the portable futex of chan/futex.h, for systems without
+ * wait/futex.c - the portable futex of wait/futex.h, for systems without
  * SYS_futex (or -DGOCHAN_FUTEX_PORTABLE): mutex + condition variable buckets
  * hashed by the word's address.
  *
  * Why it cannot miss a wake-up: a waiter compares *word with val while
  * holding its bucket's mutex and goes to sleep releasing it atomically
  * (pthread_cond_timedwait).  A waker has changed the word BEFORE it calls
- * chan__futex_wake (every caller does: store/exchange, then wake), and the
+ * gowait__futex_wake (every caller does: store/exchange, then wake), and the
  * wake takes the same mutex before broadcasting.  So either the waker's
  * mutex acquisition comes after the waiter's, and the waiter is already
  * asleep on the condition variable and gets the broadcast, or it comes
@@ -15,7 +15,9 @@
  * words share a bucket, and every waiter re-checks its own word.
  * Deadlines are absolute CLOCK_MONOTONIC times, as in the system call.
  */
-#include "chan/futex.h"
+#include "wait/futex.h"
+
+#include "wait/debug.h"
 
 #ifndef GOCHAN_FUTEX_SYSCALL
 
@@ -54,12 +56,12 @@ static struct futex_bucket *bucket_of(const void *word)
 	return &buckets[(h >> 8) & (FUTEX_BUCKETS - 1)];
 }
 
-int chan__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns)
+int gowait__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns)
 {
 	struct futex_bucket *b = bucket_of(word);
 	int err = 0;
 
-	pthread_mutex_lock(&b->mu);
+	gowait__mutex_lock(&b->mu, GOWAIT_LOCKRANK_FUTEX_BUCKET);
 	/* relaxed: the bucket mutex orders this load after a waker's change
 	 * (see the top of the file); the caller re-reads its word with the
 	 * order it needs after we return. */
@@ -72,18 +74,18 @@ int chan__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns)
 			err = pthread_cond_timedwait(&b->cv, &b->mu, &ts);
 		}
 	}
-	pthread_mutex_unlock(&b->mu);
+	gowait__mutex_unlock(&b->mu, GOWAIT_LOCKRANK_FUTEX_BUCKET);
 	return err == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
-void chan__futex_wake(_Atomic uint32_t *word, int n)
+void gowait__futex_wake(_Atomic uint32_t *word, int n)
 {
 	struct futex_bucket *b = bucket_of(word);
 
 	(void)n; /* every waiter of the bucket re-checks its word */
-	pthread_mutex_lock(&b->mu);
+	gowait__mutex_lock(&b->mu, GOWAIT_LOCKRANK_FUTEX_BUCKET);
 	pthread_cond_broadcast(&b->cv);
-	pthread_mutex_unlock(&b->mu);
+	gowait__mutex_unlock(&b->mu, GOWAIT_LOCKRANK_FUTEX_BUCKET);
 }
 
 #else

@@ -1,5 +1,5 @@
 /*
- * chan/yield.h - the wait layer's one sched_yield, taken only while yielding
+ * wait/yield.h - the wait layer's one sched_yield, taken only while yielding
  * pays on this thread (issue 21).  Not installed; not for users.
  *
  * A yield hands this CPU to another runnable thread.  When that thread is
@@ -39,8 +39,8 @@
  * The state is two words of the process, read on every yield and written
  * only when the decision changes; nothing is ordered by them (relaxed).
  */
-#ifndef GOCHAN_CHAN_YIELD_H
-#define GOCHAN_CHAN_YIELD_H
+#ifndef GOCHAN_WAIT_YIELD_H
+#define GOCHAN_WAIT_YIELD_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -58,18 +58,14 @@
 #endif
 
 /*
- * chan__yield - sched_yield(), unless the process has learnt that yields do
+ * gowait__yield - sched_yield(), unless the process has learnt that yields do
  * not pay now.  @now is chan_now() as the caller last read it (the gate
- * needs no clock read of its own).  @done and @arg are not used (an earlier
- * design asked whether a late yield had ended the wait; see above why that
- * was wrong); the callers still pass them until the wait layer moves to its
- * own module (issue 17), where the signature loses them.  Returns false
- * without yielding while yields are off: the caller should sleep instead
- * (or queue and sleep).
+ * needs no clock read of its own).  Returns false without yielding while
+ * yields are off: the caller should sleep instead (or queue and sleep).
  */
-bool chan__yield(int64_t now, bool (*done)(const void *arg), const void *arg);
+bool gowait__yield(int64_t now);
 
 /* Whether a thread yields now (tests and diagnostics). */
-bool chan__yield_on(int64_t now);
+bool gowait__yield_on(int64_t now);
 
 #endif

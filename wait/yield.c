@@ -1,5 +1,5 @@
-/* chan/yield.c - see chan/yield.h. */
-#include "chan/yield.h"
+/* wait/yield.c - see wait/yield.h. */
+#include "wait/yield.h"
 
 #include <gochan/chan.h>
 #include <sched.h>
@@ -21,15 +21,13 @@
 static _Atomic int64_t off_until;
 static _Atomic int64_t off_ns;
 
-bool chan__yield_on(int64_t now)
+bool gowait__yield_on(int64_t now)
 {
 	return now >= atomic_load_explicit(&off_until, memory_order_relaxed);
 }
 
-bool chan__yield(int64_t now, bool (*done)(const void *arg), const void *arg)
+bool gowait__yield(int64_t now)
 {
-	(void)done;
-	(void)arg;
 	int64_t until = atomic_load_explicit(&off_until, memory_order_relaxed);
 	int64_t back = atomic_load_explicit(&off_ns, memory_order_relaxed);
 

@@ -1,0 +1,183 @@
+/*
+ * wait/park.h - how a blocked operation waits and how it is claimed and woken:
+ * the wait layer's park half (wait/lock.h is its lock, wait/clock.h its
+ * clock, wait/futex.h its sleep; wait/lockrank.h the lock order).
+ *
+ * Every blocking call (a plain send/receive or a whole select) puts one
+ * struct gowait_parker on its own stack; its users (chan/waitq.h) put one
+ * waiter per channel case beside it, linked into that channel's send or
+ * receive queue.  This is Go's g/sudog pair and crossbeam's Context/Entry
+ * pair: the parker is the wait layer's, the waiter the channel's.
+ *
+ * The claim protocol (one CAS decides everything):
+ *
+ *   parker.state: GOWAIT_PARK_WAITING --CAS by a counterpart--> token (case index + 1)
+ *                                     --CAS by the owner------> GOWAIT_PARK_ABANDONED
+ *   (gowait__claim is the counterpart's CAS.  A waiter that cannot be
+ *   abandoned and is in one queue only is claimed by unlinking it under its
+ *   channel's lock, without the CAS: its state stays WAITING.)
+ *
+ *   A counterpart (sender, receiver or closer) that finds a waiter in a queue
+ *   does so holding that channel's lock; it unlinks the waiter and tries the
+ *   CAS.  If the CAS fails the waiter is stale (its select was already won on
+ *   another channel, or its owner timed out) and is simply dropped: the owner
+ *   unlinks its remaining waiters itself, under each channel's lock, before it
+ *   returns.  If the CAS succeeds the counterpart owns the operation: it copies
+ *   the value (still under the channel lock), records the outcome in
+ *   waiter.success, and finally publishes completion through parker.futex.
+ *
+ *   An owner whose deadline passes tries the CAS to ABANDONED.  If that fails,
+ *   a counterpart claimed it first and is about to complete: the owner waits
+ *   (without deadline: the counterpart is running, not blocked) for
+ *   completion and reports success, never a timeout.
+ *
+ * Wake-up (never a system call unless the owner really sleeps):
+ *
+ *   parker.futex: 0 = not complete, owner running or spinning
+ *                 2 = not complete, owner asleep (or about to) on the futex
+ *                 1 = complete
+ *   The owner spins on futex == 0 for a short time budget, yields, then CASes
+ *   0 -> 2 and sleeps on the futex while it reads 2.  The counterpart does
+ *   exchange(futex, 1) and calls FUTEX_WAKE only if it read 2.  The exchange
+ *   is a release that pairs with the owner's acquire load: the copied value
+ *   and waiter.success are visible to the owner once it sees 1.  After the
+ *   exchange the counterpart never touches the waiter or parker again (they
+ *   live on the owner's stack, which may be gone by then); the FUTEX_WAKE on
+ *   an address that may already be reused is harmless, since every futex
+ *   sleeper in gochan re-checks its word in a loop.
+ *
+ * The waiting agent.  A parker is waited on by an agent: a thread (agent
+ * NULL), or a fiber of a fiber runtime (agent = that runtime's fiber).  Both
+ * go through the same two calls, gowait__park_wait and gowait__complete, and
+ * the same claim/abandon protocol; only how the owner sleeps and how the
+ * completer wakes it differ:
+ *
+ *   thread: spin, yield (wait/yield.h), CAS futex 0 -> 2, FUTEX_WAIT; the
+ *           completer's FUTEX_WAKE when it read 2.
+ *   fiber:  ops->park(p, deadline): the fiber switches to its worker's
+ *           scheduler and only there (Go's gopark unlockf) commits with the
+ *           CAS futex 0 -> 2; if that CAS fails (the completer already
+ *           exchanged in 1) it is resumed at once; else it stays parked until
+ *           ops->ready(agent) or its deadline, then tries the abandon CAS
+ *           exactly as a thread does (if it fails, it waits for futex == 1).
+ *           The completer calls ops->ready(agent) when it read 2.
+ *
+ * The completer reads p->agent BEFORE its exchange (after it the parker may
+ * be gone).  The fiber runtime installs its ops once (gowait__set_fiber_ops);
+ * until then a thread pays one predictable branch for all this.
+ */
+#ifndef GOCHAN_WAIT_PARK_H
+#define GOCHAN_WAIT_PARK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <urcu/compiler.h>
+
+#include "wait/debug.h"
+#include "wait/record.h"
+
+#define GOWAIT_PARK_WAITING 0u
+#define GOWAIT_PARK_ABANDONED UINT32_MAX
+
+struct gowait_parker {
+	_Atomic uint32_t state; /* WAITING, ABANDONED, or the claimer's token */
+	_Atomic uint32_t futex; /* 0 running, 2 sleeping, 1 complete */
+	void *agent;            /* the fiber that waits; NULL: a thread.  Set
+				   once by gowait__parker_init */
+};
+
+/*
+ * The fiber runtime's side of the agent interface (see above).  All three
+ * are called with no lock of wait/lockrank.h held.
+ *   self:  the fiber running on this thread, or NULL (a plain thread, or a
+ *          worker thread on its scheduler context).
+ *   park:  wait for @p as described above; returns exactly what the thread
+ *          path returns: 0 (claimed and completed; the claimer's writes
+ *          visible, acquire) or ETIMEDOUT (abandoned).
+ *   ready: make @agent runnable (on its worker or any) and wake that worker
+ *          if it is idle; may be called from any thread or fiber.
+ */
+struct gowait_fiber_ops {
+	void *(*self)(void);
+	int (*park)(struct gowait_parker *p, int64_t deadline);
+	void (*ready)(void *agent);
+};
+
+/*
+ * gowait__set_fiber_ops - install the fiber runtime's ops (once, when it
+ * first starts; a release store that pairs with the acquire loads in
+ * gowait__self, gowait__park_wait and gowait__complete).  NULL until then.
+ */
+void gowait__set_fiber_ops(const struct gowait_fiber_ops *ops);
+
+/* The installed ops, or NULL (acquire: pairs with gowait__set_fiber_ops). */
+extern const struct gowait_fiber_ops *_Atomic gowait__fiber_ops;
+
+static inline const struct gowait_fiber_ops *gowait__ops(void)
+{
+	return atomic_load_explicit(&gowait__fiber_ops, memory_order_acquire);
+}
+
+/* gowait__self - ops ? ops->self() : NULL: the waiting agent that a parker
+ * initialised on this thread now gets. */
+static inline void *gowait__self(void)
+{
+	const struct gowait_fiber_ops *ops = gowait__ops();
+
+	return caa_unlikely(ops != NULL) ? ops->self() : NULL;
+}
+
+static inline void gowait__parker_init(struct gowait_parker *p)
+{
+	atomic_init(&p->state, GOWAIT_PARK_WAITING);
+	atomic_init(&p->futex, 0);
+	p->agent = gowait__self();
+}
+
+/*
+ * gowait__claim - try to become the one counterpart of @p's owner, recording
+ * @token (non-zero, not GOWAIT_PARK_ABANDONED: the case index + 1 for
+ * channels) for the owner.  The caller holds the lock that guards the queue
+ * it found @p's waiter in.  acq_rel: acquire so that we see the owner's
+ * waiter fields, release so that the owner, if it later fails its abandon
+ * CAS, sees that the claim came first.
+ */
+static inline bool gowait__claim(struct gowait_parker *p, uint32_t token)
+{
+	uint32_t expected = GOWAIT_PARK_WAITING;
+
+	GOWAIT_ASSERT(token != GOWAIT_PARK_WAITING && token != GOWAIT_PARK_ABANDONED);
+	return atomic_compare_exchange_strong_explicit(&p->state, &expected, token,
+						       memory_order_acq_rel, memory_order_relaxed);
+}
+
+/*
+ * gowait__complete - publish completion of a claimed parker and wake its
+ * owner (thread: FUTEX_WAKE; fiber: ops->ready), only if it sleeps.  After
+ * this call @p may be gone.
+ */
+void gowait__complete(struct gowait_parker *p);
+
+/*
+ * gowait__park_wait - THE way a blocked operation waits (plain send/receive
+ * and select alike, threads and fibers alike).  Parks until a counterpart
+ * claims and completes @p, or until @deadline (GOWAIT_FOREVER: none) passes.
+ * On the deadline it tries to abandon @p (the CAS to GOWAIT_PARK_ABANDONED);
+ * if a counterpart claimed it first, that counterpart is running and about
+ * to complete, so it waits for the completion without a deadline.  No lock
+ * may be held (wait/lockrank.h; checked with -DGOCHAN_DEBUG).
+ *
+ * Returns 0 when claimed and completed: the claimer's writes (the value,
+ * waiter.success, parker.state) are visible (acquire).  Returns ETIMEDOUT
+ * when abandoned: nobody will ever complete @p, and the caller must unlink
+ * its still-queued waiters, under their channels' locks, before they go out
+ * of scope.
+ *
+ * While it waits, the agent is listed in the blocked-operation record as
+ * blocked in @site's operation (wait/record.h; godiag_dump).  When it
+ * returns, no dumper reads @site's channels or cases any more.
+ */
+int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct gowait__site *site);
+
+#endif
