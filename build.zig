@@ -2,7 +2,7 @@
 //!
 //! Sources are discovered each time the build is configured, so adding a file
 //! needs no edit here:
-//!   chan/ select/ timer/ context/ diag/ poll/ group/ version/   *.c: the library (libgochan)
+//!   chan/ wait/ service/ select/ timer/ context/ diag/ poll/ group/ version/   *.c: the library (libgochan)
 //!   tests/*.c                                   Criterion suites, linked into one runner
 //!   tests/stress/*.c                            plain programs with their own main()
 //!   fuzz/fuzz_*.c + fuzz/replay_main.c          libFuzzer entry points + replay driver
@@ -41,7 +41,7 @@ const version = std.SemanticVersion.parse(zon.version) catch @compileError("buil
 
 /// Every *.c file directly in these directories is part of the library.
 /// (A new directory must also be listed in build.zig.zon's .paths.)
-const lib_dirs = [_][]const u8{ "chan", "select", "timer", "context", "diag", "poll", "group", "version" };
+const lib_dirs = [_][]const u8{ "chan", "wait", "service", "select", "timer", "context", "diag", "poll", "group", "version" };
 
 /// The project's C dialect and warning policy (CONTRIBUTING.md), shared by
 /// every compiler the build drives.

@@ -13,6 +13,7 @@
 
 #include "diag/snapshot.h"
 #include "diag/threads.h"
+#include "wait/cond.h"
 
 static const char *op_name(enum godiag__op op)
 {
@@ -224,7 +225,7 @@ int godiag_verify_none(int64_t deadline)
 			break;
 		if (deadline != CHAN_FOREVER && pause > deadline - now)
 			pause = deadline - now;
-		struct timespec ts = {.tv_sec = pause / 1000000000, .tv_nsec = pause % 1000000000};
+		struct timespec ts = gowait__timespec(pause);
 
 		nanosleep(&ts, NULL);
 		pause = pause * 2 > 10000000 ? 10000000 : pause * 2;
