@@ -13,6 +13,8 @@
 
 #include <gochan/chan.h>
 
+#include "wait/cond.h"
+
 static pthread_mutex_t threads_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t threads_cv;
 static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
@@ -21,12 +23,7 @@ static unsigned threads_total;
 
 static void threads_init(void)
 {
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&threads_cv, &a);
-	pthread_condattr_destroy(&a);
+	gowait__cond_init(&threads_cv);
 }
 
 void godiag__thread_start(enum godiag_thread_kind k)
@@ -45,6 +42,26 @@ void godiag__thread_exit(enum godiag_thread_kind k)
 	threads_alive[k]--;
 	if (--threads_total == 0)
 		pthread_cond_broadcast(&threads_cv);
+	pthread_mutex_unlock(&threads_mu);
+}
+
+void godiag__thread_exit_unlock(enum godiag_thread_kind k, pthread_mutex_t *mu)
+{
+	pthread_once(&threads_once, threads_init);
+	pthread_mutex_lock(&threads_mu);
+	/* Released while we hold threads_mu: whoever acquires @mu after this
+	 * and then threads_mu (godiag__threads_sync) comes after our release
+	 * below.  Lock order: @mu ranks below threads_mu (chan/lockrank.h). */
+	pthread_mutex_unlock(mu);
+	threads_alive[k]--;
+	if (--threads_total == 0)
+		pthread_cond_broadcast(&threads_cv);
+	pthread_mutex_unlock(&threads_mu); /* the caller's last access */
+}
+
+void godiag__threads_sync(void)
+{
+	pthread_mutex_lock(&threads_mu);
 	pthread_mutex_unlock(&threads_mu);
 }
 
@@ -72,17 +89,8 @@ int godiag__threads_wait(int64_t deadline)
 
 	pthread_once(&threads_once, threads_init);
 	pthread_mutex_lock(&threads_mu);
-	while (threads_total != 0 && err == 0) {
-		if (deadline == CHAN_FOREVER) {
-			pthread_cond_wait(&threads_cv, &threads_mu);
-			continue;
-		}
-		struct timespec ts = {.tv_sec = deadline / 1000000000,
-				      .tv_nsec = deadline % 1000000000};
-		if (deadline < 0)
-			ts = (struct timespec){0, 0};
-		err = pthread_cond_timedwait(&threads_cv, &threads_mu, &ts);
-	}
+	while (threads_total != 0 && err == 0)
+		err = gowait__cond_wait_until(&threads_cv, &threads_mu, deadline);
 	if (threads_total == 0)
 		err = 0;
 	pthread_mutex_unlock(&threads_mu);

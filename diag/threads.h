@@ -1,26 +1,24 @@
 /*
  * diag/threads.h - accounting of the threads the library itself starts
- * (timer, AfterFunc, poller, thread-group workers), so that the leak check
+ * (timer, AfterFunc, poller, thread-group workers, the dump thread), so that the leak check
  * (godiag_verify_none) can wait for every one of them to be gone.
  * Not installed; not for users.
  *
- * Rule for every module that starts a thread: call godiag__thread_start()
+ * The rule, kept by service/service.c (the only caller of the start and exit
+ * calls: every library thread is a service thread): godiag__thread_start()
  * before pthread_create (undo with godiag__thread_exit() if the create
  * fails), and godiag__thread_exit() as the last thing the thread does that
  * touches library state.  A thread counts as alive from the first call to
  * the second, so the count never reads 0 while one is about to start.
  *
- * One exception to "last": a service thread whose module has a shutdown
- * call (the timer thread, the poller) calls godiag__thread_exit() under
- * its module's static state lock, before the shutdown waiting under that
- * lock can see it stopped, and only unlocks that lock afterwards.  So a
- * shutdown returns with the thread already uncounted (issue 15: it used to
- * return while godiag_threads() still counted it).  The lock is static and
- * never destroyed, so touching it after the count dropped is harmless.
+ * A service thread's last call, godiag__thread_exit_unlock(), drops the
+ * count as its last access, and a shutdown synchronises with it through
+ * godiag__threads_sync() (service/service.h, rules 3 and 4).
  */
 #ifndef GOCHAN_DIAG_THREADS_H
 #define GOCHAN_DIAG_THREADS_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 enum godiag_thread_kind {
@@ -39,6 +37,20 @@ void godiag__thread_start(enum godiag_thread_kind k);
 /* A library thread of kind @k is done with library state.  Release: what it
  * did happens before a godiag__threads_wait() that sees the count drop. */
 void godiag__thread_exit(enum godiag_thread_kind k);
+
+/*
+ * godiag__thread_exit_unlock - godiag__thread_exit(@k) for a thread that
+ * holds @mu: takes the counter's mutex, releases @mu, drops the count, and
+ * releases the counter's mutex, which is the caller's last access to
+ * library state.  Whoever acquires @mu after this call and then calls
+ * godiag__threads_sync() sees the count dropped and the thread past it.
+ */
+void godiag__thread_exit_unlock(enum godiag_thread_kind k, pthread_mutex_t *mu);
+
+/* godiag__threads_sync - pass through the counter's mutex: every
+ * godiag__thread_exit_unlock() whose release of its @mu the caller has
+ * observed (by acquiring that mutex) is complete when it returns. */
+void godiag__threads_sync(void);
 
 /* The name of kind @k ("timer", "afterfunc", "poller", "group", "diag"). */
 const char *godiag__thread_kind_name(enum godiag_thread_kind k);
