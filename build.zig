@@ -2,7 +2,7 @@
 //!
 //! Sources are discovered each time the build is configured, so adding a file
 //! needs no edit here:
-//!   wait/ chan/ select/ timer/ context/ diag/ poll/ group/ version/   *.c: the library (libgochan)
+//!   wait/ service/ chan/ select/ timer/ context/ diag/ poll/ group/ version/   *.c: the library (libgochan)
 //!   tests/*.c                                   Criterion suites, linked into one runner
 //!   tests/stress/*.c                            plain programs with their own main()
 //!   fuzz/fuzz_*.c + fuzz/replay_main.c          libFuzzer entry points + replay driver
@@ -44,7 +44,7 @@ const version = std.SemanticVersion.parse(zon.version) catch @compileError("buil
 /// (A new directory must also be listed in build.zig.zon's .paths.)
 /// wait/ is the layer below the others (docs/design.md, "Layers";
 /// scripts/include-graph.py checks the include graph).
-const lib_dirs = [_][]const u8{ "wait", "chan", "select", "timer", "context", "diag", "poll", "group", "version" };
+const lib_dirs = [_][]const u8{ "wait", "service", "chan", "select", "timer", "context", "diag", "poll", "group", "version" };
 
 /// The project's C dialect and warning policy (CONTRIBUTING.md), shared by
 /// every compiler the build drives.

@@ -107,7 +107,7 @@ else
 	rm -rf "$BUILD/obj" && mkdir -p "$BUILD/obj"
 	objs=()
 	# The library's directories, as build.zig's lib_dirs.
-	for src in wait/*.c chan/*.c select/*.c timer/*.c context/*.c diag/*.c poll/*.c group/*.c; do
+	for src in wait/*.c service/*.c chan/*.c select/*.c timer/*.c context/*.c diag/*.c poll/*.c group/*.c; do
 		[ -e "$src" ] || continue
 		obj="$BUILD/obj/$(echo "$src" | tr / _).o"
 		# shellcheck disable=SC2086

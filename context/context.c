@@ -13,7 +13,7 @@
 #include "wait/clock.h"
 #include "ctx_impl.h"
 #include "ctx_internal.h"
-#include "diag/threads.h"
+#include "service/service.h"
 
 /* Objects alive, for leak tests (relaxed: a counter nobody synchronises on). */
 static atomic_long ctx_live_count;
@@ -213,26 +213,19 @@ static void ctx_mark(ctx_t *c, int err, int cause, void *data, ctx_t **deferred)
 	}
 }
 
-/* Start the AfterFunc of @n in a detached thread; the pending reference
+/* The AfterFunc threads: one-shot service threads (service/service.h) that
+ * leave as soon as their function has returned (linger 0), under a lock of
+ * their own (ranked below nothing of context: no ctx->mu is held when one
+ * starts or leaves). */
+static pthread_mutex_t ctx_after_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct gosvc ctx_after_svc = GOSVC_INIT(&ctx_after_mu, GODIAG_THREAD_AFTERFUNC, 0, false);
+
+/* Start the AfterFunc of @n on a thread of its own; the pending reference
  * travels with it.  If no thread can be started, run fn here (no lock is
  * held) rather than lose it. */
 static void ctx_launch(ctx_t *n)
 {
-	pthread_attr_t attr;
-	pthread_t th;
-	int err = pthread_attr_init(&attr);
-	if (!err) {
-		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (!err) {
-			/* Counted for godiag_verify_none (diag/threads.h). */
-			godiag__thread_start(GODIAG_THREAD_AFTERFUNC);
-			err = pthread_create(&th, &attr, ctx_after_main, n);
-			if (err)
-				godiag__thread_exit(GODIAG_THREAD_AFTERFUNC);
-		}
-		pthread_attr_destroy(&attr);
-	}
-	if (err)
+	if (gosvc__start(&ctx_after_svc, ctx_after_main, n) != 0)
 		ctx_after_thread(n);
 }
 
@@ -520,7 +513,7 @@ ctx_t *ctx_with_deadline(ctx_t *parent, int64_t deadline)
  * deadline" to ctx_with_deadline. */
 static int64_t ctx_deadline_after(int64_t timeout_ns)
 {
-	int64_t d = chan__time_add(chan_now(), timeout_ns);
+	int64_t d = gowait__time_add(chan_now(), timeout_ns);
 	if (d == CHAN_FOREVER)
 		d = CHAN_FOREVER - 1;
 	return d;
@@ -728,8 +721,9 @@ static void *ctx_after_thread(void *arg)
 /* The AfterFunc thread: the function, then its last touch of library state. */
 static void *ctx_after_main(void *arg)
 {
+	gosvc__enter(&ctx_after_svc);
 	ctx_after_thread(arg);
-	godiag__thread_exit(GODIAG_THREAD_AFTERFUNC);
+	gosvc__leave(&ctx_after_svc);
 	return NULL;
 }
 
@@ -809,4 +803,19 @@ bool ctx__timer_pending(ctx_t *c)
 long ctx__live(void)
 {
 	return atomic_load_explicit(&ctx_live_count, memory_order_relaxed);
+}
+
+unsigned ctx__after_threads_live(void)
+{
+	return gosvc__live(&ctx_after_svc);
+}
+
+uint64_t ctx__after_threads_started(void)
+{
+	return gosvc__started(&ctx_after_svc);
+}
+
+int ctx__after_wait_threads(int64_t deadline)
+{
+	return gosvc__wait_gone(&ctx_after_svc, deadline);
 }

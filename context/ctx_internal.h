@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <gochan/context.h>
 
@@ -24,5 +25,16 @@ bool ctx__timer_pending(ctx_t *c);
 /* Context objects (contexts and AfterFunc registrations) alive in the
  * process now: a relaxed counter, exact only when quiescent. */
 long ctx__live(void);
+
+/* ctx_after_func threads alive now, and started since the process began
+ * (service/service.h: counted from before their start to their last access
+ * to library state). */
+unsigned ctx__after_threads_live(void);
+uint64_t ctx__after_threads_started(void);
+
+/* Block until no ctx_after_func thread is alive (each past its last access
+ * to library state), or until @deadline (chan_now() time; CHAN_FOREVER: no
+ * limit).  0 or ETIMEDOUT.  Synchronisation, not polling. */
+int ctx__after_wait_threads(int64_t deadline);
 
 #endif

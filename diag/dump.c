@@ -12,7 +12,8 @@
 #include <time.h>
 
 #include "diag/snapshot.h"
-#include "diag/threads.h"
+#include "service/threads.h"
+#include "wait/cond.h"
 
 static const char *op_name(enum gowait__op op)
 {
@@ -31,15 +32,15 @@ static const char *op_name(enum gowait__op op)
 
 unsigned godiag_threads(void)
 {
-	return godiag__threads_alive(GODIAG_THREAD_KINDS);
+	return gosvc__threads_alive(GODIAG_THREAD_KINDS);
 }
 
 static void print_threads_line(FILE *out)
 {
-	fprintf(out, "gochan library threads: %u (", godiag__threads_alive(GODIAG_THREAD_KINDS));
+	fprintf(out, "gochan library threads: %u (", gosvc__threads_alive(GODIAG_THREAD_KINDS));
 	for (int k = 0; k < GODIAG_THREAD_KINDS; k++)
-		fprintf(out, "%s%s %u", k ? ", " : "", godiag__thread_kind_name(k),
-			godiag__threads_alive(k));
+		fprintf(out, "%s%s %u", k ? ", " : "", gosvc__thread_kind_name(k),
+			gosvc__threads_alive(k));
 	fputs(")\n", out);
 }
 
@@ -200,8 +201,8 @@ char *godiag_dump_json(void)
 	}
 	fprintf(f, "],\"count\":%zu,\"threads\":{", s.nthreads);
 	for (int k = 0; k < GODIAG_THREAD_KINDS; k++)
-		fprintf(f, "\"%s\":%u,", godiag__thread_kind_name(k), godiag__threads_alive(k));
-	fprintf(f, "\"total\":%u}}", godiag__threads_alive(GODIAG_THREAD_KINDS));
+		fprintf(f, "\"%s\":%u,", gosvc__thread_kind_name(k), gosvc__threads_alive(k));
+	fprintf(f, "\"total\":%u}}", gosvc__threads_alive(GODIAG_THREAD_KINDS));
 	godiag__snap_free(&s);
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
@@ -218,10 +219,10 @@ int godiag_verify_none(int64_t deadline)
 	unsigned alive = 0;
 
 	for (;;) {
-		int err = godiag__threads_wait(deadline);
+		int err = gosvc__threads_wait(deadline);
 
 		blocked = godiag_blocked();
-		alive = godiag__threads_alive(GODIAG_THREAD_KINDS);
+		alive = gosvc__threads_alive(GODIAG_THREAD_KINDS);
 		if (!err && blocked == 0 && alive == 0)
 			return 0;
 		int64_t now = chan_now();
@@ -230,7 +231,7 @@ int godiag_verify_none(int64_t deadline)
 			break;
 		if (deadline != CHAN_FOREVER && pause > deadline - now)
 			pause = deadline - now;
-		struct timespec ts = {.tv_sec = pause / 1000000000, .tv_nsec = pause % 1000000000};
+		struct timespec ts = gowait__timespec(pause);
 
 		nanosleep(&ts, NULL);
 		pause = pause * 2 > 10000000 ? 10000000 : pause * 2;

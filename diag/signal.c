@@ -4,16 +4,18 @@
  * The handler write()s one byte to a non-blocking pipe (async-signal-safe;
  * a full pipe means a dump is pending already, so the byte may be dropped)
  * and restores errno.  One library thread (GODIAG_THREAD_DIAG in
- * diag/threads.h), started by godiag_signal(signo) and joined by
- * godiag_signal(0), sleeps in poll() on the read end and writes
+ * service/threads.h), a service thread (service/service.h) that never idles
+ * out (it must be there when the signal comes: a thread cannot be started
+ * from a handler), started by godiag_signal(signo) and stopped and joined
+ * by godiag_signal(0), sleeps in poll() on the read end and writes
  * godiag_dump(stderr) for each batch of bytes it reads.  gochan/diag.h says
  * why the dump is not written from the handler itself.
  *
  * The pipe is made once and kept for the life of the process: the handler
  * reads its write end from an atomic, and closing it while a handler that
  * already loaded it is still running could make that handler write into a
- * reused descriptor.  Stopping sets `stop` and writes a byte; the thread
- * checks `stop` after every wake-up.
+ * reused descriptor.  Stopping sets the service's stop request and writes a
+ * byte; the thread checks the request after every wake-up.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,15 +32,20 @@
 #include <unistd.h>
 
 #include "diag/diag_internal.h"
-#include "diag/threads.h"
+#include "service/service.h"
+#include "wait/cond.h"
 
 static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER; /* serialises godiag_signal */
 static int pipe_fd[2] = {-1, -1};                          /* made once, under sig_mu */
 static _Atomic int wfd = -1;     /* the handler's write end; relaxed (set before install) */
-static atomic_bool stop;         /* relaxed: the pipe's byte orders it for the thread */
 static int cur_sig;              /* under sig_mu: the signal handled now, 0: none */
 static struct sigaction old_act; /* under sig_mu */
-static pthread_t dump_th;        /* under sig_mu, while cur_sig != 0 */
+
+/* The dump thread: a joinable service that never idles out, under a lock of
+ * its own (taken under sig_mu, never the reverse: godiag_signal holds
+ * sig_mu while it stops and joins the thread, which takes only this one). */
+static pthread_mutex_t dump_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct gosvc dump_svc = GOSVC_INIT(&dump_mu, GODIAG_THREAD_DIAG, GOSVC_LINGER_FOREVER, true);
 
 /* Dumps written by the thread, and a condition variable for tests. */
 static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -49,12 +56,7 @@ static pthread_once_t count_once = PTHREAD_ONCE_INIT;
 
 static void count_init(void)
 {
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&count_cv, &a);
-	pthread_condattr_destroy(&a);
+	gowait__cond_init(&count_cv);
 }
 
 static void on_signal(int signo)
@@ -77,6 +79,7 @@ static void *dump_main(void *unused)
 	char buf[64];
 
 	(void)unused;
+	gosvc__enter(&dump_svc);
 	for (;;) {
 		struct pollfd p = {.fd = pipe_fd[0], .events = POLLIN};
 
@@ -86,9 +89,8 @@ static void *dump_main(void *unused)
 
 		while (read(pipe_fd[0], buf, sizeof(buf)) > 0)
 			any = true;
-		/* relaxed: the byte the stopper wrote after setting stop came
-		 * through the pipe (a system call orders it). */
-		if (atomic_load_explicit(&stop, memory_order_relaxed))
+		/* The stopper sets the request before it writes its byte. */
+		if (gosvc__stop_requested(&dump_svc))
 			break;
 		if (!any)
 			continue;
@@ -100,25 +102,29 @@ static void *dump_main(void *unused)
 		pthread_cond_broadcast(&count_cv);
 		pthread_mutex_unlock(&count_mu);
 	}
-	godiag__thread_exit(GODIAG_THREAD_DIAG);
+	gosvc__leave(&dump_svc); /* its last access to library state */
 	return NULL;
+}
+
+/* Under dump_mu, with the stop request set: wake the thread. */
+static void dump_wake(void)
+{
+	char b = 'q';
+
+	/* EAGAIN: the pipe is full, so the thread has bytes to wake it. */
+	while (write(pipe_fd[1], &b, 1) < 0 && errno == EINTR)
+		;
 }
 
 /* Under sig_mu: restore the old handler, stop and join the thread. */
 static void sig_stop_locked(void)
 {
-	char b = 'q';
-
 	if (!cur_sig)
 		return;
 	sigaction(cur_sig, &old_act, NULL);
 	cur_sig = 0;
 	atomic_store_explicit(&wfd, -1, memory_order_relaxed);
-	atomic_store_explicit(&stop, true, memory_order_relaxed);
-	/* EAGAIN: the pipe is full, so the thread has bytes to wake it. */
-	while (write(pipe_fd[1], &b, 1) < 0 && errno == EINTR)
-		;
-	pthread_join(dump_th, NULL);
+	(void)gosvc__shutdown(&dump_svc, NULL, dump_wake); /* 0: not on the thread */
 }
 
 static int make_pipe_locked(void)
@@ -150,12 +156,8 @@ int godiag_signal(int signo)
 		goto out;
 	while (read(pipe_fd[0], buf, sizeof(buf)) > 0) /* stale bytes of an earlier run */
 		;
-	atomic_store_explicit(&stop, false, memory_order_relaxed);
-	godiag__thread_start(GODIAG_THREAD_DIAG);
-	if ((err = pthread_create(&dump_th, NULL, dump_main, NULL))) {
-		godiag__thread_exit(GODIAG_THREAD_DIAG);
+	if ((err = gosvc__start(&dump_svc, dump_main, NULL)))
 		goto out;
-	}
 	atomic_store_explicit(&wfd, pipe_fd[1], memory_order_relaxed);
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = on_signal;
@@ -175,13 +177,12 @@ out:
 
 int godiag__signal_wait_dumps(unsigned long n, int64_t deadline)
 {
-	struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
 	int err = 0;
 
 	pthread_once(&count_once, count_init);
 	pthread_mutex_lock(&count_mu);
 	while (dumps_done < n && err == 0)
-		err = pthread_cond_timedwait(&count_cv, &count_mu, &ts);
+		err = gowait__cond_wait_until(&count_cv, &count_mu, deadline);
 	if (dumps_done >= n)
 		err = 0;
 	pthread_mutex_unlock(&count_mu);

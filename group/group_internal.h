@@ -122,4 +122,21 @@ void group__inject_spawn_failure(long k, int err);
 int64_t group__pool_set_idle_ns(int64_t ns);
 int group__pool_wait_idle(int n, int64_t deadline);
 
+/*
+ * group__pool_shutdown - ask every pool thread to exit (idle ones at once,
+ * busy ones when their task returns: no new idle thread while it runs) and
+ * return once all are gone: uncounted, past their last access to library
+ * state (service/service.h).  0, or EDEADLK from a pool thread.  Tasks
+ * started meanwhile still run; after it returns the pool reuses threads
+ * again.  group__pool_threads: pool threads alive now;
+ * group__pool_threads_started: started since the process began.
+ */
+int group__pool_shutdown(void);
+/* Block until no pool thread is alive (each past its last access), or
+ * @deadline (chan_now() time; CHAN_FOREVER: none).  0 or ETIMEDOUT; only
+ * waits. */
+int group__pool_wait_threads(int64_t deadline);
+unsigned group__pool_threads(void);
+uint64_t group__pool_threads_started(void);
+
 #endif /* GOCHAN_GROUP_INTERNAL_H */

@@ -27,8 +27,11 @@
  *     ends its task (group_internal.h, struct group_job), so the go that
  *     follows a wait finds it idle: a queued job then waits at most for that
  *     one compare-and-swap (and wake-up call) before it is taken;
- *   - every thread counts as GODIAG_THREAD_GROUP for its whole life, idle or
- *     not, from before its pthread_create to its exit.
+ *   - the threads are service threads (service/service.h, `svc`, guarded by
+ *     pool.mu, lingering pool's idle timeout): every one counts as
+ *     GODIAG_THREAD_GROUP for its whole life, idle or not, from before its
+ *     pthread_create to its last access to library state, and
+ *     group__pool_shutdown() returns once all are gone.
  *
  * One mutex guards the pool's fields; idle threads wait on @cv (a
  * CLOCK_MONOTONIC condition variable), and @idle_cv is broadcast whenever a
@@ -49,7 +52,8 @@
 
 #include <gochan/chan.h>
 
-#include "diag/threads.h"
+#include "service/service.h"
+#include "wait/cond.h"
 
 static struct {
 	pthread_mutex_t mu;
@@ -58,23 +62,14 @@ static struct {
 	struct group_job *head, **tail; /* handed over, not yet taken */
 	int queued;                     /* length of that list */
 	int idle;                       /* threads waiting; invariant idle >= queued */
-	int64_t idle_ns;                /* the idle timeout (<= 0: no reuse) */
 } pool = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.idle_ns = GROUP_POOL_IDLE_NS,
 };
 
+/* The pool's threads.  Its linger is the idle timeout (<= 0: no reuse). */
+static struct gosvc svc = GOSVC_INIT(&pool.mu, GODIAG_THREAD_GROUP, GROUP_POOL_IDLE_NS, false);
+
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
-
-static void cond_init_monotonic(pthread_cond_t *cv)
-{
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(cv, &a);
-	pthread_condattr_destroy(&a);
-}
 
 static void pool_prepare(void)
 {
@@ -89,8 +84,9 @@ static void pool_parent(void)
 static void pool_child(void)
 {
 	pthread_mutex_init(&pool.mu, NULL);
-	cond_init_monotonic(&pool.cv);
-	cond_init_monotonic(&pool.idle_cv);
+	gowait__cond_init(&pool.cv);
+	gowait__cond_init(&pool.idle_cv);
+	gosvc__forget_locked(&svc);
 	pool.head = NULL;
 	pool.tail = &pool.head;
 	pool.queued = 0;
@@ -99,17 +95,10 @@ static void pool_child(void)
 
 static void pool_init(void)
 {
-	cond_init_monotonic(&pool.cv);
-	cond_init_monotonic(&pool.idle_cv);
+	gowait__cond_init(&pool.cv);
+	gowait__cond_init(&pool.idle_cv);
 	pool.tail = &pool.head;
 	pthread_atfork(pool_prepare, pool_parent, pool_child);
-}
-
-static struct timespec to_timespec(int64_t t)
-{
-	if (t < 0)
-		t = 0;
-	return (struct timespec){.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
 }
 
 /* ---- test hooks ---------------------------------------------------------------- */
@@ -144,8 +133,7 @@ int64_t group__pool_set_idle_ns(int64_t ns)
 {
 	pthread_once(&pool_once, pool_init);
 	pthread_mutex_lock(&pool.mu);
-	int64_t old = pool.idle_ns;
-	pool.idle_ns = ns;
+	int64_t old = gosvc__set_linger_locked(&svc, ns);
 	pthread_cond_broadcast(&pool.cv); /* let idle threads re-read it */
 	pthread_mutex_unlock(&pool.mu);
 	return old;
@@ -157,14 +145,8 @@ int group__pool_wait_idle(int n, int64_t deadline)
 
 	pthread_once(&pool_once, pool_init);
 	pthread_mutex_lock(&pool.mu);
-	while (pool.idle - pool.queued < n && err == 0) {
-		if (deadline == CHAN_FOREVER) {
-			pthread_cond_wait(&pool.idle_cv, &pool.mu);
-		} else {
-			struct timespec ts = to_timespec(deadline);
-			err = pthread_cond_timedwait(&pool.idle_cv, &pool.mu, &ts);
-		}
-	}
+	while (pool.idle - pool.queued < n && err == 0)
+		err = gowait__cond_wait_until(&pool.idle_cv, &pool.mu, deadline);
 	if (pool.idle - pool.queued >= n)
 		err = 0;
 	pthread_mutex_unlock(&pool.mu);
@@ -179,7 +161,8 @@ int group__pool_wait_idle(int n, int64_t deadline)
  */
 static bool become_idle(void)
 {
-	if (pool.idle_ns <= 0 || pool.idle >= GROUP_POOL_MAX_IDLE)
+	/* No reuse, a shutdown asks the threads to go, or enough wait. */
+	if (svc.linger_ns <= 0 || svc.stop || pool.idle >= GROUP_POOL_MAX_IDLE)
 		return false;
 	pool.idle++;
 	pthread_cond_broadcast(&pool.idle_cv);
@@ -193,17 +176,12 @@ static bool become_idle(void)
  */
 static struct group_job *wait_job(void)
 {
-	/* The deadline is re-read after every wake-up, so a changed timeout
+	/* The linger is re-read after every wake-up, so a changed timeout
 	 * applies to the threads already idle (counted from when they became
-	 * idle). */
-	int64_t since = chan_now();
-	while (!pool.head && pool.idle_ns > 0) {
-		int64_t end = pool.idle_ns > INT64_MAX - since ? INT64_MAX : since + pool.idle_ns;
-		struct timespec ts = to_timespec(end);
-		if (pthread_cond_timedwait(&pool.cv, &pool.mu, &ts) == ETIMEDOUT &&
-		    chan_now() >= since + pool.idle_ns)
-			break;
-	}
+	 * idle); a shutdown's stop ends the wait too. */
+	int64_t since = GOSVC_BUSY, wake;
+	while (!pool.head && !gosvc__idle_expired_locked(&svc, &since, &wake))
+		(void)gowait__cond_wait_until(&pool.cv, &pool.mu, wake);
 	pool.idle--;
 	/* Leave without a job only when none is queued: with idle >= queued
 	 * before our decrement and queued == 0, the invariant holds after it. */
@@ -221,7 +199,8 @@ static void *group_thread(void *p)
 {
 	struct group_job *job = p;
 
-	while (job) {
+	gosvc__enter(&svc);
+	for (;;) {
 		struct gowg *wg = job->run(job);
 		pthread_mutex_lock(&pool.mu);
 		bool idle = become_idle();
@@ -230,15 +209,15 @@ static void *group_thread(void *p)
 		 * a start that follows the wait it releases finds it idle.  The
 		 * decrement is our last access to the group. */
 		gowg__add(wg, -1);
-		job = NULL;
-		if (idle) {
-			pthread_mutex_lock(&pool.mu);
-			job = wait_job();
-			pthread_mutex_unlock(&pool.mu);
-		}
+		pthread_mutex_lock(&pool.mu);
+		job = idle ? wait_job() : NULL;
+		if (!job)
+			break;
+		pthread_mutex_unlock(&pool.mu);
 	}
-	/* The thread's last touch of library state (release: diag/threads.h). */
-	godiag__thread_exit(GODIAG_THREAD_GROUP);
+	/* Still under pool.mu, in which it left the idle count (or never
+	 * joined it): its last access to library state. */
+	gosvc__leave_locked(&svc);
 	return NULL;
 }
 
@@ -263,20 +242,36 @@ int group__spawn(struct group_job *job)
 		pthread_mutex_unlock(&pool.mu);
 	}
 
-	/* A new thread.  Counted before it exists, so the count never reads 0
-	 * while one is starting (diag/threads.h). */
-	pthread_attr_t attr;
-	pthread_t th;
-	godiag__thread_start(GODIAG_THREAD_GROUP);
-	if (!err)
-		err = pthread_attr_init(&attr);
-	if (!err) {
-		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (!err)
-			err = pthread_create(&th, &attr, group_thread, job);
-		pthread_attr_destroy(&attr);
-	}
+	/* A new thread, counted before it exists (service/service.h); the
+	 * create runs without pool.mu, which hand-overs need. */
 	if (err)
-		godiag__thread_exit(GODIAG_THREAD_GROUP);
-	return err;
+		return err;
+	return gosvc__start(&svc, group_thread, job);
+}
+
+/* group__pool_shutdown's wake (under pool.mu): idle threads look at the stop. */
+static void pool_wake(void)
+{
+	pthread_cond_broadcast(&pool.cv);
+}
+
+int group__pool_shutdown(void)
+{
+	pthread_once(&pool_once, pool_init);
+	return gosvc__shutdown(&svc, NULL, pool_wake);
+}
+
+int group__pool_wait_threads(int64_t deadline)
+{
+	return gosvc__wait_gone(&svc, deadline);
+}
+
+unsigned group__pool_threads(void)
+{
+	return gosvc__live(&svc);
+}
+
+uint64_t group__pool_threads_started(void)
+{
+	return gosvc__started(&svc);
 }

@@ -46,4 +46,11 @@ int gopoll__wait_thread_exit(int64_t deadline);
  */
 int gopoll__barrier(int64_t deadline);
 
+/*
+ * The poller thread's idle linger, GOPOLL_IDLE_LINGER_NS by default: set it
+ * to @ns (<= 0: it exits as soon as nothing is registered) and return the
+ * old value.  For tests that cycle the thread through start and idle exit.
+ */
+int64_t gopoll__set_linger_ns(int64_t ns);
+
 #endif

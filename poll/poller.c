@@ -1,17 +1,19 @@
 /*
  * poll/poller.c - the one poller thread and the descriptor table it serves
- * (poll_impl.h): attach / detach of registrations, the thread's lazy start
- * and idle exit (modelled on timer/thread.c), dispatch of epoll events,
+ * (poll_impl.h): attach / detach of registrations, the thread (a service
+ * thread, service/service.h: lazy start, idle exit after
+ * GOPOLL_IDLE_LINGER_NS, counted, shutdown), dispatch of epoll events,
  * gopoll_shutdown() and the queries of poll_internal.h.
  *
- * Start and exit are decided under g.mu (g.running): a registration either
- * sees the thread running (its epoll_ctl goes into the instance the thread
+ * Start and exit are decided under g.mu (svc.live): a registration either
+ * sees the thread live (its epoll_ctl goes into the instance the thread
  * waits on) or starts a new one with a new epoll instance.  The thread exits
  * once no registration has been attached for GOPOLL_IDLE_LINGER_NS; when the
  * count drops to zero while it sleeps in an unbounded epoll_wait, the
  * detacher wakes it through the eventfd so that it starts its linger.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,9 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "diag/threads.h"
 #include "poll/poll_impl.h"
 #include "poll/poll_internal.h"
+#include "service/service.h"
+#include "wait/cond.h"
 
 /* Events taken per epoll_wait(). */
 #define MAX_EVENTS 128
@@ -41,8 +44,6 @@ struct pent_full {
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* the thread exited; a barrier round completed */
-	bool running;      /* a poller thread owns epfd/evfd */
-	bool stop_req;     /* gopoll_shutdown asks it to exit now */
 	bool blocked;      /* it is (about to be) in an unbounded epoll_wait */
 	int epfd, evfd;
 	struct pent_full **fds; /* by descriptor number, cap entries */
@@ -57,19 +58,13 @@ static struct {
 	.evfd = -1,
 };
 
-/* Statistics for poll_internal.h: written under g.mu, read relaxed. */
-static atomic_uint threads_live;
-static atomic_uint_least64_t threads_started;
-
-static _Thread_local bool on_poller_thread;
+/* The poller thread: a service guarded by g.mu; while it is live (0 or 1)
+ * it owns epfd/evfd. */
+static struct gosvc svc = GOSVC_INIT(&g.mu, GODIAG_THREAD_POLLER, GOPOLL_IDLE_LINGER_NS, false);
 
 __attribute__((constructor)) static void poller_init(void)
 {
-	pthread_condattr_t a;
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&g.cv, &a);
-	pthread_condattr_destroy(&a);
+	gowait__cond_init(&g.cv);
 }
 
 void gopoll__lock(void)
@@ -94,13 +89,7 @@ static void wake_locked(void)
 /* Under g.mu: wait on g.cv until a signal or the chan_now() time @when. */
 static int cond_wait_until(int64_t when)
 {
-	if (when == CHAN_FOREVER)
-		return pthread_cond_wait(&g.cv, &g.mu);
-	if (when < 0)
-		when = 0;
-	struct timespec ts = {.tv_sec = (time_t)(when / 1000000000),
-			      .tv_nsec = (long)(when % 1000000000)};
-	return pthread_cond_timedwait(&g.cv, &g.mu, &ts);
+	return gowait__cond_wait_until(&g.cv, &g.mu, when);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -171,10 +160,7 @@ static void *poller_main(void *unused);
 /* Under g.mu: make sure a poller thread and its descriptors exist.  0 or EAGAIN. */
 static int ensure_running_locked(void)
 {
-	pthread_attr_t attr;
-	pthread_t tid;
-
-	if (g.running)
+	if (svc.live > 0)
 		return 0;
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
@@ -183,25 +169,13 @@ static int ensure_running_locked(void)
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WAKE_TOKEN};
 	if (evfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, evfd, &ev) != 0)
 		goto fail;
-	if (pthread_attr_init(&attr))
-		goto fail;
-	/* Detached: it exits on its own when idle and nobody needs to join
-	 * it, so it never lingers as an unjoined thread. */
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	godiag__thread_start(GODIAG_THREAD_POLLER);
 	g.epfd = epfd;
 	g.evfd = evfd;
-	int err = pthread_create(&tid, &attr, poller_main, NULL);
-	pthread_attr_destroy(&attr);
-	if (err) {
-		godiag__thread_exit(GODIAG_THREAD_POLLER);
+	if (gosvc__start_locked(&svc, poller_main, NULL) != 0) {
 		g.epfd = g.evfd = -1;
 		goto fail;
 	}
-	g.running = true;
 	g.blocked = false;
-	atomic_fetch_add_explicit(&threads_live, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&threads_started, 1, memory_order_relaxed);
 	return 0;
 fail:
 	if (evfd >= 0)
@@ -233,12 +207,9 @@ int gopoll__attach_locked(struct preg *r)
 	err = ensure_running_locked();
 	if (err)
 		return err;
-	if (g.stop_req) {
-		/* A registration overrides a shutdown in progress: let it
-		 * recheck (it will return EBUSY). */
-		g.stop_req = false;
-		pthread_cond_broadcast(&g.cv);
-	}
+	/* A registration overrides a shutdown in progress: let it recheck
+	 * (it will return EBUSY). */
+	gosvc__cancel_stop_locked(&svc);
 	if ((size_t)fd >= g.cap && (err = grow_locked(fd)) != 0)
 		return err;
 	struct pent_full *p = g.fds[fd];
@@ -353,10 +324,10 @@ static void dispatch_locked(const struct epoll_event *ev, struct preg **batch)
 static void *poller_main(void *unused)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	int64_t idle_until = 0; /* 0: not idle */
+	int64_t idle_since = GOSVC_BUSY;
 
 	(void)unused;
-	on_poller_thread = true;
+	gosvc__enter(&svc);
 	/* Visible in top -H, gdb and /proc (best effort). */
 	(void)prctl(PR_SET_NAME, (unsigned long)"gochan-poller", 0UL, 0UL, 0UL);
 	pthread_mutex_lock(&g.mu);
@@ -364,16 +335,19 @@ static void *poller_main(void *unused)
 	for (;;) {
 		int timeout = -1;
 		if (g.nregs == 0) {
-			if (g.stop_req)
+			int64_t wake;
+			/* A shutdown's stop, or the linger passed. */
+			if (gosvc__idle_expired_locked(&svc, &idle_since, &wake))
 				break;
-			int64_t now = chan_now();
-			if (idle_until == 0)
-				idle_until = now + GOPOLL_IDLE_LINGER_NS;
-			if (now >= idle_until)
-				break;
-			timeout = (int)((idle_until - now + 999999) / 1000000);
+			/* Rounded up to whole ms: epoll_wait's unit (a linger
+			 * too long for an int of ms: no timeout). */
+			int64_t left = wake == CHAN_FOREVER ? INT64_MAX : wake - chan_now();
+			if (left <= 0)
+				timeout = 0;
+			else if (left < (int64_t)INT_MAX * 1000000 - 999999)
+				timeout = (int)((left + 999999) / 1000000);
 		} else {
-			idle_until = 0;
+			idle_since = GOSVC_BUSY;
 		}
 		/* A barrier asked after the last round was drained: don't sleep. */
 		uint64_t cover = g.barrier_req;
@@ -413,8 +387,6 @@ static void *poller_main(void *unused)
 		}
 	}
 	/* nregs == 0: the table is empty, only its storage remains. */
-	g.running = false;
-	g.stop_req = false;
 	g.blocked = false;
 	close(epfd);
 	close(evfd);
@@ -422,49 +394,35 @@ static void *poller_main(void *unused)
 	free(g.fds);
 	g.fds = NULL;
 	g.cap = 0;
-	atomic_fetch_sub_explicit(&threads_live, 1, memory_order_relaxed);
-	/* Uncounted before `running` reads false to anyone (g.mu orders the
-	 * two): gopoll_shutdown, which waits under g.mu for !running, then
-	 * returns with godiag_threads() already 0.  Only the unlock of the
-	 * static g.mu follows (diag/threads.h allows exactly that). */
-	godiag__thread_exit(GODIAG_THREAD_POLLER);
-	pthread_cond_broadcast(&g.cv);
-	pthread_mutex_unlock(&g.mu);
+	pthread_cond_broadcast(&g.cv); /* barrier waiters: no poller any more */
+	/* Leaves in the critical section that decided it: the next
+	 * registration sees no live thread and starts one with new
+	 * descriptors.  Its last access to library state. */
+	gosvc__leave_locked(&svc);
 	return NULL;
+}
+
+/* gopoll_shutdown's check (under g.mu): EBUSY while anything is registered. */
+static int shutdown_busy(void)
+{
+	return g.nregs > 0 ? EBUSY : 0;
 }
 
 int gopoll_shutdown(void)
 {
-	int ret = 0;
-
-	if (on_poller_thread)
-		return EDEADLK;
-	pthread_mutex_lock(&g.mu);
-	while (g.running) {
-		if (g.nregs > 0) {
-			ret = EBUSY;
-			break;
-		}
-		if (!g.stop_req) {
-			g.stop_req = true;
-			wake_locked();
-		}
-		pthread_cond_wait(&g.cv, &g.mu);
-	}
-	pthread_mutex_unlock(&g.mu);
-	return ret;
+	return gosvc__shutdown(&svc, shutdown_busy, wake_locked);
 }
 
 /* ---- poll_internal.h ----------------------------------------------------- */
 
 unsigned gopoll__threads_live(void)
 {
-	return atomic_load_explicit(&threads_live, memory_order_relaxed);
+	return gosvc__live(&svc);
 }
 
 uint64_t gopoll__threads_started(void)
 {
-	return atomic_load_explicit(&threads_started, memory_order_relaxed);
+	return gosvc__started(&svc);
 }
 
 size_t gopoll__registered(void)
@@ -497,24 +455,29 @@ size_t gopoll__fd_registrations(int fd)
 	return n;
 }
 
+int64_t gopoll__set_linger_ns(int64_t ns)
+{
+	pthread_mutex_lock(&g.mu);
+	int64_t old = gosvc__set_linger_locked(&svc, ns);
+	if (svc.live > 0)
+		wake_locked(); /* a lingering thread re-reads it */
+	pthread_mutex_unlock(&g.mu);
+	return old;
+}
+
 int gopoll__wait_thread_exit(int64_t deadline)
 {
-	int ret = 0;
-	pthread_mutex_lock(&g.mu);
-	while (g.running && ret == 0)
-		ret = cond_wait_until(deadline);
-	pthread_mutex_unlock(&g.mu);
-	return ret == 0 ? 0 : ETIMEDOUT;
+	return gosvc__wait_gone(&svc, deadline);
 }
 
 int gopoll__barrier(int64_t deadline)
 {
 	int ret = 0;
 	pthread_mutex_lock(&g.mu);
-	if (g.running) {
+	if (svc.live > 0) {
 		uint64_t mine = ++g.barrier_req;
 		wake_locked();
-		while (g.running && g.barrier_done < mine && ret == 0)
+		while (svc.live > 0 && g.barrier_done < mine && ret == 0)
 			ret = cond_wait_until(deadline);
 	}
 	pthread_mutex_unlock(&g.mu);

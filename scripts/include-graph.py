@@ -32,7 +32,8 @@ import sys
 DECLARED = {
     "chan/flavor.h": "the channel flavors' one interface, select's handle (crossbeam's SelectHandle)",
     "chan/chaos.h": "the chaos-mode scheduling points, placed by select too",
-    "diag/threads.h": "the count of the library's own threads, kept by every module that starts one",
+    "service/threads.h": "the count of the library's own threads (service/ counts them; diag/ reads it)",
+    "service/service.h": "the one service-thread mechanism every module that starts a thread uses",
     "context/ctx_hook.h": "the hook through which poll/ hangs up a context",
 }
 

@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "diag/threads.h"
+#include "service/threads.h"
 #include "tests/leakcheck.h"
 #include "testutil.h"
 
@@ -281,7 +281,7 @@ static void run_limited(int limit, int ntasks)
 	chan_unref(l.gate);
 	free(tasks);
 	free(l.ran);
-	cr_assert_eq(godiag__threads_wait(chan_now() + 30 * SECOND), 0, "threads left");
+	cr_assert_eq(gosvc__threads_wait(chan_now() + 30 * SECOND), 0, "threads left");
 }
 
 Test(group_errgroup, go_limit, .timeout = 60)

@@ -6,7 +6,7 @@
  * task; and a child process after fork() does not hand tasks to the
  * parent's idle threads, which it does not have.
  *
- * Waits are for conditions (group__pool_wait_idle, godiag__threads_wait),
+ * Waits are for conditions (group__pool_wait_idle, gosvc__threads_wait),
  * never sleeps; the checks that something does NOT happen are bounded waits.
  */
 #include <criterion/criterion.h>
@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "diag/threads.h"
+#include "service/threads.h"
 #include "group/group_internal.h"
 #include "tests/leakcheck.h"
 
@@ -52,7 +52,7 @@ Test(group_pool, idle_thread_is_reused_then_exits, .timeout = 30)
 	cr_assert_eq(gowg_wait(wg), 0);
 	cr_assert_eq(group__pool_wait_idle(1, chan_now() + 10 * SECOND), 0,
 		     "the task's thread waits idle");
-	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_GROUP), 1, "one thread, idle");
+	cr_assert_eq(gosvc__threads_alive(GODIAG_THREAD_GROUP), 1, "one thread, idle");
 	cr_assert_eq(gowg_go(wg, record_self, &b), 0);
 	cr_assert_eq(gowg_wait(wg), 0);
 	cr_assert(pthread_equal(a, b), "the second task ran on the idle thread");
@@ -63,8 +63,8 @@ Test(group_pool, idle_thread_is_reused_then_exits, .timeout = 30)
 	/* Gone when unused: the default idle timeout (re-read by the idle
 	 * thread) ends it. */
 	group__pool_set_idle_ns(GROUP_POOL_IDLE_NS);
-	cr_assert_eq(godiag__threads_wait(chan_now() + 10 * SECOND), 0, "the idle thread exits");
-	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_GROUP), 0);
+	cr_assert_eq(gosvc__threads_wait(chan_now() + 10 * SECOND), 0, "the idle thread exits");
+	cr_assert_eq(gosvc__threads_alive(GODIAG_THREAD_GROUP), 0);
 	cr_assert_eq(gowg_free(wg), 0);
 	cr_assert_eq(gogroup_free(g), 0);
 }
@@ -78,7 +78,7 @@ Test(group_pool, reuse_off_gives_fresh_threads, .timeout = 30)
 	for (int i = 0; i < 20; i++) {
 		cr_assert_eq(gowg_go(wg, record_self, &a), 0);
 		cr_assert_eq(gowg_wait(wg), 0);
-		cr_assert_eq(godiag__threads_wait(chan_now() + 10 * SECOND), 0,
+		cr_assert_eq(gosvc__threads_wait(chan_now() + 10 * SECOND), 0,
 			     "the thread exits as soon as its task returned");
 	}
 	cr_assert_eq(group__pool_wait_idle(1, chan_now() + 20 * MS), ETIMEDOUT,
@@ -99,7 +99,7 @@ Test(group_pool, setting_reuse_off_ends_idle_threads, .timeout = 30)
 	cr_assert_eq(gowg_wait(wg), 0);
 	cr_assert_eq(group__pool_wait_idle(1, chan_now() + 10 * SECOND), 0);
 	group__pool_set_idle_ns(0);
-	cr_assert_eq(godiag__threads_wait(chan_now() + 10 * SECOND), 0);
+	cr_assert_eq(gosvc__threads_wait(chan_now() + 10 * SECOND), 0);
 	group__pool_set_idle_ns(GROUP_POOL_IDLE_NS);
 	cr_assert_eq(gowg_free(wg), 0);
 }
@@ -121,7 +121,7 @@ Test(group_pool, at_most_max_idle_threads_wait, .timeout = 60)
 	/* N tasks at once, so N threads; they all finish together. */
 	for (int i = 0; i < N; i++)
 		cr_assert_eq(gogroup_go(g, wait_gate, gate), 0);
-	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_GROUP), N);
+	cr_assert_eq(gosvc__threads_alive(GODIAG_THREAD_GROUP), N);
 	cr_assert_eq(chan_close(gate), 0);
 	cr_assert_eq(gogroup_wait(g), 0);
 	cr_assert_eq(group__pool_wait_idle(GROUP_POOL_MAX_IDLE, chan_now() + 10 * SECOND), 0);
@@ -132,12 +132,12 @@ Test(group_pool, at_most_max_idle_threads_wait, .timeout = 60)
 	cr_assert_not_null(gate);
 	for (int i = 0; i < N; i++)
 		cr_assert_eq(gogroup_go(g, wait_gate, gate), 0);
-	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_GROUP), N,
+	cr_assert_eq(gosvc__threads_alive(GODIAG_THREAD_GROUP), N,
 		     "idle threads took tasks: no more threads than tasks");
 	cr_assert_eq(chan_close(gate), 0);
 	cr_assert_eq(gogroup_wait(g), 0);
 	group__pool_set_idle_ns(GROUP_POOL_IDLE_NS);
-	cr_assert_eq(godiag__threads_wait(chan_now() + 10 * SECOND), 0);
+	cr_assert_eq(gosvc__threads_wait(chan_now() + 10 * SECOND), 0);
 	cr_assert_eq(gogroup_free(g), 0);
 	chan_unref(gate);
 }
@@ -194,9 +194,9 @@ Test(group_pool, go_after_wait_always_reuses, .timeout = 30)
 		}
 		cr_assert(pthread_equal(t, first), "round %d ran on another thread", i);
 	}
-	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_GROUP), 1);
+	cr_assert_eq(gosvc__threads_alive(GODIAG_THREAD_GROUP), 1);
 	group__pool_set_idle_ns(GROUP_POOL_IDLE_NS);
-	cr_assert_eq(godiag__threads_wait(chan_now() + 10 * SECOND), 0);
+	cr_assert_eq(gosvc__threads_wait(chan_now() + 10 * SECOND), 0);
 	cr_assert_eq(gowg_free(wg), 0);
 	cr_assert_eq(gogroup_free(g), 0);
 }

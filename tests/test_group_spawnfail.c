@@ -24,7 +24,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "diag/threads.h"
+#include "service/threads.h"
 #include "group/group_internal.h"
 #include "tests/leakcheck.h"
 
@@ -90,8 +90,8 @@ static void check_runs(const int *rc, int k, int err)
 				     atomic_load(&ran[i]));
 		}
 	}
-	cr_assert_eq(godiag__threads_wait(chan_now() + 10 * SECOND), 0, "threads left");
-	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_GROUP), 0);
+	cr_assert_eq(gosvc__threads_wait(chan_now() + 10 * SECOND), 0, "threads left");
+	cr_assert_eq(gosvc__threads_alive(GODIAG_THREAD_GROUP), 0);
 }
 
 Test(group_spawnfail, waitgroup_go, .timeout = 30)

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "diag/threads.h"
+#include "service/threads.h"
 #include "group/group_internal.h"
 #include "tests/leakcheck.h"
 #include "testutil.h"
@@ -181,7 +181,7 @@ Test(group_wg, race, .timeout = 60)
 		}
 		cr_assert_eq(atomic_load(&r.bad), 0);
 	}
-	cr_assert_eq(godiag__threads_wait(chan_now() + 10 * SECOND), 0);
+	cr_assert_eq(gosvc__threads_wait(chan_now() + 10 * SECOND), 0);
 }
 
 /* ---- TestWaitGroupGo (Go 1.25) ----------------------------------------------- */
@@ -201,8 +201,8 @@ Test(group_wg, go, .timeout = 10)
 	cr_assert_eq(i, 1);
 	cr_assert_eq(gowg_free(wg), 0);
 	/* The task's thread is accounted until it is gone. */
-	cr_assert_eq(godiag__threads_wait(chan_now() + 10 * SECOND), 0);
-	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_GROUP), 0);
+	cr_assert_eq(gosvc__threads_wait(chan_now() + 10 * SECOND), 0);
+	cr_assert_eq(gosvc__threads_alive(GODIAG_THREAD_GROUP), 0);
 }
 
 /* Many tasks, one plain int each: the memory-order guarantee of Wait. */

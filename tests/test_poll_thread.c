@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "context/ctx_internal.h"
-#include "diag/threads.h"
+#include "service/threads.h"
 #include "tests/leakcheck.h"
 #include "tests/test_poll_util.h"
 #include "tests/testutil.h"
@@ -31,7 +31,7 @@ Test(poll_thread, started_lazily_exits_when_idle, .timeout = 30)
 	int base = tu_os_threads();
 	uint64_t started = gopoll__threads_started();
 	cr_assert_eq(gopoll__threads_live(), 0, "a poller thread before any registration");
-	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_POLLER), 0);
+	cr_assert_eq(gosvc__threads_alive(GODIAG_THREAD_POLLER), 0);
 
 	int sv[2];
 	pair(sv);
@@ -39,7 +39,7 @@ Test(poll_thread, started_lazily_exits_when_idle, .timeout = 30)
 	cr_assert_not_null(c);
 	cr_assert_eq(gopoll__threads_live(), 1);
 	cr_assert_eq(gopoll__threads_started(), started + 1);
-	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_POLLER), 1);
+	cr_assert_eq(gosvc__threads_alive(GODIAG_THREAD_POLLER), 1);
 	close(sv[1]);
 	cr_assert(tp_wait_done(c, TP_PATIENCE));
 	ctx_cancel_release(c);
@@ -47,7 +47,7 @@ Test(poll_thread, started_lazily_exits_when_idle, .timeout = 30)
 		     "the idle poller did not exit");
 	cr_assert_eq(gopoll__threads_live(), 0);
 	cr_assert(tu_os_threads_back_to(base, TP_PATIENCE), "an OS thread was left behind");
-	cr_assert_eq(godiag__threads_wait(chan_now() + TP_PATIENCE), 0);
+	cr_assert_eq(gosvc__threads_wait(chan_now() + TP_PATIENCE), 0);
 
 	/* A later registration starts it again. */
 	gopoll_t *w = gopoll_watch(sv[0], GOPOLL_WRITE);
@@ -130,8 +130,8 @@ Test(poll_thread, shutdown, .timeout = 30)
 	cr_assert_eq(gopoll_shutdown(), 0);
 	cr_assert_eq(gopoll__threads_live(), 0);
 	/* godiag's count drops as the thread's very last step. */
-	cr_assert_eq(godiag__threads_wait(chan_now() + TP_PATIENCE), 0);
-	cr_assert_eq(godiag__threads_alive(GODIAG_THREAD_POLLER), 0);
+	cr_assert_eq(gosvc__threads_wait(chan_now() + TP_PATIENCE), 0);
+	cr_assert_eq(gosvc__threads_alive(GODIAG_THREAD_POLLER), 0);
 	close(sv[0]);
 }
 

@@ -1,7 +1,9 @@
 /*
  * timer/func.c - function timers: gotime_after_func_at (the function runs on
  * the timer thread) and gotime_after_func (Go's AfterFunc: the function runs
- * on a thread of its own, started by the timer thread when it is due).
+ * on a thread of its own, started by the timer thread when it is due: a
+ * one-shot service thread, service/service.h, that leaves as soon as its
+ * function has returned: linger 0).
  * They have no channel and no send_mu: Stop and Reset only touch the heap,
  * and "pending" means "still in the heap".
  */
@@ -9,8 +11,12 @@
 #include <limits.h>
 
 #include "wait/futex.h"
-#include "diag/threads.h"
+#include "service/threads.h"
 #include "timer/timer_impl.h"
+
+/* The AfterFunc threads: their own lock (they share nothing else). */
+static pthread_mutex_t afterfunc_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct gosvc afterfunc_svc = GOSVC_INIT(&afterfunc_mu, GODIAG_THREAD_AFTERFUNC, 0, false);
 
 bool gotime__func_timer_set(struct gotime_timer *t, bool rearm, int64_t when, int *err)
 {
@@ -27,52 +33,55 @@ bool gotime__func_timer_set(struct gotime_timer *t, bool rearm, int64_t when, in
 	return removed;
 }
 
-/* Run an AfterFunc function, on its own thread or (no thread to be had) on
- * the timer thread. */
-static void afterfunc_run(struct gotime_timer *t)
+/* Count a returned AfterFunc function out of gotime__afterfuncs. */
+static void afterfunc_done(void)
 {
-	t->fn(t->arg);
-	timer_unref(t);
 	/* Release: pairs with the acquire in gotime_shutdown and
 	 * gotime__wait_afterfuncs so that everything fn did happens before
 	 * they see the count drop.  The last one out wakes the waiters of the
 	 * latter: one futex call per drop to 0, beside this thread's own
 	 * creation and exit. */
 	if (atomic_fetch_sub_explicit(&gotime__afterfuncs, 1, memory_order_release) == 1)
-		chan__futex_wake(&gotime__afterfuncs, INT_MAX);
+		gowait__futex_wake(&gotime__afterfuncs, INT_MAX);
 }
 
 static void *afterfunc_main(void *p)
 {
-	afterfunc_run(p);
-	godiag__thread_exit(GODIAG_THREAD_AFTERFUNC); /* its last touch of library state */
+	struct gotime_timer *t = p;
+
+	gosvc__enter(&afterfunc_svc);
+	t->fn(t->arg);
+	timer_unref(t);
+	/* Counted out under afterfunc_mu, in the critical section in which the
+	 * thread leaves: whoever sees the count drop and then passes through
+	 * afterfunc_mu (gotime__afterfunc_sync) finds this thread gone.  No
+	 * thread outlives the work it serves. */
+	pthread_mutex_lock(&afterfunc_mu);
+	afterfunc_done();
+	gosvc__leave_locked(&afterfunc_svc); /* its last access to library state */
 	return NULL;
+}
+
+void gotime__afterfunc_sync(void)
+{
+	gosvc__sync(&afterfunc_svc);
 }
 
 void gotime__func_fire(struct gotime_timer *t)
 {
-	pthread_attr_t attr;
-	pthread_t tid;
-	int err;
-
 	if (t->kind == TK_FUNC) {
 		t->fn(t->arg);
 		timer_unref(t);
 		return;
 	}
-	/* TK_FUNC_THREAD: the pop counted it in gotime__afterfuncs. */
-	err = pthread_attr_init(&attr);
-	if (!err) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		/* The firing's reference moves to the new thread. */
-		godiag__thread_start(GODIAG_THREAD_AFTERFUNC);
-		err = pthread_create(&tid, &attr, afterfunc_main, t);
-		if (err)
-			godiag__thread_exit(GODIAG_THREAD_AFTERFUNC);
-		pthread_attr_destroy(&attr);
+	/* TK_FUNC_THREAD: the pop counted it in gotime__afterfuncs.  The
+	 * firing's reference moves to the new thread. */
+	if (gosvc__start(&afterfunc_svc, afterfunc_main, t) != 0) {
+		/* No thread to be had: run it here rather than lose it. */
+		t->fn(t->arg);
+		timer_unref(t);
+		afterfunc_done();
 	}
-	if (err)
-		afterfunc_run(t); /* no thread to be had: run it here rather than lose it */
 }
 
 /* @when CHAN_FOREVER: made but not armed (never fires until a Reset; no

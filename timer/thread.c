@@ -1,11 +1,12 @@
 /*
  * timer/thread.c - the one timer thread and the state it shares with the
- * rest of the module: started (detached) by the first insertion that finds
- * none running; sleeps on a CLOCK_MONOTONIC condition variable until the
- * earliest deadline; pops expired timers in batches under g->mu and carries
- * them out with no lock held; and once the heap is empty lingers
- * GOTIME_IDLE_LINGER_NS and exits.  Start and exit are decided under g->mu
- * (g->running), so an insertion either sees the thread running (and it will
+ * rest of the module.  The thread is a service thread (service/service.h,
+ * g->svc, guarded by g->mu): started by the first insertion that finds none
+ * live; sleeps on a CLOCK_MONOTONIC condition variable until the earliest
+ * deadline; pops expired timers in batches under g->mu and carries them out
+ * with no lock held; and once the heap is empty lingers
+ * GOTIME_IDLE_LINGER_NS and leaves.  Start and exit are decided under g->mu
+ * (g->svc.live), so an insertion either sees the thread live (and it will
  * see the new timer before it sleeps or exits: it re-reads the heap under
  * g->mu) or starts a new one.  Also gotime_shutdown() and the queries of
  * timer_internal.h.
@@ -16,80 +17,48 @@
 #include <time.h>
 
 #include "wait/futex.h"
-#include "diag/threads.h"
+#include "service/threads.h"
 #include "timer/timer_impl.h"
 #include "timer/timer_internal.h"
+#include "wait/cond.h"
 
 /* Expired timers popped per acquisition of g->mu. */
 #define FIRE_BATCH 64
 
 struct gotime__state gotime__g = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.svc = GOSVC_INIT(&gotime__g.mu, GODIAG_THREAD_TIMER, GOTIME_IDLE_LINGER_NS, false),
 };
 
 _Atomic uint32_t gotime__afterfuncs;
 
-/* Statistics for timer_internal.h.  Written under g->mu; read relaxed by
- * tests, which synchronise by other means. */
-static atomic_uint threads_live;
-static atomic_uint_least64_t threads_started;
-
-/* True on the timer thread, so gotime_shutdown can refuse to wait for itself. */
-static _Thread_local bool on_timer_thread;
-
 __attribute__((constructor)) static void timer_init(void)
 {
-	pthread_condattr_t a;
-	/* Only fails for invalid arguments; these are valid.  Without a
-	 * monotonic clock a wall-clock jump would shift every deadline. */
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&g->wake, &a);
-	pthread_cond_init(&g->exited, &a);
-	pthread_condattr_destroy(&a);
+	/* Without a monotonic clock a wall-clock jump would shift every
+	 * deadline. */
+	gowait__cond_init(&g->wake);
 }
 
 static void *timer_main(void *unused);
 
-/* Under g->mu: make sure a timer thread is running.  0 or EAGAIN. */
+/* Under g->mu: make sure a timer thread is live.  0 or EAGAIN. */
 static int ensure_thread(void)
 {
-	pthread_attr_t attr;
-	pthread_t tid;
-	int err;
-
-	if (g->running)
+	if (g->svc.live > 0)
 		return 0;
-	if (pthread_attr_init(&attr))
+	if (gosvc__start_locked(&g->svc, timer_main, NULL) != 0)
 		return EAGAIN;
-	/* Detached: it exits on its own when idle and nobody ever needs to
-	 * join it, so it can never linger as an unjoined (zombie) thread. */
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* Counted for godiag_verify_none from before the create. */
-	godiag__thread_start(GODIAG_THREAD_TIMER);
-	err = pthread_create(&tid, &attr, timer_main, NULL);
-	pthread_attr_destroy(&attr);
-	if (err) {
-		godiag__thread_exit(GODIAG_THREAD_TIMER);
-		return EAGAIN;
-	}
-	g->running = true;
 	g->sleeping = false;
-	atomic_fetch_add_explicit(&threads_live, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&threads_started, 1, memory_order_relaxed);
 	return 0;
 }
 
 int gotime__arm_locked(struct gotime_timer *t, int64_t when)
 {
 	gotime__heap_insert(timer_ref(t), when);
-	if (g->stop_req) {
-		/* A new timer overrides a shutdown in progress: let it recheck
-		 * (it will return EBUSY). */
-		g->stop_req = false;
-		pthread_cond_broadcast(&g->exited);
-	}
-	if (!g->running)
+	/* A new timer overrides a shutdown in progress: let it recheck (it
+	 * will return EBUSY). */
+	gosvc__cancel_stop_locked(&g->svc);
+	if (g->svc.live == 0)
 		return ensure_thread();
 	if (g->sleeping && t->heap_idx == 0 && when < g->wake_at) {
 		g->wake_at = when; /* one signal per earlier deadline is enough */
@@ -115,18 +84,6 @@ bool gotime__disarm_locked(struct gotime_timer *t)
 	return true;
 }
 
-/* Under g->mu: wait on @cv (a CLOCK_MONOTONIC one) until a signal or the
- * chan_now() time @when.  0, or ETIMEDOUT once @when has passed. */
-static int cond_wait_until(pthread_cond_t *cv, int64_t when)
-{
-	struct timespec ts;
-	if (when < 0)
-		when = 0;
-	ts.tv_sec = (time_t)(when / 1000000000);
-	ts.tv_nsec = (long)(when % 1000000000);
-	return pthread_cond_timedwait(cv, &g->mu, &ts);
-}
-
 /* Under g->mu: the timer thread sleeps until @when or a signal (@linger:
  * the heap is empty and this is the idle grace period).  Any return
  * (signal, timeout, spurious) makes it recheck the heap. */
@@ -135,7 +92,7 @@ static void sleep_until(int64_t when, bool linger)
 	g->sleeping = true;
 	g->lingering = linger;
 	g->wake_at = when;
-	(void)cond_wait_until(&g->wake, when);
+	(void)gowait__cond_wait_until(&g->wake, &g->mu, when);
 	g->sleeping = false;
 }
 
@@ -165,7 +122,7 @@ static size_t pop_due(struct firing *batch, int64_t now)
 			int64_t k = 1 + (now - e.when) / t->period, step, next;
 			if (__builtin_mul_overflow(k, t->period, &step))
 				step = INT64_MAX;
-			next = chan__time_add(e.when, step);
+			next = gowait__time_add(e.when, step);
 			gotime__heap_insert(timer_ref(t), next);
 		}
 		if (t->kind == TK_FUNC_THREAD)
@@ -181,10 +138,10 @@ static size_t pop_due(struct firing *batch, int64_t now)
 static void *timer_main(void *unused)
 {
 	struct firing batch[FIRE_BATCH];
-	int64_t idle_until = 0; /* 0: not idle */
+	int64_t idle_since = GOSVC_BUSY;
 
 	(void)unused;
-	on_timer_thread = true;
+	gosvc__enter(&g->svc);
 	/* The kernel may defer a sleeping thread's timed wake-up by its timer
 	 * slack (50 us by default) to batch wake-ups; deadlines are this
 	 * thread's whole job, so ask for 1 ns.  Best effort: on failure timers
@@ -196,17 +153,14 @@ static void *timer_main(void *unused)
 		size_t nb;
 
 		if (g->n == 0) {
-			if (g->stop_req)
+			int64_t wake;
+			/* A shutdown's stop, or the linger passed. */
+			if (gosvc__idle_expired_locked(&g->svc, &idle_since, &wake))
 				break;
-			now = chan_now();
-			if (idle_until == 0)
-				idle_until = chan__time_add(now, GOTIME_IDLE_LINGER_NS);
-			if (now >= idle_until)
-				break;
-			sleep_until(idle_until, true);
+			sleep_until(wake == CHAN_FOREVER ? INT64_MAX : wake, true);
 			continue;
 		}
-		idle_until = 0;
+		idle_since = GOSVC_BUSY;
 		now = chan_now();
 		if (g->heap[0].when > now) {
 			sleep_until(g->heap[0].when, false);
@@ -223,16 +177,11 @@ static void *timer_main(void *unused)
 		}
 		pthread_mutex_lock(&g->mu);
 	}
-	g->running = false;
-	g->stop_req = false;
-	atomic_fetch_sub_explicit(&threads_live, 1, memory_order_relaxed);
-	/* Uncounted before `running` reads false to anyone (g->mu orders the
-	 * two): gotime_shutdown, which waits under g->mu for !running, then
-	 * returns with godiag_threads() already 0.  Only the unlock of the
-	 * static g->mu follows (diag/threads.h allows exactly that). */
-	godiag__thread_exit(GODIAG_THREAD_TIMER);
-	pthread_cond_broadcast(&g->exited);
-	pthread_mutex_unlock(&g->mu);
+	g->sleeping = false;
+	/* Leaves in the critical section that decided it (the heap is empty
+	 * under g->mu): the next insertion sees no live thread and starts
+	 * one.  Its last access to library state (service/service.h). */
+	gosvc__leave_locked(&g->svc);
 	return NULL;
 }
 
@@ -255,37 +204,44 @@ static size_t take_orphans_locked(struct gotime_timer **out, size_t max)
 	return k;
 }
 
-int gotime_shutdown(void)
+/*
+ * gotime_shutdown's check, under g->mu (which it may release and retake):
+ * first drop the orphans, then EBUSY if a timer is pending or an AfterFunc
+ * function has not returned.
+ */
+static int shutdown_busy(void)
 {
 	struct gotime_timer *orphans[FIRE_BATCH];
-	int ret = 0;
+	size_t k;
 
-	if (on_timer_thread)
-		return EDEADLK;
-	pthread_mutex_lock(&g->mu);
-	for (;;) {
-		size_t k = g->n > 0 ? take_orphans_locked(orphans, FIRE_BATCH) : 0;
-		if (k > 0) {
-			/* Their heap references may be their last: drop them
-			 * unlocked (destruction takes g->mu), then look again. */
-			pthread_mutex_unlock(&g->mu);
-			for (size_t i = 0; i < k; i++)
-				timer_unref(orphans[i]);
-			pthread_mutex_lock(&g->mu);
-			continue;
-		}
-		/* Acquire: pairs with func.c's release decrement. */
-		if (g->n > 0 ||
-		    atomic_load_explicit(&gotime__afterfuncs, memory_order_acquire) > 0) {
-			ret = EBUSY;
-			break;
-		}
-		if (!g->running)
-			break;
-		g->stop_req = true;
-		pthread_cond_signal(&g->wake);
-		pthread_cond_wait(&g->exited, &g->mu);
+	while (g->n > 0 && (k = take_orphans_locked(orphans, FIRE_BATCH)) > 0) {
+		/* Their heap references may be their last: drop them unlocked
+		 * (destruction takes g->mu), then look again. */
+		pthread_mutex_unlock(&g->mu);
+		for (size_t i = 0; i < k; i++)
+			timer_unref(orphans[i]);
+		pthread_mutex_lock(&g->mu);
 	}
+	/* Acquire: pairs with func.c's release decrement. */
+	if (g->n > 0 || atomic_load_explicit(&gotime__afterfuncs, memory_order_acquire) > 0)
+		return EBUSY;
+	return 0;
+}
+
+/* Under g->mu: make a sleeping timer thread look at its stop request. */
+static void shutdown_wake(void)
+{
+	pthread_cond_signal(&g->wake);
+}
+
+int gotime_shutdown(void)
+{
+	pthread_mutex_lock(&g->mu);
+	int ret = gosvc__shutdown_locked(&g->svc, shutdown_busy, shutdown_wake);
+	/* The AfterFunc threads whose functions returned (counted out above)
+	 * are gone too: none outlives this call. */
+	if (ret == 0)
+		gotime__afterfunc_sync();
 	if (ret == 0 && g->reserved == 0) {
 		free(g->heap);
 		g->heap = NULL;
@@ -308,12 +264,12 @@ size_t gotime__pending(void)
 
 unsigned gotime__threads_live(void)
 {
-	return atomic_load_explicit(&threads_live, memory_order_relaxed);
+	return gosvc__live(&g->svc);
 }
 
 uint64_t gotime__threads_started(void)
 {
-	return atomic_load_explicit(&threads_started, memory_order_relaxed);
+	return gosvc__started(&g->svc);
 }
 
 unsigned gotime__afterfunc_live(void)
@@ -347,27 +303,32 @@ int gotime__wait_afterfuncs(int64_t deadline)
 		/* Acquire: pairs with afterfunc_main's release decrement, so
 		 * all the functions did happens before we return 0. */
 		uint32_t v = atomic_load_explicit(&gotime__afterfuncs, memory_order_acquire);
-		if (v == 0)
+		if (v == 0) {
+			/* And their threads have left (service/service.h). */
+			gotime__afterfunc_sync();
 			return 0;
+		}
 		if (timed_out)
 			return ETIMEDOUT;
 		/* A drop to 0 after the load makes this return at once (the
 		 * word is no longer v), so its wake cannot be missed. */
-		timed_out = chan__futex_wait(&gotime__afterfuncs, v,
+		timed_out = gowait__futex_wait(&gotime__afterfuncs, v,
 					     deadline == CHAN_FOREVER ? -1 : deadline) == ETIMEDOUT;
 	}
 }
 
+int64_t gotime__set_linger_ns(int64_t ns)
+{
+	pthread_mutex_lock(&g->mu);
+	int64_t old = gosvc__set_linger_locked(&g->svc, ns);
+	/* A lingering thread re-reads it. */
+	if (g->sleeping && g->lingering)
+		pthread_cond_signal(&g->wake);
+	pthread_mutex_unlock(&g->mu);
+	return old;
+}
+
 int gotime__wait_thread_exit(int64_t deadline)
 {
-	int ret = 0;
-	pthread_mutex_lock(&g->mu);
-	while (g->running && ret == 0) {
-		if (deadline == CHAN_FOREVER)
-			pthread_cond_wait(&g->exited, &g->mu);
-		else
-			ret = cond_wait_until(&g->exited, deadline);
-	}
-	pthread_mutex_unlock(&g->mu);
-	return ret;
+	return gosvc__wait_gone(&g->svc, deadline);
 }

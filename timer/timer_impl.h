@@ -30,12 +30,13 @@
  * Lock order: wait/lockrank.h (the one table for the library).  The
  * nestings here are t->send_mu -> g->mu and t->send_mu -> channel lock;
  * g->mu is held around pthread_create (and the thread accounting of
- * diag/threads.h) and realloc only, and callbacks run with no lock held.
+ * service/threads.h) and realloc only, and callbacks run with no lock held.
  *
  * What each lock guards:
  *   g->mu:       the heap array and every t->heap_idx, the thread state
- *                (running, sleeping, lingering, wake_at, stop_req) and the
- *                slot reservation count;
+ *                (g->svc: the service thread's count and stop request;
+ *                sleeping, lingering, wake_at) and the slot reservation
+ *                count;
  *   t->send_mu:  t->armed, t->sent, and delivery into t->ch against its
  *                clearing;
  *   both:        t->seq and t->period are written only with both held, so
@@ -47,10 +48,11 @@
  *     for memory;
  *   - t->heap_idx == HEAP_NONE exactly when t is not in the heap, and then
  *     the heap holds no reference to it;
- *   - g->running: a timer thread exists and will look at the heap again
- *     under g->mu before it sleeps or exits, so an insertion that sees
- *     running needs no new thread (at most a signal), and one that sees
- *     !running starts one;
+ *   - g->svc.live (0 or 1, service/service.h): a timer thread exists and
+ *     will look at the heap again under g->mu before it sleeps or exits
+ *     (it leaves the service in the same critical section as its decision
+ *     to exit), so an insertion that sees it live needs no new thread (at
+ *     most a signal), and one that sees none starts one;
  *   - the stale-value rule (Go 1.23: once Stop/Reset returns, nothing from
  *     the earlier setting is received): every (re)arming or stop bumps
  *     t->seq with t->send_mu held across removal from the heap, the bump and
@@ -78,6 +80,7 @@
 #include "chan/chan_internal.h"
 #include "wait/clock.h"
 #include "wait/debug.h"
+#include "service/service.h"
 
 #define HEAP_NONE SIZE_MAX
 
@@ -126,17 +129,17 @@ struct heap_ent {
 /* The state of the timer machinery: one per process, defined in thread.c. */
 struct gotime__state {
 	pthread_mutex_t mu;
-	/* Both on CLOCK_MONOTONIC (set up by thread.c's constructor). */
-	pthread_cond_t wake;   /* the timer thread sleeps on it */
-	pthread_cond_t exited; /* broadcast when the thread exits or a shutdown must recheck */
+	/* The timer thread: a service (service/service.h) guarded by mu,
+	 * lingering GOTIME_IDLE_LINGER_NS. */
+	struct gosvc svc;
+	/* On CLOCK_MONOTONIC (set up by thread.c's constructor). */
+	pthread_cond_t wake; /* the timer thread sleeps on it */
 	struct heap_ent *heap;
 	size_t n;        /* timers in the heap */
 	size_t cap;      /* slots allocated */
 	size_t reserved; /* live timer objects: n <= reserved <= cap */
-	bool running;    /* a timer thread exists and has not decided to exit */
 	bool sleeping;   /* it is waiting on wake, until wake_at */
 	bool lingering;  /* that wait is the idle linger (the heap was empty) */
-	bool stop_req;   /* gotime_shutdown asks an idle thread to exit now */
 	int64_t wake_at;
 };
 
@@ -149,6 +152,11 @@ __attribute__((unused)) static struct gotime__state *const g = &gotime__g;
  * and futex-wakes gotime__wait_afterfuncs when the count reaches 0).  A
  * 32-bit word so that it can be a futex. */
 extern _Atomic uint32_t gotime__afterfuncs;
+
+/* Every AfterFunc thread that counted its function out of gotime__afterfuncs
+ * before this call (as the caller observed) has left: uncounted and past
+ * its last access (func.c; service/service.h gosvc__sync). */
+void gotime__afterfunc_sync(void);
 
 /* ---- object.c ---------------------------------------------------------- */
 

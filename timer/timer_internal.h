@@ -43,4 +43,11 @@ size_t gotime__heap_reserved(void);
  */
 int gotime__wait_thread_exit(int64_t deadline);
 
+/*
+ * The timer thread's idle linger, GOTIME_IDLE_LINGER_NS by default: set it
+ * to @ns (<= 0: it exits as soon as the heap is empty) and return the old
+ * value.  For tests that cycle the thread through start and idle exit.
+ */
+int64_t gotime__set_linger_ns(int64_t ns);
+
 #endif

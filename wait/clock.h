@@ -30,9 +30,4 @@ static inline int64_t gowait__time_add(int64_t t, int64_t d)
 	return r;
 }
 
-/* The old name, still used by timer/thread.c and context/context.c, which
- * another branch (the service-thread work of issue 17) rewrites: drop it
- * once both have merged. */
-#define chan__time_add gowait__time_add
-
 #endif

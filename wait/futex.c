@@ -18,6 +18,7 @@
 #include "wait/futex.h"
 
 #include "wait/debug.h"
+#include "wait/cond.h"
 
 #ifndef GOCHAN_FUTEX_SYSCALL
 
@@ -35,15 +36,10 @@ static pthread_once_t buckets_once = PTHREAD_ONCE_INIT;
 
 static void buckets_init(void)
 {
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
 	for (unsigned i = 0; i < FUTEX_BUCKETS; i++) {
 		pthread_mutex_init(&buckets[i].mu, NULL);
-		pthread_cond_init(&buckets[i].cv, &a);
+		gowait__cond_init(&buckets[i].cv);
 	}
-	pthread_condattr_destroy(&a);
 }
 
 static struct futex_bucket *bucket_of(const void *word)
@@ -66,13 +62,7 @@ int gowait__futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns
 	 * (see the top of the file); the caller re-reads its word with the
 	 * order it needs after we return. */
 	if (atomic_load_explicit(word, memory_order_relaxed) == val) {
-		if (deadline_ns < 0) {
-			pthread_cond_wait(&b->cv, &b->mu);
-		} else {
-			struct timespec ts = {.tv_sec = deadline_ns / 1000000000,
-					      .tv_nsec = deadline_ns % 1000000000};
-			err = pthread_cond_timedwait(&b->cv, &b->mu, &ts);
-		}
+		err = gowait__cond_wait_until(&b->cv, &b->mu, deadline_ns);
 	}
 	gowait__mutex_unlock(&b->mu, GOWAIT_LOCKRANK_FUTEX_BUCKET);
 	return err == ETIMEDOUT ? ETIMEDOUT : 0;

@@ -76,10 +76,4 @@ void gowait__futex_wake(_Atomic uint32_t *word, int n);
 
 #endif
 
-/* The old names, still used by timer/thread.c and timer/func.c, which
- * another branch (the service-thread work of issue 17) rewrites: drop them
- * once both have merged. */
-#define chan__futex_wait gowait__futex_wait
-#define chan__futex_wake gowait__futex_wake
-
 #endif

@@ -12,8 +12,13 @@
  *  ----  -------------------------  -----------------  ----------------------
  *   10   context node mu (ctx->mu)  context/context.c  (nothing: never two ctx
  *                                                      locks at once)
+ *   15   context AfterFunc service  context/context.c  (nothing)
+ *        lock (ctx_after_mu)
  *   20   timer t->send_mu           timer/timer.c      (nothing)
  *   30   timer state g->mu          timer/thread.c     t->send_mu
+ *   35   timer AfterFunc service    timer/func.c       g->mu (gotime_shutdown
+ *        lock (afterfunc_mu)                           waits for AfterFunc
+ *                                                      threads under both)
  *   40   channel lock (c->lock)     wait/lock.h        ctx->mu (chan_close of
  *                                                      Done), t->send_mu
  *                                                      (delivery, clearing),
@@ -25,11 +30,19 @@
  *                                                      joining the dump thread,
  *                                                      which takes 50 and 60
  *                                                      but never sig_mu)
+ *   47   dump thread's service lock diag/signal.c      sig_mu
+ *        (dump_mu)
  *   50   blocked-op record mutex    wait/record.c      (nothing)
- *   60   diag thread counter mutex  diag/threads.c     g->mu (the timer thread
- *                                                      is started and exits
- *                                                      under it), the poller's
- *                                                      g.mu (likewise)
+ *   55   group pool lock (pool.mu)  group/spawn.c      (nothing)
+ *   60   thread counter mutex       service/threads.c  every service thread's
+ *                                                      lock (15, 30, 35, 47,
+ *                                                      55, the poller's g.mu):
+ *                                                      a service thread starts
+ *                                                      and leaves under its
+ *                                                      lock, and the leaving
+ *                                                      one releases it while
+ *                                                      holding 60
+ *                                                      (gosvc__thread_exit_unlock)
  *   70   diag dump counter mutex    diag/signal.c      (nothing)
  *   80   futex fallback buckets     wait/futex.c       any of the above (a
  *                                                      contended lock sleeps

@@ -5,7 +5,7 @@
  * EAGAIN) or recovered as documented (an AfterFunc whose thread cannot start
  * runs on another thread), with every value that was communicated right,
  * nothing leaked (live allocations back to their count before the run) and
- * no library thread left (diag/threads.h).
+ * no library thread left (service/threads.h).
  *
  * The program defines malloc, calloc, realloc, free and pthread_create,
  * forwarding to glibc (__libc_* and dlsym(RTLD_NEXT)); the library is linked
@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag/threads.h"
+#include "service/threads.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
@@ -294,9 +294,9 @@ static bool quiesce(void)
 		if (rc != EBUSY || chan_now() > deadline)
 			return false;
 		/* An AfterFunc thread still finishing: wait for it to exit. */
-		godiag__threads_wait(deadline);
+		gosvc__threads_wait(deadline);
 	}
-	return godiag__threads_wait(deadline) == 0;
+	return gosvc__threads_wait(deadline) == 0;
 }
 
 int main(void)

@@ -37,7 +37,7 @@
 #include <time.h>
 
 #include "../testutil.h"
-#include "diag/threads.h"
+#include "service/threads.h"
 #include "group/group_internal.h"
 
 #define MS ((int64_t)1000000)
@@ -352,8 +352,8 @@ int main(int argc, char **argv)
 		wg_round();
 	}
 	group__pool_set_idle_ns(GROUP_POOL_IDLE_NS);
-	CHECK(godiag__threads_wait(chan_now() + 30 * SECOND) == 0, "library threads left: %u",
-	      godiag__threads_alive(GODIAG_THREAD_KINDS));
+	CHECK(gosvc__threads_wait(chan_now() + 30 * SECOND) == 0, "library threads left: %u",
+	      gosvc__threads_alive(GODIAG_THREAD_KINDS));
 	printf("stress_group: %.2f s\n", (double)(chan_now() - t0) / 1e9);
 	CHECK(tu_no_leaks(), "leak check (dump above)");
 	long p = atomic_load(&passed), f = atomic_load(&failed);

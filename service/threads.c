@@ -1,11 +1,11 @@
 /*
- * diag/threads.c - the library-thread counters of diag/threads.h.
+ * service/threads.c - the library-thread counters of service/threads.h.
  *
  * One mutex and condition variable guard the per-kind counts.  Starting and
  * exiting a library thread is rare (a timer thread start, an AfterFunc, a
  * group task), so a mutex costs nothing measurable and makes the wait exact.
  */
-#include "diag/threads.h"
+#include "service/threads.h"
 
 #include "wait/debug.h"
 
@@ -15,6 +15,8 @@
 
 #include <gochan/chan.h>
 
+#include "wait/cond.h"
+
 static pthread_mutex_t threads_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t threads_cv;
 static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
@@ -23,15 +25,10 @@ static unsigned threads_total;
 
 static void threads_init(void)
 {
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&threads_cv, &a);
-	pthread_condattr_destroy(&a);
+	gowait__cond_init(&threads_cv);
 }
 
-void godiag__thread_start(enum godiag_thread_kind k)
+void gosvc__thread_start(enum godiag_thread_kind k)
 {
 	pthread_once(&threads_once, threads_init);
 	gowait__mutex_lock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
@@ -40,7 +37,7 @@ void godiag__thread_start(enum godiag_thread_kind k)
 	gowait__mutex_unlock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 }
 
-void godiag__thread_exit(enum godiag_thread_kind k)
+void gosvc__thread_exit(enum godiag_thread_kind k)
 {
 	pthread_once(&threads_once, threads_init);
 	gowait__mutex_lock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
@@ -50,7 +47,27 @@ void godiag__thread_exit(enum godiag_thread_kind k)
 	gowait__mutex_unlock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 }
 
-const char *godiag__thread_kind_name(enum godiag_thread_kind k)
+void gosvc__thread_exit_unlock(enum godiag_thread_kind k, pthread_mutex_t *mu)
+{
+	pthread_once(&threads_once, threads_init);
+	pthread_mutex_lock(&threads_mu);
+	/* Released while we hold threads_mu: whoever acquires @mu after this
+	 * and then threads_mu (gosvc__threads_sync) comes after our release
+	 * below.  Lock order: @mu ranks below threads_mu (chan/lockrank.h). */
+	pthread_mutex_unlock(mu);
+	threads_alive[k]--;
+	if (--threads_total == 0)
+		pthread_cond_broadcast(&threads_cv);
+	pthread_mutex_unlock(&threads_mu); /* the caller's last access */
+}
+
+void gosvc__threads_sync(void)
+{
+	pthread_mutex_lock(&threads_mu);
+	pthread_mutex_unlock(&threads_mu);
+}
+
+const char *gosvc__thread_kind_name(enum godiag_thread_kind k)
 {
 	static const char *const names[GODIAG_THREAD_KINDS] = {"timer", "afterfunc", "poller",
 							       "group", "diag"};
@@ -58,7 +75,7 @@ const char *godiag__thread_kind_name(enum godiag_thread_kind k)
 	return k < GODIAG_THREAD_KINDS ? names[k] : "total";
 }
 
-unsigned godiag__threads_alive(enum godiag_thread_kind k)
+unsigned gosvc__threads_alive(enum godiag_thread_kind k)
 {
 	unsigned n;
 
@@ -68,23 +85,14 @@ unsigned godiag__threads_alive(enum godiag_thread_kind k)
 	return n;
 }
 
-int godiag__threads_wait(int64_t deadline)
+int gosvc__threads_wait(int64_t deadline)
 {
 	int err = 0;
 
 	pthread_once(&threads_once, threads_init);
 	gowait__mutex_lock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
-	while (threads_total != 0 && err == 0) {
-		if (deadline == CHAN_FOREVER) {
-			pthread_cond_wait(&threads_cv, &threads_mu);
-			continue;
-		}
-		struct timespec ts = {.tv_sec = deadline / 1000000000,
-				      .tv_nsec = deadline % 1000000000};
-		if (deadline < 0)
-			ts = (struct timespec){0, 0};
-		err = pthread_cond_timedwait(&threads_cv, &threads_mu, &ts);
-	}
+	while (threads_total != 0 && err == 0)
+		err = gowait__cond_wait_until(&threads_cv, &threads_mu, deadline);
 	if (threads_total == 0)
 		err = 0;
 	gowait__mutex_unlock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);

@@ -1,0 +1,271 @@
+/*
+ * service/service.c - the service threads of service/service.h: start,
+ * idle linger, leave and shutdown, written once.
+ */
+#include "service/service.h"
+
+#include <errno.h>
+
+#include <gochan/chan.h>
+
+#include "wait/clock.h"
+#include "wait/cond.h"
+
+/* The service the calling thread serves (NULL: not a service thread). */
+static _Thread_local const struct gosvc *current;
+
+/* Under *s->mu: s->gone exists (made on first use: a static service needs
+ * a run-time call for its CLOCK_MONOTONIC condition variable, and every use
+ * is under *s->mu, so a plain flag decides it). */
+static void cv_ready_locked(struct gosvc *s)
+{
+	if (!s->cv_ready) {
+		gowait__cond_init(&s->gone);
+		s->cv_ready = true;
+	}
+}
+
+/* Under *s->mu: one thread fewer; wake whoever waits for that. */
+static void drop_live_locked(struct gosvc *s)
+{
+	s->live--;
+	cv_ready_locked(s);
+	pthread_cond_broadcast(&s->gone);
+}
+
+static int create(struct gosvc *s, void *(*main)(void *), void *arg, pthread_t *tid)
+{
+	pthread_attr_t attr;
+	int err = pthread_attr_init(&attr);
+
+	if (err)
+		return err;
+	/* Detached unless joined by gosvc__shutdown: a thread that idles out
+	 * on its own must not remain an unjoined (zombie) thread. */
+	if (!s->joinable)
+		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (!err)
+		err = pthread_create(tid, &attr, main, arg);
+	pthread_attr_destroy(&attr);
+	return err;
+}
+
+int gosvc__start_locked(struct gosvc *s, void *(*main)(void *), void *arg)
+{
+	pthread_t tid;
+
+	/* Counted before the create (rule 3), so neither count reads 0 while
+	 * a thread is about to run; pthread_create orders both before it. */
+	s->live++;
+	gosvc__thread_start(s->kind);
+	int err = create(s, main, arg, &tid);
+	if (err) {
+		gosvc__thread_exit(s->kind);
+		drop_live_locked(s);
+		return err;
+	}
+	if (s->joinable) {
+		s->tid = tid;
+		s->unjoined = true;
+	}
+	s->started++;
+	return 0;
+}
+
+int gosvc__ensure_locked(struct gosvc *s, void *(*main)(void *), void *arg)
+{
+	return s->live > 0 ? 0 : gosvc__start_locked(s, main, arg);
+}
+
+int gosvc__start(struct gosvc *s, void *(*main)(void *), void *arg)
+{
+	pthread_t tid;
+	int err;
+
+	pthread_mutex_lock(s->mu);
+	s->live++;
+	s->started++;
+	pthread_mutex_unlock(s->mu);
+	gosvc__thread_start(s->kind);
+	err = create(s, main, arg, &tid);
+	if (err) {
+		gosvc__thread_exit(s->kind);
+		pthread_mutex_lock(s->mu);
+		s->started--;
+		drop_live_locked(s);
+		pthread_mutex_unlock(s->mu);
+		return err;
+	}
+	if (s->joinable) {
+		/* A joinable service runs one thread at a time, started by its
+		 * owner under the owner's own serialisation (godiag_signal). */
+		pthread_mutex_lock(s->mu);
+		s->tid = tid;
+		s->unjoined = true;
+		pthread_mutex_unlock(s->mu);
+	}
+	return 0;
+}
+
+void gosvc__enter(struct gosvc *s)
+{
+	current = s;
+}
+
+bool gosvc__on_thread(const struct gosvc *s)
+{
+	return current == s;
+}
+
+bool gosvc__idle_expired_locked(struct gosvc *s, int64_t *idle_since, int64_t *wake)
+{
+	if (s->stop || s->linger_ns <= 0)
+		return true;
+	if (s->linger_ns == GOSVC_LINGER_FOREVER) {
+		*wake = CHAN_FOREVER;
+		return false;
+	}
+	int64_t now = chan_now();
+	if (*idle_since == GOSVC_BUSY)
+		*idle_since = now;
+	int64_t end = gowait__time_add(*idle_since, s->linger_ns);
+	if (now >= end)
+		return true;
+	*wake = end;
+	return false;
+}
+
+bool gosvc__stop_requested(struct gosvc *s)
+{
+	pthread_mutex_lock(s->mu);
+	bool stop = s->stop;
+	pthread_mutex_unlock(s->mu);
+	return stop;
+}
+
+void gosvc__cancel_stop_locked(struct gosvc *s)
+{
+	if (s->stop) {
+		s->stop = false;
+		cv_ready_locked(s);
+		pthread_cond_broadcast(&s->gone);
+	}
+}
+
+void gosvc__leave_locked(struct gosvc *s)
+{
+	drop_live_locked(s);
+	current = NULL;
+	/* Releases *s->mu under the counter's mutex, then drops the count:
+	 * the release of the counter's mutex is this thread's last access to
+	 * library state (rule 3; gosvc__sync is its partner). */
+	gosvc__thread_exit_unlock(s->kind, s->mu);
+}
+
+void gosvc__leave(struct gosvc *s)
+{
+	pthread_mutex_lock(s->mu);
+	gosvc__leave_locked(s);
+}
+
+int gosvc__shutdown_locked(struct gosvc *s, int (*busy)(void), void (*wake)(void))
+{
+	int err = 0;
+
+	if (gosvc__on_thread(s))
+		return EDEADLK;
+	cv_ready_locked(s);
+	for (;;) {
+		if (busy && (err = busy()) != 0)
+			break;
+		if (s->live == 0)
+			break;
+		if (!s->stop) {
+			s->stop = true;
+			if (wake)
+				wake();
+		}
+		/* Woken by a thread leaving, or by new work cancelling the
+		 * stop (then @busy reports it). */
+		pthread_cond_wait(&s->gone, s->mu);
+	}
+	/* A stop outlives no shutdown: a thread started later serves as
+	 * usual. */
+	s->stop = false;
+	/* The threads that left are past their last access (rule 4). */
+	gosvc__threads_sync();
+	return err;
+}
+
+int gosvc__shutdown(struct gosvc *s, int (*busy)(void), void (*wake)(void))
+{
+	pthread_t tid;
+	bool join = false;
+
+	pthread_mutex_lock(s->mu);
+	int err = gosvc__shutdown_locked(s, busy, wake);
+	if (err == 0 && s->joinable && s->unjoined) {
+		s->unjoined = false;
+		tid = s->tid;
+		join = true;
+	}
+	pthread_mutex_unlock(s->mu);
+	if (join)
+		pthread_join(tid, NULL);
+	return err;
+}
+
+int gosvc__wait_gone(struct gosvc *s, int64_t deadline)
+{
+	int err = 0;
+
+	pthread_mutex_lock(s->mu);
+	cv_ready_locked(s);
+	while (s->live > 0 && err == 0)
+		err = gowait__cond_wait_until(&s->gone, s->mu, deadline);
+	err = s->live > 0 ? ETIMEDOUT : 0;
+	pthread_mutex_unlock(s->mu);
+	if (err == 0)
+		gosvc__threads_sync();
+	return err;
+}
+
+void gosvc__sync(struct gosvc *s)
+{
+	pthread_mutex_lock(s->mu);
+	pthread_mutex_unlock(s->mu);
+	gosvc__threads_sync();
+}
+
+int64_t gosvc__set_linger_locked(struct gosvc *s, int64_t ns)
+{
+	int64_t old = s->linger_ns;
+
+	s->linger_ns = ns;
+	return old;
+}
+
+unsigned gosvc__live(struct gosvc *s)
+{
+	pthread_mutex_lock(s->mu);
+	unsigned n = s->live;
+	pthread_mutex_unlock(s->mu);
+	return n;
+}
+
+uint64_t gosvc__started(struct gosvc *s)
+{
+	pthread_mutex_lock(s->mu);
+	uint64_t n = s->started;
+	pthread_mutex_unlock(s->mu);
+	return n;
+}
+
+void gosvc__forget_locked(struct gosvc *s)
+{
+	s->live = 0;
+	s->stop = false;
+	s->unjoined = false;
+	if (s->cv_ready)
+		gowait__cond_init(&s->gone);
+}
