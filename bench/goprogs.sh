@@ -29,5 +29,8 @@ trap 'rm -rf "$BUILD"' EXIT
 export BENCH_RUST=0 BENCH_CHART=0 BENCH_UNIT=s BENCH_NAIVE=1
 BENCH_BUILD=$BUILD BENCH_LOAD=0 BENCH_OUT=$OUTDIR/goprogs-idle.txt bench/run.sh "$@"
 echo
+# The loaded half's header names the compiler the idle half built with.
+BENCH_CC_DESC="$(sed -n 's/^gochan:  \(.*\), commit .*/\1/p' "$OUTDIR/goprogs-idle.txt") (built for the idle half)"
+export BENCH_CC_DESC
 BENCH_BUILD=$BUILD BENCH_BIN_DIR=$BUILD BENCH_LOAD=$LOAD BENCH_OUT=$OUTDIR/goprogs-loaded.txt \
 	bench/run.sh "$@"

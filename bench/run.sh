@@ -126,7 +126,7 @@ apt_install() {
 BENCH_BIN_DIR=${BENCH_BIN_DIR:-${GOCHAN_BENCH_BIN:-}} # build.zig sets GOCHAN_BENCH_BIN
 if [ -n "$BENCH_BIN_DIR" ]; then
 	CBIN=$BENCH_BIN_DIR
-	CC_DESC="prebuilt in $CBIN"
+	CC_DESC=${BENCH_CC_DESC:-prebuilt in $CBIN} # goprogs.sh names the compiler
 else
 	CBIN=$BUILD
 	if [ -z "${CC:-}" ]; then
@@ -422,8 +422,9 @@ for l in open(sys.argv[2]):
     runs.setdefault((name, impl), []).append(val)
     ns[name] = n
 def fmt(x):
-    if unit == "s":
-        return f"{x:.3g}"  # 3 significant digits: 0.00123, 0.118, 12.3
+    if unit == "s":  # 3 significant digits, no exponent: 0.0000860, 0.118, 12.3
+        import math
+        return f"{x:.{min(7, max(0, 2 - math.floor(math.log10(x))))}f}" if x > 0 else "0"
     return f"{x:.1f}" if x < 100 else f"{x:.0f}"
 def summary(vals):
     nums = [float(v) for v in vals if v.replace('.', '', 1).isdigit()]
