@@ -207,8 +207,13 @@ typedef struct bench_case {
 	int64_t (*run)(long *n);
 } bench_case_t;
 
-/** The main() of every bench program: see the protocol at the top. */
-static inline int bench_main(int argc, char **argv, const bench_case_t *cases, size_t ncases)
+/**
+ * The main() of a bench program whose cases run on the implementation
+ * @impl (printed as impl=<impl>; bench/goprogs.c runs gochan or the naive
+ * channel): see the protocol at the top.
+ */
+static inline int bench_main_impl(int argc, char **argv, const bench_case_t *cases, size_t ncases,
+				  const char *impl)
 {
 	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
 		for (size_t i = 0; i < ncases; i++)
@@ -231,13 +236,19 @@ static inline int bench_main(int argc, char **argv, const bench_case_t *cases, s
 			continue;
 		int64_t ns = cases[i].run(&n);
 		BENCH_CHECK(n > 0);
-		printf("case=%s impl=gochan n=%ld ns_per_op=%.2f\n", cases[i].name, n,
+		printf("case=%s impl=%s n=%ld ns_per_op=%.2f\n", cases[i].name, impl, n,
 		       (double)ns / (double)n);
 		fflush(stdout);
 		return 0;
 	}
 	fprintf(stderr, "%s: unknown case '%s'\n", argv[0], argv[1]);
 	return 2;
+}
+
+/** The main() of every bench program: see the protocol at the top. */
+static inline int bench_main(int argc, char **argv, const bench_case_t *cases, size_t ncases)
+{
+	return bench_main_impl(argc, argv, cases, ncases, "gochan");
 }
 
 #endif /* GOCHAN_BENCH_H */

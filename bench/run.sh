@@ -7,6 +7,8 @@
 #   bench/run.sh suite          the issue-11 set: crossbeam's suite + Go's
 #                               ChanSync, ChanProdCons0/100, SelectUncontended,
 #                               ChanNonblocking
+#   bench/run.sh goprogs        the whole-program ports of bench/goprogs.c
+#                               (bench/goprogs.sh runs them idle and loaded)
 #
 # Environment:
 #   ROUNDS=5          rounds per case (each round runs gochan and Go once;
@@ -31,11 +33,27 @@
 #   BENCH_BIN_DIR=dir use the C programs already built there instead of
 #                     building them (`zig build bench` sets GOCHAN_BENCH_BIN,
 #                     read as the same thing, to its bench-bin output)
+#   BENCH_LOAD=N      loaded mode: N busy processes (bench/load.sh: shell busy
+#                     loops at this script's priority) run from just before
+#                     the first case to the end of the last, stopped on any
+#                     exit (error, Ctrl-C); `uptime` before and after, and
+#                     "loaded: N busy" in the table's header.  0: idle (default)
+#   BENCH_NAIVE=1     the naive-channel column (bench/naive/: one global mutex,
+#                     a condition variable per waiter) for the families that
+#                     can run on it (`prog --impls` lists naive: goprogs);
+#                     default on when a selected case has one; 0 leaves it out
+#   BENCH_UNIT=ns     ns: ns/op; s: the whole run's seconds (ns/op times n),
+#                     for programs timed whole (bench/goprogs.sh sets it)
+#   BENCH_OUT=file    where the table goes (default bench/results/latest.txt);
+#                     the raw lines then go to file without .txt, plus .raw
+#   BENCH_BUILD_ONLY=1  build libgochan.a and the C programs into BENCH_BUILD
+#                     (required then) and run nothing; =lib: libgochan.a only
+#                     (bench/loadswitch.sh)
 #   CC, CFLAGS        C compiler and flags (default: python3 -m ziglang cc, -O3)
 #   BENCH_BUILD=dir   build directory, kept afterwards (default: a fresh
 #                     temporary directory per run, removed at exit)
 #
-# Writes the table to bench/results/latest.txt, the raw per-run lines to
+# Writes the table to bench/results/latest.txt (or BENCH_OUT), the raw per-run lines to
 # bench/results/latest.raw and the chart of the ratios to
 # bench/results/latest.png.  See bench/README.md for what the cases mean.
 set -euo pipefail
@@ -48,14 +66,30 @@ QUICK_DIV=${QUICK_DIV:-20}
 if [ "$QUICK" = 1 ]; then ROUNDS=${ROUNDS:-1}; else ROUNDS=${ROUNDS:-5}; fi
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
 RESULTS=$ROOT/bench/results
+BENCH_LOAD=${BENCH_LOAD:-0}
+[[ $BENCH_LOAD =~ ^[0-9]+$ ]] || { echo "run.sh: BENCH_LOAD must be a count" >&2; exit 2; }
+BENCH_UNIT=${BENCH_UNIT:-ns}
+# shellcheck source=bench/load.sh
+. "$ROOT/bench/load.sh"
+# Every exit (the end, an error under set -e, Ctrl-C, kill) stops the load
+# and removes a temporary build directory.
+RM_BUILD=""
+cleanup() {
+	load_stop
+	[ -z "$RM_BUILD" ] || rm -rf "$RM_BUILD"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 # Each run builds into its own directory: the checkout is shared, and two
 # runs at once must not overwrite each other's programs, case list or data.
 if [ -n "${BENCH_BUILD:-}" ]; then
 	mkdir -p "$BENCH_BUILD"
 	BUILD=$(cd "$BENCH_BUILD" && pwd)
 else
+	[ "${BENCH_BUILD_ONLY:-0}" = 0 ] || { echo "run.sh: BENCH_BUILD_ONLY needs BENCH_BUILD" >&2; exit 2; }
 	BUILD=$(mktemp -d "${TMPDIR:-/tmp}/gochan-bench.XXXXXX")
-	trap 'rm -rf "$BUILD"' EXIT
+	RM_BUILD=$BUILD
 fi
 mkdir -p "$RESULTS"
 
@@ -65,6 +99,9 @@ log() { printf '%s\n' "$*" >&2; }
 if [ "$#" = 1 ] && [ "$1" = suite ]; then
 	set -- '^bounded' '^chan_sync$' '^prodcons_c0_t2$' '^prodcons_c100_t2$' \
 		'^select_uncontended$' '^nonblocking$'
+elif [ "$#" = 1 ] && [ "$1" = goprogs ]; then
+	set -- '^doubleselect$' '^sieve$' '^powser1$' '^multiconsumer$' '^xbeam_stress$' \
+		'^xbeam_stress_shared$'
 fi
 
 # apt-get install the Debian packages named, when allowed (root or sudo -n);
@@ -89,7 +126,7 @@ apt_install() {
 BENCH_BIN_DIR=${BENCH_BIN_DIR:-${GOCHAN_BENCH_BIN:-}} # build.zig sets GOCHAN_BENCH_BIN
 if [ -n "$BENCH_BIN_DIR" ]; then
 	CBIN=$BENCH_BIN_DIR
-	CC_DESC="prebuilt in $CBIN"
+	CC_DESC=${BENCH_CC_DESC:-prebuilt in $CBIN} # goprogs.sh names the compiler
 else
 	CBIN=$BUILD
 	if [ -z "${CC:-}" ]; then
@@ -119,6 +156,10 @@ else
 	done
 	rm -f "$BUILD/libgochan.a"
 	ar rcs "$BUILD/libgochan.a" "${objs[@]}"
+	if [ "${BENCH_BUILD_ONLY:-0}" = lib ]; then
+		log "built $BUILD/libgochan.a (BENCH_BUILD_ONLY=lib)"
+		exit 0
+	fi
 	for src in bench/*.c; do
 		fam=$(basename "$src" .c)
 		log "building $fam"
@@ -127,6 +168,10 @@ else
 		$CC $COMMON $CFLAGS "$src" "$BUILD/libgochan.a" $URCU -pthread -o "$BUILD/$fam" ||
 			log "WARNING: $fam does not build; its cases are skipped"
 	done
+fi
+if [ "${BENCH_BUILD_ONLY:-0}" = 1 ]; then
+	log "built into $BUILD (BENCH_BUILD_ONLY)"
+	exit 0
 fi
 
 # ---- build the Go twins ----------------------------------------------------
@@ -241,21 +286,38 @@ done
 ncases=$(wc -l <"$CASES_FILE")
 [ "$ncases" -gt 0 ] || { log "no cases selected"; exit 1; }
 
+# ---- the naive channel: families whose program runs on it too --------------
+# (`prog --impls` lists "naive"; BENCH_IMPL=naive selects it at run time.)
+NAIVE_FAMS=" "
+if [ "${BENCH_NAIVE:-1}" = 1 ]; then
+	for fam in $(cut -d' ' -f1 "$CASES_FILE" | sort -u); do
+		if "$CBIN/$fam" --impls 2>/dev/null | grep -qw naive; then
+			NAIVE_FAMS="$NAIVE_FAMS$fam "
+		fi
+	done
+	[ "$NAIVE_FAMS" = " " ] || IMPLS="$IMPLS naive"
+fi
+
 # ---- run, interleaved -------------------------------------------------------
 # raw lines: case impl ns_per_op|FAIL|TIMEOUT n
 RAW=$BUILD/raw.txt
 : >"$RAW"
 run_one() { # fam case n impl
-	local fam=$1 name=$2 n=$3 impl=$4 bin out rc
+	local fam=$1 name=$2 n=$3 impl=$4 bin out rc cimpl=gochan
 	case $impl in
 	gochan) bin=$CBIN/$fam ;;
 	go) bin=$BUILD/${fam}_go ;;
 	crossbeam) bin=$BUILD/${fam}_rs ;;
 	base) bin=$BUILD/${fam}_base ;;
+	naive)
+		# Only the families that have it; the table shows "-" for the others.
+		[[ $NAIVE_FAMS == *" $fam "* ]] || return 0
+		bin=$CBIN/$fam cimpl=naive
+		;;
 	esac
 	if [ ! -x "$bin" ]; then echo "$name $impl MISSING $n" >>"$RAW"; return; fi
 	set +e
-	out=$(timeout -k 5 "$BENCH_TIMEOUT" "$bin" "$name" "$n" 2>&1)
+	out=$(BENCH_IMPL=$cimpl timeout -k 5 "$BENCH_TIMEOUT" "$bin" "$name" "$n" 2>&1)
 	rc=$?
 	set -e
 	local ns
@@ -284,6 +346,13 @@ probe() {
 		sed -n 's/^cacheline_roundtrip_ns=//p' >>"$PROBES" || true
 }
 
+# The loaded mode: the load runs from here to the end of the last round.
+UPTIME_BEFORE=$(load_uptime)
+log "uptime before: $UPTIME_BEFORE"
+if [ "$BENCH_LOAD" -gt 0 ]; then
+	log "loaded mode: starting $BENCH_LOAD busy processes"
+	load_start "$BENCH_LOAD"
+fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 START=$(date +%s)
 for r in $(seq 1 "$ROUNDS"); do
@@ -302,6 +371,15 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 probe
 ELAPSED=$(($(date +%s) - START))
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
+UPTIME_AFTER=$(load_uptime)
+log "uptime after: $UPTIME_AFTER"
+if [ "$BENCH_LOAD" -gt 0 ]; then
+	load_stop
+	LOAD_DESC="loaded: $BENCH_LOAD busy (bench/load.sh: $BENCH_LOAD x sh -c 'while :; do :; done', started before the first case, stopped after the last)"
+else
+	LOAD_DESC="idle: no load started by run.sh"
+fi
 PROBE_DESC=$(python3 -c '
 import sys, statistics
 v = [float(x) for x in open(sys.argv[1]).read().split()]
@@ -311,9 +389,17 @@ print(f"{statistics.median(v):.0f} ns median ({min(v):.0f}-{max(v):.0f}) over {l
 # ---- the table ----------------------------------------------------------------
 CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 {
-	echo "gochan vs Go${RUST_DESC:+ vs crossbeam-channel}: ns/op, median (min-max) of $ROUNDS interleaved rounds; ratios of medians (below 1: gochan faster)"
+	what="ns/op"
+	[ "$BENCH_UNIT" != s ] || what="seconds per whole run"
+	naive_desc=""
+	# shellcheck disable=SC2086 # word splitting trims the list
+	[ "$NAIVE_FAMS" = " " ] || naive_desc=" vs the naive channel (bench/naive/, in $(echo $NAIVE_FAMS))"
+	echo "gochan vs Go${RUST_DESC:+ vs crossbeam-channel}$naive_desc: $what, median (min-max) of $ROUNDS interleaved rounds; ratios of medians (below 1: gochan faster)"
+	echo "$LOAD_DESC"
+	echo "uptime before: $UPTIME_BEFORE"
+	echo "uptime after:  $UPTIME_AFTER"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "command: $([ "$QUICK" = 1 ] && echo "QUICK=1 ")${SUITE_N:+SUITE_N=$SUITE_N }ROUNDS=$ROUNDS bench/run.sh $*"
+	echo "command: $([ "$QUICK" = 1 ] && echo "QUICK=1 ")${SUITE_N:+SUITE_N=$SUITE_N }$([ "$BENCH_LOAD" = 0 ] || echo "BENCH_LOAD=$BENCH_LOAD ")ROUNDS=$ROUNDS bench/run.sh $*"
 	echo "machine: $(nproc) CPUs (nproc), ${CPU:-unknown CPU}, $(uname -sr)"
 	echo "parallel width (BENCH_PROCS): ${BENCH_PROCS:-$(nproc)}"
 	echo "gochan:  $CC_DESC, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -321,18 +407,24 @@ CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 	[ -z "$RUST_DESC" ] || echo "rust:    $RUST_DESC"
 	[ -z "$BASE_DESC" ] || echo "before:  $BASE_DESC"
 	echo "cache-line round trip between two CPUs (bench/probe/cacheline.c): $PROBE_DESC"
-	echo "elapsed: ${ELAPSED}s; load average (1/5/15 min) at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+	echo "elapsed: ${ELAPSED}s; load average (1/5/15 min) at start $LOAD_START, at end $LOAD_END"
 	echo
-	python3 - "$CASES_FILE" "$RAW" "$BUILD/ratios.tsv" <<'EOF'
+	python3 - "$CASES_FILE" "$RAW" "$BUILD/ratios.tsv" "$BENCH_UNIT" <<'EOF'
 import sys, statistics
 cases = [l.split()[1] for l in open(sys.argv[1]) if l.strip()]
+unit = sys.argv[4]
 runs = {}
 ns = {}
 for l in open(sys.argv[2]):
     name, impl, val, n = l.split()
+    if unit == "s" and val.replace('.', '', 1).isdigit():
+        val = f"{float(val) * float(n) / 1e9:.6f}"  # the whole run, seconds
     runs.setdefault((name, impl), []).append(val)
     ns[name] = n
 def fmt(x):
+    if unit == "s":  # 3 significant digits, no exponent: 0.0000860, 0.118, 12.3
+        import math
+        return f"{x:.{min(7, max(0, 2 - math.floor(math.log10(x))))}f}" if x > 0 else "0"
     return f"{x:.1f}" if x < 100 else f"{x:.0f}"
 def summary(vals):
     nums = [float(v) for v in vals if v.replace('.', '', 1).isdigit()]
@@ -346,11 +438,15 @@ def summary(vals):
     return med, s
 xb = any(impl == "crossbeam" for (_, impl) in runs)
 base = any(impl == "base" for (_, impl) in runs)
-head = ["case", "n", "gochan ns/op", "Go ns/op", "gochan/Go"]
+nv = any(impl == "naive" for (_, impl) in runs)
+u = "s" if unit == "s" else "ns/op"
+head = ["case", "n", f"gochan {u}", f"Go {u}", "gochan/Go"]
 if xb:
-    head += ["crossbeam ns/op", "gochan/xbeam"]
+    head += [f"crossbeam {u}", "gochan/xbeam"]
 if base:
-    head += ["before ns/op", "after/before"]
+    head += [f"before {u}", "after/before"]
+if nv:
+    head += [f"naive {u}", "gochan/naive"]
 rows = [head]
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
@@ -367,6 +463,9 @@ for c in cases:
     if base:
         mb, sb = summary(runs.get((c, "base"), []))
         row += [sb, ratio(mg, mb)]
+    if nv:
+        mn, sn = summary(runs.get((c, "naive"), []))
+        row += [sn, ratio(mg, mn)]
     rows.append(row)
     tsv.write(f"{c}\t{ratio(mg, mo)}\t{ratio(mg, mx)}\t{ratio(mg, mb)}\n")
 tsv.close()
@@ -508,5 +607,10 @@ if [ "${BENCH_CHART:-1}" = 1 ]; then
 	fi
 fi
 # Publish whole files only (another run may be publishing too).
-cp "$BUILD/table.txt" "$RESULTS/latest.txt.$$" && mv -f "$RESULTS/latest.txt.$$" "$RESULTS/latest.txt"
-cp "$RAW" "$RESULTS/latest.raw.$$" && mv -f "$RESULTS/latest.raw.$$" "$RESULTS/latest.raw"
+OUT=${BENCH_OUT:-$RESULTS/latest.txt}
+mkdir -p "$(dirname "$OUT")"
+cp "$BUILD/table.txt" "$OUT.$$" && mv -f "$OUT.$$" "$OUT"
+log "table: $OUT"
+RAW_OUT=$RESULTS/latest.raw
+[ -z "${BENCH_OUT:-}" ] || RAW_OUT=${OUT%.txt}.raw
+cp "$RAW" "$RAW_OUT.$$" && mv -f "$RAW_OUT.$$" "$RAW_OUT"

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# bench/loadswitch.sh - does channel throughput follow the load when it comes
+# and goes (issue 21)?  A throughput probe (bench/probe/throughput.c: one
+# producer, one consumer, a cap-1 channel: crossbeam's bounded1_spsc) prints
+# its rate every 100 ms for DURATION seconds while this script turns a load
+# of N busy processes on and off every PERIOD seconds (SIGCONT / SIGSTOP,
+# bench/load.sh).  Writes the trace (time, load on/off, ops/s) and a summary
+# (median throughput with the load on and off; how long after each switch
+# the throughput settles) to bench/results/loadswitch.txt.
+#
+# Environment:
+#   LOADSWITCH_S=60      duration, whole seconds (e.g. 6 for a smoke run)
+#   LOADSWITCH_PERIOD=1  whole seconds between switches (the first period is off)
+#   LOADSWITCH_MS=100    probe sample interval
+#   LOADSWITCH_CAP=1     the probe's channel capacity (0: bounded0_spsc)
+#   LOADSWITCH_OUT=bench/results/loadswitch.txt
+#   SETTLE_BAND=0.5      a sample has settled when it is within a factor
+#                        (1 + SETTLE_BAND) of its state's median
+#   BENCH_LOAD=N         busy processes when on (default: nproc)
+#   BENCH_IMPL=naive     the probe on the naive channel instead of gochan
+#   CC, CFLAGS           as bench/run.sh (which builds libgochan.a)
+#
+# "Settles": for each switch, the time from the switch to the end of the
+# first sample after which every sample up to the next switch is within the
+# band around the median of its state (all on-samples, or all off-samples,
+# of the run, the first sample after each switch left out of the medians:
+# it straddles the switch).  A switch whose samples never stay in the band
+# counts as the whole period.
+set -euo pipefail
+export LC_ALL=C # $EPOCHREALTIME with a '.'
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+DURATION=${LOADSWITCH_S:-60}
+PERIOD=${LOADSWITCH_PERIOD:-1}
+INTERVAL_MS=${LOADSWITCH_MS:-100}
+CAP=${LOADSWITCH_CAP:-1}
+OUT=${LOADSWITCH_OUT:-$ROOT/bench/results/loadswitch.txt}
+LOAD=${BENCH_LOAD:-$(nproc)}
+BAND=${SETTLE_BAND:-0.5}
+IMPL=${BENCH_IMPL:-gochan}
+log() { printf '%s\n' "$*" >&2; }
+for v in DURATION PERIOD INTERVAL_MS CAP LOAD; do
+	[[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 -o "$v" = CAP ] ||
+		{ log "loadswitch.sh: $v must be a whole number (got '${!v}')"; exit 2; }
+done
+
+# shellcheck source=bench/load.sh
+. "$ROOT/bench/load.sh"
+BUILD=$(mktemp -d "${TMPDIR:-/tmp}/gochan-loadswitch.XXXXXX")
+PROBE_PID=""
+cleanup() {
+	load_stop
+	[ -z "$PROBE_PID" ] || kill "$PROBE_PID" 2>/dev/null || true
+	rm -rf "$BUILD"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- build: libgochan.a by run.sh, then the probe against it -------------------
+BENCH_BUILD=$BUILD BENCH_BUILD_ONLY=lib bench/run.sh >&2
+if [ -z "${CC:-}" ]; then
+	if python3 -m ziglang version >/dev/null 2>&1; then CC="python3 -m ziglang cc"; else CC=gcc; fi
+fi
+CFLAGS=${CFLAGS:--O3 -DNDEBUG}
+URCU=$(pkg-config --cflags --libs liburcu-cds 2>/dev/null || echo "-lurcu-cds -lurcu-common")
+# shellcheck disable=SC2086
+$CC -std=c11 -D_GNU_SOURCE -Iinclude -I. $CFLAGS bench/probe/throughput.c "$BUILD/libgochan.a" \
+	$URCU -pthread -o "$BUILD/throughput"
+
+# ---- run: the probe in the background, the load switched in the foreground ------
+UPTIME_BEFORE=$(load_uptime)
+load_start "$LOAD"
+load_pause
+SWITCHES=$BUILD/switches.txt # "<realtime> on|off" per switch
+: >"$SWITCHES"
+BENCH_IMPL=$IMPL "$BUILD/throughput" "$DURATION" "$INTERVAL_MS" "$CAP" >"$BUILD/samples.txt" &
+PROBE_PID=$!
+t0=$EPOCHREALTIME
+echo "$t0 off" >>"$SWITCHES"
+state=off
+k=1
+# Switch at t0 + k*PERIOD (absolute targets: no drift from the sleeps), in
+# integer microseconds: no helper process wakes up between the samples
+# except sleep(1) itself.
+t0us=${t0/./}
+while ((k * PERIOD * 1000000 < DURATION * 1000000)); do
+	now=${EPOCHREALTIME/./}
+	d=$((10#$t0us + k * PERIOD * 1000000 - 10#$now))
+	if ((d > 0)); then sleep "$(printf '%d.%06d' $((d / 1000000)) $((d % 1000000)))"; fi
+	if [ "$state" = off ]; then load_resume; state=on; else load_pause; state=off; fi
+	echo "$EPOCHREALTIME $state" >>"$SWITCHES"
+	k=$((k + 1))
+done
+wait "$PROBE_PID"
+PROBE_PID=""
+UPTIME_AFTER=$(load_uptime)
+load_stop
+
+# ---- the trace and its summary ----------------------------------------------------
+mkdir -p "$(dirname "$OUT")"
+{
+	echo "bench/loadswitch.sh: channel throughput while a load of $LOAD busy processes goes on and off every ${PERIOD}s"
+	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "command: LOADSWITCH_S=$DURATION LOADSWITCH_PERIOD=$PERIOD LOADSWITCH_MS=$INTERVAL_MS LOADSWITCH_CAP=$CAP BENCH_LOAD=$LOAD BENCH_IMPL=$IMPL bench/loadswitch.sh"
+	echo "probe:   bench/probe/throughput.c, 1 producer + 1 consumer, capacity $CAP, $IMPL; sample every ${INTERVAL_MS} ms"
+	echo "machine: $(nproc) CPUs (nproc), $(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(uname -sr)"
+	echo "gochan:  $CC $CFLAGS, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "uptime before: $UPTIME_BEFORE"
+	echo "uptime after:  $UPTIME_AFTER"
+	python3 - "$SWITCHES" "$BUILD/samples.txt" "$BAND" "$PERIOD" <<'EOF'
+import sys, math, statistics
+sw = [(float(t), s) for t, s in (l.split() for l in open(sys.argv[1]) if l.strip())]
+smp = [(float(t), float(r)) for t, r in (l.split() for l in open(sys.argv[2]) if l.strip())]
+band, period = float(sys.argv[3]), float(sys.argv[4])
+t0 = sw[0][0]
+def seg_of(t):  # index of the switch in force at t
+    i = 0
+    while i + 1 < len(sw) and sw[i + 1][0] <= t:
+        i += 1
+    return i
+rows = []  # (t, state, rate, segment, first sample of its segment)
+seen = set()
+for t, r in smp:
+    i = seg_of(t)
+    rows.append((t, sw[i][1], r, i, i not in seen))
+    seen.add(i)
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+state_med = {s: med([r for (_, st, r, _, first) in rows if st == s and not first]) for s in ("on", "off")}
+lo_hi = lambda m: (m / (1 + band), m * (1 + band))
+settle = {"on": [], "off": []}
+per_switch = []  # "state@t: settle"
+for i in range(1, len(sw)):
+    s = sw[i][1]
+    seg = [(t, r) for (t, st, r, j, _) in rows if j == i]
+    if not seg:
+        continue
+    lo, hi = lo_hi(state_med[s])
+    k = len(seg)  # index of the first sample from which all stay in the band
+    while k > 0 and lo <= seg[k - 1][1] <= hi:
+        k -= 1
+    if k == len(seg):
+        settle[s].append(None)
+    elif k == 0:
+        settle[s].append(0.0)
+    else:
+        settle[s].append(seg[k - 1][0] - sw[i][0])  # the end of the last sample out of the band
+    x = settle[s][-1]
+    per_switch.append(f"{s}@{sw[i][0] - t0:.1f}s: " + ("never" if x is None else f"{x * 1000:.0f}"))
+def fmt_rate(x):
+    return "-" if x != x else f"{x:,.0f}"
+print(f"samples: {len(rows)}; switches: {len(sw) - 1}")
+print(f"median throughput, load ON  (ops/s): {fmt_rate(state_med['on'])}")
+print(f"median throughput, load OFF (ops/s): {fmt_rate(state_med['off'])}")
+if state_med["off"] == state_med["off"] and state_med["on"] == state_med["on"] and state_med["on"] > 0:
+    print(f"off/on ratio: {state_med['off'] / state_med['on']:.2f}")
+for s, what in (("on", "off -> on"), ("off", "on -> off")):
+    v = settle[s]
+    ok = [x for x in v if x is not None]
+    never = len(v) - len(ok)
+    if v:
+        print(f"settle after {what} ({len(v)} switches, band x{1 + band:g} around the {s} median): "
+              f"median {med(ok) * 1000 if ok else float('nan'):.0f} ms, max {max(ok) * 1000 if ok else float('nan'):.0f} ms"
+              + (f", {never} never settled within the period" if never else ""))
+if per_switch:
+    print("settle per switch (ms): " + ", ".join(per_switch))
+print()
+print("# t (s since start)  load  ops/s   (first sample after a switch marked *)")
+for t, s, r, _, first in rows:
+    print(f"{t - t0:8.3f}  {s:<3}  {r:12.0f}{' *' if first else ''}")
+EOF
+} >"$BUILD/out.txt"
+cp "$BUILD/out.txt" "$OUT.$$" && mv -f "$OUT.$$" "$OUT"
+sed -n '1,/^$/p' "$OUT"
+log "trace: $OUT"
