@@ -286,8 +286,12 @@ struct ign_node *ign_dir(struct ign_node *parent, int dirfd, const char *path, s
 		if (e && e != ENOENT)
 			note(errs, names[i], e);
 	}
-	if (!n.has_git && !n.ignore.n && !n.gitignore.n && !n.exclude.n)
+	if (!n.has_git && !n.ignore.n && !n.gitignore.n && !n.exclude.n) {
+		rules_free(&n.ignore); /* files of comments only */
+		rules_free(&n.gitignore);
+		errno = 0;
 		return parent ? ign_ref(parent) : NULL; /* nothing here: share the parent's */
+	}
 	struct ign_node *m = malloc(sizeof *m);
 	if (!m)
 		goto oom;

@@ -57,9 +57,9 @@ struct ign_errors {
  * @plen bytes, "" for the root) under @parent (NULL at the served root):
  * a new node if the directory holds .ignore, .gitignore or .git, else
  * @parent with one more reference.  Ignore files that cannot be read are
- * listed in @errs and left out.  NULL only when @parent is NULL and there is
- * nothing to read, or when memory ran out (errno ENOMEM; then @parent is
- * still the caller's).
+ * listed in @errs and left out.  NULL when @parent is NULL and there is
+ * nothing to read (errno 0), or when memory ran out (errno ENOMEM; then
+ * @parent is still the caller's).
  */
 struct ign_node *ign_dir(struct ign_node *parent, int dirfd, const char *path, size_t plen,
 			 struct ign_errors *errs);

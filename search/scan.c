@@ -288,9 +288,9 @@ static struct ign_node *dir_rules(struct worker *w, int fd, const char *rel, str
 	size_t pl = strlen(s->prefix), rl = strlen(rel);
 	struct ign_errors errs = {0};
 	struct ign_node *n = ign_dir(up, fd, NULL, pl + (pl && rl) + rl, &errs);
-	if (!n && up) { /* ENOMEM: this directory's own rules are lost */
+	if (!n && errno == ENOMEM) { /* this directory's own rules are lost */
 		atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
-		n = ign_ref(up);
+		n = up ? ign_ref(up) : NULL;
 	}
 	for (int i = 0; i < errs.n && *go_on; i++) {
 		path_join(&w->path, s->prefix, rel, errs.e[i].name);

@@ -49,6 +49,7 @@ FILES = {
     "repo/nested/.git/HEAD": "", "repo/nested/n.tmp": "", "repo/nested/sub/excluded.txt": "",
     "repo/nested/.gitignore": "/only-here.md\n", "repo/nested/only-here.md": "", "repo/nested/d/only-here.md": "",
     "notrepo/.gitignore": "*.txt\n", "notrepo/t.txt": "",
+    "notrepo/c/.ignore": "# comments only\n", "notrepo/c/f.txt": "",
     ".hg/store": "", ".svn/entries": "", "lib/.svn/entries": "",
 }
 
