@@ -16,16 +16,19 @@ int dirq_init(struct dirq *q, int workers)
 	return 0;
 }
 
-void dirq_destroy(struct dirq *q)
+void dirq_destroy(struct dirq *q, void (*drop)(void *tag))
 {
-	for (size_t i = 0; i < q->n; i++)
-		free(q->stack[i]);
+	for (size_t i = 0; i < q->n; i++) {
+		free(q->stack[i].dir);
+		if (drop)
+			drop(q->stack[i].tag);
+	}
 	free(q->stack);
 	chan_unref(q->wake);
 	pthread_mutex_destroy(&q->mu);
 }
 
-bool dirq_push(struct dirq *q, const char *dir, size_t len)
+bool dirq_push(struct dirq *q, const char *dir, size_t len, void *tag)
 {
 	char *d = malloc(len + 1);
 	if (!d)
@@ -35,7 +38,7 @@ bool dirq_push(struct dirq *q, const char *dir, size_t len)
 	pthread_mutex_lock(&q->mu);
 	if (q->n == q->cap) {
 		size_t cap = q->cap ? 2 * q->cap : 64;
-		char **st = realloc(q->stack, cap * sizeof *st);
+		struct dirq_item *st = realloc(q->stack, cap * sizeof *st);
 		if (!st) {
 			pthread_mutex_unlock(&q->mu);
 			free(d);
@@ -44,7 +47,7 @@ bool dirq_push(struct dirq *q, const char *dir, size_t len)
 		q->stack = st;
 		q->cap = cap;
 	}
-	q->stack[q->n++] = d;
+	q->stack[q->n++] = (struct dirq_item){.dir = d, .tag = tag};
 	q->pending++;
 	if (q->idle > 0)
 		(void)chan_try_send(q->wake, NULL); /* EAGAIN: enough tokens already */
@@ -52,7 +55,7 @@ bool dirq_push(struct dirq *q, const char *dir, size_t len)
 	return true;
 }
 
-char *dirq_pop(struct dirq *q, ctx_t *ctx)
+char *dirq_pop(struct dirq *q, ctx_t *ctx, void **tag)
 {
 	chan_t *done = ctx_done(ctx);
 	pthread_mutex_lock(&q->mu);
@@ -64,9 +67,10 @@ char *dirq_pop(struct dirq *q, ctx_t *ctx)
 			return NULL;
 		}
 		if (q->n > 0) {
-			char *d = q->stack[--q->n];
+			struct dirq_item it = q->stack[--q->n];
 			pthread_mutex_unlock(&q->mu);
-			return d;
+			*tag = it.tag;
+			return it.dir;
 		}
 		q->idle++;
 		pthread_mutex_unlock(&q->mu);

@@ -23,9 +23,16 @@
 #include <gochan/chan.h>
 #include <gochan/context.h>
 
+/* A directory to read and what its parent handed down (the ignore rules in
+ * force there: ignore.h), owned by the stack until popped. */
+struct dirq_item {
+	char *dir;
+	void *tag;
+};
+
 struct dirq {
 	pthread_mutex_t mu;
-	char **stack;
+	struct dirq_item *stack;
 	size_t n, cap;
 	size_t pending;
 	int idle;
@@ -35,16 +42,18 @@ struct dirq {
 
 /* 0 or ENOMEM. */
 int dirq_init(struct dirq *q, int workers);
-void dirq_destroy(struct dirq *q);
+/* Frees what is left; @drop (if not NULL) is called on each tag left. */
+void dirq_destroy(struct dirq *q, void (*drop)(void *tag));
 
 /* Push a copy of @dir (@len bytes, relative to the scan's root, "" = the
- * root); false on ENOMEM (the directory is then not scanned). */
-bool dirq_push(struct dirq *q, const char *dir, size_t len);
+ * root) with @tag (the stack owns it until popped); false on ENOMEM (the
+ * directory is then not scanned, and @tag is still the caller's). */
+bool dirq_push(struct dirq *q, const char *dir, size_t len, void *tag);
 
-/* The next directory (the caller frees it and calls dirq_finished), or NULL
- * once the walk is over or @ctx is done.  Blocks only while other workers
- * are reading directories that may yield more. */
-char *dirq_pop(struct dirq *q, ctx_t *ctx);
+/* The next directory (the caller frees it and calls dirq_finished) and its
+ * tag in *@tag, or NULL once the walk is over or @ctx is done.  Blocks only
+ * while other workers are reading directories that may yield more. */
+char *dirq_pop(struct dirq *q, ctx_t *ctx, void **tag);
 
 /* A popped directory is done with: read to the end (@whole), or given up
  * because the scan is stopping. */

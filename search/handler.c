@@ -39,14 +39,18 @@ void search_req_clear(struct search_req *r)
 {
 	matcher_free(r->m);
 	free(r->glob);
+	for (int i = 0; i < r->n_exclude; i++)
+		free(r->exclude[i].glob);
 	free(r->exclude);
+	r->n_exclude = 0;
 	free(r->prefix);
 	if (r->dir_fd >= 0) {
 		close(r->dir_fd);
 		stat_add(&stats.fds_held, -1);
 	}
 	r->m = NULL;
-	r->glob = r->prefix = r->exclude = NULL;
+	r->glob = r->prefix = NULL;
+	r->exclude = NULL;
 	r->dir_fd = -1;
 }
 
@@ -142,31 +146,89 @@ static int match_opts(param_fn get, void *cls, const char *q, size_t qlen, unsig
 	return bad(err, "case must be sensitive, insensitive or smart", "case", -1);
 }
 
-/* exclude= (a glob on base names, fd -E / rg -g '!GLOB') and hidden=
- * (0: skip names starting with '.', as rg and fd do by default). */
-static int walk_opts(param_fn get, void *cls, struct search_req *r, struct jbuf *err)
+/* A flag given or not: @dflt when absent or empty. */
+static int flag_or(param_fn get, void *cls, const char *key, int dflt)
 {
-	int hidden = 1;
 	size_t len;
-	const char *h = get(cls, "hidden", &len);
-	if (h && len)
-		hidden = flag_param(get, cls, "hidden");
-	if (hidden < 0)
-		return bad(err, "hidden must be 1, 0, true or false", "hidden", -1);
-	r->hidden = hidden;
-	const char *x = get(cls, "exclude", &len);
-	if (!x || !len)
-		return 0;
-	if (memchr(x, 0, len) || strchr(x, '/'))
-		return bad(err, "exclude is a glob on base names: no '/' or NUL", "exclude", -1);
-	if (parse_glob_check(x) != 0)
-		return bad(err, "invalid glob: syntax error in pattern", "exclude", -1);
-	if (!(r->exclude = strdup(x)))
+	const char *v = get(cls, key, &len);
+	return v && len ? flag_param(get, cls, key) : dflt;
+}
+
+#define MAX_EXCLUDES 64
+
+/* One exclude= glob: a trailing '/' keeps it to directories; then without
+ * '/', fnmatch(3) on base names (fd -E, rg -g '!GLOB'); with one,
+ * gitignore's glob on the path from the served root, a leading '/'
+ * dropped (rg -g '!dir/' + '*'). */
+static int add_exclude(struct search_req *r, const char *x, size_t len, struct jbuf *err)
+{
+	if (memchr(x, 0, len))
+		return bad(err, "exclude contains a NUL byte", "exclude", -1);
+	struct scan_exclude e = {0};
+	if (len && x[len - 1] == '/') {
+		e.dir_only = true;
+		len--;
+	}
+	e.path = memchr(x, '/', len) != NULL;
+	if (len && x[0] == '/') {
+		x++;
+		len--;
+	}
+	if (!len)
+		return bad(err, "exclude is empty once its '/' are taken off", "exclude", -1);
+	if (!(e.glob = strndup(x, len)))
 		return 500;
+	if (parse_glob_check(e.glob) != 0) {
+		free(e.glob);
+		return bad(err, "invalid glob: syntax error in pattern", "exclude", -1);
+	}
+	r->exclude[r->n_exclude++] = e;
 	return 0;
 }
 
-int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *err)
+/* exclude= (repeatable), hidden=, ignore=, all= (rg -uu: both), and the
+ * context lines: context= (rg -C), before= (-B), after= (-A); a before= or
+ * after= overrides context= for its side, as rg's -B/-A do -C. */
+static int walk_opts(param_fn get, param_nth_fn nth, void *cls, struct search_req *r,
+		     struct jbuf *err)
+{
+	int all = flag_or(get, cls, "all", 0), hidden = flag_or(get, cls, "hidden", 0),
+	    ignore = flag_or(get, cls, "ignore", 1);
+	if (all < 0)
+		return bad(err, "all must be 1, 0, true or false", "all", -1);
+	if (hidden < 0)
+		return bad(err, "hidden must be 1, 0, true or false", "hidden", -1);
+	if (ignore < 0)
+		return bad(err, "ignore must be 1, 0, true or false", "ignore", -1);
+	r->hidden = hidden || all;
+	r->ignore = ignore && !all;
+	static const char *const ctx_keys[] = {"context", "before", "after"};
+	int64_t v[3] = {-1, -1, -1};
+	for (int i = 0; i < 3; i++) {
+		size_t len;
+		const char *s = get(cls, ctx_keys[i], &len);
+		if (s && len && (memchr(s, 0, len) || parse_int(s, 0, 100, &v[i]) != 0))
+			return bad(err, "context lines: an integer in 0..100", ctx_keys[i], -1);
+	}
+	r->before = (int)(v[1] >= 0 ? v[1] : v[0] >= 0 ? v[0] : 0);
+	r->after = (int)(v[2] >= 0 ? v[2] : v[0] >= 0 ? v[0] : 0);
+	size_t len;
+	for (int i = 0; nth(cls, "exclude", i, &len); i++) {
+		if (i == MAX_EXCLUDES)
+			return bad(err, "at most 64 exclude= globs", "exclude", -1);
+		if (!r->exclude && !(r->exclude = calloc(MAX_EXCLUDES, sizeof *r->exclude)))
+			return 500;
+		const char *x = nth(cls, "exclude", i, &len);
+		if (!len)
+			continue; /* exclude= (empty): none, as an absent one */
+		int st = add_exclude(r, x, len, err);
+		if (st)
+			return st;
+	}
+	return 0;
+}
+
+int handler_parse(param_fn get, param_nth_fn nth, void *cls, struct search_req *r, struct jbuf *err)
 {
 	*r = (struct search_req){.dir_fd = -1};
 	size_t qlen = 0, nlen = 0, len;
@@ -221,7 +283,7 @@ int handler_parse(param_fn get, void *cls, struct search_req *r, struct jbuf *er
 			goto fail;
 		}
 	}
-	if ((st = walk_opts(get, cls, r, err)) != 0)
+	if ((st = walk_opts(get, nth, cls, r, err)) != 0)
 		goto fail;
 	const char *root = get(cls, "root", &len);
 	if (root && (len == 0 || strcmp(root, ".") == 0))

@@ -90,8 +90,9 @@ class Server:
                 self.log_cv.wait(left)
 
     def url(self, path, **params):
+        # A list value repeats the parameter (exclude=a&exclude=b).
         q = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None},
-                                   quote_via=urllib.parse.quote)
+                                   doseq=True, quote_via=urllib.parse.quote)
         return path + ("?" + q if q else "")
 
     def _count(self, target):

@@ -52,7 +52,9 @@ static void usage(FILE *f)
 	      "         [--max-conns-per-ip N] [--allowed-host NAME]... [--debug-vars]\n"
 	      "         [--scan-threads N] [--version]\n"
 	      "Serves GET /search?q=PATTERN&name=GLOB&root=SUBDIR&timeout=DUR&max=N\n"
-	      "  &case=sensitive|insensitive|smart&fixed=1&depth=N over DIR,\n"
+	      "  &case=sensitive|insensitive|smart&fixed=1&depth=N&hidden=1&ignore=0&all=1\n"
+	      "  &exclude=GLOB...&context=N&before=N&after=N over DIR (hidden names and what\n"
+	      "  .ignore/.gitignore exclude are left out unless hidden=1, ignore=0 or all=1),\n"
 	      "GET / (a search page) and, with --debug-vars, GET /debug/vars.  --port 0 picks\n"
 	      "a free port.  Requests whose Host is not --listen, localhost or an --allowed-host\n"
 	      "get 421 (DNS rebinding).\n",

@@ -19,7 +19,9 @@
 #include <gochan/select.h>
 
 #include "search/budget.h"
+#include "search/config.h"
 #include "search/dirq.h"
+#include "search/ignore.h"
 #include "search/json.h"
 #include "search/match.h"
 #include "search/stats.h"
@@ -81,7 +83,7 @@ static bool send_item(struct worker *w, struct scan_item *it, bool *sent)
 
 bool scan__flush(struct worker *w)
 {
-	if (w->batch_n == 0)
+	if (w->batch.len == 0) /* a batch of context lines only has batch_n 0 */
 		return !w->batch.oom;
 	struct scan_item it;
 	it.n = w->batch_n;
@@ -93,6 +95,13 @@ bool scan__flush(struct worker *w)
 	if (!sent)
 		free(it.line);
 	return go_on;
+}
+
+bool scan__added_context(struct worker *w)
+{
+	if (w->batch.oom || w->batch.len >= BATCH_BYTES)
+		return scan__flush(w);
+	return true;
 }
 
 bool scan__added(struct worker *w)
@@ -255,9 +264,44 @@ static int open_dir(struct scan *s, const char *rel)
 	return fd;
 }
 
-/* Read directory @rel (relative to the scan's root).  Returns false when
- * the scan must stop. */
-static bool scan_dir(struct worker *w, const char *rel)
+/* Whether an exclude= glob leaves out the entry @name (@path from the
+ * served root: needed only when a glob holds a '/'). */
+static bool excluded(const struct scan *s, const char *name, const char *path, bool is_dir)
+{
+	for (int i = 0; i < s->p.n_exclude; i++) {
+		const struct scan_exclude *x = &s->p.exclude[i];
+		if (x->dir_only && !is_dir)
+			continue;
+		if (x->path ? ign_glob(x->glob, path) : fnmatch(x->glob, name, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Read the ignore rules of directory @fd (@rel from the scan's root) under
+ * @up, reporting an ignore file that could not be read.  Returns the node
+ * to match its entries with (a reference), or NULL. */
+static struct ign_node *dir_rules(struct worker *w, int fd, const char *rel, struct ign_node *up,
+				  bool *go_on)
+{
+	struct scan *s = w->s;
+	size_t pl = strlen(s->prefix), rl = strlen(rel);
+	struct ign_errors errs = {0};
+	struct ign_node *n = ign_dir(up, fd, NULL, pl + (pl && rl) + rl, &errs);
+	if (!n && errno == ENOMEM) { /* this directory's own rules are lost */
+		atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
+		n = up ? ign_ref(up) : NULL;
+	}
+	for (int i = 0; i < errs.n && *go_on; i++) {
+		path_join(&w->path, s->prefix, rel, errs.e[i].name);
+		*go_on = scan__file_error(w, &w->path, strerror(errs.e[i].err), 0, 0);
+	}
+	return n;
+}
+
+/* Read directory @rel (relative to the scan's root), under the ignore rules
+ * @up of its parent (NULL: none).  Returns false when the scan must stop. */
+static bool scan_dir(struct worker *w, const char *rel, struct ign_node *up)
 {
 	struct scan *s = w->s;
 	if (scan__stopping(s))
@@ -276,6 +320,10 @@ static bool scan_dir(struct worker *w, const char *rel)
 		return dir_error(w, rel);
 	}
 	bool go_on = true;
+	struct ign_node *rules = s->p.ignore ? dir_rules(w, fd, rel, up, &go_on) : NULL;
+	/* The entries' paths from the served root are needed to match a rule
+	 * or a path glob; else only a file's, once it is searched. */
+	bool want_path = rules != NULL || s->path_excludes;
 	size_t rlen = strlen(rel);
 	/* Levels below the scan's root: rel's files are at depth + 1, the
 	 * files of its subdirectories at depth + 2. */
@@ -284,7 +332,7 @@ static bool scan_dir(struct worker *w, const char *rel)
 		depth += *c == '/';
 	depth += rlen > 0;
 	bool descend = s->p.max_depth == 0 || depth + 2 <= s->p.max_depth;
-	for (;;) {
+	while (go_on) {
 		errno = 0;
 		struct dirent *de = readdir(d);
 		if (!de) {
@@ -295,8 +343,10 @@ static bool scan_dir(struct worker *w, const char *rel)
 		const char *name = de->d_name;
 		if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
 			continue;
-		if ((name[0] == '.' && !s->p.hidden) ||
-		    (s->p.exclude && fnmatch(s->p.exclude, name, 0) == 0))
+		/* A hidden name is left out at once unless a rule could
+		 * re-include it (rg: a '!' rule beats hiddenness). */
+		bool hidden = name[0] == '.' && !s->p.hidden;
+		if (hidden && !rules)
 			continue; /* not met: neither counted nor searched */
 		if (scan__stopping(s)) {
 			go_on = false;
@@ -309,9 +359,30 @@ static bool scan_dir(struct worker *w, const char *rel)
 				continue; /* vanished */
 			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
 		}
-		if (type == DT_DIR && !descend)
+		bool is_dir = type == DT_DIR;
+		if (is_dir && !descend)
 			continue;
-		if (type == DT_DIR) {
+		if (s->p.ignore && ign_is_vcs(name))
+			continue;
+		if (want_path) {
+			path_join(&w->path, s->prefix, rel, name);
+			if (w->path.oom) {
+				w->path.oom = 0;
+				atomic_fetch_add_explicit(&s->totals.errors, 1,
+							  memory_order_relaxed);
+				continue;
+			}
+		}
+		if (s->p.n_exclude && excluded(s, name, w->path.p, is_dir))
+			continue;
+		if (rules) {
+			size_t nl = strlen(name);
+			enum ign_verdict v =
+				ign_match(rules, w->path.p, w->path.len, w->path.len - nl, is_dir);
+			if (v == IGN_IGNORE || (hidden && v != IGN_WHITELIST))
+				continue;
+		}
+		if (is_dir) {
 			/* rel + "/" + name, without a leading "/" at the top. */
 			struct jbuf *j = &w->path;
 			j->len = 0;
@@ -320,7 +391,11 @@ static bool scan_dir(struct worker *w, const char *rel)
 				jbuf_put(j, "/", 1);
 			}
 			jbuf_puts(j, name);
-			if (j->oom || !dirq_push(&s->dirs, j->p, j->len)) {
+			if (j->oom ||
+			    !dirq_push(&s->dirs, j->p, j->len, rules ? ign_ref(rules) : NULL)) {
+				if (!j->oom)
+					ign_release(
+						rules); /* the reference the push did not take */
 				atomic_fetch_add_explicit(&s->totals.errors, 1,
 							  memory_order_relaxed);
 				j->oom = 0;
@@ -336,11 +411,14 @@ static bool scan_dir(struct worker *w, const char *rel)
 		atomic_fetch_add_explicit(&s->totals.files, 1, memory_order_relaxed);
 		if (!name_matches(s, name))
 			continue;
-		path_join(&w->path, s->prefix, rel, name);
-		if (w->path.oom) {
-			w->path.oom = 0;
-			atomic_fetch_add_explicit(&s->totals.errors, 1, memory_order_relaxed);
-			continue;
+		if (!want_path) {
+			path_join(&w->path, s->prefix, rel, name);
+			if (w->path.oom) {
+				w->path.oom = 0;
+				atomic_fetch_add_explicit(&s->totals.errors, 1,
+							  memory_order_relaxed);
+				continue;
+			}
 		}
 		if (!s->p.m) {
 			if (!emit_name(w, &w->path)) {
@@ -354,10 +432,51 @@ static bool scan_dir(struct worker *w, const char *rel)
 			break;
 		}
 	}
+	ign_release(rules);
 	closedir(d); /* closes fd */
 	stat_add(&stats.fds_held, -1);
 	/* What this directory found goes out before the next one is read. */
 	return go_on && scan__flush(w);
+}
+
+/* The rules in force at the scan's root from the directories above it in
+ * the served tree (root=sub: the served root's .gitignore applies to sub),
+ * or NULL.  Nothing above the served root is read. */
+static struct ign_node *rules_above(const char *prefix)
+{
+	struct ign_node *n = NULL;
+	size_t len = strlen(prefix);
+	char *p = strdup(prefix);
+	if (!p)
+		return NULL;
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	/* The served root, then each directory down to the scan root's parent
+	 * (p[:i] at each '/'); the scan root's own rules are read by scan_dir. */
+	for (size_t i = 0; i < len; i++) {
+		if (i && p[i] != '/')
+			continue;
+		p[i] = 0;
+		int fd = (int)syscall(SYS_openat2, cfg.root_fd, i ? p : ".", &how, sizeof how);
+		p[i] = i ? '/' : prefix[0];
+		if (fd < 0)
+			break; /* vanished meanwhile: the scan root fails to open too */
+		struct ign_node *next = ign_dir(n, fd, NULL, i, NULL);
+		close(fd);
+		if (next || !n) { /* else ENOMEM: keep the rules so far */
+			ign_release(n);
+			n = next;
+		}
+	}
+	free(p);
+	return n;
+}
+
+static void drop_rules(void *tag)
+{
+	ign_release(tag);
 }
 
 /* ---- workers ---- */
@@ -371,12 +490,14 @@ static int worker(void *arg)
 	if (s->p.m && !(w->st = match_state_new(s->p.m)))
 		err = ENOMEM;
 	while (!err) {
-		char *dir = dirq_pop(&s->dirs, s->group_ctx);
+		void *rules = NULL;
+		char *dir = dirq_pop(&s->dirs, s->group_ctx, &rules);
 		if (!dir) {
 			(void)scan__stopping(s); /* records the time if that is why */
 			break;
 		}
-		bool go_on = scan_dir(w, dir);
+		bool go_on = scan_dir(w, dir, rules);
+		ign_release(rules);
 		free(dir);
 		dirq_finished(&s->dirs, go_on);
 		if (!go_on)
@@ -434,8 +555,13 @@ struct scan *scan_start(ctx_t *parent, const struct scan_params *p)
 		goto fail;
 	}
 	stat_add(&stats.contexts_alive, 1);
-	if (!dirq_push(&s->dirs, "", 0))
+	for (int i = 0; i < p->n_exclude; i++)
+		s->path_excludes |= p->exclude[i].path;
+	struct ign_node *above = p->ignore && *p->prefix ? rules_above(p->prefix) : NULL;
+	if (!dirq_push(&s->dirs, "", 0, above)) {
+		ign_release(above);
 		goto fail;
+	}
 	atomic_store_explicit(&s->running, p->workers, memory_order_relaxed);
 	for (int i = 0; i < p->workers; i++) {
 		struct worker *w = calloc(1, sizeof *w);
@@ -474,7 +600,7 @@ fail:
 		ctx_cancel_release(s->scan_ctx);
 		stat_add(&stats.contexts_alive, -1);
 	}
-	dirq_destroy(&s->dirs);
+	dirq_destroy(&s->dirs, drop_rules);
 	chan_unref(s->results);
 	free(s->prefix);
 	scan__close_fd(p->dir_fd);
@@ -533,7 +659,7 @@ void scan_free(struct scan *s)
 	while (chan_try_recv(s->results, &it, &ok) == 0 && ok)
 		free(it.line);
 	chan_unref(s->results);
-	dirq_destroy(&s->dirs);
+	dirq_destroy(&s->dirs, drop_rules);
 	free(s->prefix);
 	scan__close_fd(s->p.dir_fd);
 	free(s);

@@ -30,16 +30,28 @@
 
 struct matcher;
 
+/* One exclude= glob (handler.c normalises it). */
+struct scan_exclude {
+	char *glob;    /* fnmatch(3) on the base name, or (path) gitignore's glob on the path */
+	bool path;     /* the glob held a '/': matched against the path from the served root */
+	bool dir_only; /* it ended in '/': directories only */
+};
+
 /* What to look for. */
 struct scan_params {
 	const struct matcher *m; /* content pattern, or NULL (names only) */
 	const char *glob;        /* fnmatch(3) on the base name, or NULL */
 	int dir_fd;              /* where the walk starts; the scan owns (closes) it */
 	const char *prefix;      /* reported path of dir_fd ("" = the served root) */
-	int workers;         /* as many scan-thread tokens (budget.h), which the scan now owns */
-	const char *exclude; /* base names not met (files and directories), or NULL */
-	bool hidden;         /* false: names starting with '.' are not met */
-	int max_depth;       /* files at most this many levels below dir_fd (1: its own); 0: any */
+	int workers; /* as many scan-thread tokens (budget.h), which the scan now owns */
+	/* exclude=: entries not met (files and directories).  Borrowed for
+	 * the scan's life. */
+	const struct scan_exclude *exclude;
+	int n_exclude;
+	bool hidden; /* false: names starting with '.' are not met (unless an ignore file re-includes them) */
+	bool ignore; /* true: .ignore, .gitignore, .git/info/exclude are obeyed and .git, .hg, .svn skipped */
+	int before, after; /* context lines around each match (rg -B, -A) */
+	int max_depth;     /* files at most this many levels below dir_fd (1: its own); 0: any */
 	int64_t max_file_size;
 	size_t text_max; /* a match line is cut to this many bytes */
 };

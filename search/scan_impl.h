@@ -46,6 +46,7 @@ struct scan {
 	} glob_kind;
 	const char *glob_lit;
 	size_t glob_len;
+	bool path_excludes; /* an exclude= glob is matched against the path */
 
 	atomic_int running; /* workers still in worker(); the last closes results */
 	/* chan_now() when a worker first found the context done (0: none yet),
@@ -76,6 +77,9 @@ bool scan__stopping(struct scan *s);
  * send the batch if it is full.  False when the context is done or memory
  * ran out: the caller stops. */
 bool scan__added(struct worker *w);
+/* The caller has appended a context line (not a result) to w->batch: send
+ * the batch if it is full.  False when the caller must stop. */
+bool scan__added_context(struct worker *w);
 /* Send w->batch now if it holds anything (the bounded channel's
  * back-pressure: blocks while it is full, gives up when the context is
  * done).  False when the caller must stop. */

@@ -18,6 +18,7 @@
 #include "search/config.h"
 #include "search/debug.h"
 #include "search/guard.h"
+#include "search/handler.h"
 #include "search/host.h"
 #include "search/json.h"
 #include "search/stats.h"
@@ -43,11 +44,26 @@ enum route {
 	R_DEBUG
 };
 
-/* Per request (MHD's con_cls). */
+/* Per request (MHD's con_cls), made by on_uri (libmicrohttpd's URI log
+ * callback, called once the request line is in). */
 struct request {
 	struct stream *stream; /* /search only */
 	bool search;           /* counted in stats.requests_in_progress */
+	bool started;          /* on_request has seen it (counted in in_progress) */
+	bool uri_too_long;     /* past URI_MAX: answered 414 (JSON) */
 };
+
+/*
+ * The bounds of a request's head.  libmicrohttpd 0.9.75 answers a request
+ * whose head does not fit in its per-connection memory pool itself (414 when
+ * the request line does not, 431 when the headers do not), with a fixed HTML
+ * body and no hook to replace it.  So the pool is made larger than the
+ * service's own bounds, which are checked here and answered in JSON: only a
+ * head past the pool (HEAD_POOL) still gets libmicrohttpd's HTML.
+ */
+#define URI_MAX ((size_t)16 << 10)     /* request target, query included */
+#define HEADERS_MAX ((size_t)16 << 10) /* header names and values together */
+#define HEAD_POOL ((size_t)64 << 10)   /* MHD_OPTION_CONNECTION_MEMORY_LIMIT */
 
 static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, const char *type,
 				const void *p, size_t n)
@@ -68,6 +84,29 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
 	char body[128];
 	int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", msg);
 	return send_buf(conn, status, "application/json", body, (size_t)n);
+}
+
+/* A refusal, as JSON, with its log line `refused status=N {...}`. */
+static enum MHD_Result refuse(struct MHD_Connection *conn, unsigned status, const char *msg,
+			      const char *param)
+{
+	struct jbuf b = {0};
+	handler_error_json(&b, msg, param, -1);
+	enum MHD_Result r = b.oom ? MHD_NO : send_buf(conn, status, "application/json", b.p, b.len);
+	if (!b.oom)
+		fprintf(stderr, "refused status=%u %.*s", status, (int)b.len, b.p);
+	jbuf_free(&b);
+	return r;
+}
+
+static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind, const char *key, size_t klen,
+			       const char *value, size_t vlen)
+{
+	(void)kind;
+	(void)key;
+	(void)value;
+	*(size_t *)cls += klen + vlen + 4; /* "K: V\r\n" */
+	return MHD_YES;
 }
 
 /* 421 for a Host that does not name this server (host.h), logged. */
@@ -106,12 +145,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)upload_data;
 	ctx_t *server_ctx = cls;
 	struct request *r = *con_cls;
-	if (!r) {
+	if (!r)
+		return MHD_NO; /* on_uri ran out of memory */
+	if (!r->started) {
 		/* First call: the headers are in; wait for the (ignored) body. */
 		guard_headers_done(conn_guard(conn));
-		if (!(r = calloc(1, sizeof *r)))
-			return MHD_NO;
-		*con_cls = r;
+		r->started = true;
 		pthread_mutex_lock(&drain_mu);
 		in_progress++;
 		pthread_mutex_unlock(&drain_mu);
@@ -129,6 +168,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (r->uri_too_long)
+		return refuse(conn, MHD_HTTP_URI_TOO_LONG, "request target longer than 16 KiB",
+			      "uri");
+	size_t head_len = 0;
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, add_len, &head_len);
+	if (head_len > HEADERS_MAX)
+		return refuse(conn, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+			      "request headers larger than 16 KiB", "headers");
 	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
 	if (!host_allowed(host))
 		return refuse_host(conn, host);
@@ -167,6 +214,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	*con_cls = NULL;
+	if (!r->started) {
+		/* The request line was in, the rest never reached on_request:
+		 * libmicrohttpd refused the head (431, 400; logged by on_mhd_log)
+		 * or the client left. */
+		free(r);
+		return;
+	}
 	struct guard *g = conn_guard(conn);
 	if (r->search)
 		stat_add(&stats.requests_in_progress, -1);
@@ -194,6 +248,18 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	}
 }
 
+/* libmicrohttpd's URI log callback: the request line is in (the headers
+ * not yet).  Its result is the request's con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	struct request *r = calloc(1, sizeof *r);
+	if (r)
+		r->uri_too_long = strlen(uri) > URI_MAX;
+	return r;
+}
+
 /* libmicrohttpd's messages, one write(2) each: written as two stdio calls
  * ("mhd: ", then the message), another thread's log line could land between
  * them and read "mhd: search id=7 ...", which no log reader recognises (the
@@ -203,6 +269,26 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
 	char line[1024] = "mhd: ";
+	/* An error libmicrohttpd answers itself, with its own HTML body
+	 * (API.md lists them): logged as the service's own refusals are. */
+	static const char own[] = "Error processing request (HTTP response code is %u";
+	if (strncmp(fmt, own, sizeof own - 1) == 0) {
+		va_list aq;
+		va_copy(aq, ap);
+		unsigned status = va_arg(aq, unsigned);
+		va_end(aq);
+		const char *why = status == 414   ? "request line too long (libmicrohttpd)"
+				  : status == 431 ? "request headers too large (libmicrohttpd)"
+				  : status == 505 ? "HTTP version not supported (libmicrohttpd)"
+						  : "malformed request (libmicrohttpd)";
+		int n = snprintf(line, sizeof line,
+				 "refused status=%u {\"error\":\"%s\",\"body\":\"html\"}\n", status,
+				 why);
+		if (n > 0)
+			while (write(STDERR_FILENO, line, (size_t)n) < 0 && errno == EINTR)
+				;
+		return;
+	}
 	int n = vsnprintf(line + 5, sizeof line - 6, fmt, ap);
 	size_t len = n < 0 ? 5 : strnlen(line, sizeof line - 1);
 	if (len == 0 || line[len - 1] != '\n')
@@ -243,7 +329,8 @@ int server_start(ctx_t *server_ctx)
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
 		cfg.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, cfg.max_conns,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg.max_conns_per_ip,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEAD_POOL, MHD_OPTION_END);
 	if (!daemon_) {
 		fprintf(stderr, "gochan-search: cannot listen on %s port %d\n", cfg.listen,
 			cfg.port);

@@ -111,8 +111,15 @@ static void take_item(struct stream *s, struct scan_item *it)
 		jbuf_put(&s->out, it->line, it->len);
 		s->sent += it->n;
 	} else if (room > 0) {
+		/* The first @room results, and the context lines among and
+		 * after them (they are not results: scan.h). */
+		static const char ctx_line[] = "{\"type\":\"context\"";
 		const char *p = it->line, *end = it->line + it->len;
-		for (long long k = 0; k < room && p < end; k++) {
+		for (long long k = 0; p < end;) {
+			bool context = (size_t)(end - p) > sizeof ctx_line - 1 &&
+				       memcmp(p, ctx_line, sizeof ctx_line - 1) == 0;
+			if (!context && k++ == room)
+				break;
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			p = nl ? nl + 1 : end;
 		}
@@ -206,6 +213,37 @@ static const char *get_param(void *cls, const char *key, size_t *len)
 	return v;
 }
 
+struct nth {
+	const char *key;
+	int want;
+	const char *v;
+	size_t len;
+};
+
+static enum MHD_Result nth_value(void *cls, enum MHD_ValueKind kind, const char *key,
+				 size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	struct nth *n = cls;
+	if (strlen(n->key) != key_size || memcmp(key, n->key, key_size) != 0)
+		return MHD_YES;
+	if (n->want-- > 0)
+		return MHD_YES;
+	n->v = value ? value : "";
+	n->len = value ? value_size : 0;
+	return MHD_NO; /* found: stop */
+}
+
+/* The @i-th value of a repeated parameter (exclude=a&exclude=b), in the
+ * request's order. */
+static const char *get_param_nth(void *cls, const char *key, int i, size_t *len)
+{
+	struct nth n = {.key = key, .want = i};
+	MHD_get_connection_values_n(cls, MHD_GET_ARGUMENT_KIND, nth_value, &n);
+	*len = n.len;
+	return n.v;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *conn, int status, struct jbuf *body)
 {
 	struct MHD_Response *r =
@@ -244,7 +282,7 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 	s->req.dir_fd = -1;
 
 	struct jbuf err = {0};
-	int st = handler_parse(get_param, conn, &s->req, &err);
+	int st = handler_parse(get_param, get_param_nth, conn, &s->req, &err);
 	if (st) {
 		s->status = st;
 		enum MHD_Result r = reply(conn, st, &err);
@@ -292,7 +330,11 @@ enum MHD_Result stream_handle(struct MHD_Connection *conn, ctx_t *server_ctx, st
 		.workers = s->threads,
 		.max_depth = s->req.max_depth,
 		.exclude = s->req.exclude,
+		.n_exclude = s->req.n_exclude,
 		.hidden = s->req.hidden,
+		.ignore = s->req.ignore,
+		.before = s->req.before,
+		.after = s->req.after,
 		.max_file_size = cfg.max_file_size,
 		.text_max = TEXT_MAX,
 	};

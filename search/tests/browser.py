@@ -112,6 +112,12 @@ def main():
         os.makedirs(os.path.join(root, "limit"))
         with open(os.path.join(root, "limit", "x.txt"), "w") as fh:  # PCRE2's match limit on line 2
             fh.write("aaaa\n" + "a" * 40 + "b\naaaa\n")
+        # Context lines, a hidden file and an ignored one (walk_switches).
+        for rel, text in (("ctx/a.txt", "one\nneedle2\nthree\n"), ("ctx/.h.txt", "needle2\n"),
+                          ("ctx/ign/i.txt", "needle2\n"), ("ctx/.ignore", "ign/\n")):
+            os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+            with open(os.path.join(root, rel), "w") as fh:
+                fh.write(text)
         srv = Server(binary, root, "--workers", "1", "--max-results", "1000000")
         drv = browser()
         keep = drv.current_window_handle
@@ -175,11 +181,40 @@ def main():
             expect(len(rows) == 1 and "match limit" in rows[0] and "limit/x.txt" in rows[0], rows)
             expect(drv.find_element(By.ID, "errors").text == "1", drv.find_element(By.ID, "errors").text)
 
+        def walk_switches():
+            # context=1: the lines around the match, dimmed (class cx), not
+            # counted; the hidden and obey-.gitignore boxes follow the URL.
+            def run(query, want_state="complete"):
+                drv.get("http://127.0.0.1:%d/?%s" % (srv.port, query))
+                srv.searches += 1
+                WebDriverWait(drv, 30, 0.05).until(lambda d: d.find_element(By.ID, "state").text == want_state)
+                return [r for r in drv.find_elements(By.CSS_SELECTOR, "#results .r")]
+            rows = run("q=needle2&root=ctx&context=1")
+            cx = [r.text for r in rows if "cx" in r.get_attribute("class").split()]
+            expect(len(rows) == 3 and len(cx) == 2 and "one" in cx[0] and "three" in cx[1], [r.text for r in rows])
+            expect(drv.find_element(By.ID, "matches").text == "1", drv.find_element(By.ID, "matches").text)
+            expect(drv.find_element(By.ID, "context").get_attribute("value") == "1", "context not filled")
+            expect(not drv.find_element(By.ID, "hidden").is_selected(), "hidden checked by default")
+            expect(drv.find_element(By.ID, "ignore").is_selected(), "obey .gitignore not checked by default")
+            rows = run("q=needle2&root=ctx&hidden=1&ignore=0")
+            expect(len(rows) == 3, [r.text for r in rows])
+            expect(drv.find_element(By.ID, "hidden").is_selected(), "hidden not checked from the URL")
+            expect(not drv.find_element(By.ID, "ignore").is_selected(), "ignore=0 did not uncheck the box")
+            # The boxes drive the request: checked again, the ignored file goes.
+            drv.find_element(By.ID, "ignore").click()
+            drv.find_element(By.ID, "go").click()
+            srv.searches += 1
+            WebDriverWait(drv, 30, 0.05).until(
+                lambda d: d.find_element(By.ID, "state").text == "complete" and "ignore=0" not in d.current_url)
+            rows = drv.find_elements(By.CSS_SELECTOR, "#results .r")
+            expect(len(rows) == 2 and "hidden=1" in drv.current_url, (drv.current_url, [r.text for r in rows]))
+
         check("results stream in; closing the tab cancels the scan", close_tab)
         check("the Stop button cancels the scan", stop_button)
         check("a bad pattern shows PCRE2's message", bad_input)
         check("the query is in the URL; matches highlighted; the row limit is said", url_query)
         check("a file_error row, the errors count, state incomplete", file_error)
+        check("context lines dimmed; hidden and obey-.gitignore boxes", walk_switches)
     finally:
         if drv:
             drv.quit()

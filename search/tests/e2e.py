@@ -5,7 +5,7 @@ Runs the real binary on free loopback ports against trees generated in a
 temporary directory, and checks (curl for the plain requests, raw sockets
 where a test must decide when a client closes):
   - complete results equal `grep -rlEI` / `grep -rnEI` / `find -type f -name`
-    (names with spaces, newlines, quotes, non-UTF-8 bytes; symlinks in and out
+    less the hidden names (the default hidden=0; no ignore file here) (names with spaces, newlines, quotes, non-UTF-8 bytes; symlinks in and out
     of the tree are not followed; binaries and files over --max-file-size are
     skipped);
   - a client that stops reading and then hangs up, and one that hangs up while
@@ -144,13 +144,22 @@ def too_big(root, rel):
 GREP_DIFFERS = (b"bin/late.bin",)
 
 
+def visible(p):
+    """Whether a path (bytes) has no component starting with '.': the
+    service leaves hidden names out by default (hidden=0, as rg and fd),
+    grep -r and find do not, so the references drop them.  The trees here
+    hold no ignore file, so nothing else differs."""
+    return not any(c.startswith(b".") for c in p.split(b"/"))
+
+
 def grep_files(root, pat):
     return sorted(api_string(strip_dot(p)) for p in run0(["grep", "-rlEIZ", "-e", pat, "."], root)
-                  if not too_big(root, strip_dot(p)))
+                  if not too_big(root, strip_dot(p)) and visible(strip_dot(p)))
 
 
-def grep_lines(root, pat, *flags):
-    """grep -rnIZ -E (or FLAGS, e.g. "-F", "-i") PAT: sorted (path, line, text)."""
+def grep_lines(root, pat, *flags, hidden=False):
+    """grep -rnIZ -E (or FLAGS, e.g. "-F", "-i") PAT: sorted (path, line, text),
+    without hidden paths unless hidden."""
     p = subprocess.run(["grep", "-rnIZ", *(flags or ("-E",)), "-e", pat, "."], cwd=root,
                        stdout=subprocess.PIPE, env=dict(os.environ, LC_ALL="C"))
     out, b = [], p.stdout
@@ -161,14 +170,14 @@ def grep_lines(root, pat, *flags):
         n, b = int(b[:j]), b[j + 1:]
         k = b.index(b"\n")
         text, b = b[:k], b[k + 1:]
-        if not too_big(root, path):
+        if not too_big(root, path) and (hidden or visible(path)):
             out.append((api_string(path), n, api_string(text[:200])))
     return sorted(out)
 
 
 def find_names(root, glob):
     return sorted(api_string(strip_dot(p)) for p in
-                  run0(["find", ".", "-type", "f", "-name", glob, "-print0"], root))
+                  run0(["find", ".", "-type", "f", "-name", glob, "-print0"], root) if visible(strip_dot(p)))
 
 
 def curl(srv, target):

@@ -5,8 +5,10 @@
     insensitive for an all-lower-case pattern only;
   - fixed=1 (rg -F) equals `grep -F`, metacharacters and all, also caseless;
   - depth=N (fd --max-depth N) equals `find -maxdepth N -type f`;
-  - hidden=0 (rg/fd's default) and exclude=GLOB leave out the names find
-    lists under such a component;
+  - hidden=0 (now the default, as rg/fd), hidden=1, all=1 and exclude=GLOB
+    (repeatable; a glob with '/' matched against the path) leave out exactly
+    the names find lists under such a component (this tree has no ignore
+    file: tests/walk.py compares ignore files with rg and fd);
   - bad values of case, fixed and depth: 400 with the parameter named;
   - a match's column and submatch are the leftmost match's byte offsets;
   - --version names the library version and the stream schema;
@@ -66,30 +68,47 @@ def t_depth(srv, root):
 
 def t_hidden_exclude(srv, root):
     import fnmatch
-    allnames = find_names_depth(root, 1000)
+    allnames = find_names_depth(root, 1000, hidden=True)
 
     def keep(path, pred):
         return not any(pred(c) for c in path.split("/"))
 
     hidden = lambda c: c.startswith(".")  # noqa: E731
     md = lambda c: fnmatch.fnmatchcase(c, "*.md")  # noqa: E731
-    for params, pred in (({"hidden": "0"}, hidden), ({"exclude": "*.md"}, md),
-                         ({"exclude": "[ab]", "hidden": "false"}, lambda c: hidden(c) or c in ("a", "b"))):
+    ab = lambda c: c in ("a", "b")  # noqa: E731
+    for params, pred in (({}, hidden), ({"hidden": "0"}, hidden), ({"hidden": "1"}, lambda c: False),
+                         ({"all": "1"}, lambda c: False), ({"ignore": "0"}, hidden),
+                         ({"exclude": "*.md", "hidden": "1"}, md),
+                         ({"exclude": "[ab]", "hidden": "false"}, lambda c: hidden(c) or ab(c)),
+                         ({"exclude": ["*.md", "[ab]"], "hidden": "true"}, lambda c: md(c) or ab(c))):
         objs, _ = search(srv, name="*", **params)
         got = sorted(o["path"] for o in objs)
         want = sorted(p for p in allnames if keep(p, pred))
-        expect(got == want and len(got) < len(allnames), "%r: %d names, want %d" % (params, len(got), len(want)))
+        expect(got == want and (len(got) < len(allnames) or not params or "exclude" not in params),
+               "%r: %d names, want %d" % (params, len(got), len(want)))
+    # A glob with '/' is matched against the whole path from the served root.
+    for glob, pred in (("a/*", lambda p: p.startswith("a/")), ("a/b/", lambda p: p.startswith("a/b/")),
+                       ("/a/b/*.md", lambda p: p.startswith("a/b/") and p.count("/") == 2 and p.endswith(".md")),
+                       ("**/c/*", lambda p: "/c/" in "/" + p)):
+        objs, _ = search(srv, name="*", exclude=glob, hidden="1")
+        got = sorted(o["path"] for o in objs)
+        want = sorted(p for p in allnames if not pred(p))
+        expect(got == want and len(got) < len(allnames), "exclude=%r: %d names, want %d: %r" % (
+            glob, len(got), len(want), sorted(set(got) ^ set(want))[:4]))
     objs, _ = search(srv, q="hello", hidden="0")
-    want = [x for x in grep_lines(root, "hello") if keep(x[0], hidden)]
+    want = [x for x in grep_lines(root, "hello", hidden=True) if keep(x[0], hidden)]
     expect(lines_of(objs) == want, "q=hello hidden=0 differs from grep minus hidden files")
+    objs, _ = search(srv, q="hello", hidden="1")
+    expect(lines_of(objs) == grep_lines(root, "hello", hidden=True), "q=hello hidden=1 differs from grep -r")
     objs, _ = search(srv, name="*")
-    expect(any(o["path"].startswith(".") or "/." in o["path"] for o in objs), "hidden files not met by default")
+    expect(not any(o["path"].startswith(".") or "/." in o["path"] for o in objs), "hidden files met by default")
 
 
-def find_names_depth(root, d):
-    from e2e import api_string, run0, strip_dot
+def find_names_depth(root, d, hidden=False):
+    from e2e import api_string, run0, strip_dot, visible
     return sorted(api_string(strip_dot(p)) for p in
-                  run0(["find", ".", "-maxdepth", str(d), "-type", "f", "-print0"], root))
+                  run0(["find", ".", "-maxdepth", str(d), "-type", "f", "-print0"], root)
+                  if hidden or visible(strip_dot(p)))
 
 
 def t_columns(srv):
@@ -111,7 +130,11 @@ def t_bad(srv):
     for params, param in (({"q": "a", "case": "upper"}, "case"), ({"q": "a", "fixed": "yes"}, "fixed"),
                           ({"q": "a", "depth": "0"}, "depth"), ({"q": "a", "depth": "x"}, "depth"),
                           ({"q": "a\nb", "fixed": "1"}, "q"), ({"q": "a", "hidden": "2"}, "hidden"),
-                          ({"q": "a", "exclude": "a/b"}, "exclude"), ({"q": "a", "exclude": "["}, "exclude")):
+                          ({"q": "a", "exclude": "/"}, "exclude"), ({"q": "a", "exclude": "["}, "exclude"),
+                          ({"q": "a", "exclude": ["x", "a/["]}, "exclude"), ({"q": "a", "ignore": "no"}, "ignore"),
+                          ({"q": "a", "all": "2"}, "all"), ({"q": "a", "context": "101"}, "context"),
+                          ({"q": "a", "before": "-1"}, "before"), ({"q": "a", "after": "x"}, "after"),
+                          ({"q": "a", "exclude": ["*"] * 65}, "exclude")):
         code, body = curl(srv, srv.url("/search", **params))
         e = json.loads(body)
         expect(code == 400 and e["param"] == param and e["error"], "%r: %d %r" % (params, code, e))
@@ -155,7 +178,7 @@ def main():
             check("depth=N = find -maxdepth N", lambda: t_depth(srv, root))
             check("bad case, fixed, depth: 400", lambda: t_bad(srv))
             check("column and submatch = Python re's leftmost match", lambda: t_columns(srv))
-            check("hidden=0 and exclude=GLOB leave out what find would", lambda: t_hidden_exclude(srv, root))
+            check("hidden=0|1, all=1, exclude=GLOB (repeated, path) leave out what find would", lambda: t_hidden_exclude(srv, root))
         finally:
             rc = srv.stop()
         check("exit 0", lambda: expect(rc == 0, rc))
