@@ -30,6 +30,11 @@ type query struct {
 	rel     string         // the same, relative to the root ("" = the root)
 	timeout time.Duration
 	max     int
+	depth   int      // files at most this many levels below dir (1: dir's own); 0: no bound
+	hidden  bool     // false: names starting with '.' are not met (rg's, fd's default)
+	exclude []string // base-name globs (path.Match syntax): matching entries are not met
+	before  int      // context lines before each match (rg -B)
+	after   int      // context lines after each match (rg -A)
 }
 
 func (q *query) content() bool { return q.lit != nil || q.re != nil }
@@ -42,7 +47,11 @@ func (s *server) parseQuery(v url.Values) (*query, *inputError) {
 		return nil, &inputError{msg: "missing pattern: give q (content) and/or name (glob)", param: "q", offset: -1}
 	}
 	if pat != "" {
-		if e := q.setPattern(pat); e != nil {
+		caseless, fixed, e := matchOpts(v, pat)
+		if e != nil {
+			return nil, e
+		}
+		if e := q.setPattern(pat, caseless, fixed); e != nil {
 			return nil, e
 		}
 	}
@@ -83,15 +92,143 @@ func (s *server) parseQuery(v url.Values) (*query, *inputError) {
 		}
 		q.max = n
 	}
+	if e := q.walkOpts(v); e != nil {
+		return nil, e
+	}
 	return q, nil
 }
 
-// setPattern takes the literal fast path when q has no metacharacter, else
-// compiles it with Go's regexp in multi-line mode (^ and $ at line ends, as
-// grep matches line by line). The error text is regexp's own; the offset is
-// where the offending fragment starts in q.
-func (q *query) setPattern(pat string) *inputError {
-	if regexp.QuoteMeta(pat) == pat {
+// flagParam reads a boolean parameter: absent/""/0/false -> 0, 1/true -> 1,
+// anything else -> -1 (a 400).
+func flagParam(v url.Values, key string) int {
+	switch v.Get(key) {
+	case "", "0", "false":
+		return 0
+	case "1", "true":
+		return 1
+	}
+	return -1
+}
+
+// matchOpts reads fixed= (rg -F) and case= (sensitive; insensitive, rg -i;
+// smart, rg -S: insensitive unless q holds an upper-case ASCII letter).
+func matchOpts(v url.Values, pat string) (caseless, fixed bool, e *inputError) {
+	switch flagParam(v, "fixed") {
+	case -1:
+		return false, false, &inputError{msg: "fixed must be 1, 0, true or false", param: "fixed", offset: -1}
+	case 1:
+		fixed = true
+	}
+	switch v.Get("case") {
+	case "", "sensitive":
+	case "insensitive":
+		caseless = true
+	case "smart":
+		caseless = strings.IndexFunc(pat, func(r rune) bool { return r >= 'A' && r <= 'Z' }) < 0
+	default:
+		return false, false, &inputError{msg: "case must be sensitive, insensitive or smart", param: "case", offset: -1}
+	}
+	return caseless, fixed, nil
+}
+
+// walkOpts reads depth=, hidden= (default 1: as grep -r and find), exclude=
+// (repeatable: fd -E, rg -g '!GLOB') and the context lines: context= (rg -C),
+// before= (rg -B) and after= (rg -A), the last two overriding the first.
+func (q *query) walkOpts(v url.Values) *inputError {
+	if d := v.Get("depth"); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 1 || n > 1000000 {
+			return &inputError{msg: "depth must be an integer in 1..1000000", param: "depth", offset: -1}
+		}
+		q.depth = n
+	}
+	q.hidden = true
+	if v.Get("hidden") != "" {
+		switch flagParam(v, "hidden") {
+		case -1:
+			return &inputError{msg: "hidden must be 1, 0, true or false", param: "hidden", offset: -1}
+		case 0:
+			q.hidden = false
+		}
+	}
+	for _, x := range v["exclude"] {
+		if x == "" {
+			continue
+		}
+		if strings.ContainsAny(x, "/\x00") {
+			return &inputError{msg: "exclude is a glob on base names: no '/' or NUL", param: "exclude", offset: -1}
+		}
+		g := fnmatchToGo(x)
+		if _, err := path.Match(g, ""); err != nil {
+			return &inputError{msg: "invalid glob: syntax error in pattern", param: "exclude", offset: -1}
+		}
+		q.exclude = append(q.exclude, g)
+	}
+	ctx := func(key string, def int) (int, *inputError) {
+		c := v.Get(key)
+		if c == "" {
+			return def, nil
+		}
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 0 || n > maxContext {
+			return 0, &inputError{msg: key + " must be an integer in 0.." + strconv.Itoa(maxContext), param: key, offset: -1}
+		}
+		return n, nil
+	}
+	var e *inputError
+	c, e := ctx("context", 0)
+	if e != nil {
+		return e
+	}
+	if q.before, e = ctx("before", c); e != nil {
+		return e
+	}
+	if q.after, e = ctx("after", c); e != nil {
+		return e
+	}
+	if (q.before > 0 || q.after > 0) && !q.content() {
+		return &inputError{msg: "context lines need a content pattern (q)", param: "context", offset: -1}
+	}
+	return nil
+}
+
+// maxContext bounds context=, before= and after=.
+const maxContext = 1000
+
+// excluded reports whether a base name is left out of the walk (hidden=0,
+// exclude=); a left-out entry counts nowhere.
+func (q *query) excluded(name string) bool {
+	if !q.hidden && strings.HasPrefix(name, ".") {
+		return true
+	}
+	for _, g := range q.exclude {
+		if ok, _ := path.Match(g, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// setPattern takes the literal fast path when q has no metacharacter (or
+// fixed is set) and case matters, else compiles it with Go's regexp in
+// multi-line mode (^ and $ at line ends, as grep matches line by line). The
+// error text is regexp's own; the offset is where the offending fragment
+// starts in q. caseless is Go's (?i): Unicode simple folding, so unlike the C
+// service's ASCII-only folding, k also matches U+212A (KELVIN SIGN) and s
+// matches U+017F (LONG S).
+func (q *query) setPattern(pat string, caseless, fixed bool) *inputError {
+	if fixed {
+		if i := strings.IndexByte(pat, '\n'); i >= 0 {
+			return &inputError{msg: "a fixed string cannot hold a newline (matches never span lines)", param: "q", offset: i}
+		}
+		if !caseless {
+			q.lit = []byte(pat)
+			return nil
+		}
+		pat = regexp.QuoteMeta(pat)
+	} else if off, why := dialectCheck(pat); why != "" {
+		return &inputError{msg: "unsupported syntax: " + why, param: "q", offset: off}
+	} else if !caseless && regexp.QuoteMeta(pat) == pat {
 		q.lit = []byte(pat)
 		return nil
 	}
@@ -105,7 +242,11 @@ func (q *query) setPattern(pat string) *inputError {
 		}
 		return &inputError{msg: err.Error(), param: "q", offset: off}
 	}
-	q.re = regexp.MustCompile("(?m)" + pat)
+	flags := "(?m)"
+	if caseless {
+		flags = "(?mi)"
+	}
+	q.re = regexp.MustCompile(flags + pat)
 	return nil
 }
 
