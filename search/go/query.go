@@ -30,11 +30,12 @@ type query struct {
 	rel     string         // the same, relative to the root ("" = the root)
 	timeout time.Duration
 	max     int
-	depth   int      // files at most this many levels below dir (1: dir's own); 0: no bound
-	hidden  bool     // false: names starting with '.' are not met (rg's, fd's default)
-	exclude []string // base-name globs (path.Match syntax): matching entries are not met
-	before  int      // context lines before each match (rg -B)
-	after   int      // context lines after each match (rg -A)
+	depth   int           // files at most this many levels below dir (1: dir's own); 0: no bound
+	hidden  bool          // false: names starting with '.' are not met (rg's, fd's default)
+	vcs     bool          // true (ignore=1): .git, .hg and .svn are never entered
+	exclude []excludeGlob // matching entries are not met
+	before  int           // context lines before each match (rg -B)
+	after   int           // context lines after each match (rg -A)
 }
 
 func (q *query) content() bool { return q.lit != nil || q.re != nil }
@@ -131,9 +132,12 @@ func matchOpts(v url.Values, pat string) (caseless, fixed bool, e *inputError) {
 	return caseless, fixed, nil
 }
 
-// walkOpts reads depth=, hidden= (default 1: as grep -r and find), exclude=
-// (repeatable: fd -E, rg -g '!GLOB') and the context lines: context= (rg -C),
-// before= (rg -B) and after= (rg -A), the last two overriding the first.
+// walkOpts reads depth=, hidden= (default 0: rg's and fd's walk), ignore=
+// (default 1), all= (1: hidden=1 ignore=0, rg -uu), exclude= (repeatable:
+// fd -E, rg -g '!GLOB') and the context lines: context= (rg -C), before=
+// (rg -B) and after= (rg -A), the last two overriding the first. The twin
+// reads no ignore file (the C service does): its ignore=1 only keeps the
+// walk out of .git, .hg and .svn.
 func (q *query) walkOpts(v url.Values) *inputError {
 	if d := v.Get("depth"); d != "" {
 		n, err := strconv.Atoi(d)
@@ -142,25 +146,42 @@ func (q *query) walkOpts(v url.Values) *inputError {
 		}
 		q.depth = n
 	}
-	q.hidden = true
-	if v.Get("hidden") != "" {
-		switch flagParam(v, "hidden") {
-		case -1:
-			return &inputError{msg: "hidden must be 1, 0, true or false", param: "hidden", offset: -1}
-		case 0:
-			q.hidden = false
+	flag := func(key string, def bool) (bool, *inputError) {
+		if v.Get(key) == "" {
+			return def, nil
 		}
+		switch flagParam(v, key) {
+		case 0:
+			return false, nil
+		case 1:
+			return true, nil
+		}
+		return false, &inputError{msg: key + " must be 1, 0, true or false", param: key, offset: -1}
 	}
+	all, e := flag("all", false)
+	if e != nil {
+		return e
+	}
+	if q.hidden, e = flag("hidden", false); e != nil {
+		return e
+	}
+	if q.vcs, e = flag("ignore", true); e != nil {
+		return e
+	}
+	if all {
+		q.hidden, q.vcs = true, false
+	}
+	n := 0
 	for _, x := range v["exclude"] {
 		if x == "" {
-			continue
+			continue // exclude= (empty): none, as an absent one
 		}
-		if strings.ContainsAny(x, "/\x00") {
-			return &inputError{msg: "exclude is a glob on base names: no '/' or NUL", param: "exclude", offset: -1}
+		if n++; n > maxExcludes {
+			return &inputError{msg: "at most 64 exclude= globs", param: "exclude", offset: -1}
 		}
-		g := fnmatchToGo(x)
-		if _, err := path.Match(g, ""); err != nil {
-			return &inputError{msg: "invalid glob: syntax error in pattern", param: "exclude", offset: -1}
+		g, e := newExclude(x)
+		if e != nil {
+			return e
 		}
 		q.exclude = append(q.exclude, g)
 	}
@@ -171,11 +192,10 @@ func (q *query) walkOpts(v url.Values) *inputError {
 		}
 		n, err := strconv.Atoi(c)
 		if err != nil || n < 0 || n > maxContext {
-			return 0, &inputError{msg: key + " must be an integer in 0.." + strconv.Itoa(maxContext), param: key, offset: -1}
+			return 0, &inputError{msg: "context lines: an integer in 0..100", param: key, offset: -1}
 		}
 		return n, nil
 	}
-	var e *inputError
 	c, e := ctx("context", 0)
 	if e != nil {
 		return e
@@ -186,23 +206,93 @@ func (q *query) walkOpts(v url.Values) *inputError {
 	if q.after, e = ctx("after", c); e != nil {
 		return e
 	}
-	if (q.before > 0 || q.after > 0) && !q.content() {
-		return &inputError{msg: "context lines need a content pattern (q)", param: "context", offset: -1}
-	}
 	return nil
 }
 
-// maxContext bounds context=, before= and after=.
-const maxContext = 1000
+// maxContext bounds context=, before= and after=; maxExcludes exclude=.
+const (
+	maxContext  = 100
+	maxExcludes = 64
+)
 
-// excluded reports whether a base name is left out of the walk (hidden=0,
-// exclude=); a left-out entry counts nowhere.
-func (q *query) excluded(name string) bool {
+// excludeGlob is one exclude=: a trailing '/' keeps it to directories; then
+// without '/', a glob on base names (fd -E); with one, gitignore's glob on
+// the path from the served root, a leading '/' dropped: '*', '?' and
+// '[...]' never match '/', a whole "**" component matches any number of
+// directories (as the C service).
+type excludeGlob struct {
+	parts   []string // path.Match globs, one per component ("**" as is)
+	dirOnly bool
+}
+
+func newExclude(x string) (excludeGlob, *inputError) {
+	bad := func(msg string) (excludeGlob, *inputError) {
+		return excludeGlob{}, &inputError{msg: msg, param: "exclude", offset: -1}
+	}
+	if strings.IndexByte(x, 0) >= 0 {
+		return bad("exclude contains a NUL byte")
+	}
+	var g excludeGlob
+	if strings.HasSuffix(x, "/") {
+		g.dirOnly, x = true, x[:len(x)-1]
+	}
+	x = strings.TrimPrefix(x, "/")
+	if x == "" {
+		return bad("exclude is empty once its '/' are taken off")
+	}
+	for _, c := range strings.Split(fnmatchToGo(x), "/") {
+		if _, err := path.Match(c, ""); err != nil {
+			return bad("invalid glob: syntax error in pattern")
+		}
+		g.parts = append(g.parts, c)
+	}
+	return g, nil
+}
+
+// match reports whether the entry at rel (its path from the served root)
+// named name is left out.
+func (g *excludeGlob) match(rel, name string, dir bool) bool {
+	if g.dirOnly && !dir {
+		return false
+	}
+	if len(g.parts) == 1 {
+		ok, _ := path.Match(g.parts[0], name)
+		return ok
+	}
+	return matchParts(g.parts, strings.Split(rel, "/"))
+}
+
+func matchParts(g, p []string) bool {
+	if len(g) == 0 {
+		return len(p) == 0
+	}
+	if g[0] == "**" {
+		for i := 0; i <= len(p); i++ {
+			if matchParts(g[1:], p[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(p) == 0 {
+		return false
+	}
+	ok, _ := path.Match(g[0], p[0])
+	return ok && matchParts(g[1:], p[1:])
+}
+
+// excluded reports whether an entry (its path from the served root, its
+// base name) is left out of the walk by hidden=0, ignore=1 (.git, .hg,
+// .svn) or exclude=; a left-out entry counts nowhere.
+func (q *query) excluded(rel, name string, dir bool) bool {
 	if !q.hidden && strings.HasPrefix(name, ".") {
 		return true
 	}
-	for _, g := range q.exclude {
-		if ok, _ := path.Match(g, name); ok {
+	if dir && q.vcs && (name == ".git" || name == ".hg" || name == ".svn") {
+		return true
+	}
+	for i := range q.exclude {
+		if q.exclude[i].match(rel, name, dir) {
 			return true
 		}
 	}

@@ -144,6 +144,8 @@ func schemaTree(t *testing.T, dir string) {
 		"meta.txt":             "a.b a+b (x) [y] \\d\n",
 		"d2/s2/deeper/more.md": "hello at depth 4\n",
 		"bad/unreadable.txt":   "hello\n",
+		".git/config":          "hello from a repository\n",
+		"d1/s1/.hg/store.txt":  "hello from mercurial\n",
 		"baddir/x.txt":         "hello\n",
 	} {
 		p := filepath.Join(dir, name)
@@ -161,7 +163,7 @@ func TestSchema2Lines(t *testing.T) {
 	schemaTree(t, dir)
 	_, ts, log := newTestServer(t, dir, nil)
 
-	code, hdr, got := get2(t, ts, url.Values{"q": {"hello"}})
+	code, hdr, got := get2(t, ts, url.Values{"q": {"hello"}, "all": {"1"}})
 	done := got[len(got)-1]
 	if code != 200 || hdr != "2" || done.Schema != 2 || done.Reason != "complete" {
 		t.Fatalf("header %q, done %+v", hdr, done)
@@ -276,6 +278,7 @@ func TestCaseFixedDepthHiddenExclude(t *testing.T) {
 		{url.Values{"q": {"A+B (X)"}, "fixed": {"true"}, "case": {"insensitive"}}, []string{"-iF", "A+B (X)"}},
 		{url.Values{"q": {"a.b"}, "fixed": {"0"}}, []string{"-E", "a.b"}},
 	} {
+		c.params.Set("all", "1") // everything, as grep -r
 		_, _, got := get2(t, ts, c.params)
 		same(t, c.params.Encode(), keys(t, got, "match"), grepKeys(t, dir, append(c.grep[:1:1], "--", c.grep[1], ".")...))
 	}
@@ -283,20 +286,28 @@ func TestCaseFixedDepthHiddenExclude(t *testing.T) {
 		params url.Values
 		find   []string
 	}{
-		{url.Values{"name": {"*"}, "depth": {"1"}}, []string{"-maxdepth", "1", "-type", "f"}},
+		{url.Values{"name": {"*"}, "depth": {"1"}, "all": {"1"}}, []string{"-maxdepth", "1", "-type", "f"}},
 		{url.Values{"name": {"*.md"}, "depth": {"3"}}, []string{"-maxdepth", "3", "-type", "f", "-name", "*.md"}},
 		{url.Values{"name": {"*.md"}, "depth": {"4"}}, []string{"-maxdepth", "4", "-type", "f", "-name", "*.md"}},
+		{url.Values{"name": {"*"}}, []string{"-mindepth", "1", "-name", ".*", "-prune", "-o", "-type", "f", "-print"}},
 		{url.Values{"name": {"*"}, "hidden": {"0"}}, []string{"-mindepth", "1", "-name", ".*", "-prune", "-o", "-type", "f", "-print"}},
-		{url.Values{"name": {"*.txt"}, "hidden": {"1"}}, []string{"-type", "f", "-name", "*.txt"}},
-		{url.Values{"name": {"*"}, "exclude": {"*.log", "vendor", "s[0-3]"}},
+		{url.Values{"name": {"*"}, "hidden": {"1"}}, []string{"(", "-name", ".git", "-o", "-name", ".hg", ")", "-prune", "-o", "-type", "f", "-print"}},
+		{url.Values{"name": {"*"}, "hidden": {"1"}, "ignore": {"0"}}, []string{"-type", "f"}},
+		{url.Values{"name": {"*.txt"}, "all": {"true"}}, []string{"-type", "f", "-name", "*.txt"}},
+		{url.Values{"name": {"*"}, "all": {"1"}, "exclude": {"*.log", "vendor", "s[0-3]", ""}},
 			[]string{"(", "-name", "*.log", "-o", "-name", "vendor", "-o", "-name", "s[0-3]", ")", "-prune", "-o", "-type", "f", "-print"}},
-		{url.Values{"name": {"*"}, "exclude": {"[!d]*"}}, []string{"-mindepth", "1", "-name", "[!d]*", "-prune", "-o", "-type", "f", "-print"}},
+		{url.Values{"name": {"*"}, "all": {"1"}, "exclude": {"[!d]*"}}, []string{"-mindepth", "1", "-name", "[!d]*", "-prune", "-o", "-type", "f", "-print"}},
+		// Path globs (with '/'), "**", a leading '/', and a trailing '/' for directories only.
+		{url.Values{"name": {"*"}, "all": {"1"}, "exclude": {"d0/*", "**/deeper/", "s1/", "/d3/s3/f1*", "*.txt/"}},
+			[]string{"(", "-path", "./d0/*", "-o", "-name", "deeper", "-type", "d", "-o", "-name", "s1", "-type", "d",
+				"-o", "-path", "./d3/s3/f1*", ")", "-prune", "-o", "-type", "f", "-print"}},
+		{url.Values{"name": {"*"}, "all": {"1"}, "exclude": {"**/*.c"}}, []string{"-name", "*.c", "-prune", "-o", "-type", "f", "-print"}},
 	} {
 		_, _, got := get2(t, ts, c.params)
 		same(t, c.params.Encode(), keys(t, got, "name"), findKeys(t, dir, c.find...))
 	}
 	// Content and walk options together: grep -r --exclude-dir and --exclude.
-	_, _, got := get2(t, ts, url.Values{"q": {"hello"}, "hidden": {"0"}, "exclude": {"vendor", "*.log"}, "case": {"insensitive"}})
+	_, _, got := get2(t, ts, url.Values{"q": {"hello"}, "exclude": {"vendor", "*.log"}, "case": {"insensitive"}})
 	same(t, "hidden=0 exclude=vendor,*.log", keys(t, got, "match"),
 		grepKeys(t, dir, "-iE", "--exclude-dir=.?*", "--exclude=.?*", "--exclude-dir=vendor", "--exclude=vendor",
 			"--exclude=*.log", "--exclude-dir=*.log", "--", "hello", "."))
@@ -318,6 +329,7 @@ func TestContextLines(t *testing.T) {
 		{url.Values{"q": {"hello"}, "context": {"1"}}, []string{"-C1"}},
 		{url.Values{"q": {"^[0-9]+$"}, "context": {"1"}}, []string{"-E", "-C1"}},
 	} {
+		c.params.Set("all", "1")
 		_, _, got := get2(t, ts, c.params)
 		var gotKeys []string
 		for _, l := range got {
@@ -377,11 +389,14 @@ func TestSchema2BadInput(t *testing.T) {
 		{url.Values{"q": {"x"}, "hidden": {"2"}}, "hidden"},
 		{url.Values{"q": {"x"}, "depth": {"0"}}, "depth"},
 		{url.Values{"q": {"x"}, "depth": {"1000001"}}, "depth"},
-		{url.Values{"q": {"x"}, "exclude": {"a/b"}}, "exclude"},
+		{url.Values{"q": {"x"}, "exclude": {"/"}}, "exclude"},
+		{url.Values{"q": {"x"}, "exclude": {"ok", "a/[b"}}, "exclude"},
 		{url.Values{"q": {"x"}, "exclude": {"ok", "[a"}}, "exclude"},
 		{url.Values{"q": {"x"}, "context": {"-1"}}, "context"},
+		{url.Values{"q": {"x"}, "context": {"101"}}, "context"},
 		{url.Values{"q": {"x"}, "after": {"x"}}, "after"},
-		{url.Values{"name": {"*"}, "before": {"2"}}, "context"},
+		{url.Values{"q": {"x"}, "all": {"maybe"}}, "all"},
+		{url.Values{"q": {"x"}, "ignore": {"2"}}, "ignore"},
 	} {
 		code, _, got := get2(t, ts, c.params)
 		if code != 400 || len(got) != 1 || got[0].Param != c.param {

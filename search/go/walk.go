@@ -207,14 +207,15 @@ func (w *walker) dir(d dirItem) {
 			return
 		}
 		name := e.Name()
-		if q.excluded(name) {
-			continue
-		}
 		p := name
 		if rel != "" {
 			p = rel + "/" + name
 		}
-		switch t := e.Type(); {
+		t := e.Type()
+		if q.excluded(p, name, t.IsDir()) {
+			continue
+		}
+		switch {
 		case t.IsDir():
 			if q.depth == 0 || d.level < q.depth {
 				w.st.queue.push(dirItem{rel: p, level: d.level + 1})
