@@ -3,7 +3,8 @@ package main
 // Stream schema 2 and the rg/fd-style switches, end to end over real HTTP:
 // the schema header and field, column/submatch, lossless non-UTF-8 paths
 // and texts, text cut on a character boundary, file_error and "incomplete",
-// case=, fixed=, depth=, hidden=, repeatable exclude=, context lines, and the
+// case=, fixed=, depth=, hidden=, ignore= (the twin: .git, .hg and .svn
+// only), all=, repeatable and path exclude=, context lines, and the
 // dialect's refusals; each result set compared with grep's or find's.
 
 import (
