@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"strconv"
 	"unicode/utf8"
 )
@@ -53,18 +54,76 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendResult appends one "match" or "name" line.
-func appendResult(b []byte, r *result) []byte {
-	if r.line == 0 {
-		b = append(b, `{"type":"name","path":`...)
-		b = appendJSONString(b, r.path)
-		return append(b, "}\n"...)
+// appendField appends "key":"value" and, when value is not all well-formed
+// UTF-8, "key_bytes":"BASE64 of the raw bytes" (schema 2, as ripgrep's
+// {"bytes":...}): the \u00XX reading of "key" alone would make x\xe9.txt
+// and xé.txt the same name.
+func appendField(b []byte, key, value string) []byte {
+	b = append(b, '"')
+	b = append(b, key...)
+	b = append(b, `":`...)
+	b = appendJSONString(b, value)
+	if !utf8.ValidString(value) {
+		b = append(b, `,"`...)
+		b = append(b, key...)
+		b = append(b, `_bytes":"`...)
+		b = append(b, base64.StdEncoding.EncodeToString([]byte(value))...)
+		b = append(b, '"')
 	}
-	b = append(b, `{"type":"match","path":`...)
-	b = appendJSONString(b, r.path)
+	return b
+}
+
+// utf8Cut returns the length of s cut to at most max bytes, never inside a
+// well-formed UTF-8 character (a stray byte stands alone), as the C
+// service's json_utf8_cut.
+func utf8Cut(s []byte, max int) int {
+	if len(s) <= max {
+		return len(s)
+	}
+	i := 0
+	for i < max {
+		_, k := utf8.DecodeRune(s[i:]) // 1 for a stray byte
+		if i+k > max {
+			break
+		}
+		i += k
+	}
+	return i
+}
+
+// appendResult appends one line of the stream (result.kind says which).
+func appendResult(b []byte, r *result) []byte {
+	switch r.kind {
+	case kindName:
+		b = append(b, `{"type":"name",`...)
+		b = appendField(b, "path", r.path)
+		return append(b, "}\n"...)
+	case kindFileError:
+		b = append(b, `{"type":"file_error",`...)
+		b = appendField(b, "path", r.path)
+		b = append(b, `,"error":`...)
+		b = appendJSONString(b, r.text)
+		return append(b, "}\n"...)
+	case kindContext:
+		b = append(b, `{"type":"context",`...)
+	default:
+		b = append(b, `{"type":"match",`...)
+	}
+	b = appendField(b, "path", r.path)
 	b = append(b, `,"line":`...)
 	b = strconv.AppendInt(b, int64(r.line), 10)
-	b = append(b, `,"text":`...)
-	b = appendJSONString(b, r.text)
+	b = append(b, ',')
+	b = appendField(b, "text", r.text)
+	if r.kind == kindMatch {
+		// The first match, as byte offsets in the whole line (it may lie past
+		// the cut text); column is 1-based, as rg's and grep's.
+		b = append(b, `,"column":`...)
+		b = strconv.AppendInt(b, int64(r.ms+1), 10)
+		b = append(b, `,"submatch":[`...)
+		b = strconv.AppendInt(b, int64(r.ms), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(r.me), 10)
+		b = append(b, ']')
+	}
 	return append(b, "}\n"...)
 }

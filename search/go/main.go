@@ -24,9 +24,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
+
+// version is the twin's version, set at link time
+// (go build -ldflags "-X main.version=V"); --version prints it with the
+// stream schema, as gochan-search --version does.
+var version = "dev"
 
 type config struct {
 	root        string
@@ -37,6 +43,7 @@ type config struct {
 	maxResults  int
 	maxFileSize int64
 	maxTimeout  time.Duration
+	version     bool // --version: print it and exit
 }
 
 // parseFlags reads the flags of SEARCH-API. Go's flag package accepts both
@@ -51,10 +58,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "walk goroutines per scan (default GOMAXPROCS)")
 	fs.IntVar(&c.maxScans, "max-scans", 8, "concurrent scans; past it 503")
 	fs.IntVar(&c.maxResults, "max-results", 10000, "results per request")
-	fs.Int64Var(&c.maxFileSize, "max-file-size", 8<<20, "larger files are skipped (bytes)")
+	c.maxFileSize = 8 << 20
+	fs.Var((*sizeFlag)(&c.maxFileSize), "max-file-size", "larger files are skipped (bytes, or K/M/G: powers of 1024, optional B or iB)")
 	fs.DurationVar(&c.maxTimeout, "max-timeout", 60*time.Second, "longest request time")
+	fs.BoolVar(&c.version, "version", false, "print the version and the stream schema, and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.version {
+		return c, nil
 	}
 	switch {
 	case fs.NArg() != 0:
@@ -77,6 +89,26 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return c, nil
 }
 
+// sizeFlag is a byte count: digits, optionally followed by K, M or G (powers
+// of 1024) and an optional B or iB, as the C service's --max-file-size.
+type sizeFlag int64
+
+func (f *sizeFlag) String() string { return strconv.FormatInt(int64(*f), 10) }
+
+func (f *sizeFlag) Set(v string) error {
+	num := strings.TrimRight(v, "KMGiBkmgb")
+	unit := strings.ToUpper(v[len(num):])
+	shift := map[string]uint{"": 0, "B": 0, "K": 10, "KB": 10, "KIB": 10, "M": 20, "MB": 20, "MIB": 20,
+		"G": 30, "GB": 30, "GIB": 30}
+	sh, ok := shift[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n < 0 || n > (1<<62)>>sh {
+		return errors.New("want bytes, or a number with K, M or G (e.g. 8M)")
+	}
+	*f = sizeFlag(n << sh)
+	return nil
+}
+
 func main() {
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
@@ -85,6 +117,10 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "gochan-search-go:", err)
 		os.Exit(2)
+	}
+	if cfg.version {
+		fmt.Printf("gochan-search-go %s (stream schema %s)\n", version, schema)
+		os.Exit(0)
 	}
 	s, err := newServer(cfg, os.Stderr)
 	if err != nil {
@@ -108,6 +144,7 @@ func (s *server) serve(ln net.Listener, stdout *os.File) int {
 	srv := &http.Server{
 		Handler:           s.mux(),
 		BaseContext:       func(net.Listener) context.Context { return base },
+		ConnContext:       connContext,
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	sigs := make(chan os.Signal, 1)
@@ -130,7 +167,10 @@ func (s *server) serve(ln net.Listener, stdout *os.File) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := srv.Shutdown(ctx) // closes the listener, waits for handlers
-	s.scansWG.Wait()         // every scan's walkers joined
+	if err != nil {
+		srv.Close() // a handler still running: its connections closed under it
+	}
+	s.scansWG.Wait() // every scan's walkers joined
 	if err != nil {
 		fmt.Fprintln(s.log, "gochan-search-go: shutdown:", err)
 		return 1

@@ -10,7 +10,7 @@ const pageHTML = `<!doctype html>
 body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}
 input{font:inherit;padding:.3em;width:18em}button{font:inherit;padding:.3em .8em}
 #stat{margin:.8em 0;color:#444}#out{font:12px ui-monospace,monospace;white-space:pre-wrap}
-.p{color:#06c}
+.p{color:#06c}.e{color:#b00}
 </style></head><body>
 <h1>gochan-search <small>(Go twin)</small></h1>
 <form id="f">
@@ -24,7 +24,10 @@ let ctl = null;
 const $ = id => document.getElementById(id);
 function show(o) {
   const d = document.createElement('div');
-  d.textContent = o.type === 'match' ? o.path + ':' + o.line + ': ' + o.text : o.path;
+  if (o.type === 'match') d.textContent = o.path + ':' + o.line + ': ' + o.text;
+  else if (o.type === 'context') d.textContent = o.path + '-' + o.line + '- ' + o.text;
+  else if (o.type === 'file_error') { d.textContent = o.path + ': not searched: ' + o.error; d.className = 'e'; }
+  else d.textContent = o.path;
   $('out').appendChild(d);
 }
 $('f').onsubmit = async ev => {
@@ -49,7 +52,9 @@ $('f').onsubmit = async ev => {
         if (!l) continue;
         const o = JSON.parse(l);
         if (o.type === 'progress') $('stat').textContent = 'scanning: ' + o.files + ' files, ' + o.bytes + ' bytes, ' + n + ' results';
-        else if (o.type === 'done') $('stat').textContent = o.reason + ': ' + o.files + ' files, ' + o.matches + ' results, ' + o.elapsed_ms + ' ms';
+        else if (o.type === 'done') $('stat').textContent = o.reason + ': ' + o.files + ' files, ' + o.matches + ' results, ' +
+          o.skipped + ' skipped, ' + o.errors + ' errors, ' + o.elapsed_ms + ' ms' + (n > 2000 ? ' (' + (n - 2000) + ' lines not drawn)' : '');
+        else if (o.type === 'file_error') show(o);
         else { n++; if (n <= 2000) show(o); }
       }
     }

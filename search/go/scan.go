@@ -2,23 +2,49 @@ package main
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// result is one line for the client: a content match (line > 0) or a name.
+// resultKind says which line of the stream a result is.
+type resultKind uint8
+
+const (
+	kindName      resultKind = iota // {"type":"name"}: counts in max= and matches
+	kindMatch                       // {"type":"match"}: counts in max= and matches
+	kindContext                     // {"type":"context"}: a line around a match; counts nowhere
+	kindFileError                   // {"type":"file_error"}: counts in errors only
+)
+
+// result is one line for the client.
 type result struct {
-	path string
-	line int
-	text string
+	kind   resultKind
+	path   string
+	line   int    // match, context
+	text   string // match, context: the line, cut to maxLine bytes; file_error: why
+	ms, me int    // match: the first match in the line, [ms, me) byte offsets
 }
+
+// counts reports whether a result counts in max= and "matches".
+func (r *result) counts() bool { return r.kind == kindName || r.kind == kindMatch }
+
+// schema is the version of the stream's JSON lines (SEARCH-API), also sent
+// as the X-Search-Schema header.
+const schema = "2"
 
 // resultsCap bounds the channel from the walkers to the HTTP writer: a slow
 // client slows the scan instead of filling memory.
 const resultsCap = 256
+
+// cutGrace is how long past its deadline a response may take to be
+// delivered before its connection is closed (SEARCH-API: "cut").
+const cutGrace = 200 * time.Millisecond
 
 // progressEvery is the period of the progress lines.
 const progressEvery = 250 * time.Millisecond
@@ -47,6 +73,17 @@ func (s *server) runScan(w http.ResponseWriter, r *http.Request, id int64, q *qu
 	defer s.vars.scansInProgress.Add(-1)
 
 	reqCtx := r.Context()
+	// The response must be delivered by the deadline plus cutGrace: a
+	// client that stops reading would otherwise hold a blocked Write, and
+	// with it this scan's slot, for as long as it stays connected.
+	conn, _ := reqCtx.Value(connKey{}).(net.Conn)
+	setWriteDeadline := func(t time.Time) {
+		if conn != nil {
+			conn.SetWriteDeadline(t)
+		}
+	}
+	cutAt := start.Add(q.timeout + cutGrace)
+	setWriteDeadline(cutAt)
 	ctx, cancel := context.WithTimeout(reqCtx, q.timeout)
 	s.vars.contextsAlive.Add(1)
 	defer func() { cancel(); s.vars.contextsAlive.Add(-1) }()
@@ -55,7 +92,7 @@ func (s *server) runScan(w http.ResponseWriter, r *http.Request, id int64, q *qu
 	defer func() { stopScan(); s.vars.contextsAlive.Add(-1) }()
 
 	st := &scanState{s: s, q: q, done: scanCtx.Done(), results: make(chan result, resultsCap)}
-	st.queue.init(q.rel)
+	st.queue.init(dirItem{rel: q.rel, level: 1})
 
 	// The hang-up watcher records when the server saw the request's context
 	// end (client gone or shutdown); finished ends it otherwise.
@@ -72,6 +109,10 @@ func (s *server) runScan(w http.ResponseWriter, r *http.Request, id int64, q *qu
 		select {
 		case <-reqCtx.Done():
 			markHangup()
+			// Nothing more is written for a client that left or a
+			// server that shuts down: end a Write blocked on a full
+			// socket buffer now.
+			setWriteDeadline(time.Now())
 		case <-finished:
 		}
 	}()
@@ -105,6 +146,7 @@ func (s *server) runScan(w http.ResponseWriter, r *http.Request, id int64, q *qu
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Search-Schema", schema)
 	w.WriteHeader(http.StatusOK)
 	fl, _ := w.(http.Flusher)
 	if fl != nil {
@@ -116,6 +158,7 @@ func (s *server) runScan(w http.ResponseWriter, r *http.Request, id int64, q *qu
 		matches  int
 		limitHit bool
 		dead     bool // the client is gone: stop writing
+		stalled  bool // a write passed the deadline + cutGrace: the client stopped reading
 		reqDone  = reqCtx.Done()
 	)
 	send := func() {
@@ -130,6 +173,9 @@ func (s *server) runScan(w http.ResponseWriter, r *http.Request, id int64, q *qu
 		buf = buf[:0]
 		if err != nil { // a failed write is a hang-up too
 			dead = true
+			// Past cutAt: the cut (net/http has canceled reqCtx by now,
+			// so the clock tells it from a hang-up's deadline of "now").
+			stalled = errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(cutAt)
 			markHangup()
 			stopScan()
 		}
@@ -139,6 +185,9 @@ func (s *server) runScan(w http.ResponseWriter, r *http.Request, id int64, q *qu
 			return // drained after the limit: not sent
 		}
 		buf = appendResult(buf, &res)
+		if !res.counts() {
+			return
+		}
 		matches++
 		if matches >= q.max {
 			limitHit = true
@@ -189,6 +238,8 @@ loop:
 
 	reason := "complete"
 	switch {
+	case stalled:
+		reason = "stalled"
 	case limitHit:
 		reason = "limit"
 	case reqCtx.Err() != nil || dead:
@@ -196,6 +247,8 @@ loop:
 		s.vars.scansCanceled.Add(1)
 	case ctx.Err() == context.DeadlineExceeded:
 		reason = "deadline"
+	case st.errors.Load() > 0:
+		reason = "incomplete" // walked the whole tree, but some of it unsearched
 	}
 	ms := time.Since(start).Milliseconds()
 	buf = append(buf, `{"type":"done","reason":"`...)
@@ -212,14 +265,20 @@ loop:
 	buf = strconv.AppendInt(buf, st.errors.Load(), 10)
 	buf = append(buf, `,"elapsed_ms":`...)
 	buf = strconv.AppendInt(buf, ms, 10)
-	buf = append(buf, "}\n"...)
+	buf = append(buf, `,"schema":`+schema+"}\n"...)
 	send()
+	if !dead {
+		setWriteDeadline(time.Time{}) // the connection may carry the next request
+	}
 
 	line := "search id=" + strconv.FormatInt(id, 10) + " end=" + reason +
 		" files=" + strconv.FormatInt(st.files.Load(), 10) +
 		" bytes=" + strconv.FormatInt(st.bytes.Load(), 10) +
 		" matches=" + strconv.Itoa(matches) +
 		" ms=" + strconv.FormatInt(ms, 10)
+	if reason == "stalled" {
+		line += " cut=deadline"
+	}
 	if reason == "canceled" {
 		hang := joinedAt
 		if p := hangupAt.Load(); p != nil {

@@ -114,7 +114,9 @@ func newTestServer(t *testing.T, root string, mod func(*config)) (*server, *http
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(s.mux())
+	ts := httptest.NewUnstartedServer(s.mux())
+	ts.Config.ConnContext = connContext // as serve's http.Server
+	ts.Start()
 	t.Cleanup(ts.Close)
 	return s, ts, log
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -35,6 +38,10 @@ type server struct {
 	scans   atomic.Int64   // admitted scans, for --max-scans
 	scansWG sync.WaitGroup // every scan, so shutdown can wait for its walkers
 	bufs    sync.Pool      // per-worker read buffers (*[]byte)
+	// openFile opens every file and directory a scan reads: os.Open, or in
+	// tests a stand-in that fails on purpose (as root, no mode bit can
+	// make a file unreadable).
+	openFile func(name string) (*os.File, error)
 }
 
 func newServer(cfg config, log io.Writer) (*server, error) {
@@ -42,9 +49,19 @@ func newServer(cfg config, log io.Writer) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, root: root, log: log}
+	s := &server{cfg: cfg, root: root, log: log, openFile: os.Open}
 	s.bufs.New = func() any { b := make([]byte, 256<<10); return &b }
 	return s, nil
+}
+
+// connKey is the request-context key of the request's net.Conn (Go 1.19 has
+// no http.ResponseController): runScan sets its write deadline.
+type connKey struct{}
+
+// connContext is the http.Server's ConnContext: it puts the connection in
+// every request's context.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
 }
 
 func (s *server) mux() http.Handler {

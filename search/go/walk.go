@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // chunk is how much of a file is read between two looks at the context.
@@ -26,24 +29,32 @@ func min(a, b int) int {
 // maxLine is how much of a matching line is sent.
 const maxLine = 200
 
-// dirQueue is the walk's shared stack of directories still to read (paths
-// relative to the served root). pending counts directories queued or being
-// read: the walk is over when it reaches zero, or when stop is called.
+// dirItem is a directory to read: its path relative to the served root and
+// its level below the request's root (1: the root itself, whose files are at
+// depth 1).
+type dirItem struct {
+	rel   string
+	level int
+}
+
+// dirQueue is the walk's shared stack of directories still to read. pending
+// counts directories queued or being read: the walk is over when it reaches
+// zero, or when stop is called.
 type dirQueue struct {
 	mu      sync.Mutex
 	cond    sync.Cond
-	stack   []string
+	stack   []dirItem
 	pending int
 	stopped bool
 }
 
-func (d *dirQueue) init(first string) {
+func (d *dirQueue) init(first dirItem) {
 	d.cond.L = &d.mu
 	d.stack = append(d.stack, first)
 	d.pending = 1
 }
 
-func (d *dirQueue) push(dir string) {
+func (d *dirQueue) push(dir dirItem) {
 	d.mu.Lock()
 	d.stack = append(d.stack, dir)
 	d.pending++
@@ -52,14 +63,14 @@ func (d *dirQueue) push(dir string) {
 }
 
 // pop waits for a directory; false when the walk is over or stopped.
-func (d *dirQueue) pop() (string, bool) {
+func (d *dirQueue) pop() (dirItem, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for len(d.stack) == 0 && d.pending > 0 && !d.stopped {
 		d.cond.Wait()
 	}
 	if d.stopped || len(d.stack) == 0 {
-		return "", false
+		return dirItem{}, false
 	}
 	dir := d.stack[len(d.stack)-1]
 	d.stack = d.stack[:len(d.stack)-1]
@@ -141,7 +152,7 @@ func (w *walker) flush() {
 }
 
 func (w *walker) open(p string) (*os.File, error) {
-	f, err := os.Open(path.Join(w.st.s.root, p))
+	f, err := w.st.s.openFile(path.Join(w.st.s.root, p))
 	if err == nil {
 		w.st.s.vars.fdsHeld.Add(1)
 	}
@@ -153,22 +164,44 @@ func (w *walker) close(f *os.File) {
 	w.st.s.vars.fdsHeld.Add(-1)
 }
 
+// errText is why an operation failed, as strerror(3) words it (Go's errno
+// texts are strerror's with a lower-case first letter).
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	s := err.Error()
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// fileError reports a file or directory that could not be searched, or not
+// wholly: it counts 1 in errors, and the done line says "incomplete".
+func (w *walker) fileError(p string, err error) bool {
+	w.errors++
+	return w.st.emit(result{kind: kindFileError, path: p, text: errText(err)})
+}
+
 // dir reads one directory. Symlinks are never followed (so a scan never
-// leaves the served tree); unreadable directories count as errors.
-func (w *walker) dir(rel string) {
+// leaves the served tree); unreadable directories are reported.
+// Entries that hidden=0 or exclude= leave out count nowhere.
+func (w *walker) dir(d dirItem) {
+	rel := d.rel
 	if w.st.canceled() {
 		return
 	}
 	f, err := w.open(rel)
 	if err != nil {
-		w.errors++
+		w.fileError(rel, err)
 		return
 	}
 	ents, err := f.ReadDir(-1)
 	w.close(f)
-	if err != nil {
-		w.errors++
+	if err != nil && !w.fileError(rel, err) {
+		return
 	}
+	q := w.st.q
 	for _, e := range ents {
 		if w.st.canceled() {
 			return
@@ -178,9 +211,15 @@ func (w *walker) dir(rel string) {
 		if rel != "" {
 			p = rel + "/" + name
 		}
-		switch t := e.Type(); {
+		t := e.Type()
+		if q.excluded(p, name, t.IsDir()) {
+			continue
+		}
+		switch {
 		case t.IsDir():
-			w.st.queue.push(p)
+			if q.depth == 0 || d.level < q.depth {
+				w.st.queue.push(dirItem{rel: p, level: d.level + 1})
+			}
 		case t.IsRegular():
 			if !w.file(p, name) {
 				return
@@ -203,18 +242,16 @@ func (w *walker) file(p, name string) bool {
 		}
 	}
 	if !q.content() {
-		return w.st.emit(result{path: p})
+		return w.st.emit(result{kind: kindName, path: p})
 	}
 	f, err := w.open(p)
 	if err != nil { // vanished or unreadable
-		w.errors++
-		return true
+		return w.fileError(p, err)
 	}
 	defer w.close(f)
 	fi, err := f.Stat()
 	if err != nil {
-		w.errors++
-		return true
+		return w.fileError(p, err)
 	}
 	if fi.Size() > w.st.s.cfg.maxFileSize {
 		w.skipped++
@@ -225,7 +262,7 @@ func (w *walker) file(p, name string) bool {
 	}
 	// Read a chunk at a time, searching the complete lines read so far, and
 	// look at the context between chunks.
-	m := matcher{w: w, path: p, line: 1}
+	m := matcher{w: w, path: p, line: 1, ctxLine: 1}
 	n := 0
 	for {
 		if w.st.canceled() {
@@ -255,8 +292,7 @@ func (w *walker) file(p, name string) bool {
 			break
 		}
 		if err != nil {
-			w.errors++
-			return true
+			return w.fileError(p, err)
 		}
 		if i := bytes.LastIndexByte(w.buf[m.pos:n], '\n'); i >= 0 {
 			if !m.search(w.buf[:m.pos+i+1]) {
@@ -269,13 +305,66 @@ func (w *walker) file(p, name string) bool {
 }
 
 // matcher finds the matching lines of one file, a line at most once, keeping
-// the line number of pos (the start of the first line not yet searched).
+// the line number of pos (the start of the first line not yet searched), and
+// sends the context lines around them (before=, after=).
 type matcher struct {
 	w       *walker
 	path    string
 	pos     int // data[:pos] is searched
 	counted int // newlines in data[:counted] are counted in line
 	line    int
+	// Context: data[:ctxPos] is sent or passed over; ctxPos starts line
+	// ctxLine; lines up to afterTo follow a match and are sent as context.
+	ctxPos, ctxLine, afterTo int
+}
+
+// send hands one match or context line (data[ls:le], line number n) on.
+func (m *matcher) send(kind resultKind, data []byte, ls, le, n, ms, me int) bool {
+	text := data[ls:le]
+	text = text[:utf8Cut(text, maxLine)]
+	return m.w.st.emit(result{kind: kind, path: m.path, line: n, text: string(text), ms: ms, me: me})
+}
+
+// afterContext sends the lines that follow the last match, from ctxPos up
+// to limit (a line start, or the end of data) and line afterTo.
+func (m *matcher) afterContext(data []byte, limit int) bool {
+	for m.ctxPos < limit && m.ctxLine <= m.afterTo {
+		le := limit
+		if k := bytes.IndexByte(data[m.ctxPos:limit], '\n'); k >= 0 {
+			le = m.ctxPos + k
+		}
+		if !m.send(kindContext, data, m.ctxPos, le, m.ctxLine, 0, 0) {
+			return false
+		}
+		m.ctxPos, m.ctxLine = le+1, m.ctxLine+1
+	}
+	return true
+}
+
+// context sends what goes before the match line data[ls:] (line n): the
+// rest of the previous match's after-lines, then up to q.before lines not
+// sent yet; it leaves ctxPos at the match line.
+func (m *matcher) context(data []byte, ls, n int) bool {
+	q := m.w.st.q
+	if q.before == 0 && q.after == 0 {
+		return true
+	}
+	if !m.afterContext(data, ls) {
+		return false
+	}
+	start, k := ls, 0
+	for k < q.before && start > m.ctxPos {
+		start = bytes.LastIndexByte(data[:start-1], '\n') + 1
+		k++
+	}
+	for ln := n - k; start < ls; ln++ {
+		le := start + bytes.IndexByte(data[start:ls], '\n')
+		if !m.send(kindContext, data, start, le, ln, 0, 0) {
+			return false
+		}
+		start = le + 1
+	}
+	return true
 }
 
 // search searches data[m.pos:], which ends at a line end (or the file's end).
@@ -313,24 +402,29 @@ func (m *matcher) search(data []byte) bool {
 		}
 		next := le + 1
 		// A regexp match that runs over the line end (\s, [^x]) is not a
-		// match of the line: grep's rule is the line alone.
-		if q.re != nil && j > le && !q.re.Match(data[ls:le]) {
-			m.pos = next
-			continue
+		// match of the line: grep's rule is the line alone, and so is the
+		// reported submatch.
+		if q.re != nil && j > le {
+			loc := q.re.FindIndex(data[ls:le])
+			if loc == nil {
+				m.pos = next
+				continue
+			}
+			i, j = ls+loc[0], ls+loc[1]
 		}
 		m.line += bytes.Count(data[m.counted:ls], []byte{'\n'})
 		m.counted = ls
-		text := data[ls:le]
-		if len(text) > maxLine {
-			text = text[:maxLine]
-		}
-		if !m.w.st.emit(result{path: m.path, line: m.line, text: string(text)}) {
+		if !m.context(data, ls, m.line) {
 			return false
 		}
+		if !m.send(kindMatch, data, ls, le, m.line, i-ls, j-ls) {
+			return false
+		}
+		m.ctxPos, m.ctxLine, m.afterTo = next, m.line+1, m.line+q.after
 		m.pos = next
 	}
 	if m.pos > len(data) {
 		m.pos = len(data)
 	}
-	return true
+	return m.afterContext(data, len(data))
 }
