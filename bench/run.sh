@@ -144,7 +144,7 @@ else
 	rm -rf "$BUILD/obj" && mkdir -p "$BUILD/obj"
 	objs=()
 	# The library's directories, as build.zig's lib_dirs.
-	for src in wait/*.c service/*.c chan/*.c select/*.c timer/*.c context/*.c diag/*.c poll/*.c group/*.c; do
+	for src in $(scripts/lib-srcs.sh); do
 		[ -e "$src" ] || continue
 		obj="$BUILD/obj/$(echo "$src" | tr / _).o"
 		# shellcheck disable=SC2086
@@ -234,7 +234,7 @@ if [ -n "${BENCH_BASE:-}" ]; then
 		BURCU=$(pkg-config --cflags --libs liburcu-cds 2>/dev/null || echo "-lurcu-cds -lurcu-common")
 		log "building gochan as of $BENCH_BASE"
 		bobjs=()
-		for src in "$BASE_SRC"/{wait,chan,select,timer,context,diag,poll,group}/*.c; do
+		for src in $(scripts/lib-srcs.sh "$BASE_SRC"); do
 			[ -e "$src" ] || continue
 			obj="$BUILD/base-obj/$(echo "${src#"$BASE_SRC"/}" | tr / _).o"
 			# shellcheck disable=SC2086

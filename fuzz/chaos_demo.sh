@@ -11,7 +11,7 @@ OUT=${FUZZ_OUT:-${TMPDIR:-/tmp}/gochan-fuzz}
 mkdir -p "$OUT"
 # shellcheck disable=SC2046
 gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -Iinclude -I. examples/chaos_race.c \
-	$(ls wait/*.c service/*.c chan/*.c select/*.c timer/*.c context/*.c diag/*.c poll/*.c group/*.c version/*.c 2>/dev/null) \
+	$(scripts/lib-srcs.sh) \
 	$(pkg-config --cflags --libs liburcu-cds) -pthread -o "$OUT/chaos_race"
 plain=0
 chaos=0

@@ -18,7 +18,7 @@ fi
 OUT=${FUZZ_OUT:-${TMPDIR:-/tmp}/gochan-fuzz}/coverage
 rm -rf "$OUT"
 mkdir -p "$OUT"
-LIB=$(ls wait/*.c service/*.c chan/*.c select/*.c timer/*.c context/*.c diag/*.c poll/*.c group/*.c version/*.c 2>/dev/null || true)
+LIB=$(scripts/lib-srcs.sh)
 objs=""
 for h in $HARNESSES; do
 	# shellcheck disable=SC2086

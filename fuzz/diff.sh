@@ -19,7 +19,7 @@ fi
 # shellcheck disable=SC2046
 clang-14 -std=c11 -D_GNU_SOURCE -DFUZZ_MODEL_NO_MAIN -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -g -O1 -Iinclude -I. fuzz/diff_model.c fuzz/fuzz_model.c \
-	$(ls wait/*.c service/*.c chan/*.c select/*.c timer/*.c context/*.c diag/*.c poll/*.c group/*.c version/*.c 2>/dev/null) \
+	$(scripts/lib-srcs.sh) \
 	$(pkg-config --cflags --libs liburcu-cds) -pthread -o "$OUT/diff_model"
 # A single file, standard library only: no go.mod needed (Go 1.19, offline).
 (cd fuzz/go && go build -o "$OUT/replay_go" replay.go)

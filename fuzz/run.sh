@@ -23,7 +23,7 @@ else
 fi
 OUT=${FUZZ_OUT:-${TMPDIR:-/tmp}/gochan-fuzz}
 mkdir -p "$OUT"
-LIB=$(ls wait/*.c service/*.c chan/*.c select/*.c timer/*.c context/*.c diag/*.c poll/*.c group/*.c version/*.c 2>/dev/null || true)
+LIB=$(scripts/lib-srcs.sh)
 CFLAGS="-std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 -Iinclude -I."
 
 status=0

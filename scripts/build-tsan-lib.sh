@@ -25,7 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 # liburcu's headers (its lists and macros only: nothing is linked from it).
 urcu=$(pkg-config --cflags liburcu-cds 2>/dev/null || true)
 objs=()
-for src in wait/*.c service/*.c chan/*.c select/*.c timer/*.c context/*.c diag/*.c poll/*.c group/*.c version/*.c; do
+for src in $(scripts/lib-srcs.sh); do
 	obj=$tmp/$(echo "$src" | tr / _).o
 	# shellcheck disable=SC2086
 	"$cc" -std=c11 -D_GNU_SOURCE -fno-strict-aliasing -pthread -fsanitize=thread -g -O1 \
