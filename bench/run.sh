@@ -21,9 +21,11 @@
 #                     MESSAGES; also the capacity of its boundedN_* channels);
 #                     e.g. SUITE_N=500000 for a run ten times shorter
 #   BENCH_RUST=1      the crossbeam-channel column (default on): bench/rust builds
-#                     offline with Debian's cargo against Debian's
-#                     librust-crossbeam-channel-dev; run.sh apt-get installs
-#                     both when missing (as root, or through sudo -n).
+#                     offline against Debian's librust-crossbeam-channel-dev
+#                     with the newest rustc the machine has (rustup's
+#                     toolchains or Debian's; BENCH_CARGO/BENCH_RUSTC force
+#                     one); run.sh apt-get installs the crate (and Debian's
+#                     cargo) when missing (as root, or through sudo -n).
 #                     BENCH_RUST=0 leaves the column out
 #   BENCH_BASE=REV    also run gochan as of git revision REV ("before"; its
 #                     library, today's bench programs), interleaved with the
@@ -194,30 +196,59 @@ done
 # ---- optional: crossbeam-channel twins (Rust), offline from Debian's crates --
 IMPLS="gochan go"
 RUST_DESC=""
-# Debian's cargo and rustc (1.63 on Debian 12), even when a rustup toolchain
-# comes first in PATH: bench/rust/Cargo.lock is in the format that cargo reads,
-# and the twins stay buildable on a fresh Debian.
+# The crates come from Debian's librust-*-dev packages (offline,
+# bench/rust/.cargo/config.toml); the compiler is the newest the machine has:
+# each rustup toolchain (stable, nightly...) and Debian's /usr/bin/rustc (1.63
+# on Debian 12, 2x slower on the buffered cases) are asked their version and
+# the highest wins, as the peers' strongest build is what gochan is compared
+# with.  BENCH_CARGO=/path/to/cargo BENCH_RUSTC=/path/to/rustc forces a pair.
+pick_rust() {
+	local best="" bestv="" tc cargo rustc v
+	if [ -n "${BENCH_CARGO:-}" ] && [ -n "${BENCH_RUSTC:-}" ]; then
+		RUST_CARGO=$BENCH_CARGO RUST_RUSTC=$BENCH_RUSTC
+		return 0
+	fi
+	local rustup
+	rustup=$(command -v rustup || echo "$HOME/.cargo/bin/rustup")
+	if [ -x "$rustup" ]; then
+		for tc in $("$rustup" toolchain list 2>/dev/null | awk '{print $1}'); do
+			cargo=$("$rustup" which --toolchain "$tc" cargo 2>/dev/null) || continue
+			rustc=$("$rustup" which --toolchain "$tc" rustc 2>/dev/null) || continue
+			v=$("$rustc" --version 2>/dev/null | awk '{print $2}') || continue
+			if [ -z "$bestv" ] || [ "$(printf '%s\n%s\n' "$bestv" "$v" | sort -V | tail -1)" = "$v" ]; then
+				best="$cargo $rustc" bestv=$v
+			fi
+		done
+	fi
+	if [ -x /usr/bin/cargo ] && [ -x /usr/bin/rustc ]; then
+		v=$(/usr/bin/rustc --version 2>/dev/null | awk '{print $2}')
+		if [ -z "$bestv" ] || [ "$(printf '%s\n%s\n' "$bestv" "$v" | sort -V | tail -1)" = "$v" ]; then
+			best="/usr/bin/cargo /usr/bin/rustc" bestv=$v
+		fi
+	fi
+	[ -n "$best" ] || return 1
+	read -r RUST_CARGO RUST_RUSTC <<<"$best"
+}
 have_crossbeam() {
-	[ -x /usr/bin/cargo ] && [ -x /usr/bin/rustc ] &&
-		compgen -G "/usr/share/cargo/registry/crossbeam-channel-*" >/dev/null
+	compgen -G "/usr/share/cargo/registry/crossbeam-channel-*" >/dev/null && pick_rust
 }
 if [ "${BENCH_RUST:-1}" = 1 ] && ! have_crossbeam; then
 	apt_install cargo librust-crossbeam-channel-dev || true
 fi
 if [ "${BENCH_RUST:-1}" = 1 ] && ! have_crossbeam; then
-	log "WARNING: no Debian cargo/librust-crossbeam-channel-dev: crossbeam column left out"
+	log "WARNING: no cargo/rustc or no librust-crossbeam-channel-dev: crossbeam column left out"
 fi
 if [ "${BENCH_RUST:-1}" = 1 ] && have_crossbeam; then
-	log "building crossbeam-channel twins"
-	RT=${CARGO_TARGET_DIR:-${TMPDIR:-/tmp}/gochan-bench-rust-target}
-	if (cd bench/rust && CARGO_TARGET_DIR=$RT RUSTC=/usr/bin/rustc /usr/bin/cargo build --release -q); then
+	log "building crossbeam-channel twins with $("$RUST_RUSTC" --version)"
+	RT=${CARGO_TARGET_DIR:-${TMPDIR:-/tmp}/gochan-bench-rust-target}/$("$RUST_RUSTC" --version | tr -c 'A-Za-z0-9.\n' _)
+	if (cd bench/rust && CARGO_TARGET_DIR=$RT RUSTC=$RUST_RUSTC "$RUST_CARGO" build --release -q); then
 		for src in bench/*.c; do
 			fam=$(basename "$src" .c)
 			[ ! -x "$RT/release/$fam" ] || cp "$RT/release/$fam" "$BUILD/${fam}_rs"
 		done
 		IMPLS="gochan go crossbeam"
 		RUST_DESC="crossbeam-channel $(basename /usr/share/cargo/registry/crossbeam-channel-* |
-			sed 's/crossbeam-channel-//') (Debian), $(/usr/bin/rustc --version 2>/dev/null)"
+			sed 's/crossbeam-channel-//') (Debian's crate), $("$RUST_RUSTC" --version 2>/dev/null)"
 	else
 		log "WARNING: the crossbeam twins do not build; column left out"
 	fi
