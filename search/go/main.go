@@ -6,7 +6,7 @@
 //	cd search/go && GOFLAGS=-mod=mod GOPROXY=off go build -o ../../zig-out/bin/gochan-search-go .
 //	cd search/go && GOFLAGS=-mod=mod GOPROXY=off go test .
 //
-// Both services follow one contract (SEARCH-API.md): the same flags, API,
+// Both services follow one contract (search/API.md): the same flags, API,
 // JSON lines, /debug/vars keys ("blocked" is the goroutine count here) and
 // log line. bench/search/run.sh measures them side by side.
 package main

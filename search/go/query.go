@@ -221,8 +221,9 @@ const (
 // '[...]' never match '/', a whole "**" component matches any number of
 // directories (as the C service).
 type excludeGlob struct {
-	parts   []string // path.Match globs, one per component ("**" as is)
-	dirOnly bool
+	parts    []string // path.Match globs, one per component ("**" as is)
+	dirOnly  bool
+	anchored bool // the glob had a '/' (before the trailing one went): match the path
 }
 
 func newExclude(x string) (excludeGlob, *inputError) {
@@ -236,6 +237,9 @@ func newExclude(x string) (excludeGlob, *inputError) {
 	if strings.HasSuffix(x, "/") {
 		g.dirOnly, x = true, x[:len(x)-1]
 	}
+	// A '/' anywhere (a leading one included) makes it a path glob, as
+	// the C service's add_exclude: decided before the leading '/' goes.
+	g.anchored = strings.Contains(x, "/")
 	x = strings.TrimPrefix(x, "/")
 	if x == "" {
 		return bad("exclude is empty once its '/' are taken off")
@@ -255,7 +259,7 @@ func (g *excludeGlob) match(rel, name string, dir bool) bool {
 	if g.dirOnly && !dir {
 		return false
 	}
-	if len(g.parts) == 1 {
+	if !g.anchored {
 		ok, _ := path.Match(g.parts[0], name)
 		return ok
 	}
@@ -288,7 +292,7 @@ func (q *query) excluded(rel, name string, dir bool) bool {
 	if !q.hidden && strings.HasPrefix(name, ".") {
 		return true
 	}
-	if dir && q.vcs && (name == ".git" || name == ".hg" || name == ".svn") {
+	if q.vcs && (name == ".git" || name == ".hg" || name == ".svn") {
 		return true
 	}
 	for i := range q.exclude {

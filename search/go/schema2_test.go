@@ -303,6 +303,9 @@ func TestCaseFixedDepthHiddenExclude(t *testing.T) {
 			[]string{"(", "-path", "./d0/*", "-o", "-name", "deeper", "-type", "d", "-o", "-name", "s1", "-type", "d",
 				"-o", "-path", "./d3/s3/f1*", ")", "-prune", "-o", "-type", "f", "-print"}},
 		{url.Values{"name": {"*"}, "all": {"1"}, "exclude": {"**/*.c"}}, []string{"-name", "*.c", "-prune", "-o", "-type", "f", "-print"}},
+		// A leading '/' anchors at the served root: "/s0" is the root's s0 only (there is
+		// none; d0/s0 stays), as the C service.
+		{url.Values{"name": {"*"}, "all": {"1"}, "exclude": {"/s0"}}, []string{"-path", "./s0", "-prune", "-o", "-type", "f", "-print"}},
 	} {
 		_, _, got := get2(t, ts, c.params)
 		same(t, c.params.Encode(), keys(t, got, "name"), findKeys(t, dir, c.find...))
