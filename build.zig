@@ -586,11 +586,35 @@ pub fn build(b: *Build) void {
 
     // ---- the main job: the search service (search/build_search.zig) makes the
     // `demo` step, the README's first command, and its own steps, from the
-    // static library and the include dirs.  (One line on purpose: Zig resolves
-    // @import while compiling build.zig, so the fragment must exist; a package
-    // user gets it through build.zig.zon's .paths.)
+    // static library, its sources, include dirs and flags, and hands back
+    // what the project's own steps take in.  (Zig resolves @import while
+    // compiling build.zig, so the fragment must exist; a package user gets it
+    // through build.zig.zon's .paths.)
     const public_includes = [_]LazyPath{ b.path("include"), b.path(".") };
-    @import("search/build_search.zig").addSteps(b, target, optimize, static_lib, &public_includes);
+    const search = @import("search/build_search.zig").addSteps(b, .{
+        .target = target,
+        .optimize = optimize,
+        .lib = static_lib,
+        .lib_srcs = lib_srcs.items,
+        .include_dirs = &public_includes,
+        .c_flags = &c_flags,
+        .asan_flags = &asan_flags,
+    });
+    // test-all runs its tests and the demo; gcc-check compiles its sources.
+    for (search.test_all) |s| all_step.dependOn(s);
+    for (search.srcs) |src| {
+        const run = b.addSystemCommand(&.{"gcc"});
+        run.setName(b.fmt("gcc {s}", .{src}));
+        run.addArgs(&c_flags);
+        run.addArgs(&.{ "-O2", "-MD", "-c" });
+        for (public_includes) |dir| run.addPrefixedDirectoryArg("-I", dir);
+        run.addPrefixedDirectoryArg("-I", search.include);
+        run.addFileArg(b.path(src));
+        run.addArg("-o");
+        _ = run.addOutputFileArg("check.o");
+        _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
+        gcc_step.dependOn(&run.step);
+    }
 
     // ---- bench-bin / bench
     const bench_bin_step = b.step("bench-bin", "Build every bench/*.c (ReleaseFast) into zig-out/bench/");
