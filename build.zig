@@ -743,9 +743,11 @@ fn headerCheck(b: *Build, compiler: []const u8, flags: []const []const u8, lang:
     return run;
 }
 
-/// -I<dir> for each of @dirs (relative to the build root) on a command line.
+/// -I<dir> for each of @dirs (relative to the build root) on a command
+/// line, as a path the step resolves (the build root's, not a relative
+/// "-Iinclude" that holds only when zig build runs from the root).
 fn addIncludeArgs(b: *Build, run: *Build.Step.Run, dirs: []const []const u8) void {
-    for (dirs) |dir| run.addArg(b.fmt("-I{s}", .{dir}));
+    for (dirs) |dir| run.addPrefixedDirectoryArg("-I", b.path(dir));
 }
 
 /// @dirs (relative to the build root) as LazyPaths.
