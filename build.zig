@@ -33,6 +33,7 @@ const std = @import("std");
 const builtin = @import("builtin");
 const Build = std.Build;
 const LazyPath = Build.LazyPath;
+const search_build = @import("search/build_search.zig");
 
 /// THE version number: build.zig.zon's.  The SONAME, gochan.pc and the
 /// version-check step (which compares include/gochan/version.h and
@@ -43,11 +44,12 @@ const version = std.SemanticVersion.parse(zon.version) catch @compileError("buil
 /// Every *.c file directly in these directories is part of the library.
 /// (A new directory must also be listed in build.zig.zon's .paths.)
 /// wait/ is the layer below the others (docs/design.md, "Layers";
-/// scripts/include-graph.py checks the include graph).
+/// scripts/include-graph.py checks the include graph).  scripts/lib-srcs.sh
+/// and scripts/include-graph.py read the next line as it is: keep it one line.
 const lib_dirs = [_][]const u8{ "wait", "service", "chan", "select", "timer", "context", "diag", "poll", "group", "version" };
 
 /// The project's C dialect and warning policy (CONTRIBUTING.md), shared by
-/// every compiler the build drives.
+/// every compiler the build drives (search/build_search.zig receives it).
 const std_flags = [_][]const u8{ "-std=c11", "-D_GNU_SOURCE", "-fno-strict-aliasing", "-pthread" };
 const warn_flags = [_][]const u8{ "-Wall", "-Wextra", "-Werror" };
 const c_flags = std_flags ++ warn_flags;
@@ -57,16 +59,24 @@ const cxx_flags = [_][]const u8{ "-std=c++17", "-D_GNU_SOURCE", "-pthread" } ++ 
 /// (issue 20): nested CHAN_RANGE vs -Wshadow, CHAN_SEND of a const value vs
 /// -Wcast-qual.  The examples build with them (examples, cxx-check).
 const user_strict_flags = [_][]const u8{ "-Wshadow", "-Wcast-qual" };
+/// A user's strict C build: the public headers alone, the examples (gcc-check).
+const c_strict_flags = c_flags ++ user_strict_flags;
 /// C++ adds -Wold-style-cast: the public headers and tests/cxx_macros.cpp
 /// build with it (the examples are C, with C's casts of their own).
 const cxx_strict_flags = cxx_flags ++ user_strict_flags ++ [_][]const u8{"-Wold-style-cast"};
 
-/// Include paths: the public headers, and the repository root so that
-/// internal headers are reached as "chan/chan_internal.h" from any module.
-const include_dirs = [_][]const u8{ "include", "." };
+/// Include paths.  public_include: the public headers, all a user's code
+/// has (and all a header's self-containment check gets); the project's own
+/// code also has the repository root, so that internal headers are reached
+/// as "chan/chan_internal.h" from any module.
+const public_include = "include";
+const include_dirs = [_][]const u8{ public_include, "." };
+/// The umbrella header users include.
+const umbrella_header = public_include ++ "/gochan.h";
 
 /// Flags of the clang-14 AddressSanitizer + UndefinedBehaviorSanitizer build
-/// (Zig has no ASan for C, so `zig build asan` and `fuzz-replay` drive clang).
+/// (Zig has no ASan for C, so `zig build asan` and `fuzz-replay` drive clang;
+/// search-test's ASan build of the service uses them too).
 const asan_flags = [_][]const u8{
     "-fsanitize=address,undefined",
     "-fno-omit-frame-pointer",
@@ -94,39 +104,128 @@ const Ctx = struct {
     sysroot: ?[]const u8 = null,
 };
 
+/// What every family of steps is made from: the options, and the sources
+/// found in the tree when the build is configured.
+const Project = struct {
+    ctx: Ctx,
+    /// Criterion worker processes (-Djobs).
+    jobs: []const u8,
+    /// Where Debian's arm64 Criterion is unpacked (-Darm64-sysroot).
+    arm64_sysroot: []const u8,
+    tests: []const []const u8,
+    stress: []const []const u8,
+    fuzz: []const []const u8,
+    bench: []const []const u8,
+    examples: []const []const u8,
+    /// include/gochan/*.h (the umbrella header aside).
+    headers: []const []const u8,
+
+    fn init(b: *Build) Project {
+        const target = b.standardTargetOptions(.{});
+        const optimize = b.option(
+            std.builtin.OptimizeMode,
+            "optimize",
+            "Optimization of the library, tests and demo (default ReleaseSafe; benches are always ReleaseFast)",
+        ) orelse .ReleaseSafe;
+        const jobs = b.option([]const u8, "jobs", "Criterion worker processes (default 2)") orelse "2";
+        const arm64_sysroot = b.option([]const u8, "arm64-sysroot", "Where scripts/setup.sh --test unpacked Debian's arm64 Criterion (default /opt/gochan-arm64)") orelse "/opt/gochan-arm64";
+        var lib_srcs: std.ArrayList([]const u8) = .empty;
+        for (lib_dirs) |dir| lib_srcs.appendSlice(b.allocator, listFiles(b, dir, "", ".c")) catch @panic("OOM");
+        return .{
+            .ctx = .{ .b = b, .target = target, .optimize = optimize, .lib_srcs = lib_srcs.items },
+            .jobs = jobs,
+            .arm64_sysroot = arm64_sysroot,
+            .tests = listFiles(b, "tests", "", ".c"),
+            .stress = listFiles(b, "tests/stress", "", ".c"),
+            .fuzz = listFiles(b, "fuzz", "fuzz_", ".c"),
+            .bench = listFiles(b, "bench", "", ".c"),
+            .examples = listFiles(b, "examples", "", ".c"),
+            .headers = listFiles(b, public_include ++ "/gochan", "", ".h"),
+        };
+    }
+};
+
+/// What the install step builds, which other steps use.
+const Installed = struct {
+    /// libgochan.a, as installed (the examples, the consumers, search link it).
+    static_lib: *Build.Step.Compile,
+    /// libgochan.so.X.Y.Z, exporting only the public API.
+    shared_lib: *Build.Step.Compile,
+    /// gochan.pc.
+    pc: LazyPath,
+    /// The reference manual: man3/ and html/.
+    man_dir: LazyPath,
+};
+
+/// The list of steps, in the order `zig build -l` shows them; each family
+/// of steps is made by the function named here, below.
 pub fn build(b: *Build) void {
-    const target = b.standardTargetOptions(.{});
-    const optimize = b.option(
-        std.builtin.OptimizeMode,
-        "optimize",
-        "Optimization of the library, tests and demo (default ReleaseSafe; benches are always ReleaseFast)",
-    ) orelse .ReleaseSafe;
-    const criterion_jobs = b.option([]const u8, "jobs", "Criterion worker processes (default 2)") orelse "2";
-    const arm64_sysroot = b.option([]const u8, "arm64-sysroot", "Where scripts/setup.sh --test unpacked Debian's arm64 Criterion (default /opt/gochan-arm64)") orelse "/opt/gochan-arm64";
+    const p = Project.init(b);
+    const inst = addInstall(p);
 
-    var lib_srcs: std.ArrayList([]const u8) = .empty;
-    for (lib_dirs) |dir| lib_srcs.appendSlice(b.allocator, listFiles(b, dir, "", ".c")) catch @panic("OOM");
-    const ctx: Ctx = .{ .b = b, .target = target, .optimize = optimize, .lib_srcs = lib_srcs.items };
+    const test_step = testStep(p);
+    const arm64_step = arm64TestStep(p);
+    const tsan_step = tsanStep(p);
+    const asan = asanSteps(p);
+    const gcc_step = gccCheckStep(p);
+    const cxx_step = cxxCheckStep(p, inst);
+    const examples_step = examplesStep(p, inst);
+    const consumer_step = zigConsumerStep(p);
+    const version_step = versionCheckStep(p, inst);
+    const symbols_step = symbolsCheckStep(p, inst);
+    const install_check_step = installCheckStep(p);
+    const libuv_step = libuvExampleStep(p, inst);
+    const man_step = manCheckStep(p, inst);
+    const tsan_consumer_step = tsanConsumerStep(p);
+    const fuzz_short_step = fuzzShortStep(p);
+    const debug_step = debugTestStep(p);
+    const layers_step = layersCheckStep(p);
+    const docs_step = docsCheckStep(p);
 
-    const test_srcs = listFiles(b, "tests", "", ".c");
-    const stress_srcs = listFiles(b, "tests/stress", "", ".c");
-    const fuzz_srcs = listFiles(b, "fuzz", "fuzz_", ".c");
-    const bench_srcs = listFiles(b, "bench", "", ".c");
-    const example_srcs = listFiles(b, "examples", "", ".c");
+    // ---- test-all: THE test command
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + debug-test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + layers-check + docs-check + test-arm64");
+    for ([_]*Build.Step{
+        fuzz_short_step, gcc_step,     cxx_step,           test_step,          tsan_step,
+        asan.asan,       asan.replay,  examples_step,      consumer_step,      version_step,
+        arm64_step,      symbols_step, install_check_step, tsan_consumer_step, man_step,
+        libuv_step,      debug_step,   layers_step,        docs_step,          b.getInstallStep(),
+    }) |s| all_step.dependOn(s);
 
-    // ---- install: libgochan.a, libgochan.so.X.Y.Z (SONAME libgochan.so.X), headers, gochan.pc
+    // ---- the main job: the search service (search/build_search.zig) makes
+    // the `demo` step, the README's first command, and its own steps from
+    // the installed static library; test-all runs its tests and the demo,
+    // gcc-check compiles its sources.
+    const search = search_build.addSteps(b, .{
+        .target = p.ctx.target,
+        .optimize = p.ctx.optimize,
+        .lib = inst.static_lib,
+        .lib_srcs = p.ctx.lib_srcs,
+        .include_dirs = paths(b, &include_dirs),
+        .c_flags = &c_flags,
+        .asan_flags = &asan_flags,
+    });
+    for (search.test_all) |s| all_step.dependOn(s);
+    for (search.srcs) |src| gcc_step.dependOn(&gccCompileCheck(b, src, &.{}, &.{search.include}).step);
+
+    benchSteps(p);
+}
+
+// ---- install: libgochan.a, libgochan.so.X.Y.Z (SONAME libgochan.so.X), headers,
+// gochan.pc, CMake's config files, the manual; uninstall; the Zig module.
+fn addInstall(p: Project) Installed {
+    const b = p.ctx.b;
     // Installed libraries trap on undefined behaviour in safe modes but need
     // no sanitizer runtime, so gcc users can link libgochan.a as is.
-    const static_lib = addLib(ctx, .{ .name = "gochan", .linkage = .static, .sanitize_c = .trap });
-    const shared_lib = addLib(ctx, .{ .name = "gochan", .linkage = .dynamic, .sanitize_c = .trap });
-    // Export only the public API, versioned GOCHAN_0 (symbols-check below;
+    const static_lib = addLib(p.ctx, .{ .name = "gochan", .linkage = .static, .sanitize_c = .trap });
+    const shared_lib = addLib(p.ctx, .{ .name = "gochan", .linkage = .dynamic, .sanitize_c = .trap });
+    // Export only the public API, versioned GOCHAN_0 (symbols-check;
     // README.md "ABI policy").  Every program of the project that needs an
     // internal symbol (the tests, stress programs, benches) links a static
     // flavour of the library instead.
     shared_lib.version_script = b.path("version/libgochan.map");
     // The headers travel with the static library: installed next to it, and
     // on the include path of everything that links it (a package's users).
-    static_lib.installHeadersDirectory(b.path("include"), "", .{ .include_extensions = &.{".h"} });
+    static_lib.installHeadersDirectory(b.path(public_include), "", .{ .include_extensions = &.{".h"} });
     b.installArtifact(static_lib);
     // The shared library is installed through a step of its own, so that the
     // install step lists exactly one artifact named "gochan" (the static one)
@@ -176,12 +275,12 @@ pub fn build(b: *Build) void {
     const gen_man = b.addSystemCommand(&.{"python3"});
     gen_man.setName("gen-man");
     gen_man.addFileArg(b.path("scripts/gen-man.py"));
-    gen_man.addDirectoryArg(b.path("include"));
+    gen_man.addDirectoryArg(b.path(public_include));
     const man_dir = gen_man.addOutputDirectoryArg("reference");
     gen_man.addArg(zon.version);
     // A directory argument is not hashed by content: list the headers, so
     // that editing one regenerates the pages.
-    for (listFiles(b, "include/gochan", "", ".h")) |hdr| gen_man.addFileInput(b.path(hdr));
+    for (p.headers) |hdr| gen_man.addFileInput(b.path(hdr));
     b.getInstallStep().dependOn(&b.addInstallDirectory(.{
         .source_dir = man_dir.path(b, "man3"),
         .install_dir = .prefix,
@@ -202,93 +301,126 @@ pub fn build(b: *Build) void {
     // @cImport, and importing the module links everything it needs.
     const zig_mod = b.addModule("gochan", .{
         .root_source_file = b.path("zig/gochan.zig"),
-        .target = target,
-        .optimize = optimize,
+        .target = p.ctx.target,
+        .optimize = p.ctx.optimize,
         .link_libc = true,
     });
     zig_mod.linkLibrary(static_lib);
-    linkUrcu(b, zig_mod, target);
+    linkUrcu(b, zig_mod, p.ctx.target);
 
-    // The library as the tests see it (not installed): UBSan with messages
-    // and stack traces (zig's runtime), so every program linking it is .full too.
-    const test_lib = addLib(ctx, .{ .name = "gochan-test", .linkage = .static, .sanitize_c = .full });
+    return .{ .static_lib = static_lib, .shared_lib = shared_lib, .pc = pc, .man_dir = man_dir };
+}
 
-    // ---- test: the Criterion runner + every stress program
-    const test_step = b.step("test", "Criterion suites (tests/*.c, one runner) and stress programs (tests/stress/*.c)");
-    addTests(ctx, test_step, test_lib, test_srcs, stress_srcs, .{
-        .jobs = criterion_jobs,
+// ---- test: the Criterion runner + every stress program, against the
+// library as the tests see it (not installed): UBSan with messages and stack
+// traces (zig's runtime), so every program linking it is .full too.
+fn testStep(p: Project) *Build.Step {
+    const step = p.ctx.b.step("test", "Criterion suites (tests/*.c, one runner) and stress programs (tests/stress/*.c)");
+    const test_lib = addLib(p.ctx, .{ .name = "gochan-test", .linkage = .static, .sanitize_c = .full });
+    addTests(p.ctx, step, test_lib, p.tests, p.stress, .{
+        .jobs = p.jobs,
         .runner_timeout = runner_timeout,
         .program_timeout = program_timeout,
     });
+    return step;
+}
 
-    // ---- test-arm64: the same runner and stress programs cross-built for
-    // aarch64 Linux and run under qemu-aarch64 (scripts/qemu-run.sh).
-    // Debian's arm64 packages, from `scripts/setup.sh --test`: liburcu through
-    // multiarch (/usr/lib/aarch64-linux-gnu), Criterion unpacked into
-    // -Darm64-sysroot (it cannot be installed next to the amd64 one).
-    const arm64_step = b.step("test-arm64", "Criterion runner + stress programs built for aarch64-linux-gnu, run under qemu-aarch64-static");
-    {
-        // glibc 2.36: Debian 12's, which the arm64 libraries were linked against.
-        const arm64 = b.resolveTargetQuery(.{
-            .cpu_arch = .aarch64,
-            .os_tag = .linux,
-            .abi = .gnu,
-            .glibc_version = .{ .major = 2, .minor = 36, .patch = 0 },
-        });
-        const actx: Ctx = .{ .b = b, .target = arm64, .optimize = optimize, .lib_srcs = lib_srcs.items, .sysroot = arm64_sysroot };
-        const arm64_lib = addLib(actx, .{ .name = "gochan-test-arm64", .linkage = .static, .sanitize_c = .full });
-        addTests(actx, arm64_step, arm64_lib, test_srcs, stress_srcs, .{
-            .jobs = criterion_jobs,
-            .runner_timeout = qemu_runner_timeout,
-            .program_timeout = qemu_program_timeout,
-            .emulator = "scripts/qemu-run.sh",
-            .name_prefix = "arm64-",
-            // Emulated, the suites run 5-20x slower than the native runs their
-            // .timeout values were sized for: this scales them (by
-            // GOCHAN_TEST_TIMEOUT_SCALE, which scripts/qemu-run.sh sets).
-            .runner_srcs = &.{"scripts/criterion_timeout_scale.c"},
-        });
+// ---- test-arm64: the same runner and stress programs cross-built for
+// aarch64 Linux and run under qemu-aarch64 (scripts/qemu-run.sh).
+// Debian's arm64 packages, from `scripts/setup.sh --test`: liburcu through
+// multiarch (/usr/lib/aarch64-linux-gnu), Criterion unpacked into
+// -Darm64-sysroot (it cannot be installed next to the amd64 one).
+fn arm64TestStep(p: Project) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("test-arm64", "Criterion runner + stress programs built for aarch64-linux-gnu, run under qemu-aarch64-static");
+    // glibc 2.36: Debian 12's, which the arm64 libraries were linked against.
+    const arm64 = b.resolveTargetQuery(.{
+        .cpu_arch = .aarch64,
+        .os_tag = .linux,
+        .abi = .gnu,
+        .glibc_version = .{ .major = 2, .minor = 36, .patch = 0 },
+    });
+    var actx = p.ctx;
+    actx.target = arm64;
+    actx.sysroot = p.arm64_sysroot;
+    const arm64_lib = addLib(actx, .{ .name = "gochan-test-arm64", .linkage = .static, .sanitize_c = .full });
+    addTests(actx, step, arm64_lib, p.tests, p.stress, .{
+        .jobs = p.jobs,
+        .runner_timeout = qemu_runner_timeout,
+        .program_timeout = qemu_program_timeout,
+        .emulator = "scripts/qemu-run.sh",
+        .name_prefix = "arm64-",
+        // Emulated, the suites run 5-20x slower than the native runs their
+        // .timeout values were sized for: this scales them (by
+        // GOCHAN_TEST_TIMEOUT_SCALE, which scripts/qemu-run.sh sets).
+        .runner_srcs = &.{"scripts/criterion_timeout_scale.c"},
+    });
+    return step;
+}
+
+// ---- debug-test: the Criterion runner and every stress program once
+// against the library built with -DGOCHAN_DEBUG: the invariants the code
+// states are checked (wait/debug.h: assertions, "caller holds" and the
+// lock ranks of wait/lockrank.h, parker states, ring stamps).
+fn debugTestStep(p: Project) *Build.Step {
+    const step = p.ctx.b.step("debug-test", "Criterion suites and stress programs against libgochan built with -DGOCHAN_DEBUG (checked invariants and lock ranks)");
+    const debug_flags = [_][]const u8{"-DGOCHAN_DEBUG"};
+    const debug_lib = addLib(p.ctx, .{ .name = "gochan-debug", .linkage = .static, .sanitize_c = .full, .extra_flags = &debug_flags });
+    addTests(p.ctx, step, debug_lib, p.tests, p.stress, .{
+        .jobs = p.jobs,
+        .runner_timeout = runner_timeout,
+        .program_timeout = program_timeout,
+        .name_prefix = "debug-",
+        .extra_flags = &debug_flags,
+    });
+    return step;
+}
+
+// ---- tsan: the library and every stress program under ThreadSanitizer (zig cc)
+fn tsanStep(p: Project) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("tsan", "Stress programs (tests/stress/*.c) under ThreadSanitizer");
+    if (p.stress.len == 0) return step;
+    const tsan_lib = addLib(p.ctx, .{ .name = "gochan-tsan", .linkage = .static, .tsan = true });
+    for (p.stress) |src| {
+        const mod = addExeModule(p.ctx, &.{src}, .{ .tsan = true });
+        mod.linkLibrary(tsan_lib);
+        const exe = b.addExecutable(.{ .name = b.fmt("tsan-{s}", .{stem(src)}), .root_module = mod });
+        const run = runWithTimeout(b, program_timeout, b.fmt("tsan {s}", .{stem(src)}));
+        run.addArtifactArg(exe);
+        // A reported race or deadlock ends the program with a failure.
+        run.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
+        step.dependOn(&run.step);
     }
+    return step;
+}
 
-    // ---- tsan: the library and every stress program under ThreadSanitizer (zig cc)
-    const tsan_step = b.step("tsan", "Stress programs (tests/stress/*.c) under ThreadSanitizer");
-    if (stress_srcs.len > 0) {
-        const tsan_lib = addLib(ctx, .{ .name = "gochan-tsan", .linkage = .static, .tsan = true });
-        for (stress_srcs) |src| {
-            const mod = addExeModule(ctx, &.{src}, .{ .tsan = true });
-            mod.linkLibrary(tsan_lib);
-            const exe = b.addExecutable(.{ .name = b.fmt("tsan-{s}", .{stem(src)}), .root_module = mod });
-            const run = runWithTimeout(b, program_timeout, b.fmt("tsan {s}", .{stem(src)}));
-            run.addArtifactArg(exe);
-            // A reported race or deadlock ends the program with a failure.
-            run.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
-            tsan_step.dependOn(&run.step);
-        }
-    }
-
-    // ---- asan: clang-14 -fsanitize=address,undefined over the lib, the runner, the stress programs
+// ---- asan: clang-14 -fsanitize=address,undefined over the lib, the runner, the stress programs
+// ---- fuzz-replay: each harness + fuzz/replay_main.c (ASan+UBSan) over its corpus and regressions
+// Both link the same ASan objects of the library.
+fn asanSteps(p: Project) struct { asan: *Build.Step, replay: *Build.Step } {
+    const b = p.ctx.b;
     const asan_step = b.step("asan", "Criterion runner and stress programs under ASan+UBSan (clang-14)");
-    const asan_lib_objs = asanCompileAll(b, lib_srcs.items, false);
-    if (test_srcs.len > 0) {
+    const asan_lib_objs = asanCompileAll(b, p.ctx.lib_srcs, false);
+    if (p.tests.len > 0) {
         // scripts/asan_criterion.c keeps LeakSanitizer to the test workers.
-        const objs = concat(b, asan_lib_objs, asanCompileAll(b, std.mem.concat(b.allocator, []const u8, &.{ test_srcs, &.{"scripts/asan_criterion.c"} }) catch @panic("OOM"), true));
+        const objs = concat(b, asan_lib_objs, asanCompileAll(b, std.mem.concat(b.allocator, []const u8, &.{ p.tests, &.{"scripts/asan_criterion.c"} }) catch @panic("OOM"), true));
         const exe = asanLink(b, "gochan-tests-asan", objs, true);
         const run = runAsan(b, runner_timeout, "asan gochan-tests", exe);
-        run.addArg(b.fmt("--jobs={s}", .{criterion_jobs}));
+        run.addArg(b.fmt("--jobs={s}", .{p.jobs}));
         asan_step.dependOn(&run.step);
     }
-    for (stress_srcs) |src| {
+    for (p.stress) |src| {
         const objs = concat(b, asan_lib_objs, asanCompileAll(b, &.{src}, false));
         const exe = asanLink(b, b.fmt("asan-{s}", .{stem(src)}), objs, false);
         const run = runAsan(b, program_timeout, b.fmt("asan {s}", .{stem(src)}), exe);
         asan_step.dependOn(&run.step);
     }
 
-    // ---- fuzz-replay: each harness + fuzz/replay_main.c (ASan+UBSan) over its corpus and regressions
     const fuzz_step = b.step("fuzz-replay", "Replay fuzz/corpus/<name> and fuzz/regressions/<name> through each fuzz/fuzz_<name>.c (ASan+UBSan)");
-    if (fuzz_srcs.len > 0 and fileExists(b, "fuzz/replay_main.c")) {
+    if (p.fuzz.len > 0 and fileExists(b, "fuzz/replay_main.c")) {
         const main_objs = concat(b, asan_lib_objs, asanCompileAll(b, &.{"fuzz/replay_main.c"}, false));
-        for (fuzz_srcs) |src| {
+        for (p.fuzz) |src| {
             const name = stem(src)["fuzz_".len..];
             const objs = concat(b, main_objs, asanCompileAll(b, &.{src}, false));
             const exe = asanLink(b, b.fmt("replay-{s}", .{name}), objs, false);
@@ -305,90 +437,56 @@ pub fn build(b: *Build) void {
             fuzz_step.dependOn(&run.step);
         }
     }
+    return .{ .asan = asan_step, .replay = fuzz_step };
+}
 
-    // ---- gcc-check: gcc 12 -O2 -Wall -Wextra -Werror over every C file of the project,
-    // and each public header compiled on its own (self-contained).
-    const gcc_step = b.step("gcc-check", "Compile every C source and public header with gcc -Wall -Wextra -Werror");
-    {
-        var all: std.ArrayList([]const u8) = .empty;
-        const groups = [_][]const []const u8{
-            lib_srcs.items,                            test_srcs,
-            stress_srcs,                               fuzz_srcs,
-            listFiles(b, "fuzz", "replay_main", ".c"), bench_srcs,
-            example_srcs,
-        };
-        for (groups) |g| all.appendSlice(b.allocator, g) catch @panic("OOM");
-        for (all.items) |src| {
-            const criterion = std.mem.startsWith(u8, src, "tests/") and !std.mem.startsWith(u8, src, "tests/stress/");
-            const run = pkgConfigCommand(b, &.{"gcc"}, if (criterion) "--cflags criterion" else null);
-            run.setName(b.fmt("gcc {s}", .{src}));
-            run.addArgs(&c_flags);
-            // The examples are user code: the strict warnings users turn on.
-            if (std.mem.startsWith(u8, src, "examples/")) run.addArgs(&user_strict_flags);
-            run.addArgs(&.{ "-O2", "-Iinclude", "-I.", "-MD", "-c" });
-            run.addFileArg(b.path(src));
-            run.addArg("-o");
-            _ = run.addOutputFileArg("check.o");
-            _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
-            gcc_step.dependOn(&run.step);
-        }
-        for (listFiles(b, "include/gochan", "", ".h")) |hdr| {
-            const run = b.addSystemCommand(&.{"gcc"});
-            run.setName(b.fmt("gcc {s}", .{hdr}));
-            run.addArgs(&c_flags);
-            run.addArgs(&user_strict_flags);
-            run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c" });
-            run.addFileArg(b.path(hdr));
-            _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
-            gcc_step.dependOn(&run.step);
-        }
-    }
+// ---- gcc-check: gcc 12 -O2 -Wall -Wextra -Werror over every C file of the
+// project (search/*.c are added by build()), and each public header compiled
+// on its own (self-contained).
+fn gccCheckStep(p: Project) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("gcc-check", "Compile every C source and public header with gcc -Wall -Wextra -Werror");
+    const groups = [_][]const []const u8{
+        p.ctx.lib_srcs,                            p.tests,
+        p.stress,                                  p.fuzz,
+        listFiles(b, "fuzz", "replay_main", ".c"), p.bench,
+    };
+    for (groups) |g| for (g) |src| step.dependOn(&gccCompileCheck(b, src, &.{}, &.{}).step);
+    // The examples are user code: the strict warnings users turn on.
+    for (p.examples) |src| step.dependOn(&gccCompileCheck(b, src, &user_strict_flags, &.{}).step);
+    for (p.headers) |hdr| step.dependOn(&headerCheck(b, "gcc", &c_strict_flags, "c", hdr).step);
+    return step;
+}
 
-    // ---- cxx-check: the public API as C++17 users see it.  Each public
-    // header alone, then every example compiled as C++, linked with
-    // libgochan.a and run (its output checked as in `examples`), by g++ and
-    // by clang++, both -Wall -Wextra -Werror.
-    const cxx_step = b.step("cxx-check", "Each public header (also -Wold-style-cast -Wshadow -Wcast-qual), every example (-Wshadow -Wcast-qual) and tests/cxx_macros.cpp as C++17 (g++ and clang++ -Wall -Wextra -Werror); all are run");
-    var run_examples: std.ArrayList([]const u8) = .empty;
-    for (example_srcs) |src| {
-        if (!isBuildOnlyExample(src)) run_examples.append(b.allocator, src) catch @panic("OOM");
-    }
+// ---- cxx-check: the public API as C++17 users see it.  Each public
+// header alone, then every example compiled as C++, linked with
+// libgochan.a and run (its output checked as in `examples`), by g++ and
+// by clang++, both -Wall -Wextra -Werror.
+fn cxxCheckStep(p: Project, inst: Installed) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("cxx-check", "Each public header (also -Wold-style-cast -Wshadow -Wcast-qual), every example (-Wshadow -Wcast-qual) and tests/cxx_macros.cpp as C++17 (g++ and clang++ -Wall -Wextra -Werror); all are run");
     for ([_][]const u8{ "g++", "clang++-14" }) |cxx| {
-        for (listFiles(b, "include/gochan", "", ".h")) |hdr| {
-            const run = b.addSystemCommand(&.{cxx});
-            run.setName(b.fmt("{s} {s}", .{ cxx, hdr }));
-            run.addArgs(&cxx_strict_flags);
-            run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c++" });
-            run.addFileArg(b.path(hdr));
-            _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
-            cxx_step.dependOn(&run.step);
-        }
-        {
-            // The umbrella header, as users include it.
-            const run = b.addSystemCommand(&.{cxx});
-            run.setName(b.fmt("{s} include/gochan.h", .{cxx}));
-            run.addArgs(&cxx_strict_flags);
-            run.addArgs(&.{ "-Iinclude", "-MD", "-fsyntax-only", "-x", "c++" });
-            run.addFileArg(b.path("include/gochan.h"));
-            _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
-            cxx_step.dependOn(&run.step);
-        }
-        for (example_srcs) |src| {
+        // Each header, then the umbrella header as users include it.
+        for (p.headers) |hdr| step.dependOn(&headerCheck(b, cxx, &cxx_strict_flags, "c++", hdr).step);
+        step.dependOn(&headerCheck(b, cxx, &cxx_strict_flags, "c++", umbrella_header).step);
+        for (p.examples) |src| {
             const run = pkgConfigCommand(b, &.{cxx}, "--libs liburcu-cds");
             run.setName(b.fmt("{s} {s}", .{ cxx, src }));
             run.addArgs(&cxx_flags);
             run.addArgs(&user_strict_flags);
-            run.addArgs(&.{ "-O2", "-Iinclude", "-MD", "-x", "c++" });
+            run.addArg("-O2");
+            addIncludeArgs(b, run, &.{public_include});
+            run.addArgs(&.{ "-MD", "-x", "c++" });
             run.addFileArg(b.path(src));
             run.addArgs(&.{ "-x", "none" });
-            run.addArtifactArg(static_lib);
+            run.addArtifactArg(inst.static_lib);
             run.addArg("-o");
             const exe = run.addOutputFileArg(b.fmt("{s}-cxx", .{stem(src)}));
             _ = run.addPrefixedDepFileOutputArg("-MF", "exe.d");
             if (isBuildOnlyExample(src)) {
-                cxx_step.dependOn(&run.step);
+                step.dependOn(&run.step);
             } else {
-                cxx_step.dependOn(&runExample(b, b.fmt("{s} {s}", .{ cxx, stem(src) }), stem(src), exe).step);
+                step.dependOn(&runExample(b, b.fmt("{s} {s}", .{ cxx, stem(src) }), stem(src), exe).step);
             }
         }
         if (fileExists(b, "tests/cxx_macros.cpp")) {
@@ -396,213 +494,194 @@ pub fn build(b: *Build) void {
             const run = pkgConfigCommand(b, &.{cxx}, "--libs liburcu-cds");
             run.setName(b.fmt("{s} tests/cxx_macros.cpp", .{cxx}));
             run.addArgs(&cxx_strict_flags);
-            run.addArgs(&.{ "-O2", "-Iinclude", "-MD" });
+            run.addArg("-O2");
+            addIncludeArgs(b, run, &.{public_include});
+            run.addArg("-MD");
             run.addFileArg(b.path("tests/cxx_macros.cpp"));
-            run.addArtifactArg(static_lib);
+            run.addArtifactArg(inst.static_lib);
             run.addArg("-o");
             const exe = run.addOutputFileArg(b.fmt("cxx_macros-{s}", .{cxx}));
             _ = run.addPrefixedDepFileOutputArg("-MF", "exe.d");
             const check = runWithTimeout(b, program_timeout, b.fmt("{s} cxx_macros", .{cxx}));
             check.addFileArg(exe);
-            cxx_step.dependOn(&check.step);
+            step.dependOn(&check.step);
         }
     }
+    return step;
+}
 
-    // ---- examples: every examples/*.c built by zig cc (C11) into zig-out/examples/ and run,
-    // its output checked by scripts/check-example.sh (expected output in examples/expected/).
-    const examples_step = b.step("examples", "Build every examples/*.c and run each one, its output checked (scripts/check-example.sh)");
-    for (example_srcs) |src| {
-        const mod = addExeModule(ctx, &.{src}, .{ .extra_flags = &user_strict_flags });
-        mod.linkLibrary(static_lib);
+// ---- examples: every examples/*.c built by zig cc (C11) into zig-out/examples/ and run,
+// its output checked by scripts/check-example.sh (expected output in examples/expected/).
+fn examplesStep(p: Project, inst: Installed) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("examples", "Build every examples/*.c and run each one, its output checked (scripts/check-example.sh)");
+    for (p.examples) |src| {
+        const mod = addExeModule(p.ctx, &.{src}, .{ .extra_flags = &user_strict_flags });
+        mod.linkLibrary(inst.static_lib);
         const exe = b.addExecutable(.{ .name = stem(src), .root_module = mod });
-        examples_step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "examples" } } }).step);
+        step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "examples" } } }).step);
         if (isBuildOnlyExample(src)) continue;
-        examples_step.dependOn(&runExample(b, b.fmt("example {s}", .{stem(src)}), stem(src), exe.getEmittedBin()).step);
+        step.dependOn(&runExample(b, b.fmt("example {s}", .{stem(src)}), stem(src), exe.getEmittedBin()).step);
     }
+    return step;
+}
 
-    // ---- zig-consumer: examples/zig-consumer is a separate Zig project that
-    // depends on this one through build.zig.zon (a relative .path), exactly
-    // as a user's project does after `zig fetch --save`; build and run it.
-    const consumer_step = b.step("zig-consumer", "Build and run examples/zig-consumer (a Zig project using gochan through b.dependency)");
-    if (fileExists(b, "examples/zig-consumer/build.zig")) {
-        const run = runWithTimeout(b, program_timeout, "zig-consumer");
-        run.addArgs(&.{ b.graph.zig_exe, "build", "run", "--build-file" });
-        run.addFileArg(b.path("examples/zig-consumer/build.zig"));
-        run.addArg("--prefix");
-        _ = run.addOutputDirectoryArg("zig-out");
-        run.addArgs(&.{ "--cache-dir", b.cache_root.join(b.allocator, &.{"zig-consumer"}) catch @panic("OOM") });
-        if (b.graph.global_cache_root.path) |p| run.addArgs(&.{ "--global-cache-dir", p });
-        consumer_step.dependOn(&run.step);
-    }
+// ---- zig-consumer: examples/zig-consumer is a separate Zig project that
+// depends on this one through build.zig.zon (a relative .path), exactly
+// as a user's project does after `zig fetch --save`; build and run it.
+fn zigConsumerStep(p: Project) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("zig-consumer", "Build and run examples/zig-consumer (a Zig project using gochan through b.dependency)");
+    if (!fileExists(b, "examples/zig-consumer/build.zig")) return step;
+    const run = runWithTimeout(b, program_timeout, "zig-consumer");
+    run.addArgs(&.{ b.graph.zig_exe, "build", "run", "--build-file" });
+    run.addFileArg(b.path("examples/zig-consumer/build.zig"));
+    run.addArg("--prefix");
+    _ = run.addOutputDirectoryArg("zig-out");
+    run.addArgs(&.{ "--cache-dir", b.cache_root.join(b.allocator, &.{"zig-consumer"}) catch @panic("OOM") });
+    if (b.graph.global_cache_root.path) |path| run.addArgs(&.{ "--global-cache-dir", path });
+    step.dependOn(&run.step);
+    return step;
+}
 
-    // ---- version-check: one version number everywhere.
-    const version_step = b.step("version-check", "build.zig.zon's version == version.h == gochan_version() == gochan.pc == the SONAME");
-    if (fileExists(b, "scripts/check-version.sh")) {
-        const mod = addExeModule(ctx, &.{"scripts/print_version.c"}, .{});
-        mod.linkLibrary(shared_lib);
-        const exe = b.addExecutable(.{ .name = "print-version", .root_module = mod });
-        const run = runWithTimeout(b, program_timeout, "version-check");
-        run.addArg("bash");
-        run.addFileArg(b.path("scripts/check-version.sh"));
-        run.addArg(zon.version);
-        run.addFileArg(b.path("include/gochan/version.h"));
-        run.addFileArg(pc);
-        run.addArtifactArg(shared_lib);
-        run.addArtifactArg(exe);
-        version_step.dependOn(&run.step);
-    }
+// ---- version-check: one version number everywhere.
+fn versionCheckStep(p: Project, inst: Installed) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("version-check", "build.zig.zon's version == version.h == gochan_version() == gochan.pc == the SONAME");
+    if (!fileExists(b, "scripts/check-version.sh")) return step;
+    const mod = addExeModule(p.ctx, &.{"scripts/print_version.c"}, .{});
+    mod.linkLibrary(inst.shared_lib);
+    const exe = b.addExecutable(.{ .name = "print-version", .root_module = mod });
+    const run = runWithTimeout(b, program_timeout, "version-check");
+    run.addArg("bash");
+    run.addFileArg(b.path("scripts/check-version.sh"));
+    run.addArg(zon.version);
+    run.addFileArg(b.path(public_include ++ "/gochan/version.h"));
+    run.addFileArg(inst.pc);
+    run.addArtifactArg(inst.shared_lib);
+    run.addArtifactArg(exe);
+    step.dependOn(&run.step);
+    return step;
+}
 
-    // ---- symbols-check: libgochan.so exports exactly the functions declared
-    // in the public headers, each versioned GOCHAN_0 and listed in
-    // version/libgochan.map (scripts/check-symbols.py reads `nm -D`).
-    const symbols_step = b.step("symbols-check", "nm -D of libgochan.so == the functions of the public headers == version/libgochan.map, all GOCHAN_0");
-    {
-        const run = runWithTimeout(b, program_timeout, "symbols-check");
-        run.addArg("python3");
-        run.addFileArg(b.path("scripts/check-symbols.py"));
-        run.addArtifactArg(shared_lib);
-        run.addDirectoryArg(b.path("include"));
-        run.addFileArg(b.path("version/libgochan.map"));
-        symbols_step.dependOn(&run.step);
-    }
+// ---- symbols-check: libgochan.so exports exactly the functions declared
+// in the public headers, each versioned GOCHAN_0 and listed in
+// version/libgochan.map (scripts/check-symbols.py reads `nm -D`).
+fn symbolsCheckStep(p: Project, inst: Installed) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("symbols-check", "nm -D of libgochan.so == the functions of the public headers == version/libgochan.map, all GOCHAN_0");
+    const run = runWithTimeout(b, program_timeout, "symbols-check");
+    run.addArg("python3");
+    run.addFileArg(b.path("scripts/check-symbols.py"));
+    run.addArtifactArg(inst.shared_lib);
+    run.addDirectoryArg(b.path(public_include));
+    run.addFileArg(b.path("version/libgochan.map"));
+    step.dependOn(&run.step);
+    return step;
+}
 
-    // ---- install-check: install as a distribution does (DESTDIR staging, a
-    // --prefix, a multiarch --prefix-lib-dir) by running this build again,
-    // then build and run examples/consumer against the staged tree through
-    // pkg-config (shared, static libgochan.a, -static) and CMake's
-    // find_package (shared and static): scripts/check-install.sh.
-    const install_check_step = b.step("install-check", "Stage an install (DESTDIR, --prefix, --prefix-lib-dir) and build examples/consumer against it via pkg-config (shared, static) and CMake find_package");
-    if (fileExists(b, "scripts/check-install.sh")) {
-        const run = runWithTimeout(b, program_timeout, "install-check");
-        run.addArgs(&.{ "bash", "scripts/check-install.sh", b.graph.zig_exe });
-        run.addFileArg(b.path("build.zig"));
-        run.addArg(b.cache_root.join(b.allocator, &.{"install-check"}) catch @panic("OOM"));
-        if (b.graph.global_cache_root.path) |p| run.addArg(p);
-        run.setCwd(b.path("."));
-        install_check_step.dependOn(&run.step);
-    }
+// ---- install-check: install as a distribution does (DESTDIR staging, a
+// --prefix, a multiarch --prefix-lib-dir) by running this build again,
+// then build and run examples/consumer against the staged tree through
+// pkg-config (shared, static libgochan.a, -static) and CMake's
+// find_package (shared and static): scripts/check-install.sh.
+fn installCheckStep(p: Project) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("install-check", "Stage an install (DESTDIR, --prefix, --prefix-lib-dir) and build examples/consumer against it via pkg-config (shared, static) and CMake find_package");
+    if (!fileExists(b, "scripts/check-install.sh")) return step;
+    const run = runWithTimeout(b, program_timeout, "install-check");
+    run.addArgs(&.{ "bash", "scripts/check-install.sh", b.graph.zig_exe });
+    run.addFileArg(b.path("build.zig"));
+    run.addArg(b.cache_root.join(b.allocator, &.{"install-check"}) catch @panic("OOM"));
+    if (b.graph.global_cache_root.path) |path| run.addArg(path);
+    run.setCwd(b.path("."));
+    step.dependOn(&run.step);
+    return step;
+}
 
-    // ---- libuv-example: examples/libuv/uv_chanfd.c (a channel in a libuv
-    // loop through gopoll_chanfd) built by gcc against libgochan.a and
-    // libuv (pkg-config, when the step runs), run, its output compared with
-    // examples/libuv/expected.txt.
-    const libuv_step = b.step("libuv-example", "Build examples/libuv/uv_chanfd.c against libuv (a channel in a uv_poll_t through gopoll_chanfd) and check its output");
-    if (fileExists(b, "examples/libuv/uv_chanfd.c")) {
-        const cc = pkgConfigCommand(b, &.{"gcc"}, "--cflags --libs libuv");
-        cc.setName("gcc examples/libuv/uv_chanfd.c");
-        cc.addArgs(&c_flags);
-        cc.addArgs(&user_strict_flags);
-        cc.addArgs(&.{ "-O2", "-Iinclude" });
-        cc.addFileArg(b.path("examples/libuv/uv_chanfd.c"));
-        cc.addArtifactArg(static_lib);
-        cc.addArg("-o");
-        const exe = cc.addOutputFileArg("uv_chanfd");
-        const run = runWithTimeout(b, program_timeout, "libuv-example");
-        run.addArgs(&.{ "sh", "-c", "out=$(\"$1\") && printf '%s\\n' \"$out\" | diff -u \"$2\" - && echo \"libuv-example: output as expected\"", "sh" });
-        run.addFileArg(exe);
-        run.addFileArg(b.path("examples/libuv/expected.txt"));
-        libuv_step.dependOn(&run.step);
-    }
+// ---- libuv-example: examples/libuv/uv_chanfd.c (a channel in a libuv
+// loop through gopoll_chanfd) built by gcc against libgochan.a and
+// libuv (pkg-config, when the step runs), run, its output compared with
+// examples/libuv/expected.txt.
+fn libuvExampleStep(p: Project, inst: Installed) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("libuv-example", "Build examples/libuv/uv_chanfd.c against libuv (a channel in a uv_poll_t through gopoll_chanfd) and check its output");
+    if (!fileExists(b, "examples/libuv/uv_chanfd.c")) return step;
+    const cc = pkgConfigCommand(b, &.{"gcc"}, "--cflags --libs libuv");
+    cc.setName("gcc examples/libuv/uv_chanfd.c");
+    cc.addArgs(&c_strict_flags);
+    cc.addArg("-O2");
+    addIncludeArgs(b, cc, &.{public_include});
+    cc.addFileArg(b.path("examples/libuv/uv_chanfd.c"));
+    cc.addArtifactArg(inst.static_lib);
+    cc.addArg("-o");
+    const exe = cc.addOutputFileArg("uv_chanfd");
+    const run = runWithTimeout(b, program_timeout, "libuv-example");
+    run.addArgs(&.{ "sh", "-c", "out=$(\"$1\") && printf '%s\\n' \"$out\" | diff -u \"$2\" - && echo \"libuv-example: output as expected\"", "sh" });
+    run.addFileArg(exe);
+    run.addFileArg(b.path("examples/libuv/expected.txt"));
+    step.dependOn(&run.step);
+    return step;
+}
 
-    // ---- man-check: the generated pages format without a groff warning.
-    const man_step = b.step("man-check", "The reference manual (scripts/gen-man.py) formats cleanly with groff -ww; every public function has its page");
-    {
-        const run = runWithTimeout(b, program_timeout, "man-check");
-        run.addArg("bash");
-        run.addFileArg(b.path("scripts/check-man.sh"));
-        run.addDirectoryArg(man_dir);
-        man_step.dependOn(&run.step);
-    }
+// ---- man-check: the generated pages format without a groff warning.
+fn manCheckStep(p: Project, inst: Installed) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("man-check", "The reference manual (scripts/gen-man.py) formats cleanly with groff -ww; every public function has its page");
+    const run = runWithTimeout(b, program_timeout, "man-check");
+    run.addArg("bash");
+    run.addFileArg(b.path("scripts/check-man.sh"));
+    run.addDirectoryArg(inst.man_dir);
+    step.dependOn(&run.step);
+    return step;
+}
 
-    // ---- tsan-consumer: a user's -fsanitize=thread program (gcc) against the
-    // library built by scripts/build-tsan-lib.sh with the same compiler:
-    // no report (scripts/check-tsan-consumer.sh).
-    const tsan_consumer_step = b.step("tsan-consumer", "Build libgochan-tsan.a with gcc -fsanitize=thread (scripts/build-tsan-lib.sh) and run examples/consumer against it under TSan: no report");
-    if (fileExists(b, "scripts/check-tsan-consumer.sh")) {
-        const run = runWithTimeout(b, program_timeout, "tsan-consumer");
-        run.addArgs(&.{ "bash", "scripts/check-tsan-consumer.sh" });
-        run.setCwd(b.path("."));
-        tsan_consumer_step.dependOn(&run.step);
-    }
+// ---- tsan-consumer: a user's -fsanitize=thread program (gcc) against the
+// library built by scripts/build-tsan-lib.sh with the same compiler: no
+// report (scripts/check-tsan-consumer.sh).
+fn tsanConsumerStep(p: Project) *Build.Step {
+    return scriptStep(p.ctx.b, "tsan-consumer", "Build libgochan-tsan.a with gcc -fsanitize=thread (scripts/build-tsan-lib.sh) and run examples/consumer against it under TSan: no report", &.{ "bash", "scripts/check-tsan-consumer.sh" }, .if_present);
+}
 
-    // ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).
-    // FUZZ_SECONDS (default 20) per harness; fuzz/run.sh fails if any harness finds a crash.
-    const fuzz_short_step = b.step("fuzz-short", "libFuzzer run of every fuzz/fuzz_<name>.c, FUZZ_SECONDS (default 20) each");
-    if (fuzz_srcs.len > 0 and fileExists(b, "fuzz/run.sh")) {
-        const secs = b.graph.env_map.get("FUZZ_SECONDS") orelse "20";
-        const run = b.addSystemCommand(&.{ "sh", "fuzz/run.sh", secs });
-        run.setName("fuzz-short");
-        run.has_side_effects = true;
-        fuzz_short_step.dependOn(&run.step);
-    }
+// ---- layers-check: the module graph from the #includes
+// (scripts/include-graph.py): no cycle, no module including another's
+// private header, wait/ including nothing above it.
+fn layersCheckStep(p: Project) *Build.Step {
+    return scriptStep(p.ctx.b, "layers-check", "The include graph of the library's modules (scripts/include-graph.py): no cycle, no private header of another module, wait/ on nothing above it", &.{ "python3", "scripts/include-graph.py", "--check" }, .required);
+}
 
-    // ---- debug-test: the Criterion runner and every stress program once
-    // against the library built with -DGOCHAN_DEBUG: the invariants the code
-    // states are checked (wait/debug.h: assertions, "caller holds" and the
-    // lock ranks of wait/lockrank.h, parker states, ring stamps).
-    const debug_step = b.step("debug-test", "Criterion suites and stress programs against libgochan built with -DGOCHAN_DEBUG (checked invariants and lock ranks)");
-    {
-        const debug_flags = [_][]const u8{"-DGOCHAN_DEBUG"};
-        const debug_lib = addLib(ctx, .{ .name = "gochan-debug", .linkage = .static, .sanitize_c = .full, .extra_flags = &debug_flags });
-        addTests(ctx, debug_step, debug_lib, test_srcs, stress_srcs, .{
-            .jobs = criterion_jobs,
-            .runner_timeout = runner_timeout,
-            .program_timeout = program_timeout,
-            .name_prefix = "debug-",
-            .extra_flags = &debug_flags,
-        });
-    }
+// ---- docs-check: every file path and C identifier that docs/design.md
+// cites in backticks exists in the tree (scripts/check-doc-refs.py).
+fn docsCheckStep(p: Project) *Build.Step {
+    return scriptStep(p.ctx.b, "docs-check", "Every path and C identifier docs/design.md cites in backticks exists in the tree (scripts/check-doc-refs.py)", &.{ "python3", "scripts/check-doc-refs.py", "docs/design.md" }, .required);
+}
 
-    // ---- layers-check: the module graph from the #includes
-    // (scripts/include-graph.py): no cycle, no module including another's
-    // private header, wait/ including nothing above it.
-    const layers_step = b.step("layers-check", "The include graph of the library's modules (scripts/include-graph.py): no cycle, no private header of another module, wait/ on nothing above it");
-    {
-        const run = runWithTimeout(b, program_timeout, "layers-check");
-        run.addArgs(&.{ "python3", "scripts/include-graph.py", "--check" });
-        run.setCwd(b.path("."));
-        layers_step.dependOn(&run.step);
-    }
+// ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).
+// FUZZ_SECONDS (default 20) per harness; fuzz/run.sh fails if any harness finds a crash.
+fn fuzzShortStep(p: Project) *Build.Step {
+    const b = p.ctx.b;
+    const step = b.step("fuzz-short", "libFuzzer run of every fuzz/fuzz_<name>.c, FUZZ_SECONDS (default 20) each");
+    if (p.fuzz.len == 0 or !fileExists(b, "fuzz/run.sh")) return step;
+    const secs = b.graph.env_map.get("FUZZ_SECONDS") orelse "20";
+    const run = b.addSystemCommand(&.{ "sh", "fuzz/run.sh", secs });
+    run.setName("fuzz-short");
+    run.has_side_effects = true;
+    step.dependOn(&run.step);
+    return step;
+}
 
-    // ---- docs-check: every file path and C identifier that docs/design.md
-    // cites in backticks exists in the tree (scripts/check-doc-refs.py).
-    const docs_step = b.step("docs-check", "Every path and C identifier docs/design.md cites in backticks exists in the tree (scripts/check-doc-refs.py)");
-    {
-        const run = runWithTimeout(b, program_timeout, "docs-check");
-        run.addArgs(&.{ "python3", "scripts/check-doc-refs.py", "docs/design.md" });
-        run.setCwd(b.path("."));
-        docs_step.dependOn(&run.step);
-    }
-
-    // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + debug-test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + layers-check + docs-check + test-arm64");
-    for ([_]*Build.Step{
-        fuzz_short_step, gcc_step,      cxx_step,       test_step,      tsan_step,
-        asan_step,       fuzz_step,     examples_step,  consumer_step,  version_step,
-        arm64_step,      symbols_step,  install_check_step, tsan_consumer_step,
-        man_step,        libuv_step,    debug_step,     layers_step,    docs_step,
-        b.getInstallStep(),
-    }) |s| all_step.dependOn(s);
-
-    // ---- the main job: the search service (search/build_search.zig) makes the
-    // `demo` step, the README's first command, and its own steps, from the
-    // static library and the include dirs.  (One line on purpose: Zig resolves
-    // @import while compiling build.zig, so the fragment must exist; a package
-    // user gets it through build.zig.zon's .paths.)
-    const public_includes = [_]LazyPath{ b.path("include"), b.path(".") };
-    @import("search/build_search.zig").addSteps(b, target, optimize, static_lib, &public_includes);
-
-    // ---- bench-bin / bench
+// ---- bench-bin / bench
+fn benchSteps(p: Project) void {
+    const b = p.ctx.b;
     const bench_bin_step = b.step("bench-bin", "Build every bench/*.c (ReleaseFast) into zig-out/bench/");
-    {
-        const bctx: Ctx = .{ .b = b, .target = target, .optimize = .ReleaseFast, .lib_srcs = lib_srcs.items };
-        const bench_lib = addLib(bctx, .{ .name = "gochan-bench", .linkage = .static, .sanitize_c = .off });
-        for (bench_srcs) |src| {
-            const mod = addExeModule(bctx, &.{src}, .{ .sanitize_c = .off });
-            mod.linkLibrary(bench_lib);
-            const exe = b.addExecutable(.{ .name = stem(src), .root_module = mod });
-            bench_bin_step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "bench" } } }).step);
-        }
+    var bctx = p.ctx;
+    bctx.optimize = .ReleaseFast;
+    const bench_lib = addLib(bctx, .{ .name = "gochan-bench", .linkage = .static, .sanitize_c = .off });
+    for (p.bench) |src| {
+        const mod = addExeModule(bctx, &.{src}, .{ .sanitize_c = .off });
+        mod.linkLibrary(bench_lib);
+        const exe = b.addExecutable(.{ .name = stem(src), .root_module = mod });
+        bench_bin_step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "bench" } } }).step);
     }
     const bench_step = b.step("bench", "Build the benches and run bench/run.sh");
     if (fileExists(b, "bench/run.sh")) {
@@ -614,6 +693,68 @@ pub fn build(b: *Build) void {
         run.step.dependOn(bench_bin_step);
         bench_step.dependOn(&run.step);
     } else bench_step.dependOn(bench_bin_step);
+}
+
+/// A top-level step that runs one of the repository's scripts, argv[1],
+/// from the repository's root (through runWithTimeout, named as the step).
+/// .if_present: a tree without the script has the step, doing nothing.
+fn scriptStep(b: *Build, name: []const u8, description: []const u8, argv: []const []const u8, script: enum { required, if_present }) *Build.Step {
+    const step = b.step(name, description);
+    if (script == .if_present and !fileExists(b, argv[1])) return step;
+    const run = runWithTimeout(b, program_timeout, name);
+    run.addArgs(argv);
+    run.setCwd(b.path("."));
+    step.dependOn(&run.step);
+    return step;
+}
+
+/// gcc-check's compile of one C source: gcc -O2 with the project's flags
+/// and @extra_flags, the project's include dirs and @extra_includes, to an
+/// object nobody links.  tests/*.c (not tests/stress/) get Criterion's
+/// flags from pkg-config when the step runs.
+fn gccCompileCheck(b: *Build, src: []const u8, extra_flags: []const []const u8, extra_includes: []const LazyPath) *Build.Step.Run {
+    const criterion = std.mem.startsWith(u8, src, "tests/") and !std.mem.startsWith(u8, src, "tests/stress/");
+    const run = pkgConfigCommand(b, &.{"gcc"}, if (criterion) "--cflags criterion" else null);
+    run.setName(b.fmt("gcc {s}", .{src}));
+    run.addArgs(&c_flags);
+    run.addArgs(extra_flags);
+    run.addArg("-O2");
+    addIncludeArgs(b, run, &include_dirs);
+    for (extra_includes) |dir| run.addPrefixedDirectoryArg("-I", dir);
+    run.addArgs(&.{ "-MD", "-c" });
+    run.addFileArg(b.path(src));
+    run.addArg("-o");
+    _ = run.addOutputFileArg("check.o");
+    _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
+    return run;
+}
+
+/// The header self-containment check: public header @hdr compiled alone
+/// (-fsyntax-only, as language @lang) by @compiler with @flags and only the
+/// public include dir, so that it must include everything it uses itself.
+fn headerCheck(b: *Build, compiler: []const u8, flags: []const []const u8, lang: []const u8, hdr: []const u8) *Build.Step.Run {
+    const run = b.addSystemCommand(&.{compiler});
+    run.setName(b.fmt("{s} {s}", .{ compiler, hdr }));
+    run.addArgs(flags);
+    addIncludeArgs(b, run, &.{public_include});
+    run.addArgs(&.{ "-MD", "-fsyntax-only", "-x", lang });
+    run.addFileArg(b.path(hdr));
+    _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
+    return run;
+}
+
+/// -I<dir> for each of @dirs (relative to the build root) on a command
+/// line, as a path the step resolves (the build root's, not a relative
+/// "-Iinclude" that holds only when zig build runs from the root).
+fn addIncludeArgs(b: *Build, run: *Build.Step.Run, dirs: []const []const u8) void {
+    for (dirs) |dir| run.addPrefixedDirectoryArg("-I", b.path(dir));
+}
+
+/// @dirs (relative to the build root) as LazyPaths.
+fn paths(b: *Build, dirs: []const []const u8) []const LazyPath {
+    const out = b.allocator.alloc(LazyPath, dirs.len) catch @panic("OOM");
+    for (dirs, out) |dir, *path| path.* = b.path(dir);
+    return out;
 }
 
 /// The uninstall step: every file and directory the install step creates
@@ -985,7 +1126,8 @@ fn asanCompileAll(b: *Build, srcs: []const []const u8, criterion: bool) []const 
         run.setName(b.fmt("clang-14 asan {s}", .{src}));
         run.addArgs(&c_flags);
         run.addArgs(&asan_flags);
-        run.addArgs(&.{ "-Iinclude", "-I.", "-MD", "-c" });
+        addIncludeArgs(b, run, &include_dirs);
+        run.addArgs(&.{ "-MD", "-c" });
         run.addFileArg(b.path(src));
         run.addArg("-o");
         obj.* = run.addOutputFileArg(b.fmt("{s}.o", .{stem(src)}));

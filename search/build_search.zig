@@ -1,5 +1,5 @@
 //! The build of gochan-search (search/), called from build.zig:
-//!     @import("search/build_search.zig").addSteps(b, target, optimize, static_lib, &public_includes);
+//!     const search = @import("search/build_search.zig").addSteps(b, .{ ... });
 //!
 //! Steps:
 //!   search          build zig-out/bin/gochan-search
@@ -12,37 +12,53 @@
 //!   demo            the main job: the zombie-scan demo on the default corpus
 //!                   (search/demo.py); search-demo is the same step
 //!
-//! addSteps also makes test-all depend on search-test, search-tsan,
-//! search-browser and the demo, and gcc-check compile every search/*.c with gcc -O2 -Wall -Wextra
-//! -Werror (both
-//! looked up by name: build.zig must create them before calling addSteps).
+//! Everything it needs from the project (the library, its sources, include
+//! dirs and flags) comes in Options; what the project's own steps take in
+//! (test-all: search-test, search-tsan, search-browser and the demo;
+//! gcc-check: every search/*.c) goes back in Search, and build.zig attaches it.
 //!
 //! Every search/*.c is part of the service.  search/page.html is embedded as
 //! a generated header (page_html.h, a byte array) at configure time.
 const std = @import("std");
 
-const c_flags = [_][]const u8{
-    "-std=c11", "-D_GNU_SOURCE", "-fno-strict-aliasing", "-pthread",
-    "-Wall",    "-Wextra",       "-Werror",
-};
-
-pub fn addSteps(
-    b: *std.Build,
+pub const Options = struct {
     target: std.Build.ResolvedTarget,
     optimize: std.builtin.OptimizeMode,
+    /// libgochan.a as installed: the service links it.
     lib: *std.Build.Step.Compile,
-    includes: []const std.Build.LazyPath,
-) void {
+    /// The library's C sources (relative to the build root): the TSan build
+    /// compiles them together with the service.
+    lib_srcs: []const []const u8,
+    /// The library's include dirs: the public headers and the repository root.
+    include_dirs: []const std.Build.LazyPath,
+    /// The project's C flags (build.zig's c_flags).
+    c_flags: []const []const u8,
+    /// The project's ASan+UBSan flags (build.zig's asan_flags).
+    asan_flags: []const []const u8,
+};
+
+/// What the project's own steps take in; build.zig attaches it.
+pub const Search = struct {
+    /// The steps test-all runs: search-test, search-tsan, search-browser,
+    /// and the demo's run.
+    test_all: [4]*std.Build.Step,
+    /// Every search/*.c, and the directory of the generated page_html.h
+    /// they include: gcc-check compiles them.
+    srcs: []const []const u8,
+    include: std.Build.LazyPath,
+};
+
+pub fn addSteps(b: *std.Build, o: Options) Search {
     const page = pageHeader(b);
-    const exe = addService(b, target, optimize, lib, includes, page);
+    const exe = addService(b, o, o.optimize, page);
     const install = b.addInstallArtifact(exe, .{});
 
     const build_step = b.step("search", "Build zig-out/bin/gochan-search (the search service)");
     build_step.dependOn(&install.step);
 
     const test_step = b.step("search-test", "End-to-end tests of gochan-search (search/tests/*.py), as built and under ASan+UBSan");
-    const asan_bin = addAsanService(b, lib, includes, page);
-    const tsan_bin = addTsanService(b, lib, includes, page);
+    const asan_bin = addAsanService(b, o, page);
+    const tsan_bin = addTsanService(b, o, page);
     const tsan_step = b.step("search-tsan", "gochan-search's end-to-end tests against a clang-14 -fsanitize=thread build");
     // e2e.py: results, bad input, hang-ups; hostile.py: clients that stall
     // or never finish their request; integrity.py: nothing lost silently;
@@ -79,30 +95,10 @@ pub fn addSteps(
     const browser_step = b.step("search-browser", "gochan-search in headless Chromium via Selenium (search/tests/browser.py)");
     browser_step.dependOn(&runScript(b, "search browser", "300", "search/tests/browser.py", exe.getEmittedBin()).step);
 
-    // The project's test command and its gcc check take the service in.
-    // build.zig creates both steps before it calls addSteps.
-    topStep(b, "test-all").dependOn(test_step);
-    topStep(b, "test-all").dependOn(tsan_step);
-    topStep(b, "test-all").dependOn(browser_step);
-    const gcc_step = topStep(b, "gcc-check");
-    for (listC(b, "search")) |src| {
-        const run = b.addSystemCommand(&.{"gcc"});
-        run.setName(b.fmt("gcc {s}", .{src}));
-        run.addArgs(&c_flags);
-        run.addArgs(&.{ "-O2", "-MD", "-c" });
-        for (includes) |dir| run.addPrefixedDirectoryArg("-I", dir);
-        run.addPrefixedDirectoryArg("-I", page);
-        run.addFileArg(b.path(src));
-        run.addArg("-o");
-        _ = run.addOutputFileArg("check.o");
-        _ = run.addPrefixedDepFileOutputArg("-MF", "check.d");
-        gcc_step.dependOn(&run.step);
-    }
-
     // search-bench: the service side by side with its Go twin, rg, fdfind and
     // find (bench/search/run.sh; it builds the twin and installs the tools it
     // lacks).  Measured on the ReleaseFast build, as every benchmark is.
-    const fast_exe = addService(b, target, .ReleaseFast, lib, includes, page);
+    const fast_exe = addService(b, o, .ReleaseFast, page);
     const bench = b.addSystemCommand(&.{ "sh", "-c", "GOCHAN_SEARCH_BIN=\"$1\" exec bash bench/search/run.sh", "sh" });
     bench.setName("bench/search/run.sh");
     bench.has_side_effects = true;
@@ -119,19 +115,17 @@ pub fn addSteps(
     // The main job runs in the test command too, so that it can never
     // break silently again (issue 15: it failed on a fast idle machine for
     // a whole stop while test-all was green).
-    topStep(b, "test-all").dependOn(&demo.step);
+    return .{
+        .test_all = .{ test_step, tsan_step, browser_step, &demo.step },
+        .srcs = listC(b, "search"),
+        .include = page,
+    };
 }
 
-fn addService(
-    b: *std.Build,
-    target: std.Build.ResolvedTarget,
-    optimize: std.builtin.OptimizeMode,
-    lib: *std.Build.Step.Compile,
-    includes: []const std.Build.LazyPath,
-    page: std.Build.LazyPath,
-) *std.Build.Step.Compile {
+/// The service as zig cc builds it, at @optimize.
+fn addService(b: *std.Build, o: Options, optimize: std.builtin.OptimizeMode, page: std.Build.LazyPath) *std.Build.Step.Compile {
     const mod = b.createModule(.{
-        .target = target,
+        .target = o.target,
         .optimize = optimize,
         .link_libc = true,
         // UBSan with messages where the library's tests have it; none in
@@ -141,10 +135,10 @@ fn addService(
             .ReleaseFast, .ReleaseSmall => .off,
         },
     });
-    for (includes) |dir| mod.addIncludePath(dir);
+    for (o.include_dirs) |dir| mod.addIncludePath(dir);
     mod.addIncludePath(page);
-    mod.addCSourceFiles(.{ .root = b.path("."), .files = listC(b, "search"), .flags = &c_flags });
-    mod.linkLibrary(lib);
+    mod.addCSourceFiles(.{ .root = b.path("."), .files = listC(b, "search"), .flags = o.c_flags });
+    mod.linkLibrary(o.lib);
     mod.linkSystemLibrary("libmicrohttpd", .{});
     mod.linkSystemLibrary("libpcre2-8", .{});
     mod.linkSystemLibrary("liburcu-cds", .{});
@@ -155,48 +149,38 @@ fn addService(
 /// The service's own code under clang-14 -fsanitize=address,undefined (the
 /// project's ASan flags), linked with the library as built for install (not
 /// instrumented: `zig build asan` covers the library itself).
-fn addAsanService(b: *std.Build, lib: *std.Build.Step.Compile, includes: []const std.Build.LazyPath, page: std.Build.LazyPath) std.Build.LazyPath {
+fn addAsanService(b: *std.Build, o: Options, page: std.Build.LazyPath) std.Build.LazyPath {
     const run = b.addSystemCommand(&.{"clang-14"});
     run.setName("clang-14 asan gochan-search");
-    run.addArgs(&c_flags);
-    run.addArgs(&.{ "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g", "-O1" });
-    for (includes) |dir| run.addPrefixedDirectoryArg("-I", dir);
+    run.addArgs(o.c_flags);
+    run.addArgs(o.asan_flags);
+    for (o.include_dirs) |dir| run.addPrefixedDirectoryArg("-I", dir);
     run.addPrefixedDirectoryArg("-I", page);
     for (listC(b, "search")) |src| run.addFileArg(b.path(src));
     for (listFiles(b, "search", ".h")) |hdr| run.addFileInput(b.path(hdr)); // rebuild on header edits
-    run.addFileArg(lib.getEmittedBin());
+    run.addFileArg(o.lib.getEmittedBin());
     run.addArgs(&.{ "-lmicrohttpd", "-lpcre2-8", "-lurcu-cds", "-o" });
     return run.addOutputFileArg("gochan-search-asan");
 }
 
 /// The service and the library compiled together by clang-14
-/// -fsanitize=thread, the library from the very sources and flags build.zig
-/// gave @lib (a new library file needs no edit here).  Not zig cc: its static
+/// -fsanitize=thread, the library from the sources and flags build.zig gives
+/// (a new library file needs no edit here).  Not zig cc: its static
 /// TSan runtime is not yet initialised when libmicrohttpd's dependencies
 /// (gnutls -> p11-kit) call malloc from their constructors, and the program
 /// crashes before main; clang's runtime initialises from .preinit_array.
-fn addTsanService(b: *std.Build, lib: *std.Build.Step.Compile, includes: []const std.Build.LazyPath, page: std.Build.LazyPath) std.Build.LazyPath {
+fn addTsanService(b: *std.Build, o: Options, page: std.Build.LazyPath) std.Build.LazyPath {
     const run = b.addSystemCommand(&.{"clang-14"});
     run.setName("clang-14 tsan gochan-search");
-    run.addArgs(&c_flags);
+    run.addArgs(o.c_flags);
     run.addArgs(&.{ "-fsanitize=thread", "-fno-omit-frame-pointer", "-g", "-O1" });
-    for (includes) |dir| run.addPrefixedDirectoryArg("-I", dir);
+    for (o.include_dirs) |dir| run.addPrefixedDirectoryArg("-I", dir);
     run.addPrefixedDirectoryArg("-I", page);
-    for (lib.root_module.link_objects.items) |obj| switch (obj) {
-        .c_source_files => |csf| for (csf.files) |f| run.addFileArg(csf.root.path(b, f)),
-        else => {},
-    };
+    for (o.lib_srcs) |src| run.addFileArg(b.path(src));
     for (listC(b, "search")) |src| run.addFileArg(b.path(src));
     for (listFiles(b, "search", ".h")) |hdr| run.addFileInput(b.path(hdr));
     run.addArgs(&.{ "-lmicrohttpd", "-lpcre2-8", "-lurcu-cds", "-o" });
     return run.addOutputFileArg("gochan-search-tsan");
-}
-
-/// A top-level step that build.zig has already created.
-fn topStep(b: *std.Build, name: []const u8) *std.Build.Step {
-    const tls = b.top_level_steps.get(name) orelse
-        std.debug.panic("build_search.zig: step '{s}' must exist before addSteps is called", .{name});
-    return &tls.step;
 }
 
 /// page_html.h: `static const unsigned char page_html[] = {...};` from
