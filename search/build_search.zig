@@ -65,7 +65,7 @@ pub fn addSteps(b: *std.Build, o: Options) Search {
     // features.py: rg/fd's case, fixed-string and depth switches; walk.py:
     // ignore files, hidden and exclude= against rg and fd; context.py:
     // context lines against grep -B/-A.
-    for ([_][2][]const u8{ .{ "e2e", "search/tests/e2e.py" }, .{ "hostile", "search/tests/hostile.py" }, .{ "integrity", "search/tests/integrity.py" }, .{ "features", "search/tests/features.py" }, .{ "walk", "search/tests/walk.py" }, .{ "context", "search/tests/context.py" } }) |t| {
+    for ([_][2][]const u8{ .{ "e2e", "search/tests/e2e.py" }, .{ "hostile", "search/tests/hostile.py" }, .{ "integrity", "search/tests/integrity.py" }, .{ "features", "search/tests/features.py" }, .{ "walk", "search/tests/walk.py" }, .{ "context", "search/tests/context.py" }, .{ "prefilter", "search/tests/prefilter.py" } }) |t| {
         // A race report ends the server with status 66, and the scripts
         // also fail on any sanitizer report they find in a server's stderr.
         const tsan = runScript(b, b.fmt("search {s} tsan", .{t[0]}), "900", t[1], tsan_bin);

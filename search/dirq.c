@@ -55,7 +55,7 @@ bool dirq_push(struct dirq *q, const char *dir, size_t len, void *tag)
 	return true;
 }
 
-char *dirq_pop(struct dirq *q, ctx_t *ctx, void **tag)
+char *dirq_pop(struct dirq *q, ctx_t *ctx, void **tag, bool (*before_wait)(void *), void *arg)
 {
 	chan_t *done = ctx_done(ctx);
 	pthread_mutex_lock(&q->mu);
@@ -71,6 +71,13 @@ char *dirq_pop(struct dirq *q, ctx_t *ctx, void **tag)
 			pthread_mutex_unlock(&q->mu);
 			*tag = it.tag;
 			return it.dir;
+		}
+		if (before_wait) {
+			pthread_mutex_unlock(&q->mu);
+			bool again = before_wait(arg);
+			pthread_mutex_lock(&q->mu);
+			if (again)
+				continue; /* it may have taken a while: look again */
 		}
 		q->idle++;
 		pthread_mutex_unlock(&q->mu);

@@ -52,8 +52,11 @@ bool dirq_push(struct dirq *q, const char *dir, size_t len, void *tag);
 
 /* The next directory (the caller frees it and calls dirq_finished) and its
  * tag in *@tag, or NULL once the walk is over or @ctx is done.  Blocks only
- * while other workers are reading directories that may yield more. */
-char *dirq_pop(struct dirq *q, ctx_t *ctx, void **tag);
+ * while other workers are reading directories that may yield more; before
+ * it would, it calls @before_wait(@arg) (if not NULL) without the lock, and
+ * looks again if that returns true (the worker sends the results it holds,
+ * so that none wait while it is idle). */
+char *dirq_pop(struct dirq *q, ctx_t *ctx, void **tag, bool (*before_wait)(void *), void *arg);
 
 /* A popped directory is done with: read to the end (@whole), or given up
  * because the scan is stopping. */

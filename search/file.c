@@ -242,8 +242,8 @@ bool scan__file(struct worker *w, int dirfd, const char *name, const struct jbuf
 		 * buffer lets go of them. */
 		if (go_on && context && ar.after_to > ar.last)
 			go_on = after_lines(w, path, &ar, ar.after_to, end);
-		/* A large file's matches go out chunk by chunk. */
-		if (!go_on || !scan__flush(w)) {
+		/* A large file's matches go out as they wait (FLUSH_NS). */
+		if (!go_on || !scan__flush_due(w)) {
 			go_on = false;
 			break;
 		}

@@ -76,8 +76,12 @@ static size_t atom_end(const char *p, size_t n, size_t i)
 		return 0;
 	}
 	if (p[i] == '(') {
-		if (i + 1 < n && (p[i + 1] == '?' || p[i + 1] == '*'))
-			return 0; /* options, lookarounds, verbs: give up */
+		/* Options, lookarounds, verbs: give up; but a non-capturing
+		 * group "(?:" is a group like any other (an option setting
+		 * inside one is scoped to it: PCRE2's rule). */
+		if (i + 1 < n && (p[i + 1] == '?' || p[i + 1] == '*') &&
+		    !(p[i + 1] == '?' && i + 2 < n && p[i + 2] == ':'))
+			return 0;
 		int depth = 0;
 		for (size_t j = i; j < n; j++) {
 			if (p[j] == '\\')
@@ -133,11 +137,82 @@ static size_t quantifier(const char *p, size_t n, size_t i, unsigned long *min)
 }
 
 /*
+ * A group "(a|b|...)" at pat[i, e) whose alternatives are all plain
+ * literals (characters that are not metacharacters, and escaped
+ * punctuation): writes the longest prefix common to every alternative to
+ * @pre (its length in *npre) and the longest common suffix to @suf (*nsuf),
+ * and returns true.  Every match of the group starts with the prefix and
+ * ends with the suffix; when every alternative is the same string, both
+ * are that string, and *whole is set.  False (nothing written) for any other group: a nested
+ * group, a class, a quantifier, an escape other than punctuation.
+ * @pre and @suf have room for e - i bytes each.
+ */
+static bool literal_group(const char *pat, size_t i, size_t e, char *pre, size_t *npre, char *suf,
+			  size_t *nsuf, bool *whole)
+{
+	/* The alternatives lie in pat[i + 1, e - 1), or pat[i + 3, e - 1)
+	 * after "(?:" (other "(?", "(*" were refused by atom_end()).  The
+	 * first is kept whole; the common prefix and suffix shrink as each
+	 * later one is compared with it. */
+	char first[256], alt[256];
+	size_t nfirst = 0, cur = 0, np = 0, ns = 0;
+	bool have_first = false, same = true;
+	if (e - i > sizeof first)
+		return false; /* a long group: not worth a scratch allocation */
+	for (size_t j = pat[i + 1] == '?' ? i + 3 : i + 1; j < e; j++) {
+		char c = pat[j];
+		if (j == e - 1 || c == '|') { /* the end of an alternative */
+			if (!have_first) {
+				memcpy(first, alt, cur);
+				nfirst = np = ns = cur;
+				have_first = true;
+			} else {
+				size_t k = 0;
+				while (k < np && k < cur && first[k] == alt[k])
+					k++;
+				np = k;
+				k = 0;
+				while (k < ns && k < cur &&
+				       first[nfirst - 1 - k] == alt[cur - 1 - k])
+					k++;
+				ns = k;
+				same = same && cur == nfirst && np == nfirst;
+			}
+			cur = 0;
+			continue;
+		}
+		if (c == '\\') {
+			/* Escaped ASCII punctuation stands for itself; letters,
+			 * digits (classes, back-references, \Q) do not. */
+			char d = j + 1 < e - 1 ? pat[j + 1] : 0;
+			if (!d || (d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') ||
+			    (d >= '0' && d <= '9') || (unsigned char)d >= 0x80)
+				return false;
+			alt[cur++] = d;
+			j++;
+			continue;
+		}
+		if (c == '\n' || c == 0 || strchr("^$.[]()?*+{}", c))
+			return false;
+		alt[cur++] = c;
+	}
+	memcpy(pre, first, np);
+	memcpy(suf, first + nfirst - ns, ns);
+	*npre = np;
+	*nsuf = ns;
+	*whole = same;
+	return true;
+}
+
+/*
  * The longest run of literal characters that every match of @pat contains
  * (written to @out, its length returned; 0 if none is known), read from the
  * top level of the pattern only: a top-level '|', an option setting or an
- * escape this reader does not know gives up; groups and classes end a run;
- * a quantified character ends it (and leaves it when it may be absent).
+ * escape this reader does not know gives up; classes and groups end a run,
+ * except an unquantified group of plain literal alternatives, whose common
+ * prefix ends the run before it and whose common suffix starts the next
+ * ("(RLock|Lock)\(\)" requires "ock()", "(kmalloc|kzalloc)\(" "alloc(");
+ * a quantified character ends a run (and leaves it when it may be absent).
  * Every line that matches contains the run, so matching can look for the
  * run first (memfind) and run PCRE2 only on the lines that contain it.
  */
@@ -161,6 +236,31 @@ static size_t required_literal(const char *pat, size_t n, char *out)
 			if (!(e = atom_end(pat, n, i)))
 				return 0;
 			lit = false;
+			unsigned long gmin;
+			char pre[256], suf[256];
+			size_t np, ns;
+			bool whole;
+			if (c == '(' && quantifier(pat, n, e, &gmin) == 0 &&
+			    !(e < n && pat[e] == '{') &&
+			    literal_group(pat, i, e, pre, &np, suf, &ns, &whole)) {
+				/* Every match holds run + prefix, and suffix
+				 * followed by what comes next: the run goes on
+				 * through the prefix, ends, and a new one
+				 * starts with the suffix (or the run goes
+				 * through a group of one string). */
+				memcpy(run + cur, pre, np);
+				cur += np;
+				if (!whole) {
+					if (cur > best) {
+						best = cur;
+						memcpy(out, run, cur);
+					}
+					memcpy(run, suf, ns);
+					cur = ns;
+				}
+				i = e;
+				continue;
+			}
 		} else if (strchr(".^$", c)) {
 			e = i + 1;
 			lit = false;

@@ -88,6 +88,7 @@ bool scan__flush(struct worker *w)
 	struct scan_item it;
 	it.n = w->batch_n;
 	w->batch_n = 0;
+	w->batch_t0 = 0;
 	it.line = jbuf_take(&w->batch, &it.len);
 	if (!it.line)
 		return false; /* out of memory: stop (as a failed send) */
@@ -97,8 +98,27 @@ bool scan__flush(struct worker *w)
 	return go_on;
 }
 
+bool scan__flush_due(struct worker *w)
+{
+	if (w->batch_t0 && chan_now() - w->batch_t0 >= FLUSH_NS)
+		return scan__flush(w);
+	return !w->batch.oom;
+}
+
+/* Before an idle worker waits for a directory: send what it holds. */
+static bool flush_before_wait(void *arg)
+{
+	struct worker *w = arg;
+	if (w->batch.len == 0)
+		return false;
+	(void)scan__flush(w); /* a failure: the context is done, dirq_pop sees it */
+	return true;
+}
+
 bool scan__added_context(struct worker *w)
 {
+	if (!w->batch_t0)
+		w->batch_t0 = chan_now();
 	if (w->batch.oom || w->batch.len >= BATCH_BYTES)
 		return scan__flush(w);
 	return true;
@@ -107,6 +127,8 @@ bool scan__added_context(struct worker *w)
 bool scan__added(struct worker *w)
 {
 	w->batch_n++;
+	if (!w->batch_t0)
+		w->batch_t0 = chan_now();
 	if (w->batch.oom || w->batch.len >= BATCH_BYTES || w->batch_n >= BATCH_LINES)
 		return scan__flush(w);
 	return true;
@@ -435,8 +457,9 @@ static bool scan_dir(struct worker *w, const char *rel, struct ign_node *up)
 	ign_release(rules);
 	closedir(d); /* closes fd */
 	stat_add(&stats.fds_held, -1);
-	/* What this directory found goes out before the next one is read. */
-	return go_on && scan__flush(w);
+	/* What this directory found goes out when it has waited long enough
+	 * (scan_impl.h: FLUSH_NS), or with more. */
+	return go_on && scan__flush_due(w);
 }
 
 /* The rules in force at the scan's root from the directories above it in
@@ -491,9 +514,13 @@ static int worker(void *arg)
 		err = ENOMEM;
 	while (!err) {
 		void *rules = NULL;
-		char *dir = dirq_pop(&s->dirs, s->group_ctx, &rules);
+		char *dir = dirq_pop(&s->dirs, s->group_ctx, &rules, flush_before_wait, w);
 		if (!dir) {
-			(void)scan__stopping(s); /* records the time if that is why */
+			/* The walk is over: the last results go before the
+			 * close below.  Or the context is done (the time is
+			 * recorded): nothing more is sent. */
+			if (!scan__stopping(s))
+				(void)scan__flush(w);
 			break;
 		}
 		bool go_on = scan_dir(w, dir, rules);

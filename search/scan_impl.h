@@ -11,14 +11,22 @@
 #include <stdint.h>
 
 #include <gochan/group.h>
+#include <gochan/time.h>
 
 #include "search/dirq.h"
 #include "search/json.h"
 #include "search/scan.h"
 
-#define RESULTS_CAP 64           /* batches of results waiting for the HTTP writer */
-#define BATCH_BYTES 4096         /* a worker sends its batch at this size, */
-#define BATCH_LINES 32           /* at this many lines, after each chunk read and each directory */
+#define RESULTS_CAP 64 /* batches of results waiting for the HTTP writer */
+/* A worker sends its batch when it reaches BATCH_BYTES or BATCH_LINES, when
+ * its first line has waited FLUSH_NS (checked after each chunk read and each
+ * directory), before the worker waits for a directory, and at its end: one
+ * channel hand-off, writer wake-up and send() per batch, and no result held
+ * longer than FLUSH_NS plus a chunk's matching while the scan runs (a
+ * progress line comes every 250 ms: stream.c). */
+#define BATCH_BYTES ((size_t)16 << 10)
+#define BATCH_LINES 256
+#define FLUSH_NS (50 * GOTIME_MILLISECOND)
 #define CHUNK ((size_t)64 << 10) /* read size, and the cancellation grain */
 #define BINARY_PROBE 8192        /* a NUL in the first 8 KiB: binary, skipped */
 #define SLICE ((size_t)16 << 10) /* matching checks the context this often */
@@ -67,6 +75,7 @@ struct worker {
 	 * than per line (a name search sends thousands). */
 	struct jbuf batch;
 	long batch_n;
+	int64_t batch_t0; /* chan_now() when the batch's first line came (0: empty) */
 };
 
 /* Whether the scan's context is done; the first worker to see it records
@@ -84,6 +93,8 @@ bool scan__added_context(struct worker *w);
  * back-pressure: blocks while it is full, gives up when the context is
  * done).  False when the caller must stop. */
 bool scan__flush(struct worker *w);
+/* scan__flush if the batch's first line has waited FLUSH_NS; else true. */
+bool scan__flush_due(struct worker *w);
 
 /* A file or directory @path that could not be searched, or not wholly:
  * count it in errors and send a "file_error" line saying why (@msg), with
