@@ -537,7 +537,8 @@ int chan_recv_until(chan_t *c, void *elem, bool *ok, int64_t deadline)
 
 static int close_impl(struct chan *c)
 {
-	struct chan_waiter *w, *wake = NULL;
+	struct chan_waiter *w, *next;
+	CDS_LIST_HEAD(wake); /* the claimed waiters, linked by their (free) link */
 
 	chan__chaos_point();
 	chan__lock(&c->lock);
@@ -557,18 +558,18 @@ static int close_impl(struct chan *c)
 	while ((w = chan__dequeue(c, false))) {
 		chan__zero(c, w->elem);
 		w->success = false;
-		w->wake_next = wake;
-		wake = w;
+		cds_list_add_tail(&w->link, &wake);
 	}
 	while ((w = chan__dequeue(c, true))) {
 		w->success = false;
-		w->wake_next = wake;
-		wake = w;
+		cds_list_add_tail(&w->link, &wake);
 	}
 	chan__unlock_chan(c);
-	while (wake) {
-		w = wake;
-		wake = w->wake_next; /* read before completing: w dies then */
+	/* _safe reads the next link before completing: w dies then.  Each
+	 * link is self-linked again first ("not queued", as chan__unlink and
+	 * select's unlink pass expect of a dequeued waiter). */
+	cds_list_for_each_entry_safe(w, next, &wake, link) {
+		CDS_INIT_LIST_HEAD(&w->link);
 		chan__complete(w->parker);
 	}
 	return 0;

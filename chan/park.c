@@ -36,12 +36,27 @@
 #define CHAN_YIELD_NS 50000
 #endif
 
+_Atomic(const struct gowait_fiber_ops *) gowait__fiber_ops;
+
+void gowait__set_fiber_ops(const struct gowait_fiber_ops *ops)
+{
+	/* release: pairs with the acquire loads in gowait__self() and below. */
+	atomic_store_explicit(&gowait__fiber_ops, ops, memory_order_release);
+}
+
 void chan__complete(struct chan_parker *p)
 {
-	/* release: pairs with the acquire loads in park(); publishes the
-	 * value copied into the owner's buffer and waiter.success. */
-	if (atomic_exchange_explicit(&p->futex, 1, memory_order_release) == 2)
-		chan__futex_wake(&p->futex, 1);
+	void *agent = p->agent; /* before the exchange: p may die after it */
+
+	/* release: pairs with the acquire loads in park() (or the fiber
+	 * runtime's commit CAS); publishes the value copied into the owner's
+	 * buffer and waiter.success. */
+	if (atomic_exchange_explicit(&p->futex, 1, memory_order_release) == 2) {
+		if (agent) /* ops is set: agent came from gowait__self() */
+			atomic_load_explicit(&gowait__fiber_ops, memory_order_acquire)->ready(agent);
+		else
+			chan__futex_wake(&p->futex, 1);
+	}
 }
 
 static inline bool complete(struct chan_parker *p)
@@ -147,6 +162,11 @@ static inline bool abandon(struct chan_parker *p)
 
 int chan__park_wait(struct chan_parker *p, int64_t deadline, const struct godiag__site *site)
 {
+	/* A fiber: its runtime parks it (no spin: its counterpart may need
+	 * this very worker).  Not in the registry yet (per-thread records). */
+	if (p->agent)
+		return atomic_load_explicit(&gowait__fiber_ops, memory_order_acquire)
+			->park(p, deadline);
 	/* One clock read serves the spin budget and the registry's "since". */
 	int64_t start = chan_now();
 	struct godiag__rec *rec = godiag__block_begin(site, start);

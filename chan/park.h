@@ -41,6 +41,14 @@
  *   live on the owner's stack, which may be gone by then); the FUTEX_WAKE on
  *   an address that may already be reused is harmless, since every futex
  *   sleeper in gochan re-checks its word in a loop.
+ *
+ * Two kinds of waiter (the agent interface, issue 18): parker.agent is NULL
+ * for a thread and the fiber for a fiber (fiber/, gochan/fiber.h).  A fiber's
+ * park is the fiber runtime's ops->park, which keeps the claim/abandon
+ * protocol above but commits (futex 0 -> 2) on its worker's scheduler stack
+ * after switching away; a completer that reads 2 then calls ops->ready(agent)
+ * instead of FUTEX_WAKE.  It reads agent BEFORE its exchange (after it the
+ * parker may be gone); the runtime keeps a parked fiber alive until ready().
  */
 #ifndef GOCHAN_CHAN_PARK_H
 #define GOCHAN_CHAN_PARK_H
@@ -58,14 +66,34 @@
 struct chan_parker {
 	_Atomic uint32_t state; /* WAITING, ABANDONED, or fired case index + 1 */
 	_Atomic uint32_t futex; /* 0 running, 2 sleeping, 1 complete */
+	void *agent;            /* the waiting fiber; NULL: a thread */
 };
+
+/* What the fiber runtime lends the wait layer (set once, never unset). */
+struct gowait_fiber_ops {
+	void *(*self)(void); /* the running fiber, NULL on a thread/scheduler */
+	int (*park)(struct chan_parker *p, int64_t deadline); /* = chan__park_wait */
+	void (*ready)(void *agent); /* make a committed parked fiber runnable */
+};
+/* Release store, paired with the acquire loads in gowait__self/park/complete. */
+void gowait__set_fiber_ops(const struct gowait_fiber_ops *ops);
+extern _Atomic(const struct gowait_fiber_ops *) gowait__fiber_ops;
+
+/* The current fiber, NULL on a plain thread: one predictable branch when no
+ * fiber runtime was ever started. */
+static inline void *gowait__self(void)
+{
+	const struct gowait_fiber_ops *o =
+		atomic_load_explicit(&gowait__fiber_ops, memory_order_acquire);
+
+	return o ? o->self() : NULL;
+}
 
 struct chan_waiter {
 	struct cds_list_head link;     /* in a channel's sendq/recvq, under its lock;
 					   self-linked when not queued */
 	struct chan_parker *parker;    /* the owner's parker */
 	void *elem;                    /* send: the value; recv: destination or NULL */
-	struct chan_waiter *wake_next; /* close's private list of waiters to wake */
 	uint32_t case_index;           /* which case of the owner this is */
 	bool success;                  /* outcome, written by the claimer before
 					   completion: true = communicated, false = closed */
@@ -98,6 +126,7 @@ static inline void chan__parker_init(struct chan_parker *p)
 {
 	atomic_init(&p->state, CHAN_PARK_WAITING);
 	atomic_init(&p->futex, 0);
+	p->agent = gowait__self();
 }
 
 static inline void chan__waiter_init(struct chan_waiter *w, struct chan_parker *p, void *elem,
@@ -106,7 +135,6 @@ static inline void chan__waiter_init(struct chan_waiter *w, struct chan_parker *
 	CDS_INIT_LIST_HEAD(&w->link);
 	w->parker = p;
 	w->elem = elem;
-	w->wake_next = NULL;
 	w->case_index = case_index;
 	w->success = false;
 	w->exclusive = false;

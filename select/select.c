@@ -230,6 +230,14 @@ static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const vo
 
 	struct godiag__sel sel = {cases, (uint32_t)n};
 	struct godiag__site site = {GODIAG_OP_SELECT_NONE, NULL, &sel, ra};
+
+	if (gowait__self()) { /* a fiber: park it, not its worker (never completed) */
+		struct chan_parker p;
+
+		chan__parker_init(&p);
+		(void)chan__park_wait(&p, deadline, &site);
+		return CHAN_TIMEOUT;
+	}
 	struct godiag__rec *rec = godiag__block_begin(&site, chan_now());
 
 	while (chan__futex_wait(&never, 0, deadline) != ETIMEDOUT)
