@@ -25,6 +25,8 @@ static const char *op_name(enum godiag__op op)
 		return "select";
 	case GODIAG_OP_SELECT_NONE:
 		return "select_none";
+	case GODIAG_OP_FIBER_WAIT:
+		return "fiber_group_wait";
 	}
 	return "?";
 }

@@ -14,6 +14,7 @@ enum godiag__op {
 	GODIAG_OP_RECV,
 	GODIAG_OP_SELECT,      /* select with at least one live case */
 	GODIAG_OP_SELECT_NONE, /* select {}: no live case, never woken */
+	GODIAG_OP_FIBER_WAIT,  /* gofiber_group_wait (gochan/fiber.h) */
 };
 
 /*

@@ -51,7 +51,7 @@ void godiag__thread_exit(enum godiag_thread_kind k)
 const char *godiag__thread_kind_name(enum godiag_thread_kind k)
 {
 	static const char *const names[GODIAG_THREAD_KINDS] = {"timer", "afterfunc", "poller",
-							       "group", "diag"};
+							       "group", "diag", "fiber"};
 
 	return k < GODIAG_THREAD_KINDS ? names[k] : "total";
 }

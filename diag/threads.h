@@ -29,6 +29,7 @@ enum godiag_thread_kind {
 	GODIAG_THREAD_POLLER,
 	GODIAG_THREAD_GROUP,
 	GODIAG_THREAD_DIAG, /* godiag_signal's dump thread */
+	GODIAG_THREAD_FIBER, /* the fiber runtime's worker (fiber/sched.c) */
 	GODIAG_THREAD_KINDS
 };
 
@@ -40,7 +41,7 @@ void godiag__thread_start(enum godiag_thread_kind k);
  * did happens before a godiag__threads_wait() that sees the count drop. */
 void godiag__thread_exit(enum godiag_thread_kind k);
 
-/* The name of kind @k ("timer", "afterfunc", "poller", "group", "diag"). */
+/* The name of kind @k ("timer", "afterfunc", "poller", "group", "diag", "fiber"). */
 const char *godiag__thread_kind_name(enum godiag_thread_kind k);
 
 /* Library threads of kind @k alive now (GODIAG_THREAD_KINDS: all kinds). */
