@@ -252,7 +252,6 @@ pub fn build(b: *Build) void {
     if (stress_srcs.len > 0) {
         const tsan_lib = addLib(ctx, .{ .name = "gochan-tsan", .linkage = .static, .tsan = true });
         for (stress_srcs) |src| {
-            if (isFiberProgram(src)) continue;
             const mod = addExeModule(ctx, &.{src}, .{ .tsan = true });
             mod.linkLibrary(tsan_lib);
             const exe = b.addExecutable(.{ .name = b.fmt("tsan-{s}", .{stem(src)}), .root_module = mod });
@@ -269,14 +268,13 @@ pub fn build(b: *Build) void {
     const asan_lib_objs = asanCompileAll(b, lib_srcs.items, false);
     if (test_srcs.len > 0) {
         // scripts/asan_criterion.c keeps LeakSanitizer to the test workers.
-        const objs = concat(b, asan_lib_objs, asanCompileAll(b, std.mem.concat(b.allocator, []const u8, &.{ withoutFibers(b, test_srcs), &.{"scripts/asan_criterion.c"} }) catch @panic("OOM"), true));
+        const objs = concat(b, asan_lib_objs, asanCompileAll(b, std.mem.concat(b.allocator, []const u8, &.{ test_srcs, &.{"scripts/asan_criterion.c"} }) catch @panic("OOM"), true));
         const exe = asanLink(b, "gochan-tests-asan", objs, true);
         const run = runAsan(b, runner_timeout, "asan gochan-tests", exe);
         run.addArg(b.fmt("--jobs={s}", .{criterion_jobs}));
         asan_step.dependOn(&run.step);
     }
     for (stress_srcs) |src| {
-        if (isFiberProgram(src)) continue;
         const objs = concat(b, asan_lib_objs, asanCompileAll(b, &.{src}, false));
         const exe = asanLink(b, b.fmt("asan-{s}", .{stem(src)}), objs, false);
         const run = runAsan(b, program_timeout, b.fmt("asan {s}", .{stem(src)}), exe);
@@ -879,23 +877,6 @@ fn runWithTimeout(b: *Build, seconds: []const u8, name: []const u8) *Build.Step.
     run.has_side_effects = true;
     run.stdio = .inherit;
     return run;
-}
-
-/// The fiber tests (tests/test_fiber_*.c, tests/stress/stress_fiber*.c) stay
-/// out of the tsan and asan steps until the runtime tells the sanitizers
-/// about its stack switches (__tsan_switch_to_fiber,
-/// __sanitizer_start/finish_switch_fiber: issue 18, milestone 3); without
-/// that both report false races and stack errors on every switch.
-fn isFiberProgram(src: []const u8) bool {
-    return std.mem.startsWith(u8, stem(src), "test_fiber") or std.mem.startsWith(u8, stem(src), "stress_fiber");
-}
-
-fn withoutFibers(b: *Build, srcs: []const []const u8) []const []const u8 {
-    var list: std.ArrayList([]const u8) = .empty;
-    for (srcs) |src| {
-        if (!isFiberProgram(src)) list.append(b.allocator, src) catch @panic("OOM");
-    }
-    return list.items;
 }
 
 /// examples/chaos_race.c is only built here: its race shows only under chaos
