@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "fiber/sanitize.h"
+#include "fiber/stack.h"
 #include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(fiber_chan);
@@ -428,6 +429,7 @@ struct many {
 	chan_t *c[MANY / PER_CHAN];
 	atomic_long started, finished;
 	long rss_kb, maps, parked_seen;
+	long kinds[3]; /* stacks alive by guard kind (fiber/stack.h) */
 };
 
 static void many_recv(void *p)
@@ -462,6 +464,7 @@ static void many_report(void *p)
 
 	m->parked_seen = atomic_load(&m->started) - atomic_load(&m->finished);
 	m->rss_kb = status_kb("VmRSS:");
+	gofiber__stack_counts(m->kinds);
 	m->maps = 0;
 	while (f && fgets(line, sizeof line, f))
 		m->maps++;
@@ -469,7 +472,7 @@ static void many_report(void *p)
 		fclose(f);
 }
 
-Test(fiber_chan, hundred_thousand_parked_fibers, .timeout = 600)
+static void many_parked(const char *policy, long kinds[3])
 {
 	static struct many m;
 	gofiber_group_t *g = gofiber_group_new(), *rep = gofiber_group_new();
@@ -482,9 +485,11 @@ Test(fiber_chan, hundred_thousand_parked_fibers, .timeout = 600)
 	cr_assert_eq(gofiber_go(rep, many_report, &m), 0);
 	cr_assert_eq(gofiber_group_wait(rep), 0);
 	fprintf(stderr,
-		"fiber_chan: %d parked fibers: RSS %ld KiB (%ld before: +%.1f KiB per fiber), "
-		"%ld mappings\n",
-		MANY, m.rss_kb, rss0, (double)(m.rss_kb - rss0) / MANY, m.maps);
+		"fiber_chan: %d parked fibers (%s): RSS %ld KiB (%ld before: +%.1f KiB per "
+		"fiber), %ld mappings; guards: %ld madvise, %ld mprotect, %ld canary\n",
+		MANY, policy, m.rss_kb, rss0, (double)(m.rss_kb - rss0) / MANY, m.maps, m.kinds[0],
+		m.kinds[1], m.kinds[2]);
+	memcpy(kinds, m.kinds, sizeof m.kinds);
 	cr_expect_eq(m.parked_seen, MANY);
 	cr_expect_lt(m.maps, 65530, "mappings %ld", m.maps);
 	/* Closing each channel ends its 100 receivers (ok == false). */
@@ -496,4 +501,25 @@ Test(fiber_chan, hundred_thousand_parked_fibers, .timeout = 600)
 		chan_unref(m.c[i]);
 	gofiber_group_free(g);
 	gofiber_group_free(rep);
+}
+
+Test(fiber_chan, hundred_thousand_parked_fibers, .timeout = 600)
+{
+	long kinds[3];
+
+	many_parked("default guard policy", kinds);
+}
+
+/* As on a kernel without MADV_GUARD_INSTALL: mprotect guards for the first
+ * vm.max_map_count / 8 stacks, canaries beyond; still within the limit. */
+Test(fiber_chan, hundred_thousand_parked_fibers_mprotect_then_canary, .timeout = 600)
+{
+	long kinds[3];
+
+	gofiber__stack_policy(false, -1);
+	many_parked("mprotect guards, then canaries", kinds);
+	cr_expect_eq(kinds[GOFIBER_GUARD_MADVISE], 0);
+	cr_expect_gt(kinds[GOFIBER_GUARD_MPROTECT], 0);
+	cr_expect_gt(kinds[GOFIBER_GUARD_CANARY], 0, "the budget should run out first (%ld guards)",
+		     kinds[GOFIBER_GUARD_MPROTECT]);
 }

@@ -41,7 +41,8 @@
  *
  * Stacks.  Each fiber runs on its own GOFIBER_STACK_SIZE (256 KiB) stack,
  * reserved with mmap(MAP_NORESERVE): only the pages a fiber touches cost
- * memory (about 8 KiB for a fiber parked in a channel receive).  Up to
+ * memory (one 4 KiB page for a fiber parked in a channel receive, one
+ * more for a canary-guarded stack: tests/test_fiber_chan.c prints both).  Up to
  * GOFIBER_STACK_CACHE ended fibers' stacks are kept for reuse.  Below each
  * stack is a guard page, made by madvise(MADV_GUARD_INSTALL) where the
  * kernel has it (Linux 6.13+; costs no extra mapping), else by mprotect for
