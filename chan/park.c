@@ -50,8 +50,12 @@ void chan__complete(struct chan_parker *p)
 
 	/* release: pairs with the acquire loads in park() (or the fiber
 	 * runtime's commit CAS); publishes the value copied into the owner's
-	 * buffer and waiter.success. */
-	if (atomic_exchange_explicit(&p->futex, 1, memory_order_release) == 2) {
+	 * buffer and waiter.success.  For a fiber also acquire: it pairs with
+	 * the release of the runtime's commit CAS (0 -> 2), so the worker's
+	 * last use of the fiber's run-queue link happens before ready()
+	 * writes it. */
+	if (atomic_exchange_explicit(&p->futex, 1,
+				     agent ? memory_order_acq_rel : memory_order_release) == 2) {
 		if (agent) /* ops is set: agent came from gowait__self() */
 			atomic_load_explicit(&gowait__fiber_ops, memory_order_acquire)->ready(agent);
 		else

@@ -370,11 +370,14 @@ static void run(struct gofiber *f)
 			return;
 		}
 		/* GOFIBER_PARK: the commit, now that the fiber is off its stack.
-		 * acquire on failure: pairs with the completer's release exchange. */
+		 * acq_rel on success: the release half pairs with the acquire of
+		 * the completer's exchange (chan__complete), ordering our last
+		 * read of f->next before ready() writes it; acquire on failure
+		 * pairs with that exchange's release (the completion's data). */
 		uint32_t expected = 0;
 
 		if (atomic_compare_exchange_strong_explicit(&f->parker->futex, &expected, 2,
-							    memory_order_acquire,
+							    memory_order_acq_rel,
 							    memory_order_acquire)) {
 			if (f->deadline >= 0)
 				heap_push(f);
