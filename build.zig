@@ -2,7 +2,7 @@
 //!
 //! Sources are discovered each time the build is configured, so adding a file
 //! needs no edit here:
-//!   wait/ service/ chan/ select/ timer/ context/ diag/ poll/ group/ version/   *.c: the library (libgochan)
+//!   wait/ service/ chan/ select/ timer/ context/ diag/ poll/ group/ version/ fiber/   *.c: the library (libgochan)
 //!   tests/*.c                                   Criterion suites, linked into one runner
 //!   tests/stress/*.c                            plain programs with their own main()
 //!   fuzz/fuzz_*.c + fuzz/replay_main.c          libFuzzer entry points + replay driver
@@ -46,7 +46,7 @@ const version = std.SemanticVersion.parse(zon.version) catch @compileError("buil
 /// wait/ is the layer below the others (docs/design.md, "Layers";
 /// scripts/include-graph.py checks the include graph).  scripts/lib-srcs.sh
 /// and scripts/include-graph.py read the next line as it is: keep it one line.
-const lib_dirs = [_][]const u8{ "wait", "service", "chan", "select", "timer", "context", "diag", "poll", "group", "version" };
+const lib_dirs = [_][]const u8{ "wait", "service", "chan", "select", "timer", "context", "diag", "poll", "group", "version", "fiber" };
 
 /// The project's C dialect and warning policy (CONTRIBUTING.md), shared by
 /// every compiler the build drives (search/build_search.zig receives it).

@@ -26,6 +26,8 @@ static const char *op_name(enum gowait__op op)
 		return "select";
 	case GOWAIT_OP_SELECT_NONE:
 		return "select_none";
+	case GOWAIT_OP_FIBER_WAIT:
+		return "fiber_group_wait";
 	}
 	return "?";
 }

@@ -14,5 +14,6 @@
 #include <gochan/waitgroup.h>
 #include <gochan/group.h>
 #include <gochan/diag.h>
+#include <gochan/fiber.h>
 
 #endif

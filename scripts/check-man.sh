@@ -14,7 +14,7 @@ for page in man3/*.3; do
 	fi
 	n=$((n + 1))
 done
-for f in chan_send chan_select ctx_done gotime_after gopoll_watch gowg_go gogroup_go godiag_dump gochan_version; do
+for f in chan_send chan_select ctx_done gotime_after gopoll_watch gowg_go gogroup_go godiag_dump gochan_version gofiber_go; do
 	[ -e "man3/$f.3" ] || { echo "man-check: no page for $f" >&2; exit 1; }
 done
 [ -s html/gochan-reference.html ] || { echo "man-check: no HTML reference" >&2; exit 1; }

@@ -2,8 +2,9 @@
  * service/service.h - THE way the library runs a thread of its own (a
  * "service thread"): the timer thread (timer/thread.c), AfterFunc threads
  * (timer/func.c, context/context.c), the poller (poll/poller.c), the pooled
- * group threads (group/spawn.c) and godiag_signal's dump thread
- * (diag/signal.c).  Not installed; not for users.
+ * group threads (group/spawn.c), godiag_signal's dump thread
+ * (diag/signal.c) and the fiber worker (fiber/sched.c).  Not installed; not
+ * for users.
  *
  * A service (struct gosvc) is a set of threads of one diagnostics kind
  * (service/threads.h) that serve one module, guarded by ONE lock, the module's

@@ -1,7 +1,8 @@
 /*
  * service/threads.h - accounting of the threads the library itself starts
- * (timer, AfterFunc, poller, thread-group workers, the dump thread), so that the leak check
- * (godiag_verify_none) can wait for every one of them to be gone.
+ * (timer, AfterFunc, poller, thread-group workers, the dump thread, the
+ * fiber worker), so that the leak check (godiag_verify_none) can wait for
+ * every one of them to be gone.
  * Not installed; not for users.
  *
  * The rule, kept by service/service.c (the only caller of the start and exit
@@ -26,7 +27,8 @@ enum godiag_thread_kind {
 	GODIAG_THREAD_AFTERFUNC,
 	GODIAG_THREAD_POLLER,
 	GODIAG_THREAD_GROUP,
-	GODIAG_THREAD_DIAG, /* godiag_signal's dump thread */
+	GODIAG_THREAD_DIAG,  /* godiag_signal's dump thread */
+	GODIAG_THREAD_FIBER, /* the fiber runtime's worker (fiber/sched.c) */
 	GODIAG_THREAD_KINDS
 };
 
@@ -52,7 +54,7 @@ void gosvc__thread_exit_unlock(enum godiag_thread_kind k, pthread_mutex_t *mu);
  * observed (by acquiring that mutex) is complete when it returns. */
 void gosvc__threads_sync(void);
 
-/* The name of kind @k ("timer", "afterfunc", "poller", "group", "diag"). */
+/* The name of kind @k ("timer", "afterfunc", "poller", "group", "diag", "fiber"). */
 const char *gosvc__thread_kind_name(enum godiag_thread_kind k);
 
 /* Library threads of kind @k alive now (GODIAG_THREAD_KINDS: all kinds). */

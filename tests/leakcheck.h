@@ -5,7 +5,7 @@
  * Each suite file declares, once, TU_LEAK_CHECKED_SUITE(<its suite>): the
  * suite's .fini then runs after every test of the suite (after the test's
  * own .fini) and waits up to TU_LEAK_PATIENCE_NS for every library thread
- * (timer, AfterFunc, poller, group, diag) to end and for no thread to be
+ * (timer, AfterFunc, poller, group, diag, fiber) to end and for no thread to be
  * blocked in a gochan operation.  If either remains it prints the counts and
  * the dump to stderr and fails the test.
  *

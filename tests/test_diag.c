@@ -536,7 +536,7 @@ Test(diag, dump_rejects_null_and_counts_library_threads, .timeout = 30)
 	char *j = godiag_dump_json();
 	cr_assert(tj_valid(j), "%s", j);
 	cr_assert(strstr(j, "\"threads\":{\"timer\":0,\"afterfunc\":0,\"poller\":0,\"group\":0,"
-			    "\"diag\":0,\"total\":0}}"),
+			    "\"diag\":0,\"fiber\":0,\"total\":0}}"),
 		  "%s", j);
 	free(j);
 	cr_assert(!tj_valid("{\"a\":}"));

@@ -18,10 +18,11 @@
  * memory-model promises of chan.h rest.
  *
  * Where it sits in the library's lock order: wait/lockrank.h (rank 40,
- * GOWAIT_LOCKRANK_CHAN: the channel lock is its only user today).  With
- * -DGOCHAN_DEBUG every lock and unlock checks that rank against the locks
- * this thread holds (wait/debug.h), and GOWAIT_ASSERT_HELD(&l) checks a
- * "caller holds" comment.  The slow path is wait/lock.c.
+ * GOWAIT_LOCKRANK_CHAN: the channel lock, and fiber/group.c's group lock,
+ * which nests with nothing).  With -DGOCHAN_DEBUG every lock and unlock
+ * checks that rank against the locks this thread holds (wait/debug.h), and
+ * GOWAIT_ASSERT_HELD(&l) checks a "caller holds" comment.  The slow path is
+ * wait/lock.c.
  */
 #ifndef GOCHAN_WAIT_LOCK_H
 #define GOCHAN_WAIT_LOCK_H

@@ -20,8 +20,8 @@
  *        lock (afterfunc_mu)                           waits for AfterFunc
  *                                                      threads under both)
  *   40   channel lock (c->lock)     wait/lock.h        ctx->mu (chan_close of
- *                                                      Done), t->send_mu
- *                                                      (delivery, clearing),
+ *        (also fiber/group.c's                         Done), t->send_mu
+ *        group lock, a leaf)                           (delivery, clearing),
  *                                                      and, in select only,
  *                                                      channel locks of LOWER
  *                                                      address (each channel
@@ -34,9 +34,12 @@
  *        (dump_mu)
  *   50   blocked-op record mutex    wait/record.c      (nothing)
  *   55   group pool lock (pool.mu)  group/spawn.c      (nothing)
+ *   57   fiber worker service lock  fiber/sched.c      (nothing)
+ *        (W.life)
  *   60   thread counter mutex       service/threads.c  every service thread's
  *                                                      lock (15, 30, 35, 47,
- *                                                      55, the poller's g.mu):
+ *                                                      55, 57, the poller's
+ *                                                      g.mu):
  *                                                      a service thread starts
  *                                                      and leaves under its
  *                                                      lock, and the leaving

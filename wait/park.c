@@ -60,8 +60,17 @@ void gowait__complete(struct gowait_parker *p)
 		      GOWAIT_PARK_ABANDONED);
 	/* release: pairs with the acquire loads in park() (and the fiber
 	 * runtime's park); publishes the value copied into the owner's buffer
-	 * and waiter.success. */
-	uint32_t old = atomic_exchange_explicit(&p->futex, 1, memory_order_release);
+	 * and waiter.success.  For a fiber also acquire: it pairs with the
+	 * release of the fiber runtime's commit CAS (0 -> 2, on its worker's
+	 * scheduler after the switch), so the worker's last use of the fiber's
+	 * run-queue link happens before ready() rewrites it (a race TSan found
+	 * in tests/stress/stress_fiber.c).  A thread keeps the release-only
+	 * exchange: its owner's CAS 0 -> 2 publishes nothing the completer
+	 * reads afterwards.  Two constant orders, not one chosen at run time:
+	 * a non-constant order compiles as seq_cst. */
+	uint32_t old = caa_unlikely(agent != NULL)
+			       ? atomic_exchange_explicit(&p->futex, 1, memory_order_acq_rel)
+			       : atomic_exchange_explicit(&p->futex, 1, memory_order_release);
 
 	GOWAIT_ASSERT(old != 1); /* completed once only */
 	if (old == 2) {

@@ -63,8 +63,12 @@
  *           The completer calls ops->ready(agent) when it read 2.
  *
  * The completer reads p->agent BEFORE its exchange (after it the parker may
- * be gone).  The fiber runtime installs its ops once (gowait__set_fiber_ops);
- * until then a thread pays one predictable branch for all this.
+ * be gone).  For a fiber its exchange is acq_rel, not only release, and the
+ * runtime's commit CAS (0 -> 2) is a release: so the worker's last use of the
+ * fiber (its run-queue link) happens before the completer's ready() reuses
+ * it.  A thread's exchange stays release-only (wait/park.c).  The fiber
+ * runtime installs its ops once (gowait__set_fiber_ops); until then a thread
+ * pays one predictable branch for all this.
  */
 #ifndef GOCHAN_WAIT_PARK_H
 #define GOCHAN_WAIT_PARK_H
@@ -92,9 +96,10 @@ struct gowait_parker {
  * are called with no lock of wait/lockrank.h held.
  *   self:  the fiber running on this thread, or NULL (a plain thread, or a
  *          worker thread on its scheduler context).
- *   park:  wait for @p as described above; returns exactly what the thread
- *          path returns: 0 (claimed and completed; the claimer's writes
- *          visible, acquire) or ETIMEDOUT (abandoned).
+ *   park:  wait for @p as described above (the commit CAS 0 -> 2 at least
+ *          a release, see above); returns exactly what the thread path
+ *          returns: 0 (claimed and completed; the claimer's writes visible,
+ *          acquire) or ETIMEDOUT (abandoned).
  *   ready: make @agent runnable (on its worker or any) and wake that worker
  *          if it is idle; may be called from any thread or fiber.
  */

@@ -21,6 +21,7 @@ enum gowait__op {
 	GOWAIT_OP_RECV,
 	GOWAIT_OP_SELECT,      /* select with at least one live case */
 	GOWAIT_OP_SELECT_NONE, /* select {}: no live case, never woken */
+	GOWAIT_OP_FIBER_WAIT,  /* gofiber_group_wait (fiber/group.c, gochan/fiber.h) */
 };
 
 /*

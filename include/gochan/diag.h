@@ -59,13 +59,13 @@ int godiag_dump(FILE *out);
 /**
  * godiag_dump_json - the same snapshot as JSON (for a /debug endpoint):
  *   {"blocked":[{"tid":N,"name":"...","op":"send"|"receive"|"select"|
- *     "select_none","ncases":N,"blocked_ns":N,"since_ns":N,
+ *     "select_none"|"fiber_group_wait","ncases":N,"blocked_ns":N,"since_ns":N,
  *     "caller":"0x...","caller_symbol":"...","backtrace":["...",...],
  *     "channels":[{"case":N,"dir":"send"|"receive","addr":"0x...",
  *       "elem_size":N,"len":N,"cap":N,"closed":false},...]},...],
  *    "count":N,
  *    "threads":{"timer":N,"afterfunc":N,"poller":N,"group":N,"diag":N,
- *      "total":N}}
+ *      "fiber":N,"total":N}}
  * Strings are escaped (quotes, backslashes, control bytes as \u00XX).
  * "backtrace" is present only for threads that blocked in backtrace mode.
  * An operation blocked in a fiber (none until a fiber runtime runs) has
@@ -85,7 +85,7 @@ size_t godiag_blocked(void);
 /**
  * godiag_threads - how many threads the library itself runs now: the timer
  * thread, AfterFunc threads (timers' and contexts'), the poller, thread-group
- * workers, godiag_signal's dump thread.
+ * workers, godiag_signal's dump thread, the fiber worker (gochan/fiber.h).
  */
 unsigned godiag_threads(void);
 

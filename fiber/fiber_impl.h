@@ -1,0 +1,70 @@
+/*
+ * fiber/fiber_impl.h - a fiber's record and the runtime's internal calls,
+ * shared by fiber/sched.c (the worker), fiber/overflow.c (the SIGSEGV
+ * report) and fiber/group.c (the groups).  Not installed.
+ */
+#ifndef GOCHAN_FIBER_IMPL_H
+#define GOCHAN_FIBER_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fiber/stack.h"
+#include "fiber/switch.h"
+#include "wait/park.h"
+
+struct gofiber_group;
+
+/* Why a fiber switched to the scheduler. */
+enum gofiber__why {
+	GOFIBER_YIELD,
+	GOFIBER_PARK,
+	GOFIBER_EXIT
+};
+
+/*
+ * One fiber.  It lives at the top of its own stack (no allocation of its
+ * own), so it dies with the stack when the worker puts that back.  Every
+ * field is the worker's: written by the fiber itself (it runs on the
+ * worker) or by the scheduler, except `next`, which ready() on another
+ * thread writes while pushing the fiber onto the worker's remote queue.
+ */
+struct gofiber {
+	struct gofiber__ctx ctx;
+	struct gofiber *next;         /* run queue link */
+	struct gowait_parker *parker; /* the park in progress */
+	int64_t deadline;             /* its deadline (GOWAIT_FOREVER: none) */
+	size_t heap_at;               /* 1 + index in the deadline heap; 0: not in it */
+	enum gofiber__why why;
+	bool timed_out;  /* the park ended by its deadline */
+	int saved_errno; /* errno while switched out */
+	void (*fn)(void *);
+	void *arg;
+	struct gofiber_group *group;
+	struct gofiber__stack stack;
+	uint64_t id;
+	void *tsan;      /* ThreadSanitizer's fiber (fiber/sanitize.h) */
+	void *asan_fake; /* AddressSanitizer's fake stack while switched out */
+};
+
+/* The fiber running on this thread; NULL on a plain thread or on the
+ * worker's scheduler context.  (Initial-exec TLS: read by the SIGSEGV
+ * handler, and fibers never migrate, so a cached address stays right.) */
+extern _Thread_local struct gofiber *gofiber__cur __attribute__((tls_model("initial-exec")));
+
+/* Report an overflow of @f's stack (fault at @addr; NULL: a broken canary)
+ * on stderr and abort.  Async-signal-safe. */
+_Noreturn void gofiber__overflow_report(const struct gofiber *f, const void *addr);
+
+/* Install the SIGSEGV handler (once per process), and the calling worker
+ * thread's alternate signal stack (and remove it at the worker's end). */
+void gofiber__overflow_install(void);
+void *gofiber__overflow_thread_init(void);
+void gofiber__overflow_thread_fini(void *altstack);
+
+/* The group a fiber belongs to lost it (fiber/group.c). */
+void gofiber__group_add(struct gofiber_group *g);
+void gofiber__group_done(struct gofiber_group *g);
+
+#endif

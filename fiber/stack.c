@@ -1,0 +1,216 @@
+/*
+ * fiber/stack.c - mapping, caching and guarding fiber stacks (the policy is
+ * described in fiber/stack.h).
+ *
+ * The cache is a small array under a mutex: stacks are taken by
+ * gofiber_go() on any thread and returned by the worker when a fiber ends.
+ * Cached stacks keep their touched pages (libdill keeps 64; 256 here, about
+ * 2 MiB of a few touched pages each, so a burst of 100-200 fibers reuses them
+ * all: a new mapping costs mmap, madvise, page faults and a later munmap,
+ * many times a reused stack, see bench/fiber_bench.c batch100_fiber): a program
+ * that starts fibers in bursts reuses warm memory instead of faulting it in.
+ */
+#include "fiber/stack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gochan/fiber.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 uapi */
+#endif
+
+#define CANARY_WORDS 8
+#define CANARY_SEED 0x9e3779b97f4a7c15ull
+#define OVERFLOW_SLACK (64 * 1024)
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct gofiber__stack cache[GOFIBER_STACK_CACHE]; /* under cache_lock */
+static size_t ncached;                                   /* under cache_lock */
+
+/* Relaxed: a hint; the worst a stale read costs is one failed madvise. */
+static atomic_bool madvise_ok = true;
+/* Whether an installed guard was seen to fault: 0 not probed yet, 1 yes,
+ * -1 no.  Relaxed: probing twice is harmless. */
+static atomic_int madvise_probed;
+/* The mprotect budget (-1: not read yet) and the guards alive; under
+ * cache_lock. */
+static long mprotect_budget = -1;
+static long mprotect_alive;
+/* Stacks alive or cached per guard kind (relaxed counters; tests only). */
+static atomic_long kind_count[3];
+
+size_t gofiber__page(void)
+{
+	static size_t page; /* racy but idempotent */
+
+	if (!page)
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+
+static long default_budget(void)
+{
+	long max = 65530;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 65530;
+		fclose(f);
+	}
+	return max / 8;
+}
+
+void gofiber__stack_policy(bool use_madvise, long budget)
+{
+	atomic_store_explicit(&madvise_ok, use_madvise, memory_order_relaxed);
+	pthread_mutex_lock(&cache_lock);
+	mprotect_budget = budget < 0 ? default_budget() : budget;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void gofiber__stack_counts(long counts[3])
+{
+	for (int i = 0; i < 3; i++)
+		counts[i] = atomic_load_explicit(&kind_count[i], memory_order_relaxed);
+}
+
+static uint64_t *canary(const struct gofiber__stack *s)
+{
+	return (uint64_t *)(gofiber__stack_lo(s) - CANARY_WORDS * sizeof(uint64_t));
+}
+
+static void canary_set(const struct gofiber__stack *s)
+{
+	uint64_t *c = canary(s);
+
+	for (int i = 0; i < CANARY_WORDS; i++)
+		c[i] = CANARY_SEED ^ (uint64_t)(uintptr_t)&c[i];
+}
+
+bool gofiber__stack_canary_ok(const struct gofiber__stack *s)
+{
+	if (s->guard != GOFIBER_GUARD_CANARY)
+		return true;
+	const uint64_t *c = canary(s);
+
+	for (int i = 0; i < CANARY_WORDS; i++)
+		if (c[i] != (CANARY_SEED ^ (uint64_t)(uintptr_t)&c[i]))
+			return false;
+	return true;
+}
+
+bool gofiber__stack_overflowed_at(const struct gofiber__stack *s, const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr, lo = (uintptr_t)s->base;
+
+	return a < lo + gofiber__page() && a + OVERFLOW_SLACK >= lo;
+}
+
+/*
+ * Whether the guard just installed on @page really faults: an emulator may
+ * accept MADV_GUARD_INSTALL and do nothing (qemu-user 7.2 returns 0 for
+ * every madvise).  A write(2) from the page into a pipe fails with EFAULT
+ * if it is guarded.  Done once.
+ */
+static bool guard_faults(const char *page)
+{
+	int fd[2];
+	bool faults = false;
+
+	if (pipe2(fd, O_CLOEXEC | O_NONBLOCK) != 0)
+		return false;
+	faults = write(fd[1], page, 1) == -1 && errno == EFAULT;
+	close(fd[0]);
+	close(fd[1]);
+	return faults;
+}
+
+/* Guard the lowest page of a fresh mapping, by the first policy that works. */
+static enum gofiber__guard guard(char *base)
+{
+	size_t page = gofiber__page();
+
+	if (atomic_load_explicit(&madvise_ok, memory_order_relaxed)) {
+		if (madvise(base, page, MADV_GUARD_INSTALL) == 0) {
+			int probed = atomic_load_explicit(&madvise_probed, memory_order_relaxed);
+
+			if (probed == 0) {
+				probed = guard_faults(base) ? 1 : -1;
+				atomic_store_explicit(&madvise_probed, probed,
+						      memory_order_relaxed);
+			}
+			if (probed == 1)
+				return GOFIBER_GUARD_MADVISE;
+			atomic_store_explicit(&madvise_ok, false, memory_order_relaxed);
+		} else if (errno == EINVAL) { /* an older kernel: never again */
+			atomic_store_explicit(&madvise_ok, false, memory_order_relaxed);
+		}
+	}
+	pthread_mutex_lock(&cache_lock);
+	if (mprotect_budget < 0)
+		mprotect_budget = default_budget();
+	bool take = mprotect_alive < mprotect_budget;
+
+	if (take)
+		mprotect_alive++;
+	pthread_mutex_unlock(&cache_lock);
+	if (take) {
+		if (mprotect(base, page, PROT_NONE) == 0)
+			return GOFIBER_GUARD_MPROTECT;
+		pthread_mutex_lock(&cache_lock);
+		mprotect_alive--;
+		pthread_mutex_unlock(&cache_lock);
+	}
+	return GOFIBER_GUARD_CANARY;
+}
+
+int gofiber__stack_get(struct gofiber__stack *s)
+{
+	pthread_mutex_lock(&cache_lock);
+	if (ncached) {
+		*s = cache[--ncached];
+		pthread_mutex_unlock(&cache_lock);
+		if (s->guard == GOFIBER_GUARD_CANARY)
+			canary_set(s); /* an overflow that was reported aborted */
+		return 0;
+	}
+	pthread_mutex_unlock(&cache_lock);
+
+	size_t size = GOFIBER_STACK_SIZE + gofiber__page();
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+
+	if (m == MAP_FAILED)
+		return ENOMEM;
+	s->base = m;
+	s->size = size;
+	s->guard = guard(m);
+	if (s->guard == GOFIBER_GUARD_CANARY)
+		canary_set(s);
+	atomic_fetch_add_explicit(&kind_count[s->guard], 1, memory_order_relaxed);
+	return 0;
+}
+
+void gofiber__stack_put(const struct gofiber__stack *s)
+{
+	pthread_mutex_lock(&cache_lock);
+	if (ncached < GOFIBER_STACK_CACHE) {
+		cache[ncached++] = *s;
+		pthread_mutex_unlock(&cache_lock);
+		return;
+	}
+	if (s->guard == GOFIBER_GUARD_MPROTECT)
+		mprotect_alive--;
+	pthread_mutex_unlock(&cache_lock);
+	atomic_fetch_sub_explicit(&kind_count[s->guard], 1, memory_order_relaxed);
+	munmap(s->base, s->size);
+}

@@ -1,0 +1,180 @@
+/*
+ * tests/stress/stress_fiber.c - fibers and threads mixed on the same
+ * channels (gochan/fiber.h): senders on threads and on fibers, receivers on
+ * fibers and on threads, plain operations and selects with deadlines on
+ * both sides, an unbuffered and a buffered channel.  Every value sent
+ * (send returned 0) must be received exactly once: checked by per-sender
+ * sums and counts.  Then fibers close the loop: a ring of fibers passing a
+ * token, with a thread in it.
+ */
+#include <gochan/chan.h>
+#include <gochan/fiber.h>
+#include <gochan/select.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "stress_check.h"
+#include "tests/testutil.h"
+
+#define PER_SENDER 20000
+#define T_SENDERS 3
+#define F_SENDERS 3
+#define T_RECEIVERS 2
+#define F_RECEIVERS 24
+#define SENDERS (T_SENDERS + F_SENDERS)
+
+static chan_t *unbuf, *buf;
+static atomic_long sent_sum, recv_sum, sent_n, recv_n;
+static atomic_int senders_left = SENDERS;
+
+/* Sender k sends k * PER_SENDER + i, alternating the two channels, half of
+ * them through a select with a short deadline (retried until it succeeds:
+ * timeouts exercise abandon, retries keep the count exact). */
+static void send_all(long k)
+{
+	for (long i = 0; i < PER_SENDER; i++) {
+		long v = k * PER_SENDER + i;
+		int rc;
+
+		if (i & 1) {
+			rc = chan_send(i & 2 ? unbuf : buf, &v);
+			CHECK(rc == 0, "send %d", rc);
+		} else {
+			do
+				rc = CHAN_SELECT(chan_now() + 20000, CHAN_SEND(unbuf, &v, NULL),
+						 CHAN_SEND(buf, &v, NULL));
+			while (rc == CHAN_TIMEOUT);
+			CHECK(rc == 0 || rc == 1, "select send %d", rc);
+		}
+		atomic_fetch_add_explicit(&sent_sum, v, memory_order_relaxed);
+		atomic_fetch_add_explicit(&sent_n, 1, memory_order_relaxed);
+	}
+	/* The last sender closes both: receivers drain and stop. */
+	if (atomic_fetch_sub_explicit(&senders_left, 1, memory_order_acq_rel) == 1) {
+		chan_close(unbuf);
+		chan_close(buf);
+	}
+}
+
+static void recv_all(bool use_deadlines)
+{
+	bool open_u = true, open_b = true;
+
+	while (open_u || open_b) {
+		long v;
+		bool ok;
+		int rc = CHAN_SELECT(use_deadlines ? chan_now() + 30000 : CHAN_FOREVER,
+				     CHAN_RECV(open_u ? unbuf : NULL, &v, &ok),
+				     CHAN_RECV(open_b ? buf : NULL, &v, &ok));
+
+		if (rc == CHAN_TIMEOUT)
+			continue;
+		CHECK(rc == 0 || rc == 1, "select recv %d", rc);
+		if (rc < 0)
+			return;
+		if (!ok) {
+			*(rc == 0 ? &open_u : &open_b) = false;
+			continue;
+		}
+		atomic_fetch_add_explicit(&recv_sum, v, memory_order_relaxed);
+		atomic_fetch_add_explicit(&recv_n, 1, memory_order_relaxed);
+	}
+}
+
+static void fiber_sender(void *k)
+{
+	send_all((long)(intptr_t)k);
+}
+
+static void *thread_sender(void *k)
+{
+	send_all((long)(intptr_t)k);
+	return NULL;
+}
+
+static void fiber_receiver(void *i)
+{
+	recv_all((intptr_t)i & 1);
+}
+
+static void *thread_receiver(void *i)
+{
+	recv_all((intptr_t)i & 1);
+	return NULL;
+}
+
+/* A ring: fiber i receives from ring[i] and sends to ring[i + 1]; the last
+ * link is the main thread's. */
+#define RING 64
+#define LAPS 300
+static chan_t *ring[RING + 1];
+
+static void ring_fiber(void *p)
+{
+	intptr_t i = (intptr_t)p;
+	long v;
+	bool ok;
+
+	for (;;) {
+		CHECK(chan_recv(ring[i], &v, &ok) == 0, "ring recv");
+		if (!ok) {
+			chan_close(ring[i + 1]);
+			return;
+		}
+		v++;
+		CHECK(chan_send(ring[i + 1], &v) == 0, "ring send");
+	}
+}
+
+int main(void)
+{
+	gofiber_group_t *g = gofiber_group_new();
+	pthread_t ts[T_SENDERS], tr[T_RECEIVERS];
+
+	unbuf = chan_new(sizeof(long), 0);
+	buf = chan_new(sizeof(long), 4);
+	for (intptr_t i = 0; i < F_RECEIVERS; i++)
+		CHECK(gofiber_go(g, fiber_receiver, (void *)i) == 0, "go");
+	for (intptr_t i = 0; i < T_RECEIVERS; i++)
+		CHECK(pthread_create(&tr[i], NULL, thread_receiver, (void *)i) == 0, "thread");
+	for (intptr_t k = 0; k < F_SENDERS; k++)
+		CHECK(gofiber_go(g, fiber_sender, (void *)k) == 0, "go");
+	for (intptr_t k = 0; k < T_SENDERS; k++)
+		CHECK(pthread_create(&ts[k], NULL, thread_sender, (void *)(k + F_SENDERS)) == 0,
+		      "thread");
+	for (int k = 0; k < T_SENDERS; k++)
+		pthread_join(ts[k], NULL);
+	for (int i = 0; i < T_RECEIVERS; i++)
+		pthread_join(tr[i], NULL);
+	CHECK(gofiber_group_wait(g) == 0, "wait");
+	CHECK(atomic_load(&sent_n) == (long)SENDERS * PER_SENDER, "sent %ld", atomic_load(&sent_n));
+	CHECK(atomic_load(&recv_n) == atomic_load(&sent_n), "received %ld of %ld",
+	      atomic_load(&recv_n), atomic_load(&sent_n));
+	CHECK(atomic_load(&recv_sum) == atomic_load(&sent_sum), "sums differ");
+	printf("mixed: %ld values, threads and fibers on both sides\n", atomic_load(&recv_n));
+	chan_unref(unbuf);
+	chan_unref(buf);
+
+	for (int i = 0; i <= RING; i++)
+		ring[i] = chan_new(sizeof(long), 0);
+	for (intptr_t i = 0; i < RING; i++)
+		CHECK(gofiber_go(g, ring_fiber, (void *)i) == 0, "go");
+	for (long lap = 0; lap < LAPS; lap++) {
+		long v = lap * 1000, w;
+		bool ok;
+
+		CHECK(chan_send(ring[0], &v) == 0, "lap send");
+		CHECK(chan_recv(ring[RING], &w, &ok) == 0 && ok && w == v + RING, "lap %ld: %ld",
+		      lap, w);
+	}
+	chan_close(ring[0]);
+	CHECK(gofiber_group_wait(g) == 0, "wait");
+	for (int i = 0; i <= RING; i++)
+		chan_unref(ring[i]);
+	printf("ring: %d laps through %d fibers\n", LAPS, RING);
+	CHECK(gofiber_group_free(g) == 0, "free");
+	CHECK(tu_no_leaks(), "leaks");
+	printf("%ld passed, %ld failed\n", atomic_load(&passed), atomic_load(&failed));
+	return atomic_load(&failed) ? 1 : 0;
+}
