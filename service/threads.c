@@ -69,8 +69,9 @@ void gosvc__threads_sync(void)
 
 const char *gosvc__thread_kind_name(enum godiag_thread_kind k)
 {
-	static const char *const names[GODIAG_THREAD_KINDS] = {"timer", "afterfunc", "poller",
-							       "group", "diag", "fiber"};
+	static const char *const names[GODIAG_THREAD_KINDS] = {
+		"timer", "afterfunc", "poller", "group", "diag", "fiber",
+	};
 
 	return k < GODIAG_THREAD_KINDS ? names[k] : "total";
 }
