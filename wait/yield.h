@@ -37,19 +37,18 @@
  * Figures and commands: bench/results/goprogs-*.txt (whole programs, with
  * the naive mutex/condvar channel and Go) and chan-select-*.txt.
  *
- * Known cost, not solved: "late" cannot tell a CPU taken by another process
- * from one taken by this program's own runnable threads.  A program with
- * many more runnable threads than cores (chan_popular_200: 200 selectors
- * on 2 vCPUs; the sieve's 300 filters) sees late yields on an idle machine,
- * turns yields off and pays futex wake-ups it did not pay before: idle,
- * chan_popular_200 1.90x and the sieve 1.33x their times without the gate
- * (bench/results/chan-select-idle.txt, goprogs-idle.txt).  Tried and not
- * kept: counting a late yield only when the process's CPU time
- * (CLOCK_PROCESS_CPUTIME_ID) grew by less than 3/4 of every CPU over it.
- * On 2 vCPUs that cannot tell "our threads took this CPU" from "a busy
- * loop took this CPU while our counterpart ran on the other one", and it
- * did not help: chan_popular_200 760-787 us against 706-740 us without it,
- * idle (branch gate-cpu).  Open in issue 21.
+ * A late yield turns yields off only if the CPUs went to other processes:
+ * at most once a millisecond the process's CPU time is compared with the
+ * wall time since the last look (wait/yield.c, late_went_to_us).  A program
+ * whose own runnable threads outnumber the cores (chan_popular_200: 200
+ * selectors on 2 vCPUs; the sieve's 300 filters) sees late yields on an
+ * idle machine too, but it then uses every CPU, and turning yields off
+ * there cost it 2x (chan_popular_200 696-751 us without this check,
+ * 361-384 us with it, 372-393 us with the gate never closing; beside two
+ * busy loops 1.9-2.2 ms, as without the check, against 2.4-2.9 ms never
+ * closing).  A per-yield reading of the process's CPU time was tried first:
+ * its system call sums every thread's time, and around every yield it
+ * doubled chan_popular_200's time by itself.
  *
  * The state is two words of the process, read on every yield and written
  * only when the decision changes; nothing is ordered by them (relaxed).
@@ -64,6 +63,11 @@
  * us) and far shorter than a time slice (0.75-3 ms under EEVDF/CFS). */
 #ifndef CHAN_YIELD_LATE_NS
 #define CHAN_YIELD_LATE_NS 200000
+#endif
+/* How often the process's CPU share is read to tell whose work a late
+ * yield went to (wait/yield.c, late_went_to_us). */
+#ifndef CHAN_YIELD_WINDOW_NS
+#define CHAN_YIELD_WINDOW_NS 1000000
 #endif
 #ifndef CHAN_YIELD_OFF_MIN_NS
 #define CHAN_YIELD_OFF_MIN_NS 2000000
