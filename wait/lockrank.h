@@ -19,31 +19,45 @@
  *   35   timer AfterFunc service    timer/func.c       g->mu (gotime_shutdown
  *        lock (afterfunc_mu)                           waits for AfterFunc
  *                                                      threads under both)
+ *   38   poller lock (g.mu)         poll/poller.c      (nothing: taken by the
+ *                                                      poller thread, by
+ *                                                      watches and by the
+ *                                                      hangup hook, which a
+ *                                                      cancel runs with no
+ *                                                      context lock held)
  *   40   channel lock (c->lock)     wait/lock.h        ctx->mu (chan_close of
  *                                                      Done), t->send_mu
  *                                                      (delivery, clearing),
- *                                                      and, in select only,
- *                                                      channel locks of LOWER
- *                                                      address (each channel
- *                                                      once, increasing order)
+ *                                                      g.mu (the poller closes
+ *                                                      a fired watch's
+ *                                                      channel), and, in
+ *                                                      select only, channel
+ *                                                      locks of LOWER address
+ *                                                      (each channel once,
+ *                                                      increasing order)
  *   45   diag signal mutex (sig_mu) diag/signal.c      (nothing; held while
  *                                                      joining the dump thread,
- *                                                      which takes 50 and 60
- *                                                      but never sig_mu)
+ *                                                      which takes 47, 50, 60
+ *                                                      and 70 but never sig_mu)
  *   47   dump thread's service lock diag/signal.c      sig_mu
  *        (dump_mu)
  *   50   blocked-op record mutex    wait/record.c      (nothing)
  *   55   group pool lock (pool.mu)  group/spawn.c      (nothing)
  *   60   thread counter mutex       service/threads.c  every service thread's
- *                                                      lock (15, 30, 35, 47,
- *                                                      55, the poller's g.mu):
- *                                                      a service thread starts
- *                                                      and leaves under its
- *                                                      lock, and the leaving
- *                                                      one releases it while
+ *                                                      lock (15, 30, 35, 38,
+ *                                                      47, 55): a service
+ *                                                      thread starts and
+ *                                                      leaves under its lock,
+ *                                                      and the leaving one
+ *                                                      releases it while
  *                                                      holding 60
  *                                                      (gosvc__thread_exit_unlock)
  *   70   diag dump counter mutex    diag/signal.c      (nothing)
+ *        (count_mu)
+ *   75   errgroup mu (g->mu)        group/errgroup.c   (nothing; a leaf: only
+ *                                                      reads or swaps the
+ *                                                      limit's channel pointer
+ *                                                      and reads the counter)
  *   80   futex fallback buckets     wait/futex.c       any of the above (a
  *                                                      contended lock sleeps
  *                                                      on its word); only
@@ -78,13 +92,19 @@
 
 enum gowait_lockrank {
 	GOWAIT_LOCKRANK_CTX = 10,
+	GOWAIT_LOCKRANK_CTX_AFTER = 15,
 	GOWAIT_LOCKRANK_TIMER_SEND = 20,
 	GOWAIT_LOCKRANK_TIMER_STATE = 30,
+	GOWAIT_LOCKRANK_TIMER_AFTERFUNC = 35,
+	GOWAIT_LOCKRANK_POLL = 38,
 	GOWAIT_LOCKRANK_CHAN = 40,
 	GOWAIT_LOCKRANK_DIAG_SIGNAL = 45,
+	GOWAIT_LOCKRANK_DIAG_DUMP_THREAD = 47,
 	GOWAIT_LOCKRANK_DIAG_REGISTRY = 50,
+	GOWAIT_LOCKRANK_GROUP_POOL = 55,
 	GOWAIT_LOCKRANK_DIAG_THREADS = 60,
 	GOWAIT_LOCKRANK_DIAG_DUMPS = 70,
+	GOWAIT_LOCKRANK_ERRGROUP = 75,
 	GOWAIT_LOCKRANK_FUTEX_BUCKET = 80,
 };
 
