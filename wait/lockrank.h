@@ -81,11 +81,21 @@
  *
  * Checked, not only stated: with -DGOCHAN_DEBUG each thread keeps a stack of
  * the ranks it holds (wait/debug.h, as Go's lockrank_on.go) and aborts on a
- * lock taken out of this order, a second channel lock of lower address, or
- * a park with a lock held.  Tracked today: the channel lock (wait/lock.h),
- * the timer's send_mu, the record mutex, the thread counter mutex and the
- * futex buckets (gowait__mutex_lock).  The context, timer-state, poller and
- * signal mutexes are still locked directly and so are not tracked.
+ * lock taken out of this order, a second channel lock of lower address, a
+ * park with a lock held, or a condition wait whose mutex is not the highest
+ * lock held (retaking it after the wait would be out of order).  Every lock
+ * of the table is tracked: the channel lock through wait/lock.h, each
+ * pthread mutex through gowait__mutex_lock/unlock with its enum value below,
+ * a service's lock through the rank stored in its struct gosvc
+ * (service/service.h), and the condition waits through
+ * gowait__cond_wait_until (wait/cond.h).  The one exception is on purpose:
+ * the fork handlers (wait/record.c, group/spawn.c) lock and unlock their
+ * mutex directly, because in the child the lock is re-initialised and has
+ * no matching release.  Their order is not the table's either: prepare
+ * handlers run in reverse order of registration, so a fork after the first
+ * group task takes pool.mu (55) and then the record mutex (50).  No cycle
+ * can come of it, since no thread takes anything while holding the record
+ * mutex.
  */
 #ifndef GOCHAN_WAIT_LOCKRANK_H
 #define GOCHAN_WAIT_LOCKRANK_H
