@@ -10,10 +10,11 @@
 #include <string.h>
 
 #include "chan/chan_internal.h" /* Done channels are library-owned */
-#include "wait/clock.h"
 #include "ctx_impl.h"
 #include "ctx_internal.h"
 #include "service/service.h"
+#include "wait/clock.h"
+#include "wait/debug.h"
 
 /* Objects alive, for leak tests (relaxed: a counter nobody synchronises on). */
 static atomic_long ctx_live_count;
@@ -98,12 +99,12 @@ static void ctx_unlink(ctx_t *c)
 	ctx_t *lp = c->link_parent;
 	if (!lp)
 		return;
-	pthread_mutex_lock(&lp->mu);
+	gowait__mutex_lock(&lp->mu, GOWAIT_LOCKRANK_CTX);
 	if (c->linked) {
 		cds_list_del(&c->sibling);
 		c->linked = false;
 	}
-	pthread_mutex_unlock(&lp->mu);
+	gowait__mutex_unlock(&lp->mu, GOWAIT_LOCKRANK_CTX);
 }
 
 /* Free @c, whose last reference is gone.  Returns its parent, whose
@@ -170,6 +171,7 @@ static void ctx_mark(ctx_t *c, int err, int cause, void *data, ctx_t **deferred)
 {
 	bool defer = false;
 
+	GOWAIT_ASSERT_HELD(&c->mu);
 	if (cause == 0) {
 		cause = err;
 		data = NULL;
@@ -215,10 +217,11 @@ static void ctx_mark(ctx_t *c, int err, int cause, void *data, ctx_t **deferred)
 
 /* The AfterFunc threads: one-shot service threads (service/service.h) that
  * leave as soon as their function has returned (linger 0), under a lock of
- * their own (ranked below nothing of context: no ctx->mu is held when one
- * starts or leaves). */
+ * their own (GOWAIT_LOCKRANK_CTX_AFTER: no ctx->mu is held when one starts
+ * or leaves). */
 static pthread_mutex_t ctx_after_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct gosvc ctx_after_svc = GOSVC_INIT(&ctx_after_mu, GODIAG_THREAD_AFTERFUNC, 0, false);
+static struct gosvc ctx_after_svc =
+	GOSVC_INIT(&ctx_after_mu, GOWAIT_LOCKRANK_CTX_AFTER, GODIAG_THREAD_AFTERFUNC, 0, false);
 
 /* Start the AfterFunc of @n on a thread of its own; the pending reference
  * travels with it.  If no thread can be started, run fn here (no lock is
@@ -312,7 +315,7 @@ static void ctx_cancel_tree(ctx_t *root, int err, int cause, void *data, bool re
 	ctx_t *deferred = NULL;
 	ctx_t *cur = root;
 
-	pthread_mutex_lock(&root->mu);
+	gowait__mutex_lock(&root->mu, GOWAIT_LOCKRANK_CTX);
 	if (atomic_load_explicit(&root->err, memory_order_relaxed) == 0)
 		ctx_mark(root, err, cause, data, &deferred);
 	for (;;) {
@@ -332,10 +335,10 @@ static void ctx_cancel_tree(ctx_t *root, int err, int cause, void *data, bool re
 		int perr = atomic_load_explicit(&cur->err, memory_order_relaxed);
 		int pcause = cur->cause;
 		void *pdata = cur->cause_data;
-		pthread_mutex_unlock(&cur->mu);
+		gowait__mutex_unlock(&cur->mu, GOWAIT_LOCKRANK_CTX);
 
 		if (child) {
-			pthread_mutex_lock(&child->mu);
+			gowait__mutex_lock(&child->mu, GOWAIT_LOCKRANK_CTX);
 			if (atomic_load_explicit(&child->err, memory_order_relaxed) == 0)
 				ctx_mark(child, perr, pcause, pdata, &deferred);
 			cur = child;
@@ -348,7 +351,7 @@ static void ctx_cancel_tree(ctx_t *root, int err, int cause, void *data, bool re
 		ctx_unlink(cur);
 		ctx_release(cur); /* ours; up keeps its own (or is root) */
 		cur = up;
-		pthread_mutex_lock(&cur->mu);
+		gowait__mutex_lock(&cur->mu, GOWAIT_LOCKRANK_CTX);
 	}
 
 	if (remove)
@@ -368,17 +371,17 @@ static void ctx_link(ctx_t *c)
 	ctx_t *lp = c->link_parent;
 	if (!lp)
 		return;
-	pthread_mutex_lock(&lp->mu);
+	gowait__mutex_lock(&lp->mu, GOWAIT_LOCKRANK_CTX);
 	int perr = atomic_load_explicit(&lp->err, memory_order_relaxed);
 	if (perr == 0) {
 		cds_list_add(&c->sibling, &lp->children);
 		c->linked = true;
-		pthread_mutex_unlock(&lp->mu);
+		gowait__mutex_unlock(&lp->mu, GOWAIT_LOCKRANK_CTX);
 		return;
 	}
 	int pcause = lp->cause;
 	void *pdata = lp->cause_data;
-	pthread_mutex_unlock(&lp->mu);
+	gowait__mutex_unlock(&lp->mu, GOWAIT_LOCKRANK_CTX);
 	ctx_cancel_tree(c, perr, pcause, pdata, false);
 }
 
@@ -480,13 +483,13 @@ ctx_t *ctx_with_deadline_cause(ctx_t *parent, int64_t deadline, int cause, void 
 	/* The timer was made without c->mu (no timer call under a context
 	 * lock); publish it unless a cancel came first, which then could not
 	 * see it: stop it ourselves. */
-	pthread_mutex_lock(&c->mu);
+	gowait__mutex_lock(&c->mu, GOWAIT_LOCKRANK_CTX);
 	if (atomic_load_explicit(&c->err, memory_order_relaxed) == 0) {
 		c->timer = t;
-		pthread_mutex_unlock(&c->mu);
+		gowait__mutex_unlock(&c->mu, GOWAIT_LOCKRANK_CTX);
 		return c;
 	}
-	pthread_mutex_unlock(&c->mu);
+	gowait__mutex_unlock(&c->mu, GOWAIT_LOCKRANK_CTX);
 	ctx_timer_drop(c, t);
 	return c;
 }
@@ -605,18 +608,18 @@ chan_t *ctx_done(ctx_t *c)
 	chan_t *d = atomic_load_explicit(&k->done, memory_order_acquire);
 	if (d)
 		return d;
-	pthread_mutex_lock(&k->mu);
+	gowait__mutex_lock(&k->mu, GOWAIT_LOCKRANK_CTX);
 	d = atomic_load_explicit(&k->done, memory_order_relaxed);
 	if (!d) {
 		d = chan__new_owned(0, 0); /* users may only receive */
 		if (!d) {
-			pthread_mutex_unlock(&k->mu);
+			gowait__mutex_unlock(&k->mu, GOWAIT_LOCKRANK_CTX);
 			errno = ENOMEM;
 			return NULL;
 		}
 		atomic_store_explicit(&k->done, d, memory_order_release);
 	}
-	pthread_mutex_unlock(&k->mu);
+	gowait__mutex_unlock(&k->mu, GOWAIT_LOCKRANK_CTX);
 	return d;
 }
 
@@ -632,8 +635,8 @@ static int ctx_load_err(ctx_t *k)
 {
 	int e = atomic_load_explicit(&k->err, memory_order_acquire);
 	if (e && !atomic_load_explicit(&k->settled, memory_order_acquire)) {
-		pthread_mutex_lock(&k->mu);
-		pthread_mutex_unlock(&k->mu);
+		gowait__mutex_lock(&k->mu, GOWAIT_LOCKRANK_CTX);
+		gowait__mutex_unlock(&k->mu, GOWAIT_LOCKRANK_CTX);
 	}
 	return e;
 }
@@ -752,10 +755,10 @@ bool ctx_after_stop(ctx_after_t *a)
 	ctx_t *n = (ctx_t *)a;
 	if (!n)
 		return false;
-	pthread_mutex_lock(&n->mu);
+	gowait__mutex_lock(&n->mu, GOWAIT_LOCKRANK_CTX);
 	bool stopped = !n->after_taken;
 	n->after_taken = true;
-	pthread_mutex_unlock(&n->mu);
+	gowait__mutex_unlock(&n->mu, GOWAIT_LOCKRANK_CTX);
 	if (stopped && n->link_parent) {
 		ctx_unlink(n);
 		ctx_release(n); /* the pending reference; the handle's remains */
@@ -778,10 +781,10 @@ size_t ctx__nchildren(ctx_t *c)
 	if (!k)
 		return 0;
 	struct cds_list_head *pos;
-	pthread_mutex_lock(&k->mu);
+	gowait__mutex_lock(&k->mu, GOWAIT_LOCKRANK_CTX);
 	cds_list_for_each(pos, &k->children)
 		n++;
-	pthread_mutex_unlock(&k->mu);
+	gowait__mutex_unlock(&k->mu, GOWAIT_LOCKRANK_CTX);
 	return n;
 }
 
@@ -794,9 +797,9 @@ bool ctx__timer_pending(ctx_t *c)
 {
 	if (!c || c->kind != CTX_K_TIMER)
 		return false;
-	pthread_mutex_lock(&c->mu);
+	gowait__mutex_lock(&c->mu, GOWAIT_LOCKRANK_CTX);
 	bool t = c->timer != NULL;
-	pthread_mutex_unlock(&c->mu);
+	gowait__mutex_unlock(&c->mu, GOWAIT_LOCKRANK_CTX);
 	return t;
 }
 

@@ -34,7 +34,10 @@
 #include "diag/diag_internal.h"
 #include "service/service.h"
 #include "wait/cond.h"
+#include "wait/debug.h"
 
+/* The locks here and their ranks (wait/lockrank.h): sig_mu 45, dump_mu 47,
+ * count_mu 70, each taken through gowait__mutex_lock with its rank. */
 static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER; /* serialises godiag_signal */
 static int pipe_fd[2] = {-1, -1};                          /* made once, under sig_mu */
 static _Atomic int wfd = -1;     /* the handler's write end; relaxed (set before install) */
@@ -43,9 +46,11 @@ static struct sigaction old_act; /* under sig_mu */
 
 /* The dump thread: a joinable service that never idles out, under a lock of
  * its own (taken under sig_mu, never the reverse: godiag_signal holds
- * sig_mu while it stops and joins the thread, which takes only this one). */
+ * sig_mu while it stops and joins the thread, which takes this one, the
+ * record mutex and the counters' mutexes, never sig_mu). */
 static pthread_mutex_t dump_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct gosvc dump_svc = GOSVC_INIT(&dump_mu, GODIAG_THREAD_DIAG, GOSVC_LINGER_FOREVER, true);
+static struct gosvc dump_svc = GOSVC_INIT(&dump_mu, GOWAIT_LOCKRANK_DIAG_DUMP_THREAD,
+					  GODIAG_THREAD_DIAG, GOSVC_LINGER_FOREVER, true);
 
 /* Dumps written by the thread, and a condition variable for tests. */
 static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -97,10 +102,10 @@ static void *dump_main(void *unused)
 		fputs("gochan: dump on signal\n", stderr);
 		(void)godiag_dump(stderr);
 		pthread_once(&count_once, count_init);
-		pthread_mutex_lock(&count_mu);
+		gowait__mutex_lock(&count_mu, GOWAIT_LOCKRANK_DIAG_DUMPS);
 		dumps_done++;
 		pthread_cond_broadcast(&count_cv);
-		pthread_mutex_unlock(&count_mu);
+		gowait__mutex_unlock(&count_mu, GOWAIT_LOCKRANK_DIAG_DUMPS);
 	}
 	gosvc__leave(&dump_svc); /* its last access to library state */
 	return NULL;
@@ -146,10 +151,10 @@ int godiag_signal(int signo)
 
 	if (signo < 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
 		return EINVAL;
-	pthread_mutex_lock(&sig_mu);
+	gowait__mutex_lock(&sig_mu, GOWAIT_LOCKRANK_DIAG_SIGNAL);
 	sig_stop_locked();
 	if (signo == 0) {
-		pthread_mutex_unlock(&sig_mu);
+		gowait__mutex_unlock(&sig_mu, GOWAIT_LOCKRANK_DIAG_SIGNAL);
 		return 0;
 	}
 	if ((err = make_pipe_locked()))
@@ -171,7 +176,7 @@ int godiag_signal(int signo)
 	}
 	cur_sig = signo;
 out:
-	pthread_mutex_unlock(&sig_mu);
+	gowait__mutex_unlock(&sig_mu, GOWAIT_LOCKRANK_DIAG_SIGNAL);
 	return err;
 }
 
@@ -180,12 +185,12 @@ int godiag__signal_wait_dumps(unsigned long n, int64_t deadline)
 	int err = 0;
 
 	pthread_once(&count_once, count_init);
-	pthread_mutex_lock(&count_mu);
+	gowait__mutex_lock(&count_mu, GOWAIT_LOCKRANK_DIAG_DUMPS);
 	while (dumps_done < n && err == 0)
 		err = gowait__cond_wait_until(&count_cv, &count_mu, deadline);
 	if (dumps_done >= n)
 		err = 0;
-	pthread_mutex_unlock(&count_mu);
+	gowait__mutex_unlock(&count_mu, GOWAIT_LOCKRANK_DIAG_DUMPS);
 	return err;
 }
 
@@ -193,8 +198,8 @@ unsigned long godiag__signal_dumps(void)
 {
 	unsigned long n;
 
-	pthread_mutex_lock(&count_mu);
+	gowait__mutex_lock(&count_mu, GOWAIT_LOCKRANK_DIAG_DUMPS);
 	n = dumps_done;
-	pthread_mutex_unlock(&count_mu);
+	gowait__mutex_unlock(&count_mu, GOWAIT_LOCKRANK_DIAG_DUMPS);
 	return n;
 }

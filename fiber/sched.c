@@ -73,7 +73,8 @@ static struct {
 } W = {.life = PTHREAD_MUTEX_INITIALIZER};
 
 /* The worker thread, as a service: lazy start, idle exit, counted. */
-static struct gosvc svc = GOSVC_INIT(&W.life, GODIAG_THREAD_FIBER, LINGER_NS, false);
+static struct gosvc svc =
+	GOSVC_INIT(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE, GODIAG_THREAD_FIBER, LINGER_NS, false);
 
 static _Atomic uint64_t last_id;
 
@@ -307,13 +308,13 @@ static void expire(int64_t now)
  */
 static bool idle_exit(int64_t *idle_since, int64_t *wake)
 {
-	pthread_mutex_lock(&W.life);
+	gowait__mutex_lock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
 	/* acquire: pairs with finish()'s release decrement. */
 	if (gosvc__idle_expired_locked(&svc, idle_since, wake) &&
 	    atomic_load_explicit(&W.live, memory_order_acquire) == 0 &&
 	    atomic_load_explicit(&W.remote, memory_order_acquire) == NULL)
 		return true;
-	pthread_mutex_unlock(&W.life);
+	gowait__mutex_unlock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
 	return false;
 }
 
@@ -453,9 +454,9 @@ static int ensure_worker(void)
 
 	if (on_worker)
 		return 0;
-	pthread_mutex_lock(&W.life);
+	gowait__mutex_lock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
 	err = gosvc__ensure_locked(&svc, worker_main, NULL);
-	pthread_mutex_unlock(&W.life);
+	gowait__mutex_unlock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
 	return err;
 }
 

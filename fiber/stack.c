@@ -23,6 +23,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "wait/debug.h"
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102 /* Linux 6.13 uapi */
 #endif
@@ -72,9 +74,9 @@ static long default_budget(void)
 void gofiber__stack_policy(bool use_madvise, long budget)
 {
 	atomic_store_explicit(&madvise_ok, use_madvise, memory_order_relaxed);
-	pthread_mutex_lock(&cache_lock);
+	gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 	mprotect_budget = budget < 0 ? default_budget() : budget;
-	pthread_mutex_unlock(&cache_lock);
+	gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 }
 
 void gofiber__stack_counts(long counts[3])
@@ -155,35 +157,35 @@ static enum gofiber__guard guard(char *base)
 			atomic_store_explicit(&madvise_ok, false, memory_order_relaxed);
 		}
 	}
-	pthread_mutex_lock(&cache_lock);
+	gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 	if (mprotect_budget < 0)
 		mprotect_budget = default_budget();
 	bool take = mprotect_alive < mprotect_budget;
 
 	if (take)
 		mprotect_alive++;
-	pthread_mutex_unlock(&cache_lock);
+	gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 	if (take) {
 		if (mprotect(base, page, PROT_NONE) == 0)
 			return GOFIBER_GUARD_MPROTECT;
-		pthread_mutex_lock(&cache_lock);
+		gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 		mprotect_alive--;
-		pthread_mutex_unlock(&cache_lock);
+		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 	}
 	return GOFIBER_GUARD_CANARY;
 }
 
 int gofiber__stack_get(struct gofiber__stack *s)
 {
-	pthread_mutex_lock(&cache_lock);
+	gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 	if (ncached) {
 		*s = cache[--ncached];
-		pthread_mutex_unlock(&cache_lock);
+		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 		if (s->guard == GOFIBER_GUARD_CANARY)
 			canary_set(s); /* an overflow that was reported aborted */
 		return 0;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 
 	size_t size = GOFIBER_STACK_SIZE + gofiber__page();
 	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -202,15 +204,15 @@ int gofiber__stack_get(struct gofiber__stack *s)
 
 void gofiber__stack_put(const struct gofiber__stack *s)
 {
-	pthread_mutex_lock(&cache_lock);
+	gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 	if (ncached < GOFIBER_STACK_CACHE) {
 		cache[ncached++] = *s;
-		pthread_mutex_unlock(&cache_lock);
+		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 		return;
 	}
 	if (s->guard == GOFIBER_GUARD_MPROTECT)
 		mprotect_alive--;
-	pthread_mutex_unlock(&cache_lock);
+	gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 	atomic_fetch_sub_explicit(&kind_count[s->guard], 1, memory_order_relaxed);
 	munmap(s->base, s->size);
 }

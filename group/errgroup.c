@@ -29,9 +29,11 @@
 #include <gochan/context.h>
 #include <gochan/group.h>
 
+#include "wait/debug.h"
+
 struct gogroup {
 	struct gowg wg;     /* tasks + starts in progress; users/closing for free */
-	pthread_mutex_t mu; /* guards sem and limit against set_limit */
+	pthread_mutex_t mu; /* guards sem and limit against set_limit (a leaf, rank 75) */
 	chan_t *sem;        /* NULL: no limit; else capacity = limit */
 	int limit;          /* < 0: none */
 	_Atomic int err;    /* the first task error (0: none yet) */
@@ -155,10 +157,10 @@ static int group_go(gogroup_t *g, enum go_mode mode, ctx_t *ctx, int64_t deadlin
 		free(t);
 		goto out;
 	}
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_ERRGROUP);
 	chan_t *sem = g->sem;
 	int limit = g->limit;
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_ERRGROUP);
 	if (sem) {
 		switch (mode) {
 		case GO_BLOCK:
@@ -224,7 +226,7 @@ int gogroup_set_limit(gogroup_t *g, int n)
 		err = ENOMEM;
 		goto out;
 	}
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_ERRGROUP);
 	if (gowg__count(&g->wg) != 0) {
 		err = EBUSY; /* Go: "modify limit while ... still active" */
 		old = sem;
@@ -233,7 +235,7 @@ int gogroup_set_limit(gogroup_t *g, int n)
 		g->sem = sem;
 		g->limit = n < 0 ? -1 : n;
 	}
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_ERRGROUP);
 	if (old)
 		chan_unref(old);
 out:

@@ -54,6 +54,7 @@
 
 #include "service/service.h"
 #include "wait/cond.h"
+#include "wait/debug.h"
 
 static struct {
 	pthread_mutex_t mu;
@@ -67,10 +68,26 @@ static struct {
 };
 
 /* The pool's threads.  Its linger is the idle timeout (<= 0: no reuse). */
-static struct gosvc svc = GOSVC_INIT(&pool.mu, GODIAG_THREAD_GROUP, GROUP_POOL_IDLE_NS, false);
+static struct gosvc svc = GOSVC_INIT(&pool.mu, GOWAIT_LOCKRANK_GROUP_POOL, GODIAG_THREAD_GROUP,
+				     GROUP_POOL_IDLE_NS, false);
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
+/* pool.mu: rank GOWAIT_LOCKRANK_GROUP_POOL (wait/lockrank.h: taken with no
+ * other lock held; the thread counter under it). */
+static void pool_lock(void)
+{
+	gowait__mutex_lock(&pool.mu, GOWAIT_LOCKRANK_GROUP_POOL);
+}
+
+static void pool_unlock(void)
+{
+	gowait__mutex_unlock(&pool.mu, GOWAIT_LOCKRANK_GROUP_POOL);
+}
+
+/* The fork handlers take pool.mu directly, not through pool_lock: the child
+ * re-initialises it and has no matching release of the rank (as
+ * wait/record.c's). */
 static void pool_prepare(void)
 {
 	pthread_mutex_lock(&pool.mu);
@@ -132,10 +149,10 @@ static int injected_failure(void)
 int64_t group__pool_set_idle_ns(int64_t ns)
 {
 	pthread_once(&pool_once, pool_init);
-	pthread_mutex_lock(&pool.mu);
+	pool_lock();
 	int64_t old = gosvc__set_linger_locked(&svc, ns);
 	pthread_cond_broadcast(&pool.cv); /* let idle threads re-read it */
-	pthread_mutex_unlock(&pool.mu);
+	pool_unlock();
 	return old;
 }
 
@@ -144,12 +161,12 @@ int group__pool_wait_idle(int n, int64_t deadline)
 	int err = 0;
 
 	pthread_once(&pool_once, pool_init);
-	pthread_mutex_lock(&pool.mu);
+	pool_lock();
 	while (pool.idle - pool.queued < n && err == 0)
 		err = gowait__cond_wait_until(&pool.idle_cv, &pool.mu, deadline);
 	if (pool.idle - pool.queued >= n)
 		err = 0;
-	pthread_mutex_unlock(&pool.mu);
+	pool_unlock();
 	return err;
 }
 
@@ -161,6 +178,7 @@ int group__pool_wait_idle(int n, int64_t deadline)
  */
 static bool become_idle(void)
 {
+	GOWAIT_ASSERT_HELD(&pool.mu);
 	/* No reuse, a shutdown asks the threads to go, or enough wait. */
 	if (svc.linger_ns <= 0 || svc.stop || pool.idle >= GROUP_POOL_MAX_IDLE)
 		return false;
@@ -180,6 +198,8 @@ static struct group_job *wait_job(void)
 	 * applies to the threads already idle (counted from when they became
 	 * idle); a shutdown's stop ends the wait too. */
 	int64_t since = GOSVC_BUSY, wake;
+
+	GOWAIT_ASSERT_HELD(&pool.mu);
 	while (!pool.head && !gosvc__idle_expired_locked(&svc, &since, &wake))
 		(void)gowait__cond_wait_until(&pool.cv, &pool.mu, wake);
 	pool.idle--;
@@ -202,18 +222,18 @@ static void *group_thread(void *p)
 	gosvc__enter(&svc);
 	for (;;) {
 		struct gowg *wg = job->run(job);
-		pthread_mutex_lock(&pool.mu);
+		pool_lock();
 		bool idle = become_idle();
-		pthread_mutex_unlock(&pool.mu);
+		pool_unlock();
 		/* The task's last decrement, with this thread already available:
 		 * a start that follows the wait it releases finds it idle.  The
 		 * decrement is our last access to the group. */
 		gowg__add(wg, -1);
-		pthread_mutex_lock(&pool.mu);
+		pool_lock();
 		job = idle ? wait_job() : NULL;
 		if (!job)
 			break;
-		pthread_mutex_unlock(&pool.mu);
+		pool_unlock();
 	}
 	/* Still under pool.mu, in which it left the idle count (or never
 	 * joined it): its last access to library state. */
@@ -227,7 +247,7 @@ int group__spawn(struct group_job *job)
 
 	pthread_once(&pool_once, pool_init);
 	if (!err) {
-		pthread_mutex_lock(&pool.mu);
+		pool_lock();
 		if (pool.idle > pool.queued) {
 			/* Hand it over: the mutex orders everything the caller
 			 * did before this call before the job runs. */
@@ -236,10 +256,10 @@ int group__spawn(struct group_job *job)
 			pool.tail = &job->next;
 			pool.queued++;
 			pthread_cond_signal(&pool.cv);
-			pthread_mutex_unlock(&pool.mu);
+			pool_unlock();
 			return 0;
 		}
-		pthread_mutex_unlock(&pool.mu);
+		pool_unlock();
 	}
 
 	/* A new thread, counted before it exists (service/service.h); the

@@ -26,6 +26,7 @@
 #include "poll/poll_internal.h"
 #include "service/service.h"
 #include "wait/cond.h"
+#include "wait/debug.h"
 
 /* Events taken per epoll_wait(). */
 #define MAX_EVENTS 128
@@ -60,21 +61,25 @@ static struct {
 
 /* The poller thread: a service guarded by g.mu; while it is live (0 or 1)
  * it owns epfd/evfd. */
-static struct gosvc svc = GOSVC_INIT(&g.mu, GODIAG_THREAD_POLLER, GOPOLL_IDLE_LINGER_NS, false);
+static struct gosvc svc =
+	GOSVC_INIT(&g.mu, GOWAIT_LOCKRANK_POLL, GODIAG_THREAD_POLLER, GOPOLL_IDLE_LINGER_NS, false);
 
 __attribute__((constructor)) static void poller_init(void)
 {
 	gowait__cond_init(&g.cv);
 }
 
+/* g.mu: rank GOWAIT_LOCKRANK_POLL (wait/lockrank.h: taken with no other lock
+ * held; the channel lock of a fired watch and the thread counter are taken
+ * under it). */
 void gopoll__lock(void)
 {
-	pthread_mutex_lock(&g.mu);
+	gowait__mutex_lock(&g.mu, GOWAIT_LOCKRANK_POLL);
 }
 
 void gopoll__unlock(void)
 {
-	pthread_mutex_unlock(&g.mu);
+	gowait__mutex_unlock(&g.mu, GOWAIT_LOCKRANK_POLL);
 }
 
 /* Under g.mu: wake the thread from epoll_wait (the eventfd becomes readable
@@ -202,6 +207,7 @@ int gopoll__attach_locked(struct preg *r)
 {
 	int fd = r->fd, err;
 
+	GOWAIT_ASSERT_HELD(&g.mu);
 	if (fd < 0)
 		return EBADF;
 	err = ensure_running_locked();
@@ -252,6 +258,7 @@ attach:
 
 void gopoll__detach_locked(struct preg *r)
 {
+	GOWAIT_ASSERT_HELD(&g.mu);
 	if (r->state != PREG_ATTACHED) {
 		r->state = PREG_DONE;
 		return;
@@ -291,6 +298,7 @@ static void dispatch_locked(const struct epoll_event *ev, struct preg **batch)
 {
 	int fd = (int)(uint32_t)ev->data.u64;
 	uint32_t gen = (uint32_t)(ev->data.u64 >> 32);
+	GOWAIT_ASSERT_HELD(&g.mu);
 	struct pent_full *p = (size_t)fd < g.cap ? g.fds[fd] : NULL;
 	if (!p || p->e.gen != gen)
 		return; /* stale: its registrations were all detached */
@@ -330,7 +338,7 @@ static void *poller_main(void *unused)
 	gosvc__enter(&svc);
 	/* Visible in top -H, gdb and /proc (best effort). */
 	(void)prctl(PR_SET_NAME, (unsigned long)"gochan-poller", 0UL, 0UL, 0UL);
-	pthread_mutex_lock(&g.mu);
+	gopoll__lock();
 	const int epfd = g.epfd, evfd = g.evfd;
 	for (;;) {
 		int timeout = -1;
@@ -354,12 +362,12 @@ static void *poller_main(void *unused)
 		if (cover != g.barrier_done)
 			timeout = 0;
 		g.blocked = timeout < 0;
-		pthread_mutex_unlock(&g.mu);
+		gopoll__unlock();
 
 		int n = epoll_wait(epfd, evs, MAX_EVENTS, timeout);
 
 		struct preg *batch = NULL;
-		pthread_mutex_lock(&g.mu);
+		gopoll__lock();
 		g.blocked = false;
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.u64 == WAKE_TOKEN) {
@@ -371,13 +379,13 @@ static void *poller_main(void *unused)
 			dispatch_locked(&evs[i], &batch);
 		}
 		if (batch) {
-			pthread_mutex_unlock(&g.mu);
+			gopoll__unlock();
 			while (batch) {
 				struct preg *next = batch->fire_next;
 				gopoll__hup_fire(batch); /* may free it */
 				batch = next;
 			}
-			pthread_mutex_lock(&g.mu);
+			gopoll__lock();
 		}
 		/* A round that returned everything ready (not a full array,
 		 * not interrupted) completes the barriers asked before it. */
@@ -427,41 +435,41 @@ uint64_t gopoll__threads_started(void)
 
 size_t gopoll__registered(void)
 {
-	pthread_mutex_lock(&g.mu);
+	gopoll__lock();
 	size_t n = g.nregs;
-	pthread_mutex_unlock(&g.mu);
+	gopoll__unlock();
 	return n;
 }
 
 size_t gopoll__entries(void)
 {
-	pthread_mutex_lock(&g.mu);
+	gopoll__lock();
 	size_t n = g.nentries;
-	pthread_mutex_unlock(&g.mu);
+	gopoll__unlock();
 	return n;
 }
 
 size_t gopoll__fd_registrations(int fd)
 {
 	size_t n = 0;
-	pthread_mutex_lock(&g.mu);
+	gopoll__lock();
 	struct pent_full *p = fd >= 0 && (size_t)fd < g.cap ? g.fds[fd] : NULL;
 	if (p) {
 		struct cds_list_head *pos;
 		cds_list_for_each(pos, &p->e.regs)
 			n++;
 	}
-	pthread_mutex_unlock(&g.mu);
+	gopoll__unlock();
 	return n;
 }
 
 int64_t gopoll__set_linger_ns(int64_t ns)
 {
-	pthread_mutex_lock(&g.mu);
+	gopoll__lock();
 	int64_t old = gosvc__set_linger_locked(&svc, ns);
 	if (svc.live > 0)
 		wake_locked(); /* a lingering thread re-reads it */
-	pthread_mutex_unlock(&g.mu);
+	gopoll__unlock();
 	return old;
 }
 
@@ -473,13 +481,13 @@ int gopoll__wait_thread_exit(int64_t deadline)
 int gopoll__barrier(int64_t deadline)
 {
 	int ret = 0;
-	pthread_mutex_lock(&g.mu);
+	gopoll__lock();
 	if (svc.live > 0) {
 		uint64_t mine = ++g.barrier_req;
 		wake_locked();
 		while (svc.live > 0 && g.barrier_done < mine && ret == 0)
 			ret = cond_wait_until(deadline);
 	}
-	pthread_mutex_unlock(&g.mu);
+	gopoll__unlock();
 	return ret == 0 ? 0 : ETIMEDOUT;
 }

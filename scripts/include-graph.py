@@ -15,6 +15,7 @@ Rules (--check fails, naming the file and line, if one is broken):
   3. wait/ depends on nothing above it: it includes no other module's
      header, and of the public headers only <gochan/chan.h> (which declares
      chan_now, chan_deadline_in and CHAN_FOREVER, the wait layer's own).
+  4. (--check) docs/design.md shows this graph, as --markdown prints it.
 
 Usage: include-graph.py [--check] [--markdown]
   (no flag)   print the graph: each module, what it includes and through
@@ -38,6 +39,8 @@ DECLARED = {
 }
 
 WAIT_PUBLIC_OK = {"gochan/chan.h"}
+
+DESIGN = "docs/design.md"
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
@@ -125,18 +128,26 @@ def main(argv):
     for m in mods:
         visit(m, [])
 
-    if markdown:
-        print("```")
+    lines = []
     for m in order:
         deps = edges[m]
         if not deps:
-            print(f"{m + '/':10} (nothing: system and liburcu headers only)")
+            lines.append(f"{m + '/':10} (nothing: system and liburcu headers only)")
             continue
         parts = [f"{d}/ ({', '.join(sorted(os.path.basename(h) for h in deps[d]))})"
                  for d in sorted(deps, key=order.index)]
-        print(f"{m + '/':10} -> " + ", ".join(parts))
-    if markdown:
-        print("```")
+        lines.append(f"{m + '/':10} -> " + ", ".join(parts))
+    graph = "\n".join(lines) + "\n"
+    print("```\n" + graph + "```" if markdown else graph, end="" if not markdown else "\n")
+    # Rule 4: the graph docs/design.md shows is this one (it is the map).
+    if check and os.path.isfile(DESIGN):
+        with open(DESIGN) as f:
+            doc = f.read()
+        start = doc.find("```\n" + lines[0] + "\n")
+        shown = doc[start + 4:doc.find("```", start + 4)] if start >= 0 else None
+        if shown != graph:
+            errors.append(f"{DESIGN}: its module graph is not the one the includes give (rule 4): "
+                          "paste `python3 scripts/include-graph.py --markdown` there")
     if errors:
         for e in errors:
             print("include-graph: " + e, file=sys.stderr)

@@ -267,6 +267,14 @@ def expect(cond, msg):
         raise AssertionError(msg)
 
 
+def check_stopped(rc):
+    """The checks every script ends a server with: it exited 0 (rc, from
+    Server.stop()) and no sanitizer wrote a report (sanitized builds)."""
+    check("exit 0", lambda: expect(rc == 0, rc))
+    check("no sanitizer report (sanitized builds)",
+          lambda: expect(not Server.sanitizer_reports(), Server.sanitizer_reports()[:5]))
+
+
 def finish():
     """Print the closing `N passed, N failed` line; exit 1 if anything failed."""
     print("%d passed, %d failed" % (tally["passed"], tally["failed"]))

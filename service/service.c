@@ -10,6 +10,19 @@
 
 #include "wait/clock.h"
 #include "wait/cond.h"
+#include "wait/debug.h"
+
+/* *s->mu with its rank: tracked in a debug build (wait/debug.h), a plain
+ * pthread_mutex_lock/unlock otherwise. */
+static void svc_lock(struct gosvc *s)
+{
+	gowait__mutex_lock(s->mu, s->rank);
+}
+
+static void svc_unlock(struct gosvc *s)
+{
+	gowait__mutex_unlock(s->mu, s->rank);
+}
 
 /* The service the calling thread serves (NULL: not a service thread). */
 static _Thread_local const struct gosvc *current;
@@ -54,6 +67,7 @@ int gosvc__start_locked(struct gosvc *s, void *(*main)(void *), void *arg)
 {
 	pthread_t tid;
 
+	GOWAIT_ASSERT_HELD(s->mu);
 	/* Counted before the create (rule 3), so neither count reads 0 while
 	 * a thread is about to run; pthread_create orders both before it. */
 	s->live++;
@@ -74,6 +88,7 @@ int gosvc__start_locked(struct gosvc *s, void *(*main)(void *), void *arg)
 
 int gosvc__ensure_locked(struct gosvc *s, void *(*main)(void *), void *arg)
 {
+	GOWAIT_ASSERT_HELD(s->mu);
 	return s->live > 0 ? 0 : gosvc__start_locked(s, main, arg);
 }
 
@@ -82,27 +97,27 @@ int gosvc__start(struct gosvc *s, void *(*main)(void *), void *arg)
 	pthread_t tid;
 	int err;
 
-	pthread_mutex_lock(s->mu);
+	svc_lock(s);
 	s->live++;
 	s->started++;
-	pthread_mutex_unlock(s->mu);
+	svc_unlock(s);
 	gosvc__thread_start(s->kind);
 	err = create(s, main, arg, &tid);
 	if (err) {
 		gosvc__thread_exit(s->kind);
-		pthread_mutex_lock(s->mu);
+		svc_lock(s);
 		s->started--;
 		drop_live_locked(s);
-		pthread_mutex_unlock(s->mu);
+		svc_unlock(s);
 		return err;
 	}
 	if (s->joinable) {
 		/* A joinable service runs one thread at a time, started by its
 		 * owner under the owner's own serialisation (godiag_signal). */
-		pthread_mutex_lock(s->mu);
+		svc_lock(s);
 		s->tid = tid;
 		s->unjoined = true;
-		pthread_mutex_unlock(s->mu);
+		svc_unlock(s);
 	}
 	return 0;
 }
@@ -119,6 +134,7 @@ bool gosvc__on_thread(const struct gosvc *s)
 
 bool gosvc__idle_expired_locked(struct gosvc *s, int64_t *idle_since, int64_t *wake)
 {
+	GOWAIT_ASSERT_HELD(s->mu);
 	if (s->stop || s->linger_ns <= 0)
 		return true;
 	if (s->linger_ns == GOSVC_LINGER_FOREVER) {
@@ -137,14 +153,15 @@ bool gosvc__idle_expired_locked(struct gosvc *s, int64_t *idle_since, int64_t *w
 
 bool gosvc__stop_requested(struct gosvc *s)
 {
-	pthread_mutex_lock(s->mu);
+	svc_lock(s);
 	bool stop = s->stop;
-	pthread_mutex_unlock(s->mu);
+	svc_unlock(s);
 	return stop;
 }
 
 void gosvc__cancel_stop_locked(struct gosvc *s)
 {
+	GOWAIT_ASSERT_HELD(s->mu);
 	if (s->stop) {
 		s->stop = false;
 		cv_ready_locked(s);
@@ -154,17 +171,18 @@ void gosvc__cancel_stop_locked(struct gosvc *s)
 
 void gosvc__leave_locked(struct gosvc *s)
 {
+	GOWAIT_ASSERT_HELD(s->mu);
 	drop_live_locked(s);
 	current = NULL;
 	/* Releases *s->mu under the counter's mutex, then drops the count:
 	 * the release of the counter's mutex is this thread's last access to
 	 * library state (rule 3; gosvc__sync is its partner). */
-	gosvc__thread_exit_unlock(s->kind, s->mu);
+	gosvc__thread_exit_unlock(s->kind, s->mu, s->rank);
 }
 
 void gosvc__leave(struct gosvc *s)
 {
-	pthread_mutex_lock(s->mu);
+	svc_lock(s);
 	gosvc__leave_locked(s);
 }
 
@@ -172,6 +190,7 @@ int gosvc__shutdown_locked(struct gosvc *s, int (*busy)(void), void (*wake)(void
 {
 	int err = 0;
 
+	GOWAIT_ASSERT_HELD(s->mu);
 	if (gosvc__on_thread(s))
 		return EDEADLK;
 	cv_ready_locked(s);
@@ -187,7 +206,7 @@ int gosvc__shutdown_locked(struct gosvc *s, int (*busy)(void), void (*wake)(void
 		}
 		/* Woken by a thread leaving, or by new work cancelling the
 		 * stop (then @busy reports it). */
-		pthread_cond_wait(&s->gone, s->mu);
+		(void)gowait__cond_wait_until(&s->gone, s->mu, CHAN_FOREVER);
 	}
 	/* A stop outlives no shutdown: a thread started later serves as
 	 * usual. */
@@ -202,14 +221,14 @@ int gosvc__shutdown(struct gosvc *s, int (*busy)(void), void (*wake)(void))
 	pthread_t tid;
 	bool join = false;
 
-	pthread_mutex_lock(s->mu);
+	svc_lock(s);
 	int err = gosvc__shutdown_locked(s, busy, wake);
 	if (err == 0 && s->joinable && s->unjoined) {
 		s->unjoined = false;
 		tid = s->tid;
 		join = true;
 	}
-	pthread_mutex_unlock(s->mu);
+	svc_unlock(s);
 	if (join)
 		pthread_join(tid, NULL);
 	return err;
@@ -219,12 +238,12 @@ int gosvc__wait_gone(struct gosvc *s, int64_t deadline)
 {
 	int err = 0;
 
-	pthread_mutex_lock(s->mu);
+	svc_lock(s);
 	cv_ready_locked(s);
 	while (s->live > 0 && err == 0)
 		err = gowait__cond_wait_until(&s->gone, s->mu, deadline);
 	err = s->live > 0 ? ETIMEDOUT : 0;
-	pthread_mutex_unlock(s->mu);
+	svc_unlock(s);
 	if (err == 0)
 		gosvc__threads_sync();
 	return err;
@@ -232,8 +251,8 @@ int gosvc__wait_gone(struct gosvc *s, int64_t deadline)
 
 void gosvc__sync(struct gosvc *s)
 {
-	pthread_mutex_lock(s->mu);
-	pthread_mutex_unlock(s->mu);
+	svc_lock(s);
+	svc_unlock(s);
 	gosvc__threads_sync();
 }
 
@@ -241,23 +260,24 @@ int64_t gosvc__set_linger_locked(struct gosvc *s, int64_t ns)
 {
 	int64_t old = s->linger_ns;
 
+	GOWAIT_ASSERT_HELD(s->mu);
 	s->linger_ns = ns;
 	return old;
 }
 
 unsigned gosvc__live(struct gosvc *s)
 {
-	pthread_mutex_lock(s->mu);
+	svc_lock(s);
 	unsigned n = s->live;
-	pthread_mutex_unlock(s->mu);
+	svc_unlock(s);
 	return n;
 }
 
 uint64_t gosvc__started(struct gosvc *s)
 {
-	pthread_mutex_lock(s->mu);
+	svc_lock(s);
 	uint64_t n = s->started;
-	pthread_mutex_unlock(s->mu);
+	svc_unlock(s);
 	return n;
 }
 

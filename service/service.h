@@ -45,12 +45,21 @@
  * both observers, the module's shutdown and the leak check, synchronise with
  * the same final release.
  *
- * Lock order (chan/lockrank.h): *mu is a module lock taken before the
+ * Lock order (wait/lockrank.h): *mu is a module lock taken before the
  * diagnostics thread-counter mutex (rank 60); the mechanism takes no other
  * lock.  pthread_create runs under *mu in gosvc__start_locked (the timer
  * and poller singletons decide "running" under their lock) and without it
  * in gosvc__start (pooled and one-shot threads, where a create under the
  * lock would hold up hand-offs).
+ *
+ * The rank of *mu travels with it (.rank, given where the service is
+ * defined): the mechanism takes, releases and waits on *mu only through
+ * gowait__mutex_lock/unlock and gowait__cond_wait_until with that rank, and
+ * hands it to gosvc__thread_exit_unlock, so a debug build tracks the
+ * module's lock across the mechanism too, the hand-off to the counter's
+ * mutex included.  The module takes *mu the same way (gowait__mutex_lock
+ * with the same rank) wherever it takes it itself; the *_locked calls
+ * assert that the caller holds it (GOWAIT_ASSERT_HELD).
  *
  * Why its own folder and prefix: it is a layer of its own, above the wait
  * layer (wait/cond.h, wait/clock.h) and the thread count (service/threads.h),
@@ -65,6 +74,7 @@
 #include <stdint.h>
 
 #include "service/threads.h"
+#include "wait/lockrank.h"
 
 /* .linger_ns of a service whose threads never idle out. */
 #define GOSVC_LINGER_FOREVER INT64_MAX
@@ -74,6 +84,7 @@
 struct gosvc {
 	/* Fixed where the service is defined (GOSVC_INIT). */
 	pthread_mutex_t *mu;          /* the module's lock: guards the fields below */
+	enum gowait_lockrank rank;    /* *mu's rank (wait/lockrank.h) */
 	enum godiag_thread_kind kind; /* how service/threads.h counts its threads */
 	bool joinable;                /* one thread at a time, joined by gosvc__shutdown */
 	/* Under *mu. */
@@ -87,9 +98,10 @@ struct gosvc {
 	uint64_t started;    /* threads started since the process began */
 };
 
-#define GOSVC_INIT(mu_, kind_, linger_ns_, joinable_)                                            \
-	{                                                                                        \
-		.mu = (mu_), .kind = (kind_), .joinable = (joinable_), .linger_ns = (linger_ns_) \
+#define GOSVC_INIT(mu_, rank_, kind_, linger_ns_, joinable_)                            \
+	{                                                                               \
+		.mu = (mu_), .rank = (rank_), .kind = (kind_), .joinable = (joinable_), \
+		.linger_ns = (linger_ns_)                                               \
 	}
 
 /*

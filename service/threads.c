@@ -47,24 +47,28 @@ void gosvc__thread_exit(enum godiag_thread_kind k)
 	gowait__mutex_unlock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 }
 
-void gosvc__thread_exit_unlock(enum godiag_thread_kind k, pthread_mutex_t *mu)
+void gosvc__thread_exit_unlock(enum godiag_thread_kind k, pthread_mutex_t *mu,
+			       enum gowait_lockrank rank)
 {
 	pthread_once(&threads_once, threads_init);
-	pthread_mutex_lock(&threads_mu);
+	gowait__mutex_lock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 	/* Released while we hold threads_mu: whoever acquires @mu after this
 	 * and then threads_mu (gosvc__threads_sync) comes after our release
-	 * below.  Lock order: @mu ranks below threads_mu (chan/lockrank.h). */
-	pthread_mutex_unlock(mu);
+	 * below.  Lock order: @mu ranks below threads_mu (wait/lockrank.h,
+	 * checked by the lock above in a debug build). */
+	gowait__mutex_unlock(mu, rank);
 	threads_alive[k]--;
 	if (--threads_total == 0)
 		pthread_cond_broadcast(&threads_cv);
-	pthread_mutex_unlock(&threads_mu); /* the caller's last access */
+	/* The caller's last access (in a debug build the held-rank stack, in
+	 * this thread's own storage, is updated after it). */
+	gowait__mutex_unlock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 }
 
 void gosvc__threads_sync(void)
 {
-	pthread_mutex_lock(&threads_mu);
-	pthread_mutex_unlock(&threads_mu);
+	gowait__mutex_lock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
+	gowait__mutex_unlock(&threads_mu, GOWAIT_LOCKRANK_DIAG_THREADS);
 }
 
 const char *gosvc__thread_kind_name(enum godiag_thread_kind k)

@@ -22,6 +22,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "wait/lockrank.h"
+
 enum godiag_thread_kind {
 	GODIAG_THREAD_TIMER,
 	GODIAG_THREAD_AFTERFUNC,
@@ -42,12 +44,14 @@ void gosvc__thread_exit(enum godiag_thread_kind k);
 
 /*
  * gosvc__thread_exit_unlock - gosvc__thread_exit(@k) for a thread that
- * holds @mu: takes the counter's mutex, releases @mu, drops the count, and
- * releases the counter's mutex, which is the caller's last access to
- * library state.  Whoever acquires @mu after this call and then calls
- * gosvc__threads_sync() sees the count dropped and the thread past it.
+ * holds @mu (of rank @rank, wait/lockrank.h, taken with gowait__mutex_lock):
+ * takes the counter's mutex, releases @mu, drops the count, and releases
+ * the counter's mutex, which is the caller's last access to library state.
+ * Whoever acquires @mu after this call and then calls gosvc__threads_sync()
+ * sees the count dropped and the thread past it.
  */
-void gosvc__thread_exit_unlock(enum godiag_thread_kind k, pthread_mutex_t *mu);
+void gosvc__thread_exit_unlock(enum godiag_thread_kind k, pthread_mutex_t *mu,
+			       enum gowait_lockrank rank);
 
 /* gosvc__threads_sync - pass through the counter's mutex: every
  * gosvc__thread_exit_unlock() whose release of its @mu the caller has

@@ -25,17 +25,24 @@
 
 #include "context/ctx_internal.h"
 #include "diag/diag_internal.h"
-#include "service/threads.h"
 #include "group/group_internal.h"
 #include "poll/poll_internal.h"
 #include "service/service.h"
+#include "service/threads.h"
 #include "tests/leakcheck.h"
 #include "timer/timer_internal.h"
 #include "wait/cond.h"
+#include "wait/debug.h"
 
 TU_LEAK_CHECKED_SUITE(service);
 
 #define ROUNDS 1000
+
+/* The rank of this file's mutexes (wait/lockrank.h): a gowait__cond_wait_until
+ * mutex, and a service's lock, must be one of the table taken with its rank
+ * (checked in debug-test).  The test service counts its threads as group
+ * threads, so its lock ranks as the group pool's, below the thread counter. */
+#define T_RANK GOWAIT_LOCKRANK_GROUP_POOL
 
 /* ---- wait/cond.h ------------------------------------------------------------ */
 
@@ -56,10 +63,10 @@ Test(service, cond_wait_until_past_deadline_times_out)
 	pthread_cond_t cv;
 
 	gowait__cond_init(&cv);
-	pthread_mutex_lock(&mu);
+	gowait__mutex_lock(&mu, T_RANK);
 	cr_assert_eq(gowait__cond_wait_until(&cv, &mu, chan_now() - 1), ETIMEDOUT);
 	cr_assert_eq(gowait__cond_wait_until(&cv, &mu, -7), ETIMEDOUT, "negative: past");
-	pthread_mutex_unlock(&mu);
+	gowait__mutex_unlock(&mu, T_RANK);
 	pthread_cond_destroy(&cv);
 }
 
@@ -72,7 +79,8 @@ static pthread_cond_t t_cv, t_done_cv;
 static int t_work;
 static long t_done;
 static int t_self_rc = -1; /* gosvc__shutdown called on the thread itself */
-static struct gosvc tsvc = GOSVC_INIT(&t_mu, GODIAG_THREAD_GROUP, GOSVC_LINGER_FOREVER, false);
+static struct gosvc tsvc =
+	GOSVC_INIT(&t_mu, T_RANK, GODIAG_THREAD_GROUP, GOSVC_LINGER_FOREVER, false);
 
 static void t_init(int64_t linger, bool joinable)
 {
@@ -89,7 +97,7 @@ static void *t_main(void *arg)
 	gosvc__enter(&tsvc);
 	if (arg)
 		t_self_rc = gosvc__shutdown(&tsvc, NULL, NULL);
-	pthread_mutex_lock(&t_mu);
+	gowait__mutex_lock(&t_mu, T_RANK);
 	for (;;) {
 		if (t_work > 0) {
 			t_work--;
@@ -110,14 +118,14 @@ static void *t_main(void *arg)
  * wait until it is done. */
 static void t_do_one(void)
 {
-	pthread_mutex_lock(&t_mu);
+	gowait__mutex_lock(&t_mu, T_RANK);
 	long want = t_done + 1;
 	t_work++;
 	cr_assert_eq(gosvc__ensure_locked(&tsvc, t_main, NULL), 0);
 	pthread_cond_signal(&t_cv);
 	while (t_done < want)
-		pthread_cond_wait(&t_done_cv, &t_mu);
-	pthread_mutex_unlock(&t_mu);
+		(void)gowait__cond_wait_until(&t_done_cv, &t_mu, CHAN_FOREVER);
+	gowait__mutex_unlock(&t_mu, T_RANK);
 }
 
 static void t_wake(void)
@@ -177,17 +185,17 @@ Test(service, shutdown_busy_and_deadlock)
 {
 	t_init(GOSVC_LINGER_FOREVER, false);
 	t_do_one();
-	pthread_mutex_lock(&t_mu);
+	gowait__mutex_lock(&t_mu, T_RANK);
 	t_work = 1000000; /* pretend: work pending that the thread has not taken */
 	cr_assert_eq(gosvc__shutdown_locked(&tsvc, t_busy, t_wake), EBUSY);
 	t_work = 0;
-	pthread_mutex_unlock(&t_mu);
+	gowait__mutex_unlock(&t_mu, T_RANK);
 	cr_assert_eq(gosvc__shutdown(&tsvc, t_busy, t_wake), 0);
 
 	/* On its own thread: EDEADLK. */
-	pthread_mutex_lock(&t_mu);
+	gowait__mutex_lock(&t_mu, T_RANK);
 	cr_assert_eq(gosvc__start_locked(&tsvc, t_main, (void *)1), 0);
-	pthread_mutex_unlock(&t_mu);
+	gowait__mutex_unlock(&t_mu, T_RANK);
 	t_do_one(); /* ordered after the thread's own call, which precedes its loop */
 	cr_assert_eq(t_self_rc, EDEADLK);
 	cr_assert_eq(gosvc__shutdown(&tsvc, t_busy, t_wake), 0);

@@ -10,24 +10,26 @@
 #include <errno.h>
 #include <limits.h>
 
-#include "wait/futex.h"
 #include "service/threads.h"
 #include "timer/timer_impl.h"
+#include "wait/futex.h"
 
-/* The AfterFunc threads: their own lock (they share nothing else). */
+/* The AfterFunc threads: their own lock (they share nothing else), taken
+ * under g->mu by gotime_shutdown (GOWAIT_LOCKRANK_TIMER_AFTERFUNC). */
 static pthread_mutex_t afterfunc_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct gosvc afterfunc_svc = GOSVC_INIT(&afterfunc_mu, GODIAG_THREAD_AFTERFUNC, 0, false);
+static struct gosvc afterfunc_svc = GOSVC_INIT(&afterfunc_mu, GOWAIT_LOCKRANK_TIMER_AFTERFUNC,
+					       GODIAG_THREAD_AFTERFUNC, 0, false);
 
 bool gotime__func_timer_set(struct gotime_timer *t, bool rearm, int64_t when, int *err)
 {
 	bool removed;
 
 	*err = 0;
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	removed = gotime__disarm_locked(t);
 	if (rearm)
 		*err = gotime__arm_locked(t, when);
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	if (removed)
 		timer_unref(t); /* the heap's reference; never the last */
 	return removed;
@@ -56,7 +58,7 @@ static void *afterfunc_main(void *p)
 	 * thread leaves: whoever sees the count drop and then passes through
 	 * afterfunc_mu (gotime__afterfunc_sync) finds this thread gone.  No
 	 * thread outlives the work it serves. */
-	pthread_mutex_lock(&afterfunc_mu);
+	gowait__mutex_lock(&afterfunc_mu, GOWAIT_LOCKRANK_TIMER_AFTERFUNC);
 	afterfunc_done();
 	gosvc__leave_locked(&afterfunc_svc); /* its last access to library state */
 	return NULL;

@@ -16,18 +16,19 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-#include "wait/futex.h"
 #include "service/threads.h"
 #include "timer/timer_impl.h"
 #include "timer/timer_internal.h"
 #include "wait/cond.h"
+#include "wait/futex.h"
 
 /* Expired timers popped per acquisition of g->mu. */
 #define FIRE_BATCH 64
 
 struct gotime__state gotime__g = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.svc = GOSVC_INIT(&gotime__g.mu, GODIAG_THREAD_TIMER, GOTIME_IDLE_LINGER_NS, false),
+	.svc = GOSVC_INIT(&gotime__g.mu, GOWAIT_LOCKRANK_TIMER_STATE, GODIAG_THREAD_TIMER,
+			  GOTIME_IDLE_LINGER_NS, false),
 };
 
 _Atomic uint32_t gotime__afterfuncs;
@@ -54,6 +55,7 @@ static int ensure_thread(void)
 
 int gotime__arm_locked(struct gotime_timer *t, int64_t when)
 {
+	GOWAIT_ASSERT_HELD(&g->mu);
 	gotime__heap_insert(timer_ref(t), when);
 	/* A new timer overrides a shutdown in progress: let it recheck (it
 	 * will return EBUSY). */
@@ -69,6 +71,7 @@ int gotime__arm_locked(struct gotime_timer *t, int64_t when)
 
 bool gotime__disarm_locked(struct gotime_timer *t)
 {
+	GOWAIT_ASSERT_HELD(&g->mu);
 	if (t->heap_idx == HEAP_NONE)
 		return false;
 	gotime__heap_remove(t);
@@ -108,6 +111,7 @@ static size_t pop_due(struct firing *batch, int64_t now)
 {
 	size_t nb = 0;
 
+	GOWAIT_ASSERT_HELD(&g->mu);
 	while (nb < FIRE_BATCH && g->n > 0 && g->heap[0].when <= now) {
 		struct heap_ent e = g->heap[0];
 		struct gotime_timer *t = e.t;
@@ -147,7 +151,7 @@ static void *timer_main(void *unused)
 	 * thread's whole job, so ask for 1 ns.  Best effort: on failure timers
 	 * are merely up to the default slack late. */
 	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	for (;;) {
 		int64_t now;
 		size_t nb;
@@ -167,7 +171,7 @@ static void *timer_main(void *unused)
 			continue;
 		}
 		nb = pop_due(batch, now);
-		pthread_mutex_unlock(&g->mu);
+		gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 		for (size_t i = 0; i < nb; i++) {
 			struct firing *f = &batch[i];
 			if (f->t->kind == TK_CHAN)
@@ -175,7 +179,7 @@ static void *timer_main(void *unused)
 			else
 				gotime__func_fire(f->t);
 		}
-		pthread_mutex_lock(&g->mu);
+		gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	}
 	g->sleeping = false;
 	/* Leaves in the critical section that decided it (the heap is empty
@@ -217,10 +221,10 @@ static int shutdown_busy(void)
 	while (g->n > 0 && (k = take_orphans_locked(orphans, FIRE_BATCH)) > 0) {
 		/* Their heap references may be their last: drop them unlocked
 		 * (destruction takes g->mu), then look again. */
-		pthread_mutex_unlock(&g->mu);
+		gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 		for (size_t i = 0; i < k; i++)
 			timer_unref(orphans[i]);
-		pthread_mutex_lock(&g->mu);
+		gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	}
 	/* Acquire: pairs with func.c's release decrement. */
 	if (g->n > 0 || atomic_load_explicit(&gotime__afterfuncs, memory_order_acquire) > 0)
@@ -236,7 +240,7 @@ static void shutdown_wake(void)
 
 int gotime_shutdown(void)
 {
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	int ret = gosvc__shutdown_locked(&g->svc, shutdown_busy, shutdown_wake);
 	/* The AfterFunc threads whose functions returned (counted out above)
 	 * are gone too: none outlives this call. */
@@ -247,7 +251,7 @@ int gotime_shutdown(void)
 		g->heap = NULL;
 		g->cap = 0;
 	}
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	return ret;
 }
 
@@ -256,9 +260,9 @@ int gotime_shutdown(void)
 size_t gotime__pending(void)
 {
 	size_t n;
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	n = g->n;
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	return n;
 }
 
@@ -280,18 +284,18 @@ unsigned gotime__afterfunc_live(void)
 size_t gotime__heap_capacity(void)
 {
 	size_t n;
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	n = g->cap;
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	return n;
 }
 
 size_t gotime__heap_reserved(void)
 {
 	size_t n;
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	n = g->reserved;
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	return n;
 }
 
@@ -312,19 +316,20 @@ int gotime__wait_afterfuncs(int64_t deadline)
 			return ETIMEDOUT;
 		/* A drop to 0 after the load makes this return at once (the
 		 * word is no longer v), so its wake cannot be missed. */
-		timed_out = gowait__futex_wait(&gotime__afterfuncs, v,
-					     deadline == CHAN_FOREVER ? -1 : deadline) == ETIMEDOUT;
+		timed_out =
+			gowait__futex_wait(&gotime__afterfuncs, v,
+					   deadline == CHAN_FOREVER ? -1 : deadline) == ETIMEDOUT;
 	}
 }
 
 int64_t gotime__set_linger_ns(int64_t ns)
 {
-	pthread_mutex_lock(&g->mu);
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	int64_t old = gosvc__set_linger_locked(&g->svc, ns);
 	/* A lingering thread re-reads it. */
 	if (g->sleeping && g->lingering)
 		pthread_cond_signal(&g->wake);
-	pthread_mutex_unlock(&g->mu);
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	return old;
 }
 

@@ -7,6 +7,8 @@
 
 #include <gochan/chan.h>
 
+#include "wait/debug.h"
+
 void gowait__cond_init(pthread_cond_t *cv)
 {
 	pthread_condattr_t a;
@@ -19,8 +21,19 @@ void gowait__cond_init(pthread_cond_t *cv)
 
 int gowait__cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
 {
-	if (deadline == CHAN_FOREVER)
-		return pthread_cond_wait(cv, mu);
-	struct timespec ts = gowait__timespec(deadline);
-	return pthread_cond_timedwait(cv, mu, &ts) == ETIMEDOUT ? ETIMEDOUT : 0;
+	/* The wait releases @mu and retakes it with every other lock of this
+	 * thread still held: with -DGOCHAN_DEBUG, @mu must be held and be the
+	 * greatest of them (wait/debug.h), and is off the held-rank stack for
+	 * the wait.  Nothing at all in a release build. */
+	int rank = gowait__rank_wait_begin(mu);
+	int err;
+
+	if (deadline == CHAN_FOREVER) {
+		err = pthread_cond_wait(cv, mu);
+	} else {
+		struct timespec ts = gowait__timespec(deadline);
+		err = pthread_cond_timedwait(cv, mu, &ts) == ETIMEDOUT ? ETIMEDOUT : 0;
+	}
+	gowait__rank_wait_end(rank, mu);
+	return err;
 }

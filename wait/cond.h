@@ -40,7 +40,11 @@ void gowait__cond_init(pthread_cond_t *cv);
  * gowait__cond_init) until it is signalled or the chan_now() time @deadline
  * passes (CHAN_FOREVER: no limit; any other negative time: already past).
  * Returns 0 (signalled, or spuriously: the caller re-checks its condition in
- * a loop) or ETIMEDOUT.  @mu is held again on return either way.
+ * a loop) or ETIMEDOUT.  @mu is held again on return either way.  @mu is a
+ * lock of wait/lockrank.h taken with gowait__mutex_lock, and no lock ranked
+ * above it is held (checked with -DGOCHAN_DEBUG: the wait retakes @mu under
+ * every other held lock).  THE condition wait of the library: no pthread
+ * wait on a tracked mutex bypasses it.
  */
 int gowait__cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline);
 

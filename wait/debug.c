@@ -85,6 +85,39 @@ void gowait__rank_release(enum gowait_lockrank rank, const void *addr)
 	rank_fail("releasing a lock not held", rank, addr, NULL);
 }
 
+int gowait__rank_wait_begin(const void *addr)
+{
+	for (unsigned i = nheld; i-- > 0;) {
+		if (held[i].addr != addr)
+			continue;
+		/* The stack is ordered by rank, so "no lock ranked above it"
+		 * is "it is the top". */
+		if (i + 1 != nheld) {
+			fprintf(stderr,
+				"gochan: lock rank violation (wait/lockrank.h): condition wait on "
+				"rank %d (%p) while holding rank %d (%p)\n",
+				(int)held[i].rank, addr, (int)held[nheld - 1].rank,
+				held[nheld - 1].addr);
+			abort();
+		}
+		nheld--;
+		return (int)held[i].rank;
+	}
+	if (noverflow)
+		return -1; /* unknown: do not fail */
+	fprintf(stderr,
+		"gochan: lock rank violation (wait/lockrank.h): condition wait on a mutex not "
+		"held (%p)\n",
+		addr);
+	abort();
+}
+
+void gowait__rank_wait_end(int rank, const void *addr)
+{
+	if (rank >= 0)
+		gowait__rank_acquire((enum gowait_lockrank)rank, addr);
+}
+
 bool gowait__rank_held(const void *addr)
 {
 	for (unsigned i = 0; i < nheld; i++)

@@ -19,10 +19,20 @@
  *                                     "caller holds" asserts
  *                                     (GOWAIT_ASSERT_HELD);
  *   gowait__rank_none_held()          whether it holds no lock of the table
- *                                     (a park holds none).
+ *                                     (a park holds none);
+ *   gowait__rank_wait_begin(addr)     before a condition wait on the mutex at
+ *                                     @addr: aborts unless this thread holds
+ *                                     it and holds no lock ranked above it
+ *                                     (the wait retakes it with every other
+ *                                     held lock still held, so it must be
+ *                                     the greatest); takes it off the stack
+ *                                     for the wait and returns its rank;
+ *   gowait__rank_wait_end(rank, addr) after the wait: back on the stack.
  * Every lock of the table that is taken through wait/lock.h or
- * gowait__mutex_lock/unlock (below) is tracked; a pthread mutex locked
- * directly is not.
+ * gowait__mutex_lock/unlock (below) is tracked, and gowait__cond_wait_until
+ * (wait/cond.h) keeps the stack right across its wait; a pthread mutex
+ * locked directly is not tracked (only the fork handlers do that, see
+ * wait/lockrank.h).
  */
 #ifndef GOCHAN_WAIT_DEBUG_H
 #define GOCHAN_WAIT_DEBUG_H
@@ -46,6 +56,10 @@ bool gowait__rank_none_held(void);
 
 void gowait__rank_acquire(enum gowait_lockrank rank, const void *addr);
 void gowait__rank_release(enum gowait_lockrank rank, const void *addr);
+/* The rank of the lock at @addr, or -1 when it is not recorded (the stack
+ * overflowed): gowait__rank_wait_end then records nothing either. */
+int gowait__rank_wait_begin(const void *addr);
+void gowait__rank_wait_end(int rank, const void *addr);
 
 #else
 
@@ -59,6 +73,18 @@ static inline void gowait__rank_acquire(enum gowait_lockrank rank, const void *a
 }
 
 static inline void gowait__rank_release(enum gowait_lockrank rank, const void *addr)
+{
+	(void)rank;
+	(void)addr;
+}
+
+static inline int gowait__rank_wait_begin(const void *addr)
+{
+	(void)addr;
+	return -1;
+}
+
+static inline void gowait__rank_wait_end(int rank, const void *addr)
 {
 	(void)rank;
 	(void)addr;

@@ -19,17 +19,26 @@
  *   35   timer AfterFunc service    timer/func.c       g->mu (gotime_shutdown
  *        lock (afterfunc_mu)                           waits for AfterFunc
  *                                                      threads under both)
+ *   38   poller lock (g.mu)         poll/poller.c      (nothing: taken by the
+ *                                                      poller thread, by
+ *                                                      watches and by the
+ *                                                      hangup hook, which a
+ *                                                      cancel runs with no
+ *                                                      context lock held)
  *   40   channel lock (c->lock)     wait/lock.h        ctx->mu (chan_close of
  *        (also fiber/group.c's                         Done), t->send_mu
  *        group lock, a leaf)                           (delivery, clearing),
- *                                                      and, in select only,
- *                                                      channel locks of LOWER
- *                                                      address (each channel
- *                                                      once, increasing order)
+ *                                                      g.mu (the poller closes
+ *                                                      a fired watch's
+ *                                                      channel), and, in
+ *                                                      select only, channel
+ *                                                      locks of LOWER address
+ *                                                      (each channel once,
+ *                                                      increasing order)
  *   45   diag signal mutex (sig_mu) diag/signal.c      (nothing; held while
  *                                                      joining the dump thread,
- *                                                      which takes 50 and 60
- *                                                      but never sig_mu)
+ *                                                      which takes 47, 50, 60
+ *                                                      and 70 but never sig_mu)
  *   47   dump thread's service lock diag/signal.c      sig_mu
  *        (dump_mu)
  *   50   blocked-op record mutex    wait/record.c      (nothing)
@@ -37,16 +46,23 @@
  *   57   fiber worker service lock  fiber/sched.c      (nothing)
  *        (W.life)
  *   60   thread counter mutex       service/threads.c  every service thread's
- *                                                      lock (15, 30, 35, 47,
- *                                                      55, 57, the poller's
- *                                                      g.mu):
- *                                                      a service thread starts
- *                                                      and leaves under its
- *                                                      lock, and the leaving
- *                                                      one releases it while
+ *                                                      lock (15, 30, 35, 38,
+ *                                                      47, 55, 57): a service
+ *                                                      thread starts and
+ *                                                      leaves under its lock,
+ *                                                      and the leaving one
+ *                                                      releases it while
  *                                                      holding 60
  *                                                      (gosvc__thread_exit_unlock)
  *   70   diag dump counter mutex    diag/signal.c      (nothing)
+ *        (count_mu)
+ *   75   errgroup mu (g->mu)        group/errgroup.c   (nothing; a leaf: only
+ *                                                      reads or swaps the
+ *                                                      limit's channel pointer
+ *                                                      and reads the counter)
+ *   77   fiber stack cache lock     fiber/stack.c      (nothing; a leaf: the
+ *        (cache_lock)                                  cache and the guard
+ *                                                      budget)
  *   80   futex fallback buckets     wait/futex.c       any of the above (a
  *                                                      contended lock sleeps
  *                                                      on its word); only
@@ -70,24 +86,42 @@
  *
  * Checked, not only stated: with -DGOCHAN_DEBUG each thread keeps a stack of
  * the ranks it holds (wait/debug.h, as Go's lockrank_on.go) and aborts on a
- * lock taken out of this order, a second channel lock of lower address, or
- * a park with a lock held.  Tracked today: the channel lock (wait/lock.h),
- * the timer's send_mu, the record mutex, the thread counter mutex and the
- * futex buckets (gowait__mutex_lock).  The context, timer-state, poller and
- * signal mutexes are still locked directly and so are not tracked.
+ * lock taken out of this order, a second channel lock of lower address, a
+ * park with a lock held, or a condition wait whose mutex is not the highest
+ * lock held (retaking it after the wait would be out of order).  Every lock
+ * of the table is tracked: the channel lock through wait/lock.h, each
+ * pthread mutex through gowait__mutex_lock/unlock with its enum value below,
+ * a service's lock through the rank stored in its struct gosvc
+ * (service/service.h), and the condition waits through
+ * gowait__cond_wait_until (wait/cond.h).  The one exception is on purpose:
+ * the fork handlers (wait/record.c, group/spawn.c) lock and unlock their
+ * mutex directly, because in the child the lock is re-initialised and has
+ * no matching release.  Their order is not the table's either: prepare
+ * handlers run in reverse order of registration, so a fork after the first
+ * group task takes pool.mu (55) and then the record mutex (50).  No cycle
+ * can come of it, since no thread takes anything while holding the record
+ * mutex.
  */
 #ifndef GOCHAN_WAIT_LOCKRANK_H
 #define GOCHAN_WAIT_LOCKRANK_H
 
 enum gowait_lockrank {
 	GOWAIT_LOCKRANK_CTX = 10,
+	GOWAIT_LOCKRANK_CTX_AFTER = 15,
 	GOWAIT_LOCKRANK_TIMER_SEND = 20,
 	GOWAIT_LOCKRANK_TIMER_STATE = 30,
+	GOWAIT_LOCKRANK_TIMER_AFTERFUNC = 35,
+	GOWAIT_LOCKRANK_POLL = 38,
 	GOWAIT_LOCKRANK_CHAN = 40,
 	GOWAIT_LOCKRANK_DIAG_SIGNAL = 45,
+	GOWAIT_LOCKRANK_DIAG_DUMP_THREAD = 47,
 	GOWAIT_LOCKRANK_DIAG_REGISTRY = 50,
+	GOWAIT_LOCKRANK_GROUP_POOL = 55,
+	GOWAIT_LOCKRANK_FIBER_LIFE = 57,
 	GOWAIT_LOCKRANK_DIAG_THREADS = 60,
 	GOWAIT_LOCKRANK_DIAG_DUMPS = 70,
+	GOWAIT_LOCKRANK_ERRGROUP = 75,
+	GOWAIT_LOCKRANK_FIBER_STACKS = 77,
 	GOWAIT_LOCKRANK_FUTEX_BUCKET = 80,
 };
 

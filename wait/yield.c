@@ -4,6 +4,8 @@
 #include <gochan/chan.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 
 /*
  * The state is the process's, not a thread's: whether the CPUs are taken by
@@ -20,6 +22,60 @@
  */
 static _Atomic int64_t off_until;
 static _Atomic int64_t off_ns;
+
+/*
+ * Whose work took the CPU during a late yield: the answer of the last
+ * window.  At most once per CHAN_YIELD_WINDOW_NS (one thread, elected by
+ * the CAS on win_t), the process's CPU time is read (a system call whose
+ * cost grows with the thread count, hence not around every yield) and
+ * compared with the wall time since the previous reading: if the program
+ * used at least 3/4 of every CPU, its own runnable threads fill the
+ * machine and a late yield went to them (ours = 1); if less, other
+ * processes take the CPUs (ours = 0).  Relaxed: a stale verdict costs at
+ * most one wrong decision, corrected within a window.
+ */
+static _Atomic int64_t win_t, win_cpu;
+static _Atomic int win_ours = 1;
+
+static int64_t process_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t online_cpus(void)
+{
+	static _Atomic int64_t n; /* 0: not read yet */
+	int64_t v = atomic_load_explicit(&n, memory_order_relaxed);
+
+	if (v == 0) {
+		long r = sysconf(_SC_NPROCESSORS_ONLN);
+		v = r > 0 ? r : 1;
+		atomic_store_explicit(&n, v, memory_order_relaxed);
+	}
+	return v;
+}
+
+static bool late_went_to_us(int64_t now)
+{
+	int64_t t = atomic_load_explicit(&win_t, memory_order_relaxed);
+
+	if (now - t >= CHAN_YIELD_WINDOW_NS &&
+	    atomic_compare_exchange_strong_explicit(&win_t, &t, now, memory_order_relaxed,
+						    memory_order_relaxed)) {
+		int64_t c = process_cpu_ns();
+		int64_t c0 = atomic_exchange_explicit(&win_cpu, c, memory_order_relaxed);
+
+		if (t != 0)
+			atomic_store_explicit(&win_ours,
+					      (c - c0) * 4 >= 3 * online_cpus() * (now - t),
+					      memory_order_relaxed);
+	}
+	return atomic_load_explicit(&win_ours, memory_order_relaxed);
+}
 
 bool gowait__yield_on(int64_t now)
 {
@@ -42,7 +98,7 @@ bool gowait__yield(int64_t now)
 		return false;
 	sched_yield();
 	int64_t after = chan_now();
-	if (after - now > CHAN_YIELD_LATE_NS) {
+	if (after - now > CHAN_YIELD_LATE_NS && !late_went_to_us(after)) {
 		/* Late: the CPU went to work that does not serve us.  Nobody
 		 * yields for a while, longer each time in a row. */
 		back = back == 0 ? CHAN_YIELD_OFF_MIN_NS

@@ -34,7 +34,21 @@
  * us with no yield at all (-DCHAN_YIELD_NS=0), which is 8-13 us idle where
  * yields give 1.5-2.7 us; sieve 6.0-6.8 ms per prime before, 0.9-1.0 ms now.
  * Idle, both as before (doubleselect 1.5-1.7 us, sieve 0.5-0.8 ms).
- * Figures and commands: bench/results/goprogs-*.txt.
+ * Figures and commands: bench/results/goprogs-*.txt (whole programs, with
+ * the naive mutex/condvar channel and Go) and chan-select-*.txt.
+ *
+ * A late yield turns yields off only if the CPUs went to other processes:
+ * at most once a millisecond the process's CPU time is compared with the
+ * wall time since the last look (wait/yield.c, late_went_to_us).  A program
+ * whose own runnable threads outnumber the cores (chan_popular_200: 200
+ * selectors on 2 vCPUs; the sieve's 300 filters) sees late yields on an
+ * idle machine too, but it then uses every CPU, and turning yields off
+ * there cost it 2x (chan_popular_200 696-751 us without this check,
+ * 361-384 us with it, 372-393 us with the gate never closing; beside two
+ * busy loops 1.9-2.2 ms, as without the check, against 2.4-2.9 ms never
+ * closing).  A per-yield reading of the process's CPU time was tried first:
+ * its system call sums every thread's time, and around every yield it
+ * doubled chan_popular_200's time by itself.
  *
  * The state is two words of the process, read on every yield and written
  * only when the decision changes; nothing is ordered by them (relaxed).
@@ -49,6 +63,11 @@
  * us) and far shorter than a time slice (0.75-3 ms under EEVDF/CFS). */
 #ifndef CHAN_YIELD_LATE_NS
 #define CHAN_YIELD_LATE_NS 200000
+#endif
+/* How often the process's CPU share is read to tell whose work a late
+ * yield went to (wait/yield.c, late_went_to_us). */
+#ifndef CHAN_YIELD_WINDOW_NS
+#define CHAN_YIELD_WINDOW_NS 1000000
 #endif
 #ifndef CHAN_YIELD_OFF_MIN_NS
 #define CHAN_YIELD_OFF_MIN_NS 2000000
