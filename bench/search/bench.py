@@ -44,12 +44,17 @@ def norm(raw):
 
 
 class Service:
-    def __init__(self, name, binary, tree, jobs, logdir):
+    """A service of the contract started on a free port: BINARY --root TREE
+    --workers JOBS plus @flags; its stderr goes to LOGDIR/@logname (default
+    NAME.log)."""
+
+    def __init__(self, name, binary, tree, jobs, logdir, flags=(), logname=None):
         self.name = name
         env = dict(os.environ, GOMAXPROCS=str(jobs))
-        self.logpath = os.path.join(logdir, name + ".log")
+        self.logpath = os.path.join(logdir, logname or name + ".log")
         self.logf = open(self.logpath, "wb")
-        self.proc = subprocess.Popen([binary, "--root", tree, "--port", "0", "--workers", str(jobs)],
+        self.proc = subprocess.Popen([binary, "--root", tree, "--port", "0", "--workers", str(jobs),
+                                      *flags],
                                      stdout=subprocess.PIPE, stderr=self.logf, env=env)
         r, _, _ = select.select([self.proc.stdout], [], [], 30)
         line = self.proc.stdout.readline().decode() if r else ""

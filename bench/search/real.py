@@ -35,8 +35,6 @@ import base64
 import json
 import os
 import platform
-import re
-import select
 import signal
 import statistics
 import subprocess
@@ -86,22 +84,9 @@ class Service(bench.Service):
     """bench.Service started with the real mode's flags."""
 
     def __init__(self, name, binary, tree, jobs, logdir):
-        self.name = name
-        env = dict(os.environ, GOMAXPROCS=str(jobs))
-        self.logpath = os.path.join(logdir, "%s-%s.log" % (name, os.path.basename(tree.rstrip("/"))))
-        self.logf = open(self.logpath, "wb")
-        self.proc = subprocess.Popen([binary, "--root", tree, "--port", "0", "--workers", str(jobs),
-                                      "--max-results", "1000000", "--max-timeout", "300s"],
-                                     stdout=subprocess.PIPE, stderr=self.logf, env=env)
-        r, _, _ = select.select([self.proc.stdout], [], [], 30)
-        line = self.proc.stdout.readline().decode() if r else ""
-        m = re.match(r"listening on http://([\d.]+):(\d+)", line)
-        if not m:
-            self.proc.kill()
-            raise SystemExit("%s did not print its listening line (got %r)" % (name, line))
-        self.host, self.port = m.group(1), int(m.group(2))
-        self.logpos = 0
-        self.logbuf = b""
+        super().__init__(name, binary, tree, jobs, logdir,
+                         flags=("--max-results", "1000000", "--max-timeout", "300s"),
+                         logname="%s-%s.log" % (name, os.path.basename(tree.rstrip("/"))))
         self.extra = {}  # parameters sent with every search (hidden=1, ignore=0)
 
 
