@@ -107,7 +107,9 @@ bool gowait__yield(int64_t now)
 		atomic_store_explicit(&off_ns, back, memory_order_relaxed);
 		atomic_store_explicit(&off_until, after + back, memory_order_relaxed);
 	} else if (back != 0) {
-		/* A prompt probe: yields are back on for everyone. */
+		/* A probe that came back promptly, or late only because this
+		 * program's own threads used the CPUs: yields pay again, back
+		 * on for everyone. */
 		atomic_store_explicit(&off_ns, 0, memory_order_relaxed);
 		atomic_store_explicit(&off_until, 0, memory_order_relaxed);
 	}
