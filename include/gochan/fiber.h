@@ -129,6 +129,25 @@ int gofiber_group_free(gofiber_group_t *g);
 int gofiber_yield(void);
 
 /**
+ * gofiber_syscall_enter - about to make a blocking system call (Go's
+ * entersyscall).  On a fiber: this thread gives its worker slot, with the
+ * fibers queued on it, to another worker thread (woken or started), so that
+ * the other fibers keep running while this thread blocks; the fiber goes on
+ * running on this thread.  On a plain thread: nothing.  Returns 0.  Never
+ * blocks.  Call gofiber_syscall_exit() when the call returned.
+ */
+int gofiber_syscall_enter(void);
+
+/**
+ * gofiber_syscall_exit - the blocking call is over (Go's exitsyscall).  On a
+ * fiber: it continues on this thread if a worker slot is free; else it is
+ * queued (it runs later, perhaps on another thread) and this thread becomes
+ * a spare worker that exits after the linger.  On a plain thread, or with no
+ * gofiber_syscall_enter() before: nothing.  Returns 0.  errno is kept.
+ */
+int gofiber_syscall_exit(void);
+
+/**
  * gofiber_id - the running fiber's id (1, 2, ... in start order, unique for
  * the process), or 0 when called on a thread.  Never blocks.
  */
