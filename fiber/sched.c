@@ -265,11 +265,14 @@ static void midle_remove_locked(struct gofiber__m *m)
 static void *worker_main(void *arg);
 
 /*
- * Go's startm: give slot @p to an idle thread (waking it) or to a new one,
- * spinning or not.  Under S.life.  Returns 0 or pthread_create's error (then
- * @p is idle again and the spinning count undone).
+ * Go's startm: give slot @p to an idle thread or to a new one, spinning or
+ * not.  Under S.life.  An idle thread is taken off S.midle and handed the
+ * slot here, and returned in *@wake for the caller to wake_m() after it
+ * released S.life (else the woken thread would at once block on S.life).
+ * Returns 0 or pthread_create's error (then @p is idle again and the
+ * spinning count undone).
  */
-static int start_m_locked(struct gofiber__p *p, bool spinning)
+static int start_m_locked(struct gofiber__p *p, bool spinning, struct gofiber__m **wake)
 {
 	struct gofiber__m *m = S.midle;
 
@@ -279,12 +282,9 @@ static int start_m_locked(struct gofiber__p *p, bool spinning)
 		m->nextp = p;
 		m->nextspin = spinning;
 		/* release: pairs with the thread's acquire load of wake (the
-		 * hand-over of nextp).  The wake is made under S.life: the
-		 * thread cannot exit (it is off S.midle, and exits only from
-		 * it), so its word is alive. */
+		 * hand-over of nextp, and of m->idle == false). */
 		atomic_store_explicit(&m->wake, 1, memory_order_release);
-		gowait__futex_wake(&m->wake, 1);
-		atomic_fetch_add_explicit(&S.wakes, 1, memory_order_relaxed);
+		*wake = m;
 		return 0;
 	}
 	m = calloc(1, sizeof *m);
@@ -309,25 +309,43 @@ static int start_m_locked(struct gofiber__p *p, bool spinning)
 	return 0;
 }
 
+/*
+ * The futex wake of a thread that start_m_locked handed a slot, made after
+ * S.life is released.  The thread may have seen wake == 1 already (it
+ * rechecks after a timeout), run, and be asleep again or even gone: a late
+ * FUTEX_WAKE on its word is then a spurious wake-up that its loop absorbs,
+ * or a wake on memory that no sleeper uses (harmless, as every futex sleeper
+ * of gochan re-checks its word).
+ */
+static void wake_m(struct gofiber__m *m)
+{
+	if (m) {
+		gowait__futex_wake(&m->wake, 1);
+		atomic_fetch_add_explicit(&S.wakes, 1, memory_order_relaxed);
+	}
+}
+
 /* Go's wakep, under S.life: a spinning thread if a slot is idle and nobody
- * spins. */
-static void wakep_locked(void)
+ * spins.  Returns the thread for wake_m() after the unlock. */
+static struct gofiber__m *wakep_locked(void)
 {
 	uint32_t zero = 0;
+	struct gofiber__m *m = NULL;
 
 	/* seq_cst: the Dekker pair with a spinner's decrement and re-check. */
 	if (atomic_load_explicit(&S.npidle, memory_order_seq_cst) == 0 ||
 	    atomic_load_explicit(&S.nspinning, memory_order_seq_cst) != 0 ||
 	    !atomic_compare_exchange_strong_explicit(&S.nspinning, &zero, 1, memory_order_seq_cst,
 						     memory_order_relaxed))
-		return;
+		return NULL;
 	struct gofiber__p *p = pidle_get_locked();
 
 	if (!p) {
 		atomic_fetch_sub_explicit(&S.nspinning, 1, memory_order_seq_cst);
-		return;
+		return NULL;
 	}
-	(void)start_m_locked(p, true); /* on failure the others run it later */
+	(void)start_m_locked(p, true, &m); /* on failure the others run it later */
+	return m;
 }
 
 /* Go's wakep, taking S.life only when a wake is due. */
@@ -340,8 +358,10 @@ static void wakep(void)
 	    atomic_load_explicit(&S.nspinning, memory_order_seq_cst) != 0)
 		return;
 	lock();
-	wakep_locked();
+	struct gofiber__m *w = wakep_locked();
+
 	unlock();
+	wake_m(w);
 }
 
 /* ---- making fibers runnable ---- */
@@ -377,8 +397,10 @@ static void ready(void *agent)
 	}
 	lock();
 	gq_put_locked(f); /* f may run once we unlock: no use of it after */
-	wakep_locked();
+	struct gofiber__m *w = wakep_locked();
+
 	unlock();
+	wake_m(w);
 }
 
 /* Due fibers of the deadline heap made runnable (on @p's ring, or the
@@ -407,8 +429,10 @@ static void expire(struct gofiber__p *p)
 	}
 	lock();
 	gq_put_list_locked(list);
-	wakep_locked();
+	struct gofiber__m *w = wakep_locked();
+
 	unlock();
+	wake_m(w);
 }
 
 /* ---- the fiber side ---- */
@@ -526,15 +550,33 @@ static struct gofiber *steal(struct gofiber__m *m, bool take_next)
 	return NULL;
 }
 
-/* Go's resetspinning: found work; if we were the last spinner, wake the
- * next (there may be more work). */
+/* Whether any run queue or the global queue holds a fiber (racy; seq_cst
+ * loads: the re-checks of the spinning rule, see the top). */
+static bool work_visible(void)
+{
+	if (gq_maybe())
+		return true;
+	for (uint32_t i = 0; i < S.nslots; i++)
+		if (!gofiber__runq_empty(&S.slots[i].q))
+			return true;
+	return false;
+}
+
+/*
+ * Go's resetspinning: found work; if we were the last spinner, wake the next
+ * one, but (unlike Go) only if more work is visible now.  Work put before
+ * our decrement is visible to this check (the Dekker pair, see the top);
+ * work put after it finds nspinning 0 and wakes by itself.  Go wakes
+ * unconditionally, which on a go + wait from a thread wakes a second thread
+ * for nothing on every round.
+ */
 static void stop_spinning(struct gofiber__m *m)
 {
 	if (!m->spinning)
 		return;
 	m->spinning = false;
 	/* seq_cst: see the top. */
-	if (atomic_fetch_sub_explicit(&S.nspinning, 1, memory_order_seq_cst) == 1)
+	if (atomic_fetch_sub_explicit(&S.nspinning, 1, memory_order_seq_cst) == 1 && work_visible())
 		wakep();
 }
 
@@ -612,11 +654,7 @@ top:;
 		 * first, then look again everywhere (see the top). */
 		m->spinning = false;
 		atomic_fetch_sub_explicit(&S.nspinning, 1, memory_order_seq_cst);
-		bool work = gq_maybe();
-
-		for (uint32_t i = 0; !work && i < S.nslots; i++)
-			work = !gofiber__runq_empty(&S.slots[i].q);
-		if (work) {
+		if (work_visible()) {
 			lock();
 			struct gofiber__p *q = pidle_get_locked();
 
@@ -678,8 +716,10 @@ static void run(struct gofiber__m *m, struct gofiber *f)
 			 * it is off its stack. */
 			lock();
 			gq_put_locked(f);
-			wakep_locked();
+			struct gofiber__m *w = wakep_locked();
+
 			unlock();
+			wake_m(w);
 			return;
 		case GOFIBER_PARK:
 			if (!gofiber__stack_canary_ok(&f->stack))
@@ -695,6 +735,12 @@ static void run(struct gofiber__m *m, struct gofiber *f)
 /*
  * A thread without a slot: sleep until handed one (true, m->p set), or
  * decide to exit (false, S.life HELD: the caller leaves the service).
+ *
+ * Whoever wakes an idle thread first takes it off S.midle under S.life, then
+ * stores wake = 1 (release): so a thread that loads 1 (acquire) owns m->nextp
+ * (a slot, or NULL: "recheck", from an exiting thread) without S.life.  A
+ * thread whose sleep timed out takes S.life and finds itself still on
+ * S.midle (it removes itself) or taken off (then wake is 1 already).
  */
 static bool stop_m(struct gofiber__m *m)
 {
@@ -704,14 +750,13 @@ static bool stop_m(struct gofiber__m *m)
 
 	lock();
 	for (;;) {
-/* A slot free and work waiting (the global queue, or fibers due
-		 * that this thread itself expires into it): take it. */
-expire_locked_retry:
+		/* Fibers due: this thread expires them into the global queue. */
 		if (gofiber__dl_earliest() <= chan_now()) {
 			unlock();
 			expire(NULL);
 			lock();
 		}
+		/* A slot free and work waiting: take it. */
 		if (S.gq_head && S.pidle) {
 			m->p = pidle_get_locked();
 			unlock();
@@ -721,18 +766,22 @@ expire_locked_retry:
 		/* acquire: pairs with finish()'s release decrement. */
 		bool nofibers = atomic_load_explicit(&S.live, memory_order_acquire) == 0;
 
-		if (nofibers || S.nm > S.nslots) {
-			if (gosvc__idle_expired_locked(&svc, &idle_since, &wake) && !S.gq_head) {
-				S.nm--;
-				/* Let an idle thread recheck: the last fiber's end
-				 * may have found it asleep without a linger. */
-				if (S.midle) {
-					atomic_store_explicit(&S.midle->wake, 1,
-							      memory_order_release);
-					gowait__futex_wake(&S.midle->wake, 1);
-				}
-				return false;
+		if ((nofibers || S.nm > S.nslots) &&
+		    gosvc__idle_expired_locked(&svc, &idle_since, &wake) && !S.gq_head) {
+			S.nm--;
+			/* Let an idle thread recheck: the last fiber's end may
+			 * have found it asleep without a linger. */
+			struct gofiber__m *o = S.midle;
+
+			if (o) {
+				S.midle = o->link;
+				o->idle = false;
+				o->nextp = NULL;
+				/* release: as start_m_locked's. */
+				atomic_store_explicit(&o->wake, 1, memory_order_release);
+				gowait__futex_wake(&o->wake, 1); /* under S.life: o stays */
 			}
+			return false;
 		}
 		int64_t dl = gofiber__dl_earliest();
 
@@ -741,28 +790,35 @@ expire_locked_retry:
 		m->link = S.midle;
 		S.midle = m;
 		m->idle = true;
-		/* relaxed: the hand-over is the release store of 1 by a waker,
-		 * made after it took m off S.midle under S.life. */
+		m->nextp = NULL;
+		/* relaxed: the hand-over is a waker's release store of 1, made
+		 * after it took m off S.midle under S.life (after this). */
 		atomic_store_explicit(&m->wake, 0, memory_order_relaxed);
 		unlock();
-		while (atomic_load_explicit(&m->wake, memory_order_acquire) == 0)
+		bool woken = false;
+
+		/* acquire: pairs with the waker's release (see above). */
+		while (!(woken = atomic_load_explicit(&m->wake, memory_order_acquire) == 1))
 			if (gowait__futex_wait(&m->wake, 0, wake) == ETIMEDOUT)
 				break;
-		lock();
-		if (m->idle) {
-			midle_remove_locked(m); /* timed out, or asked to recheck */
-			continue;
+		if (!woken) {
+			lock();
+			if (m->idle) {
+				midle_remove_locked(m); /* timed out: look again */
+				continue;
+			}
+			/* Taken off meanwhile: the waker is done (it held
+			 * S.life), wake is 1. */
+			(void)atomic_load_explicit(&m->wake, memory_order_acquire);
+			unlock();
 		}
-		/* Taken off the list by a waker: handed a slot, or (a thread
-		 * that exited) asked to recheck with none. */
 		if (m->nextp) {
 			m->p = m->nextp;
 			m->spinning = m->nextspin;
 			m->nextp = NULL;
-			unlock();
 			return true;
 		}
-		goto expire_locked_retry;
+		lock(); /* asked to recheck */
 	}
 }
 
@@ -826,12 +882,15 @@ int gofiber_syscall_enter(void)
 	/* Go's handoffp: the slot goes to another thread if there is work
 	 * for it (its ring, the global queue, deadlines to watch); else it
 	 * becomes idle, and the next ready() wakes a thread for it. */
+	struct gofiber__m *w = NULL;
+
 	lock();
 	if (!gofiber__runq_empty(&p->q) || S.gq_head || gofiber__dl_earliest() != INT64_MAX)
-		(void)start_m_locked(p, false);
+		(void)start_m_locked(p, false, &w);
 	else
 		pidle_put_locked(p);
 	unlock();
+	wake_m(w);
 	return 0;
 }
 
@@ -927,13 +986,15 @@ int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
 	}
 	/* From a thread: the global queue, and a thread for it if none lives
 	 * (the one failure we report: nobody would ever run it). */
+	struct gofiber__m *w = NULL;
+
 	lock();
 	if (S.nm == 0) {
 		struct gofiber__p *p = pidle_get_locked();
 		uint32_t zero = 0;
 		bool spin = atomic_compare_exchange_strong_explicit(
 			&S.nspinning, &zero, 1, memory_order_seq_cst, memory_order_relaxed);
-		int err = p ? start_m_locked(p, spin) : EAGAIN;
+		int err = p ? start_m_locked(p, spin, &w) : EAGAIN;
 
 		if (!p && spin)
 			atomic_fetch_sub_explicit(&S.nspinning, 1, memory_order_seq_cst);
@@ -948,8 +1009,10 @@ int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
 		}
 	}
 	gq_put_locked(f);
-	wakep_locked();
+	if (!w)
+		w = wakep_locked();
 	unlock();
+	wake_m(w);
 	return 0;
 }
 
