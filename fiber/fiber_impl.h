@@ -48,6 +48,10 @@ struct gofiber {
 	struct gofiber_group *group;
 	struct gofiber__stack stack;
 	uint64_t id;
+	/* Its record of blocked operations (wait/record.h: the slot lent by
+	 * gowait__record_set_fiber_slot), so that a park allocates nothing.
+	 * Zeroed at gofiber_go; unlinked when the fiber ends. */
+	struct gowait__rec rec;
 	void *tsan;      /* ThreadSanitizer's fiber (fiber/sanitize.h) */
 	void *asan_fake; /* AddressSanitizer's fake stack while switched out */
 };

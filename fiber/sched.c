@@ -506,6 +506,12 @@ static void *self(void)
 
 static const struct gowait_fiber_ops ops = {self, fiber_park, ready};
 
+/* The wait layer's record slot of a fiber (wait/record.h). */
+static struct gowait__rec *rec_slot(void *agent)
+{
+	return &((struct gofiber *)agent)->rec;
+}
+
 static void fiber_main(void *arg)
 {
 	struct gofiber *f = arg;
@@ -676,9 +682,10 @@ static void finish(struct gofiber *f)
 
 	if (!gofiber__stack_canary_ok(&s))
 		gofiber__overflow_report(f, NULL);
+	gowait__record_fiber_fini(&f->rec); /* it lives on the stack */
 	gofiber__tsan_destroy(f->tsan);
 	gofiber__stack_put(&s);
-	/* release: pairs with the exiting thread's acquire (idle_exit). */
+	/* release: pairs with the exiting thread's acquire (stop_m). */
 	atomic_fetch_sub_explicit(&S.live, 1, memory_order_release);
 }
 
@@ -947,6 +954,7 @@ static void runtime_init(void)
 		pidle_put_locked(&S.slots[i]); /* before any thread: no lock needed */
 	}
 	gofiber__overflow_install();
+	gowait__record_set_fiber_slot(rec_slot);
 	gowait__set_fiber_ops(&ops);
 }
 
