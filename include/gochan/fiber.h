@@ -148,6 +148,21 @@ int gofiber_syscall_enter(void);
 int gofiber_syscall_exit(void);
 
 /**
+ * gofiber_run_blocking - run fn(arg), a function that may block for long
+ * (a blocking system call, a library that waits), without holding up the
+ * other fibers.  On a fiber: fn runs on a plain thread of the library's
+ * thread pool (the one gowg_go uses, counted by godiag_threads()) while the
+ * fiber is parked (listed by godiag_dump as "fiber_group_wait"); it
+ * continues when fn has returned.  On a thread: calls fn(arg) directly.
+ * Returns 0 once fn returned, EINVAL (NULL @fn), or EAGAIN (no pool thread
+ * could be started: fn did not run).  Ordering: everything before the call
+ * happens before fn starts, and everything fn did happens before the call
+ * returns.  fn runs on another thread: its errno and thread-locals are that
+ * thread's.
+ */
+int gofiber_run_blocking(void (*fn)(void *), void *arg);
+
+/**
  * gofiber_id - the running fiber's id (1, 2, ... in start order, unique for
  * the process), or 0 when called on a thread.  Never blocks.
  */
