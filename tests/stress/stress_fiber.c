@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "stress_check.h"
 #include "tests/testutil.h"
@@ -179,6 +180,47 @@ static void pair_receiver(void *p)
 	}
 }
 
+/* System calls: a fiber blocks in read() inside gofiber_syscall_enter/exit
+ * or through gofiber_run_blocking while the fibers it started report to the
+ * main thread, which writes to the pipe only after their reports. */
+#define SYSCALL_ROUNDS 200
+#define SYSCALL_HELPERS 4
+static int pfd[2];
+static chan_t *reports;
+
+static void reporter(void *p)
+{
+	long v = (long)(intptr_t)p;
+
+	CHECK(chan_send(reports, &v) == 0, "report");
+}
+
+static void blocking_read(void *p)
+{
+	char c;
+
+	(void)p;
+	CHECK(read(pfd[0], &c, 1) == 1, "read");
+}
+
+static void syscall_fiber(void *p)
+{
+	gofiber_group_t *g = p;
+	static atomic_long round;
+	bool via_pool = atomic_fetch_add(&round, 1) & 1;
+
+	if (!via_pool)
+		CHECK(gofiber_syscall_enter() == 0, "enter");
+	for (intptr_t i = 0; i < SYSCALL_HELPERS; i++)
+		CHECK(gofiber_go(g, reporter, (void *)i) == 0, "go");
+	if (via_pool) {
+		CHECK(gofiber_run_blocking(blocking_read, NULL) == 0, "run_blocking");
+	} else {
+		blocking_read(NULL);
+		CHECK(gofiber_syscall_exit() == 0, "exit");
+	}
+}
+
 static void sched_phases(gofiber_group_t *g)
 {
 	for (int r = 0; r < ROUNDS; r++) {
@@ -199,6 +241,24 @@ static void sched_phases(gofiber_group_t *g)
 	for (int i = 0; i < PAIRS; i++)
 		chan_unref(pair_c[i]);
 	printf("pairs: %d fiber pairs, %d messages each, deadlines racing\n", PAIRS, PAIR_MSGS);
+
+	CHECK(pipe(pfd) == 0, "pipe");
+	reports = chan_new(sizeof(long), SYSCALL_HELPERS);
+	for (int r = 0; r < SYSCALL_ROUNDS; r++) {
+		long v;
+		bool ok;
+
+		CHECK(gofiber_go(g, syscall_fiber, g) == 0, "go");
+		for (int i = 0; i < SYSCALL_HELPERS; i++)
+			CHECK(chan_recv(reports, &v, &ok) == 0 && ok, "reports");
+		CHECK(write(pfd[1], "x", 1) == 1, "write");
+		CHECK(gofiber_group_wait(g) == 0, "wait");
+	}
+	chan_unref(reports);
+	close(pfd[0]);
+	close(pfd[1]);
+	printf("syscalls: %d rounds, a fiber blocked in read() while %d others report\n",
+	       SYSCALL_ROUNDS, SYSCALL_HELPERS);
 }
 
 int main(void)
