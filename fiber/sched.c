@@ -9,11 +9,11 @@
  * - Slots and threads (Go's P and M).  There are nslots worker slots
  *   (GOFIBER_WORKERS or the online cores), each with a run queue
  *   (fiber/runq.h).  A worker thread runs fibers only while it holds a
- *   slot; a slot is held by at most one thread, or idle (on S.pidle).
- *   Threads without a slot sleep on S.midle.  A thread in a blocking system
+ *   slot; a slot is held by at most one thread, or idle (on W.pidle).
+ *   Threads without a slot sleep on W.midle.  A thread in a blocking system
  *   call (gofiber_syscall_enter) holds no slot: it gave it away, so that
  *   nslots threads at most run fibers at once.
- * - S.life (the worker service's lock, rank 57) guards the global queue, the
+ * - W.life (the worker service's lock, rank 57) guards the global queue, the
  *   idle slot and idle thread lists, the thread count, and the decision of
  *   a thread to exit.  npidle and nspinning are also atomics, read without
  *   it to decide cheaply whether to wake anybody.
@@ -47,8 +47,8 @@
  *   linger ends.  Exit (the service's rule, service/service.h): a thread
  *   without a slot exits once idle for LINGER_NS while no fiber lives, or
  *   while more threads exist than slots (spares left by system calls);
- *   decided under S.life, so that gofiber_go (which counts its fiber in
- *   S.live before taking S.life) either is seen or finds a thread to wake
+ *   decided under W.life, so that gofiber_go (which counts its fiber in
+ *   W.live before taking W.life) either is seen or finds a thread to wake
  *   or creates one.  The thread whose exit finds no fiber wakes one idle
  *   thread so that it rechecks: no worker outlives the fibers by more than
  *   the linger (godiag_threads counts them until gosvc__leave_locked).
@@ -104,7 +104,7 @@ struct gofiber__p {
 	struct gofiber__runq q;
 	uint32_t id;
 	uint32_t schedtick;      /* owner only */
-	struct gofiber__p *link; /* S.pidle; under S.life */
+	struct gofiber__p *link; /* W.pidle; under W.life */
 } __attribute__((aligned(64)));
 
 /* A worker thread (Go's M). */
@@ -113,13 +113,13 @@ struct gofiber__m {
 	struct gofiber__p *p;      /* the slot it holds; the thread's own */
 	bool spinning;             /* the thread's own (counted in nspinning) */
 	uint64_t rng;              /* victim order; the thread's own */
-	/* Hand-over: written under S.life by the waker before the release
+	/* Hand-over: written under W.life by the waker before the release
 	 * store of wake = 1; read by the thread after its acquire load. */
 	_Atomic uint32_t wake; /* futex: 0 asleep (or about to), 1 woken */
 	struct gofiber__p *nextp;
 	bool nextspin;
-	struct gofiber__m *link; /* S.midle; under S.life */
-	bool idle;               /* on S.midle; under S.life */
+	struct gofiber__m *link; /* W.midle; under W.life */
+	bool idle;               /* on W.midle; under W.life */
 	/* The scheduler context for the sanitizers (fiber/sanitize.h). */
 	void *tsan, *asan_fake;
 	const void *stack_lo;
@@ -145,37 +145,37 @@ static struct {
 	_Atomic long live; /* fibers started, not ended */
 	/* Statistics for tests (relaxed). */
 	_Atomic uint64_t wakes, steals, threads_started;
-} S = {.life = PTHREAD_MUTEX_INITIALIZER};
+} W = {.life = PTHREAD_MUTEX_INITIALIZER};
 
 /* The worker threads, as a service: lazy start, idle exit, counted. */
 static struct gosvc svc =
-	GOSVC_INIT(&S.life, GOWAIT_LOCKRANK_FIBER_LIFE, GODIAG_THREAD_FIBER, LINGER_NS, false);
+	GOSVC_INIT(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE, GODIAG_THREAD_FIBER, LINGER_NS, false);
 
 static _Atomic uint64_t last_id;
 
 static void lock(void)
 {
-	gowait__mutex_lock(&S.life, GOWAIT_LOCKRANK_FIBER_LIFE);
+	gowait__mutex_lock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
 }
 
 static void unlock(void)
 {
-	gowait__mutex_unlock(&S.life, GOWAIT_LOCKRANK_FIBER_LIFE);
+	gowait__mutex_unlock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
 }
 
-/* ---- the global queue and the idle lists (under S.life) ---- */
+/* ---- the global queue and the idle lists (under W.life) ---- */
 
 static void gq_put_locked(struct gofiber *f)
 {
 	f->next = NULL;
-	if (S.gq_tail)
-		S.gq_tail->next = f;
+	if (W.gq_tail)
+		W.gq_tail->next = f;
 	else
-		S.gq_head = f;
-	S.gq_tail = f;
+		W.gq_head = f;
+	W.gq_tail = f;
 	/* relaxed: a hint read outside the lock; the fiber itself is handed
 	 * over by the lock. */
-	atomic_store_explicit(&S.gq_n, atomic_load_explicit(&S.gq_n, memory_order_relaxed) + 1,
+	atomic_store_explicit(&W.gq_n, atomic_load_explicit(&W.gq_n, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 }
 
@@ -191,14 +191,14 @@ static void gq_put_list_locked(struct gofiber *list)
 
 static struct gofiber *gq_pop_locked(void)
 {
-	struct gofiber *f = S.gq_head;
+	struct gofiber *f = W.gq_head;
 
 	if (f) {
-		S.gq_head = f->next;
-		if (!S.gq_head)
-			S.gq_tail = NULL;
-		atomic_store_explicit(&S.gq_n,
-				      atomic_load_explicit(&S.gq_n, memory_order_relaxed) - 1,
+		W.gq_head = f->next;
+		if (!W.gq_head)
+			W.gq_tail = NULL;
+		atomic_store_explicit(&W.gq_n,
+				      atomic_load_explicit(&W.gq_n, memory_order_relaxed) - 1,
 				      memory_order_relaxed);
 	}
 	return f;
@@ -207,7 +207,7 @@ static struct gofiber *gq_pop_locked(void)
 static bool gq_maybe(void)
 {
 	/* seq_cst: read in the spinner's re-check (see the top). */
-	return atomic_load_explicit(&S.gq_n, memory_order_seq_cst) != 0;
+	return atomic_load_explicit(&W.gq_n, memory_order_seq_cst) != 0;
 }
 
 /* Go's globrunqget: one fiber to run, and up to half of what is left (at
@@ -218,11 +218,11 @@ static struct gofiber *gq_get_locked(struct gofiber__p *p, bool batch)
 
 	if (!f || !batch)
 		return f;
-	long n = atomic_load_explicit(&S.gq_n, memory_order_relaxed) / (long)S.nslots + 1;
+	long n = atomic_load_explicit(&W.gq_n, memory_order_relaxed) / (long)W.nslots + 1;
 
 	if (n > (long)GOFIBER__RUNQ / 2)
 		n = GOFIBER__RUNQ / 2;
-	for (; n > 0 && S.gq_head; n--) {
+	for (; n > 0 && W.gq_head; n--) {
 		struct gofiber *g = gq_pop_locked();
 
 		if (!gofiber__runq_put(&p->q, g)) {
@@ -235,26 +235,26 @@ static struct gofiber *gq_get_locked(struct gofiber__p *p, bool batch)
 
 static void pidle_put_locked(struct gofiber__p *p)
 {
-	p->link = S.pidle;
-	S.pidle = p;
+	p->link = W.pidle;
+	W.pidle = p;
 	/* seq_cst: read by readiers deciding to wake (see the top). */
-	atomic_fetch_add_explicit(&S.npidle, 1, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&W.npidle, 1, memory_order_seq_cst);
 }
 
 static struct gofiber__p *pidle_get_locked(void)
 {
-	struct gofiber__p *p = S.pidle;
+	struct gofiber__p *p = W.pidle;
 
 	if (p) {
-		S.pidle = p->link;
-		atomic_fetch_sub_explicit(&S.npidle, 1, memory_order_seq_cst);
+		W.pidle = p->link;
+		atomic_fetch_sub_explicit(&W.npidle, 1, memory_order_seq_cst);
 	}
 	return p;
 }
 
 static void midle_remove_locked(struct gofiber__m *m)
 {
-	for (struct gofiber__m **at = &S.midle; *at; at = &(*at)->link)
+	for (struct gofiber__m **at = &W.midle; *at; at = &(*at)->link)
 		if (*at == m) {
 			*at = m->link;
 			m->idle = false;
@@ -266,18 +266,18 @@ static void *worker_main(void *arg);
 
 /*
  * Go's startm: give slot @p to an idle thread or to a new one, spinning or
- * not.  Under S.life.  An idle thread is taken off S.midle and handed the
+ * not.  Under W.life.  An idle thread is taken off W.midle and handed the
  * slot here, and returned in *@wake for the caller to wake_m() after it
- * released S.life (else the woken thread would at once block on S.life).
+ * released W.life (else the woken thread would at once block on W.life).
  * Returns 0 or pthread_create's error (then @p is idle again and the
  * spinning count undone).
  */
 static int start_m_locked(struct gofiber__p *p, bool spinning, struct gofiber__m **wake)
 {
-	struct gofiber__m *m = S.midle;
+	struct gofiber__m *m = W.midle;
 
 	if (m) {
-		S.midle = m->link;
+		W.midle = m->link;
 		m->idle = false;
 		m->nextp = p;
 		m->nextspin = spinning;
@@ -301,17 +301,17 @@ static int start_m_locked(struct gofiber__p *p, bool spinning, struct gofiber__m
 	if (err) {
 		pidle_put_locked(p);
 		if (spinning)
-			atomic_fetch_sub_explicit(&S.nspinning, 1, memory_order_seq_cst);
+			atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst);
 		return err;
 	}
-	S.nm++;
-	atomic_fetch_add_explicit(&S.threads_started, 1, memory_order_relaxed);
+	W.nm++;
+	atomic_fetch_add_explicit(&W.threads_started, 1, memory_order_relaxed);
 	return 0;
 }
 
 /*
  * The futex wake of a thread that start_m_locked handed a slot, made after
- * S.life is released.  The thread may have seen wake == 1 already (it
+ * W.life is released.  The thread may have seen wake == 1 already (it
  * rechecks after a timeout), run, and be asleep again or even gone: a late
  * FUTEX_WAKE on its word is then a spurious wake-up that its loop absorbs,
  * or a wake on memory that no sleeper uses (harmless, as every futex sleeper
@@ -321,11 +321,11 @@ static void wake_m(struct gofiber__m *m)
 {
 	if (m) {
 		gowait__futex_wake(&m->wake, 1);
-		atomic_fetch_add_explicit(&S.wakes, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&W.wakes, 1, memory_order_relaxed);
 	}
 }
 
-/* Go's wakep, under S.life: a spinning thread if a slot is idle and nobody
+/* Go's wakep, under W.life: a spinning thread if a slot is idle and nobody
  * spins.  Returns the thread for wake_m() after the unlock. */
 static struct gofiber__m *wakep_locked(void)
 {
@@ -333,29 +333,29 @@ static struct gofiber__m *wakep_locked(void)
 	struct gofiber__m *m = NULL;
 
 	/* seq_cst: the Dekker pair with a spinner's decrement and re-check. */
-	if (atomic_load_explicit(&S.npidle, memory_order_seq_cst) == 0 ||
-	    atomic_load_explicit(&S.nspinning, memory_order_seq_cst) != 0 ||
-	    !atomic_compare_exchange_strong_explicit(&S.nspinning, &zero, 1, memory_order_seq_cst,
+	if (atomic_load_explicit(&W.npidle, memory_order_seq_cst) == 0 ||
+	    atomic_load_explicit(&W.nspinning, memory_order_seq_cst) != 0 ||
+	    !atomic_compare_exchange_strong_explicit(&W.nspinning, &zero, 1, memory_order_seq_cst,
 						     memory_order_relaxed))
 		return NULL;
 	struct gofiber__p *p = pidle_get_locked();
 
 	if (!p) {
-		atomic_fetch_sub_explicit(&S.nspinning, 1, memory_order_seq_cst);
+		atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst);
 		return NULL;
 	}
 	(void)start_m_locked(p, true, &m); /* on failure the others run it later */
 	return m;
 }
 
-/* Go's wakep, taking S.life only when a wake is due. */
+/* Go's wakep, taking W.life only when a wake is due. */
 static void wakep(void)
 {
 	/* seq_cst: a readier's put (release, and this seq_cst load) against a
 	 * spinner's decrement and re-check (see the top). */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&S.npidle, memory_order_seq_cst) == 0 ||
-	    atomic_load_explicit(&S.nspinning, memory_order_seq_cst) != 0)
+	if (atomic_load_explicit(&W.npidle, memory_order_seq_cst) == 0 ||
+	    atomic_load_explicit(&W.nspinning, memory_order_seq_cst) != 0)
 		return;
 	lock();
 	struct gofiber__m *w = wakep_locked();
@@ -539,16 +539,16 @@ static uint32_t rng_next(struct gofiber__m *m)
 static struct gofiber *steal(struct gofiber__m *m, bool take_next)
 {
 	struct gofiber__p *p = m->p;
-	uint32_t n = S.nslots, start = rng_next(m) % n;
+	uint32_t n = W.nslots, start = rng_next(m) % n;
 
 	for (uint32_t i = 0; i < n; i++) {
-		struct gofiber__p *v = &S.slots[(start + i) % n];
+		struct gofiber__p *v = &W.slots[(start + i) % n];
 		struct gofiber *got[GOFIBER__RUNQ / 2];
 		uint32_t k;
 
 		if (v == p || !(k = gofiber__runq_grab(&v->q, got, take_next)))
 			continue;
-		atomic_fetch_add_explicit(&S.steals, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&W.steals, 1, memory_order_relaxed);
 		for (uint32_t j = 0; j + 1 < k; j++)
 			(void)gofiber__runq_put(&p->q, got[j]); /* ours was empty */
 		return got[k - 1];
@@ -562,8 +562,8 @@ static bool work_visible(void)
 {
 	if (gq_maybe())
 		return true;
-	for (uint32_t i = 0; i < S.nslots; i++)
-		if (!gofiber__runq_empty(&S.slots[i].q))
+	for (uint32_t i = 0; i < W.nslots; i++)
+		if (!gofiber__runq_empty(&W.slots[i].q))
 			return true;
 	return false;
 }
@@ -582,7 +582,7 @@ static void stop_spinning(struct gofiber__m *m)
 		return;
 	m->spinning = false;
 	/* seq_cst: see the top. */
-	if (atomic_fetch_sub_explicit(&S.nspinning, 1, memory_order_seq_cst) == 1 && work_visible())
+	if (atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst) == 1 && work_visible())
 		wakep();
 }
 
@@ -618,11 +618,11 @@ top:;
 	/* Spin (steal) if fewer than half the busy slots have a spinner
 	 * (Go's limit), or if we were woken spinning. */
 	if (!m->spinning) {
-		uint32_t busy = S.nslots - atomic_load_explicit(&S.npidle, memory_order_relaxed);
+		uint32_t busy = W.nslots - atomic_load_explicit(&W.npidle, memory_order_relaxed);
 
-		if (2 * atomic_load_explicit(&S.nspinning, memory_order_relaxed) < busy) {
+		if (2 * atomic_load_explicit(&W.nspinning, memory_order_relaxed) < busy) {
 			m->spinning = true;
-			atomic_fetch_add_explicit(&S.nspinning, 1, memory_order_seq_cst);
+			atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
 		}
 	}
 	if (m->spinning) {
@@ -659,7 +659,7 @@ top:;
 		/* The delicate dance (Go's words): drop the spinning count
 		 * first, then look again everywhere (see the top). */
 		m->spinning = false;
-		atomic_fetch_sub_explicit(&S.nspinning, 1, memory_order_seq_cst);
+		atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst);
 		if (work_visible()) {
 			lock();
 			struct gofiber__p *q = pidle_get_locked();
@@ -668,7 +668,7 @@ top:;
 			if (q) {
 				m->p = q;
 				m->spinning = true;
-				atomic_fetch_add_explicit(&S.nspinning, 1, memory_order_seq_cst);
+				atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
 				goto top;
 			}
 		}
@@ -686,7 +686,7 @@ static void finish(struct gofiber *f)
 	gofiber__tsan_destroy(f->tsan);
 	gofiber__stack_put(&s);
 	/* release: pairs with the exiting thread's acquire (stop_m). */
-	atomic_fetch_sub_explicit(&S.live, 1, memory_order_release);
+	atomic_fetch_sub_explicit(&W.live, 1, memory_order_release);
 }
 
 /* Run @f on @m until it parks, yields, requeues or ends. */
@@ -741,13 +741,13 @@ static void run(struct gofiber__m *m, struct gofiber *f)
 
 /*
  * A thread without a slot: sleep until handed one (true, m->p set), or
- * decide to exit (false, S.life HELD: the caller leaves the service).
+ * decide to exit (false, W.life HELD: the caller leaves the service).
  *
- * Whoever wakes an idle thread first takes it off S.midle under S.life, then
+ * Whoever wakes an idle thread first takes it off W.midle under W.life, then
  * stores wake = 1 (release): so a thread that loads 1 (acquire) owns m->nextp
- * (a slot, or NULL: "recheck", from an exiting thread) without S.life.  A
- * thread whose sleep timed out takes S.life and finds itself still on
- * S.midle (it removes itself) or taken off (then wake is 1 already).
+ * (a slot, or NULL: "recheck", from an exiting thread) without W.life.  A
+ * thread whose sleep timed out takes W.life and finds itself still on
+ * W.midle (it removes itself) or taken off (then wake is 1 already).
  */
 static bool stop_m(struct gofiber__m *m)
 {
@@ -764,29 +764,29 @@ static bool stop_m(struct gofiber__m *m)
 			lock();
 		}
 		/* A slot free and work waiting: take it. */
-		if (S.gq_head && S.pidle) {
+		if (W.gq_head && W.pidle) {
 			m->p = pidle_get_locked();
 			unlock();
 			return true;
 		}
 		int64_t wake = GOWAIT_FOREVER;
 		/* acquire: pairs with finish()'s release decrement. */
-		bool nofibers = atomic_load_explicit(&S.live, memory_order_acquire) == 0;
+		bool nofibers = atomic_load_explicit(&W.live, memory_order_acquire) == 0;
 
-		if ((nofibers || S.nm > S.nslots) &&
-		    gosvc__idle_expired_locked(&svc, &idle_since, &wake) && !S.gq_head) {
-			S.nm--;
+		if ((nofibers || W.nm > W.nslots) &&
+		    gosvc__idle_expired_locked(&svc, &idle_since, &wake) && !W.gq_head) {
+			W.nm--;
 			/* Let an idle thread recheck: the last fiber's end may
 			 * have found it asleep without a linger. */
-			struct gofiber__m *o = S.midle;
+			struct gofiber__m *o = W.midle;
 
 			if (o) {
-				S.midle = o->link;
+				W.midle = o->link;
 				o->idle = false;
 				o->nextp = NULL;
 				/* release: as start_m_locked's. */
 				atomic_store_explicit(&o->wake, 1, memory_order_release);
-				gowait__futex_wake(&o->wake, 1); /* under S.life: o stays */
+				gowait__futex_wake(&o->wake, 1); /* under W.life: o stays */
 			}
 			return false;
 		}
@@ -794,12 +794,12 @@ static bool stop_m(struct gofiber__m *m)
 
 		if (dl != INT64_MAX && (wake < 0 || dl < wake))
 			wake = dl;
-		m->link = S.midle;
-		S.midle = m;
+		m->link = W.midle;
+		W.midle = m;
 		m->idle = true;
 		m->nextp = NULL;
 		/* relaxed: the hand-over is a waker's release store of 1, made
-		 * after it took m off S.midle under S.life (after this). */
+		 * after it took m off W.midle under W.life (after this). */
 		atomic_store_explicit(&m->wake, 0, memory_order_relaxed);
 		unlock();
 		bool woken = false;
@@ -815,7 +815,7 @@ static bool stop_m(struct gofiber__m *m)
 				continue;
 			}
 			/* Taken off meanwhile: the waker is done (it held
-			 * S.life), wake is 1. */
+			 * W.life), wake is 1. */
 			(void)atomic_load_explicit(&m->wake, memory_order_acquire);
 			unlock();
 		}
@@ -867,7 +867,7 @@ static void *worker_main(void *arg)
 				break; /* gave its slot away (a system call) */
 		}
 	}
-	/* S.life held (stop_m): done with S before the leave. */
+	/* W.life held (stop_m): done with S before the leave. */
 	cur_m = NULL;
 	gofiber__overflow_thread_fini(alt);
 	free(m);
@@ -892,7 +892,7 @@ int gofiber_syscall_enter(void)
 	struct gofiber__m *w = NULL;
 
 	lock();
-	if (!gofiber__runq_empty(&p->q) || S.gq_head || gofiber__dl_earliest() != INT64_MAX)
+	if (!gofiber__runq_empty(&p->q) || W.gq_head || gofiber__dl_earliest() != INT64_MAX)
 		(void)start_m_locked(p, false, &w);
 	else
 		pidle_put_locked(p);
@@ -942,16 +942,16 @@ static void runtime_init(void)
 {
 	uint32_t n = workers_wanted();
 
-	S.slots = aligned_alloc(64, n * sizeof *S.slots);
-	if (!S.slots) {
+	W.slots = aligned_alloc(64, n * sizeof *W.slots);
+	if (!W.slots) {
 		fputs("gochan: fiber runtime: out of memory for the worker slots\n", stderr);
 		abort();
 	}
-	memset(S.slots, 0, n * sizeof *S.slots);
-	S.nslots = n;
+	memset(W.slots, 0, n * sizeof *W.slots);
+	W.nslots = n;
 	for (uint32_t i = n; i-- > 0;) {
-		S.slots[i].id = i;
-		pidle_put_locked(&S.slots[i]); /* before any thread: no lock needed */
+		W.slots[i].id = i;
+		pidle_put_locked(&W.slots[i]); /* before any thread: no lock needed */
 	}
 	gofiber__overflow_install();
 	gowait__record_set_fiber_slot(rec_slot);
@@ -981,9 +981,9 @@ int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
 	f->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
 	gofiber__ctx_make(&f->ctx, lo, (size_t)((char *)f - lo), fiber_main, f);
 
-	/* relaxed: the exiting thread reads live under S.life, after which
-	 * we take S.life (below, or in ready) and see its decision. */
-	atomic_fetch_add_explicit(&S.live, 1, memory_order_relaxed);
+	/* relaxed: the exiting thread reads live under W.life, after which
+	 * we take W.life (below, or in ready) and see its decision. */
+	atomic_fetch_add_explicit(&W.live, 1, memory_order_relaxed);
 	if (g)
 		gofiber__group_add(g);
 	struct gofiber__m *m = cur_m;
@@ -997,20 +997,20 @@ int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
 	struct gofiber__m *w = NULL;
 
 	lock();
-	if (S.nm == 0) {
+	if (W.nm == 0) {
 		struct gofiber__p *p = pidle_get_locked();
 		uint32_t zero = 0;
 		bool spin = atomic_compare_exchange_strong_explicit(
-			&S.nspinning, &zero, 1, memory_order_seq_cst, memory_order_relaxed);
+			&W.nspinning, &zero, 1, memory_order_seq_cst, memory_order_relaxed);
 		int err = p ? start_m_locked(p, spin, &w) : EAGAIN;
 
 		if (!p && spin)
-			atomic_fetch_sub_explicit(&S.nspinning, 1, memory_order_seq_cst);
+			atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst);
 		if (err) {
 			unlock();
 			if (g)
 				gofiber__group_done(g);
-			atomic_fetch_sub_explicit(&S.live, 1, memory_order_relaxed);
+			atomic_fetch_sub_explicit(&W.live, 1, memory_order_relaxed);
 			gofiber__tsan_destroy(f->tsan);
 			gofiber__stack_put(&s);
 			return err;
@@ -1044,8 +1044,8 @@ uint64_t gofiber_id(void)
 
 void gofiber__sched_stats(struct gofiber__sched_stats *st)
 {
-	st->workers = S.nslots;
-	st->wakes = atomic_load_explicit(&S.wakes, memory_order_relaxed);
-	st->steals = atomic_load_explicit(&S.steals, memory_order_relaxed);
-	st->threads_started = atomic_load_explicit(&S.threads_started, memory_order_relaxed);
+	st->workers = W.nslots;
+	st->wakes = atomic_load_explicit(&W.wakes, memory_order_relaxed);
+	st->steals = atomic_load_explicit(&W.steals, memory_order_relaxed);
+	st->threads_started = atomic_load_explicit(&W.threads_started, memory_order_relaxed);
 }

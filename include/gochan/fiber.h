@@ -1,6 +1,6 @@
 /*
  * gochan/fiber.h - goroutines: fibers that gochan's channels, select and
- * fiber groups park and ready in user space (issue 18, milestone 1).
+ * fiber groups park and ready in user space (issue 18, milestone 2).
  *
  *   Go                                        gochan
  *   var wg sync.WaitGroup; wg.Go(f)           gofiber_group_t *g = gofiber_group_new();
@@ -13,18 +13,59 @@
  * program that never starts a fiber has no worker thread, no signal
  * handler, and pays one predictable branch per blocking operation.
  *
- * The runtime (milestone 1).  ONE worker thread runs every fiber, started by
- * the first gofiber_go() and exiting 50 ms after the last fiber ended
- * (counted by godiag_threads() as a "fiber" thread while it lives).  Fibers
- * are cooperative: a fiber runs until it blocks in gochan (a channel
- * operation, a select, gofiber_group_wait), yields, or returns.  There is
- * no preemption: a fiber that computes for long without one of those holds
- * up every other fiber; call gofiber_yield() in long loops.  A fiber never
- * moves to another thread, so errno, _Thread_local variables and the signal
- * mask are those of the worker thread; errno is saved and restored per fiber
- * at every switch (a fiber reads the errno it left), other thread-local
- * state is shared by all fibers (do not keep a thread-local value across a
- * blocking call and expect it unchanged).
+ * The runtime (milestone 2: M:N).  Fibers run on worker threads, at most
+ * GOFIBER_WORKERS at once: the environment variable of that name, read once
+ * at the first gofiber_go() (a positive number), else the number of online
+ * CPUs.  Each worker has its own run queue; a worker without work steals
+ * half of another's; the fiber that a fiber just readied (a channel
+ * hand-off) or started runs next on the same worker, as in Go.  Idle
+ * workers sleep and are woken only when there is work for them (Go's
+ * spinning rule: readying N fibers wakes at most one thread per worker);
+ * worker threads are started as needed and exit 50 ms after they were last
+ * needed once no fiber lives (counted by godiag_threads() as "fiber"
+ * threads while they live; none outlives the fibers by more than that).
+ * Fibers are cooperative: a fiber runs until it blocks in gochan (a channel
+ * operation, a select, gofiber_group_wait, gofiber_run_blocking), yields,
+ * or returns.  There is no preemption: a fiber that computes for long
+ * without one of those holds up the fibers queued on its worker until
+ * another worker steals them, and with every worker busy so, every fiber;
+ * call gofiber_yield() in long loops.
+ *
+ * Threads: errno and _Thread_local.  A fiber may resume on another thread
+ * after ANY switch (a blocking gochan call, gofiber_yield,
+ * gofiber_syscall_exit), so:
+ *   - errno is saved and restored per fiber at every switch: a fiber reads
+ *     the errno it left, through a fresh read.  But a compiler may keep
+ *     errno's address (or the thread pointer) in a register across a call
+ *     within one function (__errno_location is declared const; GCC PR 26461;
+ *     no flag prevents it), and after a migration that address is the old
+ *     thread's.  So in a function that runs on a fiber, do not use errno
+ *     both before and after a blocking gochan call: read or set it in a
+ *     separate non-inlined function, or set it only after the call (the
+ *     usual pattern, a system call followed by a read of errno with no
+ *     gochan call between them, is safe).
+ *   - The same holds for the program's own _Thread_local variables: a
+ *     value read before a switch may belong to another thread after it, and
+ *     an address taken before it certainly may.  Keep per-fiber state in
+ *     the fiber's own memory (its argument, its stack), not in thread-locals.
+ *   - The signal mask is the worker thread's, inherited from whichever
+ *     thread started that worker (one that readied a fiber); block signals
+ *     before the first gofiber_go() to keep them off every worker, and do
+ *     not change the mask on a fiber.
+ * gochan's own thread-local state is never read across a switch on a fiber
+ * (the fiber runtime reads its own after each switch in fresh calls; the
+ * wait layer's per-thread record and spin budget serve threads only, a
+ * fiber's record is its own; select's per-thread random state is read only
+ * before the park).
+ *
+ * Blocking system calls.  A fiber that calls read(), a mutex wait or any
+ * other blocking call blocks its worker thread, and the fibers queued on
+ * that worker wait (others steal them only if their workers run dry).  Wrap
+ * the call in gofiber_syscall_enter()/gofiber_syscall_exit() (the worker's
+ * queue goes to another thread, which is started if needed, while this one
+ * blocks), or run it with gofiber_run_blocking() (on a thread of the pool;
+ * the fiber parks meanwhile).  A call that waits for a gochan operation of
+ * another fiber to happen must use one of these, or it may wait forever.
  *
  * What parks a fiber (and not its thread): chan_send/chan_recv and their
  * _until forms, chan_select (select {} included), receiving from a timer's
@@ -32,8 +73,7 @@
  * gofiber_group_wait.  Everything else that blocks blocks the worker thread,
  * and with it every fiber, until it returns: gowg_wait and the thread
  * groups' waits, the timer and context functions that wait by themselves,
- * the poller, mutexes, and every blocking system call (milestone 3 adds a
- * way out).  A fiber and a thread may use one channel at once, on either
+ * the poller, mutexes, and every blocking system call (see above).  A fiber and a thread may use one channel at once, on either
  * side; a fiber blocked on a thread (or the other way round) is woken by the
  * counterpart's operation, with the same memory ordering as between threads
  * (gochan/chan.h).  A fiber blocked in gochan is listed by godiag_dump()
@@ -65,8 +105,9 @@
  * them about every switch (__tsan_switch_to_fiber,
  * __sanitizer_start/finish_switch_fiber), so both run over fiber programs
  * without false reports (ASan's detect_stack_use_after_return then costs
- * tens of KiB of fake stack per fiber).  Debuggers see only the worker
- * thread and the fiber running on it (a gdb script: milestone 3).
+ * tens of KiB of fake stack per fiber).  Each worker thread has its own
+ * alternate signal stack for the overflow report.  Debuggers see only the
+ * worker threads and the fibers running on them (a gdb script: milestone 3).
  */
 #ifndef GOCHAN_FIBER_H
 #define GOCHAN_FIBER_H
@@ -95,11 +136,13 @@ gofiber_group_t *gofiber_group_new(void);
 /**
  * gofiber_go - start fn(arg) as a new fiber (Go's `go fn(arg)`), counted by
  * group @g until fn returns (NULL @g: counted by nothing, like a bare Go
- * `go`).  Callable from a thread or a fiber; starts the worker thread if none
- * runs.  The new fiber runs later, never inside this call (from a fiber: not
- * before the caller blocks or yields).  Returns 0, EINVAL (NULL @fn), ENOMEM
- * (no stack could be mapped), EAGAIN (the worker thread could not be
- * started); on an error fn never runs and @g is unchanged.  Never blocks.
+ * `go`).  Callable from a thread or a fiber; starts a worker thread if none
+ * runs.  The new fiber runs later, never inside this call: from a fiber it
+ * runs next on the caller's worker once the caller blocks or yields (Go's
+ * runnext), unless an idle worker takes it first; from a thread, on any
+ * worker.  Returns 0, EINVAL (NULL @fn), ENOMEM (no stack could be mapped),
+ * EAGAIN (no worker thread runs and none could be started); on an error fn
+ * never runs and @g is unchanged.  Never blocks.
  * Ordering: everything before gofiber_go() happens before fn starts.
  * A fiber must return from fn to end (no pthread_exit, no longjmp out).
  */
@@ -122,8 +165,10 @@ int gofiber_group_wait(gofiber_group_t *g);
 int gofiber_group_free(gofiber_group_t *g);
 
 /**
- * gofiber_yield - Go's runtime.Gosched(): on a fiber, let every other
- * runnable fiber run once, then continue; on a thread, sched_yield().
+ * gofiber_yield - Go's runtime.Gosched(): on a fiber, let the other
+ * runnable fibers of its worker run once (it goes to the back of the
+ * worker's queue; it may continue on another worker), then continue; on a
+ * thread, sched_yield().
  * Returns 0.  No memory ordering of its own.
  */
 int gofiber_yield(void);
