@@ -757,11 +757,16 @@ static bool stop_m(struct gofiber__m *m)
 
 	lock();
 	for (;;) {
-		/* Fibers due: this thread expires them into the global queue. */
+		/* Fibers due: this thread expires them into the global queue
+		 * and takes a slot for them itself (below), rather than waking
+		 * another idle thread (expire(NULL) would).  The heap's lock is
+		 * a leaf, never taken under W.life: release it around. */
 		if (gofiber__dl_earliest() <= chan_now()) {
 			unlock();
-			expire(NULL);
+			struct gofiber *due = gofiber__dl_expire(chan_now());
+
 			lock();
+			gq_put_list_locked(due);
 		}
 		/* A slot free and work waiting: take it. */
 		if (W.gq_head && W.pidle) {
