@@ -79,6 +79,7 @@
 #include "wait/clock.h"
 #include "wait/futex.h"
 #include "wait/park.h"
+#include "wait/yield.h"
 
 #include <urcu/arch.h>
 
@@ -94,6 +95,16 @@
  * is still looking.  Time, not iterations: PAUSE costs vary tenfold. */
 #ifndef GOFIBER_SPIN_NS
 #define GOFIBER_SPIN_NS 20000
+#endif
+/* The first part of the spin is PAUSE; after it the spinner yields between
+ * its looks (wait/yield.h's gate: it stops when yields come back late), so
+ * that a thread it waits for on the same CPU (a thread readying fibers, the
+ * other end of a thread-fiber hand-off) gets the CPU: a pure 20 us PAUSE
+ * spin made every thread-fiber round trip cost the whole budget whenever
+ * the two shared a CPU (pingpong_thread_fiber 30-54 us against 5-7 us with
+ * one worker that slept at once, bench/results/fiber-mn.txt). */
+#ifndef GOFIBER_PAUSE_NS
+#define GOFIBER_PAUSE_NS 2000
 #endif
 /* How long a thief waits before taking a running slot's runnext (Go sleeps
  * 3 us): the owner is usually about to run it. */
@@ -641,9 +652,13 @@ top:;
 				if (gq_maybe() || gofiber__dl_earliest() <= now)
 					goto top;
 			}
-			for (int i = 0; i < 64; i++)
-				caa_cpu_relax();
 			now = chan_now();
+			if (now - start < GOFIBER_PAUSE_NS) {
+				for (int i = 0; i < 64; i++)
+					caa_cpu_relax();
+			} else if (!gowait__yield(now)) {
+				break; /* yields come back late: sleep */
+			}
 		} while (now - start < GOFIBER_SPIN_NS);
 	}
 	/* Nothing: give the slot back, unless the global queue has work. */
