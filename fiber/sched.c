@@ -87,22 +87,24 @@
 #define FAIR_TICKS 61      /* Go's schedtick % 61: the global queue's turn */
 #define STEAL_PASSES 4     /* Go's stealTries */
 #define MAX_SLOTS 1024
-/* How long a spinning thread keeps looking for work before it gives its
- * slot back and sleeps.  While it spins, readies wake nobody (the spinning
- * rule): a wake of a thread asleep on another CPU costs the waker a system
- * call and the wakee ~20 us on these VMs (docs/runtime-notes), many times a
- * fiber hand-off, so a burst of readies is better served by a thread that
- * is still looking.  Time, not iterations: PAUSE costs vary tenfold. */
+/*
+ * How long a spinning thread keeps looking for work (after its first round
+ * of STEAL_PASSES) before it gives its slot back and sleeps: PAUSE for
+ * GOFIBER_PAUSE_NS, then yield between looks (wait/yield.h's gate: it stops
+ * when yields come back late), up to GOFIBER_SPIN_NS in all.  While a
+ * thread spins, readies wake nobody (the spinning rule), so a fiber that
+ * starts or readies fibers in a loop does not pay a FUTEX_WAKE each time.
+ * The yields let a thread that the spinner serves on the same CPU run (a
+ * pure PAUSE spin made every thread-fiber hand-off cost the whole budget,
+ * 30-54 us, when the two shared a CPU).  The trade-off, measured on these
+ * loaded 2-vCPU VMs (bench/results/fiber-mn.txt): against no spin (0, one
+ * round then sleep, as Go's findrunnable), fiber-fiber go+wait and
+ * ping-pong are up to 1.6x faster, thread-fiber hand-offs up to 2x slower,
+ * depending on the load.  Compile-time knobs, for measuring.
+ */
 #ifndef GOFIBER_SPIN_NS
 #define GOFIBER_SPIN_NS 20000
 #endif
-/* The first part of the spin is PAUSE; after it the spinner yields between
- * its looks (wait/yield.h's gate: it stops when yields come back late), so
- * that a thread it waits for on the same CPU (a thread readying fibers, the
- * other end of a thread-fiber hand-off) gets the CPU: a pure 20 us PAUSE
- * spin made every thread-fiber round trip cost the whole budget whenever
- * the two shared a CPU (pingpong_thread_fiber 30-54 us against 5-7 us with
- * one worker that slept at once, bench/results/fiber-mn.txt). */
 #ifndef GOFIBER_PAUSE_NS
 #define GOFIBER_PAUSE_NS 2000
 #endif
@@ -653,13 +655,15 @@ top:;
 					goto top;
 			}
 			now = chan_now();
+			if (now - start >= GOFIBER_SPIN_NS)
+				break;
 			if (now - start < GOFIBER_PAUSE_NS) {
 				for (int i = 0; i < 64; i++)
 					caa_cpu_relax();
 			} else if (!gowait__yield(now)) {
 				break; /* yields come back late: sleep */
 			}
-		} while (now - start < GOFIBER_SPIN_NS);
+		} while (true);
 	}
 	/* Nothing: give the slot back, unless the global queue has work. */
 	lock();
