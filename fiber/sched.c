@@ -99,7 +99,7 @@
  * 30-54 us, when the two shared a CPU).  The trade-off, measured on these
  * loaded 2-vCPU VMs (bench/results/fiber-mn.txt): against no spin (0, one
  * round then sleep, as Go's findrunnable), fiber-fiber go+wait and
- * ping-pong are up to 1.6x faster, thread-fiber hand-offs up to 2x slower,
+ * ping-pong are up to 1.6x faster, thread-fiber hand-offs up to 2.3x slower,
  * depending on the load.  Compile-time knobs, for measuring.
  */
 #ifndef GOFIBER_SPIN_NS
