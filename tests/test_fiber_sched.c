@@ -208,6 +208,95 @@ Test(fiber_sched, the_readied_fiber_runs_next)
 	cr_assert_eq(gofiber_group_free(g), 0);
 }
 
+/* ---- wake-ups: readies cost a futex wake only when a slot is idle and no
+ * thread spins (Go's rule).  With one worker, whose slot is busy with the
+ * readier, readying fibers wakes nobody; with two, a burst of readies from a
+ * thread wakes at most one thread per ready (in practice about one per
+ * idle slot, logged). ---- */
+
+#define BURST 32
+static struct {
+	chan_t *gate;
+	atomic_int started, bad;
+	uint64_t wakes_before, wakes_after;
+} wk;
+
+static void gate_receiver(void *p)
+{
+	long v;
+	bool ok;
+
+	(void)p;
+	atomic_fetch_add(&wk.started, 1);
+	if (chan_recv(wk.gate, &v, &ok) != 0 || ok)
+		atomic_fetch_add(&wk.bad, 1);
+}
+
+static void burst_readier(void *p)
+{
+	gofiber_group_t *g = p;
+	struct gofiber__sched_stats s;
+
+	for (int i = 0; i < BURST; i++)
+		if (gofiber_go(g, gate_receiver, NULL) != 0)
+			atomic_fetch_add(&wk.bad, 1);
+	/* One worker, FIFO behind them: when we run again all have parked. */
+	gofiber_yield();
+	if (atomic_load(&wk.started) != BURST)
+		atomic_fetch_add(&wk.bad, 1);
+	gofiber__sched_stats(&s);
+	wk.wakes_before = s.wakes;
+	chan_close(wk.gate); /* readies BURST fibers onto this busy slot */
+	gofiber__sched_stats(&s);
+	wk.wakes_after = s.wakes;
+}
+
+Test(fiber_sched, readies_on_a_busy_single_worker_wake_nobody)
+{
+	gofiber_group_t *g = gofiber_group_new(), *r = gofiber_group_new();
+
+	workers("1");
+	wk.gate = chan_new(sizeof(long), 0);
+	cr_assert(g && r && wk.gate);
+	cr_assert_eq(gofiber_go(r, burst_readier, g), 0);
+	cr_assert_eq(gofiber_group_wait(r), 0);
+	cr_assert_eq(gofiber_group_wait(g), 0);
+	expect_workers(1);
+	cr_expect_eq(atomic_load(&wk.bad), 0);
+	cr_expect_eq(wk.wakes_after, wk.wakes_before, "%llu futex wakes for %d readies",
+		     (unsigned long long)(wk.wakes_after - wk.wakes_before), BURST);
+	chan_unref(wk.gate);
+	cr_assert_eq(gofiber_group_free(g), 0);
+	cr_assert_eq(gofiber_group_free(r), 0);
+}
+
+Test(fiber_sched, a_burst_of_readies_wakes_at_most_one_thread_each)
+{
+	gofiber_group_t *g = gofiber_group_new();
+	struct gofiber__sched_stats s;
+
+	workers("2");
+	wk.gate = chan_new(sizeof(long), 0);
+	cr_assert(g && wk.gate);
+	for (int i = 0; i < BURST; i++)
+		cr_assert_eq(gofiber_go(g, gate_receiver, NULL), 0);
+	while (godiag_blocked() < BURST) /* all parked (an event, not a time) */
+		sched_yield();
+	gofiber__sched_stats(&s);
+	wk.wakes_before = s.wakes;
+	cr_assert_eq(chan_close(wk.gate), 0);
+	cr_assert_eq(gofiber_group_wait(g), 0);
+	gofiber__sched_stats(&s);
+	expect_workers(2);
+	cr_expect_eq(atomic_load(&wk.bad), 0);
+	cr_expect_leq(s.wakes - wk.wakes_before, BURST);
+	cr_log_info("fiber_sched: %d fibers readied by a thread's close: %llu futex wakes "
+		    "(%u workers)\n",
+		    BURST, (unsigned long long)(s.wakes - wk.wakes_before), s.workers);
+	chan_unref(wk.gate);
+	cr_assert_eq(gofiber_group_free(g), 0);
+}
+
 /* ---- all workers gone after the fibers (the leak check of this suite also
  * checks it after every test) ---- */
 
