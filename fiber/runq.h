@@ -112,8 +112,9 @@ static inline struct gofiber *gofiber__runq_put_next(struct gofiber__runq *q, st
 	return atomic_exchange_explicit(&q->runnext, f, memory_order_acq_rel);
 }
 
-/* Whether the queue looks empty (racy: a hint for thieves and wake-ups). */
-static inline bool gofiber__runq_empty(struct gofiber__runq *q)
+/* Whether the ring looks empty, and (@with_next) runnext too (racy: a hint
+ * for thieves and wake-ups). */
+static inline bool gofiber__runq_empty(struct gofiber__runq *q, bool with_next)
 {
 	/* seq_cst: the idle worker's re-check after it stopped spinning (the
 	 * Dekker pair with a readier's put and its read of the spinning count,
@@ -121,7 +122,8 @@ static inline bool gofiber__runq_empty(struct gofiber__runq *q)
 	uint32_t h = atomic_load_explicit(&q->head, memory_order_seq_cst);
 	uint32_t t = atomic_load_explicit(&q->tail, memory_order_seq_cst);
 
-	return t == h && atomic_load_explicit(&q->runnext, memory_order_seq_cst) == NULL;
+	return t == h &&
+	       (!with_next || atomic_load_explicit(&q->runnext, memory_order_seq_cst) == NULL);
 }
 
 /*

@@ -569,14 +569,20 @@ static struct gofiber *steal(struct gofiber__m *m, bool take_next)
 	return NULL;
 }
 
-/* Whether any run queue or the global queue holds a fiber (racy; seq_cst
- * loads: the re-checks of the spinning rule, see the top). */
+/*
+ * Whether the global queue or any slot's ring holds a fiber (racy; seq_cst
+ * loads: the re-checks of the spinning rule, see the top).  Not runnext: a
+ * fiber there was readied by the fiber running on that slot, whose thread
+ * runs it as soon as that fiber blocks, so nothing is lost by leaving it;
+ * counting it kept a spinner from ever sleeping while two fibers ping-pong
+ * on another worker (their runnext is full half the time).
+ */
 static bool work_visible(void)
 {
 	if (gq_maybe())
 		return true;
 	for (uint32_t i = 0; i < W.nslots; i++)
-		if (!gofiber__runq_empty(&W.slots[i].q))
+		if (!gofiber__runq_empty(&W.slots[i].q, false))
 			return true;
 	return false;
 }
@@ -916,7 +922,7 @@ int gofiber_syscall_enter(void)
 	struct gofiber__m *w = NULL;
 
 	lock();
-	if (!gofiber__runq_empty(&p->q) || W.gq_head || gofiber__dl_earliest() != INT64_MAX)
+	if (!gofiber__runq_empty(&p->q, true) || W.gq_head || gofiber__dl_earliest() != INT64_MAX)
 		(void)start_m_locked(p, false, &w);
 	else
 		pidle_put_locked(p);
