@@ -1,8 +1,7 @@
 /*
  * bench/fiber_bench.c - what a fiber costs (issue 18): go + wait of an empty
- * task and unbuffered ping-pong between fibers on the M:N scheduler
- * (GOFIBER_WORKERS workers, default the cores; milestone 2) and, for
- * comparison in the same run, across a fiber and a thread.
+ * task and unbuffered ping-pong, with fibers on the one worker of milestone
+ * 1 and, for comparison in the same run, across a fiber and a thread.
  * No Go twin yet (bench/go/ has Go's group and ping-pong cases).
  *
  * Cases (bench/bench.h's protocol; ns_per_op is per task or per round trip):
