@@ -28,7 +28,9 @@
  *   spins: it looks for work everywhere (global queue, stealing); when it
  *   finds some it stops spinning and, if it was the last spinner, wakes
  *   the next one.  So a burst of N readies costs at most min(N, nslots)
- *   futex wakes.  A spinner that gives up decrements nspinning FIRST and
+ *   futex wakes as long as the woken threads are still looking (each wake
+ *   takes an idle slot; a slot comes back only when its thread finds
+ *   nothing).  A spinner that gives up decrements nspinning FIRST and
  *   then looks at every run queue and the global queue again (seq_cst: the
  *   Dekker pair with a readier's put and its load of nspinning), so that
  *   work put while it spun is never left without a thread.

@@ -20,7 +20,8 @@
  * half of another's; the fiber that a fiber just readied (a channel
  * hand-off) or started runs next on the same worker, as in Go.  Idle
  * workers sleep and are woken only when there is work for them (Go's
- * spinning rule: readying N fibers wakes at most one thread per worker);
+ * spinning rule: a burst of N readies wakes at most min(N, workers)
+ * threads while the woken ones are still looking for work);
  * worker threads are started as needed and exit 50 ms after they were last
  * needed once no fiber lives (counted by godiag_threads() as "fiber"
  * threads while they live; none outlives the fibers by more than that).
