@@ -572,19 +572,20 @@ static struct gofiber *steal(struct gofiber__m *m, bool take_next)
 }
 
 /*
- * Whether the global queue or any slot's ring holds a fiber (racy; seq_cst
- * loads: the re-checks of the spinning rule, see the top).  Not runnext: a
- * fiber there was readied by the fiber running on that slot, whose thread
- * runs it as soon as that fiber blocks, so nothing is lost by leaving it;
- * counting it kept a spinner from ever sleeping while two fibers ping-pong
- * on another worker (their runnext is full half the time).
+ * Whether the global queue or any slot's run queue, its runnext included,
+ * holds a fiber (racy; seq_cst loads: the re-checks of the spinning rule,
+ * see the top).  runnext counts: a fiber there belongs to the fiber running
+ * on that slot, which may compute for long without blocking; if no spinner
+ * came back for it, it would wait that long (tokio #4941's stall; a version
+ * that skipped runnext here hung tests/test_fiber_sched.c's stealing test
+ * under qemu, where one round of looking outlasts the spin budget).
  */
 static bool work_visible(void)
 {
 	if (gq_maybe())
 		return true;
 	for (uint32_t i = 0; i < W.nslots; i++)
-		if (!gofiber__runq_empty(&W.slots[i].q, false))
+		if (!gofiber__runq_empty(&W.slots[i].q, true))
 			return true;
 	return false;
 }
@@ -651,12 +652,18 @@ top:;
 
 		do {
 			for (int pass = 0; pass < STEAL_PASSES; pass++) {
-				/* runnext only in the last pass, and after a
-				 * grace: a fiber just readied by a running fiber
-				 * belongs to its worker first. */
-				bool next =
-					pass == STEAL_PASSES - 1 && now - start >= RUNNEXT_GRACE_NS;
+				/* runnext only in the last pass, and only after a
+				 * grace (Go sleeps 3 us): a fiber just readied by
+				 * a running fiber belongs to its worker first.
+				 * Every round has that pass, whatever the budget:
+				 * a round that skipped it could give up with the
+				 * fiber left behind a worker that computes. */
+				bool next = pass == STEAL_PASSES - 1;
 
+				if (next)
+					while ((now = chan_now()) - start < RUNNEXT_GRACE_NS)
+						for (int i = 0; i < 64; i++)
+							caa_cpu_relax();
 				if ((f = steal(m, next)))
 					return f;
 				if (gq_maybe() || gofiber__dl_earliest() <= now)
