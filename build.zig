@@ -208,6 +208,7 @@ pub fn build(b: *Build) void {
     for (search.srcs) |src| gcc_step.dependOn(&gccCompileCheck(b, src, &.{}, &.{search.include}).step);
 
     benchSteps(p);
+    bugsTableStep(p);
 }
 
 // ---- install: libgochan.a, libgochan.so.X.Y.Z (SONAME libgochan.so.X), headers,
@@ -322,7 +323,49 @@ fn testStep(p: Project) *Build.Step {
         .runner_timeout = runner_timeout,
         .program_timeout = program_timeout,
     });
+    addBugsCheck(p.ctx, step, test_lib, "");
     return step;
+}
+
+// ---- the bug catalogue (tests/bugs/, issue 19): one program of all the
+// bugs, built against @lib and run once in its checking mode (`bugs check`:
+// each bug's forced schedule must manifest, its fix must hold), so that the
+// catalogue's oracles cannot rot.  Well under a second.
+fn addBugsCheck(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, name_prefix: []const u8) void {
+    const b = ctx.b;
+    const srcs = listFiles(b, "tests/bugs", "", ".c");
+    if (srcs.len == 0) return;
+    const mod = addExeModule(ctx, srcs, .{ .sanitize_c = .full });
+    mod.linkLibrary(lib);
+    const exe = b.addExecutable(.{ .name = b.fmt("{s}bugs", .{name_prefix}), .root_module = mod });
+    step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "test" } } }).step);
+    const run = runWithTimeout(b, program_timeout, b.fmt("run {s}bugs check", .{name_prefix}));
+    run.addArtifactArg(exe);
+    run.addArg("check");
+    step.dependOn(&run.step);
+}
+
+// ---- bugs-table: the "plain threads with GOCHAN_CHAOS" columns of issue 19's
+// table: every bug of tests/bugs/ run unforced without chaos and under 20
+// seeds (`bugs table`; BUGS_ARGS adds options, e.g. "-n 5000 -t 5").
+fn bugsTableStep(p: Project) void {
+    const b = p.ctx.b;
+    const step = b.step("bugs-table", "The bug catalogue (tests/bugs/) on plain threads, with and without GOCHAN_CHAOS: failures per 1,000 runs and per second (bugs table)");
+    const srcs = listFiles(b, "tests/bugs", "", ".c");
+    if (srcs.len == 0) return;
+    var bctx = p.ctx;
+    bctx.optimize = .ReleaseFast;
+    const lib = addLib(bctx, .{ .name = "gochan-bugs", .linkage = .static, .sanitize_c = .off });
+    const mod = addExeModule(bctx, srcs, .{ .sanitize_c = .off });
+    mod.linkLibrary(lib);
+    const exe = b.addExecutable(.{ .name = "bugs", .root_module = mod });
+    step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "bench" } } }).step);
+    const run = b.addSystemCommand(&.{ "sh", "-c", "uptime; exec \"$0\" table $BUGS_ARGS" });
+    run.addArtifactArg(exe);
+    run.setName("bugs table");
+    run.has_side_effects = true;
+    run.stdio = .inherit;
+    step.dependOn(&run.step);
 }
 
 // ---- test-arm64: the same runner and stress programs cross-built for
@@ -373,6 +416,7 @@ fn debugTestStep(p: Project) *Build.Step {
         .name_prefix = "debug-",
         .extra_flags = &debug_flags,
     });
+    addBugsCheck(p.ctx, step, debug_lib, "debug-");
     return step;
 }
 
@@ -450,6 +494,7 @@ fn gccCheckStep(p: Project) *Build.Step {
         p.ctx.lib_srcs,                            p.tests,
         p.stress,                                  p.fuzz,
         listFiles(b, "fuzz", "replay_main", ".c"), p.bench,
+        listFiles(b, "tests/bugs", "", ".c"),
     };
     for (groups) |g| for (g) |src| step.dependOn(&gccCompileCheck(b, src, &.{}, &.{}).step);
     // The examples are user code: the strict warnings users turn on.
