@@ -695,10 +695,10 @@ fn layersCheckStep(p: Project) *Build.Step {
     return scriptStep(p.ctx.b, "layers-check", "The include graph of the library's modules (scripts/include-graph.py): no cycle, no private header of another module, wait/ on nothing above it", &.{ "python3", "scripts/include-graph.py", "--check" }, .required);
 }
 
-// ---- docs-check: every file path and C identifier that docs/design.md
-// cites in backticks exists in the tree (scripts/check-doc-refs.py).
+// ---- docs-check: every file path and C identifier that docs/design.md and
+// docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py).
 fn docsCheckStep(p: Project) *Build.Step {
-    return scriptStep(p.ctx.b, "docs-check", "Every path and C identifier docs/design.md cites in backticks exists in the tree (scripts/check-doc-refs.py)", &.{ "python3", "scripts/check-doc-refs.py", "docs/design.md" }, .required);
+    return scriptStep(p.ctx.b, "docs-check", "Every path and C identifier docs/design.md and docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py)", &.{ "python3", "scripts/check-doc-refs.py", "docs/design.md", "docs/design-bubble.md" }, .required);
 }
 
 // ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).
