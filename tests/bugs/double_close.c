@@ -70,8 +70,9 @@ int bug_double_close(struct bug_env *e)
 	}
 	bug_join(e);
 	if (started == 2)
-		result = atomic_load_explicit(&r.double_closes, memory_order_relaxed) ? BUG_MANIFESTED
-										     : BUG_CLEAN;
+		result = atomic_load_explicit(&r.double_closes, memory_order_relaxed)
+				 ? BUG_MANIFESTED
+				 : BUG_CLEAN;
 out:
 	bug_barrier_free(&r.checked);
 	if (r.once)

@@ -60,7 +60,8 @@ int bug_leak_early_return(struct bug_env *e)
 	}
 	/* fetch(ctx) */
 	int v;
-	CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(r.ch, &v, NULL), CHAN_RECV(ctx_done(r.ctx), NULL, NULL));
+	CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(r.ch, &v, NULL),
+		    CHAN_RECV(ctx_done(r.ctx), NULL, NULL));
 	bug_gate_open(r.returned);
 
 	int stuck = bug_settle(e);

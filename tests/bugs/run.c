@@ -170,8 +170,9 @@ static int run_child(const char *name, long n, double secs, bool fixed, unsigned
 	char nbuf[32], tbuf[32], chaos[64];
 	snprintf(nbuf, sizeof(nbuf), "%ld", n);
 	snprintf(tbuf, sizeof(tbuf), "%.3f", secs);
-	char *argv[] = {"bugs", "run", (char *)name, "-n", nbuf, "-t", tbuf,
-			fixed ? "--fixed" : NULL, NULL};
+	char *argv[] = {"bugs", "run", (char *)name, "-n", nbuf, "-t", tbuf, NULL, NULL};
+	if (fixed)
+		argv[7] = "--fixed";
 
 	size_t ne = 0;
 	while (environ[ne])
@@ -216,8 +217,8 @@ static int run_child(const char *name, long n, double secs, bool fixed, unsigned
 		long runs, failures, first;
 		double s;
 		char bname[64];
-		if (sscanf(line, "RESULT %63s runs=%ld failures=%ld first=%ld secs=%lf", bname, &runs,
-			   &failures, &first, &s) == 5) {
+		if (sscanf(line, "RESULT %63s runs=%ld failures=%ld first=%ld secs=%lf", bname,
+			   &runs, &failures, &first, &s) == 5) {
 			if (failures && !t->first)
 				t->first = t->runs + first;
 			t->runs += runs;
@@ -274,9 +275,9 @@ static int cmd_table(const struct opts *o, int argc, char **argv)
 		}
 		for (int s = 1; s <= seeds; s++) {
 			long per = (n + seeds - 1) / seeds;
-			if (run_child(b->name, per, secs / seeds, o->fixed, (unsigned)s, &chaos) != 0) {
-				fprintf(stderr, "bugs: %s: the chaos run, seed %d, failed\n", b->name,
-					s);
+			unsigned seed = (unsigned)s;
+			if (run_child(b->name, per, secs / seeds, o->fixed, seed, &chaos) != 0) {
+				fprintf(stderr, "bugs: %s: chaos seed %d failed\n", b->name, s);
 				return 1;
 			}
 		}

@@ -76,7 +76,8 @@ static void ss_consumer(void *p)
 		}
 		int v;
 		bool ok;
-		switch (CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(high, &v, &ok), CHAN_RECV(low, &v, NULL))) {
+		switch (CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(high, &v, &ok),
+				    CHAN_RECV(low, &v, NULL))) {
 		case 0:
 			if (!ok)
 				high = NULL;

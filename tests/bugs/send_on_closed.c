@@ -62,7 +62,7 @@ int bug_send_on_closed(struct bug_env *e)
 	bug_join(e);
 	if (started == 2)
 		result = atomic_load_explicit(&r.send_epipe, memory_order_relaxed) ? BUG_MANIFESTED
-										  : BUG_CLEAN;
+										   : BUG_CLEAN;
 out:
 	if (r.taken)
 		chan_unref(r.taken);

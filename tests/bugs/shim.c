@@ -162,8 +162,9 @@ int bug_settle(struct bug_env *e)
 				return (int)n1;
 		}
 		if (chan_now() > give_up) {
-			fprintf(stderr, "bug_settle: %ld goroutines alive, %ld parked, after 120 s\n",
-				a1, n1);
+			fprintf(stderr,
+				"bug_settle: %ld goroutines alive, %ld parked, after 120 s\n", a1,
+				n1);
 			godiag_dump(stderr);
 			return -1;
 		}
