@@ -423,7 +423,7 @@ fn debugTestStep(p: Project) *Build.Step {
 // ---- tsan: the library and every stress program under ThreadSanitizer (zig cc)
 fn tsanStep(p: Project) *Build.Step {
     const b = p.ctx.b;
-    const step = b.step("tsan", "Stress programs (tests/stress/*.c) under ThreadSanitizer");
+    const step = b.step("tsan", "Stress programs (tests/stress/*.c) and the bug catalogue check (tests/bugs/) under ThreadSanitizer");
     if (p.stress.len == 0) return step;
     const tsan_lib = addLib(p.ctx, .{ .name = "gochan-tsan", .linkage = .static, .tsan = true });
     for (p.stress) |src| {
@@ -433,6 +433,19 @@ fn tsanStep(p: Project) *Build.Step {
         const run = runWithTimeout(b, program_timeout, b.fmt("tsan {s}", .{stem(src)}));
         run.addArtifactArg(exe);
         // A reported race or deadlock ends the program with a failure.
+        run.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
+        step.dependOn(&run.step);
+    }
+    // The bug catalogue's check (tests/bugs/), 20 times each: its shim and
+    // oracles are threaded code too.
+    const bug_srcs = listFiles(b, "tests/bugs", "", ".c");
+    if (bug_srcs.len > 0) {
+        const mod = addExeModule(p.ctx, bug_srcs, .{ .tsan = true });
+        mod.linkLibrary(tsan_lib);
+        const exe = b.addExecutable(.{ .name = "tsan-bugs", .root_module = mod });
+        const run = runWithTimeout(b, program_timeout, "tsan bugs check");
+        run.addArtifactArg(exe);
+        run.addArgs(&.{ "check", "-n", "20" });
         run.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
         step.dependOn(&run.step);
     }
