@@ -10,14 +10,17 @@
  *   bugs run NAME [-n N] [-t SECONDS] [--fixed] [--fibers]
  *       Up to N unforced runs of one bug in this process (stopping after
  *       SECONDS), under whatever GOCHAN_CHAOS says; prints
- *       "RESULT NAME runs=R failures=F first=K secs=S" (K: the run that
- *       first manifested, 0 if none).
- *   bugs table [-n N] [-t SECONDS] [-s SEEDS] [--fixed] [NAME...]
+ *       "RESULT NAME runs=R failures=F first=K secs=S last=L" (K: the run that
+ *       first manifested, 0 if none; L: 1 if the last run did).
+ *   bugs table [-n N] [-t SECONDS] [-s SEEDS] [-r REPLAYS] [--fixed] [NAME...]
  *       The "plain threads" columns of issue 19's table: for each bug, one
  *       child process `bugs run` without GOCHAN_CHAOS (N runs, SECONDS), then
  *       SEEDS children with GOCHAN_CHAOS=1..SEEDS (N/SEEDS runs and
  *       SECONDS/SEEDS each); a markdown table of runs, failures, runs to the
- *       first failure, failures per 1,000 runs and per second.
+ *       first failure, failures per 1,000 runs and per second.  Then the
+ *       first failing seed is rerun REPLAYS times (default 100): a fresh
+ *       process, the same seed, as many runs as it took; how often that
+ *       last run fails again (issue 19 asks the bubble for 100 of 100).
  *   bugs list
  *
  * GOCHAN_CHAOS is read once when the library loads, hence one process per
@@ -55,6 +58,7 @@ struct opts {
 	long n;
 	double secs;
 	int seeds;
+	int replays; /* table: reruns of the first failing seed; -1: default */
 	bool fixed;
 	enum bug_runtime rt;
 	int first_arg; /* index of the first non-option argument */
@@ -70,6 +74,8 @@ static int parse_opts(int argc, char **argv, int from, struct opts *o)
 			o->secs = atof(argv[++i]);
 		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
 			o->seeds = atoi(argv[++i]);
+		else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
+			o->replays = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--fixed") == 0)
 			o->fixed = true;
 		else if (strcmp(argv[i], "--fibers") == 0)
@@ -138,6 +144,7 @@ static int cmd_run(const struct opts *o, const char *name)
 	int64_t start = chan_now();
 	int64_t stop = o->secs > 0 ? start + (int64_t)(o->secs * 1e9) : INT64_MAX;
 	long runs = 0, failures = 0, first = 0;
+	int last = 0;
 	while (runs < n && chan_now() < stop) {
 		int v = bugs_run_one(b, o->fixed ? BUG_FIX : 0, o->rt);
 		runs++;
@@ -145,12 +152,13 @@ static int cmd_run(const struct opts *o, const char *name)
 			fprintf(stderr, "bugs: %s: run %ld failed\n", name, runs);
 			return 1;
 		}
-		if (v == BUG_MANIFESTED && failures++ == 0)
+		last = v == BUG_MANIFESTED;
+		if (last && failures++ == 0)
 			first = runs;
 	}
 	double secs = (double)(chan_now() - start) / 1e9;
-	printf("RESULT %s runs=%ld failures=%ld first=%ld secs=%.3f\n", name, runs, failures, first,
-	       secs);
+	printf("RESULT %s runs=%ld failures=%ld first=%ld secs=%.3f last=%d\n", name, runs,
+	       failures, first, secs, last);
 	return 0;
 }
 
@@ -163,9 +171,10 @@ struct tally {
 };
 
 /* Run `bugs run NAME -n N -t T [--fixed]` as a child with GOCHAN_CHAOS=
- * @seed (0: unset); add its RESULT to @t.  0 or -1. */
+ * @seed (0: unset); add its RESULT to @t, and say in *@last whether its last
+ * run manifested.  0 or -1. */
 static int run_child(const char *name, long n, double secs, bool fixed, unsigned seed,
-		     struct tally *t)
+		     struct tally *t, int *last)
 {
 	char nbuf[32], tbuf[32], chaos[64];
 	snprintf(nbuf, sizeof(nbuf), "%ld", n);
@@ -217,8 +226,8 @@ static int run_child(const char *name, long n, double secs, bool fixed, unsigned
 		long runs, failures, first;
 		double s;
 		char bname[64];
-		if (sscanf(line, "RESULT %63s runs=%ld failures=%ld first=%ld secs=%lf", bname,
-			   &runs, &failures, &first, &s) == 5) {
+		if (sscanf(line, "RESULT %63s runs=%ld failures=%ld first=%ld secs=%lf last=%d",
+			   bname, &runs, &failures, &first, &s, last) == 6) {
 			if (failures && !t->first)
 				t->first = t->runs + first;
 			t->runs += runs;
@@ -256,9 +265,11 @@ static int cmd_table(const struct opts *o, int argc, char **argv)
 	long n = o->n > 0 ? o->n : 2000;
 	double secs = o->secs > 0 ? o->secs : 2.0;
 	int seeds = o->seeds > 0 ? o->seeds : 20;
+	int replays = o->replays >= 0 ? o->replays : 100;
 	printf("| bug | runs | failures | runs to 1st | per 1000 runs | per s |"
-	       " runs (chaos) | failures | runs to 1st | per 1000 runs | per s | seeds failing |\n");
-	printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	       " runs (chaos) | failures | runs to 1st | per 1000 runs | per s | seeds failing |"
+	       " first failing seed rerun |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (unsigned i = 0; i < bug_catalogue_len; i++) {
 		const struct bug_entry *b = &bug_catalogue[i];
 		if (o->first_arg < argc) {
@@ -269,22 +280,49 @@ static int cmd_table(const struct opts *o, int argc, char **argv)
 				continue;
 		}
 		struct tally plain = {0}, chaos = {0};
-		if (run_child(b->name, n, secs, o->fixed, 0, &plain) != 0) {
+		int last;
+		if (run_child(b->name, n, secs, o->fixed, 0, &plain, &last) != 0) {
 			fprintf(stderr, "bugs: %s: the plain run failed\n", b->name);
 			return 1;
 		}
+		unsigned fail_seed = 0;
+		long fail_run = 0; /* the run of fail_seed's process that failed first */
 		for (int s = 1; s <= seeds; s++) {
-			long per = (n + seeds - 1) / seeds;
+			long per = (n + seeds - 1) / seeds, before = chaos.runs;
+			bool had = chaos.failures > 0;
 			unsigned seed = (unsigned)s;
-			if (run_child(b->name, per, secs / seeds, o->fixed, seed, &chaos) != 0) {
+			if (run_child(b->name, per, secs / seeds, o->fixed, seed, &chaos, &last) !=
+			    0) {
 				fprintf(stderr, "bugs: %s: chaos seed %d failed\n", b->name, s);
 				return 1;
 			}
+			if (!had && chaos.failures > 0) {
+				fail_seed = seed;
+				fail_run = chaos.first - before;
+			}
+		}
+		/* Does the first failing seed fail again?  A fresh process with
+		 * that seed, the same number of runs: does its last run fail? */
+		int again = 0;
+		for (int r = 0; fail_seed && r < replays; r++) {
+			struct tally scratch = {0};
+			if (run_child(b->name, fail_run, 0, o->fixed, fail_seed, &scratch, &last) !=
+			    0) {
+				fprintf(stderr, "bugs: %s: rerun of seed %u failed\n", b->name,
+					fail_seed);
+				return 1;
+			}
+			again += last;
 		}
 		printf("| %s |", b->name);
 		print_tally(&plain);
 		print_tally(&chaos);
-		printf(" %d/%d |\n", chaos.seeds_failing, seeds);
+		printf(" %d/%d |", chaos.seeds_failing, seeds);
+		if (fail_seed && replays > 0)
+			printf(" %d/%d (seed %u, run %ld) |\n", again, replays, fail_seed,
+			       fail_run);
+		else
+			printf(" - |\n");
 		fflush(stdout);
 	}
 	return 0;
@@ -292,7 +330,7 @@ static int cmd_table(const struct opts *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {0};
+	struct opts o = {.replays = -1};
 	const char *cmd = argc > 1 ? argv[1] : "check";
 	if (parse_opts(argc, argv, argc > 1 ? 2 : 1, &o) != 0)
 		return 2;
