@@ -143,7 +143,7 @@ struct bench_go_fiber {
 	void *arg;
 };
 
-static void bench_go_fiber_main(void *p)
+static inline void bench_go_fiber_main(void *p)
 {
 	struct bench_go_fiber s = *(struct bench_go_fiber *)p;
 
@@ -316,7 +316,7 @@ struct bench_fiber_case {
 	int64_t ns;
 };
 
-static void bench_fiber_case_main(void *p)
+static inline void bench_fiber_case_main(void *p)
 {
 	struct bench_fiber_case *r = (struct bench_fiber_case *)p;
 
