@@ -194,8 +194,10 @@ typedef struct bench_start {
 	pthread_barrier_t ready, go;
 	/* bench_fibers: the same two steps with channels.  Each worker
 	 * decrements left (acq_rel: the last one's decrement sees every
-	 * worker's set-up, and its send on ready_ch passes that on to
-	 * bench_start_go's receive); go_ch is closed to release them all. */
+	 * worker's set-up, and its send on ready_ch, received by
+	 * bench_start_go, passes that on: a channel's send happens before the
+	 * receive); closing go_ch releases them all. */
+	int n;
 	atomic_int left;
 	chan_t *ready_ch, *go_ch;
 } bench_start_t;
@@ -203,6 +205,7 @@ typedef struct bench_start {
 static inline void bench_start_init(bench_start_t *s, int nthreads)
 {
 	if (bench_fibers) {
+		s->n = nthreads;
 		atomic_init(&s->left, nthreads);
 		BENCH_CHECK((s->ready_ch = chan_new(0, 1)) && (s->go_ch = chan_new(0, 0)));
 		return;
@@ -237,7 +240,7 @@ static inline int64_t bench_start_go(bench_start_t *s)
 	if (bench_fibers) {
 		bool ok;
 
-		if (atomic_load_explicit(&s->left, memory_order_acquire) > 0) { /* none: no worker */
+		if (s->n > 0) { /* the last worker's "all ready" */
 			BENCH_OK(chan_recv(s->ready_ch, NULL, &ok));
 			BENCH_CHECK(ok);
 		}
