@@ -35,9 +35,9 @@
 #include <gochan/fiber.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -165,8 +165,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fiber_fanout: %s\n", strerror(err));
 		return 1;
 	}
-	fprintf(stderr, "fiber_fanout: %ld fibers parked: RSS %.1f MiB (%.2f KiB per fiber), %ld mappings (vm.max_map_count %ld)\n",
-		f.parked, f.rss_mib, f.rss_mib * 1024.0 / (double)(f.n ? f.n : 1), f.maps, f.max_maps);
+	fprintf(stderr,
+		"fiber_fanout: %ld fibers parked: RSS %.1f MiB (%.2f KiB per fiber), %ld mappings (vm.max_map_count %ld)\n",
+		f.parked, f.rss_mib, f.rss_mib * 1024.0 / (double)(f.n ? f.n : 1), f.maps,
+		f.max_maps);
 	printf("fibers parked on one channel: %ld\n", f.parked);
 	printf("mappings below vm.max_map_count: %s\n",
 	       f.max_maps < 0 || (f.maps >= 0 && f.maps < f.max_maps) ? "yes" : "no");
