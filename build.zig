@@ -13,7 +13,7 @@
 //! Steps (`zig build -l` lists them): install (default), test, debug-test,
 //! tsan, asan, fuzz-replay, fuzz-short, gcc-check, cxx-check, examples,
 //! zig-consumer, version-check, symbols-check, install-check, tsan-consumer,
-//! man-check, libuv-example, layers-check, docs-check, test-arm64, test-all,
+//! man-check, libuv-example, layers-check, docs-check, gdb-fibers, test-arm64, test-all,
 //! demo, bench, bench-bin.
 //!
 //! What configuring needs.  Only the library's own dependencies (liburcu
@@ -181,14 +181,16 @@ pub fn build(b: *Build) void {
     const debug_step = debugTestStep(p);
     const layers_step = layersCheckStep(p);
     const docs_step = docsCheckStep(p);
+    const gdb_step = gdbFibersStep(p);
 
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + debug-test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + layers-check + docs-check + test-arm64");
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + debug-test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + layers-check + docs-check + gdb-fibers + test-arm64");
     for ([_]*Build.Step{
         fuzz_short_step, gcc_step,     cxx_step,           test_step,          tsan_step,
         asan.asan,       asan.replay,  examples_step,      consumer_step,      version_step,
         arm64_step,      symbols_step, install_check_step, tsan_consumer_step, man_step,
         libuv_step,      debug_step,   layers_step,        docs_step,          b.getInstallStep(),
+        gdb_step,
     }) |s| all_step.dependOn(s);
 
     // ---- the main job: the search service (search/build_search.zig) makes
@@ -712,6 +714,13 @@ fn layersCheckStep(p: Project) *Build.Step {
 // docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py).
 fn docsCheckStep(p: Project) *Build.Step {
     return scriptStep(p.ctx.b, "docs-check", "Every path and C identifier docs/design.md and docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py)", &.{ "python3", "scripts/check-doc-refs.py", "docs/design.md", "docs/design-bubble.md" }, .required);
+}
+
+// ---- gdb-fibers: scripts/gdb/gochan-fibers.py (`info fibers`, `fiber bt`)
+// run for real under gdb -batch over two fiber examples stopped at a
+// breakpoint (scripts/gdb/check-gdb-fibers.sh checks the listing).
+fn gdbFibersStep(p: Project) *Build.Step {
+    return scriptStep(p.ctx.b, "gdb-fibers", "scripts/gdb/gochan-fibers.py under gdb -batch: examples/fiber_fanout and fiber_sieve stopped at a breakpoint, `info fibers` and `fiber bt` checked (scripts/gdb/check-gdb-fibers.sh)", &.{ "bash", "scripts/gdb/check-gdb-fibers.sh" }, .if_present);
 }
 
 // ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).
