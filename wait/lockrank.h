@@ -27,7 +27,9 @@
  *                                                      context lock held)
  *   40   channel lock (c->lock)     wait/lock.h        ctx->mu (chan_close of
  *        (also fiber/group.c's                         Done), t->send_mu
- *        group lock, a leaf)                           (delivery, clearing),
+ *        group lock, and wait/                         (delivery, clearing),
+ *        word.c's bucket locks:                        afterfunc_mu (timer/
+ *        leaves)                                       func.c's last wake),
  *                                                      g.mu (the poller closes
  *                                                      a fired watch's
  *                                                      channel), and, in
