@@ -103,7 +103,7 @@ int gowait__word_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline,
 	cds_list_add_tail(&w.node, &b->q);
 	gowait__unlock(&b->lock);
 
-	int ret = gowait__park_wait(&w.p, deadline, site);
+	int ret = gowait__park_wait_long(&w.p, deadline, site);
 
 	if (ret == ETIMEDOUT) {
 		/* Abandoned: nobody will complete us, but a waker whose claim
@@ -116,7 +116,7 @@ int gowait__word_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline,
 		gowait__unlock(&b->lock);
 	}
 	/* ret == 0: the waker unlinked us before its claim, and the
-	 * completion (acquire in gowait__park_wait) ended its use of @w. */
+	 * completion (acquire in the park) ended its use of @w. */
 	return ret;
 }
 

@@ -23,11 +23,14 @@
  *
  * Cost.  A wake with no waiter in the word's bucket makes no system call and
  * takes no lock: one seq_cst fence and one load (wait/word.c).  A waiter is
- * a struct gowait_parker on its stack: a thread spins, yields, then sleeps on
- * its own parker's futex (gowait__park_wait, today's thread speed); a fiber
- * switches away and is readied by the waker (ops->ready).  A waker completes
- * its waiters after releasing the bucket lock, and pays a FUTEX_WAKE only for
- * a thread that really sleeps.
+ * a struct gowait_parker on its stack: a thread sleeps at once on its own
+ * parker's futex (gowait__park_wait_long: no spin, no yield, as Go's
+ * semacquire; the waits here last, and on 2 CPUs the spin and yield phases
+ * made a thread-pool go+wait 1.5-1.7x slower, while sleeping at once stays
+ * within 2-5% of the raw futex, see
+ * bench/results/2026-12-07-word-wait-2vcpu-loaded.txt); a fiber switches
+ * away and is readied by the waker (ops->ready).  A waker completes its waiters after releasing the bucket
+ * lock, and pays a FUTEX_WAKE only for a thread that really sleeps.
  *
  * Deadlines are exact as for channels: a waiter whose deadline passes either
  * abandons its parker (nobody will complete it) and unlinks itself, or was
