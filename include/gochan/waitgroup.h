@@ -45,11 +45,10 @@
  * waits for it (a Wait that sees zero returns at once).  A WaitGroup may be
  * reused once every Wait of the previous round has returned.
  *
- * Blocking.  gowg_wait() and gowg_wait_until() park the caller as a channel
- * operation does (gochan/chan.h): on a fiber (gochan/fiber.h) they park the
- * fiber and its worker runs other fibers; on a thread they spin and yield
- * for a few microseconds, then sleep on a futex (no polling).  They are
- * woken by the gowg_add()/gowg_done() that brings the counter to zero.
+ * Blocking.  gowg_wait() and gowg_wait_until() park the caller: on a fiber
+ * (gochan/fiber.h) they park the fiber and its worker runs other fibers; on
+ * a thread they sleep on a futex at once (no polling, no spinning).  They
+ * are woken by the gowg_add()/gowg_done() that brings the counter to zero.
  * Neither add nor done ever blocks; a done that reaches zero wakes only if
  * someone is waiting, and makes a FUTEX_WAKE system call only for a waiting
  * thread that really sleeps.  Threads and fibers may wait on, and be woken
