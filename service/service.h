@@ -70,6 +70,7 @@
 #define GOCHAN_SERVICE_SERVICE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -96,6 +97,11 @@ struct gosvc {
 	pthread_cond_t gone; /* broadcast when a thread leaves or a stop is cancelled */
 	pthread_t tid;       /* joinable: the thread */
 	uint64_t started;    /* threads started since the process began */
+	/* Bumped (under *mu) with every broadcast of gone, for the waits made
+	 * on a fiber: they park on it through wait/word.h instead of blocking
+	 * the fiber's worker in the condition wait (service.c,
+	 * gone_wait_locked). */
+	_Atomic uint32_t gone_seq;
 };
 
 #define GOSVC_INIT(mu_, rank_, kind_, linger_ns_, joinable_)                            \

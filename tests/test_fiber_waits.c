@@ -508,6 +508,65 @@ Test(fiber_waits, timer_thread_readies_a_fiber)
 	gotime_timer_free(c.t);
 }
 
+/* gotime_shutdown on a fiber waits (parked) for the timer thread, which is
+ * running a callback that waits for fiber B: the shutdown's wait for the
+ * service thread parks the fiber (service/service.c).  A shutdown has no
+ * deadline, so a blocked worker shows as this test's timeout. */
+struct sd_case {
+	chan_t *started, *go_on;
+	struct gate gate;
+	int rc;
+	gotime_timer_t *t;
+};
+
+static void sd_callback(void *p) /* on the timer thread */
+{
+	struct sd_case *c = p;
+	long v = 1;
+	bool ok;
+
+	(void)chan_send(c->started, &v);
+	(void)chan_recv(c->go_on, &v, &ok);
+}
+
+static void sd_waiter(void *p)
+{
+	struct sd_case *c = p;
+	long v;
+	bool ok;
+
+	cr_expect_eq(chan_recv(c->started, &v, &ok), 0); /* the callback runs */
+	gate_raise(&c->gate);
+	c->rc = gotime_shutdown();
+}
+
+static void sd_releaser(void *p)
+{
+	struct sd_case *c = p;
+	long v = 2;
+
+	gate_pass(&c->gate);
+	cr_expect_eq(chan_send(c->go_on, &v), 0);
+}
+
+Test(fiber_waits, timer_shutdown_parks_the_fiber, .timeout = 60)
+{
+	struct sd_case c = {chan_new(sizeof(long), 1), chan_new(sizeof(long), 0), {0}, -1, NULL};
+	gofiber_group_t *g = gofiber_group_new();
+
+	cr_assert(c.started && c.go_on && g);
+	c.t = gotime_after_func_at(chan_now(), sd_callback, &c);
+	cr_assert(c.t);
+	cr_assert_eq(gofiber_go(g, sd_waiter, &c), 0);
+	cr_assert_eq(gofiber_go(g, sd_releaser, &c), 0);
+	cr_assert_eq(gofiber_group_wait(g), 0);
+	cr_expect_eq(c.rc, 0, "rc %d", c.rc);
+	cr_expect_eq(gotime__threads_live(), 0);
+	gotime_timer_free(c.t);
+	chan_unref(c.started);
+	chan_unref(c.go_on);
+}
+
 /* ---- contexts ---------------------------------------------------------------- */
 
 struct cx_case {

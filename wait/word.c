@@ -51,7 +51,7 @@ struct word_waiter {
 };
 
 struct word_bucket {
-	struct gowait_lock lock; /* rank 40 (wait/lockrank.h), a leaf */
+	struct gowait_lock lock; /* rank 58 (wait/lockrank.h), a leaf */
 	_Atomic uint32_t nwait;  /* see the top; written under lock */
 	struct cds_list_head q;  /* FIFO: queued at the tail, woken from the head */
 } __attribute__((aligned(64)));
@@ -89,7 +89,7 @@ int gowait__word_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline,
 
 	gowait__parker_init(&w.p);
 	w.word = word;
-	gowait__lock(&b->lock);
+	gowait__lock_ranked(&b->lock, GOWAIT_LOCKRANK_WORD);
 	/* Relaxed RMW: b->lock orders it among waiters and wakers that lock;
 	 * the fence orders it against a lock-free waker (see the top). */
 	atomic_fetch_add_explicit(&b->nwait, 1, memory_order_relaxed);
@@ -97,23 +97,23 @@ int gowait__word_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline,
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(word, memory_order_relaxed) != val) {
 		atomic_fetch_sub_explicit(&b->nwait, 1, memory_order_relaxed);
-		gowait__unlock(&b->lock);
+		gowait__unlock_ranked(&b->lock, GOWAIT_LOCKRANK_WORD);
 		return 0;
 	}
 	cds_list_add_tail(&w.node, &b->q);
-	gowait__unlock(&b->lock);
+	gowait__unlock_ranked(&b->lock, GOWAIT_LOCKRANK_WORD);
 
 	int ret = gowait__park_wait_long(&w.p, deadline, site);
 
 	if (ret == ETIMEDOUT) {
 		/* Abandoned: nobody will complete us, but a waker whose claim
 		 * failed may already have unlinked us (and counted us out). */
-		gowait__lock(&b->lock);
+		gowait__lock_ranked(&b->lock, GOWAIT_LOCKRANK_WORD);
 		if (!cds_list_empty(&w.node)) {
 			cds_list_del(&w.node);
 			atomic_fetch_sub_explicit(&b->nwait, 1, memory_order_relaxed);
 		}
-		gowait__unlock(&b->lock);
+		gowait__unlock_ranked(&b->lock, GOWAIT_LOCKRANK_WORD);
 	}
 	/* ret == 0: the waker unlinked us before its claim, and the
 	 * completion (acquire in the park) ended its use of @w. */
@@ -132,7 +132,7 @@ void gowait__word_wake(_Atomic uint32_t *word, int n)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&b->nwait, memory_order_relaxed) == 0)
 		return;
-	gowait__lock(&b->lock);
+	gowait__lock_ranked(&b->lock, GOWAIT_LOCKRANK_WORD);
 	cds_list_for_each_entry_safe(w, tmp, &b->q, node) {
 		if (w->word != word)
 			continue; /* another word of this bucket */
@@ -149,7 +149,7 @@ void gowait__word_wake(_Atomic uint32_t *word, int n)
 		}
 	}
 	*tail = NULL;
-	gowait__unlock(&b->lock);
+	gowait__unlock_ranked(&b->lock, GOWAIT_LOCKRANK_WORD);
 	while (claimed) {
 		w = claimed;
 		claimed = w->claimed; /* before completing: @w may die then */

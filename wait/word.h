@@ -60,8 +60,8 @@ int gowait__word_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline,
 /*
  * gowait__word_wake - wake up to @n (>= 1; INT_MAX: all) agents waiting on
  * @word, oldest first.  Call it after the change of *@word that they wait
- * for.  Never blocks beyond a bucket lock (a leaf, wait/lockrank.h rank 40),
- * callable with any lock of rank below 40 held, from a thread or a fiber;
+ * for.  Never blocks beyond a bucket lock (a leaf, wait/lockrank.h rank 58),
+ * callable with any lock of rank below 58 held, from a thread or a fiber;
  * never reads @word.
  */
 void gowait__word_wake(_Atomic uint32_t *word, int n);
