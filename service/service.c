@@ -45,16 +45,20 @@ static void cv_ready_locked(struct gosvc *s)
 /*
  * The waits for "a thread left or a stop was cancelled": a thread waits in
  * the condition variable s->gone, as it always did; a fiber must not block
- * its worker there, so it parks on s->gone_seq (wait/word.h) with *s->mu
- * released, and every broadcast also bumps that word and wakes its waiters
- * (with no fiber waiting the wake is one fence and one load).  The bump and
- * the fiber's read of the word are both under *s->mu, so a broadcast after
- * that read changes the word before the fiber's compare and wakes it, and
- * one before it is seen by the caller's re-check under *s->mu.
+ * its worker there, so on a fiber_waits service (service.h) it parks on
+ * s->gone_seq (wait/word.h) with *s->mu released (the only lock it holds,
+ * by that service's promise), and every broadcast of such a service also
+ * bumps that word and wakes its waiters (with no fiber waiting the wake is
+ * one fence and one load).  The bump and the fiber's read of the word are
+ * both under *s->mu, so a broadcast after that read changes the word before
+ * the fiber's compare and wakes it, and one before it is seen by the
+ * caller's re-check under *s->mu.
  */
 static void gone_broadcast_locked(struct gosvc *s)
 {
 	pthread_cond_broadcast(&s->gone);
+	if (!s->fiber_waits)
+		return;
 	/* Relaxed: *s->mu orders it against the fiber's read; the wake's own
 	 * fence orders it against the wait (wait/word.h). */
 	atomic_fetch_add_explicit(&s->gone_seq, 1, memory_order_relaxed);
@@ -66,7 +70,7 @@ static void gone_broadcast_locked(struct gosvc *s)
  * ETIMEDOUT; spurious returns happen (callers re-check in a loop). */
 static int gone_wait_locked(struct gosvc *s, int64_t deadline, const void *ra)
 {
-	if (caa_likely(gowait__self() == NULL))
+	if (caa_likely(!s->fiber_waits || gowait__self() == NULL))
 		return gowait__cond_wait_until(&s->gone, s->mu, deadline);
 
 	const struct gowait__site site = {GOWAIT_OP_LIB_WAIT, NULL, NULL, ra};

@@ -27,8 +27,8 @@
 
 struct gotime__state gotime__g = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.svc = GOSVC_INIT(&gotime__g.mu, GOWAIT_LOCKRANK_TIMER_STATE, GODIAG_THREAD_TIMER,
-			  GOTIME_IDLE_LINGER_NS, false),
+	.svc = GOSVC_INIT_FIBER_WAITS(&gotime__g.mu, GOWAIT_LOCKRANK_TIMER_STATE,
+				      GODIAG_THREAD_TIMER, GOTIME_IDLE_LINGER_NS, false),
 };
 
 _Atomic uint32_t gotime__afterfuncs;
