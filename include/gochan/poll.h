@@ -297,8 +297,8 @@ int gopoll_chanfd_free(gopoll_chanfd_t *a);
  * (a watch that has not fired or a hangup context not yet done is
  * registered: nothing is stopped), or EDEADLK (called on the poller thread
  * itself, e.g. from an AfterFunc function that could not get a thread of its
- * own).  A later registration starts a new poller thread.  Its wait for
- * the thread blocks the caller's thread, also on a fiber (gochan/fiber.h).
+ * own).  A later registration starts a new poller thread.  On a fiber its
+ * wait for the thread parks the fiber (gochan/fiber.h).
  */
 int gopoll_shutdown(void);
 

@@ -262,7 +262,7 @@ chan_t *gotime_tick(int64_t d);
  * and Tick channels), or EDEADLK when called from a timer callback.
  * A timer created after it returns starts the thread again.  Blocks until
  * the timer thread finishes the callbacks it is running (which are short);
- * on a fiber it blocks the fiber's worker thread meanwhile (gochan/fiber.h).
+ * on a fiber it parks the fiber meanwhile (gochan/fiber.h).
  * When it returns 0 the timer thread has stopped counting: godiag_threads()
  * no longer includes it (the OS thread itself ends a moment later; it runs
  * no library code but its return).
