@@ -6,7 +6,9 @@
  * retrying a short deadline) and this thread wait on it; every wait must
  * return 0 only after all four dones (checked with the work they publish),
  * and the WaitGroup is freed at once.  Then errgroups whose tasks (threads)
- * are waited for by fibers.  Built for ThreadSanitizer too (zig build
+ * are waited for by fibers.  Then gotime_shutdown on fibers and on this
+ * thread at once, racing with timers that start the timer thread again (a
+ * fiber parks in the shutdown's wait for the thread, service/service.c).  Built for ThreadSanitizer too (zig build
  * tsan): the done's release and the wait's acquire are what orders the
  * work, through the word waiter lists and the fiber switches.
  */
@@ -14,6 +16,7 @@
 #include <gochan/chan.h>
 #include <gochan/fiber.h>
 #include <gochan/group.h>
+#include <gochan/time.h>
 #include <gochan/waitgroup.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -174,10 +177,55 @@ static void errgroups(void)
 	}
 }
 
+/* ---- timer shutdowns on fibers ---- */
+
+#define SD_ROUNDS 300
+
+static atomic_long fired;
+
+static void tick(void *unused)
+{
+	(void)unused;
+	atomic_fetch_add_explicit(&fired, 1, memory_order_relaxed);
+}
+
+static void shutdown_fiber(void *unused)
+{
+	(void)unused;
+	for (int i = 0; i < 4; i++) {
+		gotime_timer_t *t = gotime_after_func_at(chan_now(), tick, NULL);
+		CHECK(t != NULL, "timer");
+		int rc = gotime_shutdown();
+		CHECK(rc == 0 || rc == EBUSY, "fiber shutdown %d", rc);
+		gotime_timer_free(t);
+	}
+}
+
+static void shutdowns(void)
+{
+	for (int i = 0; i < SD_ROUNDS; i++) {
+		gofiber_group_t *g = gofiber_group_new();
+
+		CHECK(g != NULL, "alloc");
+		CHECK(gofiber_go(g, shutdown_fiber, NULL) == 0, "go");
+		CHECK(gofiber_go(g, shutdown_fiber, NULL) == 0, "go");
+		int rc = gotime_shutdown();
+		CHECK(rc == 0 || rc == EBUSY, "thread shutdown %d", rc);
+		CHECK(gofiber_group_wait(g) == 0, "group wait");
+		gofiber_group_free(g);
+	}
+	/* Every timer fired or was freed (stopped), and none runs a thread of
+	 * its own: nothing is pending, so the last shutdown succeeds. */
+	int rc = gotime_shutdown();
+
+	CHECK(rc == 0, "final shutdown %d", rc);
+}
+
 int main(void)
 {
 	waitgroups();
 	errgroups();
+	shutdowns();
 	printf("stress_fiber_waits: %ld checks passed, %ld failed\n", atomic_load(&passed),
 	       atomic_load(&failed));
 	return atomic_load(&failed) == 0 ? 0 : 1;
