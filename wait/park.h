@@ -7,7 +7,10 @@
  * struct gowait_parker on its own stack; its users (chan/waitq.h) put one
  * waiter per channel case beside it, linked into that channel's send or
  * receive queue.  This is Go's g/sudog pair and crossbeam's Context/Entry
- * pair: the parker is the wait layer's, the waiter the channel's.
+ * pair: the parker is the wait layer's, the waiter the channel's.  The
+ * library's other waits (a WaitGroup's, wait/word.h) put theirs in a waiter
+ * list keyed by the word they wait on, and are claimed and completed the
+ * same way.
  *
  * The claim protocol (one CAS decides everything):
  *
@@ -184,5 +187,17 @@ void gowait__complete(struct gowait_parker *p);
  * returns, no dumper reads @site's channels or cases any more.
  */
 int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct gowait__site *site);
+
+/*
+ * gowait__park_wait_long - gowait__park_wait for a wait that is expected to
+ * last (a WaitGroup's, wait/word.h): on a thread it sleeps at once, without
+ * the spin and yield phases, as Go's semacquire parks at once (the spin
+ * pays for a channel hand-off arriving within microseconds; against a task
+ * that runs for a while it only burns CPU the task could use: measured in
+ * bench/results/2026-12-07-word-wait-2vcpu-loaded.txt).  Same results,
+ * protocol and record; a fiber parks as with gowait__park_wait.
+ */
+int gowait__park_wait_long(struct gowait_parker *p, int64_t deadline,
+			   const struct gowait__site *site);
 
 #endif

@@ -43,7 +43,8 @@ import time
 
 import gdb
 
-OPS = {1: "send", 2: "recv", 3: "select", 4: "select {}", 5: "fiber_group_wait"}
+OPS = {1: "send", 2: "recv", 3: "select", 4: "select {}", 5: "fiber_group_wait",
+       6: "waitgroup_wait", 7: "library_wait"}  # wait/record.h enum gowait__op
 
 
 def _static(name, file_suffix):
