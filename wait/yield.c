@@ -109,7 +109,8 @@ bool gowait__yield(int64_t now)
 		 * taken from the clock's low bits (wait/yield.h: so that the
 		 * probes of a steady back-off do not lock onto the phase of a
 		 * periodic load). */
-		atomic_store_explicit(&off_until, after + back - (after & 0xffffff) % (back / 4 + 1),
+		atomic_store_explicit(&off_until,
+				      after + back - (after & 0xffffff) % (back / 4 + 1),
 				      memory_order_relaxed);
 	} else if (back != 0) {
 		/* A probe that came back promptly, or late only because this
