@@ -49,6 +49,21 @@
  *   an address that may already be reused is harmless, since every futex
  *   sleeper in gochan re-checks its word in a loop.
  *
+ * On a machine whose CPUs other processes take (issue 21), the yields stop
+ * while they come back late (wait/yield.h's gate) and a wait that its spin
+ * did not end sleeps on the futex.  crossbeam-channel instead never sleeps
+ * in a capacity-1 hand-off (7-14 futex calls per 200,000 values, beside two
+ * busy loops): it spins and yields, which wins when both threads happen to
+ * run at once (~0.5 us a value) and starves it when they do not (0.1-1.2 ms
+ * a value: a thread that yields in a loop is picked last by the scheduler,
+ * while a woken sleeper is not).  Each gochan hand-off then costs a wake-up
+ * or a yield behind a busy loop, 5-25 us, whichever the gate chooses; which
+ * of the two modes a run lands in depends on where the scheduler put the
+ * pair.  Measured per wait (perf stat of futex calls, yields, context
+ * switches, wake-ups) in bench/results/loaded-2-diagnosis.txt; no spin
+ * floor or yield setting tried there moved gochan's loaded medians beyond
+ * their spread.
+ *
  * The waiting agent.  A parker is waited on by an agent: a thread (agent
  * NULL), or a fiber of a fiber runtime (agent = that runtime's fiber).  Both
  * go through the same two calls, gowait__park_wait and gowait__complete, and
