@@ -13,7 +13,7 @@
 //! Steps (`zig build -l` lists them): install (default), test, debug-test,
 //! tsan, asan, fuzz-replay, fuzz-short, gcc-check, cxx-check, examples,
 //! zig-consumer, version-check, symbols-check, install-check, tsan-consumer,
-//! man-check, libuv-example, layers-check, docs-check, test-arm64, test-all,
+//! man-check, libuv-example, layers-check, docs-check, gdb-fibers, test-arm64, test-all,
 //! demo, bench, bench-bin.
 //!
 //! What configuring needs.  Only the library's own dependencies (liburcu
@@ -181,14 +181,16 @@ pub fn build(b: *Build) void {
     const debug_step = debugTestStep(p);
     const layers_step = layersCheckStep(p);
     const docs_step = docsCheckStep(p);
+    const gdb_step = gdbFibersStep(p);
 
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + debug-test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + layers-check + docs-check + test-arm64");
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + debug-test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + layers-check + docs-check + gdb-fibers + test-arm64");
     for ([_]*Build.Step{
         fuzz_short_step, gcc_step,     cxx_step,           test_step,          tsan_step,
         asan.asan,       asan.replay,  examples_step,      consumer_step,      version_step,
         arm64_step,      symbols_step, install_check_step, tsan_consumer_step, man_step,
         libuv_step,      debug_step,   layers_step,        docs_step,          b.getInstallStep(),
+        gdb_step,
     }) |s| all_step.dependOn(s);
 
     // ---- the main job: the search service (search/build_search.zig) makes
@@ -208,6 +210,7 @@ pub fn build(b: *Build) void {
     for (search.srcs) |src| gcc_step.dependOn(&gccCompileCheck(b, src, &.{}, &.{search.include}).step);
 
     benchSteps(p);
+    bugsTableStep(p);
 }
 
 // ---- install: libgochan.a, libgochan.so.X.Y.Z (SONAME libgochan.so.X), headers,
@@ -322,7 +325,49 @@ fn testStep(p: Project) *Build.Step {
         .runner_timeout = runner_timeout,
         .program_timeout = program_timeout,
     });
+    addBugsCheck(p.ctx, step, test_lib, "");
     return step;
+}
+
+// ---- the bug catalogue (tests/bugs/, issue 19): one program of all the
+// bugs, built against @lib and run once in its checking mode (`bugs check`:
+// each bug's forced schedule must manifest, its fix must hold), so that the
+// catalogue's oracles cannot rot.  Well under a second.
+fn addBugsCheck(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, name_prefix: []const u8) void {
+    const b = ctx.b;
+    const srcs = listFiles(b, "tests/bugs", "", ".c");
+    if (srcs.len == 0) return;
+    const mod = addExeModule(ctx, srcs, .{ .sanitize_c = .full });
+    mod.linkLibrary(lib);
+    const exe = b.addExecutable(.{ .name = b.fmt("{s}bugs", .{name_prefix}), .root_module = mod });
+    step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "test" } } }).step);
+    const run = runWithTimeout(b, program_timeout, b.fmt("run {s}bugs check", .{name_prefix}));
+    run.addArtifactArg(exe);
+    run.addArg("check");
+    step.dependOn(&run.step);
+}
+
+// ---- bugs-table: the "plain threads with GOCHAN_CHAOS" columns of issue 19's
+// table: every bug of tests/bugs/ run unforced without chaos and under 20
+// seeds (`bugs table`; BUGS_ARGS adds options, e.g. "-n 5000 -t 5").
+fn bugsTableStep(p: Project) void {
+    const b = p.ctx.b;
+    const step = b.step("bugs-table", "The bug catalogue (tests/bugs/) on plain threads, with and without GOCHAN_CHAOS: failures per 1,000 runs and per second (bugs table)");
+    const srcs = listFiles(b, "tests/bugs", "", ".c");
+    if (srcs.len == 0) return;
+    var bctx = p.ctx;
+    bctx.optimize = .ReleaseFast;
+    const lib = addLib(bctx, .{ .name = "gochan-bugs", .linkage = .static, .sanitize_c = .off });
+    const mod = addExeModule(bctx, srcs, .{ .sanitize_c = .off });
+    mod.linkLibrary(lib);
+    const exe = b.addExecutable(.{ .name = "bugs", .root_module = mod });
+    step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "bench" } } }).step);
+    const run = b.addSystemCommand(&.{ "sh", "-c", "uptime; exec \"$0\" table $BUGS_ARGS" });
+    run.addArtifactArg(exe);
+    run.setName("bugs table");
+    run.has_side_effects = true;
+    run.stdio = .inherit;
+    step.dependOn(&run.step);
 }
 
 // ---- test-arm64: the same runner and stress programs cross-built for
@@ -373,13 +418,14 @@ fn debugTestStep(p: Project) *Build.Step {
         .name_prefix = "debug-",
         .extra_flags = &debug_flags,
     });
+    addBugsCheck(p.ctx, step, debug_lib, "debug-");
     return step;
 }
 
 // ---- tsan: the library and every stress program under ThreadSanitizer (zig cc)
 fn tsanStep(p: Project) *Build.Step {
     const b = p.ctx.b;
-    const step = b.step("tsan", "Stress programs (tests/stress/*.c) under ThreadSanitizer");
+    const step = b.step("tsan", "Stress programs (tests/stress/*.c) and the bug catalogue check (tests/bugs/) under ThreadSanitizer");
     if (p.stress.len == 0) return step;
     const tsan_lib = addLib(p.ctx, .{ .name = "gochan-tsan", .linkage = .static, .tsan = true });
     for (p.stress) |src| {
@@ -389,6 +435,19 @@ fn tsanStep(p: Project) *Build.Step {
         const run = runWithTimeout(b, program_timeout, b.fmt("tsan {s}", .{stem(src)}));
         run.addArtifactArg(exe);
         // A reported race or deadlock ends the program with a failure.
+        run.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
+        step.dependOn(&run.step);
+    }
+    // The bug catalogue's check (tests/bugs/), 20 times each: its shim and
+    // oracles are threaded code too.
+    const bug_srcs = listFiles(b, "tests/bugs", "", ".c");
+    if (bug_srcs.len > 0) {
+        const mod = addExeModule(p.ctx, bug_srcs, .{ .tsan = true });
+        mod.linkLibrary(tsan_lib);
+        const exe = b.addExecutable(.{ .name = "tsan-bugs", .root_module = mod });
+        const run = runWithTimeout(b, program_timeout, "tsan bugs check");
+        run.addArtifactArg(exe);
+        run.addArgs(&.{ "check", "-n", "20" });
         run.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
         step.dependOn(&run.step);
     }
@@ -450,6 +509,7 @@ fn gccCheckStep(p: Project) *Build.Step {
         p.ctx.lib_srcs,                            p.tests,
         p.stress,                                  p.fuzz,
         listFiles(b, "fuzz", "replay_main", ".c"), p.bench,
+        listFiles(b, "tests/bugs", "", ".c"),
     };
     for (groups) |g| for (g) |src| step.dependOn(&gccCompileCheck(b, src, &.{}, &.{}).step);
     // The examples are user code: the strict warnings users turn on.
@@ -650,10 +710,17 @@ fn layersCheckStep(p: Project) *Build.Step {
     return scriptStep(p.ctx.b, "layers-check", "The include graph of the library's modules (scripts/include-graph.py): no cycle, no private header of another module, wait/ on nothing above it", &.{ "python3", "scripts/include-graph.py", "--check" }, .required);
 }
 
-// ---- docs-check: every file path and C identifier that docs/design.md
-// cites in backticks exists in the tree (scripts/check-doc-refs.py).
+// ---- docs-check: every file path and C identifier that docs/design.md and
+// docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py).
 fn docsCheckStep(p: Project) *Build.Step {
-    return scriptStep(p.ctx.b, "docs-check", "Every path and C identifier docs/design.md cites in backticks exists in the tree (scripts/check-doc-refs.py)", &.{ "python3", "scripts/check-doc-refs.py", "docs/design.md" }, .required);
+    return scriptStep(p.ctx.b, "docs-check", "Every path and C identifier docs/design.md and docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py)", &.{ "python3", "scripts/check-doc-refs.py", "docs/design.md", "docs/design-bubble.md" }, .required);
+}
+
+// ---- gdb-fibers: scripts/gdb/gochan-fibers.py (`info fibers`, `fiber bt`)
+// run for real under gdb -batch over two fiber examples stopped at a
+// breakpoint (scripts/gdb/check-gdb-fibers.sh checks the listing).
+fn gdbFibersStep(p: Project) *Build.Step {
+    return scriptStep(p.ctx.b, "gdb-fibers", "scripts/gdb/gochan-fibers.py under gdb -batch: examples/fiber_fanout and fiber_sieve stopped at a breakpoint, `info fibers` and `fiber bt` checked (scripts/gdb/check-gdb-fibers.sh)", &.{ "bash", "scripts/gdb/check-gdb-fibers.sh" }, .if_present);
 }
 
 // ---- fuzz-short: a bounded libFuzzer run of every harness (CI's share of fuzzing).

@@ -29,17 +29,19 @@ trap 'rm -rf "$TMP"' EXIT
 build() { # $1: source tree, $2: output binary
 	local objs=() src obj
 	mkdir -p "$TMP/obj-$(basename "$2")"
-	for src in "$1"/{chan,select,timer,context,diag,poll,group}/*.c; do
-		[ -e "$src" ] || continue
+	# The library's folders: the one list (build.zig's lib_dirs) through
+	# scripts/lib-srcs.sh, read from the tree being built (a revision
+	# older than the script has its own list).
+	while read -r src; do
 		obj="$TMP/obj-$(basename "$2")/$(echo "${src#"$1"/}" | tr / _).o"
 		# shellcheck disable=SC2086
 		$CC -std=c11 -D_GNU_SOURCE -I"$1/include" -I"$1" $CFLAGS -c "$src" -o "$obj"
 		objs+=("$obj")
-	done
+	done < <(bash "$PWD/scripts/lib-srcs.sh" "$1")
 	ar rcs "$2.a" "${objs[@]}"
 	# shellcheck disable=SC2086
 	$CC -std=c11 -D_GNU_SOURCE -I"$1/include" -I"$1" $CFLAGS "$1/bench/$FAM.c" "$2.a" $URCU \
-		-pthread -o "$2"
+		-pthread -lm -o "$2"
 }
 
 mkdir -p "$TMP/a-src"

@@ -24,12 +24,27 @@
  * "Parallel" cases mirror Go's b.RunParallel: bench_procs() threads share the
  * n operations; that width is $BENCH_PROCS if set, else the number of online
  * CPUs (Go's default GOMAXPROCS), and the Go twins use the same rule.
+ *
+ * Goroutines as fibers (issue 18).  A family whose cases start their
+ * goroutines only through bench_go/bench_go_join, bench_run_threads or
+ * bench_run_parallel, and meet only at the start line below (never a
+ * pthread primitive that blocks), calls bench_main_goroutines() instead of
+ * bench_main(): `prog --impls` then lists "gochan fiber", and with
+ * BENCH_IMPL=fiber every case runs with its goroutines as fibers
+ * (gochan/fiber.h) and its body, Go's benchmark goroutine, on a fiber too,
+ * printing impl=fiber (bench/run.sh's fiber column, BENCH_FIBER=1).  The
+ * start line is then made of channels (a pthread barrier would block the
+ * fiber runtime's worker, and with it every fiber).
  */
 #ifndef GOCHAN_BENCH_H
 #define GOCHAN_BENCH_H
 
 #include <errno.h>
+#include <gochan/chan.h>
+#include <gochan/fiber.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +125,59 @@ static inline void bench_join(pthread_t t)
 	BENCH_OK(pthread_join(t, NULL));
 }
 
+/* Whether the goroutines are fibers (BENCH_IMPL=fiber, set by
+ * bench_main_goroutines before the case runs; read-only afterwards). */
+static bool bench_fibers;
+
+typedef void *(*bench_thread_fn)(void *);
+
+/* A goroutine of a case: a thread, or (bench_fibers) a fiber with its own
+ * group to wait on. */
+typedef struct bench_go {
+	pthread_t th;
+	gofiber_group_t *g; /* NULL: a thread */
+} bench_go_t;
+
+struct bench_go_fiber {
+	bench_thread_fn fn;
+	void *arg;
+};
+
+static inline void bench_go_fiber_main(void *p)
+{
+	struct bench_go_fiber s = *(struct bench_go_fiber *)p;
+
+	free(p);
+	(void)s.fn(s.arg);
+}
+
+/** Start fn(arg) as a goroutine: a small-stack thread, or a fiber. */
+static inline void bench_go(bench_go_t *t, bench_thread_fn fn, void *arg)
+{
+	if (!bench_fibers) {
+		t->g = NULL;
+		bench_spawn(&t->th, fn, arg);
+		return;
+	}
+	struct bench_go_fiber *s = (struct bench_go_fiber *)malloc(sizeof *s);
+
+	BENCH_CHECK(s && (t->g = gofiber_group_new()));
+	s->fn = fn;
+	s->arg = arg;
+	BENCH_OK(gofiber_go(t->g, bench_go_fiber_main, s));
+}
+
+/** Wait for a goroutine of bench_go to return. */
+static inline void bench_go_join(bench_go_t t)
+{
+	if (!t.g) {
+		bench_join(t.th);
+		return;
+	}
+	BENCH_OK(gofiber_group_wait(t.g));
+	BENCH_OK(gofiber_group_free(t.g));
+}
+
 /*
  * The start line: bench_start_init(s, nthreads) for nthreads workers; each
  * worker calls bench_start_wait(s) before its timed loop; the main thread
@@ -124,10 +192,24 @@ static inline void bench_join(pthread_t t)
  */
 typedef struct bench_start {
 	pthread_barrier_t ready, go;
+	/* bench_fibers: the same two steps with channels.  Each worker
+	 * decrements left (acq_rel: the last one's decrement sees every
+	 * worker's set-up, and its send on ready_ch, received by
+	 * bench_start_go, passes that on: a channel's send happens before the
+	 * receive); closing go_ch releases them all. */
+	int n;
+	atomic_int left;
+	chan_t *ready_ch, *go_ch;
 } bench_start_t;
 
 static inline void bench_start_init(bench_start_t *s, int nthreads)
 {
+	if (bench_fibers) {
+		s->n = nthreads;
+		atomic_init(&s->left, nthreads);
+		BENCH_CHECK((s->ready_ch = chan_new(0, 1)) && (s->go_ch = chan_new(0, 0)));
+		return;
+	}
 	BENCH_OK(pthread_barrier_init(&s->ready, NULL, (unsigned)nthreads + 1));
 	BENCH_OK(pthread_barrier_init(&s->go, NULL, (unsigned)nthreads + 1));
 }
@@ -140,12 +222,33 @@ static inline void bench_barrier(pthread_barrier_t *b)
 
 static inline void bench_start_wait(bench_start_t *s)
 {
+	if (bench_fibers) {
+		bool ok;
+
+		if (atomic_fetch_sub_explicit(&s->left, 1, memory_order_acq_rel) == 1)
+			BENCH_OK(chan_send(s->ready_ch, NULL));
+		BENCH_OK(chan_recv(s->go_ch, NULL, &ok));
+		BENCH_CHECK(!ok);
+		return;
+	}
 	bench_barrier(&s->ready);
 	bench_barrier(&s->go);
 }
 
 static inline int64_t bench_start_go(bench_start_t *s)
 {
+	if (bench_fibers) {
+		bool ok;
+
+		if (s->n > 0) { /* the last worker's "all ready" */
+			BENCH_OK(chan_recv(s->ready_ch, NULL, &ok));
+			BENCH_CHECK(ok);
+		}
+		int64_t t0 = bench_now_ns();
+
+		BENCH_OK(chan_close(s->go_ch));
+		return t0;
+	}
 	bench_barrier(&s->ready);
 	int64_t t0 = bench_now_ns();
 	bench_barrier(&s->go);
@@ -154,11 +257,14 @@ static inline int64_t bench_start_go(bench_start_t *s)
 
 static inline void bench_start_destroy(bench_start_t *s)
 {
+	if (bench_fibers) {
+		BENCH_OK(chan_unref(s->ready_ch));
+		BENCH_OK(chan_unref(s->go_ch));
+		return;
+	}
 	pthread_barrier_destroy(&s->ready);
 	pthread_barrier_destroy(&s->go);
 }
-
-typedef void *(*bench_thread_fn)(void *);
 
 /*
  * Time k worker threads from one start line: thread i runs even(arg) for even
@@ -171,13 +277,13 @@ typedef void *(*bench_thread_fn)(void *);
 static inline int64_t bench_run_threads(bench_start_t *start, int k, bench_thread_fn even,
 					bench_thread_fn odd, void *arg)
 {
-	pthread_t th[k];
+	bench_go_t th[k];
 	bench_start_init(start, k);
 	for (int i = 0; i < k; i++)
-		bench_spawn(&th[i], i % 2 && odd ? odd : even, arg);
+		bench_go(&th[i], i % 2 && odd ? odd : even, arg);
 	int64_t t0 = bench_start_go(start);
 	for (int i = 0; i < k; i++)
-		bench_join(th[i]);
+		bench_go_join(th[i]);
 	int64_t t1 = bench_now_ns();
 	bench_start_destroy(start);
 	return t1 - t0;
@@ -207,6 +313,33 @@ typedef struct bench_case {
 	int64_t (*run)(long *n);
 } bench_case_t;
 
+struct bench_fiber_case {
+	const bench_case_t *c;
+	long n;
+	int64_t ns;
+};
+
+static inline void bench_fiber_case_main(void *p)
+{
+	struct bench_fiber_case *r = (struct bench_fiber_case *)p;
+
+	r->ns = r->c->run(&r->n);
+}
+
+/* Run case @c on a fiber (Go's benchmark goroutine) and wait for it here. */
+static inline int64_t bench_run_on_fiber(const bench_case_t *c, long *n)
+{
+	struct bench_fiber_case r = {c, *n, 0};
+	gofiber_group_t *g = gofiber_group_new();
+
+	BENCH_CHECK(g);
+	BENCH_OK(gofiber_go(g, bench_fiber_case_main, &r));
+	BENCH_OK(gofiber_group_wait(g));
+	BENCH_OK(gofiber_group_free(g));
+	*n = r.n;
+	return r.ns;
+}
+
 /**
  * The main() of a bench program whose cases run on the implementation
  * @impl (printed as impl=<impl>; bench/goprogs.c runs gochan or the naive
@@ -234,7 +367,7 @@ static inline int bench_main_impl(int argc, char **argv, const bench_case_t *cas
 	for (size_t i = 0; i < ncases; i++) {
 		if (strcmp(cases[i].name, argv[1]) != 0)
 			continue;
-		int64_t ns = cases[i].run(&n);
+		int64_t ns = bench_fibers ? bench_run_on_fiber(&cases[i], &n) : cases[i].run(&n);
 		BENCH_CHECK(n > 0);
 		printf("case=%s impl=%s n=%ld ns_per_op=%.2f\n", cases[i].name, impl, n,
 		       (double)ns / (double)n);
@@ -243,6 +376,29 @@ static inline int bench_main_impl(int argc, char **argv, const bench_case_t *cas
 	}
 	fprintf(stderr, "%s: unknown case '%s'\n", argv[0], argv[1]);
 	return 2;
+}
+
+/**
+ * The main() of a family that can run its goroutines as fibers (see
+ * "Goroutines as fibers" at the top): `--impls` lists gochan and fiber;
+ * BENCH_IMPL (unset, empty or gochan: threads; fiber: fibers) picks one.
+ */
+static inline int bench_main_goroutines(int argc, char **argv, const bench_case_t *cases,
+					size_t ncases)
+{
+	const char *impl = getenv("BENCH_IMPL");
+
+	if (argc == 2 && strcmp(argv[1], "--impls") == 0) {
+		printf("gochan fiber\n");
+		return 0;
+	}
+	if (impl && strcmp(impl, "fiber") == 0) {
+		bench_fibers = true;
+	} else if (impl && *impl && strcmp(impl, "gochan") != 0) {
+		fprintf(stderr, "%s: unknown BENCH_IMPL '%s' (gochan or fiber)\n", argv[0], impl);
+		return 2;
+	}
+	return bench_main_impl(argc, argv, cases, ncases, bench_fibers ? "fiber" : "gochan");
 }
 
 /** The main() of every bench program: see the protocol at the top. */

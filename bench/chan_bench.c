@@ -458,5 +458,5 @@ static const bench_case_t cases[] = {
 
 int main(int argc, char **argv)
 {
-	return bench_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+	return bench_main_goroutines(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -138,15 +138,15 @@ static int64_t pc(long *n, size_t cap, int p, int q)
 	BENCH_CHECK(*n % q == 0);
 	s.nrecv = *n / q;
 	s.order = p == 1 && q == 1;
-	pthread_t th[2 * T];
+	bench_go_t th[2 * T];
 	bench_start_init(&s.start, p + q);
 	for (int i = 0; i < p; i++)
-		bench_spawn(&th[i], producer, &s);
+		bench_go(&th[i], producer, &s);
 	for (int i = 0; i < q; i++)
-		bench_spawn(&th[p + i], consumer, &s);
+		bench_go(&th[p + i], consumer, &s);
 	int64_t t0 = bench_start_go(&s.start);
 	for (int i = 0; i < p + q; i++)
-		bench_join(th[i]);
+		bench_go_join(th[i]);
 	int64_t ns = bench_now_ns() - t0;
 	bench_start_destroy(&s.start);
 	teardown(&s, *n, 1, p);
@@ -210,18 +210,18 @@ static int64_t select_rx(long *n, size_t cap)
 {
 	struct suite s = {0};
 	struct sel_producer sp[T];
-	pthread_t th[T + 1];
+	bench_go_t th[T + 1];
 	setup(&s, n, cap, T, T);
 	s.nrecv = *n;
 	bench_start_init(&s.start, T + 1);
 	for (int k = 0; k < T; k++) {
 		sp[k] = (struct sel_producer){&s, k};
-		bench_spawn(&th[k], select_rx_producer, &sp[k]);
+		bench_go(&th[k], select_rx_producer, &sp[k]);
 	}
-	bench_spawn(&th[T], select_consumer, &s);
+	bench_go(&th[T], select_consumer, &s);
 	int64_t t0 = bench_start_go(&s.start);
 	for (int i = 0; i < T + 1; i++)
-		bench_join(th[i]);
+		bench_go_join(th[i]);
 	int64_t ns = bench_now_ns() - t0;
 	bench_start_destroy(&s.start);
 	teardown(&s, *n, T, T);
@@ -231,17 +231,17 @@ static int64_t select_rx(long *n, size_t cap)
 static int64_t select_both(long *n, size_t cap)
 {
 	struct suite s = {0};
-	pthread_t th[2 * T];
+	bench_go_t th[2 * T];
 	setup(&s, n, cap, T, T);
 	s.nrecv = s.per;
 	bench_start_init(&s.start, 2 * T);
 	for (int k = 0; k < T; k++) {
-		bench_spawn(&th[k], select_producer, &s);
-		bench_spawn(&th[T + k], select_consumer, &s);
+		bench_go(&th[k], select_producer, &s);
+		bench_go(&th[T + k], select_consumer, &s);
 	}
 	int64_t t0 = bench_start_go(&s.start);
 	for (int i = 0; i < 2 * T; i++)
-		bench_join(th[i]);
+		bench_go_join(th[i]);
 	int64_t ns = bench_now_ns() - t0;
 	bench_start_destroy(&s.start);
 	teardown(&s, *n, T, T);
@@ -304,5 +304,5 @@ static const bench_case_t cases[] = {
 
 int main(int argc, char **argv)
 {
-	return bench_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+	return bench_main_goroutines(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

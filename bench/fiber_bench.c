@@ -1,23 +1,41 @@
 /*
  * bench/fiber_bench.c - what a fiber costs (issue 18): go + wait of an empty
- * task and unbuffered ping-pong, with fibers on the one worker of milestone
- * 1 and, for comparison in the same run, across a fiber and a thread.
- * No Go twin yet (bench/go/ has Go's group and ping-pong cases).
+ * task, unbuffered ping-pong and skynet, with fibers (on however many
+ * workers the runtime has) and, for comparison in the same run, across a
+ * fiber and a thread.  Go twin: bench/go/fiber_bench.go (goroutines; Go has
+ * no threads, so its *_thread_fiber cases are its fiber cases again).
  *
- * Cases (bench/bench.h's protocol; ns_per_op is per task or per round trip):
+ * The other fiber figures of issue 18's table come from the chan, select
+ * and crossbeam families run with their goroutines as fibers (bench.h's
+ * "Goroutines as fibers"; bench/run.sh's fiber column, BENCH_FIBER=1 or
+ * `bench/run.sh fiber`): chan_popular_200, bounded1_*, prodcons_c1_t1,
+ * pingpong_c1, chan_sync.
+ *
+ * Cases (bench/bench.h's protocol; ns_per_op is per task, round trip or leaf):
  *   go_wait_fiber         a fiber starts an empty fiber and waits for it
  *                         (gofiber_go + gofiber_group_wait), one at a time
  *   go_wait_thread_fiber  the same from a thread (each wait is a futex
  *                         sleep and a wake across threads)
  *   batch100_fiber        a fiber starts 100 empty fibers, then one wait
  *   pingpong_fiber        two fibers, one round trip (two unbuffered
- *                         messages) per op
+ *                         messages) per op: Go's pingpong (chan_bench's
+ *                         pingpong_c0 shape)
  *   pingpong_thread_fiber the same between a thread and a fiber
+ *   skynet                the skynet benchmark (github.com/atemerev/skynet):
+ *                         a fiber per node of a 10-ary tree with n leaves
+ *                         (n rounded down to a power of 10; default
+ *                         1,000,000 leaves, 1,111,111 fibers), each leaf
+ *                         sending its number to its parent over the
+ *                         parent's unbuffered channel, each inner node
+ *                         sending the sum of its 10 children's; the root's
+ *                         sum is checked.  Prints "maxrss_kib=" (getrusage
+ *                         after the run) on stderr, as its Go twin does.
  */
 #include "bench.h"
 
 #include <gochan/chan.h>
 #include <gochan/fiber.h>
+#include <sys/resource.h>
 
 static void empty(void *arg)
 {
@@ -160,12 +178,86 @@ static int64_t pingpong_thread_fiber(long *n)
 	return pingpong(n, false);
 }
 
+/* ---- skynet ---- */
+
+struct sky {
+	chan_t *parent; /* where this node sends its sum (a reference it owns) */
+	long num, size;
+};
+
+static void skynet_node(void *p);
+
+/* Start a node; the record is freed by the node. */
+static void sky_go(chan_t *parent, long num, long size)
+{
+	struct sky *k = malloc(sizeof *k);
+
+	BENCH_CHECK(k);
+	k->parent = chan_ref(parent);
+	k->num = num;
+	k->size = size;
+	BENCH_OK(gofiber_go(NULL, skynet_node, k));
+}
+
+static void skynet_node(void *p)
+{
+	struct sky *k = p;
+	long sum = k->num;
+
+	if (k->size > 1) {
+		chan_t *rc = chan_new(sizeof(long), 0);
+		long sub = k->size / 10;
+		bool ok;
+
+		BENCH_CHECK(rc);
+		for (long i = 0; i < 10; i++)
+			sky_go(rc, k->num + i * sub, sub);
+		sum = 0;
+		for (int i = 0; i < 10; i++) {
+			long v;
+
+			BENCH_OK(chan_recv(rc, &v, &ok));
+			BENCH_CHECK(ok);
+			sum += v;
+		}
+		BENCH_OK(chan_unref(rc));
+	}
+	BENCH_OK(chan_send(k->parent, &sum));
+	BENCH_OK(chan_unref(k->parent));
+	free(k);
+}
+
+static int64_t skynet(long *n)
+{
+	long size = 1;
+	chan_t *c = chan_new(sizeof(long), 0);
+	long sum;
+	bool ok;
+	struct rusage ru;
+
+	while (size <= *n / 10)
+		size *= 10;
+	*n = size;
+	BENCH_CHECK(c);
+	int64_t t = bench_now_ns();
+
+	sky_go(c, 0, size);
+	BENCH_OK(chan_recv(c, &sum, &ok)); /* on this thread: the root's sum */
+	t = bench_now_ns() - t;
+	BENCH_CHECK(ok && sum == size * (size - 1) / 2);
+	BENCH_OK(chan_unref(c));
+	BENCH_OK(getrusage(RUSAGE_SELF, &ru) ? errno : 0);
+	fprintf(stderr, "maxrss_kib=%ld\n", (long)ru.ru_maxrss);
+	return t;
+}
+
 static const bench_case_t cases[] = {
 	{"go_wait_fiber", 200000, go_wait_fiber},
 	{"go_wait_thread_fiber", 20000, go_wait_thread_fiber},
 	{"batch100_fiber", 200000, batch100_fiber},
 	{"pingpong_fiber", 200000, pingpong_fiber},
 	{"pingpong_thread_fiber", 20000, pingpong_thread_fiber},
+	{"skynet", 1000000, skynet},
 };
 
 int main(int argc, char **argv)

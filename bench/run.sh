@@ -9,6 +9,13 @@
 #                               ChanNonblocking
 #   bench/run.sh goprogs        the whole-program ports of bench/goprogs.c
 #                               (bench/goprogs.sh runs them idle and loaded)
+#   bench/run.sh fiber          issue 18's table: bench/fiber_bench.c (go+wait,
+#                               ping-pong, skynet) and chan_popular_200,
+#                               chan_sync, pingpong_c0/c1, prodcons_c1_t1,
+#                               bounded1_spsc/mpsc, with the fiber column
+#   bench/run.sh fiber-suite    every case of crossbeam_suite, chan_bench and
+#                               select_bench (crossbeam's suite and Go's
+#                               channel/select benchmarks), with the fiber column
 #
 # Environment:
 #   ROUNDS=5          rounds per case (each round runs gochan and Go once;
@@ -44,10 +51,19 @@
 #                     a condition variable per waiter) for the families that
 #                     can run on it (`prog --impls` lists naive: goprogs);
 #                     default on when a selected case has one; 0 leaves it out
+#   BENCH_FIBER=0     1: the fiber column: the families whose `prog --impls`
+#                     lists fiber (bench.h's bench_main_goroutines: chan_bench,
+#                     select_bench, crossbeam_suite) run again with their
+#                     goroutines as fibers (BENCH_IMPL=fiber), interleaved
+#                     with the rest; columns fiber, fiber/Go, fiber/threads.
+#                     The named sets fiber and fiber-suite turn it on
+#   BENCH_FAMILIES="a b"  only the cases of these families (bench/<a>.c)
 #   BENCH_UNIT=ns     ns: ns/op; s: the whole run's seconds (ns/op times n),
 #                     for programs timed whole (bench/goprogs.sh sets it)
 #   BENCH_OUT=file    where the table goes (default bench/results/latest.txt);
 #                     the raw lines then go to file without .txt, plus .raw
+# A program that prints "maxrss_kib=N" (stderr or stdout) gets its peak RSS
+# tabulated under the timing table (fiber_bench's skynet and its Go twin).
 #   BENCH_BUILD_ONLY=1  build libgochan.a and the C programs into BENCH_BUILD
 #                     (required then) and run nothing; =lib: libgochan.a only
 #                     (bench/loadswitch.sh)
@@ -104,7 +120,17 @@ if [ "$#" = 1 ] && [ "$1" = suite ]; then
 elif [ "$#" = 1 ] && [ "$1" = goprogs ]; then
 	set -- '^doubleselect$' '^sieve$' '^powser1$' '^multiconsumer$' '^xbeam_stress$' \
 		'^xbeam_stress_shared$'
+elif [ "$#" = 1 ] && [ "$1" = fiber ]; then
+	BENCH_FIBER=${BENCH_FIBER:-1}
+	set -- '_fiber$' '^skynet$' '^chan_popular_200$' '^chan_sync$' '^pingpong_c[01]$' \
+		'^prodcons_c1_t1$' '^bounded1_spsc$' '^bounded1_mpsc$'
+elif [ "$#" = 1 ] && [ "$1" = fiber-suite ]; then
+	BENCH_FIBER=${BENCH_FIBER:-1}
+	BENCH_FAMILIES=${BENCH_FAMILIES:-crossbeam_suite chan_bench select_bench}
+	set --
 fi
+BENCH_FIBER=${BENCH_FIBER:-0}
+BENCH_FAMILIES=${BENCH_FAMILIES:-}
 
 # apt-get install the Debian packages named, when allowed (root or sudo -n);
 # a failure is only a warning: the caller checks for what it needed.
@@ -293,6 +319,7 @@ CASES_FILE=$BUILD/cases.txt
 : >"$CASES_FILE"
 for src in bench/*.c; do
 	fam=$(basename "$src" .c)
+	[ -z "$BENCH_FAMILIES" ] || [[ " $BENCH_FAMILIES " == *" $fam "* ]] || continue
 	[ -x "$CBIN/$fam" ] || { log "missing $CBIN/$fam, skipped"; continue; }
 	"$CBIN/$fam" --list | while read -r name n; do
 		if [ $# -gt 0 ]; then
@@ -329,10 +356,24 @@ if [ "${BENCH_NAIVE:-1}" = 1 ]; then
 	[ "$NAIVE_FAMS" = " " ] || IMPLS="$IMPLS naive"
 fi
 
+# ---- fibers as the goroutines: families whose program can (issue 18) -------
+# (`prog --impls` lists "fiber"; BENCH_IMPL=fiber selects it at run time.)
+FIBER_FAMS=" "
+if [ "$BENCH_FIBER" = 1 ]; then
+	for fam in $(cut -d' ' -f1 "$CASES_FILE" | sort -u); do
+		if "$CBIN/$fam" --impls 2>/dev/null | grep -qw fiber; then
+			FIBER_FAMS="$FIBER_FAMS$fam "
+		fi
+	done
+	[ "$FIBER_FAMS" = " " ] || IMPLS="$IMPLS fiber"
+fi
+
 # ---- run, interleaved -------------------------------------------------------
 # raw lines: case impl ns_per_op|FAIL|TIMEOUT n
 RAW=$BUILD/raw.txt
 : >"$RAW"
+RSS=$BUILD/rss.txt # case impl KiB, from the programs' maxrss_kib= lines
+: >"$RSS"
 run_one() { # fam case n impl
 	local fam=$1 name=$2 n=$3 impl=$4 bin out rc cimpl=gochan
 	case $impl in
@@ -344,6 +385,10 @@ run_one() { # fam case n impl
 		# Only the families that have it; the table shows "-" for the others.
 		[[ $NAIVE_FAMS == *" $fam "* ]] || return 0
 		bin=$CBIN/$fam cimpl=naive
+		;;
+	fiber)
+		[[ $FIBER_FAMS == *" $fam "* ]] || return 0
+		bin=$CBIN/$fam cimpl=fiber
 		;;
 	esac
 	if [ ! -x "$bin" ]; then echo "$name $impl MISSING $n" >>"$RAW"; return; fi
@@ -360,6 +405,9 @@ run_one() { # fam case n impl
 		ns=FAIL
 	else
 		n=$(printf '%s\n' "$out" | sed -n 's/^case=.* n=\([0-9]*\) .*$/\1/p' | tail -1)
+		local rss
+		rss=$(printf '%s\n' "$out" | sed -n 's/^maxrss_kib=\([0-9]*\)$/\1/p' | tail -1)
+		[ -z "$rss" ] || echo "$name $impl $rss" >>"$RSS"
 	fi
 	echo "$name $impl $ns $n" >>"$RAW"
 }
@@ -425,12 +473,15 @@ CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 	naive_desc=""
 	# shellcheck disable=SC2086 # word splitting trims the list
 	[ "$NAIVE_FAMS" = " " ] || naive_desc=" vs the naive channel (bench/naive/, in $(echo $NAIVE_FAMS))"
-	echo "gochan vs Go${RUST_DESC:+ vs crossbeam-channel}$naive_desc: $what, median (min-max) of $ROUNDS interleaved rounds; ratios of medians (below 1: gochan faster)"
+	fiber_desc=""
+	# shellcheck disable=SC2086 # word splitting trims the list
+	[ "$FIBER_FAMS" = " " ] || fiber_desc=" vs gochan with fibers as the goroutines (column fiber, BENCH_IMPL=fiber, in $(echo $FIBER_FAMS); fiber_bench's own cases are fibers in the gochan column)"
+	echo "gochan vs Go${RUST_DESC:+ vs crossbeam-channel}$naive_desc$fiber_desc: $what, median (min-max) of $ROUNDS interleaved rounds; ratios of medians (below 1: gochan faster)"
 	echo "$LOAD_DESC"
 	echo "uptime before: $UPTIME_BEFORE"
 	echo "uptime after:  $UPTIME_AFTER"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "command: $([ "$QUICK" = 1 ] && echo "QUICK=1 ")${SUITE_N:+SUITE_N=$SUITE_N }$([ "$BENCH_LOAD" = 0 ] || echo "BENCH_LOAD=$BENCH_LOAD ")ROUNDS=$ROUNDS bench/run.sh $*"
+	echo "command: $([ "$QUICK" = 1 ] && echo "QUICK=1 ")${SUITE_N:+SUITE_N=$SUITE_N }$([ "$BENCH_LOAD" = 0 ] || echo "BENCH_LOAD=$BENCH_LOAD ")$([ "$BENCH_FIBER" = 0 ] || echo "BENCH_FIBER=1 ")${BENCH_FAMILIES:+BENCH_FAMILIES=\"$BENCH_FAMILIES\" }ROUNDS=$ROUNDS bench/run.sh $*"
 	echo "machine: $(nproc) CPUs (nproc), ${CPU:-unknown CPU}, $(uname -sr)"
 	echo "parallel width (BENCH_PROCS): ${BENCH_PROCS:-$(nproc)}"
 	echo "gochan:  $CC_DESC, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -470,6 +521,7 @@ def summary(vals):
 xb = any(impl == "crossbeam" for (_, impl) in runs)
 base = any(impl == "base" for (_, impl) in runs)
 nv = any(impl == "naive" for (_, impl) in runs)
+fb = any(impl == "fiber" for (_, impl) in runs)
 u = "s" if unit == "s" else "ns/op"
 head = ["case", "n", f"gochan {u}", f"Go {u}", "gochan/Go"]
 if xb:
@@ -478,6 +530,8 @@ if base:
     head += [f"before {u}", "after/before"]
 if nv:
     head += [f"naive {u}", "gochan/naive"]
+if fb:
+    head += [f"fiber {u}", "fiber/Go", "fiber/threads"]
 rows = [head]
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
@@ -497,6 +551,9 @@ for c in cases:
     if nv:
         mn, sn = summary(runs.get((c, "naive"), []))
         row += [sn, ratio(mg, mn)]
+    if fb:
+        mf, sf = summary(runs.get((c, "fiber"), []))
+        row += [sf, ratio(mf, mo), ratio(mf, mg)]
     rows.append(row)
     tsv.write(f"{c}\t{ratio(mg, mo)}\t{ratio(mg, mx)}\t{ratio(mg, mb)}\n")
 tsv.close()
@@ -506,6 +563,30 @@ for i, r in enumerate(rows):
     if i == 0:
         print("  ".join("-" * x for x in w))
 EOF
+	# Peak RSS of the programs that report it (maxrss_kib=).
+	if [ -s "$RSS" ]; then
+		echo
+		echo "peak RSS (the programs' maxrss_kib=: getrusage after the run), MiB, median (min-max)"
+		python3 - "$RSS" <<'EOF'
+import sys, statistics
+v, cases, impls = {}, [], []
+for l in open(sys.argv[1]):
+    c, i, k = l.split()
+    v.setdefault((c, i), []).append(int(k) / 1024)
+    cases += [c] if c not in cases else []
+    impls += [i] if i not in impls else []
+rows = [["case"] + impls]
+for c in cases:
+    r = [c]
+    for i in impls:
+        x = v.get((c, i))
+        r.append(f"{statistics.median(x):.0f} ({min(x):.0f}-{max(x):.0f})" if x else "-")
+    rows.append(r)
+w = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+for r in rows:
+    print("  ".join(x.ljust(w[j]) if j == 0 else x.rjust(w[j]) for j, x in enumerate(r)))
+EOF
+	fi
 	# Memory: each implementation's mem_report (bench/mem_report.c and twins).
 	memfiles=()
 	for impl in gochan go crossbeam; do

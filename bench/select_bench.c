@@ -112,13 +112,13 @@ static int64_t select_sync_contended(long *n)
 		BENCH_CHECK(sc.par.c[i] = chan_new(sizeof(int64_t), 0));
 	BENCH_CHECK(sc.done = chan_new(0, 0));
 	int p = bench_procs();
-	pthread_t helpers[p];
+	bench_go_t helpers[p];
 	for (int i = 0; i < p; i++)
-		bench_spawn(&helpers[i], sync_contended_helper, &sc);
+		bench_go(&helpers[i], sync_contended_helper, &sc);
 	int64_t ns = run_parallel(n, &sc.par, sync_contended_worker);
 	BENCH_OK(chan_close(sc.done));
 	for (int i = 0; i < p; i++)
-		bench_join(helpers[i]);
+		bench_go_join(helpers[i]);
 	unref_all(&sc.par);
 	BENCH_OK(chan_unref(sc.done));
 	return ns;
@@ -399,14 +399,14 @@ static int64_t chan_popular(long *n)
 {
 	static struct popular pop; /* ~2 KiB of channel pointers: not on a stack */
 	static struct popular_arg args[POPULAR];
-	pthread_t th[POPULAR];
+	bench_go_t th[POPULAR];
 	pop.rounds = *n;
 	BENCH_CHECK(pop.c = chan_new(sizeof(bool), 0));
 	bench_start_init(&pop.start, POPULAR);
 	for (int j = 0; j < POPULAR; j++) {
 		BENCH_CHECK(pop.d[j] = chan_new(sizeof(bool), 0));
 		args[j] = (struct popular_arg){.pop = &pop, .i = j};
-		bench_spawn(&th[j], popular_worker, &args[j]);
+		bench_go(&th[j], popular_worker, &args[j]);
 	}
 	int64_t t0 = bench_start_go(&pop.start);
 	bool t = true;
@@ -414,7 +414,7 @@ static int64_t chan_popular(long *n)
 		for (int j = 0; j < POPULAR; j++)
 			BENCH_OK(chan_send(pop.d[j], &t));
 	for (int j = 0; j < POPULAR; j++)
-		bench_join(th[j]);
+		bench_go_join(th[j]);
 	int64_t t1 = bench_now_ns();
 	bench_start_destroy(&pop.start);
 	for (int j = 0; j < POPULAR; j++)
@@ -439,5 +439,5 @@ static const bench_case_t cases[] = {
 
 int main(int argc, char **argv)
 {
-	return bench_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+	return bench_main_goroutines(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

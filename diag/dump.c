@@ -28,6 +28,10 @@ static const char *op_name(enum gowait__op op)
 		return "select_none";
 	case GOWAIT_OP_FIBER_WAIT:
 		return "fiber_group_wait";
+	case GOWAIT_OP_WG_WAIT:
+		return "waitgroup_wait";
+	case GOWAIT_OP_LIB_WAIT:
+		return "library_wait";
 	}
 	return "?";
 }

@@ -243,14 +243,15 @@ out:
 	return err;
 }
 
-int gogroup_wait_until(gogroup_t *g, int64_t deadline, int *first_err)
+/* gogroup_wait_until for a public entry called from @ra. */
+static int wait_until(gogroup_t *g, int64_t deadline, int *first_err, const void *ra)
 {
 	if (!g)
 		return EINVAL;
 	int err = gowg__enter(&g->wg);
 	if (err)
 		return err;
-	err = gowg__wait(&g->wg, deadline);
+	err = gowg__wait(&g->wg, deadline, ra);
 	if (!err) {
 		int first = atomic_load_explicit(&g->err, memory_order_relaxed);
 		if (first_err)
@@ -263,10 +264,15 @@ int gogroup_wait_until(gogroup_t *g, int64_t deadline, int *first_err)
 	return err;
 }
 
+int gogroup_wait_until(gogroup_t *g, int64_t deadline, int *first_err)
+{
+	return wait_until(g, deadline, first_err, __builtin_return_address(0));
+}
+
 int gogroup_wait(gogroup_t *g)
 {
 	int first = 0;
-	int err = gogroup_wait_until(g, CHAN_FOREVER, &first);
+	int err = wait_until(g, CHAN_FOREVER, &first, __builtin_return_address(0));
 
 	return err ? err : first;
 }

@@ -3,26 +3,29 @@
  * the WaitGroup's layout (embedded in every errgroup), and the one way the
  * library starts a task's thread.  Not installed.
  *
- * The WaitGroup word (struct gowg.state, a 32-bit futex word):
+ * The WaitGroup word (struct gowg.state, a 32-bit word waited on through
+ * wait/word.h, which parks a fiber or the thread and has the futex's
+ * contract):
  *
  *   bits 0-30  the counter (0 .. GOWG_MAX)
- *   bit  31    GOWG_WAITING: some thread is (or is about to be) asleep on the
- *              futex waiting for the counter to reach 0
+ *   bit  31    GOWG_WAITING: some agent (thread or fiber) is (or is about to
+ *              be) parked on the word waiting for the counter to reach 0
  *
  * Add/Done change the word with one compare-and-swap (acq_rel).  The CAS that
  * brings the counter to 0 also clears GOWG_WAITING, and if that bit was set,
- * the same thread then calls FUTEX_WAKE.  That CAS is its last access to the
- * WaitGroup's memory: a waiter that sees 0 may free the WaitGroup at once,
- * and a FUTEX_WAKE on memory that has been freed (or reused) is harmless,
- * since every futex sleeper in gochan re-checks its word in a loop.  This is
+ * the same agent then calls gowait__word_wake.  That CAS is its last access
+ * to the WaitGroup's memory: a waiter that sees 0 may free the WaitGroup at
+ * once, and the wake uses the word's address only as a key into
+ * wait/word.c's table (never reading it), so a wake after the memory was
+ * freed (or reused) is harmless: every waiter re-checks its word.  This is
  * why the waiting flag lives in the same word as the counter (a separate
  * "waiters" word written after the counter reached 0 would be a write to
  * memory the waiter may already have freed).
  *
- * A waiter sets GOWG_WAITING with a CAS from the value it read, then sleeps
- * while the word still holds exactly that value (FUTEX_WAIT compares
- * atomically with the sleep), so a zero transition between its read and its
- * sleep is never missed.
+ * A waiter sets GOWG_WAITING with a CAS from the value it read, then parks
+ * while the word still holds exactly that value (gowait__word_wait compares
+ * atomically with joining its waiter list), so a zero transition between its
+ * read and its park is never missed.
  *
  * users/closing: a call that may sleep or start a thread (wait, go) counts
  * itself in @users for its duration; gowg__close() (free) sets @closing and
@@ -64,8 +67,10 @@ int gowg__add(struct gowg *wg, long delta);
 /* The counter now (acquire). */
 uint32_t gowg__count(struct gowg *wg);
 
-/* The wait of gowg_wait_until() (the caller did gowg__enter()). */
-int gowg__wait(struct gowg *wg, int64_t deadline);
+/* The wait of gowg_wait_until() (the caller did gowg__enter()): parks a
+ * fiber on a fiber, else the thread (wait/word.h).  @ra: the return address
+ * of the public entry, for godiag_dump. */
+int gowg__wait(struct gowg *wg, int64_t deadline, const void *ra);
 
 /*
  * The WaitGroup whose task the calling thread is running (NULL outside

@@ -68,8 +68,8 @@ static struct {
 };
 
 /* The pool's threads.  Its linger is the idle timeout (<= 0: no reuse). */
-static struct gosvc svc = GOSVC_INIT(&pool.mu, GOWAIT_LOCKRANK_GROUP_POOL, GODIAG_THREAD_GROUP,
-				     GROUP_POOL_IDLE_NS, false);
+static struct gosvc svc = GOSVC_INIT_FIBER_WAITS(&pool.mu, GOWAIT_LOCKRANK_GROUP_POOL,
+						 GODIAG_THREAD_GROUP, GROUP_POOL_IDLE_NS, false);
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 

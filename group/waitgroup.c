@@ -1,6 +1,7 @@
 /*
  * group/waitgroup.c - Go's sync.WaitGroup (gochan/waitgroup.h): a counter
- * and a waiting flag in one futex word (the protocol is described in
+ * and a waiting flag in one word that waiters wait on through wait/word.h
+ * (so a wait parks a fiber, or the thread; the protocol is described in
  * group/group_internal.h), and wg.Go on a library thread.
  */
 #include "group/group_internal.h"
@@ -11,7 +12,7 @@
 
 #include <gochan/chan.h>
 
-#include "wait/futex.h"
+#include "wait/word.h"
 
 _Thread_local struct gowg *gowg__current;
 
@@ -86,22 +87,21 @@ int gowg__add(struct gowg *wg, long delta)
 	} while (!atomic_compare_exchange_weak_explicit(&wg->state, &s, ns, memory_order_acq_rel,
 							memory_order_relaxed));
 	/* The CAS above was our last access to @wg's memory (it may be freed
-	 * now); a wake on a stale address is harmless. */
+	 * now); the wake uses its address only as a key (wait/word.h), so a
+	 * wake on a stale address is harmless. */
 	if (n == 0 && (s & GOWG_WAITING))
-		gowait__futex_wake(&wg->state, INT_MAX);
+		gowait__word_wake(&wg->state, INT_MAX);
 	return 0;
 }
 
-int gowg__wait(struct gowg *wg, int64_t deadline)
+int gowg__wait(struct gowg *wg, int64_t deadline, const void *ra)
 {
 	uint32_t s = atomic_load_explicit(&wg->state, memory_order_acquire);
+	/* What godiag_dump shows while we wait (wait/record.h). */
+	const struct gowait__site site = {GOWAIT_OP_WG_WAIT, NULL, NULL, ra};
 
 	if (gowg__current == wg)
 		return EDEADLK;
-	/* gowait__futex_wait reads any negative deadline as "no limit": only
-	 * CHAN_FOREVER means that here; other negative times have passed. */
-	if (deadline < 0 && deadline != CHAN_FOREVER)
-		deadline = 0;
 	while (s & GOWG_COUNT) {
 		if (!(s & GOWG_WAITING)) {
 			/* Acquire on failure too: a fresh value of 0 must order
@@ -112,7 +112,10 @@ int gowg__wait(struct gowg *wg, int64_t deadline)
 				continue;
 			s |= GOWG_WAITING;
 		}
-		int rc = gowait__futex_wait(&wg->state, s, deadline);
+		/* Parks this fiber or thread while the word still reads s
+		 * (any negative deadline but CHAN_FOREVER has passed: one
+		 * look, ETIMEDOUT). */
+		int rc = gowait__word_wait(&wg->state, s, deadline, &site);
 		s = atomic_load_explicit(&wg->state, memory_order_acquire);
 		if (rc == ETIMEDOUT && (s & GOWG_COUNT))
 			return ETIMEDOUT;
@@ -142,21 +145,27 @@ int gowg_done(gowg_t *wg)
 	return wg ? gowg__add(wg, -1) : EINVAL;
 }
 
-int gowg_wait_until(gowg_t *wg, int64_t deadline)
+/* gowg_wait_until for a public entry called from @ra. */
+static int wait_until(gowg_t *wg, int64_t deadline, const void *ra)
 {
 	if (!wg)
 		return EINVAL;
 	int err = gowg__enter(wg);
 	if (err)
 		return err;
-	err = gowg__wait(wg, deadline);
+	err = gowg__wait(wg, deadline, ra);
 	gowg__leave(wg);
 	return err;
 }
 
+int gowg_wait_until(gowg_t *wg, int64_t deadline)
+{
+	return wait_until(wg, deadline, __builtin_return_address(0));
+}
+
 int gowg_wait(gowg_t *wg)
 {
-	return gowg_wait_until(wg, CHAN_FOREVER);
+	return wait_until(wg, CHAN_FOREVER, __builtin_return_address(0));
 }
 
 struct wg_job {

@@ -61,8 +61,8 @@ static struct {
 
 /* The poller thread: a service guarded by g.mu; while it is live (0 or 1)
  * it owns epfd/evfd. */
-static struct gosvc svc =
-	GOSVC_INIT(&g.mu, GOWAIT_LOCKRANK_POLL, GODIAG_THREAD_POLLER, GOPOLL_IDLE_LINGER_NS, false);
+static struct gosvc svc = GOSVC_INIT_FIBER_WAITS(&g.mu, GOWAIT_LOCKRANK_POLL, GODIAG_THREAD_POLLER,
+						 GOPOLL_IDLE_LINGER_NS, false);
 
 __attribute__((constructor)) static void poller_init(void)
 {

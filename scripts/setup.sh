@@ -53,6 +53,7 @@ TEST_PACKAGES=(
 	libclang-rt-14-dev
 	g++                # cxx-check
 	golang-go          # the Go twins of the benchmarks, the fuzz differential
+	gdb                # gdb-fibers (scripts/gdb/gochan-fibers.py under gdb -batch)
 	afl++              # fuzzing
 	chromium           # the search service's browser test
 	chromium-driver

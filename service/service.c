@@ -5,12 +5,16 @@
 #include "service/service.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
 
 #include <gochan/chan.h>
 
 #include "wait/clock.h"
 #include "wait/cond.h"
 #include "wait/debug.h"
+#include "wait/park.h"
+#include "wait/word.h"
 
 /* *s->mu with its rank: tracked in a debug build (wait/debug.h), a plain
  * pthread_mutex_lock/unlock otherwise. */
@@ -38,12 +42,52 @@ static void cv_ready_locked(struct gosvc *s)
 	}
 }
 
+/*
+ * The waits for "a thread left or a stop was cancelled": a thread waits in
+ * the condition variable s->gone, as it always did; a fiber must not block
+ * its worker there, so on a fiber_waits service (service.h) it parks on
+ * s->gone_seq (wait/word.h) with *s->mu released (the only lock it holds,
+ * by that service's promise), and every broadcast of such a service also
+ * bumps that word and wakes its waiters (with no fiber waiting the wake is
+ * one fence and one load).  The bump and the fiber's read of the word are
+ * both under *s->mu, so a broadcast after that read changes the word before
+ * the fiber's compare and wakes it, and one before it is seen by the
+ * caller's re-check under *s->mu.
+ */
+static void gone_broadcast_locked(struct gosvc *s)
+{
+	pthread_cond_broadcast(&s->gone);
+	if (!s->fiber_waits)
+		return;
+	/* Relaxed: *s->mu orders it against the fiber's read; the wake's own
+	 * fence orders it against the wait (wait/word.h). */
+	atomic_fetch_add_explicit(&s->gone_seq, 1, memory_order_relaxed);
+	gowait__word_wake(&s->gone_seq, INT_MAX);
+}
+
+/* Under *s->mu (released while waiting, held again on return): wait for a
+ * broadcast or the chan_now() time @deadline (CHAN_FOREVER: none).  0 or
+ * ETIMEDOUT; spurious returns happen (callers re-check in a loop). */
+static int gone_wait_locked(struct gosvc *s, int64_t deadline, const void *ra)
+{
+	if (caa_likely(!s->fiber_waits || gowait__self() == NULL))
+		return gowait__cond_wait_until(&s->gone, s->mu, deadline);
+
+	const struct gowait__site site = {GOWAIT_OP_LIB_WAIT, NULL, NULL, ra};
+	uint32_t seq = atomic_load_explicit(&s->gone_seq, memory_order_relaxed);
+
+	svc_unlock(s);
+	int err = gowait__word_wait(&s->gone_seq, seq, deadline, &site);
+	svc_lock(s);
+	return err;
+}
+
 /* Under *s->mu: one thread fewer; wake whoever waits for that. */
 static void drop_live_locked(struct gosvc *s)
 {
 	s->live--;
 	cv_ready_locked(s);
-	pthread_cond_broadcast(&s->gone);
+	gone_broadcast_locked(s);
 }
 
 static int create(struct gosvc *s, void *(*main)(void *), void *arg, pthread_t *tid)
@@ -165,7 +209,7 @@ void gosvc__cancel_stop_locked(struct gosvc *s)
 	if (s->stop) {
 		s->stop = false;
 		cv_ready_locked(s);
-		pthread_cond_broadcast(&s->gone);
+		gone_broadcast_locked(s);
 	}
 }
 
@@ -206,7 +250,7 @@ int gosvc__shutdown_locked(struct gosvc *s, int (*busy)(void), void (*wake)(void
 		}
 		/* Woken by a thread leaving, or by new work cancelling the
 		 * stop (then @busy reports it). */
-		(void)gowait__cond_wait_until(&s->gone, s->mu, CHAN_FOREVER);
+		(void)gone_wait_locked(s, CHAN_FOREVER, __builtin_return_address(0));
 	}
 	/* A stop outlives no shutdown: a thread started later serves as
 	 * usual. */
@@ -241,7 +285,7 @@ int gosvc__wait_gone(struct gosvc *s, int64_t deadline)
 	svc_lock(s);
 	cv_ready_locked(s);
 	while (s->live > 0 && err == 0)
-		err = gowait__cond_wait_until(&s->gone, s->mu, deadline);
+		err = gone_wait_locked(s, deadline, __builtin_return_address(0));
 	err = s->live > 0 ? ETIMEDOUT : 0;
 	svc_unlock(s);
 	if (err == 0)

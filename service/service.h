@@ -70,6 +70,7 @@
 #define GOCHAN_SERVICE_SERVICE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -87,6 +88,8 @@ struct gosvc {
 	enum gowait_lockrank rank;    /* *mu's rank (wait/lockrank.h) */
 	enum godiag_thread_kind kind; /* how service/threads.h counts its threads */
 	bool joinable;                /* one thread at a time, joined by gosvc__shutdown */
+	bool fiber_waits;             /* its shutdown and wait_gone park a fiber
+					 (GOSVC_INIT_FIBER_WAITS) */
 	/* Under *mu. */
 	int64_t linger_ns;   /* idle time before a thread exits (<= 0: at once) */
 	unsigned live;       /* threads counted (rule 3) */
@@ -96,12 +99,31 @@ struct gosvc {
 	pthread_cond_t gone; /* broadcast when a thread leaves or a stop is cancelled */
 	pthread_t tid;       /* joinable: the thread */
 	uint64_t started;    /* threads started since the process began */
+	/* Bumped (under *mu) with every broadcast of gone, for the waits made
+	 * on a fiber of a fiber_waits service: they park on it through
+	 * wait/word.h instead of blocking the fiber's worker in the condition
+	 * wait (service.c, gone_wait_locked). */
+	_Atomic uint32_t gone_seq;
 };
 
 #define GOSVC_INIT(mu_, rank_, kind_, linger_ns_, joinable_)                            \
 	{                                                                               \
 		.mu = (mu_), .rank = (rank_), .kind = (kind_), .joinable = (joinable_), \
 		.linger_ns = (linger_ns_)                                               \
+	}
+
+/*
+ * GOSVC_INIT_FIBER_WAITS - GOSVC_INIT for a service whose gosvc__shutdown
+ * and gosvc__wait_gone are only ever called with no lock held but *mu
+ * (timer, poller, group pool): called on a fiber, they park the fiber (its
+ * worker runs other fibers) with *mu released.  A service whose shutdown
+ * runs under another lock (the dump thread's, under sig_mu) must not opt
+ * in: the fiber would park holding that lock.
+ */
+#define GOSVC_INIT_FIBER_WAITS(mu_, rank_, kind_, linger_ns_, joinable_)                \
+	{                                                                               \
+		.mu = (mu_), .rank = (rank_), .kind = (kind_), .joinable = (joinable_), \
+		.fiber_waits = true, .linger_ns = (linger_ns_)                          \
 	}
 
 /*

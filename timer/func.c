@@ -12,7 +12,7 @@
 
 #include "service/threads.h"
 #include "timer/timer_impl.h"
-#include "wait/futex.h"
+#include "wait/word.h"
 
 /* The AfterFunc threads: their own lock (they share nothing else), taken
  * under g->mu by gotime_shutdown (GOWAIT_LOCKRANK_TIMER_AFTERFUNC). */
@@ -41,10 +41,9 @@ static void afterfunc_done(void)
 	/* Release: pairs with the acquire in gotime_shutdown and
 	 * gotime__wait_afterfuncs so that everything fn did happens before
 	 * they see the count drop.  The last one out wakes the waiters of the
-	 * latter: one futex call per drop to 0, beside this thread's own
-	 * creation and exit. */
+	 * latter (wait/word.h: no lock and no system call when none waits). */
 	if (atomic_fetch_sub_explicit(&gotime__afterfuncs, 1, memory_order_release) == 1)
-		gowait__futex_wake(&gotime__afterfuncs, INT_MAX);
+		gowait__word_wake(&gotime__afterfuncs, INT_MAX);
 }
 
 static void *afterfunc_main(void *p)

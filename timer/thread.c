@@ -20,15 +20,15 @@
 #include "timer/timer_impl.h"
 #include "timer/timer_internal.h"
 #include "wait/cond.h"
-#include "wait/futex.h"
+#include "wait/word.h"
 
 /* Expired timers popped per acquisition of g->mu. */
 #define FIRE_BATCH 64
 
 struct gotime__state gotime__g = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.svc = GOSVC_INIT(&gotime__g.mu, GOWAIT_LOCKRANK_TIMER_STATE, GODIAG_THREAD_TIMER,
-			  GOTIME_IDLE_LINGER_NS, false),
+	.svc = GOSVC_INIT_FIBER_WAITS(&gotime__g.mu, GOWAIT_LOCKRANK_TIMER_STATE,
+				      GODIAG_THREAD_TIMER, GOTIME_IDLE_LINGER_NS, false),
 };
 
 _Atomic uint32_t gotime__afterfuncs;
@@ -301,6 +301,8 @@ size_t gotime__heap_reserved(void)
 
 int gotime__wait_afterfuncs(int64_t deadline)
 {
+	const struct gowait__site site = {GOWAIT_OP_LIB_WAIT, NULL, NULL,
+					  __builtin_return_address(0)};
 	bool timed_out = false;
 
 	for (;;) {
@@ -315,10 +317,9 @@ int gotime__wait_afterfuncs(int64_t deadline)
 		if (timed_out)
 			return ETIMEDOUT;
 		/* A drop to 0 after the load makes this return at once (the
-		 * word is no longer v), so its wake cannot be missed. */
-		timed_out =
-			gowait__futex_wait(&gotime__afterfuncs, v,
-					   deadline == CHAN_FOREVER ? -1 : deadline) == ETIMEDOUT;
+		 * word is no longer v), so its wake cannot be missed.  Parks a
+		 * fiber on a fiber (wait/word.h). */
+		timed_out = gowait__word_wait(&gotime__afterfuncs, v, deadline, &site) == ETIMEDOUT;
 	}
 }
 

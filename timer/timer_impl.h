@@ -149,8 +149,8 @@ __attribute__((unused)) static struct gotime__state *const g = &gotime__g;
 
 /* AfterFunc functions popped and not yet returned (thread.c counts them in
  * under g->mu at the pop; func.c counts them out with a release decrement
- * and futex-wakes gotime__wait_afterfuncs when the count reaches 0).  A
- * 32-bit word so that it can be a futex. */
+ * and wakes gotime__wait_afterfuncs when the count reaches 0).  A 32-bit
+ * word so that it can be waited on (wait/word.h). */
 extern _Atomic uint32_t gotime__afterfuncs;
 
 /* Every AfterFunc thread that counted its function out of gotime__afterfuncs

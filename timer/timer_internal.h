@@ -25,8 +25,9 @@ unsigned gotime__afterfunc_live(void);
 /*
  * Block until no AfterFunc function is running or about to run
  * (gotime__afterfunc_live() == 0), or until @deadline (chan_now() time;
- * CHAN_FOREVER: no limit).  Returns 0 or ETIMEDOUT.  Waits on a futex the
- * last function thread to finish wakes: synchronisation, not polling.
+ * CHAN_FOREVER: no limit).  Returns 0 or ETIMEDOUT.  Waits on the count
+ * (wait/word.h: parks a fiber on a fiber), which the last function thread
+ * to finish wakes: synchronisation, not polling.
  * Everything the functions did happens before a return of 0.
  */
 int gotime__wait_afterfuncs(int64_t deadline);

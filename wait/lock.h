@@ -41,11 +41,13 @@ struct gowait_lock {
 /* Contended acquisition (wait/lock.c): backoff, one yield, then sleep. */
 void gowait__lock_slow(struct gowait_lock *l);
 
-static inline void gowait__lock(struct gowait_lock *l)
+/* gowait__lock_ranked - the lock at rank @rank of wait/lockrank.h (the
+ * word waiter lists' buckets, wait/word.c); gowait__lock is rank 40. */
+static inline void gowait__lock_ranked(struct gowait_lock *l, enum gowait_lockrank rank)
 {
 	uint32_t expected = 0;
 
-	gowait__rank_acquire(GOWAIT_LOCKRANK_CHAN, l);
+	gowait__rank_acquire(rank, l);
 	/* acquire: pairs with the release exchange in gowait__unlock(). */
 	if (caa_likely(atomic_compare_exchange_strong_explicit(
 		    &l->word, &expected, 1, memory_order_acquire, memory_order_relaxed)))
@@ -53,15 +55,25 @@ static inline void gowait__lock(struct gowait_lock *l)
 	gowait__lock_slow(l);
 }
 
-static inline void gowait__unlock(struct gowait_lock *l)
+static inline void gowait__unlock_ranked(struct gowait_lock *l, enum gowait_lockrank rank)
 {
-	gowait__rank_release(GOWAIT_LOCKRANK_CHAN, l);
+	gowait__rank_release(rank, l);
 	/* release: pairs with the acquire in gowait__lock()/gowait__lock_slow(). */
 	uint32_t old = atomic_exchange_explicit(&l->word, 0, memory_order_release);
 
 	GOWAIT_ASSERT(old != 0); /* it was locked */
 	if (caa_unlikely(old == 2))
 		gowait__futex_wake(&l->word, 1);
+}
+
+static inline void gowait__lock(struct gowait_lock *l)
+{
+	gowait__lock_ranked(l, GOWAIT_LOCKRANK_CHAN);
+}
+
+static inline void gowait__unlock(struct gowait_lock *l)
+{
+	gowait__unlock_ranked(l, GOWAIT_LOCKRANK_CHAN);
 }
 
 #endif

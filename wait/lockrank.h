@@ -45,6 +45,12 @@
  *   55   group pool lock (pool.mu)  group/spawn.c      (nothing)
  *   57   fiber worker service lock  fiber/sched.c      (nothing)
  *        (W.life)
+ *   58   word waiter list bucket    wait/word.c        any of the above (a
+ *        locks (a leaf)                                wake is made under a
+ *                                                      service's lock,
+ *                                                      service/service.c, or
+ *                                                      afterfunc_mu,
+ *                                                      timer/func.c)
  *   60   thread counter mutex       service/threads.c  every service thread's
  *                                                      lock (15, 30, 35, 38,
  *                                                      47, 55, 57): a service
@@ -118,6 +124,7 @@ enum gowait_lockrank {
 	GOWAIT_LOCKRANK_DIAG_REGISTRY = 50,
 	GOWAIT_LOCKRANK_GROUP_POOL = 55,
 	GOWAIT_LOCKRANK_FIBER_LIFE = 57,
+	GOWAIT_LOCKRANK_WORD = 58,
 	GOWAIT_LOCKRANK_DIAG_THREADS = 60,
 	GOWAIT_LOCKRANK_DIAG_DUMPS = 70,
 	GOWAIT_LOCKRANK_ERRGROUP = 75,

@@ -112,19 +112,20 @@ static inline void spin_feedback(bool spun_ok)
 
 /*
  * park - wait for completion or @deadline (GOWAIT_FOREVER: none), having
- * started at chan_now() time @start.  Returns 0 when complete, ETIMEDOUT
- * when the deadline passed first.
+ * started at chan_now() time @start; with @spin false, sleep at once (phase
+ * 3 only, gowait__park_wait_long).  Returns 0 when complete, ETIMEDOUT when
+ * the deadline passed first.
  */
-static int park(struct gowait_parker *p, int64_t deadline, int64_t start)
+static int park(struct gowait_parker *p, int64_t deadline, int64_t start, bool spin)
 {
 	int64_t budget = spin_budget, now;
 	bool yielding = false;
 
-	/* Phases 1 and 2: PAUSE while within the spin budget (reading the clock
-	 * every 16 pauses), then yield (a yielding thread stays runnable, so a
-	 * counterpart waiting for this CPU completes us without a FUTEX_WAKE)
-	 * until CHAN_YIELD_NS more have passed. */
-	for (unsigned i = 1;; i++) {
+	/* Phases 1 and 2 (only with @spin): PAUSE while within the spin budget
+	 * (reading the clock every 16 pauses), then yield (a yielding thread
+	 * stays runnable, so a counterpart waiting for this CPU completes us
+	 * without a FUTEX_WAKE) until CHAN_YIELD_NS more have passed. */
+	for (unsigned i = 1; spin; i++) {
 		if (complete(p)) {
 			if (!yielding)
 				spin_feedback(true);
@@ -144,8 +145,7 @@ static int park(struct gowait_parker *p, int64_t deadline, int64_t start)
 		/* Each yield goes through gowait__yield, which stops yielding on
 		 * this thread while yields come back late (the CPU is taken by
 		 * work that does not serve us): then we sleep at once. */
-		if (yielding &&
-		    (now - start > budget + CHAN_YIELD_NS || !gowait__yield(now)))
+		if (yielding && (now - start > budget + CHAN_YIELD_NS || !gowait__yield(now)))
 			break;
 	}
 	/* Phase 3: announce that we sleep (0 -> 2), then sleep while it reads 2.
@@ -199,7 +199,8 @@ static int park_fiber(struct gowait_parker *p, int64_t deadline)
 	return ret;
 }
 
-int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct gowait__site *site)
+static int park_wait(struct gowait_parker *p, int64_t deadline, const struct gowait__site *site,
+		     bool spin)
 {
 	/* One clock read serves the spin budget and the registry's "since". */
 	int64_t start = chan_now();
@@ -211,7 +212,7 @@ int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct go
 	rec = gowait__block_begin(site, start, p->agent);
 	if (caa_unlikely(p->agent != NULL)) {
 		ret = park_fiber(p, deadline);
-	} else if (park(p, deadline, start) != 0) {
+	} else if (park(p, deadline, start, spin) != 0) {
 		if (abandon(p)) {
 			ret = ETIMEDOUT;
 		} else {
@@ -221,7 +222,7 @@ int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct go
 			 * find the futex word at 2, left by the first sleep: it
 			 * then sleeps again until the word reads 1 (see the CAS
 			 * in park), never returning before the completion. */
-			(void)park(p, GOWAIT_FOREVER, chan_now());
+			(void)park(p, GOWAIT_FOREVER, chan_now(), spin);
 		}
 	}
 	gowait__block_end(rec);
@@ -230,4 +231,15 @@ int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct go
 			       : atomic_load_explicit(&p->state, memory_order_relaxed) ==
 					 GOWAIT_PARK_ABANDONED);
 	return ret;
+}
+
+int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct gowait__site *site)
+{
+	return park_wait(p, deadline, site, true);
+}
+
+int gowait__park_wait_long(struct gowait_parker *p, int64_t deadline,
+			   const struct gowait__site *site)
+{
+	return park_wait(p, deadline, site, false);
 }

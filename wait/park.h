@@ -7,7 +7,10 @@
  * struct gowait_parker on its own stack; its users (chan/waitq.h) put one
  * waiter per channel case beside it, linked into that channel's send or
  * receive queue.  This is Go's g/sudog pair and crossbeam's Context/Entry
- * pair: the parker is the wait layer's, the waiter the channel's.
+ * pair: the parker is the wait layer's, the waiter the channel's.  The
+ * library's other waits (a WaitGroup's, wait/word.h) put theirs in a waiter
+ * list keyed by the word they wait on, and are claimed and completed the
+ * same way.
  *
  * The claim protocol (one CAS decides everything):
  *
@@ -45,6 +48,21 @@
  *   live on the owner's stack, which may be gone by then); the FUTEX_WAKE on
  *   an address that may already be reused is harmless, since every futex
  *   sleeper in gochan re-checks its word in a loop.
+ *
+ * On a machine whose CPUs other processes take (issue 21), the yields stop
+ * while they come back late (wait/yield.h's gate) and a wait that its spin
+ * did not end sleeps on the futex.  crossbeam-channel instead never sleeps
+ * in a capacity-1 hand-off (7-14 futex calls per 200,000 values, beside two
+ * busy loops): it spins and yields, which wins when both threads happen to
+ * run at once (~0.5 us a value) and starves it when they do not (0.1-1.2 ms
+ * a value: a thread that yields in a loop is picked last by the scheduler,
+ * while a woken sleeper is not).  Each gochan hand-off then costs a wake-up
+ * or a yield behind a busy loop, 5-25 us, whichever the gate chooses; which
+ * of the two modes a run lands in depends on where the scheduler put the
+ * pair.  Measured per wait (perf stat of futex calls, yields, context
+ * switches, wake-ups) in bench/results/loaded-2-diagnosis.txt; no spin
+ * floor or yield setting tried there moved gochan's loaded medians beyond
+ * their spread.
  *
  * The waiting agent.  A parker is waited on by an agent: a thread (agent
  * NULL), or a fiber of a fiber runtime (agent = that runtime's fiber).  Both
@@ -184,5 +202,17 @@ void gowait__complete(struct gowait_parker *p);
  * returns, no dumper reads @site's channels or cases any more.
  */
 int gowait__park_wait(struct gowait_parker *p, int64_t deadline, const struct gowait__site *site);
+
+/*
+ * gowait__park_wait_long - gowait__park_wait for a wait that is expected to
+ * last (a WaitGroup's, wait/word.h): on a thread it sleeps at once, without
+ * the spin and yield phases, as Go's semacquire parks at once (the spin
+ * pays for a channel hand-off arriving within microseconds; against a task
+ * that runs for a while it only burns CPU the task could use: measured in
+ * bench/results/2026-12-07-word-wait-2vcpu-loaded.txt).  Same results,
+ * protocol and record; a fiber parks as with gowait__park_wait.
+ */
+int gowait__park_wait_long(struct gowait_parker *p, int64_t deadline,
+			   const struct gowait__site *site);
 
 #endif

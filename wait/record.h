@@ -24,6 +24,11 @@ enum gowait__op {
 	GOWAIT_OP_SELECT,      /* select with at least one live case */
 	GOWAIT_OP_SELECT_NONE, /* select {}: no live case, never woken */
 	GOWAIT_OP_FIBER_WAIT,  /* gofiber_group_wait (fiber/group.c, gochan/fiber.h) */
+	GOWAIT_OP_WG_WAIT,     /* gowg_wait, gogroup_wait (group/waitgroup.c, wait/word.h) */
+	GOWAIT_OP_LIB_WAIT,    /* another wait of wait/word.h: a shutdown on a
+				  fiber waiting for a service thread to leave
+				  (service/service.c), the timer module's wait
+				  for AfterFunc functions (a test hook) */
 };
 
 /*

@@ -105,7 +105,13 @@ bool gowait__yield(int64_t now)
 		       : 2 * back > CHAN_YIELD_OFF_MAX_NS ? CHAN_YIELD_OFF_MAX_NS
 							  : 2 * back;
 		atomic_store_explicit(&off_ns, back, memory_order_relaxed);
-		atomic_store_explicit(&off_until, after + back, memory_order_relaxed);
+		/* The period actually applied is back minus up to a quarter,
+		 * taken from the clock's low bits (wait/yield.h: so that the
+		 * probes of a steady back-off do not lock onto the phase of a
+		 * periodic load). */
+		atomic_store_explicit(&off_until,
+				      after + back - (after & 0xffffff) % (back / 4 + 1),
+				      memory_order_relaxed);
 	} else if (back != 0) {
 		/* A probe that came back promptly, or late only because this
 		 * program's own threads used the CPUs: yields pay again, back

@@ -16,12 +16,25 @@
  * So the process learns from its yields.  A yield that returned within
  * CHAN_YIELD_LATE_NS was prompt: yielding stays on.  A late one turns
  * yielding off for every thread for a back-off period: CHAN_YIELD_OFF_MIN_NS,
- * doubled by each further late probe up to CHAN_YIELD_OFF_MAX_NS (1 s).  At
- * the end of the period one thread (elected by a CAS) probes with one yield;
- * the others sleep meanwhile.  A prompt probe turns yielding back on for
- * all.  So on a busy machine the process loses at most one time slice a
- * second to a yield, and once the machine is quiet again the next probe
- * (within a second) turns yielding back on.
+ * doubled by each further late probe up to CHAN_YIELD_OFF_MAX_NS (64 ms),
+ * less up to a quarter taken from the clock's low bits.  At the end of the
+ * period one thread (elected by a CAS) probes with one yield; the others
+ * sleep meanwhile.  A prompt probe turns yielding back on for all.  So on a
+ * busy machine the process loses at most one late yield (one thread waits
+ * out one time slice, ~0.6 ms measured under doubleselect) per 48-64 ms,
+ * about 1%, and once the machine is quiet again the next probe, at most
+ * 64 ms later, turns yielding back on.
+ *
+ * Why 64 ms and not 1 s (the first cap): the load may go away at any time,
+ * and after a load that lasted a second or more the probes of a 1 s cap are
+ * a second apart, so the quiet machine went on being treated as busy for up
+ * to a second (uniform over the probe's phase): the yields that make idle
+ * hand-offs fast (bounded1_spsc's pair: 3.8 M ops/s yielding against 1.1 M
+ * sleeping, bench/results/loadswitch.txt of the first cap) were missing for
+ * up to a whole loadswitch period.  A cap of 64 ms bounds that to a sample
+ * or so for 1% of one thread under steady load.  Why less a quarter: the
+ * period then does not depend on how late the previous probe was, so the
+ * probes of a steady back-off cannot stay in one phase of a periodic load.
  *
  * Why not per thread (the first design): a late yield that ends the wait
  * still cost a time slice, and the sieve's 300 short-lived threads each
@@ -73,7 +86,7 @@
 #define CHAN_YIELD_OFF_MIN_NS 2000000
 #endif
 #ifndef CHAN_YIELD_OFF_MAX_NS
-#define CHAN_YIELD_OFF_MAX_NS 1000000000
+#define CHAN_YIELD_OFF_MAX_NS 64000000
 #endif
 
 /*

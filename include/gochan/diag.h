@@ -59,7 +59,8 @@ int godiag_dump(FILE *out);
 /**
  * godiag_dump_json - the same snapshot as JSON (for a /debug endpoint):
  *   {"blocked":[{"tid":N,"name":"...","op":"send"|"receive"|"select"|
- *     "select_none"|"fiber_group_wait","ncases":N,"blocked_ns":N,"since_ns":N,
+ *     "select_none"|"fiber_group_wait"|"waitgroup_wait"|"library_wait",
+ *     "ncases":N,"blocked_ns":N,"since_ns":N,
  *     "caller":"0x...","caller_symbol":"...","backtrace":["...",...],
  *     "channels":[{"case":N,"dir":"send"|"receive","addr":"0x...",
  *       "elem_size":N,"len":N,"cap":N,"closed":false},...]},...],

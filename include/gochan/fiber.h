@@ -68,19 +68,26 @@
  * the fiber parks meanwhile).  A call that waits for a gochan operation of
  * another fiber to happen must use one of these, or it may wait forever.
  *
- * What parks a fiber (and not its thread): chan_send/chan_recv and their
- * _until forms, chan_select (select {} included), receiving from a timer's
- * or a context's channel (the timer thread's send readies the fiber), and
- * gofiber_group_wait.  Everything else that blocks blocks the worker thread,
- * and with it every fiber, until it returns: gowg_wait and the thread
- * groups' waits, the timer and context functions that wait by themselves,
- * the poller, mutexes, and every blocking system call (see above).  A fiber and a thread may use one channel at once, on either
- * side; a fiber blocked on a thread (or the other way round) is woken by the
- * counterpart's operation, with the same memory ordering as between threads
- * (gochan/chan.h).  A fiber blocked in gochan is listed by godiag_dump()
- * beside the blocked threads ("fiber 0x..." with its operation, channels
- * and caller; "tid":0 and a "fiber" member in the JSON), and counted by
- * godiag_blocked() and the leak check godiag_verify_none().
+ * What parks a fiber (and not its thread): every gochan call that waits.
+ * chan_send/chan_recv and their _until forms, chan_select (select {}
+ * included); receiving from a timer's or a context's channel (the timer
+ * thread's send, or the cancel, readies the fiber), ctx_send, ctx_recv and
+ * ctx_select; gopoll_wait and receiving from a watch's channel (the poller
+ * thread readies the fiber); gowg_wait and gowg_wait_until, gogroup_wait and
+ * gogroup_wait_until, a gogroup_go* start at the group's limit,
+ * gopoll_chanfd_free; gotime_shutdown and gopoll_shutdown (their wait for the
+ * library thread to leave); and gofiber_group_wait.  Threads and fibers mix
+ * freely on both sides of each (a thread's gowg_done wakes a fiber's
+ * gowg_wait and the other way round).  What still blocks the worker thread,
+ * and with it every fiber, until it returns: mutexes (gochan's own are held
+ * for a few instructions), godiag_signal, and every blocking system call
+ * (see "Blocking system calls" above).  A fiber and a thread may use one channel at
+ * once, on either side; a fiber blocked on a thread (or the other way round)
+ * is woken by the counterpart's operation, with the same memory ordering as
+ * between threads (gochan/chan.h).  A fiber blocked in gochan is listed by
+ * godiag_dump() beside the blocked threads ("fiber 0x..." with its operation,
+ * channels and caller; "tid":0 and a "fiber" member in the JSON), and counted
+ * by godiag_blocked() and the leak check godiag_verify_none().
  *
  * Stacks.  Each fiber runs on its own GOFIBER_STACK_SIZE (256 KiB) stack,
  * reserved with mmap(MAP_NORESERVE): only the pages a fiber touches cost
@@ -108,7 +115,8 @@
  * without false reports (ASan's detect_stack_use_after_return then costs
  * tens of KiB of fake stack per fiber).  Each worker thread has its own
  * alternate signal stack for the overflow report.  Debuggers see only the
- * worker threads and the fibers running on them (a gdb script: milestone 3).
+ * worker threads and the fibers running on them; scripts/gdb/gochan-fibers.py
+ * adds the parked ones (info fibers, fiber bt).
  */
 #ifndef GOCHAN_FIBER_H
 #define GOCHAN_FIBER_H

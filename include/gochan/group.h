@@ -51,7 +51,8 @@
  * task returns, gogroup_go_ctx() gives up when its context is done,
  * gogroup_go_until() at a deadline, and gogroup_try_go() returns EAGAIN.
  * The slots are a gochan channel of capacity @n (Go's `sem chan token`), so
- * blocked starters are served first come, first served, and sleep on a futex.
+ * blocked starters are served first come, first served, and park as a
+ * channel send does (a fiber parks, a thread sleeps on a futex).
  * With a limit of 0 no task can ever start: gogroup_go() returns EDEADLK at
  * once (Go would block forever), the other forms wait for their context or
  * deadline, or return EAGAIN.  Changing the limit while any task runs or any
@@ -168,7 +169,8 @@ int gogroup_try_go(gogroup_t *g, int (*fn)(void *arg), void *arg);
  * (see "No task outlives its group"), cancel the group's context if it has
  * one, and return the first non-zero code a task returned, or 0.  Returns
  * EINVAL (NULL, freeing in progress) or EDEADLK (called from one of @g's own
- * tasks) without waiting.  Blocks on a futex, without limit: the tasks are
+ * tasks) without waiting.  Blocks without limit, as gowg_wait() (on a fiber
+ * it parks the fiber, on a thread it sleeps on a futex): the tasks are
  * expected to watch the group's context; gogroup_wait_until() has a deadline.
  * May be called more than once, and from several threads.
  */

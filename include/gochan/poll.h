@@ -279,7 +279,8 @@ int gopoll_chanfd_recv(gopoll_chanfd_t *a, void *elem, bool *ok);
  * descriptor (take it out of the event loop first) and drop the adapter's
  * reference to the channel.  A value the adapter received but nobody took
  * is lost, like a value left in a channel nobody reads.  Returns 0, or
- * EINVAL for NULL.
+ * EINVAL for NULL.  Its wait for the thread is a gowg_wait(): on a fiber it
+ * parks the fiber.
  */
 int gopoll_chanfd_free(gopoll_chanfd_t *a);
 
@@ -296,7 +297,8 @@ int gopoll_chanfd_free(gopoll_chanfd_t *a);
  * (a watch that has not fired or a hangup context not yet done is
  * registered: nothing is stopped), or EDEADLK (called on the poller thread
  * itself, e.g. from an AfterFunc function that could not get a thread of its
- * own).  A later registration starts a new poller thread.
+ * own).  A later registration starts a new poller thread.  On a fiber its
+ * wait for the thread parks the fiber (gochan/fiber.h).
  */
 int gopoll_shutdown(void);
 

@@ -254,11 +254,14 @@ static inline int chan__select_stmt(chan_case_t *cases, size_t n, int64_t deadli
 		return -EINVAL;
 	if (!cs->chan)
 		return CHAN_DEFAULT; /* a nil channel is never ready */
-	return chan__one_case_result(
-		cs, 0,
-		cs->op == CHAN_OP_RECV ? chan_select_try_recv(cs->chan, cs->elem, &ok, size)
-				       : chan_select_try_send(cs->chan, cs->elem, size),
-		ok);
+	/* The operation first, in a statement of its own: it writes @ok, and
+	 * the order in which a call's arguments are evaluated is unspecified
+	 * (gcc -O2 read @ok before the receive wrote it, so a receive from a
+	 * closed channel reported ok == true). */
+	int err = cs->op == CHAN_OP_RECV ? chan_select_try_recv(cs->chan, cs->elem, &ok, size)
+					 : chan_select_try_send(cs->chan, cs->elem, size);
+
+	return chan__one_case_result(cs, 0, err, ok);
 }
 #endif /* !__cplusplus */
 

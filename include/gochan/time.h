@@ -261,7 +261,8 @@ chan_t *gotime_tick(int64_t d);
  * else is stopped: stop or free those first, drop the references to After
  * and Tick channels), or EDEADLK when called from a timer callback.
  * A timer created after it returns starts the thread again.  Blocks until
- * the timer thread finishes the callbacks it is running (which are short).
+ * the timer thread finishes the callbacks it is running (which are short);
+ * on a fiber it parks the fiber meanwhile (gochan/fiber.h).
  * When it returns 0 the timer thread has stopped counting: godiag_threads()
  * no longer includes it (the OS thread itself ends a moment later; it runs
  * no library code but its return).

@@ -45,10 +45,14 @@
  * waits for it (a Wait that sees zero returns at once).  A WaitGroup may be
  * reused once every Wait of the previous round has returned.
  *
- * Blocking.  gowg_wait() and gowg_wait_until() sleep on a futex (no polling,
- * no spinning) and are woken by the gowg_add()/gowg_done() that brings the
- * counter to zero.  Neither add nor done ever blocks; a done that reaches
- * zero makes one FUTEX_WAKE system call only if someone is waiting.
+ * Blocking.  gowg_wait() and gowg_wait_until() park the caller: on a fiber
+ * (gochan/fiber.h) they park the fiber and its worker runs other fibers; on
+ * a thread they sleep on a futex at once (no polling, no spinning).  They
+ * are woken by the gowg_add()/gowg_done() that brings the counter to zero.
+ * Neither add nor done ever blocks; a done that reaches zero wakes only if
+ * someone is waiting, and makes a FUTEX_WAKE system call only for a waiting
+ * thread that really sleeps.  Threads and fibers may wait on, and be woken
+ * by, one WaitGroup in any mix.
  *
  * Memory ordering (Go's: "a call to Done synchronizes before the return of
  * any Wait call that it unblocks").  Everything a thread did before its
@@ -114,8 +118,9 @@ int gowg_done(gowg_t *wg);
 /**
  * gowg_wait - Go's wg.Wait(): block until the counter is zero (at once if it
  * is).  Returns 0, EINVAL (NULL, or freeing in progress), or EDEADLK (called
- * from one of @wg's own gowg_go() tasks).  Blocks on a futex without limit:
- * use gowg_wait_until() for a deadline.  Ordering: see the top of the file.
+ * from one of @wg's own gowg_go() tasks).  Blocks (parks a fiber, see
+ * "Blocking") without limit: use gowg_wait_until() for a deadline.
+ * Ordering: see the top of the file.
  */
 int gowg_wait(gowg_t *wg);
 

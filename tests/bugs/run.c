@@ -1,0 +1,361 @@
+/*
+ * tests/bugs/run.c - the catalogue's runner.
+ *
+ *   bugs check [-n K] [--fibers]
+ *       The test (zig build test runs it): every bug K times (default 1) in
+ *       each checking mode: BUG_FORCE must manifest every time, BUG_FIX and
+ *       BUG_FIX|BUG_FORCE never, the unforced buggy program must give a
+ *       verdict (either).  Exit 1 on any other outcome.  Takes well under a
+ *       second: the forced schedules are gates, not luck.
+ *   bugs run NAME [-n N] [-t SECONDS] [--fixed] [--fibers]
+ *       Up to N unforced runs of one bug in this process (stopping after
+ *       SECONDS), under whatever GOCHAN_CHAOS says; prints
+ *       "RESULT NAME runs=R failures=F first=K secs=S last=L" (K: the run that
+ *       first manifested, 0 if none; L: 1 if the last run did).
+ *   bugs table [-n N] [-t SECONDS] [-s SEEDS] [-r REPLAYS] [--fixed] [NAME...]
+ *       The "plain threads" columns of issue 19's table: for each bug, one
+ *       child process `bugs run` without GOCHAN_CHAOS (N runs, SECONDS), then
+ *       SEEDS children with GOCHAN_CHAOS=1..SEEDS (N/SEEDS runs and
+ *       SECONDS/SEEDS each); a markdown table of runs, failures, runs to the
+ *       first failure, failures per 1,000 runs and per second.  Then the
+ *       first failing seed is rerun REPLAYS times (default 100): a fresh
+ *       process, the same seed, as many runs as it took; how often that
+ *       last run fails again (issue 19 asks the bubble for 100 of 100).
+ *   bugs list
+ *
+ * GOCHAN_CHAOS is read once when the library loads, hence one process per
+ * seed.  Within a process the seed fixes each thread's perturbations, not
+ * the OS scheduler: on threads a seed does not replay a run (that is what
+ * the bubble of docs/design-bubble.md is for).
+ */
+#include "bugs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const struct bug_entry *find_bug(const char *name)
+{
+	for (unsigned i = 0; i < bug_catalogue_len; i++)
+		if (strcmp(bug_catalogue[i].name, name) == 0)
+			return &bug_catalogue[i];
+	return NULL;
+}
+
+static const char *verdict_name(int v)
+{
+	return v == BUG_MANIFESTED ? "manifested" : v == BUG_CLEAN ? "clean" : "error";
+}
+
+struct opts {
+	long n;
+	double secs;
+	int seeds;
+	int replays; /* table: reruns of the first failing seed; -1: default */
+	bool fixed;
+	enum bug_runtime rt;
+	int first_arg; /* index of the first non-option argument */
+};
+
+static int parse_opts(int argc, char **argv, int from, struct opts *o)
+{
+	int i = from;
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+			o->n = atol(argv[++i]);
+		else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc)
+			o->secs = atof(argv[++i]);
+		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			o->seeds = atoi(argv[++i]);
+		else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
+			o->replays = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--fixed") == 0)
+			o->fixed = true;
+		else if (strcmp(argv[i], "--fibers") == 0)
+			o->rt = BUG_FIBERS;
+		else if (argv[i][0] == '-') {
+			fprintf(stderr, "bugs: unknown option %s\n", argv[i]);
+			return -1;
+		} else
+			break;
+	}
+	o->first_arg = i;
+	return 0;
+}
+
+/* ---- check ---- */
+
+static int cmd_check(const struct opts *o)
+{
+	static const struct {
+		int mode;
+		const char *name;
+		int want; /* BUG_MANIFESTED, BUG_CLEAN, or 2: either verdict */
+	} modes[] = {
+		{BUG_FORCE, "forced", BUG_MANIFESTED},
+		{BUG_FIX, "fixed", BUG_CLEAN},
+		{BUG_FIX | BUG_FORCE, "fixed+forced", BUG_CLEAN},
+		{0, "natural", 2},
+	};
+	int bad = 0;
+	long k = o->n > 0 ? o->n : 1;
+	for (unsigned i = 0; i < bug_catalogue_len; i++) {
+		const struct bug_entry *b = &bug_catalogue[i];
+		printf("%-22s", b->name);
+		for (unsigned m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+			long wrong = 0;
+			int v = BUG_CLEAN;
+			for (long j = 0; j < k; j++) {
+				v = bugs_run_one(b, modes[m].mode, o->rt);
+				if (v == BUG_ERROR || (modes[m].want != 2 && v != modes[m].want))
+					wrong++;
+			}
+			printf(" %s:%s", modes[m].name, wrong ? "WRONG" : verdict_name(v));
+			if (wrong) {
+				printf("(%ld/%ld)", wrong, k);
+				bad++;
+			}
+		}
+		printf("\n");
+		fflush(stdout);
+	}
+	printf("%s: %u bugs, %s\n", bad ? "FAIL" : "ok", bug_catalogue_len,
+	       bad ? "an oracle or a fix is broken" : "every oracle sees its bug, every fix holds");
+	return bad ? 1 : 0;
+}
+
+/* ---- run ---- */
+
+static int cmd_run(const struct opts *o, const char *name)
+{
+	const struct bug_entry *b = find_bug(name);
+	if (!b) {
+		fprintf(stderr, "bugs: no bug named %s (bugs list)\n", name);
+		return 2;
+	}
+	long n = o->n > 0 ? o->n : 1000;
+	int64_t start = chan_now();
+	int64_t stop = o->secs > 0 ? start + (int64_t)(o->secs * 1e9) : INT64_MAX;
+	long runs = 0, failures = 0, first = 0;
+	int last = 0;
+	while (runs < n && chan_now() < stop) {
+		int v = bugs_run_one(b, o->fixed ? BUG_FIX : 0, o->rt);
+		runs++;
+		if (v == BUG_ERROR) {
+			fprintf(stderr, "bugs: %s: run %ld failed\n", name, runs);
+			return 1;
+		}
+		last = v == BUG_MANIFESTED;
+		if (last && failures++ == 0)
+			first = runs;
+	}
+	double secs = (double)(chan_now() - start) / 1e9;
+	printf("RESULT %s runs=%ld failures=%ld first=%ld secs=%.3f last=%d\n", name, runs,
+	       failures, first, secs, last);
+	return 0;
+}
+
+/* ---- table ---- */
+
+struct tally {
+	long runs, failures, first; /* first: runs up to the first failure, 0 none */
+	double secs;
+	int seeds_failing;
+};
+
+/* Run `bugs run NAME -n N -t T [--fixed]` as a child with GOCHAN_CHAOS=
+ * @seed (0: unset); add its RESULT to @t, and say in *@last whether its last
+ * run manifested.  0 or -1. */
+static int run_child(const char *name, long n, double secs, bool fixed, unsigned seed,
+		     struct tally *t, int *last)
+{
+	char nbuf[32], tbuf[32], chaos[64];
+	snprintf(nbuf, sizeof(nbuf), "%ld", n);
+	snprintf(tbuf, sizeof(tbuf), "%.3f", secs);
+	char *argv[] = {"bugs", "run", (char *)name, "-n", nbuf, "-t", tbuf, NULL, NULL};
+	if (fixed)
+		argv[7] = "--fixed";
+
+	size_t ne = 0;
+	while (environ[ne])
+		ne++;
+	char **envp = calloc(ne + 2, sizeof(char *));
+	if (!envp)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < ne; i++)
+		if (strncmp(environ[i], "GOCHAN_CHAOS=", 13) != 0)
+			envp[k++] = environ[i];
+	if (seed) {
+		snprintf(chaos, sizeof(chaos), "GOCHAN_CHAOS=%u", seed);
+		envp[k++] = chaos;
+	}
+	envp[k] = NULL;
+
+	int pfd[2];
+	if (pipe(pfd) != 0) {
+		free(envp);
+		return -1;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	posix_spawn_file_actions_addclose(&fa, pfd[0]);
+	pid_t pid;
+	int err = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	free(envp);
+	close(pfd[1]);
+	if (err) {
+		close(pfd[0]);
+		errno = err;
+		return -1;
+	}
+	FILE *f = fdopen(pfd[0], "r");
+	char line[512];
+	bool got = false;
+	while (f && fgets(line, sizeof(line), f)) {
+		long runs, failures, first;
+		double s;
+		char bname[64];
+		if (sscanf(line, "RESULT %63s runs=%ld failures=%ld first=%ld secs=%lf last=%d",
+			   bname, &runs, &failures, &first, &s, last) == 6) {
+			if (failures && !t->first)
+				t->first = t->runs + first;
+			t->runs += runs;
+			t->failures += failures;
+			t->secs += s;
+			t->seeds_failing += failures > 0;
+			got = true;
+		} else if (strncmp(line, "gochan: chaos mode on", 21) != 0) {
+			fputs(line, stderr);
+		}
+	}
+	if (f)
+		fclose(f);
+	else
+		close(pfd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return got && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static void print_tally(const struct tally *t)
+{
+	char first[32];
+	if (t->first)
+		snprintf(first, sizeof(first), "%ld", t->first);
+	else
+		snprintf(first, sizeof(first), "none in %ld", t->runs);
+	printf(" %ld | %ld | %s | %.1f | %.1f |", t->runs, t->failures, first,
+	       t->runs ? 1000.0 * (double)t->failures / (double)t->runs : 0.0,
+	       t->secs > 0 ? (double)t->failures / t->secs : 0.0);
+}
+
+static int cmd_table(const struct opts *o, int argc, char **argv)
+{
+	long n = o->n > 0 ? o->n : 2000;
+	double secs = o->secs > 0 ? o->secs : 2.0;
+	int seeds = o->seeds > 0 ? o->seeds : 20;
+	int replays = o->replays >= 0 ? o->replays : 100;
+	printf("| bug | runs | failures | runs to 1st | per 1000 runs | per s |"
+	       " runs (chaos) | failures | runs to 1st | per 1000 runs | per s | seeds failing |"
+	       " first failing seed rerun |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	for (unsigned i = 0; i < bug_catalogue_len; i++) {
+		const struct bug_entry *b = &bug_catalogue[i];
+		if (o->first_arg < argc) {
+			bool wanted = false;
+			for (int a = o->first_arg; a < argc; a++)
+				wanted |= strcmp(argv[a], b->name) == 0;
+			if (!wanted)
+				continue;
+		}
+		struct tally plain = {0}, chaos = {0};
+		int last;
+		if (run_child(b->name, n, secs, o->fixed, 0, &plain, &last) != 0) {
+			fprintf(stderr, "bugs: %s: the plain run failed\n", b->name);
+			return 1;
+		}
+		unsigned fail_seed = 0;
+		long fail_run = 0; /* the run of fail_seed's process that failed first */
+		for (int s = 1; s <= seeds; s++) {
+			long per = (n + seeds - 1) / seeds, before = chaos.runs;
+			bool had = chaos.failures > 0;
+			unsigned seed = (unsigned)s;
+			if (run_child(b->name, per, secs / seeds, o->fixed, seed, &chaos, &last) !=
+			    0) {
+				fprintf(stderr, "bugs: %s: chaos seed %d failed\n", b->name, s);
+				return 1;
+			}
+			if (!had && chaos.failures > 0) {
+				fail_seed = seed;
+				fail_run = chaos.first - before;
+			}
+		}
+		/* Does the first failing seed fail again?  A fresh process with
+		 * that seed, the same number of runs: does its last run fail? */
+		int again = 0;
+		for (int r = 0; fail_seed && r < replays; r++) {
+			struct tally scratch = {0};
+			if (run_child(b->name, fail_run, 0, o->fixed, fail_seed, &scratch, &last) !=
+			    0) {
+				fprintf(stderr, "bugs: %s: rerun of seed %u failed\n", b->name,
+					fail_seed);
+				return 1;
+			}
+			again += last;
+		}
+		printf("| %s |", b->name);
+		print_tally(&plain);
+		print_tally(&chaos);
+		printf(" %d/%d |", chaos.seeds_failing, seeds);
+		if (fail_seed && replays > 0)
+			printf(" %d/%d (seed %u, run %ld) |\n", again, replays, fail_seed,
+			       fail_run);
+		else
+			printf(" - |\n");
+		fflush(stdout);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.replays = -1};
+	const char *cmd = argc > 1 ? argv[1] : "check";
+	if (parse_opts(argc, argv, argc > 1 ? 2 : 1, &o) != 0)
+		return 2;
+	if (getenv("BUGS_RUNTIME") && strcmp(getenv("BUGS_RUNTIME"), "fiber") == 0)
+		o.rt = BUG_FIBERS;
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(&o);
+	if (strcmp(cmd, "run") == 0) {
+		if (o.first_arg >= argc) {
+			fprintf(stderr, "usage: bugs run NAME [-n N] [-t SECONDS] [--fixed]\n");
+			return 2;
+		}
+		/* The bug's name may come before the options. */
+		const char *name = argv[o.first_arg];
+		if (parse_opts(argc, argv, o.first_arg + 1, &o) != 0)
+			return 2;
+		return cmd_run(&o, name);
+	}
+	if (strcmp(cmd, "table") == 0)
+		return cmd_table(&o, argc, argv);
+	if (strcmp(cmd, "list") == 0) {
+		for (unsigned i = 0; i < bug_catalogue_len; i++)
+			printf("%-22s %s\n", bug_catalogue[i].name, bug_catalogue[i].what);
+		return 0;
+	}
+	fprintf(stderr, "usage: bugs check|run|table|list (see tests/bugs/run.c)\n");
+	return 2;
+}
