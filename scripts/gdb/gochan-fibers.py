@@ -21,8 +21,9 @@
 # registry of blocked operations (wait/record.c: a parked fiber has a record
 # of its own from just before it parks until it runs again; what
 # godiag_dump() lists).  Runnable: the fibers in the scheduler's run queues
-# (fiber/sched.c), where the script knows their layout (milestone 1's
-# single worker `W`); a fiber readied by a completed operation and not yet
+# (fiber/sched.c), where the script knows their layout (milestone 2's
+# worker slots and global queue, or milestone 1's single worker `W`); a
+# fiber readied by a completed operation and not yet
 # run is shown as runnable.  A fiber that has not yet run, or that was
 # readied, is found only through the run queues; a runtime whose queues the
 # script does not know (an M:N scheduler with other structures) lists the
@@ -136,11 +137,30 @@ def _queue_list(first):
 
 def _runnable():
     """The fibers in the run queues, or None if the scheduler's layout is
-    not the one this script knows."""
+    not one this script knows.  fiber/sched.c (M:N, milestone 2): W.slots[0
+    .. W.nslots) each with a ring q.slot[q.head .. q.tail) (mod its length)
+    and q.runnext, and the global queue W.gq_head linked by ->next.
+    Milestone 1: W.head and W.remote, linked by ->next."""
     w = _static("W", "fiber/sched.c")
     if w is None:
         return None
     try:
+        names = [f.name for f in w.type.strip_typedefs().fields()]
+        if "slots" in names:
+            out = list(_queue_list(w["gq_head"]))
+            slots = w["slots"]
+            for i in range(int(w["nslots"])):
+                q = slots[i]["q"]
+                ring = q["slot"]
+                size = ring.type.strip_typedefs().range()[1] + 1
+                head, tail = int(q["head"]), int(q["tail"])
+                for k in range(min((tail - head) & 0xFFFFFFFF, size)):
+                    f = int(ring[(head + k) % size])
+                    if f:
+                        out.append(f)
+                if int(q["runnext"]):
+                    out.append(int(q["runnext"]))
+            return out
         out = list(_queue_list(w["head"]))
         out += list(_queue_list(w["remote"]))
     except gdb.error:
