@@ -24,7 +24,7 @@ def header_functions(include_dir):
         text = re.sub(r"//[^\n]*", "", text)
         text = re.sub(r"^\s*#.*?(?<!\\)$", "", text, flags=re.M | re.S)
         decl = re.compile(
-            r"^(?![ \t]|static|typedef|inline|template|constexpr|extern|\}|#)"
+            r"^(?![ \t\n]|static|typedef|inline|template|constexpr|extern|\}|#)"
             r"([^;{}()]*?)\b([a-z][a-z0-9_]*)\s*\(([^;{}]*?)\)\s*"
             r"(?:__attribute__\s*\(\([^;]*?\)\)\s*)?;",
             re.M,
