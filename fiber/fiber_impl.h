@@ -20,15 +20,19 @@ struct gofiber_group;
 enum gofiber__why {
 	GOFIBER_YIELD,
 	GOFIBER_PARK,
-	GOFIBER_EXIT
+	GOFIBER_EXIT,
+	GOFIBER_REQUEUE /* gofiber_syscall_exit found no free slot: queue it */
 };
 
 /*
  * One fiber.  It lives at the top of its own stack (no allocation of its
- * own), so it dies with the stack when the worker puts that back.  Every
- * field is the worker's: written by the fiber itself (it runs on the
- * worker) or by the scheduler, except `next`, which ready() on another
- * thread writes while pushing the fiber onto the worker's remote queue.
+ * own), so it dies with the stack when the worker puts that back.  Its
+ * fields are written by the fiber itself or by the scheduler of the worker
+ * it runs on; a fiber that is runnable or parked belongs to whoever holds
+ * it (a run queue's owner or thief, the global queue under its lock, the
+ * deadline heap under its lock), and each hand-over is a release/acquire
+ * pair named in fiber/sched.c.  heap_at is read and written under the
+ * deadline heap's lock only.
  */
 struct gofiber {
 	struct gofiber__ctx ctx;
@@ -44,13 +48,18 @@ struct gofiber {
 	struct gofiber_group *group;
 	struct gofiber__stack stack;
 	uint64_t id;
+	/* Its record of blocked operations (wait/record.h: the slot lent by
+	 * gowait__record_set_fiber_slot), so that a park allocates nothing.
+	 * Zeroed at gofiber_go; unlinked when the fiber ends. */
+	struct gowait__rec rec;
 	void *tsan;      /* ThreadSanitizer's fiber (fiber/sanitize.h) */
 	void *asan_fake; /* AddressSanitizer's fake stack while switched out */
 };
 
 /* The fiber running on this thread; NULL on a plain thread or on the
  * worker's scheduler context.  (Initial-exec TLS: read by the SIGSEGV
- * handler, and fibers never migrate, so a cached address stays right.) */
+ * handler.  Fibers migrate: fiber-side code reads it only through a call
+ * made after its last switch, never across one; see fiber/sched.c.) */
 extern _Thread_local struct gofiber *gofiber__cur __attribute__((tls_model("initial-exec")));
 
 /* Report an overflow of @f's stack (fault at @addr; NULL: a broken canary)

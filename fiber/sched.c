@@ -1,40 +1,65 @@
 /*
- * fiber/sched.c - the fiber runtime's one worker thread: run queues, the
- * park/ready pair lent to the wait layer (wait/park.h), deadlines.
+ * fiber/sched.c - the fiber runtime's M:N scheduler: worker slots with run
+ * queues, worker threads that hold them, stealing, the global queue, the
+ * spinning rule, idle sleep and exit, and the park/ready pair lent to the
+ * wait layer (wait/park.h).  Go's runtime/proc.go is the model; its names
+ * are given where the idea is Go's.
  *
  * Invariants:
- * - One worker thread runs every fiber (milestone 1), on its scheduler
- *   context (the thread's own stack): it picks a runnable fiber, switches to
- *   it, and acts on why the fiber switched back (yield, park, exit).  Fibers
- *   never migrate (errno and TLS: gochan/fiber.h).
- * - Run queues: a local FIFO (head/tail) that only the worker touches (a
- *   fiber readied on the worker, by another fiber or the scheduler), and a
- *   remote stack (Treiber, push by CAS, the worker takes all by exchange)
- *   for ready() and gofiber_go() on other threads.
+ * - Slots and threads (Go's P and M).  There are nslots worker slots
+ *   (GOFIBER_WORKERS or the online cores), each with a run queue
+ *   (fiber/runq.h).  A worker thread runs fibers only while it holds a
+ *   slot; a slot is held by at most one thread, or idle (on W.pidle).
+ *   Threads without a slot sleep on W.midle.  A thread in a blocking system
+ *   call (gofiber_syscall_enter) holds no slot: it gave it away, so that
+ *   nslots threads at most run fibers at once.
+ * - W.life (the worker service's lock, rank 57) guards the global queue, the
+ *   idle slot and idle thread lists, the thread count, and the decision of
+ *   a thread to exit.  npidle and nspinning are also atomics, read without
+ *   it to decide cheaply whether to wake anybody.
+ * - Where a readied fiber goes (ready()): on a worker thread holding a slot
+ *   (from a fiber, or its scheduler's timer expiry), into that slot's
+ *   runnext (Go's ready(gp, next=true)); a displaced runnext goes to the
+ *   tail.  On any other thread, into the global queue.  New fibers the same
+ *   way (Go's newproc).
+ * - Spinning (Go's wakep/resetspinning): after making a fiber runnable, the
+ *   readier wakes an idle thread with an idle slot only if no thread is
+ *   spinning (nspinning CAS 0 -> 1) and a slot is idle.  The woken thread
+ *   spins: it looks for work everywhere (global queue, stealing); when it
+ *   finds some it stops spinning and, if it was the last spinner, wakes
+ *   the next one.  So a burst of N readies costs at most min(N, nslots)
+ *   futex wakes as long as the woken threads are still looking (each wake
+ *   takes an idle slot; a slot comes back only when its thread finds
+ *   nothing).  A spinner that gives up decrements nspinning FIRST and
+ *   then looks at every run queue and the global queue again (seq_cst: the
+ *   Dekker pair with a readier's put and its load of nspinning), so that
+ *   work put while it spun is never left without a thread.
  * - Park (Go's gopark with its unlock function, the commit after the
- *   switch): the fiber records its parker and switches to the scheduler,
- *   which then CASes parker.futex 0 -> 2.  Success: the fiber is parked, and
- *   exactly one of two things will make it runnable again: a completer's
- *   exchange that reads 2 (it then calls ready()), or the scheduler's own
- *   CAS 2 -> 0 when the deadline passes (it then sets timed_out).  The two
- *   are RMWs on one word, so exactly one wins: a fiber is never readied
- *   twice, and a completer's ready() always finds the fiber parked and alive
- *   (it cannot end before it runs again).  Failure (the word is 1): the
- *   completion came between the fiber's check and the commit; the fiber
- *   runs again at once.  No lost wake-up.
- * - A parked fiber with a deadline is in the deadline heap (worker only);
- *   it leaves it when it runs again, whichever way it was readied.
- * - The worker sleeps on W.sleeping (futex) until the earliest deadline; a
- *   remote push wakes it (Dekker: each side writes its word, seq_cst, then
- *   reads the other's, seq_cst; at least one sees the other).
- * - Lifetime: W.live counts fibers started and not ended.  The worker is a
- *   service thread (service/service.h, kind "fiber"; W.life is the
- *   service's lock): started lazily by the first gofiber_go that finds none,
- *   it exits after the service's linger (LINGER_NS) with no fiber, deciding
- *   so under W.life, so that a concurrent gofiber_go either made its fiber
- *   visible first (W.live, then the remote push) or finds the service
- *   without a thread and starts a new one.  Counted by godiag_threads()
- *   from before its creation to its last access (gosvc__leave_locked).
+ *   switch): the fiber records its parker and switches to its thread's
+ *   scheduler, which then CASes parker.futex 0 -> 2 (fiber/deadline.c).
+ *   Success: the fiber is parked, and exactly one of two RMWs on that word
+ *   will make it runnable again: a completer's exchange that reads 2 (it
+ *   then calls ready()), or the deadline heap's CAS 2 -> 0.  A fiber is
+ *   never readied twice, and a completer's ready() always finds it parked
+ *   and alive.  Failure (the word is 1): completed meanwhile; it runs again
+ *   at once.  No lost wake-up.
+ * - Idle threads sleep on their own futex word (m->wake) until handed a
+ *   slot, until the earliest fiber deadline (then they expire the due
+ *   fibers into the global queue and look for a slot), or until their
+ *   linger ends.  Exit (the service's rule, service/service.h): a thread
+ *   without a slot exits once idle for LINGER_NS while no fiber lives, or
+ *   while more threads exist than slots (spares left by system calls);
+ *   decided under W.life, so that gofiber_go (which counts its fiber in
+ *   W.live before taking W.life) either is seen or finds a thread to wake
+ *   or creates one.  The thread whose exit finds no fiber wakes one idle
+ *   thread so that it rechecks: no worker outlives the fibers by more than
+ *   the linger (godiag_threads counts them until gosvc__leave_locked).
+ * - Migration: a fiber may resume on another thread after any switch.  The
+ *   fiber-side code below never holds a thread-local value or address
+ *   across a switch: errno is saved and restored by out-of-line calls on
+ *   either side of it (a compiler may keep &errno, __errno_location() being
+ *   const, or the thread pointer in a register within one function), and
+ *   cur_m / gofiber__cur are read fresh in functions called after it.
  */
 #include <errno.h>
 #include <gochan/chan.h>
@@ -44,183 +69,415 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "fiber/deadline.h"
 #include "fiber/fiber_impl.h"
+#include "fiber/runq.h"
 #include "fiber/sanitize.h"
+#include "fiber/sched.h"
 #include "service/service.h"
 #include "wait/clock.h"
 #include "wait/futex.h"
 #include "wait/park.h"
+#include "wait/yield.h"
+
+#include <urcu/arch.h>
 
 #define LINGER_NS 50000000 /* 50 ms, as the thread groups' idle threads */
+#define FAIR_TICKS 61      /* Go's schedtick % 61: the global queue's turn */
+#define STEAL_PASSES 4     /* Go's stealTries */
+#define MAX_SLOTS 1024
+/*
+ * How long a spinning thread keeps looking for work (after its first round
+ * of STEAL_PASSES) before it gives its slot back and sleeps: PAUSE for
+ * GOFIBER_PAUSE_NS, then yield between looks (wait/yield.h's gate: it stops
+ * when yields come back late), up to GOFIBER_SPIN_NS in all.  While a
+ * thread spins, readies wake nobody (the spinning rule), so a fiber that
+ * starts or readies fibers in a loop does not pay a FUTEX_WAKE each time.
+ * The yields let a thread that the spinner serves on the same CPU run (a
+ * pure PAUSE spin made every thread-fiber hand-off cost the whole budget,
+ * 30-54 us, when the two shared a CPU).  The trade-off, measured on these
+ * loaded 2-vCPU VMs (bench/results/fiber-mn.txt): against no spin (0, one
+ * round then sleep, as Go's findrunnable), fiber-fiber go+wait and
+ * ping-pong are up to 1.6x faster, thread-fiber hand-offs up to 2.3x slower,
+ * depending on the load.  Compile-time knobs, for measuring.
+ */
+#ifndef GOFIBER_SPIN_NS
+#define GOFIBER_SPIN_NS 20000
+#endif
+#ifndef GOFIBER_PAUSE_NS
+#define GOFIBER_PAUSE_NS 2000
+#endif
+/* How long a thief waits before taking a running slot's runnext (Go sleeps
+ * 3 us): the owner is usually about to run it. */
+#define RUNNEXT_GRACE_NS 3000
 
-_Thread_local struct gofiber *gofiber__cur __attribute__((tls_model("initial-exec")));
-static _Thread_local bool on_worker;
+/* A worker slot (Go's P). */
+struct gofiber__p {
+	struct gofiber__runq q;
+	uint32_t id;
+	uint32_t schedtick;      /* owner only */
+	struct gofiber__p *link; /* W.pidle; under W.life */
+} __attribute__((aligned(64)));
 
-static struct {
-	struct gofiber__ctx sched;
-	struct gofiber *head, *tail;      /* local FIFO; worker only */
-	_Atomic(struct gofiber *) remote; /* remote pushes; see the top */
-	_Atomic uint32_t sleeping;        /* 1: the worker sleeps (or is about to) */
-	struct gofiber **heap;            /* deadline min-heap; worker only */
-	size_t nheap, capheap;
-	_Atomic long live;    /* fibers started, not ended */
-	pthread_mutex_t life; /* the worker service's lock (svc below) */
+/* A worker thread (Go's M). */
+struct gofiber__m {
+	struct gofiber__ctx sched; /* its scheduler context (its own stack) */
+	struct gofiber__p *p;      /* the slot it holds; the thread's own */
+	bool spinning;             /* the thread's own (counted in nspinning) */
+	uint64_t rng;              /* victim order; the thread's own */
+	/* Hand-over: written under W.life by the waker before the release
+	 * store of wake = 1; read by the thread after its acquire load. */
+	_Atomic uint32_t wake; /* futex: 0 asleep (or about to), 1 woken */
+	struct gofiber__p *nextp;
+	bool nextspin;
+	struct gofiber__m *link; /* W.midle; under W.life */
+	bool idle;               /* on W.midle; under W.life */
 	/* The scheduler context for the sanitizers (fiber/sanitize.h). */
 	void *tsan, *asan_fake;
 	const void *stack_lo;
 	size_t stack_size;
+};
+
+_Thread_local struct gofiber *gofiber__cur __attribute__((tls_model("initial-exec")));
+static _Thread_local struct gofiber__m *cur_m __attribute__((tls_model("initial-exec")));
+
+static struct {
+	pthread_mutex_t life; /* the worker service's lock (svc below): see the top */
+	struct gofiber__p *slots;
+	uint32_t nslots;
+	/* Under life. */
+	struct gofiber *gq_head, *gq_tail;
+	struct gofiber__p *pidle;
+	struct gofiber__m *midle;
+	uint32_t nm; /* worker threads alive */
+	/* Atomics (see the top). */
+	_Atomic long gq_n;       /* global queue length (written under life) */
+	_Atomic uint32_t npidle; /* written under life */
+	_Atomic uint32_t nspinning;
+	_Atomic long live; /* fibers started, not ended */
+	/* Statistics for tests (relaxed). */
+	_Atomic uint64_t wakes, steals, threads_started;
 } W = {.life = PTHREAD_MUTEX_INITIALIZER};
 
-/* The worker thread, as a service: lazy start, idle exit, counted. */
+/* The worker threads, as a service: lazy start, idle exit, counted. */
 static struct gosvc svc =
 	GOSVC_INIT(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE, GODIAG_THREAD_FIBER, LINGER_NS, false);
 
 static _Atomic uint64_t last_id;
 
-/* ---- the deadline heap (worker only) ---- */
-
-static void heap_set(size_t i, struct gofiber *f)
+static void lock(void)
 {
-	W.heap[i] = f;
-	f->heap_at = i + 1;
+	gowait__mutex_lock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
 }
 
-static void heap_up(size_t i)
+static void unlock(void)
 {
-	struct gofiber *f = W.heap[i];
-
-	while (i > 0 && W.heap[(i - 1) / 2]->deadline > f->deadline) {
-		heap_set(i, W.heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	heap_set(i, f);
+	gowait__mutex_unlock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
 }
 
-static void heap_down(size_t i)
-{
-	struct gofiber *f = W.heap[i];
+/* ---- the global queue and the idle lists (under W.life) ---- */
 
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= W.nheap)
-			break;
-		if (c + 1 < W.nheap && W.heap[c + 1]->deadline < W.heap[c]->deadline)
-			c++;
-		if (W.heap[c]->deadline >= f->deadline)
-			break;
-		heap_set(i, W.heap[c]);
-		i = c;
-	}
-	heap_set(i, f);
-}
-
-static void heap_push(struct gofiber *f)
-{
-	if (W.nheap == W.capheap) {
-		size_t cap = W.capheap ? 2 * W.capheap : 64;
-		struct gofiber **h = realloc(W.heap, cap * sizeof *h);
-
-		if (!h) { /* like Go's runtime: out of memory is fatal here */
-			fputs("gochan: fiber runtime: out of memory for a deadline\n", stderr);
-			abort();
-		}
-		W.heap = h;
-		W.capheap = cap;
-	}
-	W.nheap++;
-	heap_set(W.nheap - 1, f);
-	heap_up(W.nheap - 1);
-}
-
-static void heap_remove(struct gofiber *f)
-{
-	size_t i = f->heap_at - 1;
-
-	f->heap_at = 0;
-	if (--W.nheap == i)
-		return;
-	struct gofiber *m = W.heap[W.nheap];
-
-	heap_set(i, m);
-	heap_down(i);
-	heap_up(m->heap_at - 1);
-}
-
-/* ---- run queues ---- */
-
-static void push_local(struct gofiber *f)
+static void gq_put_locked(struct gofiber *f)
 {
 	f->next = NULL;
-	if (W.tail)
-		W.tail->next = f;
+	if (W.gq_tail)
+		W.gq_tail->next = f;
 	else
-		W.head = f;
-	W.tail = f;
+		W.gq_head = f;
+	W.gq_tail = f;
+	/* relaxed: a hint read outside the lock; the fiber itself is handed
+	 * over by the lock. */
+	atomic_store_explicit(&W.gq_n, atomic_load_explicit(&W.gq_n, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 }
 
-static void push_remote(struct gofiber *f)
+static void gq_put_list_locked(struct gofiber *list)
 {
-	struct gofiber *h = atomic_load_explicit(&W.remote, memory_order_relaxed);
+	while (list) {
+		struct gofiber *n = list->next;
 
-	/* seq_cst: release publishes the fiber (and whatever its readier did,
-	 * e.g. a completed channel operation) to the worker's acquire exchange
-	 * in drain_remote; seq_cst orders it before our read of W.sleeping
-	 * (the Dekker pair with idle()). */
-	do
-		f->next = h;
-	while (!atomic_compare_exchange_weak_explicit(&W.remote, &h, f, memory_order_seq_cst,
-						      memory_order_relaxed));
-	if (atomic_load_explicit(&W.sleeping, memory_order_seq_cst) == 1 &&
-	    atomic_exchange_explicit(&W.sleeping, 0, memory_order_seq_cst) == 1)
-		gowait__futex_wake(&W.sleeping, 1);
-}
-
-static void drain_remote(void)
-{
-	/* acquire: pairs with push_remote's CAS. */
-	struct gofiber *f = atomic_exchange_explicit(&W.remote, NULL, memory_order_acquire);
-	struct gofiber *rev = NULL;
-
-	while (f) { /* LIFO -> FIFO */
-		struct gofiber *n = f->next;
-
-		f->next = rev;
-		rev = f;
-		f = n;
-	}
-	while (rev) {
-		struct gofiber *n = rev->next;
-
-		push_local(rev);
-		rev = n;
+		gq_put_locked(list);
+		list = n;
 	}
 }
 
-/* ops->ready: make a committed parked fiber (or a new one) runnable. */
+static struct gofiber *gq_pop_locked(void)
+{
+	struct gofiber *f = W.gq_head;
+
+	if (f) {
+		W.gq_head = f->next;
+		if (!W.gq_head)
+			W.gq_tail = NULL;
+		atomic_store_explicit(&W.gq_n,
+				      atomic_load_explicit(&W.gq_n, memory_order_relaxed) - 1,
+				      memory_order_relaxed);
+	}
+	return f;
+}
+
+static bool gq_maybe(void)
+{
+	/* seq_cst: read in the spinner's re-check (see the top). */
+	return atomic_load_explicit(&W.gq_n, memory_order_seq_cst) != 0;
+}
+
+/* Go's globrunqget: one fiber to run, and up to half of what is left (at
+ * most half a ring) moved into @p's ring, as a batch. */
+static struct gofiber *gq_get_locked(struct gofiber__p *p, bool batch)
+{
+	struct gofiber *f = gq_pop_locked();
+
+	if (!f || !batch)
+		return f;
+	long n = atomic_load_explicit(&W.gq_n, memory_order_relaxed) / (long)W.nslots + 1;
+
+	if (n > (long)GOFIBER__RUNQ / 2)
+		n = GOFIBER__RUNQ / 2;
+	for (; n > 0 && W.gq_head; n--) {
+		struct gofiber *g = gq_pop_locked();
+
+		if (!gofiber__runq_put(&p->q, g)) {
+			gq_put_locked(g); /* full: stop (order within the batch aside) */
+			break;
+		}
+	}
+	return f;
+}
+
+static void pidle_put_locked(struct gofiber__p *p)
+{
+	p->link = W.pidle;
+	W.pidle = p;
+	/* seq_cst: read by readiers deciding to wake (see the top). */
+	atomic_fetch_add_explicit(&W.npidle, 1, memory_order_seq_cst);
+}
+
+static struct gofiber__p *pidle_get_locked(void)
+{
+	struct gofiber__p *p = W.pidle;
+
+	if (p) {
+		W.pidle = p->link;
+		atomic_fetch_sub_explicit(&W.npidle, 1, memory_order_seq_cst);
+	}
+	return p;
+}
+
+static void midle_remove_locked(struct gofiber__m *m)
+{
+	for (struct gofiber__m **at = &W.midle; *at; at = &(*at)->link)
+		if (*at == m) {
+			*at = m->link;
+			m->idle = false;
+			return;
+		}
+}
+
+static void *worker_main(void *arg);
+
+/*
+ * Go's startm: give slot @p to an idle thread or to a new one, spinning or
+ * not.  Under W.life.  An idle thread is taken off W.midle and handed the
+ * slot here, and returned in *@wake for the caller to wake_m() after it
+ * released W.life (else the woken thread would at once block on W.life).
+ * Returns 0 or pthread_create's error (then @p is idle again and the
+ * spinning count undone).
+ */
+static int start_m_locked(struct gofiber__p *p, bool spinning, struct gofiber__m **wake)
+{
+	struct gofiber__m *m = W.midle;
+
+	if (m) {
+		W.midle = m->link;
+		m->idle = false;
+		m->nextp = p;
+		m->nextspin = spinning;
+		/* release: pairs with the thread's acquire load of wake (the
+		 * hand-over of nextp, and of m->idle == false). */
+		atomic_store_explicit(&m->wake, 1, memory_order_release);
+		*wake = m;
+		return 0;
+	}
+	m = calloc(1, sizeof *m);
+	int err = m ? 0 : EAGAIN;
+
+	if (m) {
+		m->nextp = p;
+		m->nextspin = spinning;
+		atomic_init(&m->wake, 1);
+		err = gosvc__start_locked(&svc, worker_main, m);
+		if (err)
+			free(m);
+	}
+	if (err) {
+		pidle_put_locked(p);
+		if (spinning)
+			atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst);
+		return err;
+	}
+	W.nm++;
+	atomic_fetch_add_explicit(&W.threads_started, 1, memory_order_relaxed);
+	return 0;
+}
+
+/*
+ * The futex wake of a thread that start_m_locked handed a slot, made after
+ * W.life is released.  The thread may have seen wake == 1 already (it
+ * rechecks after a timeout), run, and be asleep again or even gone: a late
+ * FUTEX_WAKE on its word is then a spurious wake-up that its loop absorbs,
+ * or a wake on memory that no sleeper uses (harmless, as every futex sleeper
+ * of gochan re-checks its word).
+ */
+static void wake_m(struct gofiber__m *m)
+{
+	if (m) {
+		gowait__futex_wake(&m->wake, 1);
+		atomic_fetch_add_explicit(&W.wakes, 1, memory_order_relaxed);
+	}
+}
+
+/* Go's wakep, under W.life: a spinning thread if a slot is idle and nobody
+ * spins.  Returns the thread for wake_m() after the unlock. */
+static struct gofiber__m *wakep_locked(void)
+{
+	uint32_t zero = 0;
+	struct gofiber__m *m = NULL;
+
+	/* seq_cst: the Dekker pair with a spinner's decrement and re-check. */
+	if (atomic_load_explicit(&W.npidle, memory_order_seq_cst) == 0 ||
+	    atomic_load_explicit(&W.nspinning, memory_order_seq_cst) != 0 ||
+	    !atomic_compare_exchange_strong_explicit(&W.nspinning, &zero, 1, memory_order_seq_cst,
+						     memory_order_relaxed))
+		return NULL;
+	struct gofiber__p *p = pidle_get_locked();
+
+	if (!p) {
+		atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst);
+		return NULL;
+	}
+	(void)start_m_locked(p, true, &m); /* on failure the others run it later */
+	return m;
+}
+
+/* Go's wakep, taking W.life only when a wake is due. */
+static void wakep(void)
+{
+	/* seq_cst: a readier's put (release, and this seq_cst load) against a
+	 * spinner's decrement and re-check (see the top). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&W.npidle, memory_order_seq_cst) == 0 ||
+	    atomic_load_explicit(&W.nspinning, memory_order_seq_cst) != 0)
+		return;
+	lock();
+	struct gofiber__m *w = wakep_locked();
+
+	unlock();
+	wake_m(w);
+}
+
+/* ---- making fibers runnable ---- */
+
+/* On @m's slot: @f at the tail, half the ring to the global queue if full
+ * (Go's runqputslow). */
+static void put_local(struct gofiber__p *p, struct gofiber *f)
+{
+	while (!gofiber__runq_put(&p->q, f)) {
+		struct gofiber *half[GOFIBER__RUNQ / 2];
+		uint32_t n = gofiber__runq_grab(&p->q, half, false);
+
+		lock();
+		for (uint32_t i = 0; i < n; i++)
+			gq_put_locked(half[i]);
+		unlock();
+	}
+}
+
+/* ops->ready and new fibers: see "Where a readied fiber goes" at the top. */
 static void ready(void *agent)
 {
 	struct gofiber *f = agent;
+	struct gofiber__m *m = cur_m;
 
-	if (on_worker)
-		push_local(f);
-	else
-		push_remote(f); /* touches only W after the push: f may run */
+	if (m && m->p) {
+		struct gofiber *old = gofiber__runq_put_next(&m->p->q, f);
+
+		if (old)
+			put_local(m->p, old);
+		wakep();
+		return;
+	}
+	lock();
+	gq_put_locked(f); /* f may run once we unlock: no use of it after */
+	struct gofiber__m *w = wakep_locked();
+
+	unlock();
+	wake_m(w);
+}
+
+/* Due fibers of the deadline heap made runnable (on @p's ring, or the
+ * global queue without a slot). */
+static void expire(struct gofiber__p *p)
+{
+	if (gofiber__dl_earliest() == INT64_MAX)
+		return;
+	int64_t now = chan_now();
+
+	if (gofiber__dl_earliest() > now)
+		return;
+	struct gofiber *list = gofiber__dl_expire(now);
+
+	if (!list)
+		return;
+	if (p) {
+		while (list) {
+			struct gofiber *n = list->next;
+
+			put_local(p, list);
+			list = n;
+		}
+		wakep();
+		return;
+	}
+	lock();
+	gq_put_list_locked(list);
+	struct gofiber__m *w = wakep_locked();
+
+	unlock();
+	wake_m(w);
 }
 
 /* ---- the fiber side ---- */
 
-/* Switch to the scheduler with @why; returns when the fiber runs again. */
-static void to_sched(struct gofiber *f, enum gofiber__why why)
+/* errno in and out of the fiber, in calls of their own: see "Migration". */
+__attribute__((noinline)) static void save_errno(struct gofiber *f)
 {
-	f->why = why;
 	f->saved_errno = errno;
-	gofiber__asan_start(why == GOFIBER_EXIT ? NULL : &f->asan_fake, W.stack_lo, W.stack_size);
-	gofiber__tsan_switch(W.tsan);
-	gofiber__ctx_switch(&f->ctx, &W.sched);
-	gofiber__asan_finish(f->asan_fake);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void restore_errno(struct gofiber *f)
+{
+	__asm__ volatile("" ::: "memory");
 	errno = f->saved_errno;
+}
+
+/* Switch to the scheduler of the thread we run on, with @why; returns when
+ * the fiber runs again (perhaps on another thread). */
+__attribute__((noinline)) static void to_sched(struct gofiber *f, enum gofiber__why why)
+{
+	struct gofiber__m *m = cur_m; /* not used after the switch */
+
+	f->why = why;
+	save_errno(f);
+	gofiber__asan_start(why == GOFIBER_EXIT ? NULL : &f->asan_fake, m->stack_lo, m->stack_size);
+	gofiber__tsan_switch(m->tsan);
+	gofiber__ctx_switch(&f->ctx, &m->sched);
+	gofiber__asan_finish(f->asan_fake);
+	restore_errno(f);
 }
 
 /* One park: 0 completed (futex 1, acquire below), ETIMEDOUT by deadline. */
@@ -264,6 +521,12 @@ static void *self(void)
 
 static const struct gowait_fiber_ops ops = {self, fiber_park, ready};
 
+/* The wait layer's record slot of a fiber (wait/record.h). */
+static struct gowait__rec *rec_slot(void *agent)
+{
+	return &((struct gofiber *)agent)->rec;
+}
+
 static void fiber_main(void *arg)
 {
 	struct gofiber *f = arg;
@@ -278,81 +541,173 @@ static void fiber_main(void *arg)
 
 /* ---- the scheduler side ---- */
 
-/* Time out the parked fibers whose deadline is <= @now. */
-static void expire(int64_t now)
+static uint32_t rng_next(struct gofiber__m *m)
 {
-	while (W.nheap && W.heap[0]->deadline <= now) {
-		struct gofiber *f = W.heap[0];
-		uint32_t expected = 2;
+	m->rng ^= m->rng << 13;
+	m->rng ^= m->rng >> 7;
+	m->rng ^= m->rng << 17;
+	return (uint32_t)m->rng;
+}
 
-		heap_remove(f);
-		/* Relaxed: the race with a completer's exchange is decided by
-		 * the order of RMWs on this one word (see the top). */
-		if (atomic_compare_exchange_strong_explicit(&f->parker->futex, &expected, 0,
-							    memory_order_relaxed,
-							    memory_order_relaxed)) {
-			f->timed_out = true;
-			push_local(f);
-		} /* else 1: a completer's ready() is on its way */
+/* Go's runqsteal: half of another slot's ring into ours; the last one taken
+ * is returned to run. */
+static struct gofiber *steal(struct gofiber__m *m, bool take_next)
+{
+	struct gofiber__p *p = m->p;
+	uint32_t n = W.nslots, start = rng_next(m) % n;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct gofiber__p *v = &W.slots[(start + i) % n];
+		struct gofiber *got[GOFIBER__RUNQ / 2];
+		uint32_t k;
+
+		if (v == p || !(k = gofiber__runq_grab(&v->q, got, take_next)))
+			continue;
+		atomic_fetch_add_explicit(&W.steals, 1, memory_order_relaxed);
+		for (uint32_t j = 0; j + 1 < k; j++)
+			(void)gofiber__runq_put(&p->q, got[j]); /* ours was empty */
+		return got[k - 1];
 	}
+	return NULL;
 }
 
 /*
- * With no fiber alive (W.live read 0): whether the worker must exit now
- * (the service's linger has passed with none, or a shutdown asks).  If so
- * it returns true with W.life HELD, and the caller leaves the service
- * (gosvc__leave_locked); else false (W.life released), with *@wake the time
- * to look again.  Under W.life, so that gofiber_go (which counts its fiber
- * in W.live before it takes W.life to look for the worker) either is seen
- * here or finds the service without a thread and starts a new one.
+ * Whether the global queue or any slot's run queue, its runnext included,
+ * holds a fiber (racy; seq_cst loads: the re-checks of the spinning rule,
+ * see the top).  runnext counts: a fiber there belongs to the fiber running
+ * on that slot, which may compute for long without blocking; if no spinner
+ * came back for it, it would wait that long (tokio #4941's stall; a version
+ * that skipped runnext here hung tests/test_fiber_sched.c's stealing test
+ * under qemu, where one round of looking outlasts the spin budget).
  */
-static bool idle_exit(int64_t *idle_since, int64_t *wake)
+static bool work_visible(void)
 {
-	gowait__mutex_lock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
-	/* acquire: pairs with finish()'s release decrement. */
-	if (gosvc__idle_expired_locked(&svc, idle_since, wake) &&
-	    atomic_load_explicit(&W.live, memory_order_acquire) == 0 &&
-	    atomic_load_explicit(&W.remote, memory_order_acquire) == NULL)
+	if (gq_maybe())
 		return true;
-	gowait__mutex_unlock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
+	for (uint32_t i = 0; i < W.nslots; i++)
+		if (!gofiber__runq_empty(&W.slots[i].q, true))
+			return true;
 	return false;
 }
 
-/* The next fiber to run, sleeping while there is none; NULL: exit (with
- * W.life held, see idle_exit). */
-static struct gofiber *next_runnable(void)
+/*
+ * Go's resetspinning: found work; if we were the last spinner, wake the next
+ * one, but (unlike Go) only if more work is visible now.  Work put before
+ * our decrement is visible to this check (the Dekker pair, see the top);
+ * work put after it finds nspinning 0 and wakes by itself.  Go wakes
+ * unconditionally, which on a go + wait from a thread wakes a second thread
+ * for nothing on every round.
+ */
+static void stop_spinning(struct gofiber__m *m)
 {
-	int64_t idle_since = GOSVC_BUSY;
+	if (!m->spinning)
+		return;
+	m->spinning = false;
+	/* seq_cst: see the top. */
+	if (atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst) == 1 && work_visible())
+		wakep();
+}
 
-	for (;;) {
-		if (W.nheap)
-			expire(chan_now());
-		drain_remote();
-		if (W.head) {
-			struct gofiber *f = W.head;
+/*
+ * Go's findrunnable, for a thread holding a slot: the next fiber, or NULL
+ * after the thread gave its slot back (m->p NULL).
+ */
+static struct gofiber *find_runnable(struct gofiber__m *m)
+{
+	struct gofiber *f;
+	bool inherit;
 
-			W.head = f->next;
-			if (!W.head)
-				W.tail = NULL;
+top:;
+	struct gofiber__p *p = m->p;
+
+	expire(p);
+	if (++p->schedtick % FAIR_TICKS == 0 && gq_maybe()) {
+		lock();
+		f = gq_get_locked(p, false);
+		unlock();
+		if (f)
 			return f;
-		}
-		int64_t deadline = W.nheap ? W.heap[0]->deadline : GOWAIT_FOREVER;
-
-		if (atomic_load_explicit(&W.live, memory_order_relaxed) == 0) {
-			/* No fiber: no deadline either (a parked fiber is alive). */
-			if (idle_exit(&idle_since, &deadline))
-				return NULL;
-			if (atomic_load_explicit(&W.live, memory_order_relaxed) != 0)
-				continue; /* a new fiber is on its way: not idle */
-		} else {
-			idle_since = GOSVC_BUSY;
-		}
-		/* seq_cst: the Dekker pair with push_remote (see the top). */
-		atomic_store_explicit(&W.sleeping, 1, memory_order_seq_cst);
-		if (atomic_load_explicit(&W.remote, memory_order_seq_cst) == NULL)
-			(void)gowait__futex_wait(&W.sleeping, 1, deadline);
-		atomic_store_explicit(&W.sleeping, 0, memory_order_relaxed);
 	}
+	if ((f = gofiber__runq_get(&p->q, &inherit)))
+		return f;
+	if (gq_maybe()) {
+		lock();
+		f = gq_get_locked(p, true);
+		unlock();
+		if (f)
+			return f;
+	}
+	/* Spin (steal) if fewer than half the busy slots have a spinner
+	 * (Go's limit), or if we were woken spinning. */
+	if (!m->spinning) {
+		uint32_t busy = W.nslots - atomic_load_explicit(&W.npidle, memory_order_relaxed);
+
+		if (2 * atomic_load_explicit(&W.nspinning, memory_order_relaxed) < busy) {
+			m->spinning = true;
+			atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
+		}
+	}
+	if (m->spinning) {
+		int64_t start = chan_now(), now = start;
+
+		do {
+			for (int pass = 0; pass < STEAL_PASSES; pass++) {
+				/* runnext only in the last pass, and only after a
+				 * grace (Go sleeps 3 us): a fiber just readied by
+				 * a running fiber belongs to its worker first.
+				 * Every round has that pass, whatever the budget:
+				 * a round that skipped it could give up with the
+				 * fiber left behind a worker that computes. */
+				bool next = pass == STEAL_PASSES - 1;
+
+				if (next)
+					while ((now = chan_now()) - start < RUNNEXT_GRACE_NS)
+						for (int i = 0; i < 64; i++)
+							caa_cpu_relax();
+				if ((f = steal(m, next)))
+					return f;
+				if (gq_maybe() || gofiber__dl_earliest() <= now)
+					goto top;
+			}
+			now = chan_now();
+			if (now - start >= GOFIBER_SPIN_NS)
+				break;
+			if (now - start < GOFIBER_PAUSE_NS) {
+				for (int i = 0; i < 64; i++)
+					caa_cpu_relax();
+			} else if (!gowait__yield(now)) {
+				break; /* yields come back late: sleep */
+			}
+		} while (true);
+	}
+	/* Nothing: give the slot back, unless the global queue has work. */
+	lock();
+	if ((f = gq_get_locked(p, true))) {
+		unlock();
+		return f;
+	}
+	pidle_put_locked(p);
+	m->p = NULL;
+	unlock();
+	if (m->spinning) {
+		/* The delicate dance (Go's words): drop the spinning count
+		 * first, then look again everywhere (see the top). */
+		m->spinning = false;
+		atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst);
+		if (work_visible()) {
+			lock();
+			struct gofiber__p *q = pidle_get_locked();
+
+			unlock();
+			if (q) {
+				m->p = q;
+				m->spinning = true;
+				atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
+				goto top;
+			}
+		}
+	}
+	return NULL;
 }
 
 static void finish(struct gofiber *f)
@@ -361,109 +716,290 @@ static void finish(struct gofiber *f)
 
 	if (!gofiber__stack_canary_ok(&s))
 		gofiber__overflow_report(f, NULL);
+	gowait__record_fiber_fini(&f->rec); /* it lives on the stack */
 	gofiber__tsan_destroy(f->tsan);
 	gofiber__stack_put(&s);
-	/* release: pairs with try_exit's acquire. */
+	/* release: pairs with the exiting thread's acquire (stop_m). */
 	atomic_fetch_sub_explicit(&W.live, 1, memory_order_release);
 }
 
-static void run(struct gofiber *f)
+/* Run @f on @m until it parks, yields, requeues or ends. */
+static void run(struct gofiber__m *m, struct gofiber *f)
 {
-	if (f->heap_at)
-		heap_remove(f);
+	if (f->deadline >= 0) {
+		gofiber__dl_forget(f);
+		f->deadline = GOWAIT_FOREVER;
+	}
 	for (;;) {
 		gofiber__cur = f;
-		gofiber__asan_start(&W.asan_fake, gofiber__stack_lo(&f->stack),
+		gofiber__asan_start(&m->asan_fake, gofiber__stack_lo(&f->stack),
 				    (size_t)((char *)f - gofiber__stack_lo(&f->stack)));
 		gofiber__tsan_switch(f->tsan);
-		gofiber__ctx_switch(&W.sched, &f->ctx);
-		gofiber__asan_finish(W.asan_fake);
+		gofiber__ctx_switch(&m->sched, &f->ctx);
+		gofiber__asan_finish(m->asan_fake);
 		gofiber__cur = NULL;
-		if (f->why == GOFIBER_EXIT) {
+		switch (f->why) {
+		case GOFIBER_EXIT:
 			finish(f);
 			return;
-		}
-		if (!gofiber__stack_canary_ok(&f->stack))
-			gofiber__overflow_report(f, NULL);
-		if (f->why == GOFIBER_YIELD) {
-			push_local(f);
-			return;
-		}
-		/* GOFIBER_PARK: the commit, now that the fiber is off its stack.
-		 * acq_rel on success: the release half pairs with the acquire of
-		 * the completer's exchange (gowait__complete), ordering our last
-		 * read of f->next before ready() writes it; acquire on failure
-		 * pairs with that exchange's release (the completion's data). */
-		uint32_t expected = 0;
+		case GOFIBER_YIELD:
+			if (!gofiber__stack_canary_ok(&f->stack))
+				gofiber__overflow_report(f, NULL);
+			if (m->p) {
+				put_local(m->p, f);
+				return;
+			}
+			/* Yielded inside a system call section: no slot. */
+			__attribute__((fallthrough));
+		case GOFIBER_REQUEUE:
+			/* gofiber_syscall_exit found no free slot: this thread
+			 * has none; the fiber goes to the global queue, now that
+			 * it is off its stack. */
+			lock();
+			gq_put_locked(f);
+			struct gofiber__m *w = wakep_locked();
 
-		if (atomic_compare_exchange_strong_explicit(&f->parker->futex, &expected, 2,
-							    memory_order_acq_rel,
-							    memory_order_acquire)) {
-			if (f->deadline >= 0)
-				heap_push(f);
+			unlock();
+			wake_m(w);
 			return;
+		case GOFIBER_PARK:
+			if (!gofiber__stack_canary_ok(&f->stack))
+				gofiber__overflow_report(f, NULL);
+			/* The commit, now that the fiber is off its stack. */
+			if (gofiber__dl_commit(f))
+				return;
+			break; /* already complete (1): run it again at once */
 		}
-		/* Already complete (1): run it again at once. */
 	}
 }
 
-static void *worker_main(void *unused)
+/*
+ * A thread without a slot: sleep until handed one (true, m->p set), or
+ * decide to exit (false, W.life HELD: the caller leaves the service).
+ *
+ * Whoever wakes an idle thread first takes it off W.midle under W.life, then
+ * stores wake = 1 (release): so a thread that loads 1 (acquire) owns m->nextp
+ * (a slot, or NULL: "recheck", from an exiting thread) without W.life.  A
+ * thread whose sleep timed out takes W.life and finds itself still on
+ * W.midle (it removes itself) or taken off (then wake is 1 already).
+ */
+static bool stop_m(struct gofiber__m *m)
 {
-	(void)unused;
+	/* Idle from now, whether or not fibers live: a thread idle for long
+	 * when the last fiber ends exits as soon as it rechecks. */
+	int64_t idle_since = chan_now();
+
+	lock();
+	for (;;) {
+		/* Fibers due: this thread expires them into the global queue
+		 * and takes a slot for them itself (below), rather than waking
+		 * another idle thread (expire(NULL) would).  The heap's lock is
+		 * a leaf, never taken under W.life: release it around. */
+		if (gofiber__dl_earliest() <= chan_now()) {
+			unlock();
+			struct gofiber *due = gofiber__dl_expire(chan_now());
+
+			lock();
+			gq_put_list_locked(due);
+		}
+		/* A slot free and work waiting: take it. */
+		if (W.gq_head && W.pidle) {
+			m->p = pidle_get_locked();
+			unlock();
+			return true;
+		}
+		int64_t wake = GOWAIT_FOREVER;
+		/* acquire: pairs with finish()'s release decrement. */
+		bool nofibers = atomic_load_explicit(&W.live, memory_order_acquire) == 0;
+
+		if ((nofibers || W.nm > W.nslots) &&
+		    gosvc__idle_expired_locked(&svc, &idle_since, &wake) && !W.gq_head) {
+			W.nm--;
+			/* Let an idle thread recheck: the last fiber's end may
+			 * have found it asleep without a linger. */
+			struct gofiber__m *o = W.midle;
+
+			if (o) {
+				W.midle = o->link;
+				o->idle = false;
+				o->nextp = NULL;
+				/* release: as start_m_locked's. */
+				atomic_store_explicit(&o->wake, 1, memory_order_release);
+				gowait__futex_wake(&o->wake, 1); /* under W.life: o stays */
+			}
+			return false;
+		}
+		int64_t dl = gofiber__dl_earliest();
+
+		if (dl != INT64_MAX && (wake < 0 || dl < wake))
+			wake = dl;
+		m->link = W.midle;
+		W.midle = m;
+		m->idle = true;
+		m->nextp = NULL;
+		/* relaxed: the hand-over is a waker's release store of 1, made
+		 * after it took m off W.midle under W.life (after this). */
+		atomic_store_explicit(&m->wake, 0, memory_order_relaxed);
+		unlock();
+		bool woken = false;
+
+		/* acquire: pairs with the waker's release (see above). */
+		while (!(woken = atomic_load_explicit(&m->wake, memory_order_acquire) == 1))
+			if (gowait__futex_wait(&m->wake, 0, wake) == ETIMEDOUT)
+				break;
+		if (!woken) {
+			lock();
+			if (m->idle) {
+				midle_remove_locked(m); /* timed out: look again */
+				continue;
+			}
+			/* Taken off meanwhile: the waker is done (it held
+			 * W.life), wake is 1. */
+			(void)atomic_load_explicit(&m->wake, memory_order_acquire);
+			unlock();
+		}
+		if (m->nextp) {
+			m->p = m->nextp;
+			m->spinning = m->nextspin;
+			m->nextp = NULL;
+			return true;
+		}
+		lock(); /* asked to recheck */
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct gofiber__m *m = arg;
+
 	gosvc__enter(&svc);
 	void *alt = gofiber__overflow_thread_init();
-	struct gofiber *f;
 
-	W.tsan = gofiber__tsan_current();
+	m->tsan = gofiber__tsan_current();
 #ifdef GOFIBER_ASAN
 	pthread_attr_t a;
 	void *lo;
 
 	if (pthread_getattr_np(pthread_self(), &a) == 0) {
-		if (pthread_attr_getstack(&a, &lo, &W.stack_size) == 0)
-			W.stack_lo = lo;
+		if (pthread_attr_getstack(&a, &lo, &m->stack_size) == 0)
+			m->stack_lo = lo;
 		pthread_attr_destroy(&a);
 	}
 #endif
-	on_worker = true;
-	while ((f = next_runnable()))
-		run(f);
-	/* W.life held (idle_exit): done with W before a next worker may start
-	 * (the service has no thread only after the leave below). */
-	on_worker = false;
+	m->rng = (uint64_t)(uintptr_t)m * 0x9e3779b97f4a7c15ull | 1;
+	cur_m = m;
+	/* acquire: pairs with start_m_locked's hand-over (atomic_init there,
+	 * ordered by pthread_create). */
+	(void)atomic_load_explicit(&m->wake, memory_order_acquire);
+	m->p = m->nextp;
+	m->spinning = m->nextspin;
+	m->nextp = NULL;
+	for (;;) {
+		struct gofiber *f;
+
+		if (!m->p && !stop_m(m))
+			break;
+		while ((f = find_runnable(m))) {
+			stop_spinning(m);
+			run(m, f);
+			if (!m->p)
+				break; /* gave its slot away (a system call) */
+		}
+	}
+	/* W.life held (stop_m): done with S before the leave. */
+	cur_m = NULL;
 	gofiber__overflow_thread_fini(alt);
+	free(m);
 	gosvc__leave_locked(&svc); /* the last access: return at once */
 	return NULL;
+}
+
+/* ---- blocking system calls (gochan/fiber.h) ---- */
+
+int gofiber_syscall_enter(void)
+{
+	struct gofiber__m *m = cur_m;
+
+	if (!gofiber__cur || !m->p)
+		return 0;
+	struct gofiber__p *p = m->p;
+
+	m->p = NULL;
+	/* Go's handoffp: the slot goes to another thread if there is work
+	 * for it (its ring, the global queue, deadlines to watch); else it
+	 * becomes idle, and the next ready() wakes a thread for it. */
+	struct gofiber__m *w = NULL;
+
+	lock();
+	if (!gofiber__runq_empty(&p->q, true) || W.gq_head || gofiber__dl_earliest() != INT64_MAX)
+		(void)start_m_locked(p, false, &w);
+	else
+		pidle_put_locked(p);
+	unlock();
+	wake_m(w);
+	return 0;
+}
+
+int gofiber_syscall_exit(void)
+{
+	struct gofiber__m *m = cur_m;
+	struct gofiber *f = gofiber__cur;
+
+	if (!f || m->p)
+		return 0;
+	lock();
+	struct gofiber__p *p = pidle_get_locked();
+
+	unlock();
+	if (p) {
+		m->p = p; /* continue on this thread */
+		return 0;
+	}
+	/* No free slot: queue the fiber (after the switch, run() above); this
+	 * thread becomes a spare and lingers or exits (stop_m). */
+	to_sched(f, GOFIBER_REQUEUE);
+	return 0;
 }
 
 /* ---- starting ---- */
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
-static void runtime_init(void)
+static uint32_t workers_wanted(void)
 {
-	gofiber__overflow_install();
-	gowait__set_fiber_ops(&ops);
+	const char *e = getenv("GOFIBER_WORKERS");
+	long n = e ? strtol(e, NULL, 10) : 0;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0)
+		n = 1;
+	return n > MAX_SLOTS ? MAX_SLOTS : (uint32_t)n;
 }
 
-/* The worker, started if the service has no thread (service/service.h's
- * lazy start: counted before the create, detached). */
-static int ensure_worker(void)
+static void runtime_init(void)
 {
-	int err;
+	uint32_t n = workers_wanted();
 
-	if (on_worker)
-		return 0;
-	gowait__mutex_lock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
-	err = gosvc__ensure_locked(&svc, worker_main, NULL);
-	gowait__mutex_unlock(&W.life, GOWAIT_LOCKRANK_FIBER_LIFE);
-	return err;
+	W.slots = aligned_alloc(64, n * sizeof *W.slots);
+	if (!W.slots) {
+		fputs("gochan: fiber runtime: out of memory for the worker slots\n", stderr);
+		abort();
+	}
+	memset(W.slots, 0, n * sizeof *W.slots);
+	W.nslots = n;
+	for (uint32_t i = n; i-- > 0;) {
+		W.slots[i].id = i;
+		pidle_put_locked(&W.slots[i]); /* before any thread: no lock needed */
+	}
+	gofiber__overflow_install();
+	gowait__record_set_fiber_slot(rec_slot);
+	gowait__set_fiber_ops(&ops);
 }
 
 int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
 {
 	struct gofiber__stack s;
-	int err;
 
 	if (!fn)
 		return EINVAL;
@@ -478,23 +1014,52 @@ int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
 
 	/* A reused stack carries the redzones of its last fiber's frames. */
 	gofiber__asan_unpoison(lo, (size_t)(gofiber__stack_hi(&s) - lo));
-	*f = (struct gofiber){.fn = fn, .arg = arg, .group = g, .stack = s};
+	*f = (struct gofiber){
+		.fn = fn, .arg = arg, .group = g, .stack = s, .deadline = GOWAIT_FOREVER};
 	f->tsan = gofiber__tsan_create();
 	f->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
 	gofiber__ctx_make(&f->ctx, lo, (size_t)((char *)f - lo), fiber_main, f);
 
-	/* relaxed: the worker reads live under W.life or after an acquire. */
+	/* relaxed: the exiting thread reads live under W.life, after which
+	 * we take W.life (below, or in ready) and see its decision. */
 	atomic_fetch_add_explicit(&W.live, 1, memory_order_relaxed);
-	err = ensure_worker();
-	if (err) {
-		atomic_fetch_sub_explicit(&W.live, 1, memory_order_relaxed);
-		gofiber__tsan_destroy(f->tsan);
-		gofiber__stack_put(&s);
-		return err;
-	}
 	if (g)
 		gofiber__group_add(g);
-	ready(f);
+	struct gofiber__m *m = cur_m;
+
+	if (m && m->p) {
+		ready(f);
+		return 0;
+	}
+	/* From a thread: the global queue, and a thread for it if none lives
+	 * (the one failure we report: nobody would ever run it). */
+	struct gofiber__m *w = NULL;
+
+	lock();
+	if (W.nm == 0) {
+		struct gofiber__p *p = pidle_get_locked();
+		uint32_t zero = 0;
+		bool spin = atomic_compare_exchange_strong_explicit(
+			&W.nspinning, &zero, 1, memory_order_seq_cst, memory_order_relaxed);
+		int err = p ? start_m_locked(p, spin, &w) : EAGAIN;
+
+		if (!p && spin)
+			atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst);
+		if (err) {
+			unlock();
+			if (g)
+				gofiber__group_done(g);
+			atomic_fetch_sub_explicit(&W.live, 1, memory_order_relaxed);
+			gofiber__tsan_destroy(f->tsan);
+			gofiber__stack_put(&s);
+			return err;
+		}
+	}
+	gq_put_locked(f);
+	if (!w)
+		w = wakep_locked();
+	unlock();
+	wake_m(w);
 	return 0;
 }
 
@@ -514,4 +1079,12 @@ uint64_t gofiber_id(void)
 	struct gofiber *f = gofiber__cur;
 
 	return f ? f->id : 0;
+}
+
+void gofiber__sched_stats(struct gofiber__sched_stats *st)
+{
+	st->workers = W.nslots;
+	st->wakes = atomic_load_explicit(&W.wakes, memory_order_relaxed);
+	st->steals = atomic_load_explicit(&W.steals, memory_order_relaxed);
+	st->threads_started = atomic_load_explicit(&W.threads_started, memory_order_relaxed);
 }

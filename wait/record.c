@@ -14,11 +14,14 @@
  * Fibers (wait/park.h, the agent interface).  A fiber parks on a worker
  * thread that goes on to run other fibers, which may park too, and it may
  * resume on another worker: the thread's record cannot be the fiber's.  A
- * parked fiber gets a record of its own, allocated and linked at its
- * begin, unlinked and freed at its end (after the same hand-shake), listed
- * by its fiber id.  That costs a malloc and two turns of the record mutex
- * per fiber park: the price of an interface whose ops have no slot for a
- * per-fiber record (a field the fiber runtime could add later).
+ * parked fiber has a record of its own, listed by its fiber id.  With the
+ * fiber runtime's slots (gowait__record_set_fiber_slot; fiber/sched.c sets
+ * it) that record is embedded in the fiber: linked on the fiber's first
+ * park, kept linked (blocked 0 between parks) until the fiber ends
+ * (gowait__record_fiber_fini), so a park allocates nothing and takes the
+ * registry mutex only the first time.  Without slots, a record is
+ * allocated and linked at each begin, unlinked and freed at its end (after
+ * the same hand-shake).
  *
  * Why the dumper needs more than a seqlock.  The dump prints len/cap/closed
  * of each channel, read at dump time, and reads the caller's case array.
@@ -92,24 +95,6 @@
 #define GOWAIT_TSAN 1
 #endif
 #endif
-
-struct gowait__rec {
-	struct cds_list_head link; /* in registry, under registry_mu */
-	pthread_t self;            /* immutable after registration */
-	pid_t tid;                 /* 0 for a fiber's record */
-	const void *fiber;         /* the fiber, or NULL: a thread's record */
-	_Atomic uint32_t blocked;  /* 1 while parked (protocol above) */
-	_Atomic uint32_t reader;   /* 1 while a dumper may read this record */
-	/* Written by the owner with plain stores before blocked = 1. */
-	enum gowait__op op;
-	uint32_t ncases;
-	const void *chan;
-	const void *cases;
-	const void *ra;
-	int64_t since;
-	int nbt;
-	void *bt[GOWAIT_BT_MAX];
-};
 
 /* Lock rank 50 (wait/lockrank.h): held by dumpers, registration and thread
  * exit; nothing else is taken under it. */
@@ -257,13 +242,58 @@ static struct gowait__rec *rec_fiber(const void *fiber)
 	return r;
 }
 
+/* The fiber runtime's record slots (wait/record.h); NULL: none. */
+static struct gowait__rec *(*_Atomic fiber_slot)(void *agent);
+
+void gowait__record_set_fiber_slot(struct gowait__rec *(*slot)(void *agent))
+{
+	/* release: pairs with the acquire in gowait__block_begin. */
+	atomic_store_explicit(&fiber_slot, slot, memory_order_release);
+}
+
+/* A fiber's embedded record, linked on its first park. */
+static struct gowait__rec *rec_slot(struct gowait__rec *(*slot)(void *), void *agent)
+{
+	struct gowait__rec *r = slot(agent);
+
+	if (caa_unlikely(r->fiber == NULL)) {
+		/* First park of this fiber: the slot is zeroed (blocked and
+		 * reader 0); the fiber's own, so plain stores before the link. */
+		r->self = pthread_self();
+		r->tid = 0;
+		r->fiber = agent;
+		r->embedded = true;
+		registry_lock();
+		cds_list_add_tail(&r->link, &registry);
+		registry_unlock();
+	}
+	return r;
+}
+
+void gowait__record_fiber_fini(struct gowait__rec *r)
+{
+	if (!r->fiber)
+		return; /* never parked: never linked */
+	/* registry_mu orders the unlink after any dumper's walk over it. */
+	registry_lock();
+	cds_list_del(&r->link);
+	registry_unlock();
+	r->fiber = NULL;
+}
+
 struct gowait__rec *gowait__block_begin(const struct gowait__site *site, int64_t now, void *agent)
 {
 	struct gowait__rec *r = my_rec;
 	const struct gowait__sel *sel = site->sel;
 
 	if (caa_unlikely(agent != NULL)) {
-		if (!(r = rec_fiber(agent)))
+		/* acquire: pairs with gowait__record_set_fiber_slot. */
+		struct gowait__rec *(*slot)(void *) =
+			atomic_load_explicit(&fiber_slot, memory_order_acquire);
+
+		if (slot)
+			r = rec_slot(slot, agent);
+		else if (!(r = rec_fiber(agent)))
 			return NULL;
 	} else if (caa_unlikely(!r) && !(r = rec_register())) {
 		return NULL;
@@ -317,7 +347,7 @@ void gowait__block_end(struct gowait__rec *r)
 	if (!r)
 		return;
 	rec_leave(r);
-	if (caa_unlikely(r->fiber != NULL)) {
+	if (caa_unlikely(r->fiber != NULL && !r->embedded)) {
 		/* A fiber's record: gone with its park.  registry_mu orders the
 		 * unlink after any dumper's walk over it. */
 		registry_lock();

@@ -12,9 +12,11 @@
 #define GOCHAN_WAIT_RECORD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <urcu/list.h>
 
 enum gowait__op {
 	GOWAIT_OP_SEND = 1,
@@ -49,9 +51,53 @@ struct gowait__site {
 	const void *ra;                /* return address of the public entry */
 };
 
-struct gowait__rec;
-
 #define GOWAIT_BT_MAX 32
+
+/*
+ * One record (wait/record.c describes the protocol).  Defined here only so
+ * that the fiber runtime can embed one in each fiber (see
+ * gowait__record_set_fiber_slot); nothing outside wait/record.c reads or
+ * writes its fields.
+ */
+struct gowait__rec {
+	struct cds_list_head link; /* in the registry, under its mutex */
+	pthread_t self;            /* immutable after registration */
+	pid_t tid;                 /* 0 for a fiber's record */
+	const void *fiber;         /* the fiber, or NULL: a thread's record */
+	bool embedded;             /* a fiber's slot: linked from its first park
+				      to gowait__record_fiber_fini */
+	_Atomic uint32_t blocked;  /* 1 while parked (protocol in record.c) */
+	_Atomic uint32_t reader;   /* 1 while a dumper may read this record */
+	/* Written by the owner with plain stores before blocked = 1. */
+	enum gowait__op op;
+	uint32_t ncases;
+	const void *chan;
+	const void *cases;
+	const void *ra;
+	int64_t since;
+	int nbt;
+	void *bt[GOWAIT_BT_MAX];
+};
+
+/*
+ * gowait__record_set_fiber_slot - the fiber runtime's record slots: @slot
+ * (agent) returns the record embedded in that fiber, zeroed when the fiber
+ * was made (its `fiber` member NULL: not linked yet).  A fiber's park then
+ * uses its slot, linked into the registry on the fiber's first park and
+ * unlinked by gowait__record_fiber_fini when the fiber ends, so that a park
+ * allocates nothing and takes the registry mutex only on a fiber's first
+ * park.  Without it (NULL, the default) each fiber park mallocs a record
+ * and links and unlinks it.  Set once, before the first fiber parks
+ * (release; block_begin reads it with acquire).
+ */
+void gowait__record_set_fiber_slot(struct gowait__rec *(*slot)(void *agent));
+
+/*
+ * gowait__record_fiber_fini - the fiber that owns the embedded record @r
+ * ended (it is not parked): unlink @r if a park linked it.  After it
+ * returns no dumper reads @r, and its memory may be reused.
+ */
+void gowait__record_fiber_fini(struct gowait__rec *r);
 
 /*
  * gowait__block_begin - the calling agent is about to park (no lock held)

@@ -1,6 +1,6 @@
 /*
  * gochan/fiber.h - goroutines: fibers that gochan's channels, select and
- * fiber groups park and ready in user space (issue 18, milestone 1).
+ * fiber groups park and ready in user space (issue 18, milestone 2).
  *
  *   Go                                        gochan
  *   var wg sync.WaitGroup; wg.Go(f)           gofiber_group_t *g = gofiber_group_new();
@@ -13,18 +13,60 @@
  * program that never starts a fiber has no worker thread, no signal
  * handler, and pays one predictable branch per blocking operation.
  *
- * The runtime (milestone 1).  ONE worker thread runs every fiber, started by
- * the first gofiber_go() and exiting 50 ms after the last fiber ended
- * (counted by godiag_threads() as a "fiber" thread while it lives).  Fibers
- * are cooperative: a fiber runs until it blocks in gochan (a channel
- * operation, a select, gofiber_group_wait), yields, or returns.  There is
- * no preemption: a fiber that computes for long without one of those holds
- * up every other fiber; call gofiber_yield() in long loops.  A fiber never
- * moves to another thread, so errno, _Thread_local variables and the signal
- * mask are those of the worker thread; errno is saved and restored per fiber
- * at every switch (a fiber reads the errno it left), other thread-local
- * state is shared by all fibers (do not keep a thread-local value across a
- * blocking call and expect it unchanged).
+ * The runtime (milestone 2: M:N).  Fibers run on worker threads, at most
+ * GOFIBER_WORKERS at once: the environment variable of that name, read once
+ * at the first gofiber_go() (a positive number), else the number of online
+ * CPUs.  Each worker has its own run queue; a worker without work steals
+ * half of another's; the fiber that a fiber just readied (a channel
+ * hand-off) or started runs next on the same worker, as in Go.  Idle
+ * workers sleep and are woken only when there is work for them (Go's
+ * spinning rule: a burst of N readies wakes at most min(N, workers)
+ * threads while the woken ones are still looking for work);
+ * worker threads are started as needed and exit 50 ms after they were last
+ * needed once no fiber lives (counted by godiag_threads() as "fiber"
+ * threads while they live; none outlives the fibers by more than that).
+ * Fibers are cooperative: a fiber runs until it blocks in gochan (a channel
+ * operation, a select, gofiber_group_wait, gofiber_run_blocking), yields,
+ * or returns.  There is no preemption: a fiber that computes for long
+ * without one of those holds up the fibers queued on its worker until
+ * another worker steals them, and with every worker busy so, every fiber;
+ * call gofiber_yield() in long loops.
+ *
+ * Threads: errno and _Thread_local.  A fiber may resume on another thread
+ * after ANY switch (a blocking gochan call, gofiber_yield,
+ * gofiber_syscall_exit), so:
+ *   - errno is saved and restored per fiber at every switch: a fiber reads
+ *     the errno it left, through a fresh read.  But a compiler may keep
+ *     errno's address (or the thread pointer) in a register across a call
+ *     within one function (__errno_location is declared const; GCC PR 26461;
+ *     no flag prevents it), and after a migration that address is the old
+ *     thread's.  So in a function that runs on a fiber, do not use errno
+ *     both before and after a blocking gochan call: read or set it in a
+ *     separate non-inlined function, or set it only after the call (the
+ *     usual pattern, a system call followed by a read of errno with no
+ *     gochan call between them, is safe).
+ *   - The same holds for the program's own _Thread_local variables: a
+ *     value read before a switch may belong to another thread after it, and
+ *     an address taken before it certainly may.  Keep per-fiber state in
+ *     the fiber's own memory (its argument, its stack), not in thread-locals.
+ *   - The signal mask is the worker thread's, inherited from whichever
+ *     thread started that worker (one that readied a fiber); block signals
+ *     before the first gofiber_go() to keep them off every worker, and do
+ *     not change the mask on a fiber.
+ * gochan's own thread-local state is never read across a switch on a fiber
+ * (the fiber runtime reads its own after each switch in fresh calls; the
+ * wait layer's per-thread record and spin budget serve threads only, a
+ * fiber's record is its own; select's per-thread random state is read only
+ * before the park).
+ *
+ * Blocking system calls.  A fiber that calls read(), a mutex wait or any
+ * other blocking call blocks its worker thread, and the fibers queued on
+ * that worker wait (others steal them only if their workers run dry).  Wrap
+ * the call in gofiber_syscall_enter()/gofiber_syscall_exit() (the worker's
+ * queue goes to another thread, which is started if needed, while this one
+ * blocks), or run it with gofiber_run_blocking() (on a thread of the pool;
+ * the fiber parks meanwhile).  A call that waits for a gochan operation of
+ * another fiber to happen must use one of these, or it may wait forever.
  *
  * What parks a fiber (and not its thread): every gochan call that waits.
  * chan_send/chan_recv and their _until forms, chan_select (select {}
@@ -39,7 +81,8 @@
  * gowg_wait and the other way round).  What still blocks the worker thread,
  * and with it every fiber, until it returns: mutexes (gochan's own are held
  * for a few instructions), godiag_signal, and every blocking system call
- * (milestone 3 adds a way out).  A fiber and a thread may use one channel at
+ * (gofiber_syscall_enter/exit and
+ * gofiber_run_blocking, below, are the way out).  A fiber and a thread may use one channel at
  * once, on either side; a fiber blocked on a thread (or the other way round)
  * is woken by the counterpart's operation, with the same memory ordering as
  * between threads (gochan/chan.h).  A fiber blocked in gochan is listed by
@@ -71,8 +114,17 @@
  * them about every switch (__tsan_switch_to_fiber,
  * __sanitizer_start/finish_switch_fiber), so both run over fiber programs
  * without false reports (ASan's detect_stack_use_after_return then costs
- * tens of KiB of fake stack per fiber).  Debuggers see only the worker
- * thread and the fiber running on it (a gdb script: milestone 3).
+ * tens of KiB of fake stack per fiber).  Each worker thread has its own
+ * alternate signal stack for the overflow report.  Debuggers see only the
+ * worker threads and the fiber running on each; scripts/gdb/gochan-fibers.py
+ * (gdb's Python API; a library built with -g) adds `info fibers` (each
+ * fiber's id, state - running, runnable or parked - function, and where it
+ * is parked: the operation, its channel, since when, the caller's
+ * file:line) and `fiber bt ID|all [full]` (a switched-out fiber's
+ * backtrace: its saved stack pointer, pc, frame pointer and callee-saved
+ * registers loaded into the selected thread for `bt`, the thread's own put
+ * back afterwards; x86_64 and aarch64, not the ucontext fallback).
+ * `zig build gdb-fibers` tests both under gdb -batch.
  */
 #ifndef GOCHAN_FIBER_H
 #define GOCHAN_FIBER_H
@@ -101,11 +153,13 @@ gofiber_group_t *gofiber_group_new(void);
 /**
  * gofiber_go - start fn(arg) as a new fiber (Go's `go fn(arg)`), counted by
  * group @g until fn returns (NULL @g: counted by nothing, like a bare Go
- * `go`).  Callable from a thread or a fiber; starts the worker thread if none
- * runs.  The new fiber runs later, never inside this call (from a fiber: not
- * before the caller blocks or yields).  Returns 0, EINVAL (NULL @fn), ENOMEM
- * (no stack could be mapped), EAGAIN (the worker thread could not be
- * started); on an error fn never runs and @g is unchanged.  Never blocks.
+ * `go`).  Callable from a thread or a fiber; starts a worker thread if none
+ * runs.  The new fiber runs later, never inside this call: from a fiber it
+ * runs next on the caller's worker once the caller blocks or yields (Go's
+ * runnext), unless an idle worker takes it first; from a thread, on any
+ * worker.  Returns 0, EINVAL (NULL @fn), ENOMEM (no stack could be mapped),
+ * EAGAIN (no worker thread runs and none could be started); on an error fn
+ * never runs and @g is unchanged.  Never blocks.
  * Ordering: everything before gofiber_go() happens before fn starts.
  * A fiber must return from fn to end (no pthread_exit, no longjmp out).
  */
@@ -128,11 +182,47 @@ int gofiber_group_wait(gofiber_group_t *g);
 int gofiber_group_free(gofiber_group_t *g);
 
 /**
- * gofiber_yield - Go's runtime.Gosched(): on a fiber, let every other
- * runnable fiber run once, then continue; on a thread, sched_yield().
+ * gofiber_yield - Go's runtime.Gosched(): on a fiber, let the other
+ * runnable fibers of its worker run once (it goes to the back of the
+ * worker's queue; it may continue on another worker), then continue; on a
+ * thread, sched_yield().
  * Returns 0.  No memory ordering of its own.
  */
 int gofiber_yield(void);
+
+/**
+ * gofiber_syscall_enter - about to make a blocking system call (Go's
+ * entersyscall).  On a fiber: this thread gives its worker slot, with the
+ * fibers queued on it, to another worker thread (woken or started), so that
+ * the other fibers keep running while this thread blocks; the fiber goes on
+ * running on this thread.  On a plain thread: nothing.  Returns 0.  Never
+ * blocks.  Call gofiber_syscall_exit() when the call returned.
+ */
+int gofiber_syscall_enter(void);
+
+/**
+ * gofiber_syscall_exit - the blocking call is over (Go's exitsyscall).  On a
+ * fiber: it continues on this thread if a worker slot is free; else it is
+ * queued (it runs later, perhaps on another thread) and this thread becomes
+ * a spare worker that exits after the linger.  On a plain thread, or with no
+ * gofiber_syscall_enter() before: nothing.  Returns 0.  errno is kept.
+ */
+int gofiber_syscall_exit(void);
+
+/**
+ * gofiber_run_blocking - run fn(arg), a function that may block for long
+ * (a blocking system call, a library that waits), without holding up the
+ * other fibers.  On a fiber: fn runs on a plain thread of the library's
+ * thread pool (the one gowg_go uses, counted by godiag_threads()) while the
+ * fiber is parked (listed by godiag_dump as "fiber_group_wait"); it
+ * continues when fn has returned.  On a thread: calls fn(arg) directly.
+ * Returns 0 once fn returned, EINVAL (NULL @fn), or EAGAIN (no pool thread
+ * could be started: fn did not run).  Ordering: everything before the call
+ * happens before fn starts, and everything fn did happens before the call
+ * returns.  fn runs on another thread: its errno and thread-locals are that
+ * thread's.
+ */
+int gofiber_run_blocking(void (*fn)(void *), void *arg);
 
 /**
  * gofiber_id - the running fiber's id (1, 2, ... in start order, unique for

@@ -5,7 +5,10 @@
  * both sides, an unbuffered and a buffered channel.  Every value sent
  * (send returned 0) must be received exactly once: checked by per-sender
  * sums and counts.  Then fibers close the loop: a ring of fibers passing a
- * token, with a thread in it.
+ * token, with a thread in it.  Then the M:N scheduler's wake-ups (fiber/
+ * sched.c): bursts of fibers readied at once by a close from a thread while
+ * they are still parking (a lost wake-up hangs the round), and pairs of
+ * fibers ping-ponging across workers with deadlines racing completions.
  */
 #include <gochan/chan.h>
 #include <gochan/fiber.h>
@@ -13,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "stress_check.h"
 #include "tests/testutil.h"
@@ -127,6 +131,136 @@ static void ring_fiber(void *p)
 	}
 }
 
+/* Bursts: each round, BURST fibers park on a gate that a thread closes
+ * while they are starting (some find it closed, some are readied). */
+#define ROUNDS 1000
+#define BURST 32
+static chan_t *gate;
+
+static void burst_fiber(void *p)
+{
+	long v;
+	bool ok;
+
+	(void)p;
+	CHECK(chan_recv(gate, &v, &ok) == 0 && !ok, "gate");
+}
+
+/* Pairs: fiber 2i and 2i+1 exchange PAIR_MSGS values over an unbuffered
+ * channel, the sender through a select with a short deadline (retried). */
+#define PAIRS 8
+#define PAIR_MSGS 5000
+static chan_t *pair_c[PAIRS];
+
+static void pair_sender(void *p)
+{
+	intptr_t i = (intptr_t)p;
+
+	for (long k = 0; k < PAIR_MSGS; k++) {
+		int rc;
+
+		do
+			rc = CHAN_SELECT(chan_now() + 5000, CHAN_SEND(pair_c[i], &k, NULL));
+		while (rc == CHAN_TIMEOUT);
+		CHECK(rc == 0, "pair send %d", rc);
+		if ((k & 255) == 0)
+			gofiber_yield();
+	}
+}
+
+static void pair_receiver(void *p)
+{
+	intptr_t i = (intptr_t)p;
+
+	for (long k = 0; k < PAIR_MSGS; k++) {
+		long v;
+		bool ok;
+
+		CHECK(chan_recv(pair_c[i], &v, &ok) == 0 && ok && v == k, "pair %ld: %ld", k, v);
+	}
+}
+
+/* System calls: a fiber blocks in read() inside gofiber_syscall_enter/exit
+ * or through gofiber_run_blocking while the fibers it started report to the
+ * main thread, which writes to the pipe only after their reports. */
+#define SYSCALL_ROUNDS 200
+#define SYSCALL_HELPERS 4
+static int pfd[2];
+static chan_t *reports;
+
+static void reporter(void *p)
+{
+	long v = (long)(intptr_t)p;
+
+	CHECK(chan_send(reports, &v) == 0, "report");
+}
+
+static void blocking_read(void *p)
+{
+	char c;
+
+	(void)p;
+	CHECK(read(pfd[0], &c, 1) == 1, "read");
+}
+
+static void syscall_fiber(void *p)
+{
+	gofiber_group_t *g = p;
+	static atomic_long round;
+	bool via_pool = atomic_fetch_add(&round, 1) & 1;
+
+	if (!via_pool)
+		CHECK(gofiber_syscall_enter() == 0, "enter");
+	for (intptr_t i = 0; i < SYSCALL_HELPERS; i++)
+		CHECK(gofiber_go(g, reporter, (void *)i) == 0, "go");
+	if (via_pool) {
+		CHECK(gofiber_run_blocking(blocking_read, NULL) == 0, "run_blocking");
+	} else {
+		blocking_read(NULL);
+		CHECK(gofiber_syscall_exit() == 0, "exit");
+	}
+}
+
+static void sched_phases(gofiber_group_t *g)
+{
+	for (int r = 0; r < ROUNDS; r++) {
+		gate = chan_new(sizeof(long), 0);
+		for (int i = 0; i < BURST; i++)
+			CHECK(gofiber_go(g, burst_fiber, NULL) == 0, "go");
+		chan_close(gate);
+		CHECK(gofiber_group_wait(g) == 0, "wait");
+		chan_unref(gate);
+	}
+	printf("bursts: %d rounds of %d fibers readied by a thread's close\n", ROUNDS, BURST);
+	for (intptr_t i = 0; i < PAIRS; i++) {
+		pair_c[i] = chan_new(sizeof(long), 0);
+		CHECK(gofiber_go(g, pair_sender, (void *)i) == 0, "go");
+		CHECK(gofiber_go(g, pair_receiver, (void *)i) == 0, "go");
+	}
+	CHECK(gofiber_group_wait(g) == 0, "wait");
+	for (int i = 0; i < PAIRS; i++)
+		chan_unref(pair_c[i]);
+	printf("pairs: %d fiber pairs, %d messages each, deadlines racing\n", PAIRS, PAIR_MSGS);
+
+	CHECK(pipe(pfd) == 0, "pipe");
+	reports = chan_new(sizeof(long), SYSCALL_HELPERS);
+	for (int r = 0; r < SYSCALL_ROUNDS; r++) {
+		long v;
+		bool ok;
+
+		CHECK(gofiber_go(g, syscall_fiber, g) == 0, "go");
+		for (int i = 0; i < SYSCALL_HELPERS; i++)
+			CHECK(chan_recv(reports, &v, &ok) == 0 && ok, "reports");
+		CHECK(write(pfd[1], "x", 1) == 1, "write");
+		CHECK(gofiber_group_wait(g) == 0, "wait");
+	}
+	chan_unref(reports);
+	close(pfd[0]);
+	close(pfd[1]);
+	printf("syscalls: %d rounds, a fiber blocked in read() while %d others report\n",
+	       SYSCALL_ROUNDS, SYSCALL_HELPERS);
+}
+
 int main(void)
 {
 	gofiber_group_t *g = gofiber_group_new();
@@ -173,6 +307,7 @@ int main(void)
 	for (int i = 0; i <= RING; i++)
 		chan_unref(ring[i]);
 	printf("ring: %d laps through %d fibers\n", LAPS, RING);
+	sched_phases(g);
 	CHECK(gofiber_group_free(g) == 0, "free");
 	CHECK(tu_no_leaks(), "leaks");
 	printf("%ld passed, %ld failed\n", atomic_load(&passed), atomic_load(&failed));
