@@ -38,6 +38,16 @@
 #include <unistd.h>
 
 #include "tests/leakcheck.h"
+
+/* "The same (single) worker" above: the M:N runtime reads GOFIBER_WORKERS
+ * once, at its first gofiber_go; a constructor sets it before any test's
+ * process starts (Criterion forks each test from this one, environment
+ * included).  With several workers B could run beside a worker that A's
+ * wait blocked, and the gate tests would prove nothing. */
+__attribute__((constructor)) static void one_worker(void)
+{
+	setenv("GOFIBER_WORKERS", "1", 1);
+}
 #include "timer/timer_internal.h"
 
 TU_LEAK_CHECKED_SUITE(fiber_waits);
