@@ -37,6 +37,7 @@
 #include "fiber/decide.h"
 #include "fiber/fiber_impl.h"
 #include "fiber/sanitize.h"
+#include "timer/timer_internal.h"
 #include "wait/bubble.h"
 #include "wait/clock.h"
 
@@ -101,6 +102,14 @@ static void fvec_forget(struct fvec *q, struct gofiber *f)
 static uint64_t hooks_rand(struct gowait__bubble *h)
 {
 	return gofiber__decide_bits(&((struct gofiber__bubble *)h)->d);
+}
+
+static int add_fiber(struct gofiber__bubble *b, struct gofiber_group *g, void (*fn)(void *),
+		     void *arg, struct gofiber **out);
+
+static int hooks_go(struct gowait__bubble *h, void (*fn)(void *), void *arg)
+{
+	return add_fiber((struct gofiber__bubble *)h, NULL, fn, arg, NULL);
 }
 
 /* ---- the fiber side (called through fiber/sched.c) ---- */
@@ -237,17 +246,24 @@ static bool drain_inbox(struct gofiber__bubble *b, int64_t wait_ns)
 	return b->runq.n != 0;
 }
 
-/* Nothing runnable: jump the clock to the earliest deadline and expire
- * every fiber due then.  False: no deadline pending. */
+/* Nothing runnable: jump the clock to the earliest deadline, of a timer
+ * or of a parked fiber, and fire that timer (one), or else expire every
+ * fiber due then.  A timer goes first on a tie.  False: nothing pending. */
 static bool advance(struct gofiber__bubble *b)
 {
-	if (b->timed.n == 0)
-		return false;
-	int64_t next = INT64_MAX;
+	int64_t next = INT64_MAX, tnext = gotime__bubble_next(&b->hooks);
 
 	for (size_t i = 0; i < b->timed.n; i++)
 		if (b->timed.v[i]->deadline < next)
 			next = b->timed.v[i]->deadline;
+	if (next == INT64_MAX && tnext == INT64_MAX)
+		return false;
+	if (tnext <= next) {
+		if (tnext > b->hooks.now)
+			b->hooks.now = tnext;
+		(void)gotime__bubble_fire(&b->hooks, b->hooks.now);
+		return true;
+	}
 	if (next > b->hooks.now)
 		b->hooks.now = next;
 	for (size_t i = 0; i < b->timed.n;) {
@@ -282,10 +298,10 @@ static void schedule(struct gofiber__bubble *b, int64_t outside_wait_ns)
 			run_one(b, fvec_take(&b->runq, i));
 			continue;
 		}
+		if (b->live == 0)
+			return; /* every fiber ended: armed timers stay armed */
 		if (advance(b))
 			continue;
-		if (b->live == 0)
-			return;
 		if (outside_wait_ns > 0 && drain_inbox(b, outside_wait_ns))
 			continue;
 		return;
@@ -320,6 +336,7 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 	gofiber__decide_init(&b->d, seed);
 	b->hooks.now = GOBUBBLE_EPOCH;
 	b->hooks.rand = hooks_rand;
+	b->hooks.go = hooks_go;
 	b->inbox_end = &b->inbox;
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->cv, NULL);
@@ -364,14 +381,15 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 					    .steps = b->steps,
 					    .outside = b->outside,
 					    .elapsed_ns = b->hooks.now - GOBUBBLE_EPOCH};
-	if (b->live == 0) {
+	/* Parked fibers and armed timers still name the bubble: it stays
+	 * while they do (a small leak, for a leaked run only). */
+	if (b->live == 0 && gotime__bubble_next(&b->hooks) == INT64_MAX) {
 		free(b->runq.v);
 		free(b->timed.v);
 		pthread_cond_destroy(&b->cv);
 		pthread_mutex_destroy(&b->mu);
 		free(b);
 	}
-	/* else its parked fibers still name it: it stays, as they do. */
 	return 0;
 }
 

@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <gochan/bubble.h>
 #include <gochan/chan.h>
+#include <gochan/context.h>
 #include <gochan/diag.h>
 #include <gochan/fiber.h>
 #include <gochan/select.h>
+#include <gochan/time.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -244,6 +246,107 @@ Test(bubble, deadlines_in_order)
 	chan_unref(c0);
 	chan_unref(c1);
 	chan_unref(c2);
+}
+
+/* ---- timers, tickers, AfterFunc and context deadlines on the clock ---- */
+
+#define SEC INT64_C(1000000000)
+
+struct timed {
+	int64_t timer_val, timer_at;
+	int64_t ticks[3], tick_at[3];
+	int64_t after_at;
+	int ctx_err;
+	int64_t ctx_at;
+	int64_t func_at;
+	uint64_t func_fiber;
+	chan_t *func_done;
+};
+
+static void on_after_func(void *arg)
+{
+	struct timed *t = arg;
+	long one = 1;
+
+	t->func_at = chan_now() - GOBUBBLE_EPOCH;
+	t->func_fiber = gofiber_id(); /* run as a fiber of the bubble */
+	(void)chan_send(t->func_done, &one);
+}
+
+static void use_timers(void *arg)
+{
+	struct timed *t = arg;
+	bool ok;
+	long v;
+
+	/* A one-shot timer: its value is the virtual instant it fired. */
+	gotime_timer_t *tm = gotime_timer_new(30 * SEC);
+
+	cr_assert(tm);
+	cr_assert_eq(chan_recv(gotime_timer_chan(tm), &t->timer_val, &ok), 0);
+	t->timer_at = chan_now() - GOBUBBLE_EPOCH;
+	gotime_timer_free(tm);
+
+	/* A ticker: three ticks one second apart. */
+	gotime_ticker_t *tk = gotime_ticker_new(SEC);
+
+	cr_assert(tk);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(chan_recv(gotime_ticker_chan(tk), &t->ticks[i], &ok), 0);
+		t->tick_at[i] = chan_now() - GOBUBBLE_EPOCH;
+	}
+	gotime_ticker_stop(tk);
+	gotime_ticker_free(tk);
+
+	/* gotime_after. */
+	chan_t *after = gotime_after(2 * SEC);
+	int64_t when;
+
+	cr_assert(after);
+	cr_assert_eq(chan_recv(after, &when, &ok), 0);
+	t->after_at = when - GOBUBBLE_EPOCH;
+	chan_unref(after);
+
+	/* A context deadline, 10 s from now. */
+	ctx_t *c = ctx_with_timeout(ctx_background(), 10 * SEC);
+
+	cr_assert(c);
+	cr_assert_eq(chan_recv(ctx_done(c), &v, &ok), 0);
+	t->ctx_err = ctx_err(c);
+	t->ctx_at = chan_now() - GOBUBBLE_EPOCH;
+	ctx_cancel_release(c);
+
+	/* AfterFunc: a fiber of the bubble, 5 s from now. */
+	t->func_done = chan_new(sizeof(long), 0);
+	gotime_timer_t *af = gotime_after_func(5 * SEC, on_after_func, t);
+
+	cr_assert(af);
+	cr_assert_eq(chan_recv(t->func_done, &v, &ok), 0);
+	gotime_timer_free(af);
+	chan_unref(t->func_done);
+}
+
+Test(bubble, timers_on_the_virtual_clock)
+{
+	struct timed t = {0};
+	gobubble_report r;
+	gobubble_opts o = {.ignore_env = true, .dump = stderr};
+
+	cr_assert_eq(gobubble_run(&o, use_timers, &t, &r), 0);
+	cr_assert_eq(r.verdict, GOBUBBLE_OK);
+	cr_assert_eq(t.timer_val, GOBUBBLE_EPOCH + 30 * SEC);
+	cr_assert_eq(t.timer_at, 30 * SEC);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(t.ticks[i], GOBUBBLE_EPOCH + (31 + i) * SEC, "tick %d", i);
+		cr_assert_eq(t.tick_at[i], (31 + i) * SEC);
+	}
+	cr_assert_eq(t.after_at, 35 * SEC);
+	cr_assert_eq(t.ctx_err, CTX_DEADLINE_EXCEEDED);
+	cr_assert_eq(t.ctx_at, 45 * SEC);
+	cr_assert_eq(t.func_at, 50 * SEC);
+	cr_assert_neq(t.func_fiber, 0);
+	cr_assert_eq(r.elapsed_ns, 50 * SEC);
+	cr_assert_eq(r.fibers, 2); /* fn and the AfterFunc's fiber */
 }
 
 /* ---- verdicts ---- */

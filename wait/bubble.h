@@ -8,7 +8,9 @@
  * the bubble and NULL everywhere else: chan_now() (wait/clock.c) returns the
  * bubble's virtual clock when it is set, and select's random poll order
  * (select/select.c) draws from the bubble's decision source.  Neither is
- * shared with another thread, so no field needs an atomic.
+ * shared with another thread, so no field needs an atomic.  Timers created
+ * there (timer/object.c) record the bubble, which fires them on its clock
+ * (timer/bubble.c).
  *
  * Spin and yield budgets are real time and must not see the frozen virtual
  * clock (a lock spin would never end): they read gowait__mono_now().
@@ -21,6 +23,9 @@
 struct gowait__bubble {
 	int64_t now;                                /* the virtual clock, ns */
 	uint64_t (*rand)(struct gowait__bubble *b); /* one select decision */
+	/* Start fn(arg) as a fiber of the bubble (its AfterFunc timers); 0 or
+	 * ENOMEM.  Called on the worker only. */
+	int (*go)(struct gowait__bubble *b, void (*fn)(void *), void *arg);
 };
 
 /* The bubble whose worker this thread is; NULL outside every bubble. */
