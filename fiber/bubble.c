@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/chaos.h"
 #include "fiber/decide.h"
 #include "fiber/fiber_impl.h"
 #include "fiber/sanitize.h"
@@ -58,7 +59,9 @@ struct gofiber__bubble {
 	struct fvec runq, timed;
 	struct gofiber *main; /* fn's fiber */
 	bool main_done;
-	uint64_t live, fibers, steps, outside;
+	bool switches_on;
+	uint32_t max_switches;
+	uint64_t live, fibers, steps, outside, switches;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct gofiber *inbox, **inbox_end; /* under mu */
@@ -110,6 +113,22 @@ static int add_fiber(struct gofiber__bubble *b, struct gofiber_group *g, void (*
 static int hooks_go(struct gowait__bubble *h, void (*fn)(void *), void *arg)
 {
 	return add_fiber((struct gofiber__bubble *)h, NULL, fn, arg, NULL);
+}
+
+/* A switch point (chan/chaos.h): one decision when another fiber could
+ * run; 1 = yield to the scheduler, which then picks by the seed. */
+static void hooks_switch(struct gowait__bubble *h)
+{
+	struct gofiber__bubble *b = (struct gofiber__bubble *)h;
+	struct gofiber *f = gofiber__cur;
+
+	if (!f || f->bubble != b || !b->switches_on || b->runq.n == 0 ||
+	    (b->max_switches && b->switches >= b->max_switches))
+		return;
+	if (gofiber__decide(&b->d, 2) == 0)
+		return;
+	b->switches++;
+	(void)gofiber_yield();
 }
 
 /* ---- the fiber side (called through fiber/sched.c) ---- */
@@ -337,6 +356,9 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 	b->hooks.now = GOBUBBLE_EPOCH;
 	b->hooks.rand = hooks_rand;
 	b->hooks.go = hooks_go;
+	b->hooks.switch_point = hooks_switch;
+	b->switches_on = o.switch_points;
+	b->max_switches = o.max_switches;
 	b->inbox_end = &b->inbox;
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->cv, NULL);
@@ -355,9 +377,13 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 		free(b);
 		return ENOMEM;
 	}
+	if (b->switches_on) /* relaxed: chan/chaos.h */
+		atomic_fetch_add_explicit(&chan__switch_users, 1, memory_order_relaxed);
 	gowait__bubble_cur = &b->hooks;
 	schedule(b, o.outside_wait_ns);
 	gowait__bubble_cur = NULL;
+	if (b->switches_on)
+		atomic_fetch_sub_explicit(&chan__switch_users, 1, memory_order_relaxed);
 
 	gobubble_verdict v = !b->main_done ? GOBUBBLE_DEADLOCK
 			     : b->live     ? GOBUBBLE_LEAK
@@ -380,6 +406,7 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 					    .decisions = b->d.decisions,
 					    .steps = b->steps,
 					    .outside = b->outside,
+					    .switches = b->switches,
 					    .elapsed_ns = b->hooks.now - GOBUBBLE_EPOCH};
 	/* Parked fibers and armed timers still name the bubble: it stays
 	 * while they do (a small leak, for a leaked run only). */
@@ -390,6 +417,20 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 		pthread_mutex_destroy(&b->mu);
 		free(b);
 	}
+	return 0;
+}
+
+int gobubble_wait(void)
+{
+	struct gofiber *f = gofiber__cur;
+
+	if (!f || !f->bubble)
+		return EINVAL;
+	/* The run queue holds every other runnable fiber (the inbox is
+	 * drained into it at each switch); this one is not in it while it
+	 * runs.  Each yield lets them run until they park. */
+	while (f->bubble->runq.n)
+		(void)gofiber_yield();
 	return 0;
 }
 

@@ -349,6 +349,122 @@ Test(bubble, timers_on_the_virtual_clock)
 	cr_assert_eq(r.fibers, 2); /* fn and the AfterFunc's fiber */
 }
 
+/* ---- gobubble_wait (synctest.Wait) ---- */
+
+struct waiters {
+	chan_t *c[3];
+	int arrived;
+	int seen;
+	int64_t at;
+};
+
+static void arrive_and_block(void *arg)
+{
+	struct waiters *w = arg;
+	int me = w->arrived++;
+	long v;
+	bool ok;
+
+	(void)chan_recv(w->c[me], &v, &ok);
+}
+
+static void wait_for_all(void *arg)
+{
+	struct waiters *w = arg;
+
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(gofiber_go(NULL, arrive_and_block, w), 0);
+	cr_assert_eq(gobubble_wait(), 0);
+	w->seen = w->arrived; /* all three ran up to their receive */
+	w->at = chan_now();
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(chan_close(w->c[i]), 0);
+}
+
+Test(bubble, wait_until_all_blocked)
+{
+	struct waiters w = {0};
+	gobubble_report r;
+
+	for (int i = 0; i < 3; i++)
+		w.c[i] = chan_new(sizeof(long), 0);
+	for (uint64_t seed = 0; seed < 20; seed++) {
+		gobubble_opts o = {.seed = seed, .ignore_env = true, .dump = stderr};
+
+		w.arrived = w.seen = 0;
+		cr_assert_eq(gobubble_run(&o, wait_for_all, &w, &r), 0);
+		cr_assert_eq(r.verdict, GOBUBBLE_OK);
+		cr_assert_eq(w.seen, 3, "seed %llu", (unsigned long long)seed);
+		cr_assert_eq(w.at, GOBUBBLE_EPOCH); /* the clock did not move */
+		for (int i = 0; i < 3; i++) {
+			chan_unref(w.c[i]);
+			w.c[i] = chan_new(sizeof(long), 0);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		chan_unref(w.c[i]);
+	cr_assert_eq(gobubble_wait(), EINVAL); /* not on a bubble fiber */
+}
+
+/* ---- switch points ---- */
+
+/* A lost update: read, a channel operation (a switch point), write back.
+ * Cooperative scheduling never switches inside; switch points do. */
+struct counter {
+	int value;
+	chan_t *log;
+};
+
+static void increment(void *arg)
+{
+	struct counter *c = arg;
+	int x = c->value;
+	long one = 1;
+
+	(void)chan_send(c->log, &one); /* buffered: never blocks */
+	c->value = x + 1;
+}
+
+static void two_increments(void *arg)
+{
+	gofiber_group_t *g = gofiber_group_new();
+
+	cr_assert(g);
+	cr_assert_eq(gofiber_go(g, increment, arg), 0);
+	cr_assert_eq(gofiber_go(g, increment, arg), 0);
+	cr_assert_eq(gofiber_group_wait(g), 0);
+	gofiber_group_free(g);
+}
+
+static int lost_update(uint64_t seed, bool switches)
+{
+	struct counter c = {0, chan_new(sizeof(long), 4)};
+	gobubble_opts o = {.seed = seed, .ignore_env = true, .switch_points = switches};
+	gobubble_report r;
+
+	cr_assert_eq(gobubble_run(&o, two_increments, &c, &r), 0);
+	cr_assert_eq(r.verdict, GOBUBBLE_OK);
+	if (!switches)
+		cr_assert_eq(r.switches, 0);
+	chan_unref(c.log);
+	return c.value;
+}
+
+Test(bubble, switch_points_open_windows)
+{
+	uint64_t failing = 0;
+
+	for (uint64_t seed = 1; seed <= 64; seed++)
+		cr_assert_eq(lost_update(seed, false), 2, "seed %llu", (unsigned long long)seed);
+	for (uint64_t seed = 1; seed <= 64 && !failing; seed++)
+		if (lost_update(seed, true) != 2)
+			failing = seed;
+	cr_assert_neq(failing, 0, "no seed of 64 lost an update with switch points");
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(lost_update(failing, true), 1, "seed %llu replay %d",
+			     (unsigned long long)failing, i);
+}
+
 /* ---- verdicts ---- */
 
 static void recv_forever(void *arg)

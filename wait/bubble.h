@@ -26,6 +26,9 @@ struct gowait__bubble {
 	/* Start fn(arg) as a fiber of the bubble (its AfterFunc timers); 0 or
 	 * ENOMEM.  Called on the worker only. */
 	int (*go)(struct gowait__bubble *b, void (*fn)(void *), void *arg);
+	/* A switch point (chan/chaos.h), at the entry of a channel operation
+	 * or select, no lock held: the bubble may switch to another fiber. */
+	void (*switch_point)(struct gowait__bubble *b);
 };
 
 /* The bubble whose worker this thread is; NULL outside every bubble. */

@@ -4,7 +4,7 @@
  *
  *   Go (testing/synctest)                     gochan
  *   synctest.Test(t, f)                       gobubble_run(&opts, f, arg, &report)
- *   synctest.Wait()                           (not yet)
+ *   synctest.Wait()                           gobubble_wait()
  *
  * gobubble_run() runs fn(arg) as the first fiber of a bubble, on the calling
  * thread, which becomes the bubble's only worker until the call returns.
@@ -81,6 +81,14 @@ typedef struct gobubble_opts {
 	bool ignore_env;         /* true: GOCHAN_SEED does not replace seed */
 	int64_t outside_wait_ns; /* real ns to wait for an outside ready (0: none) */
 	FILE *dump;              /* deadlock and leak listings go here (NULL: none) */
+	/* Switch points: at the entry of every channel operation and select
+	 * (before any lock), the running fiber yields to another runnable one
+	 * when the seed says so (one decision per point with another fiber
+	 * runnable); at most max_switches times per run (0: no bound), after
+	 * which every point keeps running (loom's preemption bound).  Opens
+	 * the windows that a cooperative run never switches in. */
+	bool switch_points;
+	uint32_t max_switches;
 } gobubble_opts;
 
 typedef enum gobubble_verdict {
@@ -97,6 +105,7 @@ typedef struct gobubble_report {
 	uint64_t decisions; /* choices drawn from the seed with more than one option */
 	uint64_t steps;     /* scheduling points (a fiber switched to the scheduler) */
 	uint64_t outside;   /* readies that came from outside the bubble */
+	uint64_t switches;  /* switch points that switched */
 	int64_t elapsed_ns; /* virtual time from GOBUBBLE_EPOCH to the end */
 } gobubble_report;
 
@@ -106,6 +115,15 @@ typedef struct gobubble_report {
  * may be NULL.  Must not be called from a fiber.
  */
 int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobubble_report *report);
+
+/*
+ * gobubble_wait - Go's synctest.Wait: on a fiber of a bubble, return once
+ * every other fiber of the bubble is blocked (parked, none runnable); the
+ * clock does not move meanwhile.  0, or EINVAL when not on a bubble fiber.
+ * (Each wait is a scheduling point: it may run the other fibers in a seeded
+ * order.)
+ */
+int gobubble_wait(void);
 
 /*
  * gobubble_now - the bubble's virtual clock when called on a fiber of a
