@@ -73,7 +73,7 @@ static void program(void *arg)
 		w[i] = (struct worker){p, (char)('a' + i)};
 		cr_assert_eq(gofiber_go(NULL, worker, &w[i]), 0);
 	}
-	for (int got = 0, done = 0; done < WORKERS;) {
+	for (int done = 0; done < WORKERS;) {
 		long v;
 		bool ok;
 		chan_case_t cs[3] = {CHAN_RECV(p->a, &v, &ok), CHAN_RECV(p->b, &v, &ok),
@@ -83,7 +83,6 @@ static void program(void *arg)
 		emit(p, i == 2 ? '.' : i == 0 ? 'A' : 'B');
 		emit(p, (char)v);
 		done += i == 2;
-		got += i != 2;
 	}
 }
 
