@@ -59,9 +59,10 @@ struct gofiber__bubble {
 	struct fvec runq, timed;
 	struct gofiber *main; /* fn's fiber */
 	bool main_done;
-	bool switches_on;
+	bool switches_on, jumps_on;
+	bool jump; /* a switch point asked the scheduler for a time jump */
 	uint32_t max_switches;
-	uint64_t live, fibers, steps, outside, switches;
+	uint64_t live, fibers, steps, outside, switches, jumps;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct gofiber *inbox, **inbox_end; /* under mu */
@@ -115,19 +116,30 @@ static int hooks_go(struct gowait__bubble *h, void (*fn)(void *), void *arg)
 	return add_fiber((struct gofiber__bubble *)h, NULL, fn, arg, NULL);
 }
 
-/* A switch point (chan/chaos.h): one decision when another fiber could
- * run; 1 = yield to the scheduler, which then picks by the seed. */
+/* A switch point (chan/chaos.h): one decision among keep running (0),
+ * switch (yield to the scheduler, which then picks by the seed; when
+ * another fiber could run) and jump (the same after a time jump; with
+ * time_jumps and a deadline pending). */
 static void hooks_switch(struct gowait__bubble *h)
 {
 	struct gofiber__bubble *b = (struct gofiber__bubble *)h;
 	struct gofiber *f = gofiber__cur;
 
-	if (!f || f->bubble != b || !b->switches_on || b->runq.n == 0 ||
+	if (!f || f->bubble != b || !b->switches_on ||
 	    (b->max_switches && b->switches >= b->max_switches))
 		return;
-	if (gofiber__decide(&b->d, 2) == 0)
+	bool can_switch = b->runq.n != 0;
+	bool can_jump =
+		b->jumps_on && (b->timed.n != 0 || gotime__bubble_next(&b->hooks) != INT64_MAX);
+	uint32_t c = gofiber__decide(&b->d, 1u + can_switch + can_jump);
+
+	if (c == 0)
 		return;
 	b->switches++;
+	if (c == 2 || !can_switch) {
+		b->jump = true;
+		b->jumps++;
+	}
 	(void)gofiber_yield();
 }
 
@@ -311,6 +323,10 @@ static void schedule(struct gofiber__bubble *b, int64_t outside_wait_ns)
 {
 	for (;;) {
 		(void)drain_inbox(b, 0);
+		if (b->jump) { /* the yielder is in runq: this cannot end the run */
+			b->jump = false;
+			(void)advance(b);
+		}
 		if (b->runq.n) {
 			uint32_t i = gofiber__decide(&b->d, (uint32_t)b->runq.n);
 
@@ -358,6 +374,7 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 	b->hooks.go = hooks_go;
 	b->hooks.switch_point = hooks_switch;
 	b->switches_on = o.switch_points;
+	b->jumps_on = o.time_jumps;
 	b->max_switches = o.max_switches;
 	b->inbox_end = &b->inbox;
 	pthread_mutex_init(&b->mu, NULL);
@@ -407,6 +424,7 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 					    .steps = b->steps,
 					    .outside = b->outside,
 					    .switches = b->switches,
+					    .jumps = b->jumps,
 					    .elapsed_ns = b->hooks.now - GOBUBBLE_EPOCH};
 	/* Parked fibers and armed timers still name the bubble: it stays
 	 * while they do (a small leak, for a leaked run only). */

@@ -464,6 +464,69 @@ Test(bubble, switch_points_open_windows)
 			     (unsigned long long)failing, i);
 }
 
+/* A reply that is only slow: without time jumps the 1 s timeout never
+ * fires first (no virtual time passes while the server can run); a time
+ * jump at the server's switch point lets it. */
+struct slow {
+	chan_t *reply, *log;
+};
+
+static void slow_server(void *arg)
+{
+	struct slow *s = arg;
+	long v = 1;
+
+	(void)chan_send(s->log, &v);       /* a switch point: "work" */
+	(void)chan_try_send(s->reply, &v); /* room for one: never blocks */
+}
+
+static void client(void *arg)
+{
+	struct slow *s = arg;
+	long v;
+	bool ok;
+
+	cr_assert_eq(gofiber_go(NULL, slow_server, s), 0);
+	if (chan_recv_until(s->reply, &v, &ok, chan_deadline_in(SEC)) == ETIMEDOUT)
+		(void)chan_send(s->log, &v); /* log the timeout: 2 entries */
+	(void)chan_close(s->log);
+}
+
+static bool timed_out_first(uint64_t seed, bool jumps)
+{
+	struct slow s = {chan_new(sizeof(long), 1), chan_new(sizeof(long), 4)};
+	gobubble_opts o = {
+		.seed = seed, .ignore_env = true, .switch_points = true, .time_jumps = jumps};
+	gobubble_report r;
+	long n = 0, v;
+	bool ok;
+
+	cr_assert_eq(gobubble_run(&o, client, &s, &r), 0);
+	cr_assert_eq(r.verdict, GOBUBBLE_OK);
+	while (chan_recv(s.log, &v, &ok) == 0 && ok)
+		n++;
+	if (!jumps)
+		cr_assert_eq(r.jumps, 0);
+	chan_unref(s.reply);
+	chan_unref(s.log);
+	return n == 2;
+}
+
+Test(bubble, time_jumps_let_a_timeout_win)
+{
+	uint64_t failing = 0;
+
+	for (uint64_t seed = 1; seed <= 64; seed++)
+		cr_assert(!timed_out_first(seed, false), "seed %llu", (unsigned long long)seed);
+	for (uint64_t seed = 1; seed <= 64 && !failing; seed++)
+		if (timed_out_first(seed, true))
+			failing = seed;
+	cr_assert_neq(failing, 0, "no seed of 64 let the timeout win with time jumps");
+	for (int i = 0; i < 100; i++)
+		cr_assert(timed_out_first(failing, true), "seed %llu replay %d",
+			  (unsigned long long)failing, i);
+}
+
 /* ---- verdicts ---- */
 
 static void recv_forever(void *arg)

@@ -89,6 +89,13 @@ typedef struct gobubble_opts {
 	 * the windows that a cooperative run never switches in. */
 	bool switch_points;
 	uint32_t max_switches;
+	/* With switch_points: a switch point may also let the clock jump to
+	 * the next pending deadline (a timer, a parked fiber's timeout) as if
+	 * the code running since the last switch had taken that long; its
+	 * timer fires or its fiber times out, and the seed picks who runs
+	 * next.  Without it virtual time never passes while a fiber can run,
+	 * so a timeout can never beat a reply that is only slow. */
+	bool time_jumps;
 } gobubble_opts;
 
 typedef enum gobubble_verdict {
@@ -105,7 +112,8 @@ typedef struct gobubble_report {
 	uint64_t decisions; /* choices drawn from the seed with more than one option */
 	uint64_t steps;     /* scheduling points (a fiber switched to the scheduler) */
 	uint64_t outside;   /* readies that came from outside the bubble */
-	uint64_t switches;  /* switch points that switched */
+	uint64_t switches;  /* switch points that switched (or jumped) */
+	uint64_t jumps;     /* of them, time jumps */
 	int64_t elapsed_ns; /* virtual time from GOBUBBLE_EPOCH to the end */
 } gobubble_report;
 

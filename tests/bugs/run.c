@@ -23,11 +23,12 @@
  *       last run fails again (issue 19 asks the bubble for 100 of 100).
  *   bugs explore [-s SEEDS] [-r REPLAYS] [--max-switches P] [--fixed] [NAME...]
  *       The bubble's columns (gochan/bubble.h): seeds 1..SEEDS (default
- *       1000), one bubble run each, with a seeded random schedule and then
- *       with switch points at channel operations; seeds failing, the first
+ *       1000), one bubble run each, with a seeded random schedule, then
+ *       with switch points at channel operations, then with switch points
+ *       and time jumps (gochan/bubble.h); seeds failing, the first
  *       failing seed and how often it fails again in REPLAYS reruns (a
  *       bubble replays: 100 of 100).  Replay one by hand with
- *       GOCHAN_SEED=N bugs run NAME --bubble [--switch] -n 1.
+ *       GOCHAN_SEED=N bugs run NAME --bubble [--switch|--jumps] -n 1.
  *   --bubble (or BUGS_RUNTIME=bubble) runs check and run in a bubble, run i
  *       with seed i (GOCHAN_SEED replaces it); --switch adds switch points.
  *   bugs list
@@ -70,6 +71,7 @@ struct opts {
 	int replays; /* table: reruns of the first failing seed; -1: default */
 	bool fixed;
 	bool switches;     /* --switch: switch points in the bubble */
+	bool jumps;        /* --jumps: and time jumps (implies --switch) */
 	long max_switches; /* --max-switches P (0: no bound) */
 	enum bug_runtime rt;
 	int first_arg; /* index of the first non-option argument */
@@ -93,6 +95,8 @@ static int parse_opts(int argc, char **argv, int from, struct opts *o)
 			o->rt = BUG_BUBBLE;
 		else if (strcmp(argv[i], "--switch") == 0)
 			o->switches = true;
+		else if (strcmp(argv[i], "--jumps") == 0)
+			o->jumps = o->switches = true;
 		else if (strcmp(argv[i], "--max-switches") == 0 && i + 1 < argc)
 			o->max_switches = atol(argv[++i]);
 		else if (strcmp(argv[i], "--fibers") == 0)
@@ -385,8 +389,9 @@ static int cmd_explore(const struct opts *o, int argc, char **argv)
 			if (!wanted)
 				continue;
 		}
-		for (int strat = 0; strat < 2; strat++) {
-			bugs_bubble_opts.switch_points = strat == 1;
+		for (int strat = 0; strat < 3; strat++) {
+			bugs_bubble_opts.switch_points = strat >= 1;
+			bugs_bubble_opts.time_jumps = strat == 2;
 			bugs_bubble_opts.max_switches = (uint32_t)o->max_switches;
 			long failing = 0;
 			uint64_t first = 0;
@@ -407,7 +412,10 @@ static int cmd_explore(const struct opts *o, int argc, char **argv)
 				again += v;
 			}
 			printf("| %s | %s | %d | %ld | ", b->name,
-			       strat ? "random + switch points" : "random", seeds, failing);
+			       strat == 2   ? "random + switch points + time jumps"
+			       : strat == 1 ? "random + switch points"
+					    : "random",
+			       seeds, failing);
 			if (first)
 				printf("%" PRIu64 " | %d/%d |", first, again, replays);
 			else
@@ -417,6 +425,7 @@ static int cmd_explore(const struct opts *o, int argc, char **argv)
 		}
 	}
 	bugs_bubble_opts.switch_points = false;
+	bugs_bubble_opts.time_jumps = false;
 	return 0;
 }
 
@@ -442,6 +451,7 @@ int main(int argc, char **argv)
 		if (parse_opts(argc, argv, o.first_arg + 1, &o) != 0)
 			return 2;
 		bugs_bubble_opts.switch_points = o.switches;
+		bugs_bubble_opts.time_jumps = o.jumps;
 		bugs_bubble_opts.max_switches = (uint32_t)o.max_switches;
 		return cmd_run(&o, name);
 	}
