@@ -377,6 +377,7 @@ static int cmd_explore(const struct opts *o, int argc, char **argv)
 {
 	int seeds = o->seeds > 0 ? o->seeds : 1000;
 	int replays = o->replays >= 0 ? o->replays : 100;
+	int bad = 0;
 	printf("| bug | strategy | seeds tried | seeds failing | first failing seed |"
 	       " replays failing | runs per s |\n");
 	printf("|---|---|---|---|---|---|---|\n");
@@ -422,11 +423,16 @@ static int cmd_explore(const struct opts *o, int argc, char **argv)
 				printf("none | - |");
 			printf(" %.0f |\n", secs > 0 ? (double)seeds / secs : 0.0);
 			fflush(stdout);
+			if (first && again != replays) {
+				fprintf(stderr, "bugs: %s: seed %" PRIu64 " replayed %d/%d\n",
+					b->name, first, again, replays);
+				bad = 1;
+			}
 		}
 	}
 	bugs_bubble_opts.switch_points = false;
 	bugs_bubble_opts.time_jumps = false;
-	return 0;
+	return bad;
 }
 
 int main(int argc, char **argv)
