@@ -63,6 +63,13 @@ struct gofiber__bubble {
 	bool jump; /* a switch point asked the scheduler for a time jump */
 	uint32_t max_switches;
 	uint64_t live, fibers, steps, outside, switches, jumps;
+	uint64_t points; /* picks of the next fiber and switch points reached */
+	/* PCT: the change points (steps, ascending; pct_n of them), the next
+	 * one to come, the step count, the fiber that ran last. */
+	bool pct;
+	uint32_t pct_depth, pct_n, pct_next;
+	uint64_t pct_step, pct_at[16];
+	struct gofiber *last;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct gofiber *inbox, **inbox_end; /* under mu */
@@ -116,6 +123,37 @@ static int hooks_go(struct gowait__bubble *h, void (*fn)(void *), void *arg)
 	return add_fiber((struct gofiber__bubble *)h, NULL, fn, arg, NULL);
 }
 
+/* PCT: one step; at a change point @f (the running fiber, or the one that
+ * ran last) drops below every other.  True if it did. */
+static bool pct_step(struct gofiber__bubble *b, struct gofiber *f)
+{
+	if (!b->pct)
+		return false;
+	b->pct_step++;
+	if (b->pct_next >= b->pct_n || b->pct_at[b->pct_next] != b->pct_step)
+		return false;
+	while (b->pct_next < b->pct_n && b->pct_at[b->pct_next] == b->pct_step)
+		b->pct_next++;
+	if (f)
+		f->prio = b->pct_n - b->pct_next; /* the i-th change point: d - 1 - i */
+	return f != NULL;
+}
+
+/* The next fiber to run: its index in runq. */
+static size_t pick(struct gofiber__bubble *b)
+{
+	b->points++;
+	if (!b->pct)
+		return gofiber__decide(&b->d, (uint32_t)b->runq.n);
+	(void)pct_step(b, b->last);
+	size_t best = 0;
+
+	for (size_t i = 1; i < b->runq.n; i++)
+		if (b->runq.v[i]->prio > b->runq.v[best]->prio)
+			best = i;
+	return best;
+}
+
 /* A switch point (chan/chaos.h): one decision among keep running (0),
  * switch (yield to the scheduler, which then picks by the seed; when
  * another fiber could run) and jump (the same after a time jump; with
@@ -125,8 +163,18 @@ static void hooks_switch(struct gowait__bubble *h)
 	struct gofiber__bubble *b = (struct gofiber__bubble *)h;
 	struct gofiber *f = gofiber__cur;
 
-	if (!f || f->bubble != b || !b->switches_on ||
-	    (b->max_switches && b->switches >= b->max_switches))
+	if (!f || f->bubble != b || !b->switches_on)
+		return;
+	b->points++;
+	if (b->pct) {
+		/* PCT preempts only at its change points. */
+		if (pct_step(b, f)) {
+			b->switches++;
+			(void)gofiber_yield();
+		}
+		return;
+	}
+	if (b->max_switches && b->switches >= b->max_switches)
 		return;
 	bool can_switch = b->runq.n != 0;
 	bool can_jump =
@@ -181,6 +229,8 @@ static int add_fiber(struct gofiber__bubble *b, struct gofiber_group *g, void (*
 	if (!f)
 		return ENOMEM;
 	f->bubble = b;
+	/* PCT: a random priority above every change point's (< 16). */
+	f->prio = b->pct ? 16 + (gofiber__decide_bits(&b->d) >> 1) : 0;
 	if (g)
 		gofiber__group_add(g);
 	b->live++;
@@ -220,12 +270,27 @@ static void run_one(struct gofiber__bubble *b, struct gofiber *f)
 			if (f == b->main)
 				b->main_done = true;
 			b->live--;
+			if (b->last == f)
+				b->last = NULL; /* freed below */
 			gofiber__free(f);
 			return;
 		case GOFIBER_YIELD:
 		case GOFIBER_REQUEUE:
 			if (!gofiber__stack_canary_ok(&f->stack))
 				gofiber__overflow_report(f, NULL);
+			if (b->pct) {
+				/* A yield under PCT goes below every runnable
+				 * fiber (else a yield loop, gobubble_wait's,
+				 * would keep the highest priority for ever);
+				 * on a tie the older queued fiber runs first. */
+				uint64_t low = f->prio;
+
+				for (size_t i = 0; i < b->runq.n; i++)
+					if (b->runq.v[i]->prio < low)
+						low = b->runq.v[i]->prio;
+				if (low < f->prio)
+					f->prio = low ? low - 1 : 0;
+			}
 			fvec_push(&b->runq, f);
 			return;
 		case GOFIBER_PARK: {
@@ -328,9 +393,10 @@ static void schedule(struct gofiber__bubble *b, int64_t outside_wait_ns)
 			(void)advance(b);
 		}
 		if (b->runq.n) {
-			uint32_t i = gofiber__decide(&b->d, (uint32_t)b->runq.n);
+			struct gofiber *f = fvec_take(&b->runq, pick(b));
 
-			run_one(b, fvec_take(&b->runq, i));
+			b->last = f;
+			run_one(b, f);
 			continue;
 		}
 		if (b->live == 0)
@@ -374,6 +440,29 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 	b->hooks.go = hooks_go;
 	b->hooks.switch_point = hooks_switch;
 	b->switches_on = o.switch_points;
+	if (o.strategy == GOBUBBLE_PCT) {
+		uint32_t d = o.pct_depth ? o.pct_depth : 3;
+		uint32_t k = o.pct_steps ? o.pct_steps : 100;
+		const char *ks = getenv("GOCHAN_PCT_STEPS");
+
+		if (ks && atol(ks) > 0)
+			k = (uint32_t)atol(ks);
+		if (d > 16)
+			d = 16;
+		b->pct = true;
+		b->pct_depth = d;
+		b->pct_n = d - 1;
+		for (uint32_t i = 0; i < b->pct_n; i++)
+			b->pct_at[i] = 1 + gofiber__decide_bits(&b->d) % k;
+		/* ascending (insertion sort: at most 15) */
+		for (uint32_t i = 1; i < b->pct_n; i++)
+			for (uint32_t j = i; j > 0 && b->pct_at[j] < b->pct_at[j - 1]; j--) {
+				uint64_t t = b->pct_at[j];
+
+				b->pct_at[j] = b->pct_at[j - 1];
+				b->pct_at[j - 1] = t;
+			}
+	}
 	b->jumps_on = o.time_jumps;
 	b->max_switches = o.max_switches;
 	b->inbox_end = &b->inbox;
@@ -425,6 +514,7 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 					    .outside = b->outside,
 					    .switches = b->switches,
 					    .jumps = b->jumps,
+					    .points = b->points,
 					    .elapsed_ns = b->hooks.now - GOBUBBLE_EPOCH};
 	/* Parked fibers and armed timers still name the bubble: it stays
 	 * while they do (a small leak, for a leaked run only). */

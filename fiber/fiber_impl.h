@@ -58,6 +58,7 @@ struct gofiber {
 	/* The bubble it belongs to (fiber/bubble.c), for its whole life; NULL:
 	 * an ordinary fiber of the M:N runtime. */
 	struct gofiber__bubble *bubble;
+	uint64_t prio; /* in a bubble under PCT: its priority (fiber/bubble.c) */
 };
 
 /* The fiber running on this thread; NULL on a plain thread or on the

@@ -435,10 +435,15 @@ static void two_increments(void *arg)
 	gofiber_group_free(g);
 }
 
-static int lost_update(uint64_t seed, bool switches)
+static int lost_update_with(uint64_t seed, bool switches, gobubble_strategy st)
 {
 	struct counter c = {0, chan_new(sizeof(long), 4)};
-	gobubble_opts o = {.seed = seed, .ignore_env = true, .switch_points = switches};
+	gobubble_opts o = {.seed = seed,
+			   .ignore_env = true,
+			   .switch_points = switches,
+			   .strategy = st,
+			   .pct_depth = 2,
+			   .pct_steps = 8};
 	gobubble_report r;
 
 	cr_assert_eq(gobubble_run(&o, two_increments, &c, &r), 0);
@@ -447,6 +452,26 @@ static int lost_update(uint64_t seed, bool switches)
 		cr_assert_eq(r.switches, 0);
 	chan_unref(c.log);
 	return c.value;
+}
+
+static int lost_update(uint64_t seed, bool switches)
+{
+	return lost_update_with(seed, switches, GOBUBBLE_RANDOM);
+}
+
+/* PCT with depth 2 (one change point) finds the lost update, and its seed
+ * replays. */
+Test(bubble, pct_finds_and_replays)
+{
+	uint64_t failing = 0;
+	int found = 0;
+
+	for (uint64_t seed = 1; seed <= 200; seed++)
+		if (lost_update_with(seed, true, GOBUBBLE_PCT) != 2 && found++ == 0)
+			failing = seed;
+	cr_assert_neq(failing, 0, "PCT found no lost update in 200 seeds");
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(lost_update_with(failing, true, GOBUBBLE_PCT), 1);
 }
 
 Test(bubble, switch_points_open_windows)

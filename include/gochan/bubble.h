@@ -76,6 +76,20 @@ extern "C" {
 /* The bubble clock's start: 2000-01-01T00:00:00Z, in ns since 1970. */
 #define GOBUBBLE_EPOCH INT64_C(946684800000000000)
 
+/* How the seed picks the next fiber. */
+typedef enum gobubble_strategy {
+	GOBUBBLE_RANDOM = 0, /* uniformly among the runnable fibers */
+	/* PCT (Burckhardt et al., ASPLOS 2010): each fiber gets a random
+	 * priority when it starts, the highest-priority runnable fiber always
+	 * runs, and at pct_depth - 1 random steps among the first pct_steps
+	 * (a step: each pick of the next fiber and each switch point) the
+	 * running fiber drops below all others.  Finds a bug of depth d among
+	 * n fibers with probability at least 1/(n k^(d-1)) per run.  With
+	 * switch points, PCT switches only at its change points (no time
+	 * jumps); a yield puts the fiber below every runnable one. */
+	GOBUBBLE_PCT = 1
+} gobubble_strategy;
+
 typedef struct gobubble_opts {
 	uint64_t seed;           /* the decision source; 0 = the default order */
 	bool ignore_env;         /* true: GOCHAN_SEED does not replace seed */
@@ -96,6 +110,10 @@ typedef struct gobubble_opts {
 	 * next.  Without it virtual time never passes while a fiber can run,
 	 * so a timeout can never beat a reply that is only slow. */
 	bool time_jumps;
+	gobubble_strategy strategy;
+	uint32_t pct_depth; /* d (0: 3) */
+	uint32_t pct_steps; /* k (0: 100; GOCHAN_PCT_STEPS replaces it): best
+			       the report's points of a typical run */
 } gobubble_opts;
 
 typedef enum gobubble_verdict {
@@ -114,6 +132,7 @@ typedef struct gobubble_report {
 	uint64_t outside;   /* readies that came from outside the bubble */
 	uint64_t switches;  /* switch points that switched (or jumped) */
 	uint64_t jumps;     /* of them, time jumps */
+	uint64_t points;    /* PCT's steps: picks of the next fiber, switch points */
 	int64_t elapsed_ns; /* virtual time from GOBUBBLE_EPOCH to the end */
 } gobubble_report;
 

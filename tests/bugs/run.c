@@ -25,10 +25,11 @@
  *       The bubble's columns (gochan/bubble.h): seeds 1..SEEDS (default
  *       1000), one bubble run each, with a seeded random schedule, then
  *       with switch points at channel operations, then with switch points
- *       and time jumps (gochan/bubble.h); seeds failing, the first
+ *       and time jumps (gochan/bubble.h), then PCT (depth --pct D, default
+ *       3) with both; seeds failing, the first
  *       failing seed and how often it fails again in REPLAYS reruns (a
  *       bubble replays: 100 of 100).  Replay one by hand with
- *       GOCHAN_SEED=N bugs run NAME --bubble [--switch|--jumps] -n 1.
+ *       GOCHAN_SEED=N bugs run NAME --bubble [--switch|--jumps] [--pct D] -n 1.
  *   --bubble (or BUGS_RUNTIME=bubble) runs check and run in a bubble, run i
  *       with seed i (GOCHAN_SEED replaces it); --switch adds switch points.
  *   bugs list
@@ -72,6 +73,7 @@ struct opts {
 	bool fixed;
 	bool switches;     /* --switch: switch points in the bubble */
 	bool jumps;        /* --jumps: and time jumps (implies --switch) */
+	long pct_depth;    /* --pct D: PCT with depth D (explore: its depth) */
 	long max_switches; /* --max-switches P (0: no bound) */
 	enum bug_runtime rt;
 	int first_arg; /* index of the first non-option argument */
@@ -95,6 +97,8 @@ static int parse_opts(int argc, char **argv, int from, struct opts *o)
 			o->rt = BUG_BUBBLE;
 		else if (strcmp(argv[i], "--switch") == 0)
 			o->switches = true;
+		else if (strcmp(argv[i], "--pct") == 0 && i + 1 < argc)
+			o->pct_depth = atol(argv[++i]);
 		else if (strcmp(argv[i], "--jumps") == 0)
 			o->jumps = o->switches = true;
 		else if (strcmp(argv[i], "--max-switches") == 0 && i + 1 < argc)
@@ -354,6 +358,13 @@ static int cmd_table(const struct opts *o, int argc, char **argv)
 
 /* ---- explore: the bubble's columns ---- */
 
+static const char *pct_name(uint32_t d, uint32_t k)
+{
+	static char buf[96];
+	snprintf(buf, sizeof(buf), "PCT d=%u k=%u + switch points", d ? d : 3, k);
+	return buf;
+}
+
 /* One bubble run of @b with @seed (GOCHAN_SEED ignored): 1 manifested, 0
  * clean, -1 error. */
 static int bubble_once(const struct bug_entry *b, bool fixed, uint64_t seed)
@@ -390,9 +401,19 @@ static int cmd_explore(const struct opts *o, int argc, char **argv)
 			if (!wanted)
 				continue;
 		}
-		for (int strat = 0; strat < 3; strat++) {
+		for (int strat = 0; strat < 4; strat++) {
 			bugs_bubble_opts.switch_points = strat >= 1;
-			bugs_bubble_opts.time_jumps = strat == 2;
+			bugs_bubble_opts.time_jumps = strat >= 2;
+			bugs_bubble_opts.strategy = strat == 3 ? GOBUBBLE_PCT : GOBUBBLE_RANDOM;
+			bugs_bubble_opts.pct_depth = (uint32_t)o->pct_depth;
+			bugs_bubble_opts.pct_steps = 0;
+			if (strat == 3) {
+				/* PCT's k: the steps of one run (seed 1);
+				 * replay with GOCHAN_PCT_STEPS set to it. */
+				if (bubble_once(b, o->fixed, 1) < 0)
+					return 1;
+				bugs_bubble_opts.pct_steps = (uint32_t)bugs_bubble_report.points;
+			}
 			bugs_bubble_opts.max_switches = (uint32_t)o->max_switches;
 			long failing = 0;
 			uint64_t first = 0;
@@ -413,7 +434,9 @@ static int cmd_explore(const struct opts *o, int argc, char **argv)
 				again += v;
 			}
 			printf("| %s | %s | %d | %ld | ", b->name,
-			       strat == 2   ? "random + switch points + time jumps"
+			       strat == 3   ? pct_name(bugs_bubble_opts.pct_depth,
+						       bugs_bubble_opts.pct_steps)
+			       : strat == 2 ? "random + switch points + time jumps"
 			       : strat == 1 ? "random + switch points"
 					    : "random",
 			       seeds, failing);
@@ -432,6 +455,7 @@ static int cmd_explore(const struct opts *o, int argc, char **argv)
 	}
 	bugs_bubble_opts.switch_points = false;
 	bugs_bubble_opts.time_jumps = false;
+	bugs_bubble_opts.strategy = GOBUBBLE_RANDOM;
 	return bad;
 }
 
@@ -458,6 +482,10 @@ int main(int argc, char **argv)
 			return 2;
 		bugs_bubble_opts.switch_points = o.switches;
 		bugs_bubble_opts.time_jumps = o.jumps;
+		if (o.pct_depth > 0) {
+			bugs_bubble_opts.strategy = GOBUBBLE_PCT;
+			bugs_bubble_opts.pct_depth = (uint32_t)o.pct_depth;
+		}
 		bugs_bubble_opts.max_switches = (uint32_t)o.max_switches;
 		return cmd_run(&o, name);
 	}
