@@ -723,7 +723,7 @@ fn layersCheckStep(p: Project) *Build.Step {
 // ---- docs-check: every file path and C identifier that docs/design.md and
 // docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py).
 fn docsCheckStep(p: Project) *Build.Step {
-    return scriptStep(p.ctx.b, "docs-check", "Every path and C identifier docs/design.md and docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py)", &.{ "python3", "scripts/check-doc-refs.py", "docs/design.md", "docs/design-bubble.md" }, .required);
+    return scriptStep(p.ctx.b, "docs-check", "Every path and C identifier docs/design.md and docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py)", &.{ "python3", "scripts/check-doc-refs.py", "docs/design.md", "docs/design-bubble.md", "docs/testing-concurrent-code.md" }, .required);
 }
 
 // ---- gdb-fibers: scripts/gdb/gochan-fibers.py (`info fibers`, `fiber bt`)
