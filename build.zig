@@ -345,6 +345,11 @@ fn addBugsCheck(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, name_pref
     run.addArtifactArg(exe);
     run.addArg("check");
     step.dependOn(&run.step);
+    // The same check in a bubble (gochan/bubble.h): one seeded worker.
+    const brun = runWithTimeout(b, program_timeout, b.fmt("run {s}bugs check --bubble", .{name_prefix}));
+    brun.addArtifactArg(exe);
+    brun.addArgs(&.{ "check", "--bubble" });
+    step.dependOn(&brun.step);
 }
 
 // ---- bugs-table: the "plain threads with GOCHAN_CHAOS" columns of issue 19's
@@ -450,6 +455,11 @@ fn tsanStep(p: Project) *Build.Step {
         run.addArgs(&.{ "check", "-n", "20" });
         run.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
         step.dependOn(&run.step);
+        const brun = runWithTimeout(b, program_timeout, "tsan bugs check --bubble");
+        brun.addArtifactArg(exe);
+        brun.addArgs(&.{ "check", "-n", "20", "--bubble" });
+        brun.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
+        step.dependOn(&brun.step);
     }
     return step;
 }
@@ -713,7 +723,7 @@ fn layersCheckStep(p: Project) *Build.Step {
 // ---- docs-check: every file path and C identifier that docs/design.md and
 // docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py).
 fn docsCheckStep(p: Project) *Build.Step {
-    return scriptStep(p.ctx.b, "docs-check", "Every path and C identifier docs/design.md and docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py)", &.{ "python3", "scripts/check-doc-refs.py", "docs/design.md", "docs/design-bubble.md" }, .required);
+    return scriptStep(p.ctx.b, "docs-check", "Every path and C identifier docs/design.md and docs/design-bubble.md cite in backticks exists in the tree (scripts/check-doc-refs.py)", &.{ "python3", "scripts/check-doc-refs.py", "docs/design.md", "docs/design-bubble.md", "docs/testing-concurrent-code.md" }, .required);
 }
 
 // ---- gdb-fibers: scripts/gdb/gochan-fibers.py (`info fibers`, `fiber bt`)

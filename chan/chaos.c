@@ -31,6 +31,8 @@
  */
 #include "chaos.h"
 
+#include "wait/bubble.h"
+
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -42,6 +44,15 @@
  * exist), read relaxed by chan__chaos_point(): it never changes afterwards,
  * so no ordering is needed. */
 atomic_bool chan__chaos_on = false;
+atomic_uint chan__switch_users = 0;
+
+void chan__switch_point(void)
+{
+	struct gowait__bubble *b = gowait__bubble_cur;
+
+	if (b && b->switch_point)
+		b->switch_point(b);
+}
 
 /* The global seed.  Written only by the constructor, before any thread other
  * than the main one exists; pthread_create's own synchronisation publishes

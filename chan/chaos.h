@@ -22,6 +22,15 @@
  * changes afterwards, so no ordering is needed). */
 extern atomic_bool chan__chaos_on;
 
+/* Bubbles running with switch points (gochan/bubble.h): while non-zero,
+ * chan__chaos_point also offers the bubble a switch.  Relaxed: a bubble
+ * counts itself in on its worker before its first fiber runs, and only its
+ * own worker's points need to see it. */
+extern atomic_uint chan__switch_users;
+
+/* A switch point for the calling bubble fiber, if any (wait/bubble.h). */
+void chan__switch_point(void);
+
 /* Perturb the calling thread's schedule (yield / spin / nothing). */
 void chan__chaos_perturb(void);
 
@@ -37,6 +46,9 @@ static inline void chan__chaos_point(void)
 {
 	if (chan__chaos_enabled())
 		chan__chaos_perturb();
+	if (__builtin_expect(atomic_load_explicit(&chan__switch_users, memory_order_relaxed) != 0,
+			     0))
+		chan__switch_point();
 }
 
 #endif

@@ -15,6 +15,7 @@
 #include "wait/park.h"
 
 struct gofiber_group;
+struct gofiber__bubble;
 
 /* Why a fiber switched to the scheduler. */
 enum gofiber__why {
@@ -54,6 +55,10 @@ struct gofiber {
 	struct gowait__rec rec;
 	void *tsan;      /* ThreadSanitizer's fiber (fiber/sanitize.h) */
 	void *asan_fake; /* AddressSanitizer's fake stack while switched out */
+	/* The bubble it belongs to (fiber/bubble.c), for its whole life; NULL:
+	 * an ordinary fiber of the M:N runtime. */
+	struct gofiber__bubble *bubble;
+	uint64_t prio; /* in a bubble under PCT: its priority (fiber/bubble.c) */
 };
 
 /* The fiber running on this thread; NULL on a plain thread or on the
@@ -75,5 +80,27 @@ void gofiber__overflow_thread_fini(void *altstack);
 /* The group a fiber belongs to lost it (fiber/group.c). */
 void gofiber__group_add(struct gofiber_group *g);
 void gofiber__group_done(struct gofiber_group *g);
+
+/* ---- the bubble's hooks (fiber/bubble.c, issue 19) ----
+ * fiber/sched.c hands a fiber whose ->bubble is set to the bubble at its
+ * three routing points (the switch out, ready, gofiber_go from a bubble
+ * fiber); nothing else of the M:N scheduler sees bubble fibers. */
+
+/* The runtime's one-time set-up (wait-layer ops, record slots, handler). */
+void gofiber__runtime_init(void);
+
+/* A new fiber record on a fresh stack (group not yet counted, queued
+ * nowhere); NULL: out of memory.  gofiber__free ends it after its exit. */
+struct gofiber *gofiber__new(struct gofiber_group *g, void (*fn)(void *), void *arg);
+void gofiber__free(struct gofiber *f);
+
+/* The bubble fiber @f (its why set) switches to its bubble's scheduler;
+ * returns when it runs again. */
+void gofiber__bubble_switch(struct gofiber *f);
+/* Make the bubble fiber @f runnable (from its bubble's worker or outside). */
+void gofiber__bubble_ready(struct gofiber *f);
+/* gofiber_go from the bubble fiber @parent: the new fiber joins its bubble. */
+int gofiber__bubble_go(struct gofiber *parent, struct gofiber_group *g, void (*fn)(void *),
+		       void *arg);
 
 #endif

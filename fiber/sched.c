@@ -402,6 +402,10 @@ static void ready(void *agent)
 	struct gofiber *f = agent;
 	struct gofiber__m *m = cur_m;
 
+	if (f->bubble) {
+		gofiber__bubble_ready(f);
+		return;
+	}
 	if (m && m->p) {
 		struct gofiber *old = gofiber__runq_put_next(&m->p->q, f);
 
@@ -473,6 +477,11 @@ __attribute__((noinline)) static void to_sched(struct gofiber *f, enum gofiber__
 
 	f->why = why;
 	save_errno(f);
+	if (f->bubble) {
+		gofiber__bubble_switch(f);
+		restore_errno(f);
+		return;
+	}
 	gofiber__asan_start(why == GOFIBER_EXIT ? NULL : &f->asan_fake, m->stack_lo, m->stack_size);
 	gofiber__tsan_switch(m->tsan);
 	gofiber__ctx_switch(&f->ctx, &m->sched);
@@ -712,13 +721,7 @@ top:;
 
 static void finish(struct gofiber *f)
 {
-	struct gofiber__stack s = f->stack; /* f lives on it */
-
-	if (!gofiber__stack_canary_ok(&s))
-		gofiber__overflow_report(f, NULL);
-	gowait__record_fiber_fini(&f->rec); /* it lives on the stack */
-	gofiber__tsan_destroy(f->tsan);
-	gofiber__stack_put(&s);
+	gofiber__free(f);
 	/* release: pairs with the exiting thread's acquire (stop_m). */
 	atomic_fetch_sub_explicit(&W.live, 1, memory_order_release);
 }
@@ -920,7 +923,7 @@ int gofiber_syscall_enter(void)
 {
 	struct gofiber__m *m = cur_m;
 
-	if (!gofiber__cur || !m->p)
+	if (!gofiber__cur || !m || !m->p) /* !m: a bubble's fiber (no slot to hand off) */
 		return 0;
 	struct gofiber__p *p = m->p;
 
@@ -945,7 +948,7 @@ int gofiber_syscall_exit(void)
 	struct gofiber__m *m = cur_m;
 	struct gofiber *f = gofiber__cur;
 
-	if (!f || m->p)
+	if (!f || !m || m->p)
 		return 0;
 	lock();
 	struct gofiber__p *p = pidle_get_locked();
@@ -997,15 +1000,17 @@ static void runtime_init(void)
 	gowait__set_fiber_ops(&ops);
 }
 
-int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
+void gofiber__runtime_init(void)
+{
+	pthread_once(&init_once, runtime_init);
+}
+
+struct gofiber *gofiber__new(gofiber_group_t *g, void (*fn)(void *), void *arg)
 {
 	struct gofiber__stack s;
 
-	if (!fn)
-		return EINVAL;
-	pthread_once(&init_once, runtime_init);
 	if (gofiber__stack_get(&s))
-		return ENOMEM;
+		return NULL;
 
 	/* The record at the top of the stack, on its own cache lines. */
 	uintptr_t at = ((uintptr_t)gofiber__stack_hi(&s) - sizeof(struct gofiber)) & ~(uintptr_t)63;
@@ -1019,6 +1024,31 @@ int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
 	f->tsan = gofiber__tsan_create();
 	f->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
 	gofiber__ctx_make(&f->ctx, lo, (size_t)((char *)f - lo), fiber_main, f);
+	return f;
+}
+
+void gofiber__free(struct gofiber *f)
+{
+	struct gofiber__stack s = f->stack; /* f lives on it */
+
+	if (!gofiber__stack_canary_ok(&s))
+		gofiber__overflow_report(f, NULL);
+	gowait__record_fiber_fini(&f->rec); /* it lives on the stack */
+	gofiber__tsan_destroy(f->tsan);
+	gofiber__stack_put(&s);
+}
+
+int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
+{
+	if (!fn)
+		return EINVAL;
+	pthread_once(&init_once, runtime_init);
+	if (gofiber__cur && gofiber__cur->bubble)
+		return gofiber__bubble_go(gofiber__cur, g, fn, arg);
+	struct gofiber *f = gofiber__new(g, fn, arg);
+
+	if (!f)
+		return ENOMEM;
 
 	/* relaxed: the exiting thread reads live under W.life, after which
 	 * we take W.life (below, or in ready) and see its decision. */
@@ -1050,8 +1080,7 @@ int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
 			if (g)
 				gofiber__group_done(g);
 			atomic_fetch_sub_explicit(&W.live, 1, memory_order_relaxed);
-			gofiber__tsan_destroy(f->tsan);
-			gofiber__stack_put(&s);
+			gofiber__free(f);
 			return err;
 		}
 	}

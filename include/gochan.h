@@ -15,5 +15,6 @@
 #include <gochan/group.h>
 #include <gochan/diag.h>
 #include <gochan/fiber.h>
+#include <gochan/bubble.h>
 
 #endif

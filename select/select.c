@@ -40,6 +40,7 @@
 #include "chan/chaos.h"
 #include "chan/flavor.h"
 #include "select/select_internal.h"
+#include "wait/bubble.h"
 #include "wait/futex.h"
 #include "wait/park.h"
 
@@ -50,6 +51,11 @@ static _Thread_local uint64_t rng_state;
 
 static uint64_t rng_next(void)
 {
+	/* In a bubble each draw is one of its decisions (wait/bubble.h). */
+	struct gowait__bubble *b = gowait__bubble_cur;
+
+	if (b)
+		return b->rand(b);
 	if (chan__chaos_enabled())
 		return chan__chaos_rand();
 	if (caa_unlikely(rng_state == 0))

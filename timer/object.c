@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "timer/timer_impl.h"
+#include "wait/bubble.h"
 
 struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *), void *arg,
 					 bool handleless)
@@ -25,6 +26,7 @@ struct gotime_timer *gotime__timer_alloc(enum timer_kind kind, void (*fn)(void *
 	t->fn = fn;
 	t->arg = arg;
 	t->heap_idx = HEAP_NONE;
+	t->bubble = gowait__bubble_cur;
 	atomic_init(&t->refs, 1); /* the creator's */
 	if (kind == TK_CHAN) {
 		t->ch = chan__new_timer(sizeof(int64_t));

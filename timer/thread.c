@@ -57,6 +57,9 @@ int gotime__arm_locked(struct gotime_timer *t, int64_t when)
 {
 	GOWAIT_ASSERT_HELD(&g->mu);
 	gotime__heap_insert(timer_ref(t), when);
+	t->armed_at = ++g->arms;
+	if (t->bubble)
+		return 0; /* its bubble fires it (timer/bubble.c) */
 	/* A new timer overrides a shutdown in progress: let it recheck (it
 	 * will return EBUSY). */
 	gosvc__cancel_stop_locked(&g->svc);

@@ -78,9 +78,9 @@
 #include <stdint.h>
 
 #include "chan/chan_internal.h"
+#include "service/service.h"
 #include "wait/clock.h"
 #include "wait/debug.h"
-#include "service/service.h"
 
 #define HEAP_NONE SIZE_MAX
 
@@ -99,7 +99,12 @@ struct gotime_timer {
 	chan_t *ch; /* TK_CHAN: the channel (one reference owned by the timer) */
 
 	/* Guarded by g->mu. */
-	size_t heap_idx; /* position in g->heap, HEAP_NONE when not in it */
+	size_t heap_idx;   /* position in g->heap, HEAP_NONE when not in it */
+	uint64_t armed_at; /* g->arms at its last arming (a bubble's tie-break) */
+
+	/* Immutable after creation: the bubble it was created in (NULL: none;
+	 * timer_internal.h, timer/bubble.c). */
+	struct gowait__bubble *bubble;
 
 	/* Written with both t->send_mu and g->mu held; read under either. */
 	uint64_t seq;
@@ -141,6 +146,7 @@ struct gotime__state {
 	bool sleeping;   /* it is waiting on wake, until wake_at */
 	bool lingering;  /* that wait is the idle linger (the heap was empty) */
 	int64_t wake_at;
+	uint64_t arms; /* armings so far (each timer's armed_at) */
 };
 
 extern struct gotime__state gotime__g;

@@ -5,6 +5,7 @@
 #ifndef GOCHAN_TIMER_INTERNAL_H
 #define GOCHAN_TIMER_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,5 +51,24 @@ int gotime__wait_thread_exit(int64_t deadline);
  * value.  For tests that cycle the thread through start and idle exit.
  */
 int64_t gotime__set_linger_ns(int64_t ns);
+
+/*
+ * The timers of a bubble (fiber/bubble.c, gochan/bubble.h; timer/bubble.c).
+ * A timer created on a bubble's worker (gowait__bubble_cur set) belongs to
+ * that bubble: it is armed on the bubble's virtual clock, in the same heap
+ * as every timer (so Stop and Reset work unchanged) but with a deadline
+ * decades past any real CLOCK_MONOTONIC time, and the timer thread is not
+ * started for it; the bubble fires it, on its worker.
+ *
+ * gotime__bubble_next - the earliest deadline among @b's armed timers
+ * (INT64_MAX: none).  gotime__bubble_fire - fire the earliest of @b's timers
+ * due at @now (the oldest arming first among equal deadlines), on this
+ * thread: a channel timer's value is sent, a function timer's function runs
+ * here (after_func_at) or as a fiber of the bubble (after_func).  Returns
+ * false if none was due.  Both take the heap mutex; O(timers in the heap).
+ */
+struct gowait__bubble;
+int64_t gotime__bubble_next(const struct gowait__bubble *b);
+bool gotime__bubble_fire(struct gowait__bubble *b, int64_t now);
 
 #endif

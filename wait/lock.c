@@ -19,6 +19,7 @@
 #include <gochan/chan.h>
 #include <urcu/arch.h>
 
+#include "wait/bubble.h"
 #include "wait/yield.h"
 
 #ifndef CHAN_LOCK_SPIN_NS
@@ -42,12 +43,12 @@ void gowait__lock_slow(struct gowait_lock *l)
 				return;
 		}
 		if (round == 6)
-			start = chan_now();
-		else if (round > 6 && chan_now() - start > CHAN_LOCK_SPIN_NS)
+			start = gowait__mono_now();
+		else if (round > 6 && gowait__mono_now() - start > CHAN_LOCK_SPIN_NS)
 			break;
 	}
 	/* One yield, unless yields do not pay on this thread now (wait/yield.h). */
-	gowait__yield(chan_now());
+	gowait__yield(gowait__mono_now());
 	/* Mark the lock contended (2) and sleep until we take it.  Whoever takes
 	 * it this way leaves it at 2, so its unlock wakes the next sleeper.
 	 * acquire: pairs with the release exchange in gowait__unlock(). */

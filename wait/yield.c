@@ -1,6 +1,8 @@
 /* wait/yield.c - see wait/yield.h. */
 #include "wait/yield.h"
 
+#include "wait/bubble.h"
+
 #include <gochan/chan.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -17,7 +19,7 @@
  * throughout: they order nothing, a stale read costs at most one extra or
  * one missed yield, and the probe CAS only elects one prober.
  *
- * off_until: chan_now() time until which nobody yields (0: yields on).
+ * off_until: gowait__mono_now() time until which nobody yields (0: yields on).
  * off_ns:    the back-off last applied (0: the last probe was prompt).
  */
 static _Atomic int64_t off_until;
@@ -97,7 +99,7 @@ bool gowait__yield(int64_t now)
 								  memory_order_relaxed))
 		return false;
 	sched_yield();
-	int64_t after = chan_now();
+	int64_t after = gowait__mono_now();
 	if (after - now > CHAN_YIELD_LATE_NS && !late_went_to_us(after)) {
 		/* Late: the CPU went to work that does not serve us.  Nobody
 		 * yields for a while, longer each time in a row. */

@@ -115,8 +115,15 @@
  * without false reports (ASan's detect_stack_use_after_return then costs
  * tens of KiB of fake stack per fiber).  Each worker thread has its own
  * alternate signal stack for the overflow report.  Debuggers see only the
- * worker threads and the fibers running on them; scripts/gdb/gochan-fibers.py
- * adds the parked ones (info fibers, fiber bt).
+ * worker threads and the fiber running on each; scripts/gdb/gochan-fibers.py
+ * (gdb's Python API; a library built with -g) adds `info fibers` (each
+ * fiber's id, state - running, runnable or parked - function, and where it
+ * is parked: the operation, its channel, since when, the caller's
+ * file:line) and `fiber bt ID|all [full]` (a switched-out fiber's
+ * backtrace: its saved stack pointer, pc, frame pointer and callee-saved
+ * registers loaded into the selected thread for `bt`, the thread's own put
+ * back afterwards; x86_64 and aarch64, not the ucontext fallback).
+ * `zig build gdb-fibers` tests both under gdb -batch.
  */
 #ifndef GOCHAN_FIBER_H
 #define GOCHAN_FIBER_H

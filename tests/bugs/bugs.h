@@ -44,6 +44,7 @@
 #define GOCHAN_TESTS_BUGS_H
 
 #include <gochan.h>
+#include <gochan/bubble.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -64,7 +65,14 @@ enum {
 enum bug_runtime {
 	BUG_THREADS = 0, /* gowg_go: a gochan thread group */
 	BUG_FIBERS = 1,  /* gofiber_go: the fiber runtime */
+	BUG_BUBBLE = 2,  /* gofiber_go inside a bubble (gochan/bubble.h): the run
+			    is one gobubble_run with bugs_bubble_opts */
 };
+
+/* BUG_BUBBLE: the options of each run's bubble (seed, switch points), and
+ * the report of the last run.  Set by the runner before bugs_run_one. */
+extern gobubble_opts bugs_bubble_opts;
+extern gobubble_report bugs_bubble_report;
 
 /* One run of one bug: its mode and every goroutine it started. */
 struct bug_env {
@@ -115,6 +123,9 @@ int bug_go(struct bug_env *e, void (*fn)(void *), void *arg);
  *
  * There is no time bound on the answer; a safety limit of 120 s (a run gone
  * wrong) prints godiag_dump(stderr) and returns -1.
+ * In a bubble (BUG_BUBBLE) none of that is needed: gobubble_wait() returns
+ * when every other fiber of the bubble is parked, and with no deadline
+ * pending nothing inside can wake them: the count alive is the answer.
  */
 int bug_settle(struct bug_env *e);
 

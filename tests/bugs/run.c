@@ -21,6 +21,17 @@
  *       first failing seed is rerun REPLAYS times (default 100): a fresh
  *       process, the same seed, as many runs as it took; how often that
  *       last run fails again (issue 19 asks the bubble for 100 of 100).
+ *   bugs explore [-s SEEDS] [-r REPLAYS] [--max-switches P] [--fixed] [NAME...]
+ *       The bubble's columns (gochan/bubble.h): seeds 1..SEEDS (default
+ *       1000), one bubble run each, with a seeded random schedule, then
+ *       with switch points at channel operations, then with switch points
+ *       and time jumps (gochan/bubble.h), then PCT (depth --pct D, default
+ *       3) with both; seeds failing, the first
+ *       failing seed and how often it fails again in REPLAYS reruns (a
+ *       bubble replays: 100 of 100).  Replay one by hand with
+ *       GOCHAN_SEED=N bugs run NAME --bubble [--switch|--jumps] [--pct D] -n 1.
+ *   --bubble (or BUGS_RUNTIME=bubble) runs check and run in a bubble, run i
+ *       with seed i (GOCHAN_SEED replaces it); --switch adds switch points.
  *   bugs list
  *
  * GOCHAN_CHAOS is read once when the library loads, hence one process per
@@ -60,6 +71,10 @@ struct opts {
 	int seeds;
 	int replays; /* table: reruns of the first failing seed; -1: default */
 	bool fixed;
+	bool switches;     /* --switch: switch points in the bubble */
+	bool jumps;        /* --jumps: and time jumps (implies --switch) */
+	long pct_depth;    /* --pct D: PCT with depth D (explore: its depth) */
+	long max_switches; /* --max-switches P (0: no bound) */
 	enum bug_runtime rt;
 	int first_arg; /* index of the first non-option argument */
 };
@@ -78,6 +93,16 @@ static int parse_opts(int argc, char **argv, int from, struct opts *o)
 			o->replays = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--fixed") == 0)
 			o->fixed = true;
+		else if (strcmp(argv[i], "--bubble") == 0)
+			o->rt = BUG_BUBBLE;
+		else if (strcmp(argv[i], "--switch") == 0)
+			o->switches = true;
+		else if (strcmp(argv[i], "--pct") == 0 && i + 1 < argc)
+			o->pct_depth = atol(argv[++i]);
+		else if (strcmp(argv[i], "--jumps") == 0)
+			o->jumps = o->switches = true;
+		else if (strcmp(argv[i], "--max-switches") == 0 && i + 1 < argc)
+			o->max_switches = atol(argv[++i]);
 		else if (strcmp(argv[i], "--fibers") == 0)
 			o->rt = BUG_FIBERS;
 		else if (argv[i][0] == '-') {
@@ -146,6 +171,9 @@ static int cmd_run(const struct opts *o, const char *name)
 	long runs = 0, failures = 0, first = 0;
 	int last = 0;
 	while (runs < n && chan_now() < stop) {
+		/* In a bubble run i has seed i (GOCHAN_SEED, if set, replaces it:
+		 * every run is then that one schedule). */
+		bugs_bubble_opts.seed = (uint64_t)runs + 1;
 		int v = bugs_run_one(b, o->fixed ? BUG_FIX : 0, o->rt);
 		runs++;
 		if (v == BUG_ERROR) {
@@ -328,6 +356,109 @@ static int cmd_table(const struct opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* ---- explore: the bubble's columns ---- */
+
+static const char *pct_name(uint32_t d, uint32_t k)
+{
+	static char buf[96];
+	snprintf(buf, sizeof(buf), "PCT d=%u k=%u + switch points", d ? d : 3, k);
+	return buf;
+}
+
+/* One bubble run of @b with @seed (GOCHAN_SEED ignored): 1 manifested, 0
+ * clean, -1 error. */
+static int bubble_once(const struct bug_entry *b, bool fixed, uint64_t seed)
+{
+	bugs_bubble_opts.seed = seed;
+	bugs_bubble_opts.ignore_env = true;
+	int v = bugs_run_one(b, fixed ? BUG_FIX : 0, BUG_BUBBLE);
+	bugs_bubble_opts.ignore_env = false;
+	return v == BUG_ERROR ? -1 : v == BUG_MANIFESTED;
+}
+
+/*
+ * bugs explore [-s SEEDS] [-r REPLAYS] [--fixed] [NAME...]: for each bug and
+ * each strategy (seeded random schedule; the same with switch points at
+ * channel operations, preemption bound --max-switches), seeds 1..SEEDS in a
+ * bubble, one run each: how many fail, the first failing seed (what
+ * GOCHAN_SEED=N bugs run NAME --bubble [--switch] -n 1 replays), and how
+ * often that seed fails again in REPLAYS reruns (a replay must be 100%).
+ */
+static int cmd_explore(const struct opts *o, int argc, char **argv)
+{
+	int seeds = o->seeds > 0 ? o->seeds : 1000;
+	int replays = o->replays >= 0 ? o->replays : 100;
+	int bad = 0;
+	printf("| bug | strategy | seeds tried | seeds failing | first failing seed |"
+	       " replays failing | runs per s |\n");
+	printf("|---|---|---|---|---|---|---|\n");
+	for (unsigned i = 0; i < bug_catalogue_len; i++) {
+		const struct bug_entry *b = &bug_catalogue[i];
+		if (o->first_arg < argc) {
+			bool wanted = false;
+			for (int a = o->first_arg; a < argc; a++)
+				wanted |= strcmp(argv[a], b->name) == 0;
+			if (!wanted)
+				continue;
+		}
+		for (int strat = 0; strat < 4; strat++) {
+			bugs_bubble_opts.switch_points = strat >= 1;
+			bugs_bubble_opts.time_jumps = strat >= 2;
+			bugs_bubble_opts.strategy = strat == 3 ? GOBUBBLE_PCT : GOBUBBLE_RANDOM;
+			bugs_bubble_opts.pct_depth = (uint32_t)o->pct_depth;
+			bugs_bubble_opts.pct_steps = 0;
+			if (strat == 3) {
+				/* PCT's k: the steps of one run (seed 1);
+				 * replay with GOCHAN_PCT_STEPS set to it. */
+				if (bubble_once(b, o->fixed, 1) < 0)
+					return 1;
+				bugs_bubble_opts.pct_steps = (uint32_t)bugs_bubble_report.points;
+			}
+			bugs_bubble_opts.max_switches = (uint32_t)o->max_switches;
+			long failing = 0;
+			uint64_t first = 0;
+			int64_t t0 = gobubble_now() < 0 ? chan_now() : 0;
+			for (int s = 1; s <= seeds; s++) {
+				int v = bubble_once(b, o->fixed, (uint64_t)s);
+				if (v < 0)
+					return 1;
+				if (v && failing++ == 0)
+					first = (uint64_t)s;
+			}
+			double secs = (double)(chan_now() - t0) / 1e9;
+			int again = 0;
+			for (int r = 0; first && r < replays; r++) {
+				int v = bubble_once(b, o->fixed, first);
+				if (v < 0)
+					return 1;
+				again += v;
+			}
+			printf("| %s | %s | %d | %ld | ", b->name,
+			       strat == 3   ? pct_name(bugs_bubble_opts.pct_depth,
+						       bugs_bubble_opts.pct_steps)
+			       : strat == 2 ? "random + switch points + time jumps"
+			       : strat == 1 ? "random + switch points"
+					    : "random",
+			       seeds, failing);
+			if (first)
+				printf("%" PRIu64 " | %d/%d |", first, again, replays);
+			else
+				printf("none | - |");
+			printf(" %.0f |\n", secs > 0 ? (double)seeds / secs : 0.0);
+			fflush(stdout);
+			if (first && again != replays) {
+				fprintf(stderr, "bugs: %s: seed %" PRIu64 " replayed %d/%d\n",
+					b->name, first, again, replays);
+				bad = 1;
+			}
+		}
+	}
+	bugs_bubble_opts.switch_points = false;
+	bugs_bubble_opts.time_jumps = false;
+	bugs_bubble_opts.strategy = GOBUBBLE_RANDOM;
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.replays = -1};
@@ -336,6 +467,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (getenv("BUGS_RUNTIME") && strcmp(getenv("BUGS_RUNTIME"), "fiber") == 0)
 		o.rt = BUG_FIBERS;
+	if (getenv("BUGS_RUNTIME") && strcmp(getenv("BUGS_RUNTIME"), "bubble") == 0)
+		o.rt = BUG_BUBBLE;
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(&o);
 	if (strcmp(cmd, "run") == 0) {
@@ -347,8 +480,17 @@ int main(int argc, char **argv)
 		const char *name = argv[o.first_arg];
 		if (parse_opts(argc, argv, o.first_arg + 1, &o) != 0)
 			return 2;
+		bugs_bubble_opts.switch_points = o.switches;
+		bugs_bubble_opts.time_jumps = o.jumps;
+		if (o.pct_depth > 0) {
+			bugs_bubble_opts.strategy = GOBUBBLE_PCT;
+			bugs_bubble_opts.pct_depth = (uint32_t)o.pct_depth;
+		}
+		bugs_bubble_opts.max_switches = (uint32_t)o.max_switches;
 		return cmd_run(&o, name);
 	}
+	if (strcmp(cmd, "explore") == 0)
+		return cmd_explore(&o, argc, argv);
 	if (strcmp(cmd, "table") == 0)
 		return cmd_table(&o, argc, argv);
 	if (strcmp(cmd, "list") == 0) {
@@ -356,6 +498,6 @@ int main(int argc, char **argv)
 			printf("%-22s %s\n", bug_catalogue[i].name, bug_catalogue[i].what);
 		return 0;
 	}
-	fprintf(stderr, "usage: bugs check|run|table|list (see tests/bugs/run.c)\n");
+	fprintf(stderr, "usage: bugs check|run|table|explore|list (see tests/bugs/run.c)\n");
 	return 2;
 }

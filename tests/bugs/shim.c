@@ -40,8 +40,8 @@ int bug_go(struct bug_env *e, void (*fn)(void *), void *arg)
 	 * and not blocked, so bug_settle cannot mistake it for a stuck one.
 	 * Relaxed: the start itself orders it before the goroutine's end. */
 	atomic_fetch_add_explicit(&e->alive, 1, memory_order_relaxed);
-	int err = e->runtime == BUG_FIBERS ? gofiber_go(e->fibers, bug_task_main, t)
-					   : gowg_go(e->wg, bug_task_main, t);
+	int err = e->runtime != BUG_THREADS ? gofiber_go(e->fibers, bug_task_main, t)
+					    : gowg_go(e->wg, bug_task_main, t);
 	if (err) {
 		atomic_fetch_sub_explicit(&e->alive, 1, memory_order_relaxed);
 		free(t);
@@ -144,6 +144,12 @@ int bug_settle(struct bug_env *e)
 	long backoff_ns = 1000;
 	int64_t give_up = chan_deadline_in(120 * GOTIME_MILLISECOND * 1000);
 
+	if (e->runtime == BUG_BUBBLE) {
+		if (gobubble_wait() != 0)
+			return -1;
+		/* Acquire: pairs with bug_task_main's release decrement. */
+		return (int)atomic_load_explicit(&e->alive, memory_order_acquire);
+	}
 	for (;;) {
 		/* Acquire: pairs with bug_task_main's release decrement. */
 		long a1 = atomic_load_explicit(&e->alive, memory_order_acquire);
@@ -179,7 +185,7 @@ int bug_settle(struct bug_env *e)
 
 void bug_join(struct bug_env *e)
 {
-	if (e->runtime == BUG_FIBERS)
+	if (e->runtime != BUG_THREADS)
 		gofiber_group_wait(e->fibers);
 	else
 		gowg_wait(e->wg);
@@ -227,21 +233,50 @@ void bug_barrier_free(struct bug_barrier *b)
 	}
 }
 
+gobubble_opts bugs_bubble_opts;
+gobubble_report bugs_bubble_report;
+
+struct bubble_run {
+	const struct bug_entry *b;
+	struct bug_env *e;
+	int r;
+};
+
+static void bubble_main(void *p)
+{
+	struct bubble_run *br = p;
+	br->r = br->b->run(br->e);
+	bug_join(br->e);
+}
+
 int bugs_run_one(const struct bug_entry *b, int mode, enum bug_runtime rt)
 {
 	struct bug_env e = {.mode = mode, .runtime = rt};
 	atomic_init(&e.alive, 0);
-	if (rt == BUG_FIBERS)
+	if (rt != BUG_THREADS)
 		e.fibers = gofiber_group_new();
 	else
 		e.wg = gowg_new();
 	if (!e.wg && !e.fibers)
 		return BUG_ERROR;
-	int r = b->run(&e);
+	int r;
+	if (rt == BUG_BUBBLE) {
+		struct bubble_run br = {b, &e, BUG_ERROR};
+		if (gobubble_run(&bugs_bubble_opts, bubble_main, &br, &bugs_bubble_report) != 0 ||
+		    bugs_bubble_report.verdict != GOBUBBLE_OK) {
+			fprintf(stderr,
+				"%s: the bubble's run did not end cleanly (seed %" PRIu64 ")\n",
+				b->name, bugs_bubble_report.seed);
+			return BUG_ERROR;
+		}
+		r = br.r;
+	} else {
+		r = b->run(&e);
+	}
 	/* The bug joined its goroutines (their state lives in its frame); a
 	 * second join is free and keeps a forgetful bug from leaking one. */
 	bug_join(&e);
-	if (rt == BUG_FIBERS)
+	if (rt != BUG_THREADS)
 		gofiber_group_free(e.fibers);
 	else
 		gowg_free(e.wg);

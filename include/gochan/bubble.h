@@ -1,0 +1,165 @@
+/*
+ * gochan/bubble.h - seeded, replayable runs of fiber code with virtual time
+ * (issue 19; Go's testing/synctest bubble, plus a seeded schedule).
+ *
+ *   Go (testing/synctest)                     gochan
+ *   synctest.Test(t, f)                       gobubble_run(&opts, f, arg, &report)
+ *   synctest.Wait()                           gobubble_wait()
+ *
+ * gobubble_run() runs fn(arg) as the first fiber of a bubble, on the calling
+ * thread, which becomes the bubble's only worker until the call returns.
+ * Every fiber started by gofiber_go() from a fiber of the bubble belongs to
+ * it and runs on that thread only; no other fiber runs there.
+ *
+ * The schedule.  Every choice the runtime makes inside the bubble comes from
+ * one decision source, splitmix64 of opts->seed: which runnable fiber runs
+ * next (at every park, yield, start and end of a fiber), and the random
+ * order in which chan_select() polls its cases.  Seed 0 is the default
+ * schedule: first-in first-out, as a single plain worker would run it (its
+ * selects still poll in a seeded order).  The same seed gives the same
+ * execution, and the same output, on any machine, as long as the bubble's
+ * fibers touch nothing outside it (below).
+ *
+ * Virtual time.  chan_now() on a bubble fiber returns the bubble's clock,
+ * which starts at GOBUBBLE_EPOCH (2000-01-01T00:00:00Z in ns, as synctest)
+ * and moves only when no fiber of the bubble can run: it then jumps to the
+ * earliest deadline of a parked fiber (chan_recv_until, chan_send_until,
+ * chan_select_until, ... with a deadline computed from chan_now() or
+ * chan_deadline_in() inside the bubble) and times it out.  A 30 s timeout
+ * inside a bubble returns at once in real time, exactly 30 s later on the
+ * bubble's clock.  Not yet virtual: timers, tickers and context deadlines
+ * (gotime_*, ctx_with_deadline) run on the library's timer thread in real
+ * time; a bubble fiber waiting on one waits for real (below).
+ *
+ * Verdicts (report->verdict).  The bubble returns when no fiber of it is
+ * runnable and no deadline is pending:
+ *   GOBUBBLE_OK        fn returned and every fiber of the bubble ended;
+ *   GOBUBBLE_DEADLOCK  fn had not returned: every fiber is blocked for ever
+ *                      (Go's "all goroutines are asleep - deadlock!");
+ *   GOBUBBLE_LEAK      fn returned but report->blocked fibers are still
+ *                      parked.
+ * With a deadlock or a leak, if opts->dump is set, godiag_dump()'s listing of
+ * the blocked operations (with the fibers') is written to it.  Blocked
+ * fibers are left parked: their stacks and the bubble's record stay
+ * allocated (Go leaks them too); the channels they wait on must outlive them.
+ *
+ * Outside the bubble.  A bubble fiber may use a channel that a plain thread
+ * also uses; a thread that readies a bubble fiber (a send it waits for)
+ * queues it to the bubble from outside, and report->outside counts it: the
+ * run is then not replayable.  While nothing inside can run and no deadline
+ * is pending, the bubble waits for such an outside ready only if
+ * opts->outside_wait_ns > 0 (that long, in real time), else it reports a
+ * deadlock.  A mutex, a blocking system call or a CPU loop in a fiber blocks
+ * the worker: nothing else of the bubble runs meanwhile, no switch happens.
+ * A single worker runs one fiber at a time, so every execution is
+ * sequentially consistent: weak-memory reorderings are never found here
+ * (keep ThreadSanitizer and real hardware for those).
+ *
+ * GOCHAN_SEED.  If the environment variable GOCHAN_SEED is set (a decimal
+ * or 0x number) and opts->ignore_env is false, it replaces opts->seed: the
+ * way to replay a failing seed that a runner printed.
+ *
+ * Errors (the return value): 0, the run happened and report says how it
+ * ended; EINVAL (fn NULL, or called from a fiber); ENOMEM.
+ */
+#ifndef GOCHAN_BUBBLE_H
+#define GOCHAN_BUBBLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The bubble clock's start: 2000-01-01T00:00:00Z, in ns since 1970. */
+#define GOBUBBLE_EPOCH INT64_C(946684800000000000)
+
+/* How the seed picks the next fiber. */
+typedef enum gobubble_strategy {
+	GOBUBBLE_RANDOM = 0, /* uniformly among the runnable fibers */
+	/* PCT (Burckhardt et al., ASPLOS 2010): each fiber gets a random
+	 * priority when it starts, the highest-priority runnable fiber always
+	 * runs, and at pct_depth - 1 random steps among the first pct_steps
+	 * (a step: each pick of the next fiber and each switch point) the
+	 * running fiber drops below all others.  Finds a bug of depth d among
+	 * n fibers with probability at least 1/(n k^(d-1)) per run.  With
+	 * switch points, PCT switches only at its change points (no time
+	 * jumps); a yield puts the fiber below every runnable one. */
+	GOBUBBLE_PCT = 1
+} gobubble_strategy;
+
+typedef struct gobubble_opts {
+	uint64_t seed;           /* the decision source; 0 = the default order */
+	bool ignore_env;         /* true: GOCHAN_SEED does not replace seed */
+	int64_t outside_wait_ns; /* real ns to wait for an outside ready (0: none) */
+	FILE *dump;              /* deadlock and leak listings go here (NULL: none) */
+	/* Switch points: at the entry of every channel operation and select
+	 * (before any lock), the running fiber yields to another runnable one
+	 * when the seed says so (one decision per point with another fiber
+	 * runnable); at most max_switches times per run (0: no bound), after
+	 * which every point keeps running (loom's preemption bound).  Opens
+	 * the windows that a cooperative run never switches in. */
+	bool switch_points;
+	uint32_t max_switches;
+	/* With switch_points: a switch point may also let the clock jump to
+	 * the next pending deadline (a timer, a parked fiber's timeout) as if
+	 * the code running since the last switch had taken that long; its
+	 * timer fires or its fiber times out, and the seed picks who runs
+	 * next.  Without it virtual time never passes while a fiber can run,
+	 * so a timeout can never beat a reply that is only slow. */
+	bool time_jumps;
+	gobubble_strategy strategy;
+	uint32_t pct_depth; /* d (0: 3) */
+	uint32_t pct_steps; /* k (0: 100; GOCHAN_PCT_STEPS replaces it): best
+			       the report's points of a typical run */
+} gobubble_opts;
+
+typedef enum gobubble_verdict {
+	GOBUBBLE_OK = 0,
+	GOBUBBLE_DEADLOCK,
+	GOBUBBLE_LEAK
+} gobubble_verdict;
+
+typedef struct gobubble_report {
+	gobubble_verdict verdict;
+	uint64_t seed;      /* the seed the run used (after GOCHAN_SEED) */
+	uint64_t fibers;    /* fibers the bubble ran, fn's included */
+	uint64_t blocked;   /* fibers still parked at the end */
+	uint64_t decisions; /* choices drawn from the seed with more than one option */
+	uint64_t steps;     /* scheduling points (a fiber switched to the scheduler) */
+	uint64_t outside;   /* readies that came from outside the bubble */
+	uint64_t switches;  /* switch points that switched (or jumped) */
+	uint64_t jumps;     /* of them, time jumps */
+	uint64_t points;    /* PCT's steps: picks of the next fiber, switch points */
+	int64_t elapsed_ns; /* virtual time from GOBUBBLE_EPOCH to the end */
+} gobubble_report;
+
+/*
+ * gobubble_run - run fn(arg) in a new bubble on this thread (see above) and
+ * return when the bubble is quiescent.  @opts may be NULL (seed 0); @report
+ * may be NULL.  Must not be called from a fiber.
+ */
+int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobubble_report *report);
+
+/*
+ * gobubble_wait - Go's synctest.Wait: on a fiber of a bubble, return once
+ * every other fiber of the bubble is blocked (parked, none runnable); the
+ * clock does not move meanwhile.  0, or EINVAL when not on a bubble fiber.
+ * (Each wait is a scheduling point: it may run the other fibers in a seeded
+ * order.)
+ */
+int gobubble_wait(void);
+
+/*
+ * gobubble_now - the bubble's virtual clock when called on a fiber of a
+ * bubble (as chan_now() there), else -1.
+ */
+int64_t gobubble_now(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
