@@ -23,7 +23,7 @@ import sys
 
 # What check-symbols.py calls a public function (the same expression).
 DECL = re.compile(
-    r"^(?![ \t]|static|typedef|inline|template|constexpr|extern|\}|#)"
+    r"^(?![ \t\n]|static|typedef|inline|template|constexpr|extern|\}|#)"
     r"([^;{}()]*?)\b([a-z][a-z0-9_]*)\s*\(([^;{}]*?)\)\s*"
     r"(?:__attribute__\s*\(\([^;]*?\)\)\s*)?;",
     re.M,
