@@ -738,8 +738,7 @@ static void finish(struct gofiber *f)
 		gofiber__overflow_report(f, NULL);
 	gowait__record_fiber_fini(&f->rec); /* it lives on the stack */
 	gofiber__tsan_destroy(f->tsan);
-	/* relaxed: the cache's bound, a hint (fiber/stack.c). */
-	gofiber__stack_put(&s, atomic_load_explicit(&W.live, memory_order_relaxed) - 1);
+	gofiber__stack_put(&s);
 	/* release: pairs with the exiting thread's acquire (stop_m). */
 	atomic_fetch_sub_explicit(&W.live, 1, memory_order_release);
 }
@@ -918,8 +917,13 @@ static void *worker_main(void *arg)
 	for (;;) {
 		struct gofiber *f;
 
-		if (!m->p && !stop_m(m))
-			break;
+		if (!m->p) {
+			/* No work: trim the stack cache (fiber/stack.c) before
+			 * sleeping.  relaxed: the bound is a hint. */
+			gofiber__stack_trim(atomic_load_explicit(&W.live, memory_order_relaxed));
+			if (!stop_m(m))
+				break;
+		}
 		while ((f = find_runnable(m))) {
 			stop_spinning(m);
 			run(m, f);
@@ -1072,7 +1076,7 @@ int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
 				gofiber__group_done(g);
 			atomic_fetch_sub_explicit(&W.live, 1, memory_order_relaxed);
 			gofiber__tsan_destroy(f->tsan);
-			gofiber__stack_put(&s, 0);
+			gofiber__stack_put(&s);
 			return err;
 		}
 	}

@@ -10,14 +10,15 @@
  * many times a reused stack (skynet on integ: 178,000 of each, two thirds
  * of its time in the kernel).
  *
- * The bound grows with demand and shrinks with it: at most
- * max(GOFIBER_STACK_CACHE, fibers alive) stacks stay cached, checked at
- * every put (the caller passes the fibers alive), the surplus unmapped.  So
- * the stacks mapped never exceed twice the peak of fibers alive plus
- * GOFIBER_STACK_CACHE, and once no fiber lives the cache is back to
- * GOFIBER_STACK_CACHE (trimmed by the last ends).  A fixed 256 made skynet
- * (tens of thousands alive, churning) map and unmap a stack for most of its
- * 1.1 million fibers.
+ * No bound at a put: a stack is mapped only when the cache is empty, so the
+ * stacks mapped never exceed the peak of fibers alive at once (or
+ * GOFIBER_STACK_CACHE).  The trim, gofiber__stack_trim(), is made by a
+ * worker thread that found nothing to run (it gave its slot back): it
+ * unmaps the cached stacks beyond max(GOFIBER_STACK_CACHE, fibers alive).
+ * A fixed 256 made skynet (tens of thousands of fibers alive, churning) map
+ * and unmap a stack for most of its 1.1 million fibers; a bound of the
+ * fibers alive checked at every put still unmapped one stack per ended
+ * fiber as the tree wound down (30% of skynet's time), on the fibers' path.
  */
 #include "fiber/stack.h"
 
@@ -242,24 +243,35 @@ static bool reserve_locked(size_t want)
 	return true;
 }
 
-void gofiber__stack_put(const struct gofiber__stack *s, long alive)
+void gofiber__stack_put(const struct gofiber__stack *s)
 {
-	size_t bound = alive > GOFIBER_STACK_CACHE ? (size_t)alive : GOFIBER_STACK_CACHE;
-	/* The surplus, unmapped after the unlock: a few per put at most (the
-	 * bound falls by one per fiber that ends). */
-	struct gofiber__stack drop[8];
-	size_t ndrop = 0;
 	bool keep;
 
 	gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
-	while (ncached >= bound && ndrop < sizeof drop / sizeof drop[0])
-		drop[ndrop++] = cache[--ncached];
-	keep = ncached < bound && reserve_locked(ncached + 1);
+	keep = reserve_locked(ncached + 1);
 	if (keep)
 		cache[ncached++] = *s;
 	gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 	if (!keep)
 		unmap(s);
-	while (ndrop)
-		unmap(&drop[--ndrop]);
+}
+
+void gofiber__stack_trim(long alive)
+{
+	size_t bound = alive > GOFIBER_STACK_CACHE ? (size_t)alive : GOFIBER_STACK_CACHE;
+
+	for (;;) {
+		/* In batches, the unmaps outside the lock: gets go on meanwhile. */
+		struct gofiber__stack drop[32];
+		size_t n = 0;
+
+		gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+		while (ncached > bound && n < sizeof drop / sizeof drop[0])
+			drop[n++] = cache[--ncached];
+		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+		if (!n)
+			return;
+		while (n)
+			unmap(&drop[--n]);
+	}
 }
