@@ -46,7 +46,7 @@
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gofiber__stack *cache; /* under cache_lock; ncap entries */
-static size_t ncached, ncap;          /* under cache_lock */
+static size_t ncached, ncap;         /* under cache_lock */
 
 /* Relaxed: a hint; the worst a stale read costs is one failed madvise. */
 static atomic_bool madvise_ok = true;

@@ -204,7 +204,7 @@ static int park_fiber(struct gowait_parker *p, int64_t deadline)
  * A fiber's "since" (its park has no spin budget to time): the coarse
  * monotonic clock, the same time line as chan_now() read at the last tick,
  * so never later than chan_now() and at most a tick (1-4 ms) earlier: a
- * dump's "blocked for" stays >= 0 and is at most a tick long.  The precise
+ * dump's "blocked for" stays >= 0 and is at most a tick too long.  The precise
  * clock cost a tenth of a fiber hand-off (perf on examples/fiber_sieve, one
  * worker, on a VM's vDSO clock).
  */
