@@ -107,9 +107,11 @@ static inline struct gofiber *gofiber__runq_get(struct gofiber__runq *q, bool *i
  */
 static inline struct gofiber *gofiber__runq_put_next(struct gofiber__runq *q, struct gofiber *f)
 {
-	/* acq_rel: release publishes @f to a thief's CAS (acquire); acquire
-	 * takes ownership of the old one. */
-	return atomic_exchange_explicit(&q->runnext, f, memory_order_acq_rel);
+	/* seq_cst: release publishes @f to a thief's CAS (acquire); acquire
+	 * takes ownership of the old one; seq_cst makes it the readier's half
+	 * of the spinning rule's Dekker pair (fiber/sched.c's ready(): no
+	 * fence after it, as Go's runqput's CAS of runnext). */
+	return atomic_exchange_explicit(&q->runnext, f, memory_order_seq_cst);
 }
 
 /* Whether the ring looks empty, and (@with_next) runnext too (racy: a hint

@@ -2,13 +2,23 @@
  * fiber/stack.c - mapping, caching and guarding fiber stacks (the policy is
  * described in fiber/stack.h).
  *
- * The cache is a small array under a mutex: stacks are taken by
+ * The cache is a growable array under a mutex: stacks are taken by
  * gofiber_go() on any thread and returned by the worker when a fiber ends.
- * Cached stacks keep their touched pages (libdill keeps 64; 256 here, about
- * 2 MiB of a few touched pages each, so a burst of 100-200 fibers reuses them
- * all: a new mapping costs mmap, madvise, page faults and a later munmap,
- * many times a reused stack, see bench/fiber_bench.c batch100_fiber): a program
- * that starts fibers in bursts reuses warm memory instead of faulting it in.
+ * Cached stacks keep their touched pages, so that a program that starts
+ * fibers in bursts reuses warm memory instead of faulting it in: a new
+ * mapping costs mmap, madvise (the guard), page faults and a later munmap,
+ * many times a reused stack (skynet on integ: 178,000 of each, two thirds
+ * of its time in the kernel).
+ *
+ * No bound at a put: a stack is mapped only when the cache is empty, so the
+ * stacks mapped never exceed the peak of fibers alive at once (or
+ * GOFIBER_STACK_CACHE).  The trim, gofiber__stack_trim(), is made by a
+ * worker thread that found nothing to run (it gave its slot back): it
+ * unmaps the cached stacks beyond max(GOFIBER_STACK_CACHE, fibers alive).
+ * A fixed 256 made skynet (tens of thousands of fibers alive, churning) map
+ * and unmap a stack for most of its 1.1 million fibers; a bound of the
+ * fibers alive checked at every put still unmapped one stack per ended
+ * fiber as the tree wound down (30% of skynet's time), on the fibers' path.
  */
 #include "fiber/stack.h"
 
@@ -19,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -34,8 +45,8 @@
 #define OVERFLOW_SLACK (64 * 1024)
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct gofiber__stack cache[GOFIBER_STACK_CACHE]; /* under cache_lock */
-static size_t ncached;                                   /* under cache_lock */
+static struct gofiber__stack *cache; /* under cache_lock; ncap entries */
+static size_t ncached, ncap;         /* under cache_lock */
 
 /* Relaxed: a hint; the worst a stale read costs is one failed madvise. */
 static atomic_bool madvise_ok = true;
@@ -202,17 +213,65 @@ int gofiber__stack_get(struct gofiber__stack *s)
 	return 0;
 }
 
-void gofiber__stack_put(const struct gofiber__stack *s)
+/* Unmap @s (not cached).  cache_lock not held. */
+static void unmap(const struct gofiber__stack *s)
 {
-	gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
-	if (ncached < GOFIBER_STACK_CACHE) {
-		cache[ncached++] = *s;
-		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
-		return;
-	}
-	if (s->guard == GOFIBER_GUARD_MPROTECT)
+	if (s->guard == GOFIBER_GUARD_MPROTECT) {
+		gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 		mprotect_alive--;
-	gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+	}
 	atomic_fetch_sub_explicit(&kind_count[s->guard], 1, memory_order_relaxed);
 	munmap(s->base, s->size);
+}
+
+/* The array holds @want entries (under cache_lock); false if out of memory. */
+static bool reserve_locked(size_t want)
+{
+	if (want <= ncap)
+		return true;
+	size_t cap = ncap ? 2 * ncap : GOFIBER_STACK_CACHE;
+
+	while (cap < want)
+		cap *= 2;
+	struct gofiber__stack *c = realloc(cache, cap * sizeof *c);
+
+	if (!c)
+		return false;
+	cache = c;
+	ncap = cap;
+	return true;
+}
+
+void gofiber__stack_put(const struct gofiber__stack *s)
+{
+	bool keep;
+
+	gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+	keep = reserve_locked(ncached + 1);
+	if (keep)
+		cache[ncached++] = *s;
+	gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+	if (!keep)
+		unmap(s);
+}
+
+void gofiber__stack_trim(long alive)
+{
+	size_t bound = alive > GOFIBER_STACK_CACHE ? (size_t)alive : GOFIBER_STACK_CACHE;
+
+	for (;;) {
+		/* In batches, the unmaps outside the lock: gets go on meanwhile. */
+		struct gofiber__stack drop[32];
+		size_t n = 0;
+
+		gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+		while (ncached > bound && n < sizeof drop / sizeof drop[0])
+			drop[n++] = cache[--ncached];
+		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+		if (!n)
+			return;
+		while (n)
+			unmap(&drop[--n]);
+	}
 }

@@ -54,9 +54,14 @@ static inline char *gofiber__stack_hi(const struct gofiber__stack *s)
  * the cache or a new mapping.  0 or ENOMEM.  Any thread. */
 int gofiber__stack_get(struct gofiber__stack *s);
 
-/* gofiber__stack_put - back into the cache (at most GOFIBER_STACK_CACHE),
- * else unmapped.  Not on @s itself.  Any thread. */
+/* gofiber__stack_put - back into the cache (unmapped only if the cache
+ * cannot grow).  Not on @s itself.  Any thread. */
 void gofiber__stack_put(const struct gofiber__stack *s);
+
+/* gofiber__stack_trim - unmap the cached stacks beyond
+ * max(GOFIBER_STACK_CACHE, @alive) (@alive: the fibers alive).  Made by a
+ * worker thread that found no work, off the fibers' path.  Any thread. */
+void gofiber__stack_trim(long alive);
 
 /* Whether @s's canary is intact (always true for a guarded stack). */
 bool gofiber__stack_canary_ok(const struct gofiber__stack *s);

@@ -92,8 +92,11 @@
  * Stacks.  Each fiber runs on its own GOFIBER_STACK_SIZE (256 KiB) stack,
  * reserved with mmap(MAP_NORESERVE): only the pages a fiber touches cost
  * memory (one 4 KiB page for a fiber parked in a channel receive, one
- * more for a canary-guarded stack: tests/test_fiber_chan.c prints both).  Up to
- * GOFIBER_STACK_CACHE ended fibers' stacks are kept for reuse.  Below each
+ * more for a canary-guarded stack: tests/test_fiber_chan.c prints both).  Ended
+ * fibers' stacks are kept for reuse, with their touched pages: a stack is
+ * mapped only when none is cached, so no more are mapped than the peak of
+ * fibers alive at once; a worker thread that runs out of work unmaps the
+ * cached ones beyond GOFIBER_STACK_CACHE or the fibers alive, if more.  Below each
  * stack is a guard page, made by madvise(MADV_GUARD_INSTALL) where the
  * kernel has it (Linux 6.13+; costs no extra mapping), else by mprotect for
  * the first vm.max_map_count/8 stacks alive, else (beyond that budget) a
@@ -137,7 +140,8 @@ extern "C" {
 /** The usable stack of every fiber, in bytes (a guard page lies below it). */
 #define GOFIBER_STACK_SIZE (256 * 1024)
 
-/** How many ended fibers' stacks are kept for reuse. */
+/** How many ended fibers' stacks an idle worker leaves cached (more while
+ * more fibers are alive: see "Stacks" above). */
 #define GOFIBER_STACK_CACHE 256
 
 /** An opaque group of fibers to wait for (Go's WaitGroup used with wg.Go). */
