@@ -524,6 +524,8 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 		pthread_cond_destroy(&b->cv);
 		pthread_mutex_destroy(&b->mu);
 		free(b);
+	} else {
+		gofiber__lsan_keep(b); /* kept on purpose: not a leak of ours */
 	}
 	return 0;
 }

@@ -40,7 +40,14 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define gofiber__asan_start(save, lo, size) __sanitizer_start_switch_fiber(save, lo, size)
 #define gofiber__asan_finish(save) __sanitizer_finish_switch_fiber(save, NULL, NULL)
 #define gofiber__asan_unpoison(lo, size) __asan_unpoison_memory_region(lo, size)
+/* An object kept on purpose for as long as the process lives (a bubble whose
+ * fibers stay blocked for ever, as Go's leaked goroutines): LeakSanitizer
+ * takes it, and what it points to, as reachable.  It does not scan a parked
+ * fiber's stack, so what only a parked fiber references needs the same. */
+void __lsan_ignore_object(const void *p);
+#define gofiber__lsan_keep(p) __lsan_ignore_object(p)
 #else
+#define gofiber__lsan_keep(p) ((void)(p))
 #define gofiber__asan_start(save, lo, size) ((void)(save), (void)(lo), (void)(size))
 #define gofiber__asan_finish(save) ((void)(save))
 #define gofiber__asan_unpoison(lo, size) ((void)(lo), (void)(size))

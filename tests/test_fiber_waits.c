@@ -473,6 +473,7 @@ Test(fiber_waits, afterfunc_wait_parks_the_fiber)
 	cr_assert_eq(gofiber_go(g, af_waiter, &c), 0);
 	cr_assert_eq(gofiber_go(g, af_releaser, &c), 0);
 	cr_assert_eq(gofiber_group_wait(g), 0);
+	cr_assert_eq(gofiber_group_free(g), 0);
 	cr_expect_eq(c.rc, 0, "the waiting fiber blocked its worker (rc %d)", c.rc);
 	gotime_timer_free(c.t);
 	chan_unref(c.started);
@@ -514,6 +515,7 @@ Test(fiber_waits, timer_thread_readies_a_fiber)
 	cr_assert_eq(gofiber_go(g, tm_waiter, &c), 0);
 	cr_assert_eq(gofiber_go(g, tm_armer, &c), 0);
 	cr_assert_eq(gofiber_group_wait(g), 0);
+	cr_assert_eq(gofiber_group_free(g), 0);
 	cr_expect_eq(c.rc, 0);
 	gotime_timer_free(c.t);
 }
@@ -570,6 +572,7 @@ Test(fiber_waits, timer_shutdown_parks_the_fiber, .timeout = 60)
 	cr_assert_eq(gofiber_go(g, sd_waiter, &c), 0);
 	cr_assert_eq(gofiber_go(g, sd_releaser, &c), 0);
 	cr_assert_eq(gofiber_group_wait(g), 0);
+	cr_assert_eq(gofiber_group_free(g), 0);
 	cr_expect_eq(c.rc, 0, "rc %d", c.rc);
 	cr_expect_eq(gotime__threads_live(), 0);
 	gotime_timer_free(c.t);
@@ -614,6 +617,7 @@ Test(fiber_waits, cancel_readies_a_fiber_in_ctx_recv)
 	cr_assert_eq(gofiber_go(g, cx_waiter, &c), 0);
 	cr_assert_eq(gofiber_go(g, cx_canceller, &c), 0);
 	cr_assert_eq(gofiber_group_wait(g), 0);
+	cr_assert_eq(gofiber_group_free(g), 0);
 	cr_expect_eq(c.rc, CTX_CANCELED, "rc %d", c.rc);
 	ctx_cancel_release(c.ctx);
 	chan_unref(c.never);
@@ -653,6 +657,7 @@ Test(fiber_waits, poller_readies_a_fiber_in_gopoll_wait)
 	cr_assert_eq(gofiber_go(g, pl_waiter, &c), 0);
 	cr_assert_eq(gofiber_go(g, pl_writer, &c), 0);
 	cr_assert_eq(gofiber_group_wait(g), 0);
+	cr_assert_eq(gofiber_group_free(g), 0);
 	cr_expect_eq(c.rc, 0, "rc %d", c.rc);
 	cr_expect(c.revents & GOPOLL_READ);
 	close(c.fds[0]);
