@@ -380,20 +380,13 @@ static void wakep_after_rmw(void)
 	wake_m(w);
 }
 
-/* Go's wakep, taking W.life only when a wake is due. */
+/* Go's wakep after a put that was not a seq_cst RMW (a release store): the
+ * fence stands in for the RMW, the readier's half of the Dekker pair with a
+ * spinner's decrement and re-check (see the top). */
 static void wakep(void)
 {
-	/* seq_cst: a readier's put (release, and this seq_cst load) against a
-	 * spinner's decrement and re-check (see the top). */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&W.npidle, memory_order_seq_cst) == 0 ||
-	    atomic_load_explicit(&W.nspinning, memory_order_seq_cst) != 0)
-		return;
-	lock();
-	struct gofiber__m *w = wakep_locked();
-
-	unlock();
-	wake_m(w);
+	wakep_after_rmw();
 }
 
 /* ---- making fibers runnable ---- */

@@ -288,6 +288,17 @@ static void print_tally(const struct tally *t)
 	       t->secs > 0 ? (double)t->failures / t->secs : 0.0);
 }
 
+/* Whether the command line names @name (no names: every bug). */
+static bool named(const struct opts *o, int argc, char **argv, const char *name)
+{
+	if (o->first_arg >= argc)
+		return true;
+	for (int a = o->first_arg; a < argc; a++)
+		if (strcmp(argv[a], name) == 0)
+			return true;
+	return false;
+}
+
 static int cmd_table(const struct opts *o, int argc, char **argv)
 {
 	long n = o->n > 0 ? o->n : 2000;
@@ -300,13 +311,8 @@ static int cmd_table(const struct opts *o, int argc, char **argv)
 	printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (unsigned i = 0; i < bug_catalogue_len; i++) {
 		const struct bug_entry *b = &bug_catalogue[i];
-		if (o->first_arg < argc) {
-			bool wanted = false;
-			for (int a = o->first_arg; a < argc; a++)
-				wanted |= strcmp(argv[a], b->name) == 0;
-			if (!wanted)
-				continue;
-		}
+		if (!named(o, argc, argv, b->name))
+			continue;
 		struct tally plain = {0}, chaos = {0};
 		int last;
 		if (run_child(b->name, n, secs, o->fixed, 0, &plain, &last) != 0) {
@@ -394,13 +400,8 @@ static int cmd_explore(const struct opts *o, int argc, char **argv)
 	printf("|---|---|---|---|---|---|---|\n");
 	for (unsigned i = 0; i < bug_catalogue_len; i++) {
 		const struct bug_entry *b = &bug_catalogue[i];
-		if (o->first_arg < argc) {
-			bool wanted = false;
-			for (int a = o->first_arg; a < argc; a++)
-				wanted |= strcmp(argv[a], b->name) == 0;
-			if (!wanted)
-				continue;
-		}
+		if (!named(o, argc, argv, b->name))
+			continue;
 		for (int strat = 0; strat < 4; strat++) {
 			bugs_bubble_opts.switch_points = strat >= 1;
 			bugs_bubble_opts.time_jumps = strat >= 2;
