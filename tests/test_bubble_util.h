@@ -17,13 +17,18 @@
  *                                clock is exact); on a thread nothing (the
  *                                body's own bounds are what hold there)
  *
+ * With TB_TIMES set in the environment, each run writes a line to stderr:
+ * "tb-time SUITE/NAME thread|bubble REAL_NS [VIRTUAL_NS]", the real time of
+ * the body (of gobubble_run, for the bubble) and the bubble's virtual time:
+ * figures for the table in docs/design-bubble.md, never asserted.
+ *
  * In the bubble every wait in the body (tt_recv, tt_flush, a deadline) ends
  * when the virtual clock reaches it, at once in real time, and chan_now()
  * moves only by those jumps: a value a thread run can only bound from
  * below (a timer's due time, the instant a deadline passed) is exact there.
  * A body that starts threads, reads the thread-only counters
  * (gotime__threads_live) or waits on a real fd cannot run there: such tests
- * stay plain Test()s (tests/README.md lists them).
+ * stay plain Test()s (docs/design-bubble.md lists them, and why).
  */
 #ifndef GOCHAN_TESTS_TEST_BUBBLE_UTIL_H
 #define GOCHAN_TESTS_TEST_BUBBLE_UTIL_H
@@ -32,6 +37,8 @@
 #include <gochan/bubble.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "tests/leakcheck.h"
 
@@ -49,14 +56,36 @@ static inline bool tb_in_bubble(void)
 	return gobubble_now() >= 0;
 }
 
+static inline int64_t tb_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Run @fn on this thread (real time). */
+static inline void tb_run_on_thread(void (*fn)(void), const char *name)
+{
+	int64_t t0 = tb_real_ns();
+
+	fn();
+	if (getenv("TB_TIMES"))
+		fprintf(stderr, "tb-time %s thread %lld\n", name, (long long)(tb_real_ns() - t0));
+}
+
 /* Run @fn as the first fiber of a bubble and check the run was clean. */
 static inline void tb_run_in_bubble(void (*fn)(void), const char *name)
 {
 	struct tb_body body = {fn};
 	gobubble_opts o = {.dump = stderr};
 	gobubble_report r;
+	int64_t t0 = tb_real_ns();
 
 	cr_assert_eq(gobubble_run(&o, tb_trampoline, &body, &r), 0, "%s: gobubble_run", name);
+	if (getenv("TB_TIMES"))
+		fprintf(stderr, "tb-time %s bubble %lld %lld\n", name,
+			(long long)(tb_real_ns() - t0), (long long)r.elapsed_ns);
 	cr_assert_eq(r.verdict, GOBUBBLE_OK, "%s (seed %llu): verdict %d", name,
 		     (unsigned long long)r.seed, (int)r.verdict);
 	cr_assert_eq(r.blocked, 0, "%s: fibers left blocked", name);
@@ -73,7 +102,7 @@ static inline void tb_run_in_bubble(void (*fn)(void), const char *name)
 	static void tb_body_##suite##_##name(void);                                                \
 	Test(suite, name, __VA_ARGS__)                                                             \
 	{                                                                                          \
-		tb_body_##suite##_##name();                                                        \
+		tb_run_on_thread(tb_body_##suite##_##name, #suite "/" #name);                      \
 	}                                                                                          \
 	Test(suite##_bubble, name, __VA_ARGS__)                                                    \
 	{                                                                                          \
