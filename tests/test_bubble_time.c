@@ -22,6 +22,7 @@
 #include "testutil.h"
 #include "wait/bubble.h" /* gowait__mono_now */
 #include "wait/cond.h"
+#include "wait/debug.h"
 
 TU_LEAK_CHECKED_SUITE(bubble_time);
 
@@ -129,9 +130,11 @@ static void cond_waiter(void *arg)
 {
 	(void)arg;
 	gowait__cond_init(&cv);
-	pthread_mutex_lock(&cv_mu);
+	/* Ranked as diag/signal.c's count wait, whose rank it borrows (the
+	 * debug build checks that a condition wait holds its ranked mutex). */
+	gowait__mutex_lock(&cv_mu, GOWAIT_LOCKRANK_DIAG_SIGNAL);
 	(void)gowait__cond_wait_until(&cv, &cv_mu, 0);
-	pthread_mutex_unlock(&cv_mu);
+	gowait__mutex_unlock(&cv_mu, GOWAIT_LOCKRANK_DIAG_SIGNAL);
 	pthread_cond_destroy(&cv);
 }
 
