@@ -12,7 +12,8 @@ import statistics
 import subprocess
 import sys
 
-SUITES = ["time_timer", "time_ticker", "time_func", "context_go", "chan_deadline", "select_go"]
+SUITES = ["time_timer", "time_ticker", "time_func", "context_go", "chan_deadline", "select_go",
+          "select_basic"]
 
 
 def run(runner, pattern):

@@ -49,7 +49,7 @@ static bool wait_done(ctx_t *c, int64_t patience)
 
 /* ---- Background, TODO --------------------------------------------------- */
 
-Test(context_go, background_todo, .timeout = 5)
+TB_TEST(context_go, background_todo, .timeout = 5)
 {
 	ctx_t *roots[] = {ctx_background(), ctx_todo()};
 	cr_assert_neq(roots[0], roots[1], "Background and TODO are distinct");
@@ -75,7 +75,7 @@ Test(context_go, background_todo, .timeout = 5)
 
 /* ---- TestWithCancel --------------------------------------------------- */
 
-Test(context_go, with_cancel, .timeout = 10)
+TB_TEST(context_go, with_cancel, .timeout = 10)
 {
 	static const int okey;
 	ctx_t *c1 = ctx_with_cancel(ctx_background());
@@ -104,7 +104,7 @@ Test(context_go, with_cancel, .timeout = 10)
 
 /* ---- XTestParentFinishesChild / XTestChildFinishesFirst / XTestCancelRemoves */
 
-Test(context_go, parent_finishes_child, .timeout = 10)
+TB_TEST(context_go, parent_finishes_child, .timeout = 10)
 {
 	static const int vkey;
 	/* The parent may be a cancel context or a deadline context. */
@@ -142,7 +142,7 @@ Test(context_go, parent_finishes_child, .timeout = 10)
 	}
 }
 
-Test(context_go, child_finishes_first, .timeout = 10)
+TB_TEST(context_go, child_finishes_first, .timeout = 10)
 {
 	for (int kind = 0; kind < 2; kind++) {
 		ctx_t *parent = kind ? ctx_with_timeout(ctx_background(), VERY_LONG)
@@ -160,7 +160,7 @@ Test(context_go, child_finishes_first, .timeout = 10)
 	}
 }
 
-Test(context_go, cancel_removes, .timeout = 10)
+TB_TEST(context_go, cancel_removes, .timeout = 10)
 {
 	ctx_t *root = ctx_with_cancel(ctx_background());
 	cr_assert_eq(ctx__nchildren(root), 0);
@@ -303,7 +303,7 @@ static void check_values(ctx_t *c, const char *nm, const char *v1, const char *v
 	}
 }
 
-Test(context_go, values, .timeout = 10)
+TB_TEST(context_go, values, .timeout = 10)
 {
 	static const int okey;
 	ctx_t *c0 = ctx_background();
@@ -498,7 +498,7 @@ static void test_layers(unsigned seed, bool test_timeout)
 		free(vals[i]);
 }
 
-Test(context_go, layers_cancel, .timeout = 60)
+TB_TEST(context_go, layers_cancel, .timeout = 60)
 {
 	unsigned seed = (unsigned)chan_now();
 	for (int i = 0; i < 50; i++)
@@ -522,7 +522,7 @@ enum {
 	FINISHED_EARLY = 1004
 };
 
-Test(context_go, with_cancel_canceled_parent, .timeout = 10)
+TB_TEST(context_go, with_cancel_canceled_parent, .timeout = 10)
 {
 	static int because;
 	ctx_t *parent = ctx_with_cancel_cause(ctx_background());
@@ -696,7 +696,7 @@ static ctx_t *cause_parent_deadline_earlier(struct made *m)
 	return c;
 }
 
-Test(context_go, cause, .timeout = 30)
+TB_TEST(context_go, cause, .timeout = 30)
 {
 	static const struct {
 		const char *name;
@@ -743,7 +743,7 @@ Test(context_go, cause, .timeout = 30)
  * first cancel to reach c sets c's cause: its own if c goes first, else the
  * parent's (propagated).
  */
-Test(context_go, cause_parent_child, .timeout = 30)
+TB_TEST(context_go, cause_parent_child, .timeout = 30)
 {
 	static const struct {
 		const char *name;
@@ -796,7 +796,7 @@ Test(context_go, cause_race, .timeout = 60)
 
 /* ---- TestWithoutCancel ----------------------------------------------------- */
 
-Test(context_go, without_cancel, .timeout = 10)
+TB_TEST(context_go, without_cancel, .timeout = 10)
 {
 	static const char key[] = "key";
 	char value[] = "value";
@@ -990,7 +990,7 @@ Test(context_go, after_func_stop_races_cancel, .timeout = 60)
 
 /* ---- afterfunc_test.go: registrations are removed ---------------------- */
 
-Test(context_go, after_func_unregister_cancel, .timeout = 10)
+TB_TEST(context_go, after_func_unregister_cancel, .timeout = 10)
 {
 	ctx_t *ctx0 = ctx_with_cancel(ctx_background());
 	ctx_t *c1 = ctx_with_cancel(ctx0);
@@ -1020,7 +1020,7 @@ static void noop_fn(void *arg)
 	(void)arg;
 }
 
-Test(context_go, after_func_unregister_after_func, .timeout = 10)
+TB_TEST(context_go, after_func_unregister_after_func, .timeout = 10)
 {
 	ctx_t *ctx0 = ctx_with_cancel(ctx_background());
 	ctx_after_t *stop = ctx_after_func(ctx0, noop_fn, NULL);
