@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fiber/stack.h" /* gofiber__stack_counts */
 #include "tests/leakcheck.h"
 #include "testutil.h"
 #include "wait/bubble.h" /* gowait__mono_now */
@@ -305,4 +306,52 @@ Test(bubble_time, shared_channel_reported)
 	cr_assert(strstr(buf, "not replayable"), "%s", buf);
 	free(buf);
 	chan_unref(s.c);
+}
+
+/* ---- the stack cache at the bubble's idle point ---- */
+
+#define MANY 600 /* > GOFIBER_STACK_CACHE */
+
+static void park_on(void *arg)
+{
+	(void)chan_recv(arg, NULL, NULL); /* until the close */
+}
+
+/* MANY fibers alive at once (MANY stacks mapped), then all end. */
+static void many_fibers(void *arg)
+{
+	chan_t *gate = chan_new(0, 0);
+
+	(void)arg;
+	cr_assert_not_null(gate);
+	for (int i = 0; i < MANY; i++)
+		cr_assert_eq(gofiber_go(NULL, park_on, gate), 0);
+	cr_assert_eq(gobubble_wait(), 0); /* every one parked: MANY stacks in use */
+	chan_close(gate);
+	chan_unref(gate);
+}
+
+static long stacks(void)
+{
+	long c[3];
+
+	gofiber__stack_counts(c);
+	return c[0] + c[1] + c[2];
+}
+
+Test(bubble_time, idle_point_trims_stack_cache)
+{
+	gobubble_report r;
+	gobubble_opts o = {.ignore_env = true, .dump = stderr};
+	long before = stacks();
+
+	cr_assert_eq(gobubble_run(&o, many_fibers, NULL, &r), 0);
+	cr_assert_eq(r.verdict, GOBUBBLE_OK);
+	cr_assert_eq(r.fibers, MANY + 1);
+	/* Their stacks went back to the cache as they ended; the trim when
+	 * the run ended kept at most GOFIBER_STACK_CACHE of them. */
+	long after = stacks();
+
+	cr_assert_leq(after, before > GOFIBER_STACK_CACHE ? before : GOFIBER_STACK_CACHE,
+		      "%ld stacks kept after the bubble (%ld before)", after, before);
 }

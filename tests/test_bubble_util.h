@@ -93,29 +93,29 @@ static inline void tb_run_in_bubble(void (*fn)(void), const char *name)
 	cr_assert_eq(r.worker_blocks, 0, "%s: a thread wait on the bubble's worker", name);
 }
 
-#define TB_SUITE(suite)                                                                            \
-	TU_LEAK_CHECKED_SUITE(suite);                                                              \
+#define TB_SUITE(suite)               \
+	TU_LEAK_CHECKED_SUITE(suite); \
 	TU_LEAK_CHECKED_SUITE(suite##_bubble)
 
 /* The body is a static function; the two Test()s call it. */
-#define TB_TEST(suite, name, ...)                                                                  \
-	static void tb_body_##suite##_##name(void);                                                \
-	Test(suite, name, __VA_ARGS__)                                                             \
-	{                                                                                          \
-		tb_run_on_thread(tb_body_##suite##_##name, #suite "/" #name);                      \
-	}                                                                                          \
-	Test(suite##_bubble, name, __VA_ARGS__)                                                    \
-	{                                                                                          \
-		tb_run_in_bubble(tb_body_##suite##_##name, #suite "/" #name);                      \
-	}                                                                                          \
+#define TB_TEST(suite, name, ...)                                             \
+	static void tb_body_##suite##_##name(void);                           \
+	Test(suite, name, __VA_ARGS__)                                        \
+	{                                                                     \
+		tb_run_on_thread(tb_body_##suite##_##name, #suite "/" #name); \
+	}                                                                     \
+	Test(suite##_bubble, name, __VA_ARGS__)                               \
+	{                                                                     \
+		tb_run_in_bubble(tb_body_##suite##_##name, #suite "/" #name); \
+	}                                                                     \
 	static void tb_body_##suite##_##name(void)
 
-#define TB_EXACT(got, want)                                                                        \
-	do {                                                                                       \
-		if (tb_in_bubble())                                                                \
-			cr_assert_eq((long long)(got), (long long)(want),                          \
-				     "virtual clock: %s = %lld, want %s = %lld", #got,              \
-				     (long long)(got), #want, (long long)(want));                   \
+#define TB_EXACT(got, want)                                                            \
+	do {                                                                           \
+		if (tb_in_bubble())                                                    \
+			cr_assert_eq((long long)(got), (long long)(want),              \
+				     "virtual clock: %s = %lld, want %s = %lld", #got, \
+				     (long long)(got), #want, (long long)(want));      \
 	} while (0)
 
 #endif

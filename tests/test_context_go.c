@@ -831,7 +831,7 @@ struct af {
 	chan_t *donec; /* closed (or sent to) by the function */
 	bool send;     /* send instead of close */
 	pthread_t cancel_thread;
-	uint64_t cancel_fiber; /* in a bubble: the fiber that set it up */
+	uint64_t cancel_fiber;    /* in a bubble: the fiber that set it up */
 	atomic_bool other_thread; /* in a bubble: another fiber */
 	atomic_int calls;
 };

@@ -144,7 +144,8 @@ int main(void)
 		struct shared s = {.c = chan_new(sizeof(long), 0)};
 		/* The bubble may send before the thread waits: then it parks,
 		 * the thread readies it from outside, and the bubble waits. */
-		gobubble_opts o = {.seed = (uint64_t)i, .ignore_env = true,
+		gobubble_opts o = {.seed = (uint64_t)i,
+				   .ignore_env = true,
 				   .outside_wait_ns = 60 * INT64_C(1000000000)};
 		gobubble_report r;
 		pthread_t t;
