@@ -170,8 +170,9 @@ typedef struct gobubble_report {
 	uint64_t jumps;     /* of them, time jumps */
 	uint64_t points;    /* PCT's steps: picks of the next fiber, switch points */
 	int64_t elapsed_ns; /* virtual time from GOBUBBLE_EPOCH to the end */
-	/* Ways out of the bubble seen (not replayable if any is nonzero, nor
-	 * if outside is; see "Outside the bubble"): */
+	/* More ways out of the bubble the run saw, besides outside (any of
+	 * the three nonzero: the run is not replayable; "Outside the
+	 * bubble" above): */
 	uint64_t thread_wakes;  /* plain threads its fibers completed */
 	uint64_t worker_blocks; /* thread waits on its worker */
 } gobubble_report;
