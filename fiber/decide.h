@@ -1,6 +1,10 @@
 /*
  * fiber/decide.h - a bubble's one decision source (issue 19): every choice
  * the runtime makes in a bubble is a call of gofiber__decide.  Not installed.
+ * The choices: the next fiber to run and a switch point's (fiber/bubble.c),
+ * select's poll order (gofiber__decide_bits), and which of the timers due
+ * at one virtual instant fires first (timer/bubble.c, through wait/bubble.h's
+ * choose hook).
  */
 #ifndef GOCHAN_FIBER_DECIDE_H
 #define GOCHAN_FIBER_DECIDE_H

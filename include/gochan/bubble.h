@@ -13,23 +13,33 @@
  *
  * The schedule.  Every choice the runtime makes inside the bubble comes from
  * one decision source, splitmix64 of opts->seed: which runnable fiber runs
- * next (at every park, yield, start and end of a fiber), and the random
- * order in which chan_select() polls its cases.  Seed 0 is the default
- * schedule: first-in first-out, as a single plain worker would run it (its
- * selects still poll in a seeded order).  The same seed gives the same
- * execution, and the same output, on any machine, as long as the bubble's
- * fibers touch nothing outside it (below).
+ * next (at every park, yield, start and end of a fiber), the random order
+ * in which chan_select() polls its cases, and which of several timers due
+ * at the same virtual instant fires first.  Seed 0 is the default
+ * schedule: first-in first-out, as a single plain worker would run it, and
+ * tied timers in the order they were armed (its selects still poll in a
+ * seeded order).  The same seed gives the same execution, and the same
+ * output, on any machine, as long as the bubble's fibers touch nothing
+ * outside it (below).
  *
  * Virtual time.  chan_now() on a bubble fiber returns the bubble's clock,
  * which starts at GOBUBBLE_EPOCH (2000-01-01T00:00:00Z in ns, as synctest)
  * and moves only when no fiber of the bubble can run: it then jumps to the
- * earliest deadline of a parked fiber (chan_recv_until, chan_send_until,
- * chan_select_until, ... with a deadline computed from chan_now() or
- * chan_deadline_in() inside the bubble) and times it out.  A 30 s timeout
- * inside a bubble returns at once in real time, exactly 30 s later on the
- * bubble's clock.  Not yet virtual: timers, tickers and context deadlines
- * (gotime_*, ctx_with_deadline) run on the library's timer thread in real
- * time; a bubble fiber waiting on one waits for real (below).
+ * earliest pending deadline and fires it: a parked fiber's (chan_recv_until,
+ * chan_send_until, chan_select with a deadline, ... computed from chan_now()
+ * or chan_deadline_in() inside the bubble), which times out, or a timer's.
+ * Timers, tickers, gotime_after, gotime_after_func and context deadlines
+ * (ctx_with_deadline, ctx_with_timeout) created on a bubble fiber belong to
+ * the bubble: they are armed on its clock and fired by it, on its worker,
+ * one at a time (a timer due at the same instant as a fiber's deadline
+ * fires first); the library's timer thread never serves them.  A
+ * gotime_after_func function and a ctx_after_func function started from
+ * the bubble run as fibers of the bubble; a gotime_after_func_at function
+ * (the hook under context deadlines) runs on the bubble's scheduler itself,
+ * outside every fiber, and must not block.  A 30 s timeout inside a bubble
+ * returns at once in real time, exactly 30 s later on the bubble's clock.
+ * A ticker nobody reads keeps the clock moving while everything else is
+ * blocked (as in synctest): stop it first.
  *
  * Verdicts (report->verdict).  The bubble returns when no fiber of it is
  * runnable and no deadline is pending:
@@ -43,17 +53,43 @@
  * fibers are left parked: their stacks and the bubble's record stay
  * allocated (Go leaks them too); the channels they wait on must outlive them.
  *
- * Outside the bubble.  A bubble fiber may use a channel that a plain thread
- * also uses; a thread that readies a bubble fiber (a send it waits for)
- * queues it to the bubble from outside, and report->outside counts it: the
- * run is then not replayable.  While nothing inside can run and no deadline
- * is pending, the bubble waits for such an outside ready only if
- * opts->outside_wait_ns > 0 (that long, in real time), else it reports a
- * deadlock.  A mutex, a blocking system call or a CPU loop in a fiber blocks
- * the worker: nothing else of the bubble runs meanwhile, no switch happens.
- * A single worker runs one fiber at a time, so every execution is
- * sequentially consistent: weak-memory reorderings are never found here
- * (keep ThreadSanitizer and real hardware for those).
+ * Outside the bubble.  The bubble replays only what runs inside it.  What
+ * it detects, each counted in the report and, with opts->dump set, named in
+ * a line "gochan: bubble (seed N): not replayable: ..." written when the
+ * run ends (a thread wait on the worker also at once, as it starts):
+ *   report->outside        a thread outside the bubble (a plain thread,
+ *                          the poller, another bubble's worker) readied a
+ *                          bubble fiber: on a channel shared with it, it
+ *                          sent what a fiber waited for.  While nothing
+ *                          inside can run and no deadline is pending, the
+ *                          bubble waits for such a ready only if
+ *                          opts->outside_wait_ns > 0 (that long, in real
+ *                          time), else it reports a deadlock.
+ *   report->thread_wakes   a fiber of the bubble completed a plain thread
+ *                          parked on a shared channel: that thread goes on
+ *                          at the OS's pace.
+ *   report->worker_blocks  the library made a thread wait on the bubble's
+ *                          worker: its thread park (an operation reached
+ *                          from the scheduler, outside every fiber, e.g. in
+ *                          a gotime_after_func_at function), a condition
+ *                          variable wait of the library (gowait's), or
+ *                          select {} on a thread.  Nothing of the bubble
+ *                          runs until it returns, and a deadline it carries
+ *                          came from the virtual clock, decades past the
+ *                          real one: it may never return, hence the line at
+ *                          once.
+ * What it cannot detect (documented, not caught): a fiber's own
+ * pthread_mutex_lock, pthread_cond_wait, sleep, blocking system call or
+ * pthread_join (they go straight to the kernel and block the worker, no
+ * switch happens meanwhile); a CPU loop (no preemption); the real clock read
+ * directly (clock_gettime, time(), gettimeofday: the bubble cannot see the
+ * call, and only chan_now() is virtual); a real fd (gopoll_*: the poller
+ * thread's ready is counted in report->outside); and a deadline computed
+ * outside from real time and passed in (it lies decades before the virtual
+ * epoch: the wait times out at once).  A single worker runs one fiber at a
+ * time, so every execution is sequentially consistent: weak-memory
+ * reorderings are never found here (keep ThreadSanitizer and real hardware
+ * for those).
  *
  * GOCHAN_SEED.  If the environment variable GOCHAN_SEED is set (a decimal
  * or 0x number) and opts->ignore_env is false, it replaces opts->seed: the
@@ -134,6 +170,11 @@ typedef struct gobubble_report {
 	uint64_t jumps;     /* of them, time jumps */
 	uint64_t points;    /* PCT's steps: picks of the next fiber, switch points */
 	int64_t elapsed_ns; /* virtual time from GOBUBBLE_EPOCH to the end */
+	/* More ways out of the bubble the run saw, besides outside (any of
+	 * the three nonzero: the run is not replayable; "Outside the
+	 * bubble" above): */
+	uint64_t thread_wakes;  /* plain threads its fibers completed */
+	uint64_t worker_blocks; /* thread waits on its worker */
 } gobubble_report;
 
 /*
