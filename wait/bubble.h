@@ -48,7 +48,7 @@ struct gowait__bubble {
 };
 
 /* The bubble whose worker this thread is; NULL outside every bubble. */
-extern _Thread_local struct gowait__bubble *gowait__bubble_cur;
+extern _Thread_local struct gowait__bubble *gowait__bubble_cur __attribute__((tls_model("initial-exec")));
 
 /*
  * gowait__bubble_blocks - a thread wait is about to start on this thread
