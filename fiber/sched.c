@@ -89,6 +89,7 @@
 #define FAIR_TICKS 61      /* Go's schedtick % 61: the global queue's turn */
 #define STEAL_PASSES 4     /* Go's stealTries */
 #define MAX_SLOTS 1024
+#define ID_BATCH 16 /* fiber ids a slot takes at once (Go's _GoidCacheBatch) */
 /*
  * How long a spinning thread keeps looking for work (after its first round
  * of STEAL_PASSES) before it gives its slot back and sleeps: PAUSE for
@@ -120,6 +121,10 @@ struct gofiber__p {
 	uint32_t id;
 	uint32_t schedtick;      /* owner only */
 	struct gofiber__p *link; /* W.pidle; under W.life */
+	/* The holder's (fibers started and ended on this slot): dead fibers'
+	 * stacks (fiber/stack.h), and fiber ids taken ID_BATCH at a time. */
+	struct gofiber__stack_local stacks;
+	uint64_t id_next, id_end;
 } __attribute__((aligned(64)));
 
 /* A worker thread (Go's M). */
@@ -884,6 +889,19 @@ static bool stop_m(struct gofiber__m *m)
 	}
 }
 
+/* The idle slots' own stack caches into the global cache, where the trim
+ * that follows sees them: so a slot's cache is bounded while it is held
+ * (GOFIBER__STACK_LOCAL) and emptied once it is idle.  Under W.life no
+ * thread can take an idle slot (pidle_get_locked), so its cache is ours
+ * meanwhile; the cache's lock ranks above W.life. */
+static void flush_idle_stacks(void)
+{
+	lock();
+	for (struct gofiber__p *p = W.pidle; p; p = p->link)
+		gofiber__stack_flush(&p->stacks);
+	unlock();
+}
+
 static void *worker_main(void *arg)
 {
 	struct gofiber__m *m = arg;
@@ -916,6 +934,7 @@ static void *worker_main(void *arg)
 		if (!m->p) {
 			/* No work: trim the stack cache (fiber/stack.c) before
 			 * sleeping.  relaxed: the bound is a hint. */
+			flush_idle_stacks();
 			gofiber__stack_trim(atomic_load_explicit(&W.live, memory_order_relaxed));
 			if (!stop_m(m))
 				break;
@@ -1023,11 +1042,37 @@ void gofiber__runtime_init(void)
 	pthread_once(&init_once, runtime_init);
 }
 
+/* The slot held by this thread, if any: its caches serve the fibers
+ * started and ended here (read fresh: no switch in between). */
+static struct gofiber__p *own_slot(void)
+{
+	struct gofiber__m *m = cur_m;
+
+	return m ? m->p : NULL;
+}
+
+/* A new fiber id: from the slot's batch, else from last_id itself (Go's
+ * goidcache).  One RMW on the shared counter per ID_BATCH fibers, instead
+ * of one per fiber bouncing its cache line between the workers. */
+static uint64_t new_id(struct gofiber__p *p)
+{
+	if (!p)
+		/* relaxed: uniqueness only. */
+		return atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
+	if (p->id_next == p->id_end) {
+		/* relaxed: as above. */
+		p->id_next = atomic_fetch_add_explicit(&last_id, ID_BATCH, memory_order_relaxed) + 1;
+		p->id_end = p->id_next + ID_BATCH;
+	}
+	return p->id_next++;
+}
+
 struct gofiber *gofiber__new(gofiber_group_t *g, void (*fn)(void *), void *arg)
 {
 	struct gofiber__stack s;
+	struct gofiber__p *p = own_slot();
 
-	if (gofiber__stack_get(&s))
+	if (gofiber__stack_get(p ? &p->stacks : NULL, &s))
 		return NULL;
 
 	/* The record at the top of the stack, on its own cache lines. */
@@ -1040,7 +1085,7 @@ struct gofiber *gofiber__new(gofiber_group_t *g, void (*fn)(void *), void *arg)
 	*f = (struct gofiber){
 		.fn = fn, .arg = arg, .group = g, .stack = s, .deadline = GOWAIT_FOREVER};
 	f->tsan = gofiber__tsan_create();
-	f->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
+	f->id = new_id(p);
 	gofiber__ctx_make(&f->ctx, lo, (size_t)((char *)f - lo), fiber_main, f);
 	return f;
 }
@@ -1053,7 +1098,9 @@ void gofiber__free(struct gofiber *f)
 		gofiber__overflow_report(f, NULL);
 	gowait__record_fiber_fini(&f->rec); /* it lives on the stack */
 	gofiber__tsan_destroy(f->tsan);
-	gofiber__stack_put(&s);
+	struct gofiber__p *p = own_slot();
+
+	gofiber__stack_put(p ? &p->stacks : NULL, &s);
 }
 
 int gofiber_go(gofiber_group_t *g, void (*fn)(void *), void *arg)
