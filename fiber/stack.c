@@ -233,42 +233,58 @@ static bool guard_batch(char *m, size_t size, size_t k)
 	return false;
 }
 
-/* A new stack, or with @l a batch of them in one mapping (all but the
- * first into @l, which is empty): the first of them into *@s.  Each stack
- * is guarded in address order, and @l is filled so that it hands them out
- * in that order too (an mprotect budget of one guards the first handed
- * out).  0 or ENOMEM. */
+static void put_global(const struct gofiber__stack *v, size_t n);
+
+/*
+ * New stacks, GOFIBER__STACK_BATCH of them in one mapping (one if the
+ * address space is short): the first into *@s, the others into @l (a
+ * slot's cache, empty) or, with NULL @l, the global cache.  They are
+ * guarded in address order and cached so that they are handed out in that
+ * order too (an mprotect budget running out mid-batch leaves the canaries
+ * to the stacks handed out last, as when they were mapped one by one).
+ * 0 or ENOMEM.
+ */
 static int map_new(struct gofiber__stack_local *l, struct gofiber__stack *s)
 {
+	struct gofiber__stack t[GOFIBER__STACK_BATCH];
 	size_t size = GOFIBER_STACK_SIZE + gofiber__page();
-	size_t k = l ? GOFIBER__STACK_BATCH : 1;
+	size_t k = GOFIBER__STACK_BATCH;
 	void *m = mmap(NULL, k * size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 
-	if (m == MAP_FAILED && k > 1) { /* address space short: one will do */
+	if (m == MAP_FAILED) { /* address space short: one will do */
 		k = 1;
 		m = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	}
 	if (m == MAP_FAILED)
 		return ENOMEM;
-	/* The first stack's guard by the policy (it probes MADV_GUARD_INSTALL
-	 * once); then, if that was an madvise guard, the others' in one call. */
-	enum gofiber__guard first = guard(m);
-	bool batched = first == GOFIBER_GUARD_MADVISE && k > 1 && guard_batch(m, size, k);
+	bool batched = false;
 
-	for (size_t i = k; i-- > 0;) {
-		struct gofiber__stack t = {.base = (char *)m + i * size, .size = size};
+	for (size_t i = 0; i < k; i++) {
+		t[i] = (struct gofiber__stack){.base = (char *)m + i * size, .size = size};
+		/* The first by the policy (it probes MADV_GUARD_INSTALL once);
+		 * then, if that was an madvise guard, the others in one call. */
+		if (i == 1)
+			batched = t[0].guard == GOFIBER_GUARD_MADVISE && guard_batch(m, size, k);
+		t[i].guard = batched ? GOFIBER_GUARD_MADVISE : guard(t[i].base);
+		atomic_fetch_add_explicit(&kind_count[t[i].guard], 1, memory_order_relaxed);
+	}
+	if (t[0].guard == GOFIBER_GUARD_CANARY)
+		canary_set(&t[0]); /* the others' at their get */
+	*s = t[0];
+	/* Both caches hand out their last entry first: the rest in reverse. */
+	for (size_t i = 1, j = k - 1; i < j; i++, j--) {
+		struct gofiber__stack x = t[i];
 
-		/* i == 0 last: see above */
-		t.guard = i == 0 ? first : batched ? GOFIBER_GUARD_MADVISE : guard(t.base);
-		if (t.guard == GOFIBER_GUARD_CANARY && i == 0)
-			canary_set(&t); /* the others' at their get */
-		atomic_fetch_add_explicit(&kind_count[t.guard], 1, memory_order_relaxed);
-		if (i)
-			l->s[l->n++] = t;
-		else
-			*s = t;
+		t[i] = t[j];
+		t[j] = x;
+	}
+	if (k > 1 && l) {
+		memcpy(l->s + l->n, t + 1, (k - 1) * sizeof *t);
+		l->n += (unsigned)(k - 1);
+	} else if (k > 1) {
+		put_global(t + 1, k - 1);
 	}
 	return 0;
 }
@@ -299,7 +315,7 @@ int gofiber__stack_get(struct gofiber__stack_local *l, struct gofiber__stack *s)
 			*s = cache[--ncached];
 		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
 		if (!got)
-			return map_new(NULL, s);
+			return map_new(NULL, s); /* the batch's others: global */
 	}
 	if (s->guard == GOFIBER_GUARD_CANARY)
 		canary_set(s); /* an overflow that was reported aborted */
@@ -336,7 +352,8 @@ static bool reserve_locked(size_t want)
 	return true;
 }
 
-/* @n stacks from @v into the global cache (those it cannot take unmapped). */
+/* @n stacks from @v into the global cache (those it cannot take unmapped),
+ * v[n - 1] on top. */
 static void put_global(const struct gofiber__stack *v, size_t n)
 {
 	size_t kept;
