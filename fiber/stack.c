@@ -2,23 +2,40 @@
  * fiber/stack.c - mapping, caching and guarding fiber stacks (the policy is
  * described in fiber/stack.h).
  *
- * The cache is a growable array under a mutex: stacks are taken by
- * gofiber_go() on any thread and returned by the worker when a fiber ends.
- * Cached stacks keep their touched pages, so that a program that starts
- * fibers in bursts reuses warm memory instead of faulting it in: a new
- * mapping costs mmap, madvise (the guard), page faults and a later munmap,
- * many times a reused stack (skynet on integ: 178,000 of each, two thirds
- * of its time in the kernel).
+ * Two levels of cache (Go's p.gFree and sched.gFree).  Each worker slot has
+ * its own LIFO array (struct gofiber__stack_local, touched only by the
+ * thread holding the slot, no lock): a fiber ended on a worker leaves its
+ * stack there and the next fiber started on that worker takes it, its top
+ * page still in the cache and the TLB.  Behind them, the global cache, a
+ * growable array under a mutex, trades with the slots' caches
+ * GOFIBER__STACK_BATCH stacks per lock, and serves gofiber_go() from a plain
+ * thread one stack per lock.  Cached stacks keep their touched pages, so
+ * that a program that starts fibers in bursts reuses warm memory instead of
+ * faulting it in (skynet on integ, before any cache: 178,000 mappings,
+ * two thirds of its time in the kernel).  With one global cache, skynet's
+ * two workers took its mutex twice per fiber (a futex sleep and wake for
+ * many of them, 12% of its time) and each other's stacks.
  *
- * No bound at a put: a stack is mapped only when the cache is empty, so the
- * stacks mapped never exceed the peak of fibers alive at once (or
- * GOFIBER_STACK_CACHE).  The trim, gofiber__stack_trim(), is made by a
+ * New stacks come GOFIBER__STACK_BATCH to a mapping, the batch's guards in
+ * one process_madvise() where the kernel takes it, and its top pages
+ * populated by one more: skynet (~75,000 stacks alive at its peak) made an
+ * mmap and an madvise per stack, which under mmap_lock also stalled the
+ * other worker's page faults (a fifth of its time).
+ *
+ * What is kept, and when it goes: a slot's cache holds at most
+ * GOFIBER__STACK_LOCAL stacks (a full one sends its coldest half to the
+ * global cache) and is emptied into the global cache when an idle worker
+ * finds the slot idle (fiber/sched.c).  The global cache has no bound at a
+ * put: stacks are mapped only when both caches are empty, so the stacks
+ * mapped never exceed the peak of fibers alive at once plus a batch per slot
+ * (or GOFIBER_STACK_CACHE).  The trim, gofiber__stack_trim(), is made by a
  * worker thread that found nothing to run (it gave its slot back): it
- * unmaps the cached stacks beyond max(GOFIBER_STACK_CACHE, fibers alive).
- * A fixed 256 made skynet (tens of thousands of fibers alive, churning) map
- * and unmap a stack for most of its 1.1 million fibers; a bound of the
- * fibers alive checked at every put still unmapped one stack per ended
- * fiber as the tree wound down (30% of skynet's time), on the fibers' path.
+ * unmaps the globally cached stacks beyond max(GOFIBER_STACK_CACHE, fibers
+ * alive).  A fixed 256 made skynet (tens of thousands of fibers alive,
+ * churning) map and unmap a stack for most of its 1.1 million fibers; a
+ * bound of the fibers alive checked at every put still unmapped one stack
+ * per ended fiber as the tree wound down (30% of skynet's time), on the
+ * fibers' path.
  */
 #include "fiber/stack.h"
 
