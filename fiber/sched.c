@@ -155,7 +155,7 @@ static struct {
 	uint32_t nslots;
 	/* Under life.  The global queue (see gq_put_locked). */
 	struct gofiber **gq_ring;
-	size_t gq_cap, gq_first, gq_len; /* cap: 0 or a power of two */
+	size_t gq_cap, gq_first, gq_len;   /* cap: 0 or a power of two */
 	struct gofiber *gq_head, *gq_tail; /* behind the ring: see gq_put_locked */
 	struct gofiber__p *pidle;
 	struct gofiber__m *midle;
@@ -1137,7 +1137,8 @@ static uint64_t new_id(struct gofiber__p *p)
 		return atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
 	if (p->id_next == p->id_end) {
 		/* relaxed: as above. */
-		p->id_next = atomic_fetch_add_explicit(&last_id, ID_BATCH, memory_order_relaxed) + 1;
+		p->id_next =
+			atomic_fetch_add_explicit(&last_id, ID_BATCH, memory_order_relaxed) + 1;
 		p->id_end = p->id_next + ID_BATCH;
 	}
 	return p->id_next++;

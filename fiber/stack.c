@@ -241,7 +241,8 @@ static bool guard_batch(char *m, size_t size, size_t k)
 		 * first frames) in the same way: one call instead of k page
 		 * faults.  Best effort: a failure leaves them to fault. */
 		for (size_t i = 0; i < k; i++)
-			v[i] = (struct iovec){.iov_base = m + (i + 1) * size - page, .iov_len = page};
+			v[i] = (struct iovec){.iov_base = m + (i + 1) * size - page,
+					      .iov_len = page};
 		(void)syscall(SYS_process_madvise, PIDFD_SELF_THREAD, v, k, MADV_POPULATE_WRITE, 0);
 		return true;
 	}
