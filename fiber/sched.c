@@ -162,13 +162,13 @@ static struct {
 	uint32_t nm; /* worker threads alive */
 	/* Atomics (see the top). */
 	_Atomic long gq_n; /* global queue length (written under life) */
-	/* Read by every ready(): apart from gq_n and live, which every global
-	 * queue put and pop, and every fiber's start and end, write. */
+	/* Read by every ready(): apart from gq_n and live, written by every
+	 * global queue put and pop and every fiber's start and end. */
 	_Alignas(64) _Atomic uint32_t npidle; /* written under life */
 	_Atomic uint32_t nspinning;
 	/* Fibers started, not ended: an RMW by every start and end, on every
-	 * worker, so on a cache line of its own (beside npidle and nspinning,
-	 * which every ready() reads, it made each of those loads a miss). */
+	 * worker, so on a cache line of its own, lest each of them also take
+	 * away the line of npidle and nspinning, which every ready() reads. */
 	_Alignas(64) _Atomic long live;
 	char live_pad[64 - sizeof(long)];
 	/* Statistics for tests (relaxed). */
