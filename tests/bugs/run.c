@@ -540,9 +540,9 @@ static int cmd_shrink(const struct opts *o, int argc, char **argv, const char *d
 	int replays = o->replays >= 0 ? o->replays : 100;
 	int strat = o->pct_depth > 0 ? 3 : o->jumps ? 2 : o->switches ? 1 : 2;
 	int bad = 0;
-	printf("| bug | strategy | first failing seed | decisions | shrunk | non-zero |"
-	       " shrink runs | shrunk fails |\n");
-	printf("|---|---|---|---|---|---|---|---|\n");
+	printf("| bug | strategy | first failing seed | decisions | recorded list fails |"
+	       " shrunk | non-zero | shrink runs | shrunk fails |\n");
+	printf("|---|---|---|---|---|---|---|---|---|\n");
 	for (unsigned i = 0; i < bug_catalogue_len; i++) {
 		const struct bug_entry *b = &bug_catalogue[i];
 		if (!named(o, argc, argv, b->name))
@@ -562,7 +562,7 @@ static int cmd_shrink(const struct opts *o, int argc, char **argv, const char *d
 				    : strat == 2 ? "random + switch points + time jumps"
 						 : "random + switch points";
 		if (!first) {
-			printf("| %s | %s | none in %d | - | - | - | - | - |\n", b->name, sname,
+			printf("| %s | %s | none in %d | - | - | - | - | - | - |\n", b->name, sname,
 			       seeds);
 			continue;
 		}
@@ -578,8 +578,17 @@ static int cmd_shrink(const struct opts *o, int argc, char **argv, const char *d
 			free(log);
 			return 1;
 		}
-		/* The same schedule from the list alone: the strategy's own
-		 * draws (PCT's priorities) are in it too. */
+		/* The same schedule from the list alone (the strategy's own
+		 * draws, PCT's priorities, are in it too): REPLAYS times. */
+		int recorded = 0;
+		for (int r = 0; r < replays; r++) {
+			int w = replay_once(b, o->fixed, log, before, false);
+			if (w < 0) {
+				free(log);
+				return 1;
+			}
+			recorded += w;
+		}
 		struct shrink_ctx c = {b, o->fixed, false};
 		uint64_t runs = 0;
 		int err = gobubble_shrink(log, &n, still_fails, &c, 0, &runs);
@@ -609,11 +618,12 @@ static int cmd_shrink(const struct opts *o, int argc, char **argv, const char *d
 			}
 			again += w;
 		}
-		printf("| %s | %s | %" PRIu64 " | %zu | %zu | %zu | %" PRIu64 " | %d/%d |\n",
-		       b->name, sname, first, before, after, nonzero(log, after), runs, again,
-		       replays);
+		printf("| %s | %s | %" PRIu64 " | %zu | %d/%d | %zu | %zu | %" PRIu64
+		       " | %d/%d |\n",
+		       b->name, sname, first, before, recorded, replays, after, nonzero(log, after),
+		       runs, again, replays);
 		fflush(stdout);
-		if (again != replays || after > before)
+		if (again != replays || recorded != replays || after > before)
 			bad = 1;
 		if (dir) {
 			char path[512];
