@@ -36,6 +36,7 @@
 
 #include "chan/chaos.h"
 #include "fiber/decide.h"
+#include "fiber/decisions.h"
 #include "fiber/fiber_impl.h"
 #include "fiber/sanitize.h"
 #include "fiber/stack.h"
@@ -123,7 +124,7 @@ static uint64_t hooks_rand(struct gowait__bubble *h)
 
 static uint32_t hooks_choose(struct gowait__bubble *h, uint32_t n)
 {
-	return gofiber__decide(&((struct gofiber__bubble *)h)->d, n);
+	return gofiber__decide_as(&((struct gofiber__bubble *)h)->d, GOBUBBLE_TIMER, n);
 }
 
 /* A thread wait is starting on the worker (wait/bubble.h): count it, keep
@@ -174,7 +175,7 @@ static size_t pick(struct gofiber__bubble *b)
 {
 	b->points++;
 	if (!b->pct)
-		return gofiber__decide(&b->d, (uint32_t)b->runq.n);
+		return gofiber__decide_as(&b->d, GOBUBBLE_PICK, (uint32_t)b->runq.n);
 	(void)pct_step(b, b->last);
 	size_t best = 0;
 
@@ -209,7 +210,7 @@ static void hooks_switch(struct gowait__bubble *h)
 	bool can_switch = b->runq.n != 0;
 	bool can_jump =
 		b->jumps_on && (b->timed.n != 0 || gotime__bubble_next(&b->hooks) != INT64_MAX);
-	uint32_t c = gofiber__decide(&b->d, 1u + can_switch + can_jump);
+	uint32_t c = gofiber__decide_as(&b->d, GOBUBBLE_SWITCH, 1u + can_switch + can_jump);
 
 	if (c == 0)
 		return;
@@ -464,7 +465,15 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 		return ENOMEM;
 	uint64_t seed = o.ignore_env ? o.seed : env_seed(o.seed);
 
+	struct gofiber__decisions_io io;
+
 	gofiber__decide_init(&b->d, seed);
+	int err = gofiber__decisions_open(&b->d, &o, &io);
+
+	if (err) {
+		free(b);
+		return err;
+	}
 	b->hooks.now = GOBUBBLE_EPOCH;
 	b->hooks.rand = hooks_rand;
 	b->hooks.go = hooks_go;
@@ -513,6 +522,7 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 	}
 #endif
 	if (add_fiber(b, NULL, fn, arg, &b->main)) {
+		gofiber__decisions_close(&b->d, &o, &io, NULL);
 		free(b);
 		return ENOMEM;
 	}
@@ -570,6 +580,7 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 					    .thread_wakes = b->hooks.thread_wakes,
 					    .worker_blocks = b->worker_blocks,
 					    .elapsed_ns = b->hooks.now - GOBUBBLE_EPOCH};
+	gofiber__decisions_close(&b->d, &o, &io, report);
 	/* Parked fibers and armed timers still name the bubble: it stays
 	 * while they do (a small leak, for a leaked run only). */
 	if (b->live == 0 && gotime__bubble_next(&b->hooks) == INT64_MAX) {

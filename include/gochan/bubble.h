@@ -95,6 +95,24 @@
  * or 0x number) and opts->ignore_env is false, it replaces opts->seed: the
  * way to replay a failing seed that a runner printed.
  *
+ * The decision log (replay and shrink).  Every choice drawn from the
+ * decision source (a pick among several runnable fibers, a switch point's
+ * choice, 64 bits for a select's poll order or PCT) is one
+ * gobubble_decision {kind, n, chosen}; a choice among one option draws
+ * nothing.  With opts->record the run's decisions are returned in
+ * report->log; with opts->decisions_out (or GOCHAN_DECISIONS=FILE in the
+ * environment, rewritten by each run) they are written as text, one per
+ * line (gobubble_decisions_write).  opts->replay (or GOCHAN_REPLAY=FILE)
+ * makes a list the source instead of the seed: the i-th draw takes the
+ * i-th entry's chosen, whatever its kind; an entry with chosen >= n (the
+ * program changed) is clamped to n - 1 and counted in report->misfits;
+ * past the list's end every draw answers 0 (the default order: FIFO, keep
+ * running, a select polls its cases in order) and is counted in
+ * report->past_end.  A recorded list replays the run exactly.
+ * opts->fuzz_input makes bytes the source (a fuzzer's input): byte i
+ * answers the i-th draw, byte % n (64 bits: the byte in every byte of the
+ * word), 0 past the end.  gobubble_shrink() cuts a failing list down.
+ *
  * Errors (the return value): 0, the run happened and report says how it
  * ended; EINVAL (fn NULL, or called from a fiber); ENOMEM.
  */
@@ -126,6 +144,23 @@ typedef enum gobubble_strategy {
 	GOBUBBLE_PCT = 1
 } gobubble_strategy;
 
+/* What a decision chose (the log's kinds). */
+typedef enum gobubble_decision_kind {
+	GOBUBBLE_PICK = 0,   /* the next fiber: index in the run queue (0: oldest) */
+	GOBUBBLE_SWITCH = 1, /* a switch point: 0 keep running, 1 switch, 2 jump */
+	GOBUBBLE_BITS = 2,   /* 64 bits (n 0): select's poll order, PCT */
+	GOBUBBLE_OTHER = 3,  /* any other choice among n */
+	GOBUBBLE_TIMER = 4   /* which of n timers due at one instant fires next
+			      * (0: the earliest armed) */
+} gobubble_decision_kind;
+
+/* One decision: a choice of @chosen in [0, n) (any 64 bits when n is 0). */
+typedef struct gobubble_decision {
+	uint32_t kind; /* gobubble_decision_kind */
+	uint32_t n;
+	uint64_t chosen;
+} gobubble_decision;
+
 typedef struct gobubble_opts {
 	uint64_t seed;           /* the decision source; 0 = the default order */
 	bool ignore_env;         /* true: GOCHAN_SEED does not replace seed */
@@ -150,6 +185,18 @@ typedef struct gobubble_opts {
 	uint32_t pct_depth; /* d (0: 3) */
 	uint32_t pct_steps; /* k (0: 100; GOCHAN_PCT_STEPS replaces it): best
 			       the report's points of a typical run */
+	/* The decision log (above).  replay: the source instead of the seed
+	 * (replay_len entries); fuzz_input: bytes as the source (when replay
+	 * is NULL); record: report->log gets every decision; decisions_out:
+	 * they are written there as text at the end of the run.  GOCHAN_REPLAY
+	 * and GOCHAN_DECISIONS (unless ignore_env) replace replay and
+	 * decisions_out. */
+	const gobubble_decision *replay;
+	size_t replay_len;
+	const uint8_t *fuzz_input;
+	size_t fuzz_len;
+	bool record;
+	FILE *decisions_out;
 } gobubble_opts;
 
 typedef enum gobubble_verdict {
@@ -175,6 +222,14 @@ typedef struct gobubble_report {
 	 * bubble" above): */
 	uint64_t thread_wakes;  /* plain threads its fibers completed */
 	uint64_t worker_blocks; /* thread waits on its worker */
+	/* With opts->record: every decision, in order (malloc'd: the caller
+	 * frees it with free(); NULL when none was drawn).  log_short: an entry
+	 * was lost (out of memory). */
+	gobubble_decision *log;
+	size_t log_len;
+	bool log_short;
+	uint64_t misfits;  /* replayed entries clamped (chosen >= n) */
+	uint64_t past_end; /* draws past the end of the replay list or bytes */
 } gobubble_report;
 
 /*
@@ -183,6 +238,42 @@ typedef struct gobubble_report {
  * may be NULL.  Must not be called from a fiber.
  */
 int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobubble_report *report);
+
+/*
+ * gobubble_decisions_write - write @n decisions to @f as text: a comment
+ * line "# gochan bubble decisions v1: KIND N CHOSEN", then one line per
+ * decision, "pick 3 1", "switch 2 0", "bits 0 0x9e3779b97f4a7c15",
+ * "other 4 2" (KIND a name, N and CHOSEN numbers; bits in hex).  0, or EIO.
+ */
+int gobubble_decisions_write(FILE *f, const gobubble_decision *d, size_t n);
+
+/*
+ * gobubble_decisions_read - read what gobubble_decisions_write wrote (lines
+ * starting with '#' and blank lines are skipped; numbers decimal or 0x) into
+ * a malloc'd array *@out of *@n entries (free it with free()).  0, EINVAL
+ * (a malformed line; nothing is returned), ENOMEM.
+ */
+int gobubble_decisions_read(FILE *f, gobubble_decision **out, size_t *n);
+
+/*
+ * gobubble_shrink - delta debugging of a failing decision list: find a
+ * shorter, simpler list that still fails.  @fails(list, n, ctx) runs the
+ * test once with the list as opts->replay and returns true when it fails
+ * the same way (the caller's oracle: the same verdict, the same assertion).
+ * The list @d (*@n entries) is first checked to fail, then shrunk in place:
+ * chunks are dropped (halves, quarters, ... single entries), then each
+ * remaining choice is lowered toward 0 (0 first, then smaller values), and
+ * trailing zeros are cut (past the end a replay answers 0 anyway); the
+ * passes repeat until none changes the list or @max_runs calls of @fails
+ * are spent (0: 10,000).  *@n is the new length; *@runs (may be NULL) the
+ * calls made.  Every change kept was a list that failed, so the result
+ * fails (replays are exact).  0; EINVAL if the list given does not fail.
+ * To get a list with the right kinds and counts, replay the result once
+ * with opts->record and cut the log's trailing zeros.
+ */
+int gobubble_shrink(gobubble_decision *d, size_t *n,
+		    bool (*fails)(const gobubble_decision *list, size_t n, void *ctx), void *ctx,
+		    uint64_t max_runs, uint64_t *runs);
 
 /*
  * gobubble_wait - Go's synctest.Wait: on a fiber of a bubble, return once
