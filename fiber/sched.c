@@ -130,8 +130,12 @@
  *    Go's grace, on evidence rather than after a sleep);
  *  - backlog: its ring holds more than its owner gets through in
  *    STEAL_GRACE_NS at the rate of switches seen over the last window.
- * A fan-out of fibers that compute (more than the grace each, or enough of
- * them) is spread as before; a chain of hand-offs stays on one worker.
+ * New fibers (a slot whose owner started fibers with gofiber_go since its
+ * queue was last empty: the fresh flag) are taken at once, as in Go: a
+ * fan-out of empty fibers ran half again as slow when it waited for the
+ * grace (batch100_fiber), and a fan-out is what stealing is for.  A
+ * fan-out of readied fibers that compute (more than the grace each, or
+ * enough of them) is spread too; a chain of hand-offs stays on one worker.
  * Looks at a victim are STEAL_POLL_NS apart at least: each read of its
  * switch count costs its owner a cache miss.
  */
@@ -151,6 +155,12 @@ struct gofiber__p {
 	 * stacks (fiber/stack.h), and fiber ids taken ID_BATCH at a time. */
 	struct gofiber__stack_local stacks;
 	uint64_t id_next, id_end;
+	/* 1 while fibers started by gofiber_go on this slot may be queued
+	 * (set by the owner's ready() of a new fiber, cleared by the owner
+	 * when it finds its queue empty or takes a fiber that parked before
+	 * from it; relaxed, read by thieves: steal_due).  On a line of its
+	 * own, written rarely: spinners read it at every look. */
+	_Alignas(64) _Atomic uint32_t fresh;
 	/* The thieves' observations of schedtick (steal_due), on a line of
 	 * their own: written and read by spinning threads only, relaxed (a
 	 * hint; two thieves' racing stores at worst delay a steal by a look).
@@ -517,6 +527,11 @@ static void ready(void *agent)
 		return;
 	}
 	if (m && m->p) {
+		/* A new fiber (never parked): its slot's queue is a fan-out
+		 * that thieves take at once (steal_due).  relaxed: a hint;
+		 * read first, so that a burst writes the line once. */
+		if (!f->parker && !atomic_load_explicit(&m->p->fresh, memory_order_relaxed))
+			atomic_store_explicit(&m->p->fresh, 1, memory_order_relaxed);
 		struct gofiber *old = gofiber__runq_put_next(&m->p->q, f);
 
 		if (old) {
@@ -682,6 +697,8 @@ static bool steal_due(struct gofiber__p *v, int64_t now)
 {
 	/* relaxed, all: hints (see struct gofiber__p); gofiber__runq_grab
 	 * decides what is really there. */
+	if (atomic_load_explicit(&v->fresh, memory_order_relaxed))
+		return true; /* a fan-out: new fibers are stolen at once, as Go */
 	uint32_t tick = atomic_load_explicit(&v->schedtick, memory_order_relaxed);
 	int64_t seen_at = atomic_load_explicit(&v->seen_at, memory_order_relaxed);
 	int64_t win_at = atomic_load_explicit(&v->win_at, memory_order_relaxed);
@@ -712,6 +729,18 @@ static bool steal_due(struct gofiber__p *v, int64_t now)
 	if (need >= GOFIBER__RUNQ)
 		return false;
 	return gofiber__runq_len(&v->q) > need;
+}
+
+/* Whether another slot has new fibers queued (a fan-out: a spinner looks
+ * at once, not STEAL_POLL_NS apart). */
+static bool fresh_elsewhere(struct gofiber__m *m)
+{
+	for (uint32_t i = 0; i < W.nslots; i++)
+		/* relaxed: a hint (see struct gofiber__p). */
+		if (&W.slots[i] != m->p &&
+		    atomic_load_explicit(&W.slots[i].fresh, memory_order_relaxed))
+			return true;
+	return false;
 }
 
 /* Go's runqsteal: half of another slot's ring (or its runnext, when the
@@ -798,7 +827,14 @@ top:;
 		if (f)
 			return f;
 	}
-	if ((f = gofiber__runq_get(&p->q, &inherit)))
+	/* The fresh flag ends with the fan-out: when our queue is empty, or
+	 * when we take from it a fiber that has parked before (the fan-out
+	 * turned into hand-offs, which stay here).  relaxed: see struct
+	 * gofiber__p. */
+	f = gofiber__runq_get(&p->q, &inherit);
+	if ((!f || f->parker) && atomic_load_explicit(&p->fresh, memory_order_relaxed))
+		atomic_store_explicit(&p->fresh, 0, memory_order_relaxed);
+	if (f)
 		return f;
 	if (gq_maybe()) {
 		lock();
@@ -821,7 +857,7 @@ top:;
 		int64_t start = chan_now(), now = start;
 
 		for (int64_t looked = now;; now = chan_now()) {
-			if (now - looked >= STEAL_POLL_NS || now == start) {
+			if (now - looked >= STEAL_POLL_NS || now == start || fresh_elsewhere(m)) {
 				looked = now;
 				if ((f = steal(m, now)))
 					return f;
