@@ -36,7 +36,8 @@
 #                     BENCH_RUST=0 leaves the column out
 #   BENCH_BASE=REV    also run gochan as of git revision REV ("before"; its
 #                     library, today's bench programs), interleaved with the
-#                     rest, with a column after/before
+#                     rest, with a column after/before (with the fiber
+#                     column too: "fiber before", the fibers of REV)
 #   BENCH_CHART=1     write the PNG chart (default on; python3-matplotlib,
 #                     installed like cargo when missing, else gnuplot)
 #   BENCH_BIN_DIR=dir use the C programs already built there instead of
@@ -366,6 +367,11 @@ if [ "$BENCH_FIBER" = 1 ]; then
 		fi
 	done
 	[ "$FIBER_FAMS" = " " ] || IMPLS="$IMPLS fiber"
+	# With BENCH_BASE too: the fiber column of the "before" library
+	# (basefiber), for a before/after of the fiber runtime.
+	if [ "$FIBER_FAMS" != " " ] && [[ " $IMPLS " == *" base "* ]]; then
+		IMPLS="$IMPLS basefiber"
+	fi
 fi
 
 # ---- run, interleaved -------------------------------------------------------
@@ -389,6 +395,10 @@ run_one() { # fam case n impl
 	fiber)
 		[[ $FIBER_FAMS == *" $fam "* ]] || return 0
 		bin=$CBIN/$fam cimpl=fiber
+		;;
+	basefiber)
+		[[ $FIBER_FAMS == *" $fam "* ]] || return 0
+		bin=$BUILD/${fam}_base cimpl=fiber
 		;;
 	esac
 	if [ ! -x "$bin" ]; then echo "$name $impl MISSING $n" >>"$RAW"; return; fi
@@ -522,6 +532,7 @@ xb = any(impl == "crossbeam" for (_, impl) in runs)
 base = any(impl == "base" for (_, impl) in runs)
 nv = any(impl == "naive" for (_, impl) in runs)
 fb = any(impl == "fiber" for (_, impl) in runs)
+bfb = any(impl == "basefiber" for (_, impl) in runs)
 u = "s" if unit == "s" else "ns/op"
 head = ["case", "n", f"gochan {u}", f"Go {u}", "gochan/Go"]
 if xb:
@@ -532,6 +543,8 @@ if nv:
     head += [f"naive {u}", "gochan/naive"]
 if fb:
     head += [f"fiber {u}", "fiber/Go", "fiber/threads"]
+if bfb:
+    head += [f"fiber before {u}", "fiber after/before"]
 rows = [head]
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
@@ -554,6 +567,9 @@ for c in cases:
     if fb:
         mf, sf = summary(runs.get((c, "fiber"), []))
         row += [sf, ratio(mf, mo), ratio(mf, mg)]
+    if bfb:
+        mbf, sbf = summary(runs.get((c, "basefiber"), []))
+        row += [sbf, ratio(mf if fb else None, mbf)]
     rows.append(row)
     tsv.write(f"{c}\t{ratio(mg, mo)}\t{ratio(mg, mx)}\t{ratio(mg, mb)}\n")
 tsv.close()

@@ -143,6 +143,19 @@ static inline bool gofiber__runq_empty(struct gofiber__runq *q, bool with_next)
 	       (!with_next || atomic_load_explicit(&q->runnext, memory_order_seq_cst) == NULL);
 }
 
+/* How many fibers the ring and runnext hold (racy: a hint for thieves). */
+static inline uint32_t gofiber__runq_len(struct gofiber__runq *q)
+{
+	/* relaxed: a hint; gofiber__runq_grab decides what is there. */
+	uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	uint32_t n = t - h;
+
+	if (n > GOFIBER__RUNQ)
+		n = 0; /* read at different instants */
+	return n + (atomic_load_explicit(&q->runnext, memory_order_relaxed) != NULL);
+}
+
 /*
  * gofiber__runq_grab - a thief: take half (rounded up) of @q's ring into
  * @out (at most GOFIBER__RUNQ / 2), or, if the ring is empty and

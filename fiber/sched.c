@@ -25,7 +25,8 @@
  * - Spinning (Go's wakep/resetspinning): after making a fiber runnable, the
  *   readier wakes an idle thread with an idle slot only if no thread is
  *   spinning (nspinning CAS 0 -> 1) and a slot is idle.  The woken thread
- *   spins: it looks for work everywhere (global queue, stealing); when it
+ *   spins: it looks for work everywhere (global queue, stealing what
+ *   steal_due allows: a chain of hand-offs stays on its worker); when it
  *   finds some it stops spinning and, if it was the last spinner, wakes
  *   the next one.  So a burst of N readies costs at most min(N, nslots)
  *   futex wakes as long as the woken threads are still looking (each wake
@@ -87,23 +88,22 @@
 
 #define LINGER_NS 50000000 /* 50 ms, as the thread groups' idle threads */
 #define FAIR_TICKS 61      /* Go's schedtick % 61: the global queue's turn */
-#define STEAL_PASSES 4     /* Go's stealTries */
 #define MAX_SLOTS 1024
 #define ID_BATCH 16 /* fiber ids a slot takes at once (Go's _GoidCacheBatch) */
 /*
- * How long a spinning thread keeps looking for work (after its first round
- * of STEAL_PASSES) before it gives its slot back and sleeps: PAUSE for
- * GOFIBER_PAUSE_NS, then yield between looks (wait/yield.h's gate: it stops
- * when yields come back late), up to GOFIBER_SPIN_NS in all.  While a
- * thread spins, readies wake nobody (the spinning rule), so a fiber that
- * starts or readies fibers in a loop does not pay a FUTEX_WAKE each time.
- * The yields let a thread that the spinner serves on the same CPU run (a
- * pure PAUSE spin made every thread-fiber hand-off cost the whole budget,
- * 30-54 us, when the two shared a CPU).  The trade-off, measured on these
- * loaded 2-vCPU VMs (bench/results/fiber-mn.txt): against no spin (0, one
- * round then sleep, as Go's findrunnable), fiber-fiber go+wait and
- * ping-pong are up to 1.6x faster, thread-fiber hand-offs up to 2.3x slower,
- * depending on the load.  Compile-time knobs, for measuring.
+ * How long a spinning thread keeps looking for work before it gives its
+ * slot back and sleeps: PAUSE for GOFIBER_PAUSE_NS, then yield between looks
+ * (wait/yield.h's gate: it stops when yields come back late), up to
+ * GOFIBER_SPIN_NS in all.  While a thread spins, readies wake nobody (the
+ * spinning rule), so a fiber that starts or readies fibers in a loop does
+ * not pay a FUTEX_WAKE each time.  The yields let a thread that the spinner
+ * serves on the same CPU run (a pure PAUSE spin made every thread-fiber
+ * hand-off cost the whole budget, 30-54 us, when the two shared a CPU).  The
+ * trade-off, measured on these loaded 2-vCPU VMs
+ * (bench/results/fiber-mn.txt): against no spin (0, one round then sleep,
+ * as Go's findrunnable), fiber-fiber go+wait and ping-pong are up to 1.6x
+ * faster, thread-fiber hand-offs up to 2.3x slower, depending on the load.
+ * Compile-time knobs, for measuring.
  */
 #ifndef GOFIBER_SPIN_NS
 #define GOFIBER_SPIN_NS 20000
@@ -111,20 +111,65 @@
 #ifndef GOFIBER_PAUSE_NS
 #define GOFIBER_PAUSE_NS 2000
 #endif
-/* How long a thief waits before taking a running slot's runnext (Go sleeps
- * 3 us): the owner is usually about to run it. */
-#define RUNNEXT_GRACE_NS 3000
+/*
+ * What a spinning thread steals, and when (steal_due below).  Go's spinner
+ * takes half of any ring it finds non-empty at once, and a running slot's
+ * runnext after a sleep of 3 us.  A spinner here keeps looking for the
+ * whole budget above, far longer than Go's four passes, and taking work at
+ * once made it split every chain of hand-offs on one channel between the
+ * two workers: the owner readies a blocked sender into runnext, the one
+ * displaced goes to the ring, the spinner takes it, and from then on the
+ * fibers of both workers fight over the channel's lock and lines
+ * (bounded1_mpsc on 2 workers ran at twice its time on 1, with a fifth of
+ * the profile in the lock's backoff; Go, whose woken thread mostly finds
+ * the ring drained after its wake-up latency, runs such a chain on one
+ * thread at a time).  So a victim's fibers are taken only when waiting for
+ * its owner would cost more than STEAL_GRACE_NS:
+ *  - stuck: its owner has not switched fibers for STEAL_GRACE_NS (a fiber
+ *    computes, or the thread was preempted): its ring, or its runnext (as
+ *    Go's grace, on evidence rather than after a sleep);
+ *  - backlog: its ring holds more than its owner gets through in
+ *    STEAL_GRACE_NS at the rate of switches seen over the last window.
+ * New fibers (a slot whose owner started fibers with gofiber_go since its
+ * queue was last empty: the fresh flag) are taken at once, as in Go: a
+ * fan-out of empty fibers ran half again as slow when it waited for the
+ * grace (batch100_fiber), and a fan-out is what stealing is for.  A
+ * fan-out of readied fibers that compute (more than the grace each, or
+ * enough of them) is spread too; a chain of hand-offs stays on one worker.
+ * Looks at a victim are STEAL_POLL_NS apart at least: each read of its
+ * switch count costs its owner a cache miss.
+ */
+#define STEAL_GRACE_NS 3000
+#define STEAL_WINDOW_NS (2 * STEAL_GRACE_NS)
+#define STEAL_POLL_NS 1000
 
 /* A worker slot (Go's P). */
 struct gofiber__p {
 	struct gofiber__runq q;
 	uint32_t id;
-	uint32_t schedtick;      /* owner only */
+	/* Switches so far: written by the owner only (relaxed), read by
+	 * thieves (steal_due). */
+	_Atomic uint32_t schedtick;
 	struct gofiber__p *link; /* W.pidle; under W.life */
 	/* The holder's (fibers started and ended on this slot): dead fibers'
 	 * stacks (fiber/stack.h), and fiber ids taken ID_BATCH at a time. */
 	struct gofiber__stack_local stacks;
 	uint64_t id_next, id_end;
+	/* 1 while fibers started by gofiber_go on this slot may be queued
+	 * (set by the owner's ready() of a new fiber, cleared by the owner
+	 * when it finds its queue empty or takes a fiber that parked before
+	 * from it; relaxed, read by thieves: steal_due).  On a line of its
+	 * own, written rarely: spinners read it at every look. */
+	_Alignas(64) _Atomic uint32_t fresh;
+	/* The thieves' observations of schedtick (steal_due), on a line of
+	 * their own: written and read by spinning threads only, relaxed (a
+	 * hint; two thieves' racing stores at worst delay a steal by a look).
+	 * seen_*: the count last seen and since when; win_*: the start of the
+	 * current rate window. */
+	_Alignas(64) _Atomic uint32_t seen_tick;
+	_Atomic uint32_t win_tick;
+	_Atomic int64_t seen_at;
+	_Atomic int64_t win_at;
 } __attribute__((aligned(64)));
 
 /* A worker thread (Go's M). */
@@ -482,6 +527,11 @@ static void ready(void *agent)
 		return;
 	}
 	if (m && m->p) {
+		/* A new fiber (never parked): its slot's queue is a fan-out
+		 * that thieves take at once (steal_due).  relaxed: a hint;
+		 * read first, so that a burst writes the line once. */
+		if (!f->parker && !atomic_load_explicit(&m->p->fresh, memory_order_relaxed))
+			atomic_store_explicit(&m->p->fresh, 1, memory_order_relaxed);
 		struct gofiber *old = gofiber__runq_put_next(&m->p->q, f);
 
 		if (old) {
@@ -636,9 +686,67 @@ static uint32_t rng_next(struct gofiber__m *m)
 	return (uint32_t)m->rng;
 }
 
-/* Go's runqsteal: half of another slot's ring into ours; the last one taken
- * is returned to run. */
-static struct gofiber *steal(struct gofiber__m *m, bool take_next)
+/*
+ * Whether a spinner should take @v's fibers now (see STEAL_GRACE_NS at the
+ * top): @v's owner is stuck in one fiber, or its ring holds more than the
+ * owner gets through in the grace.  Reads @v's ring only when one of the
+ * two can hold, so that a thief watching a busy owner costs it a miss on
+ * the switch count only.
+ */
+static bool steal_due(struct gofiber__p *v, int64_t now)
+{
+	/* relaxed, all: hints (see struct gofiber__p); gofiber__runq_grab
+	 * decides what is really there. */
+	if (atomic_load_explicit(&v->fresh, memory_order_relaxed))
+		return true; /* a fan-out: new fibers are stolen at once, as Go */
+	uint32_t tick = atomic_load_explicit(&v->schedtick, memory_order_relaxed);
+	int64_t seen_at = atomic_load_explicit(&v->seen_at, memory_order_relaxed);
+	int64_t win_at = atomic_load_explicit(&v->win_at, memory_order_relaxed);
+	uint32_t win_tick = atomic_load_explicit(&v->win_tick, memory_order_relaxed);
+
+	if (tick != atomic_load_explicit(&v->seen_tick, memory_order_relaxed) || seen_at == 0) {
+		atomic_store_explicit(&v->seen_tick, tick, memory_order_relaxed);
+		atomic_store_explicit(&v->seen_at, now, memory_order_relaxed);
+		seen_at = now;
+	}
+	if (win_at == 0 || now - win_at >= STEAL_WINDOW_NS) {
+		/* A new window; judge by the one that ends here. */
+		atomic_store_explicit(&v->win_tick, tick, memory_order_relaxed);
+		atomic_store_explicit(&v->win_at, now, memory_order_relaxed);
+		if (win_at == 0)
+			win_at = now;
+	}
+	if (now - seen_at >= STEAL_GRACE_NS)
+		return true; /* stuck: whatever it holds, runnext included */
+	int64_t dt = now - win_at;
+
+	if (dt < STEAL_GRACE_NS / 2)
+		return false; /* too short a window to tell a rate */
+	/* The backlog the owner clears in the grace at the rate seen:
+	 * (switches in the window + 1) * grace / window. */
+	uint64_t need = ((uint64_t)(tick - win_tick) + 1) * STEAL_GRACE_NS / (uint64_t)dt;
+
+	if (need >= GOFIBER__RUNQ)
+		return false;
+	return gofiber__runq_len(&v->q) > need;
+}
+
+/* Whether another slot has new fibers queued (a fan-out: a spinner looks
+ * at once, not STEAL_POLL_NS apart). */
+static bool fresh_elsewhere(struct gofiber__m *m)
+{
+	for (uint32_t i = 0; i < W.nslots; i++)
+		/* relaxed: a hint (see struct gofiber__p). */
+		if (&W.slots[i] != m->p &&
+		    atomic_load_explicit(&W.slots[i].fresh, memory_order_relaxed))
+			return true;
+	return false;
+}
+
+/* Go's runqsteal: half of another slot's ring (or its runnext, when the
+ * ring is empty) into ours, from a victim that steal_due allows; the last
+ * one taken is returned to run. */
+static struct gofiber *steal(struct gofiber__m *m, int64_t now)
 {
 	struct gofiber__p *p = m->p;
 	uint32_t n = W.nslots, start = rng_next(m) % n;
@@ -648,7 +756,7 @@ static struct gofiber *steal(struct gofiber__m *m, bool take_next)
 		struct gofiber *got[GOFIBER__RUNQ / 2];
 		uint32_t k;
 
-		if (v == p || !(k = gofiber__runq_grab(&v->q, got, take_next)))
+		if (v == p || !steal_due(v, now) || !(k = gofiber__runq_grab(&v->q, got, true)))
 			continue;
 		atomic_fetch_add_explicit(&W.steals, 1, memory_order_relaxed);
 		for (uint32_t j = 0; j + 1 < k; j++)
@@ -708,14 +816,25 @@ top:;
 	struct gofiber__p *p = m->p;
 
 	expire(p);
-	if (++p->schedtick % FAIR_TICKS == 0 && gq_maybe()) {
+	/* relaxed: the owner's own count, read by thieves as a hint. */
+	uint32_t tick = atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1;
+
+	atomic_store_explicit(&p->schedtick, tick, memory_order_relaxed);
+	if (tick % FAIR_TICKS == 0 && gq_maybe()) {
 		lock();
 		f = gq_get_locked(p, false);
 		unlock();
 		if (f)
 			return f;
 	}
-	if ((f = gofiber__runq_get(&p->q, &inherit)))
+	/* The fresh flag ends with the fan-out: when our queue is empty, or
+	 * when we take from it a fiber that has parked before (the fan-out
+	 * turned into hand-offs, which stay here).  relaxed: see struct
+	 * gofiber__p. */
+	f = gofiber__runq_get(&p->q, &inherit);
+	if ((!f || f->parker) && atomic_load_explicit(&p->fresh, memory_order_relaxed))
+		atomic_store_explicit(&p->fresh, 0, memory_order_relaxed);
+	if (f)
 		return f;
 	if (gq_maybe()) {
 		lock();
@@ -737,26 +856,14 @@ top:;
 	if (m->spinning) {
 		int64_t start = chan_now(), now = start;
 
-		do {
-			for (int pass = 0; pass < STEAL_PASSES; pass++) {
-				/* runnext only in the last pass, and only after a
-				 * grace (Go sleeps 3 us): a fiber just readied by
-				 * a running fiber belongs to its worker first.
-				 * Every round has that pass, whatever the budget:
-				 * a round that skipped it could give up with the
-				 * fiber left behind a worker that computes. */
-				bool next = pass == STEAL_PASSES - 1;
-
-				if (next)
-					while ((now = chan_now()) - start < RUNNEXT_GRACE_NS)
-						for (int i = 0; i < 64; i++)
-							caa_cpu_relax();
-				if ((f = steal(m, next)))
+		for (int64_t looked = now;; now = chan_now()) {
+			if (now - looked >= STEAL_POLL_NS || now == start || fresh_elsewhere(m)) {
+				looked = now;
+				if ((f = steal(m, now)))
 					return f;
-				if (gq_maybe() || gofiber__dl_earliest() <= now)
-					goto top;
 			}
-			now = chan_now();
+			if (gq_maybe() || gofiber__dl_earliest() <= now)
+				goto top;
 			if (now - start >= GOFIBER_SPIN_NS)
 				break;
 			if (now - start < GOFIBER_PAUSE_NS) {
@@ -765,7 +872,7 @@ top:;
 			} else if (!gowait__yield(now)) {
 				break; /* yields come back late: sleep */
 			}
-		} while (true);
+		}
 	}
 	/* Nothing: give the slot back, unless the global queue has work. */
 	lock();

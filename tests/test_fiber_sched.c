@@ -153,6 +153,61 @@ Test(fiber_sched, fibers_spread_over_workers)
 	cr_assert_eq(gofiber_group_free(g), 0);
 }
 
+/* ---- a queue of fibers that only yield is shared with the other worker:
+ * a spinner takes fibers only when waiting for their worker would cost more
+ * than a grace (fiber/sched.c's steal_due: the worker stuck in one fiber, or
+ * a backlog longer than it gets through in the grace); 200 yielders are
+ * such a backlog, whatever the launcher's loop did.  Each yields until one
+ * of them has run on another thread. ---- */
+
+#define BACKLOG 200
+static struct {
+	_Atomic long tid[BACKLOG];
+	atomic_int distinct;
+	atomic_int bad;
+} bl;
+
+static void yielder(void *p)
+{
+	long i = (long)p, me = tid();
+
+	atomic_store(&bl.tid[i], me);
+	while (!atomic_load(&bl.distinct)) {
+		for (int k = 0; k < BACKLOG; k++) {
+			long t = atomic_load(&bl.tid[k]);
+
+			if (t && t != me)
+				atomic_store(&bl.distinct, 1);
+		}
+		gofiber_yield();
+		me = tid(); /* a yield may resume it elsewhere */
+		atomic_store(&bl.tid[i], me);
+	}
+}
+
+static void backlog_launcher(void *g)
+{
+	for (long i = 0; i < BACKLOG; i++)
+		if (gofiber_go(g, yielder, (void *)i) != 0)
+			atomic_fetch_add(&bl.bad, 1);
+}
+
+Test(fiber_sched, a_backlog_of_yielding_fibers_is_shared)
+{
+	gofiber_group_t *g = gofiber_group_new(), *l = gofiber_group_new();
+
+	workers("2");
+	cr_assert(g && l);
+	cr_assert_eq(gofiber_go(l, backlog_launcher, g), 0);
+	cr_assert_eq(gofiber_group_wait(l), 0);
+	cr_assert_eq(gofiber_group_wait(g), 0);
+	expect_workers(2);
+	cr_expect_eq(atomic_load(&bl.bad), 0);
+	cr_expect_eq(atomic_load(&bl.distinct), 1);
+	cr_assert_eq(gofiber_group_free(g), 0);
+	cr_assert_eq(gofiber_group_free(l), 0);
+}
+
 /* ---- runnext: on one worker, the fiber a channel operation readied runs
  * before the fibers already queued (FIFO would run them first). ---- */
 

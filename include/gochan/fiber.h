@@ -17,8 +17,10 @@
  * GOFIBER_WORKERS at once: the environment variable of that name, read once
  * at the first gofiber_go() (a positive number), else the number of online
  * CPUs.  Each worker has its own run queue; a worker without work steals
- * half of another's; the fiber that a fiber just readied (a channel
- * hand-off) or started runs next on the same worker, as in Go.  Idle
+ * half of another's: at once when it holds new fibers, else once that
+ * worker is slow to get to it (it runs one fiber for more than a few
+ * microseconds, or has more queued than it runs in that time); the fiber that a fiber just readied (a channel hand-off)
+ * or started runs next on the same worker, as in Go.  Idle
  * workers sleep and are woken only when there is work for them (Go's
  * spinning rule: a burst of N readies wakes at most min(N, workers)
  * threads while the woken ones are still looking for work);
