@@ -30,6 +30,9 @@
  *   every byte after the script is the bubble's decision source
  *   (opts.fuzz_input: decision i is byte i, byte % n, 0 past the end), so
  *   libFuzzer's coverage steers the interleaving.
+ * With FUZZ_BUBBLE=1 in the environment every input is in bubble mode and
+ * starts at how (no "BUBL"): a fuzzing run that stays in bubble mode (a
+ * mutation cannot drop the magic and fall back to threads).
  * Deadlines are then on the bubble's virtual clock (nothing waits for real),
  * and the watchdog is the bubble's verdict: a DEADLOCK or LEAK verdict is a
  * failure (the blocked fibers' dump, then the script, then abort).  The same
@@ -549,9 +552,12 @@ static bool same_trace(const struct world *a, const struct thr *da, const struct
 
 static const uint8_t k_magic[4] = {'B', 'U', 'B', 'L'};
 
-static void bubble_input(const uint8_t *data, size_t size)
+static bool bubble_only; /* FUZZ_BUBBLE */
+
+/* One bubble-mode input; the magic (if any) is data[0..@pos). */
+static void bubble_input(const uint8_t *data, size_t size, size_t pos)
 {
-	size_t pos = sizeof k_magic;
+	size_t start = pos;
 	uint8_t how = pos < size ? data[pos++] : 0;
 	bool chaos;
 	struct world *w = decode(data, size, &pos, &chaos);
@@ -569,7 +575,7 @@ static void bubble_input(const uint8_t *data, size_t size)
 		abort(); /* out of memory: the replay below would differ */
 
 	/* The log replays the run exactly: a second, fresh world. */
-	size_t pos2 = sizeof k_magic + 1;
+	size_t pos2 = start + 1;
 	struct world *w2 = decode(data, size, &pos2, &chaos);
 	opts.fuzz_input = NULL;
 	opts.fuzz_len = 0;
@@ -597,11 +603,25 @@ static void bubble_input(const uint8_t *data, size_t size)
 	free(w);
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	const char *b = getenv("FUZZ_BUBBLE");
+	bubble_only = b && *b && strcmp(b, "0") != 0;
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	if (bubble_only) {
+		bubble_input(data, size, 0);
+		return 0;
+	}
 	if (size >= sizeof k_magic && memcmp(data, k_magic, sizeof k_magic) == 0) {
-		bubble_input(data, size);
+		bubble_input(data, size, sizeof k_magic);
 		return 0;
 	}
 	size_t pos = 0;

@@ -49,9 +49,12 @@
  *   gobubble_run on this thread, its AfterFunc functions fibers of the
  *   bubble, and the bytes after the steps its decision source
  *   (opts.fuzz_input: decision i is byte i, byte % n, 0 past the end).
+ * With FUZZ_BUBBLE=1 in the environment every input is in bubble mode and
+ * starts at how (no "BUBL"): a fuzzing run that stays in bubble mode (a
+ * mutation cannot drop the magic and fall back to threads).
  * Deadlines then fire on the bubble's virtual clock, on its worker, in
  * deadline order (the sleeps and the waits for Done jump the clock: nothing
- * waits for real, and no step ever races a deadline).  A DEADLOCK or LEAK
+ * waits for real; without time jumps no step races a deadline).  A DEADLOCK or LEAK
  * verdict is a failure (the blocked fibers' dump, then the trace, then
  * abort).  Then the input runs a second time with the first run's recorded
  * decision log as opts.replay: the trace, the step count and the log must
@@ -1027,9 +1030,11 @@ static void run_bubble(struct run *r, const gobubble_opts *opts, gobubble_report
 
 static const uint8_t k_magic[4] = {'B', 'U', 'B', 'L'};
 
-static void bubble_input(const uint8_t *data, size_t size)
+static bool bubble_only; /* FUZZ_BUBBLE */
+
+/* One bubble-mode input; the magic (if any) is data[0..@pos). */
+static void bubble_input(const uint8_t *data, size_t size, size_t pos)
 {
-	size_t pos = sizeof k_magic;
 	uint8_t how = pos < size ? data[pos++] : 0;
 	size_t len = pos < size ? data[pos++] : 0;
 	if (len > size - pos)
@@ -1076,6 +1081,16 @@ static void bubble_input(const uint8_t *data, size_t size)
 	run_free(r);
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	const char *b = getenv("FUZZ_BUBBLE");
+	bubble_only = b && *b && strcmp(b, "0") != 0;
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -1084,8 +1099,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!after_ch)
 			abort();
 	}
+	if (bubble_only) {
+		bubble_input(data, size, 0);
+		return 0;
+	}
 	if (size >= sizeof k_magic && memcmp(data, k_magic, sizeof k_magic) == 0) {
-		bubble_input(data, size);
+		bubble_input(data, size, sizeof k_magic);
 		return 0;
 	}
 	struct run *r = run_new(data, size, false);
