@@ -322,7 +322,23 @@ static void settle_descendants(struct run *r)
 static void settle(struct run *r, int64_t t)
 {
 	int i = -1;
-	while (next_timer(r, &i) <= t) {
+	int64_t due;
+	while ((due = next_timer(r, &i)) <= t) {
+		/* Timers due at the same instant fire in an order nobody
+		 * promises (Go: two runtime timers; a bubble: a decision).  An
+		 * ancestor's firing first gives a descendant the ancestor's
+		 * cause; its own firing first, its own: take first a tied timer
+		 * that has visibly fired by itself. */
+		for (int j = 0; j < r->nnodes; j++) {
+			struct cn *o = &r->node[j];
+			void *od = NULL;
+			if (j != i && o->timer && !o->done && o->tdl == due && o->tcause &&
+			    ctx_err(o->hidden) == CTX_DEADLINE_EXCEEDED &&
+			    ctx_cause(o->hidden, &od) == o->tcause && od == o->tdata) {
+				i = j;
+				break;
+			}
+		}
 		struct cn *m = &r->node[i];
 		chan_t *done = ctx_done(m->hidden);
 		if (!done)
@@ -614,8 +630,13 @@ static void op_new(struct run *r, int s, int op, bool f)
 			own = false;
 		else if (!pdl || pd > hi)
 			own = true;
-		else /* the parent's deadline lies in the window: either is right */
-			own = has && got != pd;
+		else /* the parent's deadline lies in the window: either is right,
+		      * and when got == pd either may have happened (Go makes a
+		      * WithCancel only for a parent deadline strictly before
+		      * ours; in a bubble equal deadlines are the rule): model a
+		      * timer of our own, tied with the parent's (settle()
+		      * decides the order of tied timers by what it sees). */
+			own = has;
 		if (own && timeout) {
 			if (!has || got < lo || got > hi)
 				fail(r, "with_timeout: ctx_deadline %d %lld outside [%lld, %lld]",
