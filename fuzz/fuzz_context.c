@@ -323,18 +323,33 @@ static void settle(struct run *r, int64_t t)
 {
 	int i = -1;
 	int64_t due;
+	/* In a bubble, a time jump at a switch point fires one due timer
+	 * only; a nap lets it fire every timer due by now (they fire before
+	 * the nap's later deadline), so that the order check below sees all
+	 * of them. */
+	if (r->nap && next_timer(r, NULL) <= t) {
+		sleep_until(r, chan_now() + 1);
+		t = chan_now();
+	}
 	while ((due = next_timer(r, &i)) <= t) {
 		/* Timers due at the same instant fire in an order nobody
 		 * promises (Go: two runtime timers; a bubble: a decision).  An
 		 * ancestor's firing first gives a descendant the ancestor's
-		 * cause; its own firing first, its own: take first a tied timer
-		 * that has visibly fired by itself. */
-		for (int j = 0; j < r->nnodes; j++) {
+		 * cause; its own firing first, its own.  So take first the
+		 * tied timers that visibly fired by themselves, the newest
+		 * first (a descendant is newer than its ancestors, and fired
+		 * by itself only if it fired before them), then the rest,
+		 * oldest first (an ancestor before the descendants it
+		 * cancelled).  Two that cannot be told apart (no causes) give
+		 * the model the same state in either order. */
+		for (int j = r->nnodes - 1; j >= 0; j--) {
 			struct cn *o = &r->node[j];
 			void *od = NULL;
-			if (j != i && o->timer && !o->done && o->tdl == due && o->tcause &&
+			if (o->timer && !o->done && o->tdl == due &&
 			    ctx_err(o->hidden) == CTX_DEADLINE_EXCEEDED &&
-			    ctx_cause(o->hidden, &od) == o->tcause && od == o->tdata) {
+			    ctx_cause(o->hidden, &od) ==
+				    (o->tcause ? o->tcause : CTX_DEADLINE_EXCEEDED) &&
+			    od == o->tdata) {
 				i = j;
 				break;
 			}
