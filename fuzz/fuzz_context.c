@@ -724,9 +724,12 @@ static void op_cancel(struct run *r, int s, int op, bool f)
 		   : "cancel",
 	   s, i, kname(m->kind), cause);
 	int e = 0;
-	if (op == 5)
+	if (op == 5) {
 		ctx_cancel_release(m->c); /* m->c may be freed now: look through hidden only */
-	else if (f)
+		/* ... and empty the slot now: settle_descendants() (through
+		 * fired_before below) reads the contexts that slots hold. */
+		r->slot[s] = -1;
+	} else if (f)
 		e = ctx_cancel_cause(m->c, cause,
 				     code ? data
 					  : &k_cdata[0]); /* data without a cause is dropped */
@@ -742,8 +745,6 @@ static void op_cancel(struct run *r, int s, int op, bool f)
 			fired_before(r, chan_now());
 		m_cancel(r, i, CTX_CANCELED, cause, data);
 	}
-	if (op == 5)
-		r->slot[s] = -1;
 }
 
 static void after_fn(void *arg)
