@@ -324,11 +324,19 @@ static void settle(struct run *r, int64_t t)
 	int i = -1;
 	int64_t due;
 	/* In a bubble, a time jump at a switch point fires one due timer
-	 * only; a nap lets it fire every timer due by now (they fire before
-	 * the nap's later deadline), so that the order check below sees all
-	 * of them. */
+	 * only, and leaves the others due at that instant pending.  A nap of
+	 * 1 ns that wakes exactly 1 ns later has let every timer due by then
+	 * fire (they fire before a fiber's later or equal deadline), so that
+	 * the order check below sees all of them; a nap whose own switch
+	 * point jumped further is repeated (each jump reaches a pending
+	 * deadline: finitely many). */
 	if (r->nap && next_timer(r, NULL) <= t) {
-		sleep_until(r, chan_now() + 1);
+		int64_t before;
+		unsigned naps = 0;
+		do {
+			before = chan_now();
+			sleep_until(r, before + 1);
+		} while (chan_now() != before + 1 && ++naps < 1000);
 		t = chan_now();
 	}
 	while ((due = next_timer(r, &i)) <= t) {
