@@ -38,8 +38,8 @@
  * failure (the blocked fibers' dump, then the script, then abort).  The same
  * checks as below run after the bubble returns; then the input runs a second
  * time with the first run's recorded decision log as opts.replay, and every
- * thread's results, values sent and received, the drain, the step count and
- * the decision log must be identical (a replay is exact).
+ * thread's results, values sent and received, the drain, the virtual time,
+ * the step count and the decision log must be identical (a replay is exact).
  *
  * CHECKS (after every thread is joined and the channels are drained by the
  * main thread with try_recv):
@@ -585,7 +585,7 @@ static void bubble_input(const uint8_t *data, size_t size, size_t pos)
 	run_bubble(w2, &opts, &again);
 	struct thr *drain2 = finish(w2);
 	if (again.steps != first.steps || again.log_len != first.log_len || again.misfits ||
-	    again.past_end ||
+	    again.past_end || again.elapsed_ns != first.elapsed_ns ||
 	    (first.log_len && memcmp(again.log, first.log, first.log_len * sizeof *first.log)) ||
 	    !same_trace(w, drain, w2, drain2))
 		dump(w2,
