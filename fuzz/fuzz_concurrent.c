@@ -19,6 +19,28 @@
  * Every operation has a deadline of at most 2 ms, so nothing may block for
  * long: a thread still running after WATCHDOG_S seconds is a lost wake-up.
  *
+ * BUBBLE MODE (issue 19: the schedule is fuzzed too, and replays).  An input
+ * that starts with the 4 bytes "BUBL" (no input of the thread mode's corpus
+ * does; every other input decodes as above) is
+ *   "BUBL", how, then the script exactly as above, then the decisions:
+ *   how & 3:  0 the seeded schedule only, 1 switch points, 2 or 3 switch
+ *             points and time jumps (gochan/bubble.h; as fuzz_bubble.c);
+ *   the script's "threads" run as fibers of one gobubble_run on this thread
+ *   (h's chaos bit is ignored: chaos would sleep the bubble's only worker);
+ *   every byte after the script is the bubble's decision source
+ *   (opts.fuzz_input: decision i is byte i, byte % n, 0 past the end), so
+ *   libFuzzer's coverage steers the interleaving.
+ * With FUZZ_BUBBLE=1 in the environment every input is in bubble mode and
+ * starts at how (no "BUBL"): a fuzzing run that stays in bubble mode (a
+ * mutation cannot drop the magic and fall back to threads).
+ * Deadlines are then on the bubble's virtual clock (nothing waits for real),
+ * and the watchdog is the bubble's verdict: a DEADLOCK or LEAK verdict is a
+ * failure (the blocked fibers' dump, then the script, then abort).  The same
+ * checks as below run after the bubble returns; then the input runs a second
+ * time with the first run's recorded decision log as opts.replay, and every
+ * thread's results, values sent and received, the drain, the virtual time,
+ * the step count and the decision log must be identical (a replay is exact).
+ *
  * CHECKS (after every thread is joined and the channels are drained by the
  * main thread with try_recv):
  *   - every value received was sent successfully, on that channel, and is
@@ -38,7 +60,9 @@
  *     would mean a stale waiter), and ASan/LSan see no leak.
  */
 #include <errno.h>
+#include <gochan/bubble.h>
 #include <gochan/chan.h>
+#include <gochan/fiber.h>
 #include <gochan/select.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -92,6 +116,7 @@ struct thr {
 
 struct world {
 	int nthr, nch;
+	bool bubble; /* the threads are fibers of one bubble (no barrier) */
 	chan_t *ch[MAX_CH];
 	size_t cap[MAX_CH];
 	/* Set (release) right after a chan_close() of the channel returned 0;
@@ -165,15 +190,18 @@ static void note_recv(struct thr *t, int ch, bool ok, uint64_t v, bool after, bo
 				      memory_order_release); /* pairs with the acquire below */
 }
 
-static void *thread_main(void *arg)
+/* One thread's (or fiber's) script. */
+static void script_run(struct thr *t)
 {
-	struct thr *t = arg;
 	struct world *w = t->w;
 	uint32_t seq = 0;
 	chan_t *mine[MAX_CH];
 	for (int i = 0; i < w->nch; i++)
 		mine[i] = w->ch[i]; /* the reference was taken by main for us */
-	pthread_barrier_wait(&w->start);
+	/* Threads start together; a bubble's fibers start in the seeded order
+	 * (a barrier would block its only worker). */
+	if (!w->bubble)
+		pthread_barrier_wait(&w->start);
 
 	for (int j = 0; j < t->nops; j++) {
 		struct op *o = &t->ops[j];
@@ -281,7 +309,30 @@ static void *thread_main(void *arg)
 			dump(w, "thread %d: chan_unref = %d (main still holds a reference)", t->id,
 			     e);
 	}
+}
+
+static void *thread_main(void *arg)
+{
+	script_run(arg);
 	return NULL;
+}
+
+static void fiber_main(void *arg)
+{
+	script_run(arg);
+}
+
+/* The bubble's first fiber: start one fiber per script and return (the
+ * bubble returns once every fiber has ended: GOBUBBLE_OK). */
+static void bubble_main(void *arg)
+{
+	struct world *w = arg;
+	for (int i = 0; i < w->nthr; i++) {
+		for (int k = 0; k < w->nch; k++)
+			chan_ref(w->ch[k]); /* one reference per fiber */
+		if (gofiber_go(NULL, fiber_main, &w->t[i]) != 0)
+			abort();
+	}
 }
 
 /* Finds (ch, v) among all successful sends; returns the sender or -1. */
@@ -352,18 +403,17 @@ static void check(struct world *w, struct thr *drain)
 				     (unsigned long long)w->t[s].sent[j].v, w->t[s].sent[j].ch);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Decodes the script from data[*pos..) into a new world (channels made). */
+static struct world *decode(const uint8_t *data, size_t size, size_t *pos, bool *chaos)
 {
-	size_t pos = 0;
-#define NEXT() (pos < size ? data[pos++] : 0)
+#define NEXT() (*pos < size ? data[(*pos)++] : 0)
 	struct world *w = calloc(1, sizeof *w);
 	if (!w)
 		abort();
 	uint8_t h = NEXT(), c = NEXT();
 	w->nthr = 2 + h % 3;
 	w->nch = 1 + ((h >> 2) & 1);
-	bool chaos = h & 0x80;
+	*chaos = h & 0x80;
 	for (int i = 0; i < w->nch; i++) {
 		w->cap[i] = k_cap[(c >> (2 * i)) & 3];
 		w->ch[i] = chan_new(sizeof(uint64_t), w->cap[i]);
@@ -383,6 +433,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 #undef NEXT
+	return w;
+}
+
+/* The thread mode: the scripts on OS threads, chaos mode if asked. */
+static void run_threads(struct world *w, bool chaos)
+{
 	/* Test-only: chaos mode is meant to be set once at start-up; toggling
 	 * it here is safe because no other thread exists at this point (the
 	 * flag is read relaxed and only decides whether to perturb). */
@@ -407,7 +463,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			     WATCHDOG_S);
 	pthread_barrier_destroy(&w->start);
 	atomic_store_explicit(&chan__chaos_on, chaos_was, memory_order_relaxed);
+}
 
+/* The bubble mode: the scripts as fibers of one bubble; its verdict is the
+ * watchdog (every operation has a deadline, so nothing may stay blocked). */
+static void run_bubble(struct world *w, const gobubble_opts *opts, gobubble_report *rep)
+{
+	w->bubble = true;
+	if (gobubble_run(opts, bubble_main, w, rep) != 0)
+		dump(w, "gobubble_run failed");
+	if (rep->verdict != GOBUBBLE_OK)
+		dump(w, "bubble verdict %s (seed %llu, %llu fibers blocked; listing above)",
+		     rep->verdict == GOBUBBLE_DEADLOCK ? "DEADLOCK" : "LEAK",
+		     (unsigned long long)rep->seed, (unsigned long long)rep->blocked);
+	if (rep->outside || rep->thread_wakes || rep->worker_blocks)
+		dump(w,
+		     "the bubble saw the outside (%llu outside readies, %llu thread wakes, "
+		     "%llu worker blocks): not replayable",
+		     (unsigned long long)rep->outside, (unsigned long long)rep->thread_wakes,
+		     (unsigned long long)rep->worker_blocks);
+}
+
+/* After the run: drain what is buffered, check, release main's references.
+ * Returns the drain (the caller frees it). */
+static struct thr *finish(struct world *w)
+{
 	/* Drain: everything still buffered, close or not. */
 	struct thr *drain = calloc(1, sizeof *drain);
 	if (!drain)
@@ -442,7 +522,113 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (e != 0)
 			dump(w, "final chan_unref = %d: a waiter was left registered", e);
 	}
+	return drain;
+}
+
+static bool same_evs(const struct ev *a, int na, const struct ev *b, int nb)
+{
+	if (na != nb)
+		return false;
+	for (int i = 0; i < na; i++)
+		if (a[i].ch != b[i].ch || a[i].ok != b[i].ok || a[i].after != b[i].after ||
+		    a[i].after_dry != b[i].after_dry || a[i].v != b[i].v)
+			return false;
+	return true;
+}
+
+/* What the replay must reproduce: every result, value and drained value. */
+static bool same_trace(const struct world *a, const struct thr *da, const struct world *b,
+		       const struct thr *db)
+{
+	for (int i = 0; i < a->nthr; i++) {
+		const struct thr *x = &a->t[i], *y = &b->t[i];
+		if (memcmp(x->res, y->res, sizeof x->res) != 0 ||
+		    !same_evs(x->sent, x->nsent, y->sent, y->nsent) ||
+		    !same_evs(x->recv, x->nrecv, y->recv, y->nrecv))
+			return false;
+	}
+	return same_evs(da->recv, da->nrecv, db->recv, db->nrecv);
+}
+
+static const uint8_t k_magic[4] = {'B', 'U', 'B', 'L'};
+
+static bool bubble_only; /* FUZZ_BUBBLE */
+
+/* One bubble-mode input; the magic (if any) is data[0..@pos). */
+static void bubble_input(const uint8_t *data, size_t size, size_t pos)
+{
+	size_t start = pos;
+	uint8_t how = pos < size ? data[pos++] : 0;
+	bool chaos;
+	struct world *w = decode(data, size, &pos, &chaos);
+	gobubble_opts opts = {.ignore_env = true,
+			      .dump = stderr,
+			      .switch_points = (how & 3) >= 1,
+			      .time_jumps = (how & 3) >= 2,
+			      .fuzz_input = data + pos,
+			      .fuzz_len = size - pos,
+			      .record = true};
+	gobubble_report first = {0};
+	run_bubble(w, &opts, &first);
+	struct thr *drain = finish(w);
+	if (first.log_short)
+		abort(); /* out of memory: the replay below would differ */
+
+	/* The log replays the run exactly: a second, fresh world. */
+	size_t pos2 = start + 1;
+	struct world *w2 = decode(data, size, &pos2, &chaos);
+	opts.fuzz_input = NULL;
+	opts.fuzz_len = 0;
+	opts.replay = first.log;
+	opts.replay_len = first.log_len;
+	gobubble_report again = {0};
+	run_bubble(w2, &opts, &again);
+	struct thr *drain2 = finish(w2);
+	if (again.steps != first.steps || again.log_len != first.log_len || again.misfits ||
+	    again.past_end || again.elapsed_ns != first.elapsed_ns ||
+	    (first.log_len && memcmp(again.log, first.log, first.log_len * sizeof *first.log)) ||
+	    !same_trace(w, drain, w2, drain2))
+		dump(w2,
+		     "the replay differs: steps %llu vs %llu, %zu vs %zu decisions, %llu misfits, "
+		     "%llu past the end, the trace %s (the replay's trace above)",
+		     (unsigned long long)again.steps, (unsigned long long)first.steps,
+		     again.log_len, first.log_len, (unsigned long long)again.misfits,
+		     (unsigned long long)again.past_end,
+		     same_trace(w, drain, w2, drain2) ? "the same" : "differs");
+	free(first.log);
+	free(again.log);
+	free(drain2);
+	free(w2);
 	free(drain);
+	free(w);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	const char *b = getenv("FUZZ_BUBBLE");
+	bubble_only = b && *b && strcmp(b, "0") != 0;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (bubble_only) {
+		bubble_input(data, size, 0);
+		return 0;
+	}
+	if (size >= sizeof k_magic && memcmp(data, k_magic, sizeof k_magic) == 0) {
+		bubble_input(data, size, sizeof k_magic);
+		return 0;
+	}
+	size_t pos = 0;
+	bool chaos;
+	struct world *w = decode(data, size, &pos, &chaos);
+	run_threads(w, chaos);
+	free(finish(w));
 	free(w);
 	return 0;
 }

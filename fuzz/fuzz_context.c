@@ -36,10 +36,35 @@
  *   op 11     ctx_recv (f: ctx_send) on s over a channel of capacity 2;
  *             blocks only when the context's deadline will end it.
  *   op 12     misuse: the EINVAL paths (which one: (b >> 4) & 7).
+ *
+ * BUBBLE MODE (issue 19: deadlines on a virtual clock, the schedule fuzzed,
+ * and an exact replay).  An input that starts with the 4 bytes "BUBL" (no
+ * input of the thread mode's corpus does; every other input decodes as
+ * above) is
+ *   "BUBL", how, len, then len bytes of steps (decoded as above; fewer if
+ *   the input ends first), then the decisions:
+ *   how & 3:  0 the seeded schedule only, 1 switch points, 2 or 3 switch
+ *             points and time jumps (gochan/bubble.h; as fuzz_bubble.c);
+ *   the whole run (steps and final checks) is the first fiber of one
+ *   gobubble_run on this thread, its AfterFunc functions fibers of the
+ *   bubble, and the bytes after the steps its decision source
+ *   (opts.fuzz_input: decision i is byte i, byte % n, 0 past the end).
+ * With FUZZ_BUBBLE=1 in the environment every input is in bubble mode and
+ * starts at how (no "BUBL"): a fuzzing run that stays in bubble mode (a
+ * mutation cannot drop the magic and fall back to threads).
+ * Deadlines then fire on the bubble's virtual clock, on its worker, in
+ * deadline order (the sleeps and the waits for Done jump the clock: nothing
+ * waits for real; without time jumps no step races a deadline).  A DEADLOCK or LEAK
+ * verdict is a failure (the blocked fibers' dump, then the trace, then
+ * abort).  Then the input runs a second time with the first run's recorded
+ * decision log as opts.replay: the trace, the step count and the log must
+ * be identical (a replay is exact).
  */
 #include <errno.h>
+#include <gochan/bubble.h>
 #include <gochan/chan.h>
 #include <gochan/context.h>
+#include <gochan/fiber.h>
 #include <gochan/select.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -123,7 +148,8 @@ struct run {
 	int ntimers;
 	struct reg reg[MAX_REGS];
 	int nregs;
-	chan_t *ch; /* for ctx_send/ctx_recv, capacity 2 */
+	chan_t *ch;  /* for ctx_send/ctx_recv, capacity 2 */
+	chan_t *nap; /* bubble mode: nobody sends on it (a virtual sleep) */
 	int step;
 	int64_t quiet_until; /* no deadline pending at the step's start passes before */
 	bool abandoned;
@@ -239,6 +265,28 @@ static int64_t next_timer(struct run *r, int *who)
 	return best;
 }
 
+static void sleep_until(struct run *r, int64_t t);
+
+/* How long a wait for what must happen (a Done closing, an AfterFunc
+ * running) may take before it is a failure.  On threads, 2 s of real time
+ * (the timer thread's lateness under load).  In a bubble, for ever: the
+ * bubble's DEADLOCK verdict is the watchdog, and with time jumps a switch
+ * point may move the clock by any amount while what is awaited is runnable
+ * (no virtual bound would be a bound on lateness). */
+static int64_t settle_deadline(const struct run *r)
+{
+	return r->nap ? CHAN_FOREVER : chan_now() + SETTLE_NS;
+}
+
+/* Lets the timer thread (or, in a bubble, the clock) move on a little. */
+static void pause_briefly(struct run *r)
+{
+	if (r->nap)
+		sleep_until(r, chan_now() + 1000);
+	else
+		sched_yield();
+}
+
 /* The timer thread closes a context's Done and then cancels its descendants
  * (as Go's cancelCtx.cancel does under its lock), so an observer that saw
  * Done closed may briefly see a descendant not yet done.  Wait (bounded) for
@@ -254,13 +302,17 @@ static void settle_descendants(struct run *r)
 		int k = canceler(r, j);
 		if (!c || k < 0 || !r->node[k].done)
 			continue;
+		/* On threads 2 s; in a bubble a bound on naps instead (machine
+		 * independent; settle_deadline's reason rules out a virtual
+		 * one). */
 		int64_t until = chan_now() + SETTLE_NS;
+		unsigned naps = 0;
 		while (ctx_err(c) == 0) {
-			if (chan_now() > until)
+			if (r->nap ? ++naps > 100000 : chan_now() > until)
 				fail(r,
 				     "node %d: not done 2 s after the deadline of an ancestor fired",
 				     j);
-			sched_yield();
+			pause_briefly(r);
 		}
 	}
 }
@@ -270,13 +322,52 @@ static void settle_descendants(struct run *r)
 static void settle(struct run *r, int64_t t)
 {
 	int i = -1;
-	while (next_timer(r, &i) <= t) {
+	int64_t due;
+	/* In a bubble, a time jump at a switch point fires one due timer
+	 * only, and leaves the others due at that instant pending.  A nap of
+	 * 1 ns that wakes exactly 1 ns later has let every timer due by then
+	 * fire (they fire before a fiber's later or equal deadline), so that
+	 * the order check below sees all of them; a nap whose own switch
+	 * point jumped further is repeated (each jump reaches a pending
+	 * deadline: finitely many). */
+	if (r->nap && next_timer(r, NULL) <= t) {
+		int64_t before;
+		unsigned naps = 0;
+		do {
+			before = chan_now();
+			sleep_until(r, before + 1);
+		} while (chan_now() != before + 1 && ++naps < 1000);
+		t = chan_now();
+	}
+	while ((due = next_timer(r, &i)) <= t) {
+		/* Timers due at the same instant fire in an order nobody
+		 * promises (Go: two runtime timers; a bubble: a decision).  An
+		 * ancestor's firing first gives a descendant the ancestor's
+		 * cause; its own firing first, its own.  So take first the
+		 * tied timers that visibly fired by themselves, the newest
+		 * first (a descendant is newer than its ancestors, and fired
+		 * by itself only if it fired before them), then the rest,
+		 * oldest first (an ancestor before the descendants it
+		 * cancelled).  Two that cannot be told apart (no causes) give
+		 * the model the same state in either order. */
+		for (int j = r->nnodes - 1; j >= 0; j--) {
+			struct cn *o = &r->node[j];
+			void *od = NULL;
+			if (o->timer && !o->done && o->tdl == due &&
+			    ctx_err(o->hidden) == CTX_DEADLINE_EXCEEDED &&
+			    ctx_cause(o->hidden, &od) ==
+				    (o->tcause ? o->tcause : CTX_DEADLINE_EXCEEDED) &&
+			    od == o->tdata) {
+				i = j;
+				break;
+			}
+		}
 		struct cn *m = &r->node[i];
 		chan_t *done = ctx_done(m->hidden);
 		if (!done)
 			fail(r, "node %d: ctx_done NULL on a deadline context", i);
 		bool ok = true;
-		int e = chan_recv_until(done, NULL, &ok, chan_now() + SETTLE_NS);
+		int e = chan_recv_until(done, NULL, &ok, settle_deadline(r));
 		if (e != 0 || ok)
 			fail(r,
 			     "node %d: deadline passed %lld ns ago but Done did not close within 2 s (%d)",
@@ -287,8 +378,14 @@ static void settle(struct run *r, int64_t t)
 	}
 }
 
-static void sleep_until(int64_t t)
+static void sleep_until(struct run *r, int64_t t)
 {
+	if (r->nap) { /* a bubble: a receive nobody answers times out at t */
+		int e = chan_recv_until(r->nap, NULL, NULL, t);
+		if (e != ETIMEDOUT)
+			fail(r, "bubble: a nap returned %d", e);
+		return;
+	}
 	struct timespec ts = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
@@ -305,7 +402,7 @@ static void quiesce(struct run *r)
 			r->quiet_until = t;
 			return;
 		}
-		sleep_until(t);
+		sleep_until(r, t);
 	}
 }
 
@@ -556,8 +653,13 @@ static void op_new(struct run *r, int s, int op, bool f)
 			own = false;
 		else if (!pdl || pd > hi)
 			own = true;
-		else /* the parent's deadline lies in the window: either is right */
-			own = has && got != pd;
+		else /* the parent's deadline lies in the window: either is right,
+		      * and when got == pd either may have happened (Go makes a
+		      * WithCancel only for a parent deadline strictly before
+		      * ours; in a bubble equal deadlines are the rule): model a
+		      * timer of our own, tied with the parent's (settle()
+		      * decides the order of tied timers by what it sees). */
+			own = has;
 		if (own && timeout) {
 			if (!has || got < lo || got > hi)
 				fail(r, "with_timeout: ctx_deadline %d %lld outside [%lld, %lld]",
@@ -630,9 +732,12 @@ static void op_cancel(struct run *r, int s, int op, bool f)
 		   : "cancel",
 	   s, i, kname(m->kind), cause);
 	int e = 0;
-	if (op == 5)
+	if (op == 5) {
 		ctx_cancel_release(m->c); /* m->c may be freed now: look through hidden only */
-	else if (f)
+		/* ... and empty the slot now: settle_descendants() (through
+		 * fired_before below) reads the contexts that slots hold. */
+		r->slot[s] = -1;
+	} else if (f)
 		e = ctx_cancel_cause(m->c, cause,
 				     code ? data
 					  : &k_cdata[0]); /* data without a cause is dropped */
@@ -648,8 +753,6 @@ static void op_cancel(struct run *r, int s, int op, bool f)
 			fired_before(r, chan_now());
 		m_cancel(r, i, CTX_CANCELED, cause, data);
 	}
-	if (op == 5)
-		r->slot[s] = -1;
 }
 
 static void after_fn(void *arg)
@@ -707,7 +810,7 @@ static void op_sleep(struct run *r)
 	int64_t t = next_timer(r, NULL), now = chan_now();
 	tr(r, "%d sleep\n", r->step);
 	if (t != INT64_MAX && t - now < 5000000) {
-		sleep_until(t);
+		sleep_until(r, t);
 		settle(r, chan_now());
 	}
 }
@@ -834,7 +937,7 @@ static void finish(struct run *r)
 	for (int got = 0; got < expect;) {
 		uint32_t v;
 		bool ok;
-		int e = chan_recv_until(after_ch, &v, &ok, chan_now() + SETTLE_NS);
+		int e = chan_recv_until(after_ch, &v, &ok, settle_deadline(r));
 		if (e != 0)
 			fail(r, "AfterFunc: %d of %d functions ran within 2 s", got, expect);
 		int j = (int)(v & 0xff);
@@ -859,15 +962,9 @@ static void finish(struct run *r)
 		slot_release(r, s);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* A new run over @data (the steps). */
+static struct run *run_new(const uint8_t *data, size_t size, bool bubble)
 {
-	if (!after_ch) {
-		after_ch = chan_new(sizeof(uint32_t), 256);
-		if (!after_ch)
-			abort();
-	}
-	gen++;
 	struct run *r = calloc(1, sizeof *r);
 	if (!r)
 		abort();
@@ -878,6 +975,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r->ch = chan_new(1, 2);
 	if (!r->ch)
 		abort();
+	if (bubble && !(r->nap = chan_new(0, 0)))
+		abort();
+	return r;
+}
+
+/* Every step, then the final checks and releases. */
+static void run_steps(void *arg)
+{
+	struct run *r = arg;
+	gen++;
 	if (strcmp(ctx_strerror(CTX_CANCELED), "context canceled") != 0 ||
 	    strcmp(ctx_strerror(CTX_DEADLINE_EXCEEDED), "context deadline exceeded") != 0)
 		fail(r, "ctx_strerror wording");
@@ -940,7 +1047,113 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	finish(r);
+}
+
+static void run_free(struct run *r)
+{
 	chan_unref(r->ch);
+	if (r->nap)
+		chan_unref(r->nap);
 	free(r);
+}
+
+static void run_bubble(struct run *r, const gobubble_opts *opts, gobubble_report *rep)
+{
+	if (gobubble_run(opts, run_steps, r, rep) != 0)
+		fail(r, "gobubble_run failed");
+	if (rep->verdict != GOBUBBLE_OK)
+		fail(r, "bubble verdict %s (seed %llu, %llu fibers blocked; listing above)",
+		     rep->verdict == GOBUBBLE_DEADLOCK ? "DEADLOCK" : "LEAK",
+		     (unsigned long long)rep->seed, (unsigned long long)rep->blocked);
+	if (rep->outside || rep->thread_wakes || rep->worker_blocks)
+		fail(r,
+		     "the bubble saw the outside (%llu outside readies, %llu thread wakes, "
+		     "%llu worker blocks): not replayable",
+		     (unsigned long long)rep->outside, (unsigned long long)rep->thread_wakes,
+		     (unsigned long long)rep->worker_blocks);
+}
+
+static const uint8_t k_magic[4] = {'B', 'U', 'B', 'L'};
+
+static bool bubble_only; /* FUZZ_BUBBLE */
+
+/* One bubble-mode input; the magic (if any) is data[0..@pos). */
+static void bubble_input(const uint8_t *data, size_t size, size_t pos)
+{
+	uint8_t how = pos < size ? data[pos++] : 0;
+	size_t len = pos < size ? data[pos++] : 0;
+	if (len > size - pos)
+		len = size - pos;
+	const uint8_t *steps = data + pos;
+	gobubble_opts opts = {.ignore_env = true,
+			      .dump = stderr,
+			      .switch_points = (how & 3) >= 1,
+			      .time_jumps = (how & 3) >= 2,
+			      .fuzz_input = steps + len,
+			      .fuzz_len = size - pos - len,
+			      .record = true};
+	gobubble_report first = {0};
+	struct run *r = run_new(steps, len, true);
+	run_bubble(r, &opts, &first);
+	if (first.log_short)
+		abort(); /* out of memory: the replay below would differ */
+
+	/* The log replays the run exactly. */
+	opts.fuzz_input = NULL;
+	opts.fuzz_len = 0;
+	opts.replay = first.log;
+	opts.replay_len = first.log_len;
+	gobubble_report again = {0};
+	struct run *r2 = run_new(steps, len, true);
+	run_bubble(r2, &opts, &again);
+	if (again.steps != first.steps || again.log_len != first.log_len || again.misfits ||
+	    again.past_end || again.elapsed_ns != first.elapsed_ns ||
+	    (first.log_len && memcmp(again.log, first.log, first.log_len * sizeof *first.log)) ||
+	    r2->tlen != r->tlen || memcmp(r2->trace, r->trace, r->tlen) != 0)
+		fail(r2,
+		     "the replay differs: steps %llu vs %llu, %zu vs %zu decisions, %llu misfits, "
+		     "%llu past the end, virtual time %lld vs %lld ns, the trace %s (the "
+		     "replay's trace above)",
+		     (unsigned long long)again.steps, (unsigned long long)first.steps,
+		     again.log_len, first.log_len, (unsigned long long)again.misfits,
+		     (unsigned long long)again.past_end, (long long)again.elapsed_ns,
+		     (long long)first.elapsed_ns,
+		     r2->tlen == r->tlen && memcmp(r2->trace, r->trace, r->tlen) == 0 ? "the same"
+										      : "differs");
+	free(first.log);
+	free(again.log);
+	run_free(r2);
+	run_free(r);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	const char *b = getenv("FUZZ_BUBBLE");
+	bubble_only = b && *b && strcmp(b, "0") != 0;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!after_ch) {
+		after_ch = chan_new(sizeof(uint32_t), 256);
+		if (!after_ch)
+			abort();
+	}
+	if (bubble_only) {
+		bubble_input(data, size, 0);
+		return 0;
+	}
+	if (size >= sizeof k_magic && memcmp(data, k_magic, sizeof k_magic) == 0) {
+		bubble_input(data, size, sizeof k_magic);
+		return 0;
+	}
+	struct run *r = run_new(data, size, false);
+	run_steps(r);
+	run_free(r);
 	return 0;
 }

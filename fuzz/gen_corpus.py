@@ -187,7 +187,29 @@ def conc_seeds():
     rnd = random.Random(777)
     for i in range(12):
         P[f"random-{i:02d}"] = bytes(rnd.randrange(256) for _ in range(rnd.randrange(6, 60)))
+    P.update(conc_bubble_seeds(P))
     return P
+
+
+# Bubble mode: "BUBL", how (0 seeded, 1 switch points, 2 + time jumps), the
+# script as above, then the bubble's decisions (fuzz_concurrent.c's header).
+def conc_bubble(how, script, decisions=b""):
+    return b"BUBL" + bytes([how]) + script + decisions
+
+
+def conc_bubble_seeds(P):
+    B = {}
+    for name in ("pingpong-cap0", "pingpong-cap1", "close-wakes-cap0", "mpmc-cap0", "mpmc-cap4",
+                 "select-two-chans", "select-self", "select-nil-dup", "close-race", "timeouts"):
+        for how, hn in ((0, "seeded"), (1, "switch"), (2, "jumps")):
+            B[f"bubble-{name}-{hn}"] = conc_bubble(how, P[name])
+        # every decision 1: the second runnable fiber, a switch at every point
+        B[f"bubble-{name}-jumps-ones"] = conc_bubble(2, P[name], bytes([1] * 32))
+    rnd = random.Random(1919)
+    for i in range(4):
+        B[f"bubble-jumps-random-{i:02d}"] = conc_bubble(2, P[f"random-{i:02d}"],
+                                                      bytes(rnd.randrange(256) for _ in range(24)))
+    return B
 
 
 # ---- fuzz_context ---------------------------------------------------------
@@ -293,7 +315,26 @@ def context_seeds():
     rnd = random.Random(4242)
     for i in range(14):
         P[f"random-{i:02d}"] = bytes(rnd.randrange(256) for _ in range(rnd.randrange(8, 120)))
+    P.update(context_bubble_seeds(P))
     return P
+
+
+# Bubble mode: "BUBL", how (0 seeded, 1 switch points, 2 + time jumps), the
+# steps' length, the steps as above, then the bubble's decisions
+# (fuzz_context.c's header).
+def context_bubble(how, steps, decisions=b""):
+    assert len(steps) < 256
+    return b"BUBL" + bytes([how, len(steps)]) + steps + decisions
+
+
+def context_bubble_seeds(P):
+    B = {}
+    for name in ("tree-cancel", "deadline-short", "deadline-nested", "deadline-parent-earlier",
+                 "timeout-forms", "without-cancel", "after-func", "after-func-deadline", "ctx-io"):
+        for how, hn in ((0, "seeded"), (2, "jumps")):
+            B[f"bubble-{name}-{hn}"] = context_bubble(how, P[name])
+        B[f"bubble-{name}-jumps-ones"] = context_bubble(2, P[name], bytes([1] * 32))
+    return B
 
 
 # ---- fuzz_bubble: byte 0 the bug, byte 1 the strategy, then decisions ----
