@@ -122,6 +122,11 @@ static uint64_t hooks_rand(struct gowait__bubble *h)
 	return gofiber__decide_bits(&((struct gofiber__bubble *)h)->d);
 }
 
+struct gowait__bubble *gofiber__bubble_hooks(struct gofiber__bubble *b)
+{
+	return &b->hooks;
+}
+
 static uint32_t hooks_choose(struct gowait__bubble *h, uint32_t n)
 {
 	return gofiber__decide_as(&((struct gofiber__bubble *)h)->d, GOBUBBLE_TIMER, n);
@@ -528,9 +533,16 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 	}
 	if (b->switches_on) /* relaxed: chan/chaos.h */
 		atomic_fetch_add_explicit(&chan__switch_users, 1, memory_order_relaxed);
+	/* relaxed: wait/bubble.h's gowait__bubbles_live, a hint */
+	atomic_fetch_add_explicit(&gowait__bubbles_live, 1, memory_order_relaxed);
 	gowait__bubble_cur = &b->hooks;
 	schedule(b, o.outside_wait_ns);
 	gowait__bubble_cur = NULL;
+	atomic_fetch_sub_explicit(&gowait__bubbles_live, 1, memory_order_relaxed);
+	/* Completions from outside that came before a park committed (wait/
+	 * park.c): outside like the inbox's.  relaxed: every one happened
+	 * before the completed fiber went on, which happened before now. */
+	b->outside += atomic_load_explicit(&b->hooks.early_outside, memory_order_relaxed);
 	if (b->switches_on)
 		atomic_fetch_sub_explicit(&chan__switch_users, 1, memory_order_relaxed);
 	/* The bubble's idle point, as an M:N worker's that found no work

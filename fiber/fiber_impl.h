@@ -94,6 +94,8 @@ void gofiber__runtime_init(void);
 struct gofiber *gofiber__new(struct gofiber_group *g, void (*fn)(void *), void *arg);
 void gofiber__free(struct gofiber *f);
 
+/* The wait layer's part of bubble @b (wait/bubble.h). */
+struct gowait__bubble *gofiber__bubble_hooks(struct gofiber__bubble *b);
 /* The bubble fiber @f (its why set) switches to its bubble's scheduler;
  * returns when it runs again. */
 void gofiber__bubble_switch(struct gofiber *f);

@@ -656,7 +656,15 @@ static void *self(void)
 	return gofiber__cur;
 }
 
-static const struct gowait_fiber_ops ops = {self, fiber_park, ready};
+/* The bubble of @agent (fiber/bubble.c's hooks), or NULL. */
+static struct gowait__bubble *bubble_of(void *agent)
+{
+	struct gofiber *f = agent;
+
+	return f->bubble ? gofiber__bubble_hooks(f->bubble) : NULL;
+}
+
+static const struct gowait_fiber_ops ops = {self, fiber_park, ready, bubble_of};
 
 /* The wait layer's record slot of a fiber (wait/record.h). */
 static struct gowait__rec *rec_slot(void *agent)

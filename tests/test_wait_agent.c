@@ -100,7 +100,7 @@ static int t_park(struct gowait_parker *p, int64_t deadline)
 	return 0;
 }
 
-static const struct gowait_fiber_ops ops = {t_self, t_park, t_ready};
+static const struct gowait_fiber_ops ops = {t_self, t_park, t_ready, NULL};
 
 struct job {
 	chan_t *c;

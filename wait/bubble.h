@@ -45,7 +45,22 @@ struct gowait__bubble {
 	 * waited for): counted by wait/park.c's gowait__complete, on the
 	 * worker (this struct is the worker's alone). */
 	uint64_t thread_wakes;
+	/* Its fibers completed by a thread outside the bubble before their
+	 * park committed (so no ready() went through its inbox, which counts
+	 * the others): counted by wait/park.c's gowait__complete on the
+	 * completing thread, before its exchange (the fiber cannot go on, nor
+	 * the bubble end, until then); relaxed: read by the worker after the
+	 * run, which the fiber's completion orders. */
+	_Atomic uint64_t early_outside;
 };
+
+/*
+ * Bubbles running now, in any thread (relaxed: a hint that makes a
+ * completion of a fiber ask which bubble it belongs to only while some
+ * bubble runs; gobubble_run increments it before its first fiber starts and
+ * decrements it after its last has ended or is left parked).
+ */
+extern _Atomic unsigned gowait__bubbles_live;
 
 /* The bubble whose worker this thread is; NULL outside every bubble. */
 extern _Thread_local struct gowait__bubble *gowait__bubble_cur __attribute__((tls_model("initial-exec")));

@@ -70,6 +70,22 @@ void gowait__complete(struct gowait_parker *p)
 	 * exchange: its owner's CAS 0 -> 2 publishes nothing the completer
 	 * reads afterwards.  Two constant orders, not one chosen at run time:
 	 * a non-constant order compiles as seq_cst. */
+	/* A bubble's fiber completed from outside its bubble before its park
+	 * committed (the word still 0): no ready() will reach the bubble's
+	 * inbox, which counts the others, so count it here, before the
+	 * exchange lets the fiber (and so its bubble) go on.  The word may turn
+	 * 2 in between: then the inbox counts it too, and the report says 2
+	 * for 1 (its use is "not 0: not replayable").  Only while some bubble
+	 * runs (relaxed: a hint). */
+	if (caa_unlikely(agent != NULL) &&
+	    caa_unlikely(atomic_load_explicit(&gowait__bubbles_live, memory_order_relaxed) != 0) &&
+	    atomic_load_explicit(&p->futex, memory_order_relaxed) == 0) {
+		const struct gowait_fiber_ops *ops = gowait__ops();
+		struct gowait__bubble *ab = ops->bubble_of ? ops->bubble_of(agent) : NULL;
+
+		if (ab && ab != gowait__bubble_cur)
+			atomic_fetch_add_explicit(&ab->early_outside, 1, memory_order_relaxed);
+	}
 	uint32_t old = caa_unlikely(agent != NULL)
 			       ? atomic_exchange_explicit(&p->futex, 1, memory_order_acq_rel)
 			       : atomic_exchange_explicit(&p->futex, 1, memory_order_release);

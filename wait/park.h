@@ -120,11 +120,16 @@ struct gowait_parker {
  *          acquire) or ETIMEDOUT (abandoned).
  *   ready: make @agent runnable (on its worker or any) and wake that worker
  *          if it is idle; may be called from any thread or fiber.
+ *   bubble_of: the bubble (wait/bubble.h) @agent belongs to, or NULL;
+ *          called by gowait__complete before its exchange, only while a
+ *          bubble runs (gowait__bubbles_live).
  */
+struct gowait__bubble;
 struct gowait_fiber_ops {
 	void *(*self)(void);
 	int (*park)(struct gowait_parker *p, int64_t deadline);
 	void (*ready)(void *agent);
+	struct gowait__bubble *(*bubble_of)(void *agent);
 };
 
 /*

@@ -60,7 +60,10 @@
  *   report->outside        a thread outside the bubble (a plain thread,
  *                          the poller, another bubble's worker) readied a
  *                          bubble fiber: on a channel shared with it, it
- *                          sent what a fiber waited for.  While nothing
+ *                          sent what a fiber waited for (also when it
+ *                          came before the fiber had finished parking;
+ *                          in a narrow race one crossing counts 2).
+ *                          While nothing
  *                          inside can run and no deadline is pending, the
  *                          bubble waits for such a ready only if
  *                          opts->outside_wait_ns > 0 (that long, in real

@@ -156,7 +156,13 @@ int main(void)
 		pthread_join(t, NULL);
 		CHECK(r.verdict == GOBUBBLE_OK && s.got == 9, "verdict %d got %ld", (int)r.verdict,
 		      s.got);
-		CHECK(r.thread_wakes + r.outside == 1, "thread wakes %llu outside %llu",
+		/* One crossing, seen from whichever side came second: the bubble
+		 * completed the thread (thread_wakes), or the thread completed
+		 * the fiber (outside: through the inbox, or before the fiber's
+		 * park committed, wait/park.c; 2 in the narrow race where the
+		 * park commits between the two, which the report allows). */
+		CHECK(r.thread_wakes + r.outside >= 1 && r.thread_wakes + r.outside <= 2,
+		      "thread wakes %llu outside %llu",
 		      (unsigned long long)r.thread_wakes, (unsigned long long)r.outside);
 		chan_unref(s.c);
 	}
