@@ -119,6 +119,9 @@ static void *p2_mutator(void *p)
 	     i < 20000 || (atomic_load_explicit(&a->s->delivered, memory_order_relaxed) == 0 &&
 			   chan_now() < a->s->start + PATIENCE);
 	     i++) {
+		/* Stop and Reset never park: as fibers, let the receivers run. */
+		if (i % 64 == 0)
+			tu_fiber_yield();
 		gotime_timer_t *t = a->s->ts[rand_r(&a->seed) % P2_TIMERS];
 		switch (rand_r(&a->seed) % 4) {
 		case 0:
