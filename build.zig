@@ -532,7 +532,7 @@ fn asanSteps(p: Project) struct { asan: *Build.Step, replay: *Build.Step, fibers
         const main_objs = concat(b, asan_lib_objs, asanCompileAll(b, &.{"fuzz/replay_main.c"}, false));
         for (p.fuzz) |src| {
             const name = stem(src)["fuzz_".len..];
-            const objs = concat(b, main_objs, asanCompileAll(b, &.{src}, false));
+            const objs = concat(b, main_objs, asanCompileAll(b, fuzzSrcs(b, src, name), false));
             const exe = asanLink(b, b.fmt("replay-{s}", .{name}), objs, false);
             // Building the replayer is a check in itself, even with no inputs yet.
             fuzz_step.dependOn(&b.addInstallFileWithDir(exe, .{ .custom = "fuzz" }, b.fmt("replay-{s}", .{name})).step);
@@ -548,6 +548,19 @@ fn asanSteps(p: Project) struct { asan: *Build.Step, replay: *Build.Step, fibers
         }
     }
     return .{ .asan = asan_step, .replay = fuzz_step, .fibers = fibers };
+}
+
+/// A harness's sources: fuzz/fuzz_<name>.c, and for fuzz_bubble (the
+/// scheduling fuzzer, issue 19) the bug catalogue without its runner's main
+/// (fuzz/run.sh's extra_srcs says the same).
+fn fuzzSrcs(b: *Build, src: []const u8, name: []const u8) []const []const u8 {
+    if (!std.mem.eql(u8, name, "bubble")) return b.allocator.dupe([]const u8, &.{src}) catch @panic("OOM");
+    var list: std.ArrayList([]const u8) = .empty;
+    list.append(b.allocator, src) catch @panic("OOM");
+    for (listFiles(b, "tests/bugs", "", ".c")) |bug| {
+        if (!std.mem.eql(u8, bug, "tests/bugs/run.c")) list.append(b.allocator, bug) catch @panic("OOM");
+    }
+    return list.items;
 }
 
 // ---- gcc-check: gcc 12 -O2 -Wall -Wextra -Werror over every C file of the

@@ -495,7 +495,6 @@ static int close_impl(struct chan *c)
 	struct chan_waiter *w, *wake = NULL;
 	struct cds_list_head *next;
 
-	chan__chaos_point();
 	gowait__lock(&c->lock);
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
 		chan__unlock_chan(c);
@@ -568,11 +567,16 @@ int chan_close(chan_t *c)
 		return EINVAL;
 	if (caa_unlikely(c->flags & CHAN_F_OWNED))
 		return EPERM; /* the library closes its own channels */
+	chan__chaos_point();
 	return close_impl(c);
 }
 
 int chan__close_owned(chan_t *c)
 {
+	/* No switch point (chan/chaos.h): the library closes its channels
+	 * under its own locks (a context's mu in ctx_mark), and a bubble
+	 * fiber switched out there would leave the bubble's one worker to
+	 * block on that mutex for ever. */
 	return close_impl(c);
 }
 

@@ -13,6 +13,7 @@
 #include "ctx_impl.h"
 #include "ctx_internal.h"
 #include "service/service.h"
+#include "wait/bubble.h"
 #include "wait/clock.h"
 #include "wait/debug.h"
 
@@ -226,8 +227,21 @@ static struct gosvc ctx_after_svc =
 /* Start the AfterFunc of @n on a thread of its own; the pending reference
  * travels with it.  If no thread can be started, run fn here (no lock is
  * held) rather than lose it. */
+static void ctx_after_fiber(void *arg)
+{
+	(void)ctx_after_thread(arg);
+}
+
 static void ctx_launch(ctx_t *n)
 {
+	struct gowait__bubble *b = gowait__bubble_cur;
+
+	/* On a bubble's worker (the cancel ran in a fiber of the bubble, or
+	 * its deadline timer fired there): a fiber of the bubble instead, as
+	 * synctest runs context.AfterFunc's goroutine in the bubble, so fn
+	 * runs on the bubble's clock and seeded schedule (wait/bubble.h). */
+	if (b && b->go(b, ctx_after_fiber, n) == 0)
+		return;
 	if (gosvc__start(&ctx_after_svc, ctx_after_main, n) != 0)
 		ctx_after_thread(n);
 }

@@ -36,8 +36,10 @@
 
 #include "chan/chaos.h"
 #include "fiber/decide.h"
+#include "fiber/decisions.h"
 #include "fiber/fiber_impl.h"
 #include "fiber/sanitize.h"
+#include "fiber/stack.h"
 #include "timer/timer_internal.h"
 #include "wait/bubble.h"
 #include "wait/clock.h"
@@ -64,6 +66,11 @@ struct gofiber__bubble {
 	uint32_t max_switches;
 	uint64_t live, fibers, steps, outside, switches, jumps;
 	uint64_t points; /* picks of the next fiber and switch points reached */
+	/* Thread waits on the worker (hooks_blocks): how many, the first. */
+	uint64_t worker_blocks;
+	const char *block_what;
+	const void *block_ra;
+	FILE *dump;
 	/* PCT: the change points (steps, ascending; pct_n of them), the next
 	 * one to come, the step count, the fiber that ran last. */
 	bool pct;
@@ -115,6 +122,30 @@ static uint64_t hooks_rand(struct gowait__bubble *h)
 	return gofiber__decide_bits(&((struct gofiber__bubble *)h)->d);
 }
 
+static uint32_t hooks_choose(struct gowait__bubble *h, uint32_t n)
+{
+	return gofiber__decide_as(&((struct gofiber__bubble *)h)->d, GOBUBBLE_TIMER, n);
+}
+
+/* A thread wait is starting on the worker (wait/bubble.h): count it, keep
+ * the first, and say so now, on the worker, before it blocks (it may never
+ * wake: a deadline it carries came from the virtual clock). */
+static void hooks_blocks(struct gowait__bubble *h, const char *what, const void *ra)
+{
+	struct gofiber__bubble *b = (struct gofiber__bubble *)h;
+
+	if (b->worker_blocks++ == 0) {
+		b->block_what = what;
+		b->block_ra = ra;
+	}
+	if (b->dump)
+		fprintf(b->dump,
+			"gochan: bubble (seed %" PRIu64 "): not replayable: %s blocks the "
+			"bubble's worker (called from %p%s); nothing of the bubble runs and its "
+			"clock stands still until it returns\n",
+			b->d.seed, what, ra, gofiber__cur ? ", on a fiber" : ", on its scheduler");
+}
+
 static int add_fiber(struct gofiber__bubble *b, struct gofiber_group *g, void (*fn)(void *),
 		     void *arg, struct gofiber **out);
 
@@ -144,7 +175,7 @@ static size_t pick(struct gofiber__bubble *b)
 {
 	b->points++;
 	if (!b->pct)
-		return gofiber__decide(&b->d, (uint32_t)b->runq.n);
+		return gofiber__decide_as(&b->d, GOBUBBLE_PICK, (uint32_t)b->runq.n);
 	(void)pct_step(b, b->last);
 	size_t best = 0;
 
@@ -179,7 +210,7 @@ static void hooks_switch(struct gowait__bubble *h)
 	bool can_switch = b->runq.n != 0;
 	bool can_jump =
 		b->jumps_on && (b->timed.n != 0 || gotime__bubble_next(&b->hooks) != INT64_MAX);
-	uint32_t c = gofiber__decide(&b->d, 1u + can_switch + can_jump);
+	uint32_t c = gofiber__decide_as(&b->d, GOBUBBLE_SWITCH, 1u + can_switch + can_jump);
 
 	if (c == 0)
 		return;
@@ -434,11 +465,22 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 		return ENOMEM;
 	uint64_t seed = o.ignore_env ? o.seed : env_seed(o.seed);
 
+	struct gofiber__decisions_io io;
+
 	gofiber__decide_init(&b->d, seed);
+	int err = gofiber__decisions_open(&b->d, &o, &io);
+
+	if (err) {
+		free(b);
+		return err;
+	}
 	b->hooks.now = GOBUBBLE_EPOCH;
 	b->hooks.rand = hooks_rand;
 	b->hooks.go = hooks_go;
 	b->hooks.switch_point = hooks_switch;
+	b->hooks.choose = hooks_choose;
+	b->hooks.blocks = hooks_blocks;
+	b->dump = o.dump;
 	b->switches_on = o.switch_points;
 	if (o.strategy == GOBUBBLE_PCT) {
 		uint32_t d = o.pct_depth ? o.pct_depth : 3;
@@ -480,6 +522,7 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 	}
 #endif
 	if (add_fiber(b, NULL, fn, arg, &b->main)) {
+		gofiber__decisions_close(&b->d, &o, &io, NULL);
 		free(b);
 		return ENOMEM;
 	}
@@ -490,6 +533,11 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 	gowait__bubble_cur = NULL;
 	if (b->switches_on)
 		atomic_fetch_sub_explicit(&chan__switch_users, 1, memory_order_relaxed);
+	/* The bubble's idle point, as an M:N worker's that found no work
+	 * (fiber/sched.c): the stacks of its ended fibers went to the cache;
+	 * unmap those beyond GOFIBER_STACK_CACHE, or beyond its fibers still
+	 * parked (an M:N worker going idle trims to its own live count). */
+	gofiber__stack_trim((long)b->live);
 
 	gobubble_verdict v = !b->main_done ? GOBUBBLE_DEADLOCK
 			     : b->live     ? GOBUBBLE_LEAK
@@ -504,6 +552,20 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 			b->live);
 		(void)godiag_dump(o.dump);
 	}
+	if ((b->outside || b->hooks.thread_wakes || b->worker_blocks) && o.dump) {
+		/* Every way out of the bubble that the run saw (gochan/bubble.h,
+		 * "Outside the bubble"). */
+		fprintf(o.dump,
+			"gochan: bubble (seed %" PRIu64 "): not replayable: %" PRIu64
+			" ready(s) from outside the bubble, %" PRIu64
+			" plain thread(s) woken from inside, %" PRIu64
+			" thread wait(s) on its worker",
+			seed, b->outside, b->hooks.thread_wakes, b->worker_blocks);
+		if (b->worker_blocks)
+			fprintf(o.dump, " (the first: %s, called from %p)", b->block_what,
+				b->block_ra);
+		fputs("\n", o.dump);
+	}
 	if (report)
 		*report = (gobubble_report){.verdict = v,
 					    .seed = seed,
@@ -515,7 +577,10 @@ int gobubble_run(const gobubble_opts *opts, void (*fn)(void *), void *arg, gobub
 					    .switches = b->switches,
 					    .jumps = b->jumps,
 					    .points = b->points,
+					    .thread_wakes = b->hooks.thread_wakes,
+					    .worker_blocks = b->worker_blocks,
 					    .elapsed_ns = b->hooks.now - GOBUBBLE_EPOCH};
+	gofiber__decisions_close(&b->d, &o, &io, report);
 	/* Parked fibers and armed timers still name the bubble: it stays
 	 * while they do (a small leak, for a leaked run only). */
 	if (b->live == 0 && gotime__bubble_next(&b->hooks) == INT64_MAX) {

@@ -116,6 +116,21 @@ static inline struct gofiber *gofiber__runq_put_next(struct gofiber__runq *q, st
 
 /* Whether the ring looks empty, and (@with_next) runnext too (racy: a hint
  * for thieves and wake-ups). */
+/*
+ * gofiber__runq_peek - owner: the fiber at the head of the ring (the next
+ * to run after runnext), or NULL; a hint only (a thief may take it at any
+ * moment), for a prefetch of its record.  relaxed: the pointer is not
+ * dereferenced by the caller.
+ */
+static inline struct gofiber *gofiber__runq_peek(struct gofiber__runq *q)
+{
+	uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+
+	if (h == atomic_load_explicit(&q->tail, memory_order_relaxed))
+		return NULL;
+	return atomic_load_explicit(&q->slot[h % GOFIBER__RUNQ], memory_order_relaxed);
+}
+
 static inline bool gofiber__runq_empty(struct gofiber__runq *q, bool with_next)
 {
 	/* seq_cst: the idle worker's re-check after it stopped spinning (the

@@ -2,23 +2,40 @@
  * fiber/stack.c - mapping, caching and guarding fiber stacks (the policy is
  * described in fiber/stack.h).
  *
- * The cache is a growable array under a mutex: stacks are taken by
- * gofiber_go() on any thread and returned by the worker when a fiber ends.
- * Cached stacks keep their touched pages, so that a program that starts
- * fibers in bursts reuses warm memory instead of faulting it in: a new
- * mapping costs mmap, madvise (the guard), page faults and a later munmap,
- * many times a reused stack (skynet on integ: 178,000 of each, two thirds
- * of its time in the kernel).
+ * Two levels of cache (Go's p.gFree and sched.gFree).  Each worker slot has
+ * its own LIFO array (struct gofiber__stack_local, touched only by the
+ * thread holding the slot, no lock): a fiber ended on a worker leaves its
+ * stack there and the next fiber started on that worker takes it, its top
+ * page still in the cache and the TLB.  Behind them, the global cache, a
+ * growable array under a mutex, trades with the slots' caches
+ * GOFIBER__STACK_BATCH stacks per lock, and serves gofiber_go() from a plain
+ * thread one stack per lock.  Cached stacks keep their touched pages, so
+ * that a program that starts fibers in bursts reuses warm memory instead of
+ * faulting it in (skynet on integ, before any cache: 178,000 mappings,
+ * two thirds of its time in the kernel).  With one global cache, skynet's
+ * two workers took its mutex twice per fiber (a futex sleep and wake for
+ * many of them, 12% of its time) and each other's stacks.
  *
- * No bound at a put: a stack is mapped only when the cache is empty, so the
- * stacks mapped never exceed the peak of fibers alive at once (or
- * GOFIBER_STACK_CACHE).  The trim, gofiber__stack_trim(), is made by a
+ * New stacks come GOFIBER__STACK_BATCH to a mapping, the batch's guards in
+ * one process_madvise() where the kernel takes it, and its top pages
+ * populated by one more: skynet (~75,000 stacks alive at its peak) made an
+ * mmap and an madvise per stack, which under mmap_lock also stalled the
+ * other worker's page faults (a fifth of its time).
+ *
+ * What is kept, and when it goes: a slot's cache holds at most
+ * GOFIBER__STACK_LOCAL stacks (a full one sends its coldest half to the
+ * global cache) and is emptied into the global cache when an idle worker
+ * finds the slot idle (fiber/sched.c).  The global cache has no bound at a
+ * put: stacks are mapped only when both caches are empty, so the stacks
+ * mapped never exceed the peak of fibers alive at once plus a batch per slot
+ * (or GOFIBER_STACK_CACHE).  The trim, gofiber__stack_trim(), is made by a
  * worker thread that found nothing to run (it gave its slot back): it
- * unmaps the cached stacks beyond max(GOFIBER_STACK_CACHE, fibers alive).
- * A fixed 256 made skynet (tens of thousands of fibers alive, churning) map
- * and unmap a stack for most of its 1.1 million fibers; a bound of the
- * fibers alive checked at every put still unmapped one stack per ended
- * fiber as the tree wound down (30% of skynet's time), on the fibers' path.
+ * unmaps the globally cached stacks beyond max(GOFIBER_STACK_CACHE, fibers
+ * alive).  A fixed 256 made skynet (tens of thousands of fibers alive,
+ * churning) map and unmap a stack for most of its 1.1 million fibers; a
+ * bound of the fibers alive checked at every put still unmapped one stack
+ * per ended fiber as the tree wound down (30% of skynet's time), on the
+ * fibers' path.
  */
 #include "fiber/stack.h"
 
@@ -32,12 +49,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "wait/debug.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102 /* Linux 6.13 uapi */
+#endif
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 uapi */
+#endif
+#ifndef PIDFD_SELF_THREAD
+#define PIDFD_SELF_THREAD (-10000) /* Linux 6.15 uapi: the calling thread */
 #endif
 
 #define CANARY_WORDS 8
@@ -50,6 +76,9 @@ static size_t ncached, ncap;         /* under cache_lock */
 
 /* Relaxed: a hint; the worst a stale read costs is one failed madvise. */
 static atomic_bool madvise_ok = true;
+/* Whether process_madvise(PIDFD_SELF_THREAD, MADV_GUARD_INSTALL) may be
+ * tried (Linux 6.15+).  Relaxed: a hint, as madvise_ok. */
+static atomic_bool batch_ok = true;
 /* Whether an installed guard was seen to fault: 0 not probed yet, 1 yes,
  * -1 no.  Relaxed: probing twice is harmless. */
 static atomic_int madvise_probed;
@@ -186,30 +215,128 @@ static enum gofiber__guard guard(char *base)
 	return GOFIBER_GUARD_CANARY;
 }
 
-int gofiber__stack_get(struct gofiber__stack *s)
+/*
+ * MADV_GUARD_INSTALL on the lowest page of stacks 1 .. @k-1 of the mapping
+ * at @m (stacks of @size bytes), in one system call: process_madvise() on
+ * the calling thread (PIDFD_SELF_THREAD: unlike a pidfd, it stays right
+ * across fork) takes any advice for the caller's own memory since Linux
+ * 6.13, and the sentinel since 6.15.  One call and one mmap_lock round per
+ * batch instead of per stack (skynet maps ~75,000 stacks: 75,000 madvise
+ * calls, a sixth of its time with the mmaps).  false: not done (an older
+ * kernel, never tried again; or a partial result): guard() each.
+ */
+static bool guard_batch(char *m, size_t size, size_t k)
 {
-	gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
-	if (ncached) {
-		*s = cache[--ncached];
-		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
-		if (s->guard == GOFIBER_GUARD_CANARY)
-			canary_set(s); /* an overflow that was reported aborted */
-		return 0;
-	}
-	gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+	struct iovec v[GOFIBER__STACK_BATCH];
+	size_t page = gofiber__page();
 
+	if (!atomic_load_explicit(&batch_ok, memory_order_relaxed) || k > GOFIBER__STACK_BATCH)
+		return false;
+	for (size_t i = 1; i < k; i++)
+		v[i - 1] = (struct iovec){.iov_base = m + i * size, .iov_len = page};
+	long r = syscall(SYS_process_madvise, PIDFD_SELF_THREAD, v, k - 1, MADV_GUARD_INSTALL, 0);
+
+	if (r == (long)((k - 1) * page)) {
+		/* And fault in each stack's top page (its fiber's record and
+		 * first frames) in the same way: one call instead of k page
+		 * faults.  Best effort: a failure leaves them to fault. */
+		for (size_t i = 0; i < k; i++)
+			v[i] = (struct iovec){.iov_base = m + (i + 1) * size - page,
+					      .iov_len = page};
+		(void)syscall(SYS_process_madvise, PIDFD_SELF_THREAD, v, k, MADV_POPULATE_WRITE, 0);
+		return true;
+	}
+	if (r < 0 && errno != ENOMEM && errno != EAGAIN && errno != EINTR)
+		atomic_store_explicit(&batch_ok, false, memory_order_relaxed);
+	return false;
+}
+
+static void put_global(const struct gofiber__stack *v, size_t n);
+
+/*
+ * New stacks, GOFIBER__STACK_BATCH of them in one mapping (one if the
+ * address space is short): the first into *@s, the others into @l (a
+ * slot's cache, empty) or, with NULL @l, the global cache.  They are
+ * guarded in address order and cached so that they are handed out in that
+ * order too (an mprotect budget running out mid-batch leaves the canaries
+ * to the stacks handed out last, as when they were mapped one by one).
+ * 0 or ENOMEM.
+ */
+static int map_new(struct gofiber__stack_local *l, struct gofiber__stack *s)
+{
+	struct gofiber__stack t[GOFIBER__STACK_BATCH];
 	size_t size = GOFIBER_STACK_SIZE + gofiber__page();
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	size_t k = GOFIBER__STACK_BATCH;
+	void *m = mmap(NULL, k * size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 
+	if (m == MAP_FAILED) { /* address space short: one will do */
+		k = 1;
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	}
 	if (m == MAP_FAILED)
 		return ENOMEM;
-	s->base = m;
-	s->size = size;
-	s->guard = guard(m);
+	bool batched = false;
+
+	for (size_t i = 0; i < k; i++) {
+		t[i] = (struct gofiber__stack){.base = (char *)m + i * size, .size = size};
+		/* The first by the policy (it probes MADV_GUARD_INSTALL once);
+		 * then, if that was an madvise guard, the others in one call. */
+		if (i == 1)
+			batched = t[0].guard == GOFIBER_GUARD_MADVISE && guard_batch(m, size, k);
+		t[i].guard = batched ? GOFIBER_GUARD_MADVISE : guard(t[i].base);
+		atomic_fetch_add_explicit(&kind_count[t[i].guard], 1, memory_order_relaxed);
+	}
+	if (t[0].guard == GOFIBER_GUARD_CANARY)
+		canary_set(&t[0]); /* the others' at their get */
+	*s = t[0];
+	/* Both caches hand out their last entry first: the rest in reverse. */
+	for (size_t i = 1, j = k - 1; i < j; i++, j--) {
+		struct gofiber__stack x = t[i];
+
+		t[i] = t[j];
+		t[j] = x;
+	}
+	if (k > 1 && l) {
+		memcpy(l->s + l->n, t + 1, (k - 1) * sizeof *t);
+		l->n += (unsigned)(k - 1);
+	} else if (k > 1) {
+		put_global(t + 1, k - 1);
+	}
+	return 0;
+}
+
+int gofiber__stack_get(struct gofiber__stack_local *l, struct gofiber__stack *s)
+{
+	if (l && !l->n) {
+		/* Refill from the global cache's top (its most recently put),
+		 * in one lock, keeping the order: the hottest last. */
+		gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+		size_t k = ncached < GOFIBER__STACK_BATCH ? ncached : GOFIBER__STACK_BATCH;
+
+		ncached -= k;
+		if (k)
+			memcpy(l->s, cache + ncached, k * sizeof *cache);
+		l->n = (unsigned)k;
+		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+	}
+	if (l && l->n) {
+		*s = l->s[--l->n];
+	} else if (l) {
+		return map_new(l, s);
+	} else {
+		gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+		bool got = ncached;
+
+		if (got)
+			*s = cache[--ncached];
+		gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
+		if (!got)
+			return map_new(NULL, s); /* the batch's others: global */
+	}
 	if (s->guard == GOFIBER_GUARD_CANARY)
-		canary_set(s);
-	atomic_fetch_add_explicit(&kind_count[s->guard], 1, memory_order_relaxed);
+		canary_set(s); /* an overflow that was reported aborted */
 	return 0;
 }
 
@@ -243,17 +370,43 @@ static bool reserve_locked(size_t want)
 	return true;
 }
 
-void gofiber__stack_put(const struct gofiber__stack *s)
+/* @n stacks from @v into the global cache (those it cannot take unmapped),
+ * v[n - 1] on top. */
+static void put_global(const struct gofiber__stack *v, size_t n)
 {
-	bool keep;
+	size_t kept;
 
 	gowait__mutex_lock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
-	keep = reserve_locked(ncached + 1);
-	if (keep)
-		cache[ncached++] = *s;
+	kept = reserve_locked(ncached + n) ? n : 0;
+	if (kept)
+		memcpy(cache + ncached, v, kept * sizeof *cache);
+	ncached += kept;
 	gowait__mutex_unlock(&cache_lock, GOWAIT_LOCKRANK_FIBER_STACKS);
-	if (!keep)
-		unmap(s);
+	for (size_t i = kept; i < n; i++)
+		unmap(&v[i]);
+}
+
+void gofiber__stack_put(struct gofiber__stack_local *l, const struct gofiber__stack *s)
+{
+	if (!l) {
+		put_global(s, 1);
+		return;
+	}
+	if (l->n == GOFIBER__STACK_LOCAL) {
+		/* The coldest half (the bottom) goes; the hot half moves down. */
+		put_global(l->s, GOFIBER__STACK_BATCH);
+		memmove(l->s, l->s + GOFIBER__STACK_BATCH,
+			(GOFIBER__STACK_LOCAL - GOFIBER__STACK_BATCH) * sizeof *l->s);
+		l->n -= GOFIBER__STACK_BATCH;
+	}
+	l->s[l->n++] = *s;
+}
+
+void gofiber__stack_flush(struct gofiber__stack_local *l)
+{
+	if (l->n)
+		put_global(l->s, l->n);
+	l->n = 0;
 }
 
 void gofiber__stack_trim(long alive)

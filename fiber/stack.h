@@ -3,8 +3,12 @@
  * overflow is reported instead of corrupting memory, within Linux's default
  * vm.max_map_count (65,530) at 100,000 fibers.
  *
- * Layout of one stack mapping (MAP_NORESERVE | MAP_STACK: only touched
- * pages cost memory or commit charge):
+ * Stacks are mapped GOFIBER__STACK_BATCH at a time (one mmap, adjacent;
+ * each stack its own guard) when a worker's cache and the global cache are
+ * empty, singly for a gofiber_go from a plain thread.  Each is unmapped on
+ * its own (munmap of its range), as if it had been mapped alone.
+ * Layout of one stack (MAP_NORESERVE | MAP_STACK: only touched pages cost
+ * memory or commit charge):
  *   [base, base + page)         the guard page (or, without one, the canary page)
  *   [base + page, base + size)  the usable stack; the fiber's record sits at
  *                               its top, the C stack grows down from below it
@@ -50,15 +54,41 @@ static inline char *gofiber__stack_hi(const struct gofiber__stack *s)
 	return s->base + s->size;
 }
 
+/*
+ * A worker slot's own cache of stacks (Go's p.gFree): a LIFO array that only
+ * the thread holding the slot touches, without a lock, so that a fiber
+ * started on a worker gets the stack that the last fiber to end there left,
+ * still hot in the cache and the TLB.  It trades with the global cache (and
+ * maps new stacks) GOFIBER__STACK_BATCH at a time: one lock, or one mmap,
+ * per batch instead of per fiber.  It holds at most GOFIBER__STACK_LOCAL
+ * stacks; the scheduler empties it into the global cache when the slot goes
+ * idle (gofiber__stack_flush), where the idle trim sees it.
+ */
+#define GOFIBER__STACK_LOCAL 64
+#define GOFIBER__STACK_BATCH 32
+
+struct gofiber__stack_local {
+	unsigned n; /* entries in s[], the last the hottest */
+	struct gofiber__stack s[GOFIBER__STACK_LOCAL];
+};
+
 /* gofiber__stack_get - a stack with GOFIBER_STACK_SIZE usable bytes, from
- * the cache or a new mapping.  0 or ENOMEM.  Any thread. */
-int gofiber__stack_get(struct gofiber__stack *s);
+ * @l (a slot's cache, by the thread holding the slot; NULL: none), else the
+ * global cache, else new mappings (with @l: a batch of them in one mmap,
+ * the rest kept in @l).  0 or ENOMEM.  Any thread. */
+int gofiber__stack_get(struct gofiber__stack_local *l, struct gofiber__stack *s);
 
-/* gofiber__stack_put - back into the cache (unmapped only if the cache
- * cannot grow).  Not on @s itself.  Any thread. */
-void gofiber__stack_put(const struct gofiber__stack *s);
+/* gofiber__stack_put - back into @l (as above; a full @l first moves its
+ * coldest half to the global cache), or with NULL @l into the global cache
+ * (unmapped only if the cache cannot grow).  Not on @s itself.  Any
+ * thread. */
+void gofiber__stack_put(struct gofiber__stack_local *l, const struct gofiber__stack *s);
 
-/* gofiber__stack_trim - unmap the cached stacks beyond
+/* gofiber__stack_flush - every stack of @l into the global cache (@l's
+ * owner, or whoever keeps its slot from being taken meanwhile). */
+void gofiber__stack_flush(struct gofiber__stack_local *l);
+
+/* gofiber__stack_trim - unmap the globally cached stacks beyond
  * max(GOFIBER_STACK_CACHE, @alive) (@alive: the fibers alive).  Made by a
  * worker thread that found no work, off the fibers' path.  Any thread. */
 void gofiber__stack_trim(long alive);

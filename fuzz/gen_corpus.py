@@ -296,6 +296,21 @@ def context_seeds():
     return P
 
 
+# ---- fuzz_bubble: byte 0 the bug, byte 1 the strategy, then decisions ----
+
+BUGS = 10  # tests/bugs/catalogue.c
+
+
+def bubble_seeds():
+    S = {}
+    for bug in range(BUGS):
+        for how, hn in ((0, "seeded"), (1, "switch"), (2, "jumps")):
+            S["bug%d-%s" % (bug, hn)] = bytes([bug, how])
+        # every decision 1: the second runnable fiber, a switch at every point
+        S["bug%d-jumps-ones" % bug] = bytes([bug, 2]) + bytes([1] * 16)
+    return S
+
+
 def write(name, seeds):
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
@@ -308,3 +323,4 @@ if __name__ == "__main__":
     write("model", model_seeds())
     write("concurrent", conc_seeds())
     write("context", context_seeds())
+    write("bubble", bubble_seeds())

@@ -26,12 +26,20 @@ mkdir -p "$OUT"
 LIB=$(scripts/lib-srcs.sh)
 CFLAGS="-std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 -Iinclude -I."
 
+# Sources a harness needs besides the library: fuzz_bubble runs the bug
+# catalogue (tests/bugs/ without its runner's main).
+extra_srcs() {
+	case $1 in
+	bubble) ls tests/bugs/*.c | grep -v '/run\.c$' ;;
+	esac
+}
+
 status=0
 summary=""
 for h in $HARNESSES; do
 	echo "== build fuzz_$h"
 	# shellcheck disable=SC2086
-	clang-14 $CFLAGS "fuzz/fuzz_$h.c" $LIB $(pkg-config --cflags --libs liburcu-cds) -pthread \
+	clang-14 $CFLAGS "fuzz/fuzz_$h.c" $(extra_srcs "$h") $LIB $(pkg-config --cflags --libs liburcu-cds) -pthread \
 		-o "$OUT/fuzz_$h"
 	work="$OUT/corpus-$h"
 	mkdir -p "$work" "$OUT/artifacts-$h"

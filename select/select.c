@@ -254,6 +254,7 @@ static int select_never(chan_case_t *cases, size_t n, int64_t deadline, const vo
 
 	struct gowait__rec *rec = gowait__block_begin(&site, chan_now(), NULL);
 
+	gowait__bubble_blocks("select {} on a thread", ra);
 	while (gowait__futex_wait(&never, 0, deadline) != ETIMEDOUT)
 		;
 	gowait__block_end(rec);

@@ -11,10 +11,11 @@
 
 #include "test_chan_util.h"
 #include "tests/leakcheck.h"
+#include "tests/test_bubble_util.h"
 
-TU_LEAK_CHECKED_SUITE(chan_deadline);
+TB_SUITE(chan_deadline);
 
-Test(chan_deadline, recv_times_out, .timeout = 10)
+TB_TEST(chan_deadline, recv_times_out, .timeout = 10)
 {
 	for (size_t cap = 0; cap < 3; cap++) {
 		chan_t *c = chan_new(sizeof(int), cap);
@@ -26,13 +27,14 @@ Test(chan_deadline, recv_times_out, .timeout = 10)
 		int64_t t1 = chan_now();
 		cr_assert_geq(t1, dl, "returned %lld ns before the deadline", (long long)(dl - t1));
 		cr_assert_lt(t1 - t0, 2000 * MS, "took %lld ms", (long long)((t1 - t0) / MS));
+		TB_EXACT(t1, dl);
 		cr_assert_eq(v, 0x1234, "*elem changed on timeout");
 		cr_assert(ok, "*ok changed on timeout");
 		cr_assert_eq(chan_unref(c), 0);
 	}
 }
 
-Test(chan_deadline, send_times_out_and_value_not_sent, .timeout = 10)
+TB_TEST(chan_deadline, send_times_out_and_value_not_sent, .timeout = 10)
 {
 	for (size_t cap = 0; cap < 3; cap++) {
 		chan_t *c = chan_new(sizeof(int), cap);
@@ -42,6 +44,7 @@ Test(chan_deadline, send_times_out_and_value_not_sent, .timeout = 10)
 		int64_t dl = chan_deadline_in(20 * MS);
 		cr_assert_eq(chan_send_until(c, &v, dl), ETIMEDOUT);
 		cr_assert_geq(chan_now(), dl);
+		TB_EXACT(chan_now(), dl);
 		cr_assert_eq(chan_len(c), cap);
 		/* The buffer holds only what was there; then nothing: the
 		 * timed-out sender is no longer queued. */
@@ -58,19 +61,22 @@ Test(chan_deadline, send_times_out_and_value_not_sent, .timeout = 10)
 }
 
 /* A timed-out receiver is removed: a later non-blocking send finds no one. */
-Test(chan_deadline, timed_out_receiver_dequeued, .timeout = 10)
+TB_TEST(chan_deadline, timed_out_receiver_dequeued, .timeout = 10)
 {
 	chan_t *c = chan_new(sizeof(int), 0);
 	int v;
+	int64_t t0 = chan_now();
+
 	for (int i = 0; i < 5; i++)
 		cr_assert_eq(chan_recv_until(c, &v, NULL, chan_deadline_in(MS)), ETIMEDOUT);
+	TB_EXACT(chan_now(), t0 + 5 * MS);
 	v = 1;
 	cr_assert_eq(chan_try_send(c, &v), EAGAIN, "a timed-out receiver took a value");
 	cr_assert_eq(chan_unref(c), 0);
 }
 
 /* Past deadlines: one attempt, which succeeds when the operation can proceed. */
-Test(chan_deadline, past_deadline_one_attempt, .timeout = 10)
+TB_TEST(chan_deadline, past_deadline_one_attempt, .timeout = 10)
 {
 	const int64_t now = chan_now();
 	const int64_t past[] = {CHAN_NOWAIT, chan_deadline_in(0), chan_deadline_in(-5 * MS),
@@ -88,6 +94,7 @@ Test(chan_deadline, past_deadline_one_attempt, .timeout = 10)
 		cr_assert(ok);
 		cr_assert_eq(w, 5);
 		cr_assert_lt(chan_now() - t0, 1000 * MS, "a passed deadline waited");
+		TB_EXACT(chan_now(), t0);
 		cr_assert_eq(chan_close(c), 0);
 		cr_assert_eq(chan_send_until(c, &v, past[i]), EPIPE);
 		cr_assert_eq(chan_recv_until(c, &w, &ok, past[i]), 0);

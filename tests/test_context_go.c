@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <gochan/chan.h>
 #include <gochan/context.h>
+#include <gochan/fiber.h>
 #include <gochan/select.h>
 #include <gochan/time.h>
 #include <pthread.h>
@@ -28,9 +29,10 @@
 
 #include "test_context_util.h"
 #include "tests/leakcheck.h"
+#include "tests/test_bubble_util.h"
 #include "testutil.h"
 
-TU_LEAK_CHECKED_SUITE(context_go);
+TB_SUITE(context_go);
 
 #define SHORT (1 * GOTIME_MILLISECOND) /* Go's shortDuration */
 #define VERY_LONG (1000 * GOTIME_HOUR) /* Go's veryLongDuration */
@@ -47,7 +49,7 @@ static bool wait_done(ctx_t *c, int64_t patience)
 
 /* ---- Background, TODO --------------------------------------------------- */
 
-Test(context_go, background_todo, .timeout = 5)
+TB_TEST(context_go, background_todo, .timeout = 5)
 {
 	ctx_t *roots[] = {ctx_background(), ctx_todo()};
 	cr_assert_neq(roots[0], roots[1], "Background and TODO are distinct");
@@ -73,7 +75,7 @@ Test(context_go, background_todo, .timeout = 5)
 
 /* ---- TestWithCancel --------------------------------------------------- */
 
-Test(context_go, with_cancel, .timeout = 10)
+TB_TEST(context_go, with_cancel, .timeout = 10)
 {
 	static const int okey;
 	ctx_t *c1 = ctx_with_cancel(ctx_background());
@@ -102,7 +104,7 @@ Test(context_go, with_cancel, .timeout = 10)
 
 /* ---- XTestParentFinishesChild / XTestChildFinishesFirst / XTestCancelRemoves */
 
-Test(context_go, parent_finishes_child, .timeout = 10)
+TB_TEST(context_go, parent_finishes_child, .timeout = 10)
 {
 	static const int vkey;
 	/* The parent may be a cancel context or a deadline context. */
@@ -140,7 +142,7 @@ Test(context_go, parent_finishes_child, .timeout = 10)
 	}
 }
 
-Test(context_go, child_finishes_first, .timeout = 10)
+TB_TEST(context_go, child_finishes_first, .timeout = 10)
 {
 	for (int kind = 0; kind < 2; kind++) {
 		ctx_t *parent = kind ? ctx_with_timeout(ctx_background(), VERY_LONG)
@@ -158,7 +160,7 @@ Test(context_go, child_finishes_first, .timeout = 10)
 	}
 }
 
-Test(context_go, cancel_removes, .timeout = 10)
+TB_TEST(context_go, cancel_removes, .timeout = 10)
 {
 	ctx_t *root = ctx_with_cancel(ctx_background());
 	cr_assert_eq(ctx__nchildren(root), 0);
@@ -184,13 +186,19 @@ Test(context_go, cancel_removes, .timeout = 10)
 
 static void check_deadline(ctx_t *c, const char *name)
 {
+	int64_t t0 = chan_now(), dl;
+
 	cr_assert(wait_done(c, QUIESCENT), "%s: context not timed out", name);
+	/* In a bubble Done closes exactly at the deadline (or at once if it
+	 * had passed): the clock moved only to get there. */
+	cr_assert(ctx_deadline(c, &dl));
+	TB_EXACT(chan_now(), dl > t0 ? dl : t0);
 	cr_assert_eq(ctx_err(c), CTX_DEADLINE_EXCEEDED, "%s: c.Err() == %d", name, ctx_err(c));
 	cr_assert_eq(ctx_cause(c, NULL), CTX_DEADLINE_EXCEEDED, "%s", name);
 	cr_assert_str_eq(ctx_strerror(ctx_err(c)), "context deadline exceeded");
 }
 
-Test(context_go, deadline, .timeout = 30)
+TB_TEST(context_go, deadline, .timeout = 30)
 {
 	static const int okey;
 	ctx_t *c = ctx_with_deadline(ctx_background(), chan_now() + SHORT);
@@ -227,7 +235,7 @@ Test(context_go, deadline, .timeout = 30)
 	ctx_cancel_release(c);
 }
 
-Test(context_go, timeout, .timeout = 30)
+TB_TEST(context_go, timeout, .timeout = 30)
 {
 	static const int okey;
 	ctx_t *c = ctx_with_timeout(ctx_background(), SHORT);
@@ -261,7 +269,7 @@ Test(context_go, timeout, .timeout = 30)
 	}
 }
 
-Test(context_go, canceled_timeout, .timeout = 10)
+TB_TEST(context_go, canceled_timeout, .timeout = 10)
 {
 	static const int okey;
 	ctx_t *c = ctx_with_timeout(ctx_background(), GOTIME_SECOND);
@@ -295,7 +303,7 @@ static void check_values(ctx_t *c, const char *nm, const char *v1, const char *v
 	}
 }
 
-Test(context_go, values, .timeout = 10)
+TB_TEST(context_go, values, .timeout = 10)
 {
 	static const int okey;
 	ctx_t *c0 = ctx_background();
@@ -490,7 +498,7 @@ static void test_layers(unsigned seed, bool test_timeout)
 		free(vals[i]);
 }
 
-Test(context_go, layers_cancel, .timeout = 60)
+TB_TEST(context_go, layers_cancel, .timeout = 60)
 {
 	unsigned seed = (unsigned)chan_now();
 	for (int i = 0; i < 50; i++)
@@ -498,7 +506,7 @@ Test(context_go, layers_cancel, .timeout = 60)
 	cr_assert_eq(ctx__live(), 0, "contexts leaked: %ld", ctx__live());
 }
 
-Test(context_go, layers_timeout, .timeout = 60)
+TB_TEST(context_go, layers_timeout, .timeout = 60)
 {
 	unsigned seed = (unsigned)chan_now();
 	for (int i = 0; i < 20; i++)
@@ -514,7 +522,7 @@ enum {
 	FINISHED_EARLY = 1004
 };
 
-Test(context_go, with_cancel_canceled_parent, .timeout = 10)
+TB_TEST(context_go, with_cancel_canceled_parent, .timeout = 10)
 {
 	static int because;
 	ctx_t *parent = ctx_with_cancel_cause(ctx_background());
@@ -688,7 +696,7 @@ static ctx_t *cause_parent_deadline_earlier(struct made *m)
 	return c;
 }
 
-Test(context_go, cause, .timeout = 30)
+TB_TEST(context_go, cause, .timeout = 30)
 {
 	static const struct {
 		const char *name;
@@ -735,7 +743,7 @@ Test(context_go, cause, .timeout = 30)
  * first cancel to reach c sets c's cause: its own if c goes first, else the
  * parent's (propagated).
  */
-Test(context_go, cause_parent_child, .timeout = 30)
+TB_TEST(context_go, cause_parent_child, .timeout = 30)
 {
 	static const struct {
 		const char *name;
@@ -788,7 +796,7 @@ Test(context_go, cause_race, .timeout = 60)
 
 /* ---- TestWithoutCancel ----------------------------------------------------- */
 
-Test(context_go, without_cancel, .timeout = 10)
+TB_TEST(context_go, without_cancel, .timeout = 10)
 {
 	static const char key[] = "key";
 	char value[] = "value";
@@ -823,7 +831,8 @@ struct af {
 	chan_t *donec; /* closed (or sent to) by the function */
 	bool send;     /* send instead of close */
 	pthread_t cancel_thread;
-	atomic_bool other_thread;
+	uint64_t cancel_fiber;    /* in a bubble: the fiber that set it up */
+	atomic_bool other_thread; /* in a bubble: another fiber */
 	atomic_int calls;
 };
 
@@ -831,7 +840,9 @@ static void af_fn(void *arg)
 {
 	struct af *a = arg;
 	chan_t *donec = a->donec; /* @a is not touched after the signal */
-	atomic_store_explicit(&a->other_thread, !pthread_equal(pthread_self(), a->cancel_thread),
+	atomic_store_explicit(&a->other_thread,
+			      tb_in_bubble() ? gofiber_id() != a->cancel_fiber
+					     : !pthread_equal(pthread_self(), a->cancel_thread),
 			      memory_order_relaxed);
 	atomic_fetch_add_explicit(&a->calls, 1, memory_order_relaxed);
 	if (a->send)
@@ -846,6 +857,7 @@ static void af_init(struct af *a, bool send)
 	a->donec = chan_new(0, 0);
 	a->send = send;
 	a->cancel_thread = pthread_self();
+	a->cancel_fiber = gofiber_id();
 	atomic_init(&a->other_thread, false);
 	atomic_init(&a->calls, 0);
 	chan_ref(a->donec); /* for af_fn */
@@ -857,7 +869,7 @@ static bool af_fired(struct af *a, int64_t patience)
 	return chan_recv_until(a->donec, NULL, NULL, chan_now() + patience) == 0;
 }
 
-Test(context_go, after_func_called_after_cancel, .timeout = 20)
+TB_TEST(context_go, after_func_called_after_cancel, .timeout = 20)
 {
 	for (int i = 0; i < 50; i++) {
 		ctx_t *ctx = ctx_with_cancel(ctx_background());
@@ -879,7 +891,7 @@ Test(context_go, after_func_called_after_cancel, .timeout = 20)
 	}
 }
 
-Test(context_go, after_func_called_after_timeout, .timeout = 20)
+TB_TEST(context_go, after_func_called_after_timeout, .timeout = 20)
 {
 	ctx_t *ctx = ctx_with_timeout(ctx_background(), SHORT);
 	struct af a;
@@ -892,7 +904,7 @@ Test(context_go, after_func_called_after_timeout, .timeout = 20)
 	chan_unref(a.donec);
 }
 
-Test(context_go, after_func_called_immediately, .timeout = 20)
+TB_TEST(context_go, after_func_called_immediately, .timeout = 20)
 {
 	ctx_t *ctx = ctx_with_cancel(ctx_background());
 	ctx_cancel(ctx);
@@ -907,7 +919,7 @@ Test(context_go, after_func_called_immediately, .timeout = 20)
 	chan_unref(a.donec);
 }
 
-Test(context_go, after_func_not_called_after_stop, .timeout = 20)
+TB_TEST(context_go, after_func_not_called_after_stop, .timeout = 20)
 {
 	ctx_t *ctx = ctx_with_cancel(ctx_background());
 	struct af a;
@@ -925,7 +937,7 @@ Test(context_go, after_func_not_called_after_stop, .timeout = 20)
 }
 
 /* Cancel does not wait for AfterFuncs to finish. */
-Test(context_go, after_func_called_asynchronously, .timeout = 20)
+TB_TEST(context_go, after_func_called_asynchronously, .timeout = 20)
 {
 	ctx_t *ctx = ctx_with_cancel(ctx_background());
 	struct af a;
@@ -978,7 +990,7 @@ Test(context_go, after_func_stop_races_cancel, .timeout = 60)
 
 /* ---- afterfunc_test.go: registrations are removed ---------------------- */
 
-Test(context_go, after_func_unregister_cancel, .timeout = 10)
+TB_TEST(context_go, after_func_unregister_cancel, .timeout = 10)
 {
 	ctx_t *ctx0 = ctx_with_cancel(ctx_background());
 	ctx_t *c1 = ctx_with_cancel(ctx0);
@@ -992,7 +1004,7 @@ Test(context_go, after_func_unregister_cancel, .timeout = 10)
 	ctx_cancel_release(ctx0);
 }
 
-Test(context_go, after_func_unregister_timeout, .timeout = 10)
+TB_TEST(context_go, after_func_unregister_timeout, .timeout = 10)
 {
 	ctx_t *ctx0 = ctx_with_cancel(ctx_background());
 	ctx_t *c = ctx_with_timeout(ctx0, VERY_LONG);
@@ -1008,7 +1020,7 @@ static void noop_fn(void *arg)
 	(void)arg;
 }
 
-Test(context_go, after_func_unregister_after_func, .timeout = 10)
+TB_TEST(context_go, after_func_unregister_after_func, .timeout = 10)
 {
 	ctx_t *ctx0 = ctx_with_cancel(ctx_background());
 	ctx_after_t *stop = ctx_after_func(ctx0, noop_fn, NULL);
@@ -1022,7 +1034,7 @@ Test(context_go, after_func_unregister_after_func, .timeout = 10)
 
 /* Custom-context AfterFunc tests: cancelling ctx0 reaches a WithCancel child,
  * a WithTimeout child and an AfterFunc. */
-Test(context_go, after_func_cancel_timeout_afterfunc, .timeout = 10)
+TB_TEST(context_go, after_func_cancel_timeout_afterfunc, .timeout = 10)
 {
 	ctx_t *ctx0 = ctx_with_cancel(ctx_background());
 	ctx_t *c1 = ctx_with_cancel(ctx0);

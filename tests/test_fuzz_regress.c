@@ -7,12 +7,17 @@
  * Found so far:
  *   - ctx_timeout_negative_deadline (context/: ctx_with_timeout clamped a
  *     negative timeout to "now" instead of now + timeout; fixed in 8862187).
+ *   - bubble_switch_inside_ctx_cancel (chan/: a bubble switch point inside
+ *     the library's own close of a context's done channel, under the
+ *     context's mutex; found by fuzz/fuzz_bubble.c).
  */
 #include "tests/leakcheck.h"
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <gochan/bubble.h>
 #include <gochan/chan.h>
 #include <gochan/context.h>
+#include <gochan/fiber.h>
 #include <gochan/select.h>
 #include <stdint.h>
 
@@ -65,4 +70,65 @@ Test(fuzz_regress, ctx_timeout_cause_negative_deadline, .timeout = 10)
 		  "deadline %lld ns from the call, want -5 ms", (long long)(d - before));
 	ctx_cancel_release(c);
 	ctx_cancel_release(p);
+}
+
+/*
+ * fuzz/regressions/bubble/zombie-scan-switch-inside-ctx-cancel-hang.
+ * A switch point (gochan/bubble.h, switch_points) must never come while the
+ * library holds a lock: a fiber switched out there leaves the bubble's one
+ * worker to block on that lock when the next fiber takes it.  ctx_cancel
+ * closes the context's done channel under the context's mutex (ctx_mark),
+ * and that close (chan__close_owned) was a switch point: a fiber blocked in
+ * ctx_send (it reads ctx_err, under the same mutex) then hung the bubble.
+ * Every seed must now end the run (a hang is the test's timeout).
+ */
+struct cancel_vs_send {
+	ctx_t *ctx;
+	chan_t *ch;
+	int send_err;
+};
+
+static void cvs_cancel(void *arg)
+{
+	struct cancel_vs_send *r = arg;
+
+	ctx_cancel(r->ctx);
+}
+
+static void cvs_send(void *arg)
+{
+	struct cancel_vs_send *r = arg;
+	int v = 1;
+
+	r->send_err = ctx_send(r->ctx, r->ch, &v); /* nobody receives: ECANCELED */
+}
+
+static void cancel_vs_send(void *arg)
+{
+	gofiber_group_t *g = gofiber_group_new();
+
+	cr_assert(g);
+	cr_assert_eq(gofiber_go(g, cvs_send, arg), 0);
+	cr_assert_eq(gofiber_go(g, cvs_cancel, arg), 0);
+	cr_assert_eq(gofiber_go(g, cvs_send, arg), 0);
+	cr_assert_eq(gofiber_group_wait(g), 0);
+	gofiber_group_free(g);
+}
+
+Test(fuzz_regress, bubble_switch_inside_ctx_cancel, .timeout = 30)
+{
+	for (uint64_t seed = 1; seed <= 300; seed++) {
+		struct cancel_vs_send r = {.ctx = ctx_with_cancel(ctx_background()),
+					   .ch = chan_new(sizeof(int), 0)};
+		gobubble_opts o = {.seed = seed, .ignore_env = true, .switch_points = true};
+		gobubble_report rep;
+
+		cr_assert(r.ctx && r.ch);
+		cr_assert_not_null(ctx_done(r.ctx)); /* the channel the cancel closes */
+		cr_assert_eq(gobubble_run(&o, cancel_vs_send, &r, &rep), 0);
+		cr_assert_eq(rep.verdict, GOBUBBLE_OK, "seed %llu", (unsigned long long)seed);
+		cr_assert_eq(r.send_err, ECANCELED, "seed %llu", (unsigned long long)seed);
+		ctx_release(r.ctx);
+		chan_unref(r.ch);
+	}
 }

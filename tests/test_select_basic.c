@@ -18,8 +18,9 @@
 
 #include "test_chan_util.h"
 #include "tests/leakcheck.h"
+#include "tests/test_bubble_util.h"
 
-TU_LEAK_CHECKED_SUITE(select_basic);
+TB_SUITE(select_basic);
 
 /* ---- the index returned ------------------------------------------------ */
 
@@ -131,7 +132,7 @@ Test(select_basic, nowait_with_ready_case_never_default, .timeout = 10)
 
 /* ---- deadlines --------------------------------------------------------- */
 
-Test(select_basic, deadline_expires, .timeout = 10)
+TB_TEST(select_basic, deadline_expires, .timeout = 10)
 {
 	chan_t *a = mk(sizeof(int), 0), *b = mk(sizeof(int), 0);
 	for (int i = 0; i < 5; i++) {
@@ -146,6 +147,7 @@ Test(select_basic, deadline_expires, .timeout = 10)
 			      (long long)(dl - end));
 		cr_assert_lt(end - start, 2000 * MS, "overslept: %lld ns",
 			     (long long)(end - start));
+		TB_EXACT(end, dl);
 		cr_assert_eq(got, -1);
 	}
 	/* The timed-out select left no waiter behind. */
@@ -180,7 +182,7 @@ Test(select_basic, deadline_not_expired, .timeout = 20)
 	}
 }
 
-Test(select_basic, past_deadline_makes_one_attempt, .timeout = 10)
+TB_TEST(select_basic, past_deadline_makes_one_attempt, .timeout = 10)
 {
 	chan_t *a = mk(sizeof(int), 1);
 	int v = 9, got = 0;
@@ -224,7 +226,7 @@ Test(select_basic, negative_deadline_is_past, .timeout = 10)
 
 /* ---- NULL channels and zero cases ------------------------------------- */
 
-Test(select_basic, null_channel_cases_never_fire, .timeout = 10)
+TB_TEST(select_basic, null_channel_cases_never_fire, .timeout = 10)
 {
 	chan_t *buf = mk(sizeof(int), 4);
 	int sv = 1;
@@ -267,7 +269,7 @@ Test(select_basic, null_case_never_fires_while_parked, .timeout = 20)
 	}
 }
 
-Test(select_basic, zero_cases, .timeout = 10)
+TB_TEST(select_basic, zero_cases, .timeout = 10)
 {
 	chan_case_t dummy[1] = {CHAN_RECV(NULL, NULL, NULL)};
 	cr_assert_eq(chan_select(NULL, 0, CHAN_NOWAIT), CHAN_DEFAULT);
@@ -651,7 +653,7 @@ Test(select_basic, macro_select_in_loop_break_continue, .timeout = 10)
 	unref(out);
 }
 
-Test(select_basic, macro_default_and_timeout_branches, .timeout = 10)
+TB_TEST(select_basic, macro_default_and_timeout_branches, .timeout = 10)
 {
 	chan_t *c = mk(sizeof(int), 1);
 	int v = 0, defaults = 0, timeouts = 0, fired = 0;

@@ -30,8 +30,9 @@
 
 #include "test_chan_util.h"
 #include "tests/leakcheck.h"
+#include "tests/test_bubble_util.h"
 
-TU_LEAK_CHECKED_SUITE(select_go);
+TB_SUITE(select_go);
 
 /* ====================================================================== */
 /* test/chan/select.go                                                    */
@@ -68,7 +69,7 @@ static int send_ab(chan_t *a, chan_t *b)
 	return i;
 }
 
-Test(select_go, select_go, .timeout = 10)
+TB_TEST(select_go, select_go, .timeout = 10)
 {
 	counter = shift = 0;
 	chan_t *a = mk(sizeof(unsigned), 1), *b = mk(sizeof(unsigned), 1);
@@ -94,6 +95,7 @@ static void must_block(chan_case_t *cs, size_t n, const char *what)
 	int r = chan_select(cs, n, dl);
 	cr_assert_eq(r, CHAN_TIMEOUT, "%s: did not block (returned %d)", what, r);
 	cr_assert_geq(chan_now(), dl, "%s: timed out early", what);
+	TB_EXACT(chan_now(), dl); /* in a bubble: timed out exactly then */
 }
 
 /* "never blocks": returns case @want well before a long deadline. */
@@ -103,9 +105,10 @@ static void must_not_block(chan_case_t *cs, size_t n, int want, const char *what
 	int r = chan_select(cs, n, start + LONG_NS);
 	cr_assert_eq(r, want, "%s: returned %d, want %d", what, r, want);
 	cr_assert_lt(chan_now() - start, LONG_NS / 2, "%s: blocked", what);
+	TB_EXACT(chan_now(), start); /* in a bubble: no time passed at all */
 }
 
-Test(select_go, select3_nil_channels, .timeout = 10)
+TB_TEST(select_go, select3_nil_channels, .timeout = 10)
 {
 	int seven = 7, x = -1;
 	/* sending/receiving from a nil channel blocks */
@@ -127,7 +130,7 @@ Test(select_go, select3_nil_channels, .timeout = 10)
 	cr_assert_eq(x, -1);
 }
 
-Test(select_go, select3_async_and_closed, .timeout = 10)
+TB_TEST(select_go, select3_async_and_closed, .timeout = 10)
 {
 	chan_t *closedch = mk(sizeof(int), 0);
 	cr_assert_eq(chan_close(closedch), 0);
@@ -174,7 +177,7 @@ Test(select_go, select3_async_and_closed, .timeout = 10)
 	unref(closedch);
 }
 
-Test(select_go, select3_ready_and_not_ready, .timeout = 10)
+TB_TEST(select_go, select3_ready_and_not_ready, .timeout = 10)
 {
 	int seven = 7, x = -1;
 	/* receiving from a non-ready channel always blocks */
@@ -196,7 +199,7 @@ Test(select_go, select3_ready_and_not_ready, .timeout = 10)
 	unref(ch);
 }
 
-Test(select_go, select3_does_not_see_itself, .timeout = 10)
+TB_TEST(select_go, select3_does_not_see_itself, .timeout = 10)
 {
 	/* select should not get confused if it sees itself */
 	for (int i = 0; i < 5; i++) {

@@ -10,10 +10,11 @@
 #include <stdlib.h>
 
 #include "tests/leakcheck.h"
+#include "tests/test_bubble_util.h"
 #include "tests/test_time_util.h"
 #include "timer/timer_internal.h"
 
-TU_LEAK_CHECKED_SUITE(time_func);
+TB_SUITE(time_func);
 
 /* Records what a callback saw, and signals a channel. */
 struct rec {
@@ -98,7 +99,7 @@ Test(time_func, after_func_at_past_deadline, .timeout = 10)
  * is not armed, so the probe timer of tt_flush, due later than any past
  * deadline, runs while this one has not; Stop finds nothing pending; Reset
  * arms it. */
-Test(time_func, after_func_at_forever_never_fires, .timeout = 10)
+TB_TEST(time_func, after_func_at_forever_never_fires, .timeout = 10)
 {
 	struct rec r;
 	chan_t *c;
@@ -115,7 +116,7 @@ Test(time_func, after_func_at_forever_never_fires, .timeout = 10)
 	chan_unref(c);
 }
 
-Test(time_func, null_fn_einval, .timeout = 10)
+TB_TEST(time_func, null_fn_einval, .timeout = 10)
 {
 	errno = 0;
 	cr_assert_null(gotime_after_func_at(chan_now(), NULL, NULL));
@@ -134,7 +135,7 @@ static void count_fn(void *p)
 /* A Stop that returns true comes before the function runs, and then it never
  * runs.  On a loaded machine the 50 ms may pass before the Stop: then (and
  * only then) Stop may find it fired, return false, and the function runs. */
-Test(time_func, stop_before_fire_never_runs, .timeout = 10)
+TB_TEST(time_func, stop_before_fire_never_runs, .timeout = 10)
 {
 	atomic_int n = 0;
 	int fired = 0;
@@ -154,6 +155,7 @@ Test(time_func, stop_before_fire_never_runs, .timeout = 10)
 	cr_assert_eq(gotime__wait_afterfuncs(chan_now() + TT_PATIENCE), 0);
 	cr_assert_eq(atomic_load(&n), fired, "a stopped function ran (%d runs, %d fired)",
 		     atomic_load(&n), fired);
+	TB_EXACT(fired, 0); /* no virtual time passes between arming and Stop */
 }
 
 /* Stop/Reset racing the firing: Stop returns true exactly when fn does not
@@ -310,7 +312,7 @@ Test(time_func, after_func_own_thread_may_block, .timeout = 20)
 }
 
 /* AfterFunc Reset after it ran runs it once more; Reset while pending moves it. */
-Test(time_func, after_func_reset, .timeout = 10)
+TB_TEST(time_func, after_func_reset, .timeout = 10)
 {
 	struct rec r;
 	chan_t *c;
@@ -321,6 +323,7 @@ Test(time_func, after_func_reset, .timeout = 10)
 	cr_assert(gotime_timer_reset(t, 2 * TT_MS), "Reset of a pending AfterFunc");
 	wait_closed(c);
 	cr_assert_geq(r.at, t0 + 2 * TT_MS);
+	TB_EXACT(r.at, t0 + 2 * TT_MS);
 	chan_unref(c);
 	rec_init(&r, &c); /* runs back to 0, new channel */
 	cr_assert(!gotime_timer_reset(t, 0), "Reset after it ran");
@@ -394,7 +397,7 @@ static void reentrant_fn(void *p)
 	}
 }
 
-Test(time_func, callbacks_reenter_api, .timeout = 10)
+TB_TEST(time_func, callbacks_reenter_api, .timeout = 10)
 {
 	static struct reentrant r;
 	r.done = chan_new(0, 0);

@@ -4,11 +4,12 @@
  * dropping ticks for a slow receiver, Stop/Reset leave no stale tick.
  */
 #include "tests/leakcheck.h"
+#include "tests/test_bubble_util.h"
 #include "tests/test_time_util.h"
 
-TU_LEAK_CHECKED_SUITE(time_ticker);
+TB_SUITE(time_ticker);
 
-Test(time_ticker, nonpositive_period_einval, .timeout = 10)
+TB_TEST(time_ticker, nonpositive_period_einval, .timeout = 10)
 {
 	static const int64_t bad[] = {0, -1, INT64_MIN};
 	for (size_t i = 0; i < 3; i++) {
@@ -28,7 +29,7 @@ Test(time_ticker, nonpositive_period_einval, .timeout = 10)
 }
 
 /* Tick(d <= 0) is Go's nil channel: never ready in a select. */
-Test(time_ticker, tick_nonpositive_is_nil, .timeout = 10)
+TB_TEST(time_ticker, tick_nonpositive_is_nil, .timeout = 10)
 {
 	errno = 0;
 	cr_assert_null(gotime_tick(0));
@@ -37,11 +38,13 @@ Test(time_ticker, tick_nonpositive_is_nil, .timeout = 10)
 	chan_t *nil = gotime_tick(-1);
 	int64_t v;
 	cr_assert_eq(CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(nil, &v, NULL)), CHAN_DEFAULT);
+	int64_t t0 = chan_now();
 	cr_assert_eq(CHAN_SELECT(chan_now() + 5 * TT_MS, CHAN_RECV(nil, &v, NULL)), CHAN_TIMEOUT);
+	TB_EXACT(chan_now() - t0, 5 * TT_MS);
 }
 
 /* TestTicker: ticks come every period, each value a due time on the grid. */
-Test(time_ticker, ticks_on_period_grid, .timeout = 20)
+TB_TEST(time_ticker, ticks_on_period_grid, .timeout = 20)
 {
 	const int64_t d = 2 * TT_MS;
 	int64_t t0 = chan_now();
@@ -52,21 +55,24 @@ Test(time_ticker, ticks_on_period_grid, .timeout = 20)
 	cr_assert_eq(chan_cap(c), 0);
 	int64_t first = tt_recv(c), prev = first;
 	cr_assert_geq(first, t0 + d);
+	TB_EXACT(first, t0 + d);
 	for (int i = 1; i < 10; i++) {
 		int64_t v = tt_recv(c);
 		cr_assert_gt(v, prev, "ticks out of order");
 		cr_assert_eq((v - first) % d, 0, "tick %d off the grid: %lld", i,
 			     (long long)(v - first));
 		cr_assert_leq(v, chan_now());
+		TB_EXACT(v, t0 + (i + 1) * d); /* no tick late, none dropped */
 		prev = v;
 	}
 	cr_assert_geq(chan_now() - t0, 10 * d, "10 ticks came too fast");
+	TB_EXACT(chan_now() - t0, 10 * d);
 	gotime_ticker_free(tk);
 }
 
 /* A slow receiver: the channel holds the first tick, later ones are
  * dropped, and the next tick received is a fresh one (not a backlog). */
-Test(time_ticker, drops_ticks_for_slow_receiver, .timeout = 20)
+TB_TEST(time_ticker, drops_ticks_for_slow_receiver, .timeout = 20)
 {
 	const int64_t d = TT_MS;
 	int64_t t0 = chan_now();
@@ -85,10 +91,12 @@ Test(time_ticker, drops_ticks_for_slow_receiver, .timeout = 20)
 	v2 = tt_recv(c);
 	cr_assert_geq(v2, p, "an old tick was queued instead of dropped");
 	cr_assert_eq((v2 - v1) % d, 0);
+	TB_EXACT(v1, t0 + d);
+	TB_EXACT(v2, t0 + 21 * d); /* the first tick after the flush's t0 + 20 d + 1 */
 	gotime_ticker_free(tk);
 }
 
-Test(time_ticker, stop_discards_and_ends_ticks, .timeout = 20)
+TB_TEST(time_ticker, stop_discards_and_ends_ticks, .timeout = 20)
 {
 	gotime_ticker_t *tk = gotime_ticker_new(TT_MS);
 	cr_assert_not_null(tk);
@@ -103,7 +111,7 @@ Test(time_ticker, stop_discards_and_ends_ticks, .timeout = 20)
 	gotime_ticker_free(tk);
 }
 
-Test(time_ticker, reset_period_and_no_stale, .timeout = 20)
+TB_TEST(time_ticker, reset_period_and_no_stale, .timeout = 20)
 {
 	gotime_ticker_t *tk = gotime_ticker_new(TT_FAR);
 	cr_assert_not_null(tk);
@@ -113,6 +121,7 @@ Test(time_ticker, reset_period_and_no_stale, .timeout = 20)
 	cr_assert_eq(gotime_ticker_reset(tk, 2 * TT_MS), 0);
 	int64_t v = tt_recv(c);
 	cr_assert_geq(v, t0 + 2 * TT_MS);
+	TB_EXACT(v, t0 + 2 * TT_MS);
 
 	tt_flush(3 * TT_MS); /* a tick is waiting */
 	cr_assert_eq(gotime_ticker_reset(tk, TT_FAR), 0);
@@ -127,13 +136,15 @@ Test(time_ticker, reset_period_and_no_stale, .timeout = 20)
 	int64_t a = tt_recv(c), b = tt_recv(c);
 	cr_assert_geq(a, t0 + TT_MS);
 	cr_assert_eq((b - a) % TT_MS, 0);
+	TB_EXACT(a, t0 + TT_MS);
+	TB_EXACT(b, a + TT_MS);
 	cr_assert_gt(b, a);
 	gotime_ticker_free(tk);
 }
 
 /* Tick: the channel of a ticker without a handle (dropping the last
  * reference stops it: tests/test_time_orphan.c). */
-Test(time_ticker, tick_delivers, .timeout = 10)
+TB_TEST(time_ticker, tick_delivers, .timeout = 10)
 {
 	int64_t t0 = chan_now();
 	chan_t *c = gotime_tick(TT_MS);
@@ -141,12 +152,14 @@ Test(time_ticker, tick_delivers, .timeout = 10)
 	int64_t a = tt_recv(c), b = tt_recv(c), e = tt_recv(c);
 	cr_assert_geq(a, t0 + TT_MS);
 	cr_assert(a < b && b < e);
+	TB_EXACT(a, t0 + TT_MS);
+	TB_EXACT(e, t0 + 3 * TT_MS);
 	cr_assert_eq(chan_unref(c), 0);
 }
 
 /* TestAfterStress: a ticker with a tiny period keeps the timer thread busy;
  * 100 ticks are still received and After timers still fire. */
-Test(time_ticker, after_stress_tiny_period, .timeout = 20)
+TB_TEST(time_ticker, after_stress_tiny_period, .timeout = 20)
 {
 	gotime_ticker_t *tk = gotime_ticker_new(1);
 	cr_assert_not_null(tk);
@@ -165,7 +178,7 @@ Test(time_ticker, after_stress_tiny_period, .timeout = 20)
 
 /* Tickers in a select loop with a timer and a data channel: Go's usual
  * "ticker + timeout" loop. */
-Test(time_ticker, select_loop_ticker_and_timeout, .timeout = 20)
+TB_TEST(time_ticker, select_loop_ticker_and_timeout, .timeout = 20)
 {
 	int64_t t0 = chan_now();
 	gotime_ticker_t *tk = gotime_ticker_new(TT_MS);
@@ -203,6 +216,7 @@ Test(time_ticker, select_loop_ticker_and_timeout, .timeout = 20)
 		early += vs[i] <= w;
 	/* ticks are due at t0' + k ms with t0' >= t0; the timeout at w */
 	cr_assert_leq(early, (w - t0) / TT_MS, "more ticks than periods");
+	TB_EXACT(w, t0 + 15 * TT_MS);
 	gotime_ticker_free(tk);
 	gotime_timer_free(timeout);
 	chan_unref(data);

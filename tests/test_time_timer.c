@@ -14,13 +14,14 @@
 #include <stdlib.h>
 
 #include "tests/leakcheck.h"
+#include "tests/test_bubble_util.h"
 #include "tests/test_time_util.h"
 #include "timer/timer_internal.h"
 
-TU_LEAK_CHECKED_SUITE(time_timer);
+TB_SUITE(time_timer);
 
 /* TestAfterTimes: After(d) fires no earlier than d, with its due time. */
-Test(time_timer, after_fires_no_earlier, .timeout = 20)
+TB_TEST(time_timer, after_fires_no_earlier, .timeout = 20)
 {
 	static const int64_t ds[] = {0,         1,         1000,       100000,    1 * TT_MS,
 				     2 * TT_MS, 5 * TT_MS, 10 * TT_MS, 20 * TT_MS};
@@ -36,6 +37,8 @@ Test(time_timer, after_fires_no_earlier, .timeout = 20)
 			cr_assert_geq(v, t0 + ds[i], "value %lld before due %lld", (long long)v,
 				      (long long)(t0 + ds[i]));
 			cr_assert_leq(v, t1, "value is later than its receipt");
+			TB_EXACT(v, t0 + ds[i]);  /* fired at its due time */
+			TB_EXACT(t1 - t0, ds[i]); /* and received then */
 			cr_assert_eq(chan_unref(c), 0);
 		}
 	}
@@ -43,7 +46,7 @@ Test(time_timer, after_fires_no_earlier, .timeout = 20)
 
 /* d <= 0 fires at once: the value is in the channel when the call returns,
  * and it is the time of the call. */
-Test(time_timer, nonpositive_duration_fires_at_once, .timeout = 10)
+TB_TEST(time_timer, nonpositive_duration_fires_at_once, .timeout = 10)
 {
 	static const int64_t ds[] = {0, -1, -GOTIME_SECOND, INT64_MIN};
 	for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
@@ -53,6 +56,7 @@ Test(time_timer, nonpositive_duration_fires_at_once, .timeout = 10)
 		cr_assert(tt_ready(c, &v), "After(%lld) not ready at once", (long long)ds[i]);
 		cr_assert_geq(v, t0);
 		cr_assert_leq(v, chan_now());
+		TB_EXACT(v, t0);
 		cr_assert(!tt_ready(c, NULL), "a one-shot timer sent twice");
 		cr_assert_eq(chan_unref(c), 0);
 
@@ -65,7 +69,7 @@ Test(time_timer, nonpositive_duration_fires_at_once, .timeout = 10)
 }
 
 /* Go 1.23: timer channels report len 0 and cap 0, even holding a value. */
-Test(time_timer, len_cap_zero, .timeout = 10)
+TB_TEST(time_timer, len_cap_zero, .timeout = 10)
 {
 	gotime_timer_t *t = gotime_timer_new(TT_FAR);
 	cr_assert_not_null(t);
@@ -82,7 +86,7 @@ Test(time_timer, len_cap_zero, .timeout = 10)
 	gotime_timer_free(t);
 }
 
-Test(time_timer, stop_pending_then_stopped, .timeout = 10)
+TB_TEST(time_timer, stop_pending_then_stopped, .timeout = 10)
 {
 	gotime_timer_t *t = gotime_timer_new(TT_FAR);
 	cr_assert_not_null(t);
@@ -97,7 +101,7 @@ Test(time_timer, stop_pending_then_stopped, .timeout = 10)
 }
 
 /* Go 1.23: an expired but unreceived value counts as pending; Stop discards it. */
-Test(time_timer, stop_expired_unreceived_true_and_discards, .timeout = 10)
+TB_TEST(time_timer, stop_expired_unreceived_true_and_discards, .timeout = 10)
 {
 	for (int i = 0; i < 50; i++) {
 		gotime_timer_t *t = gotime_timer_new(i % 2 ? 1 : 0);
@@ -112,7 +116,7 @@ Test(time_timer, stop_expired_unreceived_true_and_discards, .timeout = 10)
 	}
 }
 
-Test(time_timer, stop_after_receive_false, .timeout = 10)
+TB_TEST(time_timer, stop_after_receive_false, .timeout = 10)
 {
 	gotime_timer_t *t = gotime_timer_new(1);
 	cr_assert_not_null(t);
@@ -124,7 +128,7 @@ Test(time_timer, stop_after_receive_false, .timeout = 10)
 }
 
 /* Reset: return value, the new due time, and no stale value. */
-Test(time_timer, reset_semantics, .timeout = 10)
+TB_TEST(time_timer, reset_semantics, .timeout = 10)
 {
 	gotime_timer_t *t = gotime_timer_new(TT_FAR);
 	cr_assert_not_null(t);
@@ -145,6 +149,8 @@ Test(time_timer, reset_semantics, .timeout = 10)
 	int64_t v = tt_recv(c);
 	cr_assert_geq(v, t0 + 2 * TT_MS);
 	cr_assert_geq(chan_now(), v);
+	TB_EXACT(v, t0 + 2 * TT_MS);
+	TB_EXACT(chan_now(), v);
 
 	/* Reset after the value was received: false, fires again. */
 	cr_assert(!gotime_timer_reset(t, 1));
@@ -164,7 +170,7 @@ Test(time_timer, reset_semantics, .timeout = 10)
 }
 
 /* Reset to an earlier time than the one the timer thread sleeps toward. */
-Test(time_timer, reset_earlier_wakes_thread, .timeout = 10)
+TB_TEST(time_timer, reset_earlier_wakes_thread, .timeout = 10)
 {
 	gotime_timer_t *far = gotime_timer_new(TT_FAR);
 	gotime_timer_t *t = gotime_timer_new(TT_FAR / 2);
@@ -174,6 +180,7 @@ Test(time_timer, reset_earlier_wakes_thread, .timeout = 10)
 	cr_assert(gotime_timer_reset(t, 3 * TT_MS));
 	int64_t v = tt_recv(gotime_timer_chan(t));
 	cr_assert_geq(v, t0 + 3 * TT_MS);
+	TB_EXACT(v, t0 + 3 * TT_MS);
 	gotime_timer_free(t);
 	gotime_timer_free(far);
 }
@@ -181,7 +188,7 @@ Test(time_timer, reset_earlier_wakes_thread, .timeout = 10)
 /* TestAfterQueuing (channel half): timers created in any order each fire
  * no earlier than their due time, with it as the value.  The order itself is
  * checked deterministically with function timers in test_time_func.c. */
-Test(time_timer, after_queuing_order, .timeout = 20)
+TB_TEST(time_timer, after_queuing_order, .timeout = 20)
 {
 	static const int slots[] = {5, 3, 6, 6, 6, 1, 1, 2, 7, 9, 4, 8, 0};
 	enum {
@@ -206,13 +213,15 @@ Test(time_timer, after_queuing_order, .timeout = 20)
 		cr_assert(r >= 0 && r < N, "select: %d", r);
 		cr_assert_geq(vals[r], due[r], "slot %d fired early", slots[r]);
 		cr_assert_geq(chan_now(), vals[r]);
+		TB_EXACT(vals[r], due[r]);
+		TB_EXACT(chan_now(), due[r]); /* each received when it fell due */
 		cr_assert_eq(chan_unref(cs[r]), 0);
 		cs[r] = NULL; /* a nil case from now on */
 	}
 }
 
 /* TestTimerStopStress: timers stopped before their time never fire. */
-Test(time_timer, stop_stress, .timeout = 20)
+TB_TEST(time_timer, stop_stress, .timeout = 20)
 {
 	enum {
 		N = 100
@@ -388,7 +397,7 @@ Test(time_timer, many_threads_many_timers, .timeout = 60)
 
 /* gotime_after's timer frees itself after firing even if the channel is
  * never read, and the channel outlives it while the caller holds it. */
-Test(time_timer, after_channel_ownership, .timeout = 10)
+TB_TEST(time_timer, after_channel_ownership, .timeout = 10)
 {
 	chan_t *c = gotime_after(1);
 	cr_assert_not_null(c);
@@ -404,7 +413,7 @@ Test(time_timer, after_channel_ownership, .timeout = 10)
 
 /* 100,000 pending timers: the heap takes them, stops them in any order, and
  * gives its memory back.  (Timing is measured in bench/timer_bench.c.) */
-Test(time_timer, hundred_thousand_pending, .timeout = 60)
+TB_TEST(time_timer, hundred_thousand_pending, .timeout = 60)
 {
 	enum {
 		N = 100000
@@ -421,7 +430,9 @@ Test(time_timer, hundred_thousand_pending, .timeout = 60)
 	/* A short timer still fires on time among them. */
 	int64_t t0 = chan_now();
 	chan_t *c = gotime_after(TT_MS);
-	cr_assert_geq(tt_recv(c), t0 + TT_MS);
+	int64_t v = tt_recv(c);
+	cr_assert_geq(v, t0 + TT_MS);
+	TB_EXACT(v, t0 + TT_MS);
 	chan_unref(c);
 	for (int i = 0; i < N; i += 2)
 		cr_assert(gotime_timer_stop(ts[i]));

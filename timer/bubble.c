@@ -4,53 +4,87 @@
  * worker, when its virtual clock reaches them.  The firing is the timer
  * thread's (thread.c pop_due, then timer.c / func.c), one timer at a time,
  * so that the bubble runs the fibers it readied before the next one fires.
+ *
+ * Timers due at the same virtual instant fire in an order the bubble's seed
+ * chooses (issue 19: "when a timer fires relative to others"): at each
+ * firing, one decision among the k due now (wait/bubble.h choose), the
+ * answer i naming the i-th oldest arming.  Choice 0 is the oldest, so seed
+ * 0 fires them in arming order, as before; one due timer draws nothing.
  */
 #include "wait/bubble.h"
 #include "timer/timer_impl.h"
 #include "timer/timer_internal.h"
 
-/* Under g->mu: @b's timer due first (deadline, then arming order). */
-static struct gotime_timer *earliest_locked(const struct gowait__bubble *b, int64_t *when)
+/* Under g->mu: @b's earliest deadline, and how many of its timers share it. */
+static int64_t earliest_locked(const struct gowait__bubble *b, uint32_t *count)
+{
+	int64_t when = INT64_MAX;
+
+	*count = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct heap_ent *e = &g->heap[i];
+
+		if (e->t->bubble != b || e->when > when)
+			continue;
+		if (e->when < when) {
+			when = e->when;
+			*count = 0;
+		}
+		(*count)++;
+	}
+	return when;
+}
+
+/* Under g->mu: among @b's timers due at @when, the one armed after exactly
+ * @skip others of them (one scan per skip: the ties are few). */
+static struct gotime_timer *nth_armed_locked(const struct gowait__bubble *b, int64_t when,
+					     uint32_t skip)
 {
 	struct gotime_timer *best = NULL;
+	uint64_t after = 0; /* armed_at counts from 1 */
 
-	*when = INT64_MAX;
-	for (size_t i = 0; i < g->n; i++) {
-		struct heap_ent *e = &g->heap[i];
+	for (uint32_t pass = 0; pass <= skip; pass++) {
+		best = NULL;
+		for (size_t i = 0; i < g->n; i++) {
+			struct heap_ent *e = &g->heap[i];
 
-		if (e->t->bubble != b)
-			continue;
-		if (!best || e->when < *when ||
-		    (e->when == *when && e->t->armed_at < best->armed_at)) {
-			best = e->t;
-			*when = e->when;
+			if (e->t->bubble != b || e->when != when || e->t->armed_at <= after)
+				continue;
+			if (!best || e->t->armed_at < best->armed_at)
+				best = e->t;
 		}
+		after = best->armed_at;
 	}
 	return best;
 }
 
 int64_t gotime__bubble_next(const struct gowait__bubble *b)
 {
-	int64_t when;
+	uint32_t count;
 
 	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
-	(void)earliest_locked(b, &when);
+	int64_t when = earliest_locked(b, &count);
+
 	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 	return when;
 }
 
 bool gotime__bubble_fire(struct gowait__bubble *b, int64_t now)
 {
-	int64_t when;
+	uint32_t count;
 	uint64_t seq;
 
 	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
-	struct gotime_timer *t = earliest_locked(b, &when);
+	int64_t when = earliest_locked(b, &count);
 
-	if (!t || when > now) {
+	if (count == 0 || when > now) {
 		gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 		return false;
 	}
+	/* The seeded choice among the ties (no lock taken by choose: it only
+	 * draws from the worker's own decision source). */
+	struct gotime_timer *t = nth_armed_locked(b, when, b->choose(b, count));
+
 	gotime__heap_remove(t); /* its heap reference moves to this firing */
 	seq = t->seq;
 	if (t->period > 0 && !gotime__orphaned(t)) {

@@ -7,7 +7,7 @@
 
 #include <time.h>
 
-_Thread_local struct gowait__bubble *gowait__bubble_cur;
+_Thread_local struct gowait__bubble *gowait__bubble_cur __attribute__((tls_model("initial-exec")));
 
 int64_t gowait__mono_now(void)
 {

@@ -7,6 +7,7 @@
 
 #include <gochan/chan.h>
 
+#include "wait/bubble.h"
 #include "wait/debug.h"
 
 void gowait__cond_init(pthread_cond_t *cv)
@@ -28,6 +29,8 @@ int gowait__cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t dea
 	int rank = gowait__rank_wait_begin(mu);
 	int err;
 
+	gowait__bubble_blocks("a condition variable wait (gowait__cond_wait_until)",
+			      __builtin_return_address(0));
 	if (deadline == CHAN_FOREVER) {
 		err = pthread_cond_wait(cv, mu);
 	} else {

@@ -66,9 +66,12 @@
  *                                                      reads or swaps the
  *                                                      limit's channel pointer
  *                                                      and reads the counter)
- *   77   fiber stack cache lock     fiber/stack.c      (nothing; a leaf: the
- *        (cache_lock)                                  cache and the guard
- *                                                      budget)
+ *   77   fiber stack cache lock     fiber/stack.c      57 (an idle worker
+ *        (cache_lock)                                  empties the idle
+ *                                                      slots' caches into
+ *                                                      it, fiber/sched.c);
+ *                                                      a leaf: the cache
+ *                                                      and the guard budget
  *   80   futex fallback buckets     wait/futex.c       any of the above (a
  *                                                      contended lock sleeps
  *                                                      on its word); only

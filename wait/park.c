@@ -18,6 +18,7 @@
 #include <time.h>
 #include <urcu/arch.h>
 
+#include "wait/bubble.h"
 #include "wait/clock.h"
 #include "wait/debug.h"
 #include "wait/futex.h"
@@ -74,6 +75,10 @@ void gowait__complete(struct gowait_parker *p)
 			       : atomic_exchange_explicit(&p->futex, 1, memory_order_release);
 
 	GOWAIT_ASSERT(old != 1); /* completed once only */
+	/* A bubble's worker completing a plain thread: the thread goes on
+	 * outside the bubble, at the OS's pace (wait/bubble.h). */
+	if (caa_unlikely(agent == NULL) && caa_unlikely(gowait__bubble_cur != NULL))
+		gowait__bubble_cur->thread_wakes++;
 	if (old == 2) {
 		if (caa_unlikely(agent != NULL))
 			gowait__ops()->ready(agent); /* ops are set: a fiber exists */
@@ -229,17 +234,24 @@ static int park_wait(struct gowait_parker *p, int64_t deadline, const struct gow
 	rec = gowait__block_begin(site, start, p->agent);
 	if (caa_unlikely(p->agent != NULL)) {
 		ret = park_fiber(p, deadline);
-	} else if (park(p, deadline, start, spin) != 0) {
-		if (abandon(p)) {
-			ret = ETIMEDOUT;
-		} else {
-			/* Claimed just before our deadline: the claimer is
-			 * completing right now (it is running, not blocked), so
-			 * wait for it without a deadline.  This second park may
-			 * find the futex word at 2, left by the first sleep: it
-			 * then sleeps again until the word reads 1 (see the CAS
-			 * in park), never returning before the completion. */
-			(void)park(p, GOWAIT_FOREVER, chan_now(), spin);
+	} else {
+		/* No agent: a thread, or a bubble's worker outside its fibers
+		 * (an after_func_at function it fires): wait/bubble.h. */
+		gowait__bubble_blocks("a thread park (the wait layer's thread path)",
+				      site ? site->ra : NULL);
+		if (park(p, deadline, start, spin) != 0) {
+			if (abandon(p)) {
+				ret = ETIMEDOUT;
+			} else {
+				/* Claimed just before our deadline: the claimer
+				 * is completing right now (it is running, not
+				 * blocked), so wait for it without a deadline.
+				 * This second park may find the futex word at 2,
+				 * left by the first sleep: it then sleeps again
+				 * until the word reads 1 (see the CAS in park),
+				 * never returning before the completion. */
+				(void)park(p, GOWAIT_FOREVER, chan_now(), spin);
+			}
 		}
 	}
 	gowait__block_end(rec);

@@ -93,10 +93,14 @@
  * reserved with mmap(MAP_NORESERVE): only the pages a fiber touches cost
  * memory (one 4 KiB page for a fiber parked in a channel receive, one
  * more for a canary-guarded stack: tests/test_fiber_chan.c prints both).  Ended
- * fibers' stacks are kept for reuse, with their touched pages: a stack is
- * mapped only when none is cached, so no more are mapped than the peak of
- * fibers alive at once; a worker thread that runs out of work unmaps the
- * cached ones beyond GOFIBER_STACK_CACHE or the fibers alive, if more.  Below each
+ * fibers' stacks are kept for reuse, with their touched pages: first by the
+ * worker they ended on (at most 64 per worker, the next fibers started there
+ * take them, most recent first, as Go does), then in a cache shared by all.
+ * Stacks are mapped 32 at a time, only when both caches are empty, so no more
+ * are mapped than the peak of fibers alive at once plus 32 per worker; a
+ * worker thread that runs out of work empties the idle workers' caches into
+ * the shared one and unmaps the cached stacks beyond GOFIBER_STACK_CACHE or
+ * the fibers alive, if more.  Below each
  * stack is a guard page, made by madvise(MADV_GUARD_INSTALL) where the
  * kernel has it (Linux 6.13+; costs no extra mapping), else by mprotect for
  * the first vm.max_map_count/8 stacks alive, else (beyond that budget) a
@@ -228,8 +232,10 @@ int gofiber_syscall_exit(void);
 int gofiber_run_blocking(void (*fn)(void *), void *arg);
 
 /**
- * gofiber_id - the running fiber's id (1, 2, ... in start order, unique for
- * the process), or 0 when called on a thread.  Never blocks.
+ * gofiber_id - the running fiber's id (unique for the process, never 0;
+ * the first fiber started is 1; increasing in start order on each worker,
+ * not across workers: a worker takes ids 16 at a time, as Go's goid cache),
+ * or 0 when called on a thread.  Never blocks.
  */
 uint64_t gofiber_id(void);
 

@@ -32,6 +32,13 @@
  *       GOCHAN_SEED=N bugs run NAME --bubble [--switch|--jumps] [--pct D] -n 1.
  *   --bubble (or BUGS_RUNTIME=bubble) runs check and run in a bubble, run i
  *       with seed i (GOCHAN_SEED replaces it); --switch adds switch points.
+ *   bugs shrink [-s SEEDS] [-r REPLAYS] [--switch|--jumps|--pct D] [-o DIR]
+ *       [NAME...]
+ *       For each bug, the first failing seed's decision log (gochan/bubble.h),
+ *       shrunk by gobubble_shrink with the bug's oracle: its length before and
+ *       after, and how often the shrunk list fails in REPLAYS replays (100 of
+ *       100).  Replay one by hand with GOCHAN_REPLAY=DIR/NAME.decisions bugs
+ *       run NAME --bubble [--switch|--jumps] -n 1.
  *   bugs list
  *
  * GOCHAN_CHAOS is read once when the library loads, hence one process per
@@ -71,10 +78,11 @@ struct opts {
 	int seeds;
 	int replays; /* table: reruns of the first failing seed; -1: default */
 	bool fixed;
-	bool switches;     /* --switch: switch points in the bubble */
-	bool jumps;        /* --jumps: and time jumps (implies --switch) */
-	long pct_depth;    /* --pct D: PCT with depth D (explore: its depth) */
-	long max_switches; /* --max-switches P (0: no bound) */
+	bool switches;       /* --switch: switch points in the bubble */
+	bool jumps;          /* --jumps: and time jumps (implies --switch) */
+	long pct_depth;      /* --pct D: PCT with depth D (explore: its depth) */
+	long max_switches;   /* --max-switches P (0: no bound) */
+	const char *out_dir; /* shrink -o DIR */
 	enum bug_runtime rt;
 	int first_arg; /* index of the first non-option argument */
 };
@@ -91,6 +99,8 @@ static int parse_opts(int argc, char **argv, int from, struct opts *o)
 			o->seeds = atoi(argv[++i]);
 		else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
 			o->replays = atoi(argv[++i]);
+		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			o->out_dir = argv[++i];
 		else if (strcmp(argv[i], "--fixed") == 0)
 			o->fixed = true;
 		else if (strcmp(argv[i], "--bubble") == 0)
@@ -460,6 +470,178 @@ static int cmd_explore(const struct opts *o, int argc, char **argv)
 	return bad;
 }
 
+/* ---- shrink: the decision log of a failure, cut down ---- */
+
+struct shrink_ctx {
+	const struct bug_entry *b;
+	bool fixed;
+	bool error; /* a run gave BUG_ERROR */
+};
+
+/* One bubble run of the bug with @list as its decisions: manifested? */
+static int replay_once(const struct bug_entry *b, bool fixed, const gobubble_decision *list,
+		       size_t n, bool record)
+{
+	bugs_bubble_opts.replay = list;
+	bugs_bubble_opts.replay_len = n;
+	bugs_bubble_opts.record = record;
+	bugs_bubble_opts.ignore_env = true;
+	int v = bugs_run_one(b, fixed ? BUG_FIX : 0, BUG_BUBBLE);
+	bugs_bubble_opts.ignore_env = false;
+	bugs_bubble_opts.replay = NULL;
+	bugs_bubble_opts.replay_len = 0;
+	bugs_bubble_opts.record = false;
+	return v == BUG_ERROR ? -1 : v == BUG_MANIFESTED;
+}
+
+/* The oracle of a shrink: the same verdict, the bug's own oracle saw it. */
+static bool still_fails(const gobubble_decision *list, size_t n, void *p)
+{
+	struct shrink_ctx *c = p;
+	int v = replay_once(c->b, c->fixed, list, n, false);
+	if (v < 0)
+		c->error = true;
+	return v == 1;
+}
+
+static size_t nonzero(const gobubble_decision *d, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += d[i].chosen != 0;
+	return k;
+}
+
+/* Set the strategy of explore's column @strat (0 random, 1 + switch
+ * points, 2 + time jumps, 3 PCT) in bugs_bubble_opts. */
+static void set_strategy(int strat, long pct_depth)
+{
+	bugs_bubble_opts.switch_points = strat >= 1;
+	bugs_bubble_opts.time_jumps = strat >= 2;
+	bugs_bubble_opts.strategy = strat == 3 ? GOBUBBLE_PCT : GOBUBBLE_RANDOM;
+	bugs_bubble_opts.pct_depth = (uint32_t)pct_depth;
+}
+
+/*
+ * bugs shrink [-s SEEDS] [-r REPLAYS] [--switch|--jumps|--pct D] [-o DIR]
+ * [NAME...]: for each bug, the first failing seed of 1..SEEDS (default
+ * 1000) under the strategy (default random + switch points + time jumps),
+ * its decision log (recorded), then gobubble_shrink with the bug's oracle,
+ * then the shrunk list replayed once with recording (the list with the
+ * right kinds, trailing zeros cut): its length before and after, its
+ * non-zero entries, the shrinker's runs, and how often the shrunk list
+ * fails in REPLAYS replays (100 of 100).  -o DIR writes DIR/NAME.decisions,
+ * replayed by GOCHAN_REPLAY=DIR/NAME.decisions bugs run NAME --bubble
+ * [--switch|--jumps] -n 1.
+ */
+static int cmd_shrink(const struct opts *o, int argc, char **argv, const char *dir)
+{
+	int seeds = o->seeds > 0 ? o->seeds : 1000;
+	int replays = o->replays >= 0 ? o->replays : 100;
+	int strat = o->pct_depth > 0 ? 3 : o->jumps ? 2 : o->switches ? 1 : 2;
+	int bad = 0;
+	printf("| bug | strategy | first failing seed | decisions | recorded list fails |"
+	       " shrunk | non-zero | shrink runs | shrunk fails |\n");
+	printf("|---|---|---|---|---|---|---|---|---|\n");
+	for (unsigned i = 0; i < bug_catalogue_len; i++) {
+		const struct bug_entry *b = &bug_catalogue[i];
+		if (!named(o, argc, argv, b->name))
+			continue;
+		set_strategy(strat, o->pct_depth);
+		bugs_bubble_opts.pct_steps = 0;
+		bugs_bubble_opts.max_switches = (uint32_t)o->max_switches;
+		uint64_t first = 0;
+		for (int s = 1; s <= seeds && !first; s++) {
+			int v = bubble_once(b, o->fixed, (uint64_t)s);
+			if (v < 0)
+				return 1;
+			if (v)
+				first = (uint64_t)s;
+		}
+		const char *sname = strat == 3   ? "PCT + switch points"
+				    : strat == 2 ? "random + switch points + time jumps"
+						 : "random + switch points";
+		if (!first) {
+			printf("| %s | %s | none in %d | - | - | - | - | - | - |\n", b->name, sname,
+			       seeds);
+			continue;
+		}
+		/* The failing seed's log. */
+		bugs_bubble_opts.record = true;
+		int v = bubble_once(b, o->fixed, first);
+		bugs_bubble_opts.record = false;
+		gobubble_decision *log = bugs_bubble_report.log;
+		size_t before = bugs_bubble_report.log_len, n = before;
+		if (v != 1) {
+			fprintf(stderr, "bugs: %s: seed %" PRIu64 " did not fail again\n", b->name,
+				first);
+			free(log);
+			return 1;
+		}
+		/* The same schedule from the list alone (the strategy's own
+		 * draws, PCT's priorities, are in it too): REPLAYS times. */
+		int recorded = 0;
+		for (int r = 0; r < replays; r++) {
+			int w = replay_once(b, o->fixed, log, before, false);
+			if (w < 0) {
+				free(log);
+				return 1;
+			}
+			recorded += w;
+		}
+		struct shrink_ctx c = {b, o->fixed, false};
+		uint64_t runs = 0;
+		int err = gobubble_shrink(log, &n, still_fails, &c, 0, &runs);
+		if (err || c.error) {
+			fprintf(stderr, "bugs: %s: shrink failed (%d%s)\n", b->name, err,
+				c.error ? ", a run failed" : "");
+			free(log);
+			return 1;
+		}
+		/* Canonical: replay the shrunk list with recording. */
+		if (replay_once(b, o->fixed, log, n, true) != 1) {
+			fprintf(stderr, "bugs: %s: the shrunk list did not fail\n", b->name);
+			free(log);
+			return 1;
+		}
+		free(log);
+		log = bugs_bubble_report.log;
+		size_t after = bugs_bubble_report.log_len;
+		while (after && log[after - 1].chosen == 0)
+			after--;
+		int again = 0;
+		for (int r = 0; r < replays; r++) {
+			int w = replay_once(b, o->fixed, log, after, false);
+			if (w < 0) {
+				free(log);
+				return 1;
+			}
+			again += w;
+		}
+		printf("| %s | %s | %" PRIu64 " | %zu | %d/%d | %zu | %zu | %" PRIu64
+		       " | %d/%d |\n",
+		       b->name, sname, first, before, recorded, replays, after, nonzero(log, after),
+		       runs, again, replays);
+		fflush(stdout);
+		if (again != replays || recorded != replays || after > before)
+			bad = 1;
+		if (dir) {
+			char path[512];
+			snprintf(path, sizeof path, "%s/%s.decisions", dir, b->name);
+			FILE *f = fopen(path, "w");
+			if (!f || gobubble_decisions_write(f, log, after) != 0) {
+				fprintf(stderr, "bugs: cannot write %s\n", path);
+				bad = 1;
+			}
+			if (f)
+				fclose(f);
+		}
+		free(log);
+	}
+	set_strategy(0, 0);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.replays = -1};
@@ -492,6 +674,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "explore") == 0)
 		return cmd_explore(&o, argc, argv);
+	if (strcmp(cmd, "shrink") == 0)
+		return cmd_shrink(&o, argc, argv, o.out_dir);
 	if (strcmp(cmd, "table") == 0)
 		return cmd_table(&o, argc, argv);
 	if (strcmp(cmd, "list") == 0) {
