@@ -10,10 +10,11 @@
 //!   examples/*.c                                example programs (built as C and as C++)
 //!   examples/zig-consumer/                      a Zig project that depends on this package
 //!
-//! Steps (`zig build -l` lists them): install (default), test, debug-test,
-//! tsan, asan, fuzz-replay, fuzz-short, gcc-check, cxx-check, examples,
-//! zig-consumer, version-check, symbols-check, install-check, tsan-consumer,
-//! man-check, libuv-example, layers-check, docs-check, gdb-fibers, test-arm64, test-all,
+//! Steps (`zig build -l` lists them): install (default), test, test-fibers,
+//! debug-test, tsan, tsan-fibers, asan, asan-fibers, fuzz-replay, fuzz-short,
+//! gcc-check, cxx-check, examples, zig-consumer, version-check, symbols-check, install-check, tsan-consumer,
+//! man-check, libuv-example, layers-check, docs-check, gdb-fibers, test-arm64,
+//! test-arm64-fibers, test-all,
 //! demo, bench, bench-bin.
 //!
 //! What configuring needs.  Only the library's own dependencies (liburcu
@@ -163,9 +164,12 @@ pub fn build(b: *Build) void {
     const p = Project.init(b);
     const inst = addInstall(p);
 
-    const test_step = testStep(p);
-    const arm64_step = arm64TestStep(p);
-    const tsan_step = tsanStep(p);
+    const tests = testStep(p);
+    const test_step = tests.threads;
+    const arm64 = arm64TestStep(p);
+    const arm64_step = arm64.threads;
+    const tsan = tsanStep(p);
+    const tsan_step = tsan.tsan;
     const asan = asanSteps(p);
     const gcc_step = gccCheckStep(p);
     const cxx_step = cxxCheckStep(p, inst);
@@ -184,14 +188,17 @@ pub fn build(b: *Build) void {
     const gdb_step = gdbFibersStep(p);
 
     // ---- test-all: THE test command
-    const all_step = b.step("test-all", "gcc-check + cxx-check + test + debug-test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + layers-check + docs-check + gdb-fibers + test-arm64");
+    const all_step = b.step("test-all", "gcc-check + cxx-check + test + debug-test + tsan + asan + fuzz-replay + fuzz-short + examples + zig-consumer + version-check + symbols-check + install-check + tsan-consumer + man-check + libuv-example + layers-check + docs-check + gdb-fibers + test-arm64 + test-fibers + tsan-fibers + asan-fibers");
     for ([_]*Build.Step{
         fuzz_short_step, gcc_step,     cxx_step,           test_step,          tsan_step,
         asan.asan,       asan.replay,  examples_step,      consumer_step,      version_step,
         arm64_step,      symbols_step, install_check_step, tsan_consumer_step, man_step,
         libuv_step,      debug_step,   layers_step,        docs_step,          b.getInstallStep(),
-        gdb_step,
+        gdb_step,        tests.fibers, tsan.fibers,        asan.fibers,
     }) |s| all_step.dependOn(s);
+    // test-arm64-fibers is not part of test-all: under qemu it costs about
+    // as much as test-arm64 itself (9.5 min on the shared 2-core machine,
+    // tests/README.md), beyond the budget of the fiber runs.
 
     // ---- the main job: the search service (search/build_search.zig) makes
     // the `demo` step, the README's first command, and its own steps from
@@ -317,16 +324,31 @@ fn addInstall(p: Project) Installed {
 // ---- test: the Criterion runner + every stress program, against the
 // library as the tests see it (not installed): UBSan with messages and stack
 // traces (zig's runtime), so every program linking it is .full too.
-fn testStep(p: Project) *Build.Step {
-    const step = p.ctx.b.step("test", "Criterion suites (tests/*.c, one runner) and stress programs (tests/stress/*.c)");
+// ---- test-fibers: the same runner and stress programs run a second time
+// with their test goroutines as fibers (GOCHAN_TEST_GO=fiber, issue 18
+// "Tests"; tests/testutil.h), and the fuzz differential against Go with its
+// programs on a fiber (fuzz/diff.sh).
+fn testStep(p: Project) struct { threads: *Build.Step, fibers: *Build.Step } {
+    const b = p.ctx.b;
+    const step = b.step("test", "Criterion suites (tests/*.c, one runner) and stress programs (tests/stress/*.c)");
+    const fibers = b.step("test-fibers", "The Criterion runner and the stress programs of `test` again with their goroutines as fibers (GOCHAN_TEST_GO=fiber), and fuzz/diff.sh (against Go) on a fiber");
     const test_lib = addLib(p.ctx, .{ .name = "gochan-test", .linkage = .static, .sanitize_c = .full });
     addTests(p.ctx, step, test_lib, p.tests, p.stress, .{
         .jobs = p.jobs,
         .runner_timeout = runner_timeout,
         .program_timeout = program_timeout,
+        .fiber_step = fibers,
     });
     addBugsCheck(p.ctx, step, test_lib, "");
-    return step;
+    if (fileExists(b, "fuzz/diff.sh")) {
+        const run = runWithTimeout(b, program_timeout, "fiber fuzz/diff.sh");
+        // Its own scratch directory: another build's diff.sh may be running.
+        run.addArgs(&.{ "sh", "-c", "d=$(mktemp -d) || exit 1; FUZZ_OUT=$d sh fuzz/diff.sh; rc=$?; rm -rf \"$d\"; exit $rc" });
+        run.setCwd(b.path("."));
+        run.setEnvironmentVariable(fiber_mode_env, fiber_mode_val);
+        fibers.dependOn(&run.step);
+    }
+    return .{ .threads = step, .fibers = fibers };
 }
 
 // ---- the bug catalogue (tests/bugs/, issue 19): one program of all the
@@ -380,9 +402,12 @@ fn bugsTableStep(p: Project) void {
 // Debian's arm64 packages, from `scripts/setup.sh --test`: liburcu through
 // multiarch (/usr/lib/aarch64-linux-gnu), Criterion unpacked into
 // -Darm64-sysroot (it cannot be installed next to the amd64 one).
-fn arm64TestStep(p: Project) *Build.Step {
+// test-arm64-fibers: the same programs with their goroutines as fibers
+// (GOCHAN_TEST_GO=fiber), under qemu too (the aarch64 switch).
+fn arm64TestStep(p: Project) struct { threads: *Build.Step, fibers: *Build.Step } {
     const b = p.ctx.b;
     const step = b.step("test-arm64", "Criterion runner + stress programs built for aarch64-linux-gnu, run under qemu-aarch64-static");
+    const fibers = b.step("test-arm64-fibers", "The programs of test-arm64 again with their goroutines as fibers (GOCHAN_TEST_GO=fiber), under qemu-aarch64-static");
     // glibc 2.36: Debian 12's, which the arm64 libraries were linked against.
     const arm64 = b.resolveTargetQuery(.{
         .cpu_arch = .aarch64,
@@ -404,8 +429,9 @@ fn arm64TestStep(p: Project) *Build.Step {
         // .timeout values were sized for: this scales them (by
         // GOCHAN_TEST_TIMEOUT_SCALE, which scripts/qemu-run.sh sets).
         .runner_srcs = &.{"scripts/criterion_timeout_scale.c"},
+        .fiber_step = fibers,
     });
-    return step;
+    return .{ .threads = step, .fibers = fibers };
 }
 
 // ---- debug-test: the Criterion runner and every stress program once
@@ -428,20 +454,26 @@ fn debugTestStep(p: Project) *Build.Step {
 }
 
 // ---- tsan: the library and every stress program under ThreadSanitizer (zig cc)
-fn tsanStep(p: Project) *Build.Step {
+// ---- tsan-fibers: the same programs with their goroutines as fibers
+// (GOCHAN_TEST_GO=fiber; the library tells TSan of every switch).
+fn tsanStep(p: Project) struct { tsan: *Build.Step, fibers: *Build.Step } {
     const b = p.ctx.b;
     const step = b.step("tsan", "Stress programs (tests/stress/*.c) and the bug catalogue check (tests/bugs/) under ThreadSanitizer");
-    if (p.stress.len == 0) return step;
+    const fibers = b.step("tsan-fibers", "The stress programs of `tsan` again with their goroutines as fibers (GOCHAN_TEST_GO=fiber)");
+    if (p.stress.len == 0) return .{ .tsan = step, .fibers = fibers };
     const tsan_lib = addLib(p.ctx, .{ .name = "gochan-tsan", .linkage = .static, .tsan = true });
     for (p.stress) |src| {
         const mod = addExeModule(p.ctx, &.{src}, .{ .tsan = true });
         mod.linkLibrary(tsan_lib);
         const exe = b.addExecutable(.{ .name = b.fmt("tsan-{s}", .{stem(src)}), .root_module = mod });
-        const run = runWithTimeout(b, program_timeout, b.fmt("tsan {s}", .{stem(src)}));
-        run.addArtifactArg(exe);
-        // A reported race or deadlock ends the program with a failure.
-        run.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
-        step.dependOn(&run.step);
+        for ([_]*Build.Step{ step, fibers }, [_][]const u8{ "", "fiber " }) |to, mode| {
+            const run = runWithTimeout(b, program_timeout, b.fmt("tsan {s}{s}", .{ mode, stem(src) }));
+            run.addArtifactArg(exe);
+            // A reported race or deadlock ends the program with a failure.
+            run.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
+            if (mode.len > 0) run.setEnvironmentVariable(fiber_mode_env, fiber_mode_val);
+            to.dependOn(&run.step);
+        }
     }
     // The bug catalogue's check (tests/bugs/), 20 times each: its shim and
     // oracles are threaded code too.
@@ -461,29 +493,38 @@ fn tsanStep(p: Project) *Build.Step {
         brun.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1 exitcode=66 second_deadlock_stack=1");
         step.dependOn(&brun.step);
     }
-    return step;
+    return .{ .tsan = step, .fibers = fibers };
 }
 
 // ---- asan: clang-14 -fsanitize=address,undefined over the lib, the runner, the stress programs
 // ---- fuzz-replay: each harness + fuzz/replay_main.c (ASan+UBSan) over its corpus and regressions
 // Both link the same ASan objects of the library.
-fn asanSteps(p: Project) struct { asan: *Build.Step, replay: *Build.Step } {
+// ---- asan-fibers: the same runner and stress programs with their goroutines
+// as fibers (GOCHAN_TEST_GO=fiber; the library tells ASan of every switch).
+fn asanSteps(p: Project) struct { asan: *Build.Step, replay: *Build.Step, fibers: *Build.Step } {
     const b = p.ctx.b;
     const asan_step = b.step("asan", "Criterion runner and stress programs under ASan+UBSan (clang-14)");
+    const fibers = b.step("asan-fibers", "The runner and stress programs of `asan` again with their goroutines as fibers (GOCHAN_TEST_GO=fiber)");
     const asan_lib_objs = asanCompileAll(b, p.ctx.lib_srcs, false);
     if (p.tests.len > 0) {
         // scripts/asan_criterion.c keeps LeakSanitizer to the test workers.
         const objs = concat(b, asan_lib_objs, asanCompileAll(b, std.mem.concat(b.allocator, []const u8, &.{ p.tests, &.{"scripts/asan_criterion.c"} }) catch @panic("OOM"), true));
         const exe = asanLink(b, "gochan-tests-asan", objs, true);
-        const run = runAsan(b, runner_timeout, "asan gochan-tests", exe);
-        run.addArg(b.fmt("--jobs={s}", .{p.jobs}));
-        asan_step.dependOn(&run.step);
+        for ([_]*Build.Step{ asan_step, fibers }, [_][]const u8{ "", "fiber " }) |to, mode| {
+            const run = runAsan(b, runner_timeout, b.fmt("asan {s}gochan-tests", .{mode}), exe);
+            run.addArg(b.fmt("--jobs={s}", .{p.jobs}));
+            if (mode.len > 0) run.setEnvironmentVariable(fiber_mode_env, fiber_mode_val);
+            to.dependOn(&run.step);
+        }
     }
     for (p.stress) |src| {
         const objs = concat(b, asan_lib_objs, asanCompileAll(b, &.{src}, false));
         const exe = asanLink(b, b.fmt("asan-{s}", .{stem(src)}), objs, false);
-        const run = runAsan(b, program_timeout, b.fmt("asan {s}", .{stem(src)}), exe);
-        asan_step.dependOn(&run.step);
+        for ([_]*Build.Step{ asan_step, fibers }, [_][]const u8{ "", "fiber " }) |to, mode| {
+            const run = runAsan(b, program_timeout, b.fmt("asan {s}{s}", .{ mode, stem(src) }), exe);
+            if (mode.len > 0) run.setEnvironmentVariable(fiber_mode_env, fiber_mode_val);
+            to.dependOn(&run.step);
+        }
     }
 
     const fuzz_step = b.step("fuzz-replay", "Replay fuzz/corpus/<name> and fuzz/regressions/<name> through each fuzz/fuzz_<name>.c (ASan+UBSan)");
@@ -506,7 +547,7 @@ fn asanSteps(p: Project) struct { asan: *Build.Step, replay: *Build.Step } {
             fuzz_step.dependOn(&run.step);
         }
     }
-    return .{ .asan = asan_step, .replay = fuzz_step };
+    return .{ .asan = asan_step, .replay = fuzz_step, .fibers = fibers };
 }
 
 /// A harness's sources: fuzz/fuzz_<name>.c, and for fuzz_bubble (the
@@ -984,7 +1025,16 @@ const TestOptions = struct {
     runner_srcs: []const []const u8 = &.{},
     /// More flags for every test source (debug-test: -DGOCHAN_DEBUG).
     extra_flags: []const []const u8 = &.{},
+    /// If set, each program built here is run a second time, by this step,
+    /// with its test goroutines as fibers (GOCHAN_TEST_GO=fiber,
+    /// tests/testutil.h).
+    fiber_step: ?*Build.Step = null,
 };
+
+/// The environment variable that runs the test goroutines (tu_spawn,
+/// tests/testutil.h) and the fuzz differential as fibers, and its value.
+const fiber_mode_env = "GOCHAN_TEST_GO";
+const fiber_mode_val = "fiber";
 
 /// The Criterion runner (every tests/*.c) and every stress program, built
 /// for ctx.target against @lib, each run by a step @step depends on.
@@ -1003,20 +1053,28 @@ fn addTests(ctx: Ctx, step: *Build.Step, lib: *Build.Step.Compile, test_srcs: []
         // nothing references: the linker must not collect them.
         exe.link_gc_sections = false;
         step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "test" } } }).step);
-        const run = runWithTimeout(b, o.runner_timeout, b.fmt("run {s}gochan-tests", .{o.name_prefix}));
-        if (o.emulator) |emu| emulate(ctx, run, emu);
-        run.addArtifactArg(exe);
-        run.addArg(b.fmt("--jobs={s}", .{o.jobs}));
-        step.dependOn(&run.step);
+        for ([_]?*Build.Step{ step, o.fiber_step }, [_][]const u8{ "", "fiber " }) |to, mode| {
+            const s = to orelse continue;
+            const run = runWithTimeout(b, o.runner_timeout, b.fmt("run {s}{s}gochan-tests", .{ mode, o.name_prefix }));
+            if (o.emulator) |emu| emulate(ctx, run, emu);
+            run.addArtifactArg(exe);
+            run.addArg(b.fmt("--jobs={s}", .{o.jobs}));
+            if (mode.len > 0) run.setEnvironmentVariable(fiber_mode_env, fiber_mode_val);
+            s.dependOn(&run.step);
+        }
     }
     for (stress_srcs) |src| {
         const mod = addExeModule(ctx, &.{src}, .{ .sanitize_c = .full, .extra_flags = o.extra_flags });
         mod.linkLibrary(lib);
         const exe = b.addExecutable(.{ .name = b.fmt("{s}stress-{s}", .{ o.name_prefix, stem(src) }), .root_module = mod });
-        const run = runWithTimeout(b, o.program_timeout, b.fmt("run {s}stress {s}", .{ o.name_prefix, stem(src) }));
-        if (o.emulator) |emu| emulate(ctx, run, emu);
-        run.addArtifactArg(exe);
-        step.dependOn(&run.step);
+        for ([_]?*Build.Step{ step, o.fiber_step }, [_][]const u8{ "", "fiber " }) |to, mode| {
+            const s = to orelse continue;
+            const run = runWithTimeout(b, o.program_timeout, b.fmt("run {s}{s}stress {s}", .{ mode, o.name_prefix, stem(src) }));
+            if (o.emulator) |emu| emulate(ctx, run, emu);
+            run.addArtifactArg(exe);
+            if (mode.len > 0) run.setEnvironmentVariable(fiber_mode_env, fiber_mode_val);
+            s.dependOn(&run.step);
+        }
     }
 }
 

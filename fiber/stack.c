@@ -91,11 +91,19 @@ static atomic_long kind_count[3];
 
 size_t gofiber__page(void)
 {
-	static size_t page; /* racy but idempotent */
+	/* Relaxed: every thread computes the same value and nothing else is
+	 * published through it, so a racing first call only asks twice.  (A
+	 * plain static here was a data race: ThreadSanitizer saw two threads
+	 * starting their first fibers at once; stress_fiber's first phase.)
+	 * Lock-free on every target, so the SIGSEGV handler may read it. */
+	static atomic_size_t page;
+	size_t p = atomic_load_explicit(&page, memory_order_relaxed);
 
-	if (!page)
-		page = (size_t)sysconf(_SC_PAGESIZE);
-	return page;
+	if (!p) {
+		p = (size_t)sysconf(_SC_PAGESIZE);
+		atomic_store_explicit(&page, p, memory_order_relaxed);
+	}
+	return p;
 }
 
 static long default_budget(void)

@@ -8,14 +8,69 @@
  *
  * A divergence from the reference model still aborts (with the trace on
  * stderr), so diff.sh reports it as a failure too.
+ *
+ * With GOCHAN_TEST_GO=fiber in the environment (as tests/testutil.h reads
+ * it; `zig build test-fibers` runs diff.sh so) each program runs on a fiber
+ * of the M:N runtime (gochan/fiber.h) while main waits for it on its
+ * thread: the same operations, with the timed ones parking a fiber, must
+ * give Go's answers all the same.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <gochan/fiber.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "fuzz_model.h"
+
+/* One program's bytes, for the fiber that runs it. */
+struct program {
+	const uint8_t *data;
+	size_t size;
+};
+
+static void run_program(void *arg)
+{
+	const struct program *p = arg;
+	fuzz_model_run(p->data, p->size, true, stdout);
+}
+
+/* Whether GOCHAN_TEST_GO asks for fibers ("fiber"; unset, empty or "thread":
+ * this thread; anything else is refused, as tests/testutil.h does). */
+static bool fiber_mode(void)
+{
+	const char *v = getenv("GOCHAN_TEST_GO");
+	if (!v || !*v || strcmp(v, "thread") == 0)
+		return false;
+	if (strcmp(v, "fiber") == 0)
+		return true;
+	fprintf(stderr, "diff_model: GOCHAN_TEST_GO=%s: want thread or fiber\n", v);
+	exit(2);
+}
+
+/* Run the program on this thread, or on a fiber that this thread waits for
+ * (the wait orders everything the fiber printed before our fflush). */
+static void run(const uint8_t *data, size_t size)
+{
+	struct program p = {data, size};
+	if (!fiber_mode()) {
+		run_program(&p);
+		return;
+	}
+	gofiber_group_t *g = gofiber_group_new();
+	int e = g ? gofiber_go(g, run_program, &p) : ENOMEM;
+	if (e == 0)
+		e = gofiber_group_wait(g);
+	if (e == 0)
+		e = gofiber_group_free(g);
+	if (e != 0) {
+		fprintf(stderr, "diff_model: running on a fiber: %s\n", strerror(e));
+		exit(2);
+	}
+}
 
 static void run_file(const char *path)
 {
@@ -29,7 +84,7 @@ static void run_file(const char *path)
 	fclose(f);
 	const char *base = strrchr(path, '/');
 	printf("== %s\n", base ? base + 1 : path);
-	fuzz_model_run(buf, n, true, stdout);
+	run(buf, n);
 	fflush(stdout);
 }
 

@@ -259,11 +259,12 @@ static void recv_from_outside(void *arg)
 {
 	struct shared *s = arg;
 	bool ok;
-	pthread_t th;
+	tu_go_t th;
 
 	/* The thread starts from here so that its send finds this fiber parked
-	 * (or not yet: then the bubble's recv completes it, a thread wake). */
-	th = tu_spawn(outside_sender, s);
+	 * (or not yet: then the bubble's recv completes it, a thread wake).
+	 * A thread in fiber mode too: the test counts a thread's wakes. */
+	th = tu_spawn_thread(outside_sender, s);
 	cr_assert_eq(chan_recv(s->c, &s->got, &ok), 0);
 	tu_join(th);
 }
@@ -280,7 +281,8 @@ Test(bubble_time, shared_channel_reported)
 	cr_assert(s.c && f);
 	/* A plain thread parked in a receive; a bubble fiber completes it. */
 	atomic_store_explicit(&s.blk.tid, 0, memory_order_relaxed);
-	pthread_t th = tu_spawn(outside_receiver, &s);
+	/* A thread in fiber mode too: the test counts a thread's wakes. */
+	tu_go_t th = tu_spawn_thread(outside_receiver, &s);
 
 	cr_assert(tu_wait_blocked(&s.blk, TU_BLOCK_TIMEOUT_NS), "receiver never parked");
 	cr_assert_eq(gobubble_run(&o, send_to_outside, &s, &r), 0);

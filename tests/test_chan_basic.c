@@ -197,7 +197,7 @@ Test(chan_basic, big_elements, .timeout = 10)
 		chan_t *c = chan_new(BIG, cap);
 		cr_assert_not_null(c);
 		struct big_arg a = {c, -1};
-		pthread_t th = tu_spawn(big_sender, &a);
+		tu_go_t th = tu_spawn(big_sender, &a);
 		memset(out, 0, BIG);
 		bool ok = false;
 		cr_assert_eq(chan_recv(c, out, &ok), 0);

@@ -83,7 +83,7 @@ static void check_sleeps(int mode)
 {
 	chan_t *c = chan_new(sizeof(int), 0);
 	struct cpu_arg a = {.c = c, .mode = mode, .rc = -1};
-	pthread_t th = tu_spawn(cpu_waiter, &a);
+	tu_go_t th = tu_spawn(cpu_waiter, &a);
 	cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 	if (mode < 2) {
 		pause_200ms();

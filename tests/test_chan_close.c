@@ -30,7 +30,7 @@ static void *send_thread(void *p)
 }
 
 /* n threads running fn on c, values 1000 + i, each parked before the next. */
-static void start_n_parked(pthread_t *th, struct op *a, int n, chan_t *c, void *(*fn)(void *),
+static void start_n_parked(tu_go_t *th, struct op *a, int n, chan_t *c, void *(*fn)(void *),
 			   int64_t deadline)
 {
 	for (int i = 0; i < n; i++)
@@ -175,7 +175,7 @@ static void close_wakes_receivers(size_t cap, int64_t deadline)
 {
 	for (int round = 0; round < 3; round++) {
 		chan_t *c = chan_new(sizeof(int), cap);
-		pthread_t th[K];
+		tu_go_t th[K];
 		struct op a[K];
 		start_n_parked(th, a, K, c, recv_thread, deadline);
 		cr_assert_eq(chan_close(c), 0);
@@ -214,7 +214,7 @@ static void close_wakes_senders(size_t cap, int64_t deadline)
 		chan_t *c = chan_new(sizeof(int), cap);
 		for (int i = 0; i < (int)cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
-		pthread_t th[K];
+		tu_go_t th[K];
 		struct op a[K];
 		start_n_parked(th, a, K, c, send_thread, deadline);
 		cr_assert_eq(chan_close(c), 0);
@@ -256,7 +256,7 @@ Test(chan_close, wakes_deadline_senders, .timeout = 30)
 Test(chan_close, zero_elem_wakes_all, .timeout = 20)
 {
 	chan_t *c = chan_new(0, 0);
-	pthread_t th[K];
+	tu_go_t th[K];
 	struct op a[K];
 	start_n_parked(th, a, K, c, recv_thread, CHAN_FOREVER);
 	cr_assert_eq(chan_close(c), 0);
@@ -277,7 +277,7 @@ Test(chan_close, close_races_receiver, .timeout = 20)
 	for (int round = 0; round < 2000; round++) {
 		chan_t *c = chan_new(sizeof(int), round % 3);
 		struct op a = {.c = c, .value = 7, .ok = true, .rc = -1, .deadline = CHAN_FOREVER};
-		pthread_t th = tu_spawn(recv_thread, &a);
+		tu_go_t th = tu_spawn(recv_thread, &a);
 		cr_assert_eq(chan_close(c), 0);
 		tu_join(th);
 		cr_assert_eq(a.rc, 0);
@@ -296,7 +296,7 @@ Test(chan_close, close_races_sender, .timeout = 20)
 		for (int i = 0; i < (int)cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
 		struct op a = {.c = c, .value = -5, .rc = -1, .deadline = CHAN_FOREVER};
-		pthread_t th = tu_spawn(send_thread, &a);
+		tu_go_t th = tu_spawn(send_thread, &a);
 		cr_assert_eq(chan_close(c), 0);
 		tu_join(th);
 		cr_assert_eq(a.rc, EPIPE);
@@ -314,7 +314,7 @@ Test(chan_close, close_then_late_receivers_drain, .timeout = 10)
 		cr_assert_eq(chan_send(c, &i), 0);
 	cr_assert_eq(chan_close(c), 0);
 	struct op a[8];
-	pthread_t th[8];
+	tu_go_t th[8];
 	for (int i = 0; i < 8; i++) {
 		a[i] = (struct op){.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
 		th[i] = tu_spawn(recv_thread, &a[i]);

@@ -138,9 +138,8 @@ static bool neg_returned(struct neg_arg *a)
 	for (;;) {
 		if (atomic_load_explicit(&a->rc, memory_order_acquire) != -1)
 			return true;
-		int tid = atomic_load_explicit(&a->blk.tid, memory_order_acquire);
 		/* seen on three polls in a row, as tu_wait_blocked does */
-		parked = tid && tu_thread_parked(tid) ? parked + 1 : 0;
+		parked = tu_blocked_now(&a->blk) ? parked + 1 : 0;
 		if (parked >= 3)
 			return atomic_load_explicit(&a->rc, memory_order_acquire) != -1;
 		struct timespec ts = {0, 20000};
@@ -154,7 +153,7 @@ Test(chan_deadline, negative_deadline_is_past, .timeout = 10)
 		chan_t *c = chan_new(sizeof(int), 0);
 		struct neg_arg a = {.c = c, .deadline = negs[i], .ok = true};
 		atomic_init(&a.rc, -1);
-		pthread_t th = tu_spawn(neg_recv, &a);
+		tu_go_t th = tu_spawn(neg_recv, &a);
 		bool returned = neg_returned(&a);
 		chan_close(c); /* unblocks a helper that parked */
 		tu_join(th);
@@ -173,7 +172,7 @@ Test(chan_deadline, nowait_meets_parked_receiver, .timeout = 10)
 	for (int round = 0; round < 10; round++) {
 		chan_t *c = chan_new(sizeof(int), 0);
 		struct op a = {.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
-		pthread_t th = tu_spawn(op_recv_until, &a);
+		tu_go_t th = tu_spawn(op_recv_until, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = 31337;
 		cr_assert_eq(chan_send_until(c, &v, CHAN_NOWAIT), 0);
@@ -193,7 +192,7 @@ Test(chan_deadline, completes_before_deadline, .timeout = 20)
 		chan_t *c = chan_new(sizeof(int), cap);
 		struct op a = {
 			.c = c, .value = -1, .rc = -1, .deadline = chan_deadline_in(30000 * MS)};
-		pthread_t th = tu_spawn(op_recv_until, &a);
+		tu_go_t th = tu_spawn(op_recv_until, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = round;
 		cr_assert_eq(chan_send(c, &v), 0);
@@ -226,7 +225,7 @@ Test(chan_deadline, forever_blocks_until_counterpart, .timeout = 10)
 {
 	chan_t *c = chan_new(sizeof(int), 0);
 	struct op a = {.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
-	pthread_t th = tu_spawn(op_recv_until, &a);
+	tu_go_t th = tu_spawn(op_recv_until, &a);
 	cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 	int v = 8;
 	cr_assert_eq(chan_send_until(c, &v, CHAN_FOREVER), 0);
@@ -250,16 +249,16 @@ static void fifo_round(int64_t wait, bool *middle)
 	struct op a = {.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
 	struct op b = {.c = c, .value = -1, .rc = -1};
 	struct op d = {.c = c, .value = -1, .rc = -1, .deadline = CHAN_FOREVER};
-	pthread_t ta = tu_spawn(op_recv_until, &a);
+	tu_go_t ta = tu_spawn(op_recv_until, &a);
 	cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 	b.deadline = chan_deadline_in(wait);
-	pthread_t tb = tu_spawn(op_recv_until, &b);
+	tu_go_t tb = tu_spawn(op_recv_until, &b);
 	/* Parked, unless its deadline came first (then it returns by itself). */
 	*middle = tu_wait_blocked(&b.blk, wait);
-	pthread_t td = tu_spawn(op_recv_until, &d);
+	tu_go_t td = tu_spawn(op_recv_until, &d);
 	cr_assert(tu_wait_blocked(&d.blk, TU_BLOCK_TIMEOUT_NS));
 	/* Still parked with d queued behind it: the timeout comes in the middle. */
-	*middle = *middle && tu_thread_parked(atomic_load(&b.blk.tid));
+	*middle = *middle && tu_blocked_now(&b.blk);
 	tu_join(tb); /* b times out by itself */
 	cr_assert_eq(b.rc, ETIMEDOUT);
 	int v = 1;
@@ -314,7 +313,7 @@ Test(chan_deadline, expiry_races_counterpart, .timeout = 30)
 	for (size_t cap = 0; cap < 3; cap++) {
 		chan_t *c = chan_new(sizeof(int), cap);
 		struct race r = {.c = c, .n = 3000};
-		pthread_t th = tu_spawn(race_sender, &r);
+		tu_go_t th = tu_spawn(race_sender, &r);
 		for (;;) {
 			int v;
 			bool ok;

@@ -20,7 +20,7 @@ TU_LEAK_CHECKED_SUITE(chan_fifo);
 
 /* Start K threads running fn (on values base + i) one at a time, each
  * parked before the next. */
-static void start_queued(pthread_t *th, struct op *a, chan_t *c, void *(*fn)(void *), int base)
+static void start_queued(tu_go_t *th, struct op *a, chan_t *c, void *(*fn)(void *), int base)
 {
 	for (int i = 0; i < K; i++)
 		a[i] = (struct op){.c = c, .value = base + i, .rc = -1};
@@ -46,7 +46,7 @@ static void blocked_receivers_fifo(size_t cap)
 {
 	for (int round = 0; round < 5; round++) {
 		chan_t *c = chan_new(sizeof(int), cap);
-		pthread_t th[K];
+		tu_go_t th[K];
 		struct op a[K];
 		start_queued(th, a, c, op_recv, -1000);
 		for (int i = 0; i < K; i++)
@@ -76,7 +76,7 @@ Test(chan_fifo, blocked_senders_unbuffered, .timeout = 20)
 {
 	for (int round = 0; round < 5; round++) {
 		chan_t *c = chan_new(sizeof(int), 0);
-		pthread_t th[K];
+		tu_go_t th[K];
 		struct op a[K];
 		start_queued(th, a, c, op_send, 0);
 		for (int i = 0; i < K; i++) {
@@ -106,7 +106,7 @@ Test(chan_fifo, full_buffer_then_blocked_senders, .timeout = 20)
 		chan_t *c = chan_new(sizeof(int), cap);
 		for (int i = 0; i < (int)cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
-		pthread_t th[K];
+		tu_go_t th[K];
 		struct op a[K];
 		start_queued(th, a, c, op_send, (int)cap);
 		for (int i = 0; i < (int)cap + K; i++) {
@@ -133,7 +133,7 @@ Test(chan_fifo, try_send_to_waiting_receiver, .timeout = 10)
 	for (int round = 0; round < 20; round++) {
 		chan_t *c = chan_new(sizeof(int), 0);
 		struct op a = {.c = c, .value = -1, .rc = -1};
-		pthread_t th = tu_spawn(op_recv, &a);
+		tu_go_t th = tu_spawn(op_recv, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = 1234 + round;
 		cr_assert_eq(chan_try_send(c, &v), 0);
@@ -151,7 +151,7 @@ Test(chan_fifo, try_recv_from_waiting_sender, .timeout = 10)
 	for (int round = 0; round < 20; round++) {
 		chan_t *c = chan_new(sizeof(int), 0);
 		struct op a = {.c = c, .value = 555 + round, .rc = -1};
-		pthread_t th = tu_spawn(op_send, &a);
+		tu_go_t th = tu_spawn(op_send, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = -1;
 		bool ok = false;
@@ -174,7 +174,7 @@ Test(chan_fifo, direct_handoff_buffered, .timeout = 10)
 	for (int round = 0; round < 20; round++) {
 		chan_t *c = chan_new(sizeof(int), 4);
 		struct op a = {.c = c, .value = -1, .rc = -1};
-		pthread_t th = tu_spawn(op_recv, &a);
+		tu_go_t th = tu_spawn(op_recv, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		int v = 99;
 		cr_assert_eq(chan_send(c, &v), 0);
@@ -199,7 +199,7 @@ Test(chan_fifo, direct_handoff_buffered, .timeout = 10)
 Test(chan_fifo, blocked_receivers_served_by_try_send, .timeout = 20)
 {
 	chan_t *c = chan_new(sizeof(int), 0);
-	pthread_t th[K];
+	tu_go_t th[K];
 	struct op a[K];
 	start_queued(th, a, c, op_recv, -1);
 	for (int i = 0; i < K; i++)

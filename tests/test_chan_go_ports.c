@@ -100,7 +100,7 @@ static void test_chan_cap(int cap)
 		/* Ensure that receive from empty chan blocks. */
 		chan_t *c = chan_new(sizeof(int), ucap);
 		struct tc_recv r1 = {.c = c, .with_ok = false}, r2 = {.c = c, .with_ok = true};
-		pthread_t t1 = tu_spawn(tc_receiver, &r1), t2 = tu_spawn(tc_receiver, &r2);
+		tu_go_t t1 = tu_spawn(tc_receiver, &r1), t2 = tu_spawn(tc_receiver, &r2);
 		cr_assert(tu_wait_blocked(&r1.blk, TU_BLOCK_TIMEOUT_NS),
 			  "chan[%d]: recv1 never blocked", cap);
 		cr_assert(tu_wait_blocked(&r2.blk, TU_BLOCK_TIMEOUT_NS),
@@ -127,7 +127,7 @@ static void test_chan_cap(int cap)
 		for (int i = 0; i < cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
 		struct tc_send s = {.c = c, .from = 0, .to = 1};
-		pthread_t t = tu_spawn(tc_sender, &s);
+		tu_go_t t = tu_spawn(tc_sender, &s);
 		cr_assert(tu_wait_blocked(&s.blk, TU_BLOCK_TIMEOUT_NS),
 			  "chan[%d]: sender never blocked", cap);
 		cr_assert_not(atomic_load(&s.sent), "chan[%d]: send to full chan", cap);
@@ -163,7 +163,7 @@ static void test_chan_cap(int cap)
 		/* Ensure that close unblocks receive. */
 		chan_t *c = chan_new(sizeof(int), ucap), *done = chan_new(sizeof(bool), 0);
 		struct tc_closewait a = {.c = c, .done = done};
-		pthread_t t = tu_spawn(tc_close_waiter, &a);
+		tu_go_t t = tu_spawn(tc_close_waiter, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS),
 			  "chan[%d]: receiver never blocked", cap);
 		cr_assert_eq(chan_close(c), 0);
@@ -180,7 +180,7 @@ static void test_chan_cap(int cap)
 		chan_t *c = chan_new(sizeof(int), ucap);
 		for (int pass = 0; pass < 2; pass++) {
 			struct tc_send s = {.c = c, .from = 0, .to = 100};
-			pthread_t t = tu_spawn(tc_sender, &s);
+			tu_go_t t = tu_spawn(tc_sender, &s);
 			for (int i = 0; i < 100; i++) {
 				int v = -1;
 				bool ok = false;
@@ -199,7 +199,7 @@ static void test_chan_cap(int cap)
 		chan_t *done = chan_new(sizeof(struct tc_counter *), 0);
 		struct tc_send snd[TC_P];
 		struct tc_counter *rcv = calloc(TC_P, sizeof *rcv);
-		pthread_t ts[TC_P], tr[TC_P];
+		tu_go_t ts[TC_P], tr[TC_P];
 		for (int p = 0; p < TC_P; p++) {
 			snd[p] = (struct tc_send){.c = c, .from = 0, .to = TC_L};
 			ts[p] = tu_spawn(tc_sender, &snd[p]);
@@ -280,7 +280,7 @@ Test(go_chan, TestNonblockRecvRace, .timeout = 60)
 		chan_t *c = chan_new(sizeof(int), 1);
 		int one = 1;
 		cr_assert_eq(chan_send(c, &one), 0);
-		pthread_t t = tu_spawn(nbrr_thread, c);
+		tu_go_t t = tu_spawn(nbrr_thread, c);
 		cr_assert_eq(chan_close(c), 0);
 		cr_assert_eq(chan_recv(c, NULL, NULL), 0);
 		cr_assert_eq(tu_join(t), NULL, "iteration %d: chan is not ready", i);
@@ -297,7 +297,7 @@ static const int mc_pn[] = {2, 3, 7, 11, 13, 17, 19, 23, 27, 31};
 
 struct mc {
 	chan_t *q, *r;
-	pthread_t workers[MC_NWORK];
+	tu_go_t workers[MC_NWORK];
 	int w[MC_NWORK];
 	long expect;
 };
@@ -312,7 +312,7 @@ static void *mc_worker(void *p)
 			break;
 		/* mess with the fifo-ish nature of range */
 		if (mc_pn[w % MC_NPN] == v)
-			sched_yield();
+			tu_yield();
 		chan_send(mc_g->r, &v);
 	}
 	return NULL;
@@ -340,7 +340,7 @@ Test(go_chan, TestMultiConsumer, .timeout = 60)
 		m.w[i] = i;
 		m.workers[i] = tu_spawn(mc_worker, &m.w[i]);
 	}
-	pthread_t feeder = tu_spawn(mc_feeder, NULL);
+	tu_go_t feeder = tu_spawn(mc_feeder, NULL);
 	long n = 0, s = 0;
 	int v;
 	bool ok;
@@ -396,7 +396,7 @@ static void synch_fifo(int n)
 	chan_t *ch = chan_new(sizeof(int), 0);
 	chan_t **links = malloc(sizeof(chan_t *) * (size_t)(n + 1));
 	struct chain_link *l = calloc((size_t)n, sizeof *l);
-	pthread_t *th = malloc(sizeof(pthread_t) * (size_t)n);
+	tu_go_t *th = malloc(sizeof(tu_go_t) * (size_t)n);
 	for (int i = 0; i <= n; i++)
 		links[i] = chan_new(sizeof(int), 0);
 	for (int i = 0; i < n; i++) {
@@ -456,7 +456,7 @@ Test(go_chan, zerosize, .timeout = 5)
  */
 struct sieve {
 	chan_t *primes;
-	pthread_t threads[64];
+	tu_go_t threads[64];
 	struct filter {
 		chan_t *in, *out;
 		int prime;
@@ -523,7 +523,7 @@ Test(go_chan, sieve1, .timeout = 20)
 				43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97};
 	for (int round = 0; round < 5; round++) {
 		struct sieve s = {.primes = chan_new(sizeof(int), 0)};
-		pthread_t t = tu_spawn(sieve_main, &s);
+		tu_go_t t = tu_spawn(sieve_main, &s);
 		for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
 			int x = -1;
 			cr_assert_eq(chan_recv(s.primes, &x, NULL), 0);
@@ -561,7 +561,7 @@ Test(go_chan, goroutines_chain, .timeout = 60)
 		n = atoi(env);
 	chan_t **ch = malloc(sizeof(chan_t *) * (size_t)(n + 1));
 	struct link2 *l = malloc(sizeof *l * (size_t)n);
-	pthread_t *th = malloc(sizeof(pthread_t) * (size_t)n);
+	tu_go_t *th = malloc(sizeof(tu_go_t) * (size_t)n);
 	for (int i = 0; i <= n; i++)
 		ch[i] = chan_new(sizeof(int), 0);
 	/* leftmost = ch[0]; thread i: ch[i] <- <-ch[i+1] */

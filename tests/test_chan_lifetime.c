@@ -56,7 +56,7 @@ static void ebusy_then(bool send, size_t cap, bool finish_by_close)
 	for (int i = 0; send && i < (int)cap; i++)
 		cr_assert_eq(chan_send(c, &i), 0);
 	struct op w = {.c = c, .value = 4711, .rc = -1};
-	pthread_t th = tu_spawn(send ? op_send : op_recv, &w);
+	tu_go_t th = tu_spawn(send ? op_send : op_recv, &w);
 	cr_assert(tu_wait_blocked(&w.blk, TU_BLOCK_TIMEOUT_NS));
 	cr_assert_eq(chan_unref(c), EBUSY);
 	cr_assert_eq(chan_unref(c), EBUSY, "EBUSY must leave the reference with the caller");
@@ -138,7 +138,7 @@ Test(chan_lifetime, non_last_unref_while_blocked, .timeout = 10)
 {
 	chan_t *c = chan_new(0, 0);
 	struct owned o = {.c = chan_ref(c), .rc = -1};
-	pthread_t th = tu_spawn(owned_recv, &o);
+	tu_go_t th = tu_spawn(owned_recv, &o);
 	cr_assert(tu_wait_blocked(&o.blk, TU_BLOCK_TIMEOUT_NS));
 	cr_assert_eq(chan_close(c), 0);
 	cr_assert_eq(chan_unref(c), 0); /* not the last: the thread holds one */
@@ -174,7 +174,7 @@ Test(chan_lifetime, owners_race_to_unref, .timeout = 20)
 	for (int round = 0; round < 500; round++) {
 		chan_t *c = chan_new(sizeof(int), (size_t)(round % 3));
 		struct pair a = {.c = chan_ref(c), .n = 5, .rc = -1};
-		pthread_t th = tu_spawn(ping_owner, &a);
+		tu_go_t th = tu_spawn(ping_owner, &a);
 		int v, expect = 0;
 		bool ok;
 		for (;;) {

@@ -64,7 +64,7 @@ static void send_before_recv(size_t cap)
 {
 	chan_t *c = chan_new(sizeof(struct msg *), cap);
 	struct r1 a = {c, 0};
-	pthread_t th = tu_spawn(r1_producer, &a);
+	tu_go_t th = tu_spawn(r1_producer, &a);
 	int bad = 0;
 	for (long i = 0; i < ROUNDS; i++) {
 		struct msg *m = NULL;
@@ -107,7 +107,7 @@ Test(chan_memmodel, close_hb_recv_closed, .timeout = 20)
 	for (int i = 0; i < ROUNDS; i++) {
 		chan_t *c = chan_new(0, (size_t)(i % 2));
 		struct r2 a = {.c = c, .x = 0};
-		pthread_t th = tu_spawn(r2_closer, &a);
+		tu_go_t th = tu_spawn(r2_closer, &a);
 		bool ok = true;
 		int rc = i % 3 == 0 ? chan_recv(c, NULL, &ok)
 				    : chan_recv_until(c, NULL, &ok, CHAN_FOREVER);
@@ -124,11 +124,11 @@ Test(chan_memmodel, close_hb_try_recv_closed, .timeout = 20)
 	for (int i = 0; i < ROUNDS; i++) {
 		chan_t *c = chan_new(sizeof(int), (size_t)(i % 2));
 		struct r2 a = {.c = c, .x = 0};
-		pthread_t th = tu_spawn(r2_closer, &a);
+		tu_go_t th = tu_spawn(r2_closer, &a);
 		bool ok = true;
 		int v, rc;
 		while ((rc = chan_try_recv(c, &v, &ok)) == EAGAIN)
-			sched_yield(); /* 2 shared cores: let the closer run */
+			tu_yield(); /* 2 shared cores: let the closer run */
 		cr_assert_eq(rc, 0);
 		cr_assert_not(ok);
 		cr_assert_eq(a.x, 42, "round %d: close not visible", i);
@@ -160,7 +160,7 @@ static void recv_hb_send_completes(size_t cap)
 {
 	struct r3 *a = calloc(1, sizeof *a);
 	a->c = chan_new(sizeof(int), cap);
-	pthread_t th = tu_spawn(r3_receiver, a);
+	tu_go_t th = tu_spawn(r3_receiver, a);
 	int bad = 0;
 	/* Sends are numbered from 0 like the receives: send number k+C can
 	 * only complete after receive number k. */
@@ -193,13 +193,13 @@ Test(chan_memmodel, try_recv_sees_payload, .timeout = 20)
 {
 	chan_t *c = chan_new(sizeof(struct msg *), 4);
 	struct r1 a = {c, 0};
-	pthread_t th = tu_spawn(r1_producer, &a);
+	tu_go_t th = tu_spawn(r1_producer, &a);
 	int bad = 0;
 	for (long i = 0; i < ROUNDS;) {
 		struct msg *m = NULL;
 		int rc = chan_try_recv(c, &m, NULL);
 		if (rc == EAGAIN) {
-			sched_yield();
+			tu_yield();
 			continue;
 		}
 		cr_assert_eq(rc, 0);

@@ -32,7 +32,7 @@ Test(chan_regress, full_sender_woken_by_close_parked, .timeout = 30)
 		for (int i = 0; i < (int)cap; i++)
 			cr_assert_eq(chan_send(c, &i), 0);
 		struct op a = {.c = c, .value = 0xBAD, .rc = -1};
-		pthread_t th = tu_spawn(op_send, &a);
+		tu_go_t th = tu_spawn(op_send, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		cr_assert_eq(chan_close(c), 0);
 		tu_join(th);
@@ -61,9 +61,9 @@ Test(chan_regress, full_sender_races_close, .timeout = 30)
 		int zero = 0;
 		cr_assert_eq(chan_send(c, &zero), 0);
 		struct op a = {.c = c, .value = 0xBAD, .rc = -1};
-		pthread_t th = tu_spawn(op_send, &a);
+		tu_go_t th = tu_spawn(op_send, &a);
 		if (round & 1)
-			sched_yield();
+			tu_yield();
 		cr_assert_eq(chan_close(c), 0);
 		tu_join(th);
 		cr_assert_eq(a.rc, EPIPE);
@@ -84,11 +84,11 @@ Test(chan_regress, unbuffered_sender_at_close_fails, .timeout = 30)
 	for (int round = 0; round < 3000; round++) {
 		chan_t *c = chan_new(sizeof(int), 0);
 		struct op a = {.c = c, .value = 1, .rc = -1};
-		pthread_t th = tu_spawn(op_send, &a);
+		tu_go_t th = tu_spawn(op_send, &a);
 		if (round % 100 == 0)
 			cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS));
 		else if (round & 1)
-			sched_yield();
+			tu_yield();
 		cr_assert_eq(chan_close(c), 0);
 		tu_join(th);
 		cr_assert_eq(a.rc, EPIPE, "round %d: unbuffered send with no receiver reported %d",
@@ -105,7 +105,7 @@ Test(chan_regress, unbuffered_sender_at_close_fails, .timeout = 30)
  */
 struct race3 {
 	chan_t *c;
-	pthread_barrier_t bar;
+	tu_barrier_t bar;
 	int send_rc;
 	int recv_rc;
 	int v;
@@ -115,14 +115,14 @@ static void *race3_sender(void *p)
 {
 	struct race3 *r = p;
 	int v = 42;
-	pthread_barrier_wait(&r->bar);
+	tu_barrier_wait(&r->bar);
 	r->send_rc = chan_send(r->c, &v);
 	return NULL;
 }
 static void *race3_receiver(void *p)
 {
 	struct race3 *r = p;
-	pthread_barrier_wait(&r->bar);
+	tu_barrier_wait(&r->bar);
 	r->recv_rc = chan_recv(r->c, &r->v, &r->ok);
 	return NULL;
 }
@@ -132,15 +132,15 @@ Test(chan_regress, unbuffered_send_recv_close_race, .timeout = 30)
 	for (int round = 0; round < 3000; round++) {
 		struct race3 r = {
 			.c = chan_new(sizeof(int), 0), .send_rc = -1, .recv_rc = -1, .v = -1};
-		pthread_barrier_init(&r.bar, NULL, 3);
-		pthread_t ts = tu_spawn(race3_sender, &r), tr = tu_spawn(race3_receiver, &r);
-		pthread_barrier_wait(&r.bar);
+		tu_barrier_init(&r.bar, 3);
+		tu_go_t ts = tu_spawn(race3_sender, &r), tr = tu_spawn(race3_receiver, &r);
+		tu_barrier_wait(&r.bar);
 		if (round & 1)
-			sched_yield();
+			tu_yield();
 		cr_assert_eq(chan_close(r.c), 0);
 		tu_join(ts);
 		tu_join(tr);
-		pthread_barrier_destroy(&r.bar);
+		tu_barrier_destroy(&r.bar);
 		cr_assert_eq(r.recv_rc, 0);
 		if (r.send_rc == 0) {
 			cr_assert(r.ok && r.v == 42,
@@ -166,7 +166,7 @@ Test(chan_regress, unbuffered_send_recv_close_race, .timeout = 30)
  */
 struct race2 {
 	chan_t *c;
-	pthread_barrier_t bar;
+	tu_barrier_t bar;
 	int rc[2];
 	bool ok[2];
 	int v[2];
@@ -179,7 +179,7 @@ static void *race2_try(void *p)
 {
 	struct race2_arg *a = p;
 	struct race2 *r = a->r;
-	pthread_barrier_wait(&r->bar);
+	tu_barrier_wait(&r->bar);
 	r->rc[a->i] = chan_try_recv(r->c, &r->v[a->i], &r->ok[a->i]);
 	return NULL;
 }
@@ -191,7 +191,7 @@ static void two_try_receivers(int mode, int rounds)
 		struct race2 r = {.c = chan_new(sizeof(int), mode == 1 ? 0 : 1),
 				  .rc = {-1, -1},
 				  .v = {-1, -1}};
-		pthread_t sender = 0;
+		tu_go_t sender = {0};
 		struct op sa = {.c = r.c, .value = 7, .rc = -1};
 		if (mode == 1) {
 			sender = tu_spawn(op_send, &sa);
@@ -202,12 +202,12 @@ static void two_try_receivers(int mode, int rounds)
 			if (mode == 2)
 				cr_assert_eq(chan_close(r.c), 0);
 		}
-		pthread_barrier_init(&r.bar, NULL, 2);
+		tu_barrier_init(&r.bar, 2);
 		struct race2_arg a0 = {&r, 0}, a1 = {&r, 1};
-		pthread_t t0 = tu_spawn(race2_try, &a0), t1 = tu_spawn(race2_try, &a1);
+		tu_go_t t0 = tu_spawn(race2_try, &a0), t1 = tu_spawn(race2_try, &a1);
 		tu_join(t0);
 		tu_join(t1);
-		pthread_barrier_destroy(&r.bar);
+		tu_barrier_destroy(&r.bar);
 		int got = 0;
 		for (int i = 0; i < 2; i++) {
 			if (r.rc[i] == 0 && r.ok[i]) {
@@ -257,7 +257,7 @@ Test(chan_regress, try_recv_closed_never_reverts_to_eagain, .timeout = 30)
 {
 	for (int round = 0; round < 3000; round++) {
 		chan_t *c = chan_new(sizeof(int), (size_t)(round % 2));
-		pthread_t th = tu_spawn(closer, c);
+		tu_go_t th = tu_spawn(closer, c);
 		bool seen_closed = false;
 		for (int i = 0; i < 200; i++) {
 			bool ok = true;
@@ -291,13 +291,13 @@ Test(chan_regress, closed_buffered_try_recv_exactly_once, .timeout = 30)
 		struct race2 r = {.c = chan_new(sizeof(int), 2), .rc = {-1, -1}, .v = {-1, -1}};
 		int seven = 7;
 		cr_assert_eq(chan_send(r.c, &seven), 0);
-		pthread_barrier_init(&r.bar, NULL, 2);
+		tu_barrier_init(&r.bar, 2);
 		struct race2_arg a0 = {&r, 0}, a1 = {&r, 1};
-		pthread_t t0 = tu_spawn(race2_try, &a0), t1 = tu_spawn(race2_try, &a1);
+		tu_go_t t0 = tu_spawn(race2_try, &a0), t1 = tu_spawn(race2_try, &a1);
 		cr_assert_eq(chan_close(r.c), 0);
 		tu_join(t0);
 		tu_join(t1);
-		pthread_barrier_destroy(&r.bar);
+		tu_barrier_destroy(&r.bar);
 		int got = 0;
 		for (int i = 0; i < 2; i++) {
 			if (r.rc[i] == EAGAIN)
@@ -392,7 +392,7 @@ static void slow_end(chan_t *c)
  * loaded machine did not let it park before its own deadline: it must then
  * simply have timed out (checked here, and the round's channel dropped).
  */
-static bool slow_start(struct slow *a, pthread_t *th, void *(*fn)(void *), unsigned char *buf,
+static bool slow_start(struct slow *a, tu_go_t *th, void *(*fn)(void *), unsigned char *buf,
 		       int round)
 {
 	*a = (struct slow){.c = slow_c = chan_new(SLOW_SZ, 0),
@@ -423,7 +423,7 @@ Test(chan_regress, deadline_during_slow_handoff_receiver, .init = slow_alloc, .f
 	for (int round = 0; round < 6; round++) {
 		memset(dst, 0, SLOW_SZ);
 		struct slow a;
-		pthread_t th;
+		tu_go_t th;
 		if (!slow_start(&a, &th, slow_receiver, dst, round))
 			continue;
 		chan_t *c = a.c;
@@ -455,7 +455,7 @@ Test(chan_regress, deadline_during_slow_handoff_sender, .init = slow_alloc, .fin
 		memset(src, 0x5a, SLOW_SZ);
 		memset(dst, 0, SLOW_SZ);
 		struct slow a;
-		pthread_t th;
+		tu_go_t th;
 		if (!slow_start(&a, &th, slow_sender, src, round))
 			continue;
 		chan_t *c = a.c;

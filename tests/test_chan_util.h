@@ -113,7 +113,7 @@ static inline void *op_recv_until(void *p)
 /* Start fn(&a[i]) for i < n one at a time, each parked before the next
  * starts, so that they queue on their channel in this order.  The caller
  * fills in a[] first. */
-static inline void start_parked(pthread_t *th, struct op *a, int n, void *(*fn)(void *))
+static inline void start_parked(tu_go_t *th, struct op *a, int n, void *(*fn)(void *))
 {
 	for (int i = 0; i < n; i++) {
 		th[i] = tu_spawn(fn, &a[i]);

@@ -522,7 +522,7 @@ Test(context_api, cancel_wakes_blocked_ops, .timeout = 60)
 			ctx_t *v = ctx_with_value(c, &iter, NULL);
 			chan_t *ch = chan_new(sizeof(int), 0);
 			struct blocked_op bo = {.ctx = v, .ch = ch, .op = op, .b = TU_BLOCKER_INIT};
-			pthread_t th = tu_spawn_stack(blocked_op_thread, &bo, 64 * 1024);
+			tu_go_t th = tu_spawn_stack(blocked_op_thread, &bo, 64 * 1024);
 			if (iter == 0)
 				cr_assert(tu_wait_blocked(&bo.b, TU_BLOCK_TIMEOUT_NS),
 					  "op %d never blocked", op);
@@ -611,14 +611,14 @@ Test(context_api, cancel_happens_before_done_and_err, .timeout = 30)
 	for (int i = 0; i < 500; i++) {
 		struct mo m = {.ctx = ctx_with_cancel_cause(ctx_background())};
 		chan_t *d = ctx_done(m.ctx);
-		pthread_t th = tu_spawn_stack(mo_writer, &m, 64 * 1024);
+		tu_go_t th = tu_spawn_stack(mo_writer, &m, 64 * 1024);
 		if (i % 2) {
 			chan_recv(d, NULL, NULL);
 			cr_assert_eq(m.payload, 42);
 		} else {
 			void *data;
 			while (ctx_cause(m.ctx, &data) == 0)
-				sched_yield();
+				tu_yield();
 			cr_assert_eq(*(int *)data, 43);
 		}
 		tu_join(th);
@@ -647,9 +647,9 @@ Test(context_api, err_implies_done_closed, .timeout = 60)
 			p = nodes[i] = ctx_with_cancel(p);
 		ctx_t *leaf = nodes[N - 1];
 		chan_t *d = ctx_done(leaf);
-		pthread_t th = tu_spawn_stack(cancel_root_thread, root, 64 * 1024);
+		tu_go_t th = tu_spawn_stack(cancel_root_thread, root, 64 * 1024);
 		while (ctx_err(leaf) == 0)
-			sched_yield();
+			tu_yield();
 		cr_assert(chan_is_closed(d), "Err set but Done still open");
 		cr_assert_eq(CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(d, NULL, NULL)), 0);
 		tu_join(th);
@@ -673,7 +673,7 @@ Test(context_api, deep_chain, .timeout = 60)
 	for (int i = 0; i < N; i++)
 		p = n[i] = i % 3 == 2 ? ctx_with_timeout(p, VERY_LONG - (int64_t)i * MS)
 				      : ctx_with_cancel(p);
-	pthread_t th = tu_spawn_stack(cancel_root_thread, n[N / 2], 64 * 1024);
+	tu_go_t th = tu_spawn_stack(cancel_root_thread, n[N / 2], 64 * 1024);
 	ctx_cancel(root);
 	tu_join(th);
 	for (int i = 0; i < N; i++) {

@@ -354,13 +354,13 @@ TB_TEST(context_go, values, .timeout = 10)
 
 struct canceller {
 	ctx_t *ctx;
-	pthread_barrier_t *start;
+	tu_barrier_t *start;
 };
 
 static void *cancel_thread(void *arg)
 {
 	struct canceller *cl = arg;
-	pthread_barrier_wait(cl->start);
+	tu_barrier_wait(cl->start);
 	ctx_cancel(cl->ctx);
 	return NULL;
 }
@@ -387,10 +387,10 @@ Test(context_go, simultaneous_cancels, .timeout = 60)
 			m[i] = m[j];
 			m[j] = t;
 		}
-		pthread_barrier_t start;
-		pthread_barrier_init(&start, NULL, (unsigned)n);
+		tu_barrier_t start;
+		tu_barrier_init(&start, (unsigned)n);
 		struct canceller cl[MAXN];
-		pthread_t th[MAXN];
+		tu_go_t th[MAXN];
 		for (int i = 0; i < n; i++) {
 			cl[i] = (struct canceller){m[i], &start};
 			th[i] = tu_spawn_stack(cancel_thread, &cl[i], 64 * 1024);
@@ -400,7 +400,7 @@ Test(context_go, simultaneous_cancels, .timeout = 60)
 			cr_assert(wait_done(m[i], QUIESCENT), "timed out waiting for <-ctx.Done()");
 		for (int i = 0; i < n; i++)
 			tu_join(th[i]);
-		pthread_barrier_destroy(&start);
+		tu_barrier_destroy(&start);
 		for (int i = 0; i < n; i++) {
 			cr_assert_eq(ctx_err(m[i]), CTX_CANCELED);
 			cr_assert_eq(ctx__nchildren(m[i]), 0);
@@ -431,7 +431,7 @@ Test(context_go, interlocked_cancels, .timeout = 60)
 		struct interlock il;
 		il.parent = ctx_with_cancel(ctx_background());
 		il.child = ctx_with_cancel(il.parent);
-		pthread_t th = tu_spawn_stack(interlock_thread, &il, 64 * 1024);
+		tu_go_t th = tu_spawn_stack(interlock_thread, &il, 64 * 1024);
 		ctx_cancel(il.parent);
 		cr_assert(wait_done(il.child, QUIESCENT), "timed out waiting for child.Done()");
 		tu_join(th);
@@ -567,7 +567,7 @@ Test(context_go, with_cancel_simultaneously_canceled_parent, .timeout = 60)
 		static int because;
 		ctx_t *parent = ctx_with_cancel_cause(ctx_background());
 		struct cause_cancel cc = {parent, PARENT_CAUSE, &because};
-		pthread_t th = tu_spawn_stack(cause_cancel_thread, &cc, 64 * 1024);
+		tu_go_t th = tu_spawn_stack(cause_cancel_thread, &cc, 64 * 1024);
 
 		ctx_t *c = ctx_with_cancel(parent);
 		cr_assert_eq(chan_recv(ctx_done(c), NULL, NULL), 0); /* <-c.Done() */
@@ -782,11 +782,11 @@ Test(context_go, cause_race, .timeout = 60)
 		static int detail;
 		ctx_t *ctx = ctx_with_cancel_cause(ctx_background());
 		struct cause_cancel cc = {ctx, PARENT_CAUSE, &detail};
-		pthread_t th = tu_spawn_stack(cause_cancel_thread, &cc, 64 * 1024);
+		tu_go_t th = tu_spawn_stack(cause_cancel_thread, &cc, 64 * 1024);
 		void *data;
 		int cause;
 		while ((cause = ctx_cause(ctx, &data)) == 0)
-			sched_yield();
+			tu_yield();
 		cr_assert_eq(cause, PARENT_CAUSE);
 		cr_assert_eq(data, &detail);
 		tu_join(th);
@@ -967,7 +967,7 @@ Test(context_go, after_func_stop_races_cancel, .timeout = 60)
 		struct af a;
 		af_init(&a, false);
 		ctx_after_t *stop = ctx_after_func(ctx, af_fn, &a);
-		pthread_t th = tu_spawn_stack(plain_cancel_thread, ctx, 64 * 1024);
+		tu_go_t th = tu_spawn_stack(plain_cancel_thread, ctx, 64 * 1024);
 		bool s = ctx_after_stop(stop);
 		tu_join(th);
 		if (s) {

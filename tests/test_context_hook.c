@@ -15,6 +15,7 @@
 #include "context/ctx_hook.h"
 #include "context/ctx_internal.h"
 #include "tests/leakcheck.h"
+#include "tests/testutil.h"
 
 TU_LEAK_CHECKED_SUITE(context_hook);
 
@@ -126,7 +127,7 @@ Test(context_hook, bad_arguments, .timeout = 10)
 struct race {
 	ctx_t *c, *p;
 	struct rec *r;
-	pthread_barrier_t *b;
+	tu_barrier_t *b;
 	int own;  /* 1: cancel c, 0: cancel p */
 	int seen; /* out: hook calls seen when our cancel returned */
 };
@@ -134,7 +135,7 @@ struct race {
 static void *racer(void *arg)
 {
 	struct race *a = arg;
-	pthread_barrier_wait(a->b);
+	tu_barrier_wait(a->b);
 	ctx_cancel(a->own ? a->c : a->p);
 	a->seen = atomic_load(&a->r->cancels);
 	return NULL;
@@ -144,19 +145,19 @@ Test(context_hook, concurrent_cancels, .timeout = 30)
 {
 	for (int i = 0; i < 300; i++) {
 		struct rec r = {0};
-		pthread_barrier_t b;
-		pthread_barrier_init(&b, NULL, 3);
+		tu_barrier_t b;
+		tu_barrier_init(&b, 3);
 		ctx_t *p = ctx_with_cancel(ctx_background());
 		ctx_t *c = ctx__with_hook(p, &rec_hook, &r);
 		r.self = c;
 		struct race a[3];
-		pthread_t th[3];
+		tu_go_t th[3];
 		for (int k = 0; k < 3; k++) {
 			a[k] = (struct race){.c = c, .p = p, .r = &r, .b = &b, .own = k < 2};
-			cr_assert_eq(pthread_create(&th[k], NULL, racer, &a[k]), 0);
+			th[k] = tu_spawn(racer, &a[k]);
 		}
 		for (int k = 0; k < 3; k++)
-			pthread_join(th[k], NULL);
+			tu_join(th[k]);
 		for (int k = 0; k < 2; k++)
 			cr_assert_geq(a[k].seen, 1, "round %d: ctx_cancel returned before any hook",
 				      i);
@@ -166,7 +167,7 @@ Test(context_hook, concurrent_cancels, .timeout = 30)
 		ctx_cancel_release(p);
 		cr_assert_eq(atomic_load(&r.destroys), 1);
 		cr_assert_eq(atomic_load(&r.cancels_after_destroy), 0);
-		pthread_barrier_destroy(&b);
+		tu_barrier_destroy(&b);
 	}
 	cr_assert_eq(ctx__live(), 0);
 }

@@ -38,7 +38,7 @@ TU_LEAK_CHECKED_SUITE(context_patterns);
 struct work {
 	ctx_t *ctx;
 	chan_t *jobs;
-	pthread_barrier_t *warm; /* the producer and the workers, after the first jobs */
+	tu_barrier_t *warm; /* the producer and the workers, after the first jobs */
 	int rc;
 	long handled;
 };
@@ -60,7 +60,7 @@ static void *producer(void *arg)
 			return NULL;
 		w->handled++;
 	}
-	pthread_barrier_wait(w->warm);
+	tu_barrier_wait(w->warm);
 	for (int i = WORKERS;; i++) {
 		w->rc = ctx_send(w->ctx, w->jobs, &i);
 		if (w->rc)
@@ -76,7 +76,7 @@ static void *worker(void *arg)
 	if (chan_recv(w->jobs, &first, NULL))
 		return NULL;
 	w->handled++;
-	pthread_barrier_wait(w->warm);
+	tu_barrier_wait(w->warm);
 	for (;;) {
 		int v;
 		bool ok;
@@ -94,10 +94,10 @@ Test(context_patterns, workers_stop_on_timeout, .timeout = 30)
 		int64_t t0 = chan_now();
 		ctx_t *ctx = ctx_with_timeout(ctx_background(), 200 * MS);
 		chan_t *jobs = chan_new(sizeof(int), 0);
-		pthread_barrier_t warm;
-		pthread_barrier_init(&warm, NULL, WORKERS + 1);
+		tu_barrier_t warm;
+		tu_barrier_init(&warm, WORKERS + 1);
 		struct work p = {.ctx = ctx, .jobs = jobs, .warm = &warm}, ws[WORKERS];
-		pthread_t pt = tu_spawn(producer, &p), wt[WORKERS];
+		tu_go_t pt = tu_spawn(producer, &p), wt[WORKERS];
 		for (int i = 0; i < WORKERS; i++) {
 			ws[i] = (struct work){.ctx = ctx, .jobs = jobs, .warm = &warm};
 			wt[i] = tu_spawn(worker, &ws[i]);
@@ -111,7 +111,7 @@ Test(context_patterns, workers_stop_on_timeout, .timeout = 30)
 			total += ws[i].handled;
 		}
 		int64_t el = chan_now() - t0;
-		pthread_barrier_destroy(&warm);
+		tu_barrier_destroy(&warm);
 		cr_assert_eq(p.rc, CTX_DEADLINE_EXCEEDED, "producer: %s", ctx_strerror(p.rc));
 		cr_assert_str_eq(ctx_strerror(p.rc), "context deadline exceeded");
 		cr_assert_eq(ctx_err(ctx), CTX_DEADLINE_EXCEEDED);
@@ -205,8 +205,8 @@ Test(context_patterns, pipeline_shuts_down_on_cancel, .timeout = 60)
 		chan_t *a = chan_new(sizeof(int), iter % 3);
 		chan_t *b = chan_new(sizeof(int), iter % 2);
 		struct stage s1 = {.ctx = ctx, .out = a}, s2 = {.ctx = ctx, .in = a, .out = b};
-		pthread_t t1 = tu_spawn_stack(gen, &s1, 64 * 1024);
-		pthread_t t2 = tu_spawn_stack(sq, &s2, 64 * 1024);
+		tu_go_t t1 = tu_spawn_stack(gen, &s1, 64 * 1024);
+		tu_go_t t2 = tu_spawn_stack(sq, &s2, 64 * 1024);
 		/* Stage 3 (this thread): take some values, then cancel. */
 		int want = 1 + iter % 40;
 		for (int i = 0; i < want; i++) {
@@ -263,7 +263,7 @@ Test(context_patterns, tree_of_10000_one_cancel_wakes_1000_threads, .timeout = 1
 	static const int key;
 	ctx_t **all = calloc(NCTX, sizeof(ctx_t *));
 	struct waiter *ws = calloc(NTHREADS, sizeof(struct waiter));
-	pthread_t *th = calloc(NTHREADS, sizeof(pthread_t));
+	tu_go_t *th = calloc(NTHREADS, sizeof(tu_go_t));
 	cr_assert(all && ws && th);
 
 	/* Breadth first: node i's parent is node (i - 1) / FANOUT.  The kinds
@@ -297,7 +297,9 @@ Test(context_patterns, tree_of_10000_one_cancel_wakes_1000_threads, .timeout = 1
 	for (; n < NTHREADS; n++) {
 		ws[n] = (struct waiter){
 			.ctx = all[NCTX - 1 - n], .never = never, .b = TU_BLOCKER_INIT};
-		if (pthread_create(&th[n], &attr, tree_waiter, &ws[n]) != 0)
+		if (tu_fiber_mode()) /* fiber mode: 1000 fibers, on their own stacks */
+			th[n] = tu_spawn(tree_waiter, &ws[n]);
+		else if (pthread_create(&th[n].th, &attr, tree_waiter, &ws[n]) != 0)
 			break;
 	}
 	pthread_attr_destroy(&attr);

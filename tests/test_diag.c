@@ -112,7 +112,8 @@ Test(diag, blocked_receive_shows_in_text_and_json, .timeout = 60)
 {
 	for (int r = 0; r < ROUNDS; r++) {
 		struct blocker x = {.a = chan_new(sizeof(int64_t), 0), .name = "diag-recv"};
-		pthread_t th = tu_spawn(recv_fn, &x);
+		/* A thread in fiber mode too: the dump shows its thread name. */
+		tu_go_t th = tu_spawn_thread(recv_fn, &x);
 
 		wait_blocked(&x);
 		cr_assert_eq(godiag_blocked(), 1);
@@ -161,7 +162,7 @@ Test(diag, blocked_send_on_full_buffer_shows_len_and_cap, .timeout = 60)
 
 		cr_assert_eq(chan_send(x.a, &v), 0);
 		cr_assert_eq(chan_send(x.a, &v), 0);
-		pthread_t th = tu_spawn(send_fn, &x);
+		tu_go_t th = tu_spawn(send_fn, &x);
 
 		wait_blocked(&x);
 		char *t = td_dump_text();
@@ -192,7 +193,7 @@ Test(diag, blocked_select_lists_every_live_case, .timeout = 60)
 		int64_t v = 3;
 
 		cr_assert_eq(chan_send(x.b, &v), 0); /* b full: case 2 cannot send */
-		pthread_t th = tu_spawn(select_fn, &x);
+		tu_go_t th = tu_spawn(select_fn, &x);
 
 		wait_blocked(&x);
 		char *t = td_dump_text();
@@ -225,7 +226,7 @@ Test(diag, one_case_select_shows_as_select, .timeout = 60)
 {
 	for (int r = 0; r < ROUNDS; r++) {
 		struct blocker x = {.a = chan_new(sizeof(int64_t), 0)};
-		pthread_t th = tu_spawn(select_one_fn, &x);
+		tu_go_t th = tu_spawn(select_one_fn, &x);
 
 		wait_blocked(&x);
 		char *t = td_dump_text();
@@ -262,7 +263,7 @@ Test(diag, select_with_no_case_shows_as_select_none, .timeout = 120)
 
 	for (int64_t d = 200000000; !seen && d <= 6400000000; d *= 2) {
 		struct never n = {.d = d};
-		pthread_t th = tu_spawn(never_fn, &n);
+		tu_go_t th = tu_spawn(never_fn, &n);
 
 		if (tu_wait_blocked(&n.blk, d)) {
 			char *t = td_dump_text();
@@ -291,7 +292,8 @@ Test(diag, select_with_no_case_shows_as_select_none, .timeout = 120)
 Test(diag, json_escapes_thread_names, .timeout = 30)
 {
 	struct blocker x = {.a = chan_new(0, 0), .name = "q\"b\\s\tx"};
-	pthread_t th = tu_spawn(recv_fn, &x);
+	/* A thread in fiber mode too: the dump shows its thread name. */
+	tu_go_t th = tu_spawn_thread(recv_fn, &x);
 
 	wait_blocked(&x);
 	char *j = godiag_dump_json();
@@ -306,7 +308,7 @@ Test(diag, json_escapes_thread_names, .timeout = 30)
 Test(diag, caller_is_the_public_call_site, .timeout = 30)
 {
 	struct blocker x = {.a = chan_new(sizeof(int64_t), 0)};
-	pthread_t th = tu_spawn(recv_fn, &x);
+	tu_go_t th = tu_spawn(recv_fn, &x);
 	void *lo = (void *)(uintptr_t)recv_fn, *ra = NULL;
 
 	wait_blocked(&x);
@@ -344,7 +346,7 @@ Test(diag, ctx_recv_shows_its_done_case_and_its_caller, .timeout = 30)
 {
 	struct ctx_blocker x = {.ctx = ctx_with_cancel(ctx_background()),
 				.ch = chan_new(sizeof(int64_t), 0)};
-	pthread_t th = tu_spawn(ctx_recv_fn, &x);
+	tu_go_t th = tu_spawn(ctx_recv_fn, &x);
 	void *lo = (void *)(uintptr_t)ctx_recv_fn, *ra = NULL;
 
 	cr_assert(tu_wait_blocked(&x.blk, TU_BLOCK_TIMEOUT_NS));
@@ -370,7 +372,7 @@ Test(diag, backtrace_mode_records_the_stack, .timeout = 30)
 {
 	godiag_set_backtrace(true);
 	struct blocker x = {.a = chan_new(sizeof(int64_t), 0)};
-	pthread_t th = tu_spawn(recv_fn, &x);
+	tu_go_t th = tu_spawn(recv_fn, &x);
 
 	wait_blocked(&x);
 	char *t = td_dump_text();
@@ -390,7 +392,8 @@ Test(diag, backtrace_mode_records_the_stack, .timeout = 30)
 Test(diag, verify_none_fails_with_the_dump_while_a_thread_is_blocked, .timeout = 60)
 {
 	struct blocker x = {.a = chan_new(sizeof(int64_t), 0), .name = "diag-leak"};
-	pthread_t th = tu_spawn(recv_fn, &x);
+	/* A thread in fiber mode: its name; no library thread (a worker is one). */
+	tu_go_t th = tu_spawn_thread(recv_fn, &x);
 	struct td_capture cap;
 
 	wait_blocked(&x);
@@ -466,7 +469,8 @@ Test(diag, signal_dump, .timeout = 60)
 	cr_assert_eq(godiag_threads(), 1);
 
 	struct blocker x = {.a = chan_new(sizeof(int64_t), 0), .name = "diag-sig"};
-	pthread_t th = tu_spawn(recv_fn, &x);
+	/* A thread in fiber mode: its name; the only library thread is diag's. */
+	tu_go_t th = tu_spawn_thread(recv_fn, &x);
 	struct td_capture cap;
 
 	wait_blocked(&x);
@@ -505,7 +509,8 @@ Test(diag, signal_dump, .timeout = 60)
 Test(diag, fork_child_lists_only_its_own_threads, .timeout = 30)
 {
 	struct blocker x = {.a = chan_new(sizeof(int64_t), 0)};
-	pthread_t th = tu_spawn(recv_fn, &x);
+	/* A thread in fiber mode: a fork keeps a parked fiber, not a thread. */
+	tu_go_t th = tu_spawn_thread(recv_fn, &x);
 
 	wait_blocked(&x);
 	cr_assert_eq(godiag_blocked(), 1);

@@ -325,7 +325,7 @@ Test(group_errgroup, try_go, .timeout = 60)
 		cr_assert_eq(gogroup_try_go(g, send_unit, ch), 0, "TryGo failed at %d", i);
 	cr_assert_eq(gogroup_try_go(g, send_unit, ch), EAGAIN, "TryGo at the limit");
 	struct drain d = {ch, n};
-	pthread_t th = tu_spawn(drainer, &d);
+	tu_go_t th = tu_spawn(drainer, &d);
 	cr_assert_eq(gogroup_wait(g), 0);
 	tu_join(th);
 	cr_assert_eq(gogroup_try_go(g, send_unit, ch), 0, "after all tasks");
@@ -381,7 +381,7 @@ Test(group_errgroup, go_ctx_gives_up_when_cancelled, .timeout = 30)
 	cr_assert_eq(gogroup_go(g, wait_gate, gate), 0);
 	struct blocked_start b = {g, ctx_with_cancel(ctx_background()), TU_BLOCKER_INIT, -1};
 	cr_assert_not_null(b.ctx);
-	pthread_t th = tu_spawn(start_blocked, &b);
+	tu_go_t th = tu_spawn(start_blocked, &b);
 	cr_assert(tu_wait_blocked(&b.blk, TU_BLOCK_TIMEOUT_NS), "the start blocks at the limit");
 	cr_assert_eq(ctx_cancel(b.ctx), 0);
 	tu_join(th);

@@ -20,8 +20,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "service/threads.h"
 #include "group/group_internal.h"
+#include "service/threads.h"
 #include "tests/leakcheck.h"
 #include "testutil.h"
 
@@ -52,7 +52,7 @@ static void test_wait_group(gowg_t *wg1, gowg_t *wg2)
 		N = 16
 	};
 	struct twg t = {wg1, wg2, chan_new(sizeof(bool), N), 0};
-	pthread_t th[N];
+	tu_go_t th[N];
 	cr_assert_not_null(t.exited);
 	cr_assert_eq(gowg_add(wg1, N), 0);
 	cr_assert_eq(gowg_add(wg2, N), 0);
@@ -161,7 +161,7 @@ Test(group_wg, race, .timeout = 60)
 		cr_assert_not_null(r.wg);
 		atomic_init(&r.n, 0);
 		atomic_init(&r.bad, 0);
-		pthread_t a = 0, b = 0;
+		tu_go_t a = {0}, b = {0};
 		if (i % 2) {
 			cr_assert_eq(gowg_add(r.wg, 2), 0);
 			a = tu_spawn(race_manual, &r);
@@ -293,7 +293,7 @@ Test(group_wg, free_while_waiting_is_ebusy, .timeout = 20)
 	struct waiter w = {.wg = gowg_new(), .blk = TU_BLOCKER_INIT, .rc = -1};
 	cr_assert_not_null(w.wg);
 	cr_assert_eq(gowg_add(w.wg, 1), 0);
-	pthread_t th = tu_spawn(blocked_waiter, &w);
+	tu_go_t th = tu_spawn(blocked_waiter, &w);
 	cr_assert(tu_wait_blocked(&w.blk, TU_BLOCK_TIMEOUT_NS));
 	cr_assert_eq(gowg_free(w.wg), EBUSY, "counter 1 and a waiter");
 	cr_assert_eq(gowg_done(w.wg), 0);
@@ -311,7 +311,7 @@ Test(group_wg, many_waiters_one_done, .timeout = 30)
 	for (int round = 0; round < 50; round++) {
 		gowg_t *wg = gowg_new();
 		struct waiter w[W];
-		pthread_t th[W];
+		tu_go_t th[W];
 		cr_assert_not_null(wg);
 		cr_assert_eq(gowg_add(wg, 1), 0);
 		for (int i = 0; i < W; i++) {

@@ -20,6 +20,7 @@
 #include <gochan.h>
 
 #include "tests/leakcheck.h"
+#include "tests/testutil.h"
 
 TU_LEAK_CHECKED_SUITE(poll_chanfd);
 
@@ -114,8 +115,7 @@ Test(poll_chanfd, unbuffered_producer, .timeout = 60)
 	gopoll_chanfd_t *a = gopoll_chanfd_new(c);
 	cr_assert_not_null(a);
 	struct producer p = {.c = chan_ref(c), .n = 2000};
-	pthread_t th;
-	cr_assert_eq(pthread_create(&th, NULL, produce, &p), 0);
+	tu_go_t th = tu_spawn(produce, &p);
 	int next = 1, v;
 	bool ok = true;
 	for (;;) {
@@ -130,7 +130,7 @@ Test(poll_chanfd, unbuffered_producer, .timeout = 60)
 		next++;
 	}
 	cr_assert_eq(next, p.n + 1);
-	pthread_join(th, NULL);
+	tu_join(th);
 	cr_assert_eq(gopoll_chanfd_free(a), 0);
 	cr_assert_eq(chan_unref(c), 0);
 }

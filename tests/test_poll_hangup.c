@@ -21,6 +21,7 @@
 #include "context/ctx_internal.h"
 #include "tests/leakcheck.h"
 #include "tests/test_poll_util.h"
+#include "tests/testutil.h"
 
 TU_LEAK_CHECKED_SUITE(poll_hangup);
 
@@ -316,11 +317,10 @@ Test(poll_hangup, wakes_blocked_thread, .timeout = 20)
 	int sv[2];
 	pair(sv);
 	ctx_t *c = hangup(ctx_background(), sv[0]);
-	pthread_t th;
-	cr_assert_eq(pthread_create(&th, NULL, block_on_done, ctx_ref(c)), 0);
+	tu_go_t th = tu_spawn(block_on_done, ctx_ref(c));
 	close(sv[1]);
 	int *rc;
-	pthread_join(th, (void **)&rc);
+	rc = tu_join(th);
 	cr_assert_eq(*rc, GOPOLL_HANGUP);
 	free(rc);
 	ctx_release(c);

@@ -163,7 +163,7 @@ Test(select_basic, deadline_not_expired, .timeout = 20)
 	for (int i = 0; i < 200; i++) {
 		chan_t *a = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
 		struct op s = {.c = a, .value = 4242 + i};
-		pthread_t t = tu_spawn(op_send, &s);
+		tu_go_t t = tu_spawn(op_send, &s);
 		int got = -1;
 		bool ok = false;
 		int64_t start = chan_now();
@@ -258,7 +258,7 @@ Test(select_basic, null_case_never_fires_while_parked, .timeout = 20)
 		int got = -1, gotnil = -1;
 		chan_case_t cs[] = {CHAN_RECV(NULL, &gotnil, NULL), CHAN_RECV(a, &got, NULL)};
 		struct selt sa = {.cs = cs, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t t = tu_spawn(sel_run, &sa);
+		tu_go_t t = tu_spawn(sel_run, &sa);
 		int v = i;
 		cr_assert_eq(chan_send(a, &v), 0);
 		tu_join(t);
@@ -462,7 +462,7 @@ Test(select_basic, close_wakes_parked_select, .timeout = 30)
 		bool oka = true, okb = true;
 		chan_case_t cs[] = {CHAN_RECV(a, &got, &oka), CHAN_SEND(b, &sv, &okb)};
 		struct selt sa = {.cs = cs, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t t = tu_spawn(sel_run, &sa);
+		tu_go_t t = tu_spawn(sel_run, &sa);
 		chan_t *victim = i % 2 ? a : b;
 		cr_assert_eq(chan_close(victim), 0);
 		tu_join(t);
@@ -508,7 +508,7 @@ Test(select_basic, more_cases_than_stack_cases, .timeout = 30)
 	for (int it = 0; it < 100; it++) {
 		int k = (it * 37 + 150) % WIDE;
 		struct selt sa = {.cs = cases, .n = WIDE, .deadline = CHAN_FOREVER};
-		pthread_t t = tu_spawn(sel_run, &sa);
+		tu_go_t t = tu_spawn(sel_run, &sa);
 		struct op s = {.c = cs[k], .value = 1000 + it};
 		cr_assert_eq(chan_send(s.c, &s.value), 0);
 		tu_join(t);
@@ -527,7 +527,7 @@ Test(select_basic, more_cases_than_stack_cases, .timeout = 30)
 	}
 	/* Close wakes a wide select too. */
 	struct selt sa = {.cs = cases, .n = WIDE, .deadline = CHAN_FOREVER};
-	pthread_t t = tu_spawn(sel_run, &sa);
+	tu_go_t t = tu_spawn(sel_run, &sa);
 	cr_assert_eq(chan_close(cs[70]), 0);
 	tu_join(t);
 	cr_assert_eq(sa.rc, 70);
@@ -779,7 +779,7 @@ Test(select_basic, range_with_concurrent_producer, .timeout = 20)
 		for (int it = 0; it < 20; it++) {
 			chan_t *c = mk(sizeof(int), caps[k]);
 			struct producer p = {.c = c, .n = 500};
-			pthread_t t = tu_spawn(produce_and_close, &p);
+			tu_go_t t = tu_spawn(produce_and_close, &p);
 			int v, n = 0;
 			CHAN_RANGE(c, &v) {
 				cr_assert_eq(v, n);

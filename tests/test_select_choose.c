@@ -36,7 +36,7 @@ Test(select_choose, recv_from_parked_sender, .timeout = 30)
 	for (int i = 0; i < 100; i++) {
 		chan_t *c = mk(sizeof(int), 0);
 		struct op s = {.c = c, .value = 555 + i};
-		pthread_t t = tu_spawn(op_send, &s);
+		tu_go_t t = tu_spawn(op_send, &s);
 		wait_parked(&s.blk);
 		int v = 0;
 		bool ok = false;
@@ -58,7 +58,7 @@ Test(select_choose, parked_select_woken_by_sender, .timeout = 30)
 		bool ok = false;
 		chan_case_t cs[] = {CHAN_RECV(idle, NULL, NULL), CHAN_RECV(c, &v, &ok)};
 		struct selt st = {.cs = cs, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t t = tu_spawn(sel_run, &st);
+		tu_go_t t = tu_spawn(sel_run, &st);
 		wait_parked(&st.blk);
 		int x = 666 + i;
 		cr_assert_eq(chan_send(c, &x), 0);
@@ -76,7 +76,7 @@ Test(select_choose, send_to_parked_receiver, .timeout = 30)
 	for (int i = 0; i < 100; i++) {
 		chan_t *c = mk(sizeof(int), 0);
 		struct op r = {.c = c, .value = -1};
-		pthread_t t = tu_spawn(op_recv, &r);
+		tu_go_t t = tu_spawn(op_recv, &r);
 		wait_parked(&r.blk);
 		int x = 777 + i;
 		bool ok = false;
@@ -99,7 +99,7 @@ Test(select_choose, parked_send_select_woken_by_receiver, .timeout = 30)
 		bool ok = false;
 		chan_case_t cs[] = {CHAN_SEND(c, &x, &ok), CHAN_SEND(idle, &y, NULL)};
 		struct selt st = {.cs = cs, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t t = tu_spawn(sel_run, &st);
+		tu_go_t t = tu_spawn(sel_run, &st);
 		wait_parked(&st.blk);
 		int v = 0;
 		bool rok = false;
@@ -122,16 +122,16 @@ Test(select_choose, two_channels, .timeout = 30)
 		chan_case_t cs[] = {CHAN_RECV(c5, &val, NULL), CHAN_RECV(c6, &val, NULL)};
 		/* a sender already parked on the second channel */
 		struct op s6 = {.c = c6, .value = 555};
-		pthread_t t6 = tu_spawn(op_send, &s6);
+		tu_go_t t6 = tu_spawn(op_send, &s6);
 		wait_parked(&s6.blk);
 		cr_assert_eq(chan_select(cs, 2, CHAN_FOREVER), 1);
 		cr_assert_eq(val, 555);
 		/* a sender arriving after the select parked, on the first */
 		struct selt st = {.cs = cs, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t ts = tu_spawn(sel_run, &st);
+		tu_go_t ts = tu_spawn(sel_run, &st);
 		wait_parked(&st.blk);
 		struct op s5 = {.c = c5, .value = 666};
-		pthread_t t5 = tu_spawn(op_send, &s5);
+		tu_go_t t5 = tu_spawn(op_send, &s5);
 		tu_join(ts);
 		tu_join(t5);
 		tu_join(t6);
@@ -152,9 +152,9 @@ Test(select_choose, competing_senders_fifo, .timeout = 30)
 	for (int i = 0; i < 100; i++) {
 		chan_t *c = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
 		struct op s1 = {.c = c, .value = 888}, s2 = {.c = c, .value = 999};
-		pthread_t t1 = tu_spawn(op_send, &s1);
+		tu_go_t t1 = tu_spawn(op_send, &s1);
 		wait_parked(&s1.blk);
-		pthread_t t2 = tu_spawn(op_send, &s2);
+		tu_go_t t2 = tu_spawn(op_send, &s2);
 		wait_parked(&s2.blk);
 		int val = 0;
 		chan_case_t cs[] = {CHAN_RECV(c, &val, NULL), CHAN_RECV(idle, NULL, NULL)};
@@ -178,9 +178,9 @@ Test(select_choose, competing_receivers_fifo, .timeout = 30)
 	for (int i = 0; i < 100; i++) {
 		chan_t *c = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
 		struct op r1 = {.c = c, .value = -1}, r2 = {.c = c, .value = -1};
-		pthread_t t1 = tu_spawn(op_recv, &r1);
+		tu_go_t t1 = tu_spawn(op_recv, &r1);
 		wait_parked(&r1.blk);
-		pthread_t t2 = tu_spawn(op_recv, &r2);
+		tu_go_t t2 = tu_spawn(op_recv, &r2);
 		wait_parked(&r2.blk);
 		int val = 333, other = 0;
 		chan_case_t cs[] = {CHAN_RECV(idle, NULL, NULL), CHAN_SEND(c, &val, NULL),
@@ -253,7 +253,7 @@ Test(select_choose, competing_senders_and_receivers_vs_select, .timeout = 60)
 	atomic_int senders_done = 0;
 	struct sender_loop s[NS];
 	struct range_recver r[NR];
-	pthread_t ts[NS], tr[NR];
+	tu_go_t ts[NS], tr[NR];
 	static int got[NR + 1][TOTAL];
 	for (int k = 0; k < NS; k++) {
 		s[k] = (struct sender_loop){c, (k + 1) * 100000, PER, 0, &senders_done};
@@ -372,7 +372,7 @@ Test(select_choose, select_vs_select_unbuffered, .timeout = 60)
 		int x = it, got = -1;
 		chan_case_t snd[] = {CHAN_RECV(idle1, NULL, NULL), CHAN_SEND(c, &x, NULL)};
 		struct selt st = {.cs = snd, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t t = tu_spawn(sel_run, &st);
+		tu_go_t t = tu_spawn(sel_run, &st);
 		int r = CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(idle2, &x, NULL),
 				    CHAN_RECV(c, &got, NULL));
 		tu_join(t);
@@ -396,7 +396,7 @@ Test(select_choose, select_vs_select_both_directions, .timeout = 60)
 	chan_t *a = mk(sizeof(int), 0), *b = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
 	struct ss_arg x0 = {a, b, idle, 0, ITERS, {0, 0}, 0, 0};
 	struct ss_arg x1 = {a, b, idle, 1, ITERS, {0, 0}, 0, 0};
-	pthread_t t0 = tu_spawn(ss_run, &x0), t1 = tu_spawn(ss_run, &x1);
+	tu_go_t t0 = tu_spawn(ss_run, &x0), t1 = tu_spawn(ss_run, &x1);
 	tu_join(t0);
 	tu_join(t1);
 	cr_assert_eq(x0.bad + x1.bad, 0);
@@ -450,7 +450,7 @@ Test(select_choose, deadline_not_expired, .timeout = 30)
 		int64_t start = chan_now();
 		chan_case_t cs[] = {CHAN_RECV(c, &val, NULL), CHAN_RECV(idle, NULL, NULL)};
 		struct selt st = {.cs = cs, .n = 2, .deadline = start + LONG_NS};
-		pthread_t t = tu_spawn(sel_run, &st);
+		tu_go_t t = tu_spawn(sel_run, &st);
 		wait_parked(&st.blk); /* it is waiting, with its deadline far away */
 		int x = 4444;
 		cr_assert_eq(chan_send(c, &x), 0);
@@ -512,7 +512,7 @@ Test(select_choose, large_element, .timeout = 60)
 		};
 		chan_t *c = mk(sizeof(struct large), caps[k]), *idle = mk(sizeof(struct large), 0);
 		struct large_sender s = {c, idle, N, 0};
-		pthread_t t = tu_spawn(large_sender_run, &s);
+		tu_go_t t = tu_spawn(large_sender_run, &s);
 		struct large *l = malloc(sizeof *l);
 		cr_assert_not_null(l);
 		for (int i = 0; i < N; i++) {
@@ -558,7 +558,7 @@ Test(select_choose, same_channel_twice_recv, .timeout = 30)
 	for (int i = 0; i < 300; i++) {
 		v1 = v2 = -1;
 		struct op s = {.c = c, .value = i};
-		pthread_t t = tu_spawn(op_send, &s);
+		tu_go_t t = tu_spawn(op_send, &s);
 		int r = chan_select(cs, 2, CHAN_FOREVER);
 		tu_join(t);
 		cr_assert(r == 0 || r == 1);
@@ -590,7 +590,7 @@ Test(select_choose, same_channel_send_and_recv_never_match, .timeout = 60)
 		bool oks = false, okr = false;
 		chan_case_t cs[] = {CHAN_SEND(c, &out, &oks), CHAN_RECV(c, &in, &okr)};
 		struct selt st = {.cs = cs, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t t = tu_spawn(sel_run, &st);
+		tu_go_t t = tu_spawn(sel_run, &st);
 		wait_parked(&st.blk);
 		if (it % 2) {
 			int got = -1;
@@ -624,7 +624,7 @@ Test(select_choose, random_choice_between_parked_senders, .timeout = 60)
 	for (int i = 0; i < 200; i++) {
 		chan_t *a = mk(sizeof(int), 0), *b = mk(sizeof(int), 0);
 		struct op sa = {.c = a, .value = 1}, sb = {.c = b, .value = 2};
-		pthread_t ta = tu_spawn(op_send, &sa), tb = tu_spawn(op_send, &sb);
+		tu_go_t ta = tu_spawn(op_send, &sa), tb = tu_spawn(op_send, &sb);
 		wait_parked(&sa.blk);
 		wait_parked(&sb.blk);
 		int val = 0;

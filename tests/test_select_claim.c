@@ -38,7 +38,7 @@ TU_LEAK_CHECKED_SUITE(select_claim);
  * released by closing @quit.  kind: 0 send, 1 receive, 2 close.
  */
 struct racer {
-	pthread_barrier_t *bar;
+	tu_barrier_t *bar;
 	chan_t *c, *quit;
 	int kind;
 	int v; /* send: the value; receive: what arrived */
@@ -49,7 +49,7 @@ struct racer {
 static void *racer_run(void *p)
 {
 	struct racer *r = p;
-	pthread_barrier_wait(r->bar);
+	tu_barrier_wait(r->bar);
 	if (r->kind == 2) {
 		r->rc = chan_close(r->c);
 		return NULL;
@@ -68,11 +68,11 @@ static void *racer_run(void *p)
  */
 static void race_parked_select(struct selt *st, struct racer *r, int k, chan_t *quit)
 {
-	pthread_t ts = tu_spawn(sel_run, st);
+	tu_go_t ts = tu_spawn(sel_run, st);
 	wait_parked(&st->blk);
-	pthread_barrier_t bar;
-	pthread_barrier_init(&bar, NULL, (unsigned)k);
-	pthread_t tr[k];
+	tu_barrier_t bar;
+	tu_barrier_init(&bar, (unsigned)k);
+	tu_go_t tr[k];
 	for (int i = 0; i < k; i++) {
 		r[i].bar = &bar;
 		tr[i] = tu_spawn(racer_run, &r[i]);
@@ -81,7 +81,7 @@ static void race_parked_select(struct selt *st, struct racer *r, int k, chan_t *
 	cr_assert_eq(chan_close(quit), 0); /* release the losers */
 	for (int i = 0; i < k; i++)
 		tu_join(tr[i]);
-	pthread_barrier_destroy(&bar);
+	tu_barrier_destroy(&bar);
 }
 
 /* ---- racing counterparts ------------------------------------------------------- */
@@ -282,7 +282,7 @@ Test(select_claim, many_selects_many_senders_exactly_once, .timeout = 120)
 		atomic_init(&m.bad, 0);
 		m.seen = calloc(MP_SENDERS * MP_PER, sizeof *m.seen);
 		cr_assert_not_null(m.seen);
-		pthread_t tsel[MP_SELECTORS], tsnd[MP_SENDERS];
+		tu_go_t tsel[MP_SELECTORS], tsnd[MP_SENDERS];
 		struct mp_sender s[MP_SENDERS];
 		for (int i = 0; i < MP_SELECTORS; i++)
 			tsel[i] = tu_spawn(mp_selector_run, &m);
@@ -314,7 +314,7 @@ Test(select_claim, many_selects_many_senders_exactly_once, .timeout = 120)
 /* ---- deadline racing a counterpart --------------------------------------------- */
 
 struct timed_sender {
-	pthread_barrier_t *bar;
+	tu_barrier_t *bar;
 	chan_t *c;
 	int64_t deadline; /* relative: ns after the barrier */
 	int v, rc;
@@ -323,13 +323,13 @@ struct timed_sender {
 static void *timed_sender_run(void *p)
 {
 	struct timed_sender *s = p;
-	pthread_barrier_wait(s->bar);
+	tu_barrier_wait(s->bar);
 	s->rc = chan_send_until(s->c, &s->v, chan_now() + s->deadline);
 	return NULL;
 }
 
 struct timed_selector {
-	pthread_barrier_t *bar;
+	tu_barrier_t *bar;
 	chan_t *c, *idle;
 	int64_t deadline; /* relative: ns after the barrier */
 	int v, rc;
@@ -339,7 +339,7 @@ struct timed_selector {
 static void *timed_selector_run(void *p)
 {
 	struct timed_selector *s = p;
-	pthread_barrier_wait(s->bar);
+	tu_barrier_wait(s->bar);
 	s->rc = CHAN_SELECT(chan_now() + s->deadline, CHAN_RECV(s->idle, NULL, NULL),
 			    CHAN_RECV(s->c, &s->v, &s->ok));
 	return NULL;
@@ -352,19 +352,19 @@ Test(select_claim, deadline_races_counterpart, .timeout = 120)
 	int delivered = 0, timedout = 0;
 	for (int it = 0; it < 1500; it++) {
 		chan_t *c = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
-		pthread_barrier_t bar;
-		pthread_barrier_init(&bar, NULL, 2);
+		tu_barrier_t bar;
+		tu_barrier_init(&bar, 2);
 		/* deadlines a few microseconds after the barrier: about the
 		 * time a handoff takes, so every interleaving shows up */
 		int64_t base = (it % 7) * 1000;
 		int64_t jitter = (it % 11) * 1000;
 		struct timed_sender s = {&bar, c, base + (it % 3 == 0 ? MS : jitter), it, -1};
 		struct timed_selector sel = {&bar, c, idle, base, -1, -1, false};
-		pthread_t t1 = tu_spawn(timed_sender_run, &s),
-			  t2 = tu_spawn(timed_selector_run, &sel);
+		tu_go_t t1 = tu_spawn(timed_sender_run, &s),
+			t2 = tu_spawn(timed_selector_run, &sel);
 		tu_join(t1);
 		tu_join(t2);
-		pthread_barrier_destroy(&bar);
+		tu_barrier_destroy(&bar);
 		if (s.rc == 0) {
 			cr_assert_eq(sel.rc, 1, "it %d: sender delivered, select returned %d", it,
 				     sel.rc);
@@ -391,7 +391,7 @@ Test(select_claim, deadline_races_counterpart, .timeout = 120)
 }
 
 struct timed_recver {
-	pthread_barrier_t *bar;
+	tu_barrier_t *bar;
 	chan_t *c;
 	int64_t deadline; /* relative: ns after the barrier */
 	int v, rc;
@@ -400,13 +400,13 @@ struct timed_recver {
 static void *timed_recver_run(void *p)
 {
 	struct timed_recver *r = p;
-	pthread_barrier_wait(r->bar);
+	tu_barrier_wait(r->bar);
 	r->rc = chan_recv_until(r->c, &r->v, NULL, chan_now() + r->deadline);
 	return NULL;
 }
 
 struct timed_send_selector {
-	pthread_barrier_t *bar;
+	tu_barrier_t *bar;
 	chan_t *c, *idle;
 	int64_t deadline; /* relative: ns after the barrier */
 	int v, rc;
@@ -415,7 +415,7 @@ struct timed_send_selector {
 static void *timed_send_selector_run(void *p)
 {
 	struct timed_send_selector *s = p;
-	pthread_barrier_wait(s->bar);
+	tu_barrier_wait(s->bar);
 	int other = -7;
 	s->rc = CHAN_SELECT(chan_now() + s->deadline, CHAN_SEND(s->c, &s->v, NULL),
 			    CHAN_SEND(s->idle, &other, NULL));
@@ -427,17 +427,17 @@ Test(select_claim, deadline_races_counterpart_send_side, .timeout = 120)
 	int delivered = 0;
 	for (int it = 0; it < 1500; it++) {
 		chan_t *c = mk(sizeof(int), 0), *idle = mk(sizeof(int), 0);
-		pthread_barrier_t bar;
-		pthread_barrier_init(&bar, NULL, 2);
+		tu_barrier_t bar;
+		tu_barrier_init(&bar, 2);
 		int64_t base = (it % 7) * 1000;
 		int64_t jitter = (it % 11) * 1000;
 		struct timed_recver r = {&bar, c, base + (it % 3 == 0 ? MS : jitter), -1, -1};
 		struct timed_send_selector s = {&bar, c, idle, base, it, -1};
-		pthread_t t1 = tu_spawn(timed_recver_run, &r),
-			  t2 = tu_spawn(timed_send_selector_run, &s);
+		tu_go_t t1 = tu_spawn(timed_recver_run, &r),
+			t2 = tu_spawn(timed_send_selector_run, &s);
 		tu_join(t1);
 		tu_join(t2);
-		pthread_barrier_destroy(&bar);
+		tu_barrier_destroy(&bar);
 		if (r.rc == 0) {
 			cr_assert_eq(s.rc, 0, "it %d: receiver got %d, select returned %d", it, r.v,
 				     s.rc);
@@ -475,7 +475,7 @@ Test(select_claim, close_wakes_every_parked_select, .timeout = 60)
 		chan_case_t cs[T][3];
 		int got[T], sv[T];
 		bool oka[T], okb[T];
-		pthread_t t[T];
+		tu_go_t t[T];
 		for (int i = 0; i < T; i++) {
 			got[i] = -1;
 			sv[i] = i;
@@ -549,7 +549,7 @@ Test(select_claim, no_stale_waiters_after_fire, .timeout = 60)
 				    fire_by_send ? CHAN_RECV(f, &got, NULL)
 						 : CHAN_SEND(f, &sv, NULL)};
 		struct selt st = {.cs = cs, .n = 5, .deadline = CHAN_FOREVER};
-		pthread_t t = tu_spawn(sel_run, &st);
+		tu_go_t t = tu_spawn(sel_run, &st);
 		wait_parked(&st.blk);
 		int x = 99;
 		if (fire_by_send)
@@ -566,7 +566,7 @@ Test(select_claim, no_stale_waiters_after_fire, .timeout = 60)
 		int rv = -1;
 		chan_case_t rcs[] = {CHAN_RECV(r2, &rv, NULL), CHAN_RECV(NULL, NULL, NULL)};
 		rs = (struct selt){.cs = rcs, .n = 2, .deadline = CHAN_FOREVER};
-		pthread_t t2 = tu_spawn(sel_run, &rs);
+		tu_go_t t2 = tu_spawn(sel_run, &rs);
 		wait_parked(&rs.blk);
 		int y = 777;
 		cr_assert_eq(chan_send(r2, &y), 0);
@@ -610,7 +610,7 @@ Test(select_claim, no_stale_waiters_after_close, .timeout = 60)
 		chan_case_t cs[] = {CHAN_RECV(r1, &got, NULL), CHAN_SEND(s1, &sv, NULL),
 				    CHAN_RECV(victim, &got, &ok), CHAN_RECV(r1, &got, NULL)};
 		struct selt st = {.cs = cs, .n = 4, .deadline = CHAN_FOREVER};
-		pthread_t t = tu_spawn(sel_run, &st);
+		tu_go_t t = tu_spawn(sel_run, &st);
 		wait_parked(&st.blk);
 		cr_assert_eq(chan_close(victim), 0);
 		tu_join(t);
@@ -640,7 +640,7 @@ Test(select_claim, unref_after_select_is_not_ebusy, .timeout = 60)
 		chan_ref(a);
 		chan_ref(b);
 		chan_ref(c);
-		pthread_t t = tu_spawn(sel_run, &st);
+		tu_go_t t = tu_spawn(sel_run, &st);
 		if (mode == 0) {
 			int x = 4;
 			cr_assert_eq(chan_send(a, &x), 0);
@@ -690,7 +690,7 @@ Test(select_claim, value_visible_after_select_recv, .timeout = 60)
 	size_t caps[] = {0, 1, 8};
 	for (size_t k = 0; k < 3; k++) {
 		struct hb h = {mk(sizeof(int *), caps[k]), mk(0, 0), 0};
-		pthread_t t = tu_spawn(hb_send, &h);
+		tu_go_t t = tu_spawn(hb_send, &h);
 		int bad = 0;
 		for (int i = 0; i < 2000; i++) {
 			int *p = NULL;

@@ -261,9 +261,9 @@ Test(select_go, select6_issue2075, .timeout = 30)
 {
 	for (int it = 0; it < 500; it++) {
 		struct s6 a = {mk(sizeof(bool), 0), mk(sizeof(bool), 0), mk(sizeof(bool), 0), 0};
-		pthread_t t1 = tu_spawn(s6_recv_c1, &a);
-		pthread_t t2 = tu_spawn(s6_selector, &a);
-		pthread_t t3 = tu_spawn(s6_send_c2, &a);
+		tu_go_t t1 = tu_spawn(s6_recv_c1, &a);
+		tu_go_t t2 = tu_spawn(s6_selector, &a);
+		tu_go_t t3 = tu_spawn(s6_send_c2, &a);
 		bool v = true;
 		cr_assert_eq(chan_recv(a.c3, &v, NULL), 0);
 		cr_assert_eq(chan_send(a.c1, &v), 0);
@@ -318,8 +318,8 @@ static void *s7_recv(void *p)
 static void s7_send(int send_kind, int recv_kind)
 {
 	struct s7 a = {mk(sizeof(int), 0), recv_kind, 0};
-	pthread_t t = tu_spawn(s7_recv, &a);
-	sched_yield(); /* Go's runtime.Gosched(): a perturbation, not synchronisation */
+	tu_go_t t = tu_spawn(s7_recv, &a);
+	tu_yield(); /* Go's runtime.Gosched(): a perturbation, not synchronisation */
 	int one = 1;
 	if (send_kind == 1) {
 		cr_assert_eq(chan_send(a.c, &one), 0);
@@ -418,14 +418,14 @@ Test(select_go, doubleselect, .timeout = 60)
 		s.c[k] = mk(sizeof(int), 0);
 	chan_t *done = mk(sizeof(bool), 0), *cmux = mk(sizeof(int), 0);
 	struct ds_mux m[4];
-	pthread_t tm[4];
-	pthread_t ts = tu_spawn(ds_sender, &s);
+	tu_go_t tm[4];
+	tu_go_t ts = tu_spawn(ds_sender, &s);
 	for (int k = 0; k < 4; k++) {
 		m[k] = (struct ds_mux){cmux, s.c[k], done, 0};
 		tm[k] = tu_spawn(ds_mux, &m[k]);
 	}
 	struct ds_closer cl = {done, cmux, 0};
-	pthread_t tc = tu_spawn(ds_closer, &cl);
+	tu_go_t tc = tu_spawn(ds_closer, &cl);
 
 	unsigned char *seen = calloc(N, 1);
 	cr_assert_not_null(seen);
@@ -487,7 +487,7 @@ struct sv_gen { /* odds() and multiples(p): out <- n; n += step */
 	struct sv *g;
 	chan_t *out;
 	int n, step;
-	pthread_t th;
+	tu_go_t th;
 };
 
 static void *sv_gen_run(void *p)
@@ -503,7 +503,7 @@ static struct sv_gen *sv_gen_start(struct sv *g, size_t cap, int n, int step)
 	struct sv_gen *a = malloc(sizeof *a);
 	if (!a)
 		abort();
-	*a = (struct sv_gen){g, chan_new(sizeof(int), cap), n, step, 0};
+	*a = (struct sv_gen){.g = g, .out = chan_new(sizeof(int), cap), .n = n, .step = step};
 	if (!a->out)
 		abort();
 	a->th = tu_spawn(sv_gen_run, a);
@@ -521,7 +521,7 @@ static void sv_gen_stop(struct sv_gen *a) /* after quit is closed */
 struct sv_proxy { /* sendproxy(out): an unbounded buffer in front of out */
 	struct sv *g;
 	chan_t *proxy, *out;
-	pthread_t th;
+	tu_go_t th;
 };
 
 static void *sv_proxy_run(void *p)
@@ -660,7 +660,7 @@ static void *sv_sifter_run(void *p)
 {
 	struct sv_sifter *s = p;
 	struct sv *g = s->g;
-	struct sv_proxy px = {g, chan_new(sizeof(int), 10), s->primes, 0};
+	struct sv_proxy px = {.g = g, .proxy = chan_new(sizeof(int), 10), .out = s->primes};
 	if (!px.proxy)
 		abort();
 	px.th = tu_spawn(sv_proxy_run, &px);
@@ -703,8 +703,8 @@ Test(select_go, sieve2, .timeout = 30)
 		m->primes = primes;
 		m->composites = composites;
 		struct sv_sifter s = {&g, primes, composites, out};
-		pthread_t tm = tu_spawn(sv_merger_run, m);
-		pthread_t ts = tu_spawn(sv_sifter_run, &s);
+		tu_go_t tm = tu_spawn(sv_merger_run, m);
+		tu_go_t ts = tu_spawn(sv_sifter_run, &s);
 		int bad = -1, badx = 0;
 		for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 			int x = 0;
@@ -767,7 +767,7 @@ Test(select_go, self_select, .timeout = 60)
 		for (size_t k = 0; k < 2; k++) {
 			chan_t *c = mk(sizeof(int), caps[k]);
 			struct self_sel a[2];
-			pthread_t t[2];
+			tu_go_t t[2];
 			for (int p = 0; p < 2; p++) {
 				a[p] = (struct self_sel){c, p, caps[k], 0, 0};
 				t[p] = tu_spawn(self_sel_run, &a[p]);
@@ -844,7 +844,7 @@ Test(select_go, select_stress, .timeout = 120)
 	chan_t *c[4] = {mk(sizeof(int), 0), mk(sizeof(int), 0), mk(sizeof(int), 2),
 			mk(sizeof(int), 3)};
 	struct st_plain pl[8];
-	pthread_t tp[8], tss, tsr;
+	tu_go_t tp[8], tss, tsr;
 	struct st_sel ss = {{c[0], c[1], c[2], c[3]}, 1, 0, {0}};
 	struct st_sel sr = {{c[0], c[1], c[2], c[3]}, 0, 0, {0}};
 	for (int k = 0; k < 4; k++) {
@@ -912,7 +912,7 @@ Test(select_go, select_fairness, .timeout = 60)
 		cr_assert_eq(chan_send(a.c1, &one), 0);
 		cr_assert_eq(chan_send(a.c2, &two), 0);
 	}
-	pthread_t t = tu_spawn(fair_run, &a);
+	tu_go_t t = tu_spawn(fair_run, &a);
 	int cnt1 = 0, cnt2 = 0, other = -1;
 	for (int i = 0; i < TRIALS; i++) {
 		unsigned char b = 0;
@@ -956,7 +956,7 @@ static void *prs_run(void *p)
 {
 	struct prs *a = p;
 	for (int i = 0; i < a->n; i++) {
-		sched_yield(); /* Go's runtime.Gosched(): perturbation only */
+		tu_yield(); /* Go's runtime.Gosched(): perturbation only */
 		if (chan_recv(a->c, &a->l[i], NULL))
 			a->err++;
 	}
@@ -973,7 +973,7 @@ Test(select_go, pseudo_random_send, .timeout = 30)
 		for (size_t k = 0; k < 2; k++) {
 			int l[N];
 			struct prs a = {mk(sizeof(int), caps[k]), N, l, 0};
-			pthread_t t = tu_spawn(prs_run, &a);
+			tu_go_t t = tu_spawn(prs_run, &a);
 			int one = 1, zero = 0;
 			for (int i = 0; i < N; i++)
 				cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_SEND(a.c, &one, NULL),
@@ -1018,7 +1018,7 @@ static void nonblock_select_race(bool close_c2, int iterations)
 		struct nbr a = {mk(sizeof(int), 1), mk(sizeof(int), close_c2 ? 0 : 1), done};
 		int one = 1;
 		cr_assert_eq(chan_send(a.c1, &one), 0);
-		pthread_t t = tu_spawn(nbr_run, &a);
+		tu_go_t t = tu_spawn(nbr_run, &a);
 		if (close_c2)
 			cr_assert_eq(chan_close(a.c2), 0);
 		else
@@ -1092,10 +1092,10 @@ Test(select_go, select_duplicate_channel, .timeout = 60)
 		struct dup_a a = {c, d, e, TU_BLOCKER_INIT, -1, 0};
 		struct dup_b b = {c, TU_BLOCKER_INIT, -1, 0};
 		/* goroutine A, queued on c (twice) first */
-		pthread_t ta = tu_spawn(dup_a_run, &a);
+		tu_go_t ta = tu_spawn(dup_a_run, &a);
 		cr_assert(tu_wait_blocked(&a.blk, TU_BLOCK_TIMEOUT_NS), "A never parked");
 		/* goroutine B, queued on c behind A */
-		pthread_t tb = tu_spawn(dup_b_run, &b);
+		tu_go_t tb = tu_spawn(dup_b_run, &b);
 		cr_assert(tu_wait_blocked(&b.blk, TU_BLOCK_TIMEOUT_NS), "B never parked");
 		int seven = 7, eight = 8, got = 0;
 		/* wake up A, it dequeues itself from c */

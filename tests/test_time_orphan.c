@@ -188,14 +188,14 @@ Test(time_orphan, concurrent_drop, .timeout = 60)
 	enum {
 		T = 3
 	};
-	pthread_t th[T];
+	tu_go_t th[T];
 	struct churn a[T];
 	for (int i = 0; i < T; i++) {
 		a[i] = (struct churn){.seed = (unsigned)i + 7};
-		cr_assert_eq(pthread_create(&th[i], NULL, churn_fn, &a[i]), 0);
+		th[i] = tu_spawn(churn_fn, &a[i]);
 	}
 	for (int i = 0; i < T; i++)
-		pthread_join(th[i], NULL);
+		tu_join(th[i]);
 	for (int i = 0; i < T; i++)
 		cr_assert_eq(a[i].bad, 0, "worker %d: %ld failures", i, a[i].bad);
 	assert_all_gone("dropped Ticks and Afters");

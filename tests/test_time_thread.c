@@ -218,10 +218,10 @@ Test(time_thread, shutdown_races_new_timers, .timeout = 60)
 	atomic_int finished = 0;
 	atomic_long ncalls = 0;
 	struct churn_arg a[T];
-	pthread_t th[T];
+	tu_go_t th[T];
 	for (int i = 0; i < T; i++) {
 		a[i] = (struct churn_arg){.finished = &finished, .calls = &ncalls};
-		cr_assert_eq(pthread_create(&th[i], NULL, churn, &a[i]), 0);
+		th[i] = tu_spawn(churn, &a[i]);
 	}
 	long calls = 0, zero = 0;
 	/* acquire: pairs with the workers' release increments */
@@ -233,7 +233,7 @@ Test(time_thread, shutdown_races_new_timers, .timeout = 60)
 		zero += rc == 0;
 	}
 	for (int i = 0; i < T; i++)
-		pthread_join(th[i], NULL);
+		tu_join(th[i]);
 	for (int i = 0; i < T; i++)
 		cr_assert_eq(a[i].bad, 0, "worker %d: %ld timers lost", i, a[i].bad);
 	cr_assert_gt(calls, 0, "no shutdown raced the workers");

@@ -272,7 +272,7 @@ Test(time_timer, stop_races_delivery_no_stale, .timeout = 30)
  * Threads report through their struct; the test asserts after joining. */
 struct race_arg {
 	gotime_timer_t *t;
-	pthread_barrier_t *bar;
+	tu_barrier_t *bar;
 	atomic_bool *done;
 	atomic_long *delivered; /* the receiver's count so far, for the mutators */
 	unsigned seed;
@@ -284,7 +284,7 @@ struct race_arg {
 static void *race_mutator(void *p)
 {
 	struct race_arg *a = p;
-	pthread_barrier_wait(a->bar);
+	tu_barrier_wait(a->bar);
 	/* 3,000 operations, and on until a value was delivered while they run
 	 * (a fast machine can be done with 3,000 before the timer thread
 	 * delivered any); TT_PATIENCE without one fails the test. */
@@ -292,6 +292,9 @@ static void *race_mutator(void *p)
 	     i < 3000 || (atomic_load_explicit(a->delivered, memory_order_relaxed) == 0 &&
 			  chan_now() < a->first + TT_PATIENCE);
 	     i++) {
+		/* Stop and Reset never park: as fibers, let the receiver run. */
+		if (i % 64 == 0)
+			tu_fiber_yield();
 		switch (rand_r(&a->seed) % 3) {
 		case 0:
 			gotime_timer_stop(a->t);
@@ -311,7 +314,7 @@ static void *race_receiver(void *p)
 {
 	struct race_arg *a = p;
 	chan_t *c = gotime_timer_chan(a->t);
-	pthread_barrier_wait(a->bar);
+	tu_barrier_wait(a->bar);
 	/* acquire: pairs with the main thread's release store after joining
 	 * the mutators. */
 	while (!atomic_load_explicit(a->done, memory_order_acquire)) {
@@ -333,15 +336,15 @@ Test(time_timer, stop_reset_threads_race, .timeout = 60)
 		enum {
 			M = 3
 		};
-		pthread_barrier_t bar;
+		tu_barrier_t bar;
 		atomic_bool done = false;
 		atomic_long delivered = 0;
 		struct race_arg a[M + 1];
-		pthread_t th[M + 1];
+		tu_go_t th[M + 1];
 		int64_t first = chan_now();
 		gotime_timer_t *t = gotime_timer_new(TT_FAR);
 		cr_assert_not_null(t);
-		pthread_barrier_init(&bar, NULL, M + 1);
+		tu_barrier_init(&bar, M + 1);
 		for (int i = 0; i <= M; i++) {
 			a[i] = (struct race_arg){.t = t,
 						 .bar = &bar,
@@ -349,15 +352,13 @@ Test(time_timer, stop_reset_threads_race, .timeout = 60)
 						 .delivered = &delivered,
 						 .seed = (unsigned)(round * 10 + i),
 						 .first = first};
-			cr_assert_eq(pthread_create(&th[i], NULL,
-						    i < M ? race_mutator : race_receiver, &a[i]),
-				     0);
+			th[i] = tu_spawn(i < M ? race_mutator : race_receiver, &a[i]);
 		}
 		for (int i = 0; i < M; i++)
-			pthread_join(th[i], NULL);
+			tu_join(th[i]);
 		/* release: pairs with the receiver's acquire load. */
 		atomic_store_explicit(&done, true, memory_order_release);
-		pthread_join(th[M], NULL);
+		tu_join(th[M]);
 		cr_assert_eq(a[M].bad, 0, "round %d: %ld bad values", round, a[M].bad);
 		cr_assert_gt(a[M].received, 0, "round %d: the race never delivered anything",
 			     round);
@@ -367,7 +368,7 @@ Test(time_timer, stop_reset_threads_race, .timeout = 60)
 		cr_assert(!tt_ready(gotime_timer_chan(t), NULL), "late value after the final Stop");
 		cr_assert(!gotime_timer_stop(t));
 		gotime_timer_free(t);
-		pthread_barrier_destroy(&bar);
+		tu_barrier_destroy(&bar);
 	}
 }
 
@@ -378,7 +379,7 @@ Test(time_timer, many_threads_many_timers, .timeout = 60)
 	enum {
 		T = 4
 	};
-	pthread_t th[T];
+	tu_go_t th[T];
 	tu_timers_arg_t a[T];
 	for (int i = 0; i < T; i++) {
 		a[i] = (tu_timers_arg_t){.seed = (unsigned)i + 1,
@@ -386,10 +387,10 @@ Test(time_timer, many_threads_many_timers, .timeout = 60)
 					 .batch = 40,
 					 .dspan = 2 * TT_MS,
 					 .patience = TT_PATIENCE};
-		cr_assert_eq(pthread_create(&th[i], NULL, tu_timers_worker, &a[i]), 0);
+		th[i] = tu_spawn(tu_timers_worker, &a[i]);
 	}
 	for (int i = 0; i < T; i++)
-		pthread_join(th[i], NULL);
+		tu_join(th[i]);
 	for (int i = 0; i < T; i++)
 		cr_assert_eq(a[i].bad, 0, "thread %d: %ld bad values", i, a[i].bad);
 }

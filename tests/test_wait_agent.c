@@ -136,7 +136,8 @@ Test(wait_agent, completion_goes_through_ready, .timeout = 120)
 	gowait__set_fiber_ops(&ops);
 	for (int round = 0; round < 100; round++) {
 		struct job j = {.c = chan_new(sizeof(int), 0), .deadline = CHAN_FOREVER, .rc = -1};
-		pthread_t th = tu_spawn(agent_recv, &j);
+		/* A thread in fiber mode too: the agent of this test's fiber ops. */
+		tu_go_t th = tu_spawn_thread(agent_recv, &j);
 		int v = round;
 
 		wait_committed(&j.ag);
@@ -160,7 +161,8 @@ Test(wait_agent, deadline_abandons, .timeout = 120)
 	struct job j = {.c = chan_new(sizeof(int), 0),
 			.deadline = chan_deadline_in(2 * GOTIME_MILLISECOND),
 			.rc = -1};
-	pthread_t th = tu_spawn(agent_recv, &j);
+	/* A thread in fiber mode too: the agent of this test's fiber ops. */
+	tu_go_t th = tu_spawn_thread(agent_recv, &j);
 
 	tu_join(th);
 	cr_assert_eq(j.rc, ETIMEDOUT);
@@ -193,7 +195,8 @@ Test(wait_agent, threads_unaffected, .timeout = 120)
 
 	for (int round = 0; round < 100; round++) {
 		struct plain j = {.c = chan_new(sizeof(int), 0), .rc = -1};
-		pthread_t th = tu_spawn(plain_recv, &j);
+		/* A thread in fiber mode too: a fiber would park through fake ops. */
+		tu_go_t th = tu_spawn_thread(plain_recv, &j);
 		int v = round;
 
 		cr_assert_eq(chan_send(j.c, &v), 0);
@@ -211,7 +214,8 @@ Test(wait_agent, dump_shows_fiber, .timeout = 120)
 {
 	gowait__set_fiber_ops(&ops);
 	struct job j = {.c = chan_new(sizeof(int), 0), .deadline = CHAN_FOREVER, .rc = -1};
-	pthread_t th = tu_spawn(agent_recv, &j);
+	/* A thread in fiber mode too: the agent of this test's fiber ops. */
+	tu_go_t th = tu_spawn_thread(agent_recv, &j);
 
 	wait_committed(&j.ag);
 	char *json = godiag_dump_json();

@@ -163,7 +163,7 @@ static void run_mpmc(int P, int C, size_t cap, size_t esz, int total)
 	m.seen = calloc((size_t)P * (size_t)m.M, sizeof *m.seen);
 	atomic_init(&m.zero_count, 0);
 	struct prod pr[4], co[4];
-	pthread_t tp[4], tc[4];
+	tu_go_t tp[4], tc[4];
 	for (int i = 0; i < C; i++) {
 		co[i] = (struct prod){&m, chan_ref(m.c), i};
 		tc[i] = tu_spawn(mpmc_consumer, &co[i]);
@@ -337,7 +337,7 @@ static void run_close_race(int P, int C, size_t cap, int target)
 	r.notify = chan_new(0, 1);
 	atomic_init(&r.received, 0);
 	struct cr_arg pa[4], ca[4];
-	pthread_t tp[4], tc[4];
+	tu_go_t tp[4], tc[4];
 	for (int i = 0; i < C; i++) {
 		ca[i] = (struct cr_arg){&r, i};
 		tc[i] = tu_spawn(cr_consumer, &ca[i]);
@@ -350,7 +350,7 @@ static void run_close_race(int P, int C, size_t cap, int target)
 		chan_recv(r.notify, NULL, NULL);
 	else
 		for (int i = 0; i < target; i++)
-			sched_yield(); /* vary how many senders reach the full buffer */
+			tu_yield(); /* vary how many senders reach the full buffer */
 	if (chan_close(r.c))
 		fail("close_race: close failed");
 	for (int i = 0; i < P; i++)
@@ -401,12 +401,12 @@ static void *mm_ptr_producer(void *arg)
 static void mm_send_hb_recv(size_t cap, bool use_try)
 {
 	struct mm m = {.c = chan_new(sizeof(struct payload *), cap), .n = 10000 * scale};
-	pthread_t th = tu_spawn(mm_ptr_producer, &m);
+	tu_go_t th = tu_spawn(mm_ptr_producer, &m);
 	for (long i = 0; i < m.n;) {
 		struct payload *p;
 		int rc = use_try ? chan_try_recv(m.c, &p, NULL) : chan_recv(m.c, &p, NULL);
 		if (rc == EAGAIN) {
-			sched_yield();
+			tu_yield();
 			continue;
 		}
 		if (rc) {
@@ -434,12 +434,12 @@ static void mm_close_hb_recv(void)
 {
 	for (int i = 0; i < 1000 * scale; i++) {
 		struct mm m = {.c = chan_new(sizeof(int), (size_t)(i % 2))};
-		pthread_t th = tu_spawn(mm_close_writer, &m);
+		tu_go_t th = tu_spawn(mm_close_writer, &m);
 		bool ok = true;
 		int v, rc;
 		if (i % 2)
 			while ((rc = chan_try_recv(m.c, &v, &ok)) == EAGAIN)
-				sched_yield();
+				tu_yield();
 		else
 			rc = chan_recv(m.c, &v, &ok);
 		if (rc || ok || m.flag != 42)
@@ -466,7 +466,7 @@ static void mm_recv_hb_send(size_t cap)
 {
 	struct mm m = {.c = chan_new(sizeof(int), cap), .n = 10000 * scale};
 	m.slots = calloc((size_t)m.n, sizeof *m.slots);
-	pthread_t th = tu_spawn(mm_slot_receiver, &m);
+	tu_go_t th = tu_spawn(mm_slot_receiver, &m);
 	for (int s = 0; s < m.n; s++) {
 		if (chan_send(m.c, &s)) {
 			fail("mm sem: send");
@@ -511,7 +511,7 @@ static void run_deadline_race(size_t cap)
 {
 	struct dl d = {.c = chan_new(sizeof(int), cap), .n = 5000 * scale};
 	atomic_init(&d.done, false);
-	pthread_t th = tu_spawn(dl_sender, &d);
+	tu_go_t th = tu_spawn(dl_sender, &d);
 	long sum = 0;
 	int got = 0;
 	for (;;) {
@@ -564,7 +564,7 @@ static void run_ownership(void)
 {
 	for (int i = 0; i < 1000 * scale; i++) {
 		chan_t *c = chan_new(sizeof(int), (size_t)(i % 3));
-		pthread_t th = tu_spawn(own_worker, chan_ref(c));
+		tu_go_t th = tu_spawn(own_worker, chan_ref(c));
 		int v, n = 0;
 		bool ok;
 		while (chan_recv(c, &v, &ok) == 0 && ok)

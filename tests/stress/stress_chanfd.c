@@ -79,7 +79,7 @@ int main(void)
 			break;
 		}
 		struct producer ps[PRODUCERS];
-		pthread_t th[PRODUCERS];
+		tu_go_t th[PRODUCERS];
 		for (int i = 0; i < PRODUCERS; i++) {
 			ps[i] = (struct producer){.r = &r, .c = chan_ref(r.c), .id = i};
 			th[i] = tu_spawn(produce, &ps[i]);

@@ -324,7 +324,7 @@ static void *canceller(void *arg)
 			CHECK(ctx_cancel(c) == EINVAL, "cancel of a non-cancelable kind %d", kind);
 		}
 		ctx_release(c);
-		sched_yield();
+		tu_yield();
 	}
 	return NULL;
 }
@@ -392,12 +392,12 @@ static void run_round(unsigned seed)
 	}
 	r->n = 1;
 
-	pthread_t cr[CREATORS], ca[CANCELLERS], wt[WAITERS];
+	tu_go_t cr[CREATORS], ca[CANCELLERS], wt[WAITERS];
 	struct waiter ws[WAITERS];
 	for (int i = 0; i < CREATORS; i++)
-		pthread_create(&cr[i], NULL, creator, r);
+		cr[i] = tu_spawn(creator, r);
 	for (int i = 0; i < CANCELLERS; i++)
-		pthread_create(&ca[i], NULL, canceller, r);
+		ca[i] = tu_spawn(canceller, r);
 	/* Waiters on contexts made early (not behind a WithoutCancel, so the
 	 * root's cancel reaches them). */
 	unsigned wseed = seed;
@@ -412,17 +412,17 @@ static void run_round(unsigned seed)
 				break;
 			ctx_release(ws[i].c);
 		}
-		pthread_create(&wt[i], NULL, waiter, &ws[i]);
+		wt[i] = tu_spawn(waiter, &ws[i]);
 	}
 	for (int i = 0; i < CREATORS; i++)
-		pthread_join(cr[i], NULL);
+		tu_join(cr[i]);
 	for (int i = 0; i < CANCELLERS; i++)
-		pthread_join(ca[i], NULL);
+		tu_join(ca[i]);
 
 	/* Cancel the root: everything under it (not behind WithoutCancel). */
 	ctx_cancel_cause(r->nodes[0].c, CANCEL_CAUSE + 99, NULL);
 	for (int i = 0; i < WAITERS; i++)
-		pthread_join(wt[i], NULL);
+		tu_join(wt[i]);
 	for (int i = 0; i < r->n; i++) {
 		struct node *nd = &r->nodes[i];
 		if (nd->under_without)
@@ -450,8 +450,7 @@ static void run_round(unsigned seed)
 	}
 	for (int i = r->n - 1; i >= 0; i--)
 		ctx_cancel_release(r->nodes[i].c);
-	CHECK(wait_no_live(20 * GOTIME_SECOND), "contexts leaked: %ld alive",
-	      ctx__live());
+	CHECK(wait_no_live(20 * GOTIME_SECOND), "contexts leaked: %ld alive", ctx__live());
 	chan_unref(r->never);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
@@ -469,7 +468,7 @@ int main(int argc, char **argv)
 	 * have released their contexts (checked above), the timer thread goes. */
 	int64_t end = chan_now() + 10 * GOTIME_SECOND;
 	while (gotime_shutdown() == EBUSY && chan_now() < end)
-		sched_yield();
+		tu_yield();
 	fprintf(stderr, "stress_context: %.2f s\n", (double)(chan_now() - t0) / 1e9);
 	atomic_fetch_add(tu_no_leaks() ? &passed : &failed, 1);
 	printf("%ld passed, %ld failed\n", atomic_load(&passed), atomic_load(&failed));

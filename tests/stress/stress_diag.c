@@ -94,7 +94,7 @@ static void *partner(void *p)
 		 * fast the pairs are, their run overlaps dumps. */
 		if (r == ROUNDS / 2)
 			while (atomic_load(&dumps) < dumps_before + DUMPERS)
-				sched_yield();
+				tu_yield();
 		switch (r % 3) {
 		case 0:
 			if (chan_recv(c, &v, &ok) || !ok)
@@ -177,6 +177,7 @@ static void *dumper(void *arg)
 		atomic_fetch_add(&dumps, 1);
 		if (!ok)
 			atomic_fetch_add(&bad_dumps, 1);
+		tu_fiber_yield(); /* a dump never parks: as fibers, let the pairs run */
 	}
 	if (null)
 		fclose(null);
@@ -186,7 +187,7 @@ static void *dumper(void *arg)
 int main(void)
 {
 	struct pair pr[PAIRS];
-	pthread_t own[PAIRS], par[PAIRS], dmp[DUMPERS], tmo;
+	tu_go_t own[PAIRS], par[PAIRS], dmp[DUMPERS], tmo;
 	int64_t t0 = chan_now();
 
 	for (int i = 0; i < PAIRS; i++) {

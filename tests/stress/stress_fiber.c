@@ -10,6 +10,7 @@
  * they are still parking (a lost wake-up hangs the round), and pairs of
  * fibers ping-ponging across workers with deadlines racing completions.
  */
+#include <gochan/bubble.h>
 #include <gochan/chan.h>
 #include <gochan/fiber.h>
 #include <gochan/select.h>
@@ -261,8 +262,56 @@ static void sched_phases(gofiber_group_t *g)
 	       SYSCALL_ROUNDS, SYSCALL_HELPERS);
 }
 
+/* The process's first fibers, started by several threads at once, each
+ * running a bubble (gochan/bubble.h) and starting an M:N fiber: the
+ * runtime's lazily set state (the page size, the slots, the first stack
+ * mappings) must be set without a data race (ThreadSanitizer found one in
+ * gofiber__page when bubbles on several threads made their first fibers at
+ * once).  Runs first, before any other fiber. */
+#define FIRST_STARTERS 4
+static pthread_barrier_t first_bar;
+
+static atomic_long first_ran;
+
+static void first_fiber(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add_explicit(&first_ran, 1, memory_order_relaxed);
+}
+
+static void *first_starter(void *arg)
+{
+	gobubble_opts o = {.seed = 1, .ignore_env = true};
+	gobubble_report r;
+
+	pthread_barrier_wait(&first_bar);
+	CHECK(gobubble_run(&o, first_fiber, NULL, &r) == 0 && r.verdict == GOBUBBLE_OK, "bubble");
+	CHECK(gofiber_go(arg, first_fiber, NULL) == 0, "first go");
+	return NULL;
+}
+
+static void first_starts(void)
+{
+	gofiber_group_t *g = gofiber_group_new();
+	pthread_t th[FIRST_STARTERS];
+
+	CHECK(g != NULL, "group");
+	pthread_barrier_init(&first_bar, NULL, FIRST_STARTERS);
+	for (int i = 0; i < FIRST_STARTERS; i++)
+		CHECK(pthread_create(&th[i], NULL, first_starter, g) == 0, "thread");
+	for (int i = 0; i < FIRST_STARTERS; i++)
+		pthread_join(th[i], NULL);
+	CHECK(gofiber_group_wait(g) == 0, "first wait");
+	/* relaxed: the group wait orders the fibers' increments before it */
+	CHECK(atomic_load_explicit(&first_ran, memory_order_relaxed) == 2 * FIRST_STARTERS,
+	      "first fibers ran %ld", atomic_load_explicit(&first_ran, memory_order_relaxed));
+	pthread_barrier_destroy(&first_bar);
+	CHECK(gofiber_group_free(g) == 0, "free");
+}
+
 int main(void)
 {
+	first_starts();
 	gofiber_group_t *g = gofiber_group_new();
 	pthread_t ts[T_SENDERS], tr[T_RECEIVERS];
 

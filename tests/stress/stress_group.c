@@ -37,8 +37,8 @@
 #include <time.h>
 
 #include "../testutil.h"
-#include "service/threads.h"
 #include "group/group_internal.h"
+#include "service/threads.h"
 
 #define MS ((int64_t)1000000)
 #define SECOND ((int64_t)1000000000)
@@ -104,7 +104,7 @@ static int task_fn(void *p)
 		;
 	atomic_fetch_add(&t->ran, 1);
 	atomic_fetch_add(&r->ran, 1);
-	sched_yield();
+	tu_yield();
 	if (t->spawn) {
 		/* A task starting a task in its own group; the slot we hold is
 		 * not free, so at a limit of 1 this must be EAGAIN. */
@@ -175,6 +175,7 @@ static void *waiter(void *p)
 		CHECK(rc != 0 || first == 0 || first >= FAILCODE, "first error %d", first);
 		if (rc == 0)
 			atomic_store(&r->waited, 1);
+		tu_fiber_yield(); /* an idle group's wait does not park */
 	}
 	return NULL;
 }
@@ -187,7 +188,7 @@ static void *limiter(void *p)
 		 * starts, the number stays what max_active is checked against. */
 		int rc = gogroup_set_limit(r->g, r->limit);
 		CHECK(rc == 0 || rc == EBUSY, "set_limit: %d", rc);
-		sched_yield();
+		tu_yield();
 	}
 	return NULL;
 }
@@ -209,7 +210,7 @@ static void errgroup_round(unsigned seed)
 	for (int i = 0; i < STARTERS; i++)
 		r->seed[i] = seed * 31 + (unsigned)i;
 
-	pthread_t th[STARTERS], w, l;
+	tu_go_t th[STARTERS], w, l;
 	struct starter st[STARTERS];
 	w = tu_spawn(waiter, r);
 	l = tu_spawn(limiter, r);
@@ -303,6 +304,7 @@ static void *wg_waiter(void *p)
 	while (!atomic_load(&w->stop)) {
 		int rc = gowg_wait_until(w->wg, chan_now() + MS);
 		CHECK(rc == 0 || rc == ETIMEDOUT, "wait_until: %d", rc);
+		tu_fiber_yield(); /* a wait at zero does not park */
 	}
 	return NULL;
 }
@@ -318,7 +320,7 @@ static void wg_round(void)
 	/* The main thread holds one count for the whole round, so the waiters
 	 * cannot see zero before every adder finished its adds. */
 	CHECK(gowg_add(w.wg, 1) == 0, "hold");
-	pthread_t a[WG_ADDERS], wt = tu_spawn(wg_waiter, &w);
+	tu_go_t a[WG_ADDERS], wt = tu_spawn(wg_waiter, &w);
 	for (int i = 0; i < WG_ADDERS; i++)
 		a[i] = tu_spawn(wg_adder, &w);
 	for (int i = 0; i < WG_ADDERS; i++)

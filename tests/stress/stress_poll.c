@@ -91,7 +91,7 @@ static void *p1_owner_main(void *p)
 	struct p1_peer peer = {.fds = chan_new(sizeof(int), 0),
 			       .ack = chan_new(sizeof(int), 0),
 			       .seed = seed * 7 + 1};
-	pthread_t th = tu_spawn(p1_peer_main, &peer);
+	tu_go_t th = tu_spawn(p1_peer_main, &peer);
 	for (int i = 0; i < 300 * scale; i++) {
 		int sv[2];
 		if (!tp_pair(sv)) {
@@ -167,7 +167,7 @@ static void *p2_main(void *p)
 			break;
 		close(sv[1]); /* the hangup is under way ... */
 		if (rand_r(&seed) % 2)
-			sched_yield();
+			tu_yield();
 		ctx_cancel_release(old); /* ... while the owner finishes */
 		close(sv[0]);
 		if (!tp_pair(nv)) { /* likely the numbers just freed, here or elsewhere */
@@ -288,7 +288,7 @@ static void p3_free_race(void)
 		return;
 	}
 	struct p3_free_arg wa = {.fd = sv[1], .rounds = 500 * scale};
-	pthread_t th = tu_spawn(p3_writer, &wa);
+	tu_go_t th = tu_spawn(p3_writer, &wa);
 	int got = 0;
 	unsigned seed = seed0;
 	while (got < wa.rounds) {
@@ -352,9 +352,9 @@ static void p4_round(unsigned seed)
 			return;
 	}
 	struct p4_arg a = {.peers = peers, .seed = seed};
-	pthread_t th = tu_spawn(p4_closer, &a);
+	tu_go_t th = tu_spawn(p4_closer, &a);
 	if (seed % 3)
-		sched_yield();
+		tu_yield();
 	ctx_cancel_cause(parent, OWNER_CAUSE, NULL);
 	for (int i = 0; i < P4_KIDS; i++) {
 		CHECK(tp_done_now(kids[i]), "child %d not done after the parent's cancel", i);
@@ -403,7 +403,7 @@ static void phase5(void)
 	enum {
 		W = 2
 	};
-	pthread_t th[W];
+	tu_go_t th[W];
 	atomic_store(&p5_running, W);
 	for (int i = 0; i < W; i++)
 		th[i] = tu_spawn(p5_worker, NULL);
@@ -413,7 +413,7 @@ static void phase5(void)
 		CHECK(rc == 0 || rc == EBUSY, "shutdown %d", rc);
 		zero += rc == 0;
 		busy += rc == EBUSY;
-		sched_yield();
+		tu_yield();
 	}
 	for (int i = 0; i < W; i++)
 		tu_join(th[i]);
@@ -431,7 +431,7 @@ int main(int argc, char **argv)
 		seed0 = (unsigned)strtoul(argv[2], NULL, 0);
 
 	/* 1 */
-	pthread_t th[3];
+	tu_go_t th[3];
 	for (int i = 0; i < 3; i++)
 		th[i] = tu_spawn(p1_owner_main, (void *)(uintptr_t)(seed0 + (unsigned)i));
 	for (int i = 0; i < 3; i++)

@@ -183,21 +183,21 @@ static void *consumer(void *arg)
 static bool mix(size_t cap)
 {
 	struct mix m = {0};
-	pthread_t th[2 * P];
+	tu_go_t th[2 * P];
 	m.c = chan_new(sizeof(uint64_t), cap);
 	m.idle = chan_new(sizeof(uint64_t), 0);
 	CHECK(m.c && m.idle && m.c->ring);
 	CHECK(chan__ring_test_start(m.c, 20 * m.c->one_lap) == 0);
 	uint64_t start = head_pos(m.c);
 	for (int i = 0; i < P; i++) {
-		CHECK(pthread_create(&th[i], NULL, producer, &m) == 0);
-		CHECK(pthread_create(&th[P + i], NULL, consumer, &m) == 0);
+		th[i] = tu_spawn(producer, &m);
+		th[P + i] = tu_spawn(consumer, &m);
 	}
 	for (int i = 0; i < P; i++)
-		CHECK(pthread_join(th[i], NULL) == 0);
+		tu_join(th[i]);
 	CHECK(chan_close(m.c) == 0);
 	for (int i = P; i < 2 * P; i++)
-		CHECK(pthread_join(th[i], NULL) == 0);
+		tu_join(th[i]);
 	CHECK(!atomic_load(&m.bad));
 	CHECK(atomic_load(&m.received) == (long)P * PER);
 	CHECK(atomic_load(&m.sum) == (long long)P * ((long long)PER * (PER - 1) / 2));
@@ -229,15 +229,15 @@ static bool close_full(size_t cap)
 	for (uint64_t i = 0; i < cap; i++)
 		CHECK(chan_send(c, &i) == 0);
 	struct parked p[2] = {{c, -1}, {c, -1}};
-	pthread_t th[2];
+	tu_go_t th[2];
 	for (int i = 0; i < 2; i++)
-		CHECK(pthread_create(&th[i], NULL, parked_sender, &p[i]) == 0);
+		th[i] = tu_spawn(parked_sender, &p[i]);
 	/* Wait until both are queued (no sleeps: the queue count is the signal). */
 	while (atomic_load(&c->nsendq) < 2)
-		sched_yield();
+		tu_yield();
 	CHECK(chan_close(c) == 0);
 	for (int i = 0; i < 2; i++) {
-		CHECK(pthread_join(th[i], NULL) == 0);
+		tu_join(th[i]);
 		CHECK(p[i].rc == EPIPE);
 	}
 	uint64_t v;

@@ -169,7 +169,7 @@ static void *worker_run(void *p)
 			break;
 		if (n == 0) {
 			if (closer) /* nothing to receive on: let the workers run */
-				sched_yield();
+				tu_yield();
 			else
 				atomic_fetch_add_explicit(&r->progress, 1, memory_order_relaxed);
 			continue;
@@ -296,7 +296,7 @@ static void run_round(int round, uint64_t seed, long totals[4])
 		}
 	}
 	struct worker w[NTHREAD];
-	pthread_t th[NTHREAD];
+	tu_go_t th[NTHREAD];
 	for (int i = 0; i < NTHREAD; i++) {
 		w[i] = (struct worker){
 			.r = r, .id = i, .rng = seed * 0x9E3779B97F4A7C15ull + (uint64_t)i + 1};
@@ -425,7 +425,7 @@ int main(int argc, char **argv)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&wd_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_t wd = tu_spawn(watchdog_run, NULL);
+	tu_go_t wd = tu_spawn(watchdog_run, NULL);
 
 	double seconds = 3;
 	const char *env = getenv("STRESS_SECONDS");

@@ -41,13 +41,13 @@ static void check(bool ok, const char *what)
 
 /* @n threads running fn(&args[i]) (elements of @argsz bytes), and their
  * joins: testutil.h's tu_spawn/tu_join, which abort on failure. */
-static void start_all(pthread_t *th, int n, void *(*fn)(void *), void *args, size_t argsz)
+static void start_all(tu_go_t *th, int n, void *(*fn)(void *), void *args, size_t argsz)
 {
 	for (int i = 0; i < n; i++)
 		th[i] = tu_spawn(fn, (char *)args + i * argsz);
 }
 
-static void join_all(pthread_t *th, int n)
+static void join_all(tu_go_t *th, int n)
 {
 	for (int i = 0; i < n; i++)
 		tu_join(th[i]);
@@ -72,7 +72,7 @@ static void phase_many_timers(void)
 	enum {
 		T = 4
 	};
-	pthread_t th[T];
+	tu_go_t th[T];
 	tu_timers_arg_t a[T];
 	for (int i = 0; i < T; i++)
 		a[i] = (tu_timers_arg_t){.seed = (unsigned)i + 1,
@@ -97,7 +97,7 @@ enum {
 };
 struct p2_shared {
 	gotime_timer_t *ts[P2_TIMERS];
-	pthread_barrier_t bar;
+	tu_barrier_t bar;
 	atomic_int mutators_left;
 	atomic_long delivered; /* values the receivers got so far */
 	int64_t start;
@@ -111,7 +111,7 @@ struct p2 {
 static void *p2_mutator(void *p)
 {
 	struct p2 *a = p;
-	pthread_barrier_wait(&a->s->bar);
+	tu_barrier_wait(&a->s->bar);
 	/* 20,000 operations, and on until a value has been delivered while
 	 * they run (on a fast machine the 20,000 can be over before the timer
 	 * thread delivered any; PATIENCE without one is a failure, below). */
@@ -119,6 +119,9 @@ static void *p2_mutator(void *p)
 	     i < 20000 || (atomic_load_explicit(&a->s->delivered, memory_order_relaxed) == 0 &&
 			   chan_now() < a->s->start + PATIENCE);
 	     i++) {
+		/* Stop and Reset never park: as fibers, let the receivers run. */
+		if (i % 64 == 0)
+			tu_fiber_yield();
 		gotime_timer_t *t = a->s->ts[rand_r(&a->seed) % P2_TIMERS];
 		switch (rand_r(&a->seed) % 4) {
 		case 0:
@@ -145,7 +148,7 @@ static void *p2_receiver(void *p)
 	bool oks[P2_TIMERS];
 	for (int i = 0; i < P2_TIMERS; i++)
 		cases[i] = CHAN_RECV(gotime_timer_chan(a->s->ts[i]), &vals[i], &oks[i]);
-	pthread_barrier_wait(&a->s->bar);
+	tu_barrier_wait(&a->s->bar);
 	/* acquire: pairs with the mutators' release decrements */
 	while (atomic_load_explicit(&a->s->mutators_left, memory_order_acquire) > 0) {
 		int r = chan_select(cases, P2_TIMERS, chan_now() + MS);
@@ -164,14 +167,14 @@ static void *p2_receiver(void *p)
 static void phase_stop_reset_race(void)
 {
 	struct p2_shared s;
-	pthread_t th[P2_MUT + P2_RECV];
+	tu_go_t th[P2_MUT + P2_RECV];
 	struct p2 a[P2_MUT + P2_RECV];
 	s.start = chan_now();
 	for (int i = 0; i < P2_TIMERS; i++)
 		s.ts[i] = gotime_timer_new(GOTIME_HOUR);
 	atomic_init(&s.mutators_left, P2_MUT);
 	atomic_init(&s.delivered, 0);
-	pthread_barrier_init(&s.bar, NULL, P2_MUT + P2_RECV);
+	tu_barrier_init(&s.bar, P2_MUT + P2_RECV);
 	for (int i = 0; i < P2_MUT + P2_RECV; i++)
 		a[i] = (struct p2){.s = &s, .seed = (unsigned)i * 31 + 7};
 	start_all(th, P2_MUT, p2_mutator, a, sizeof a[0]);
@@ -196,7 +199,7 @@ static void phase_stop_reset_race(void)
 		gotime_timer_free(s.ts[i]);
 	}
 	check(!stale, "stop/reset race: no late value after the final Stop");
-	pthread_barrier_destroy(&s.bar);
+	tu_barrier_destroy(&s.bar);
 }
 
 /* ---- phase 3: unreceived one-shot timers: Stop/Reset is always "pending" - */
@@ -231,7 +234,7 @@ static void phase_unreceived_pending(void)
 	enum {
 		T = 3
 	};
-	pthread_t th[T];
+	tu_go_t th[T];
 	struct p3 a[T];
 	for (int i = 0; i < T; i++)
 		a[i] = (struct p3){.seed = (unsigned)i + 100};
@@ -288,7 +291,7 @@ static void phase_func_timers(void)
 		T = 3,
 		N = 1500
 	};
-	pthread_t th[T];
+	tu_go_t th[T];
 	struct p4 a[T];
 	atomic_long runs = 0;
 	for (int i = 0; i < T; i++)
@@ -348,7 +351,7 @@ static void phase_tickers(void)
 	enum {
 		T = 3
 	};
-	pthread_t th[T];
+	tu_go_t th[T];
 	struct p5 a[T];
 	for (int i = 0; i < T; i++)
 		a[i] = (struct p5){.seed = (unsigned)i + 300};
@@ -383,7 +386,7 @@ static void phase_after_orphans(void)
 	enum {
 		T = 3
 	};
-	pthread_t th[T];
+	tu_go_t th[T];
 	long bad[T] = {0};
 	start_all(th, T, p6_worker, bad, sizeof bad[0]);
 	join_all(th, T);
@@ -413,7 +416,7 @@ static void phase_shutdown_race(void)
 	enum {
 		T = 2
 	};
-	pthread_t th[T];
+	tu_go_t th[T];
 	atomic_int done = 0;
 	for (int i = 0; i < T; i++)
 		th[i] = tu_spawn(p7_worker, &done);
@@ -467,7 +470,7 @@ static void phase_orphans(void)
 	enum {
 		T = 3
 	};
-	pthread_t th[T];
+	tu_go_t th[T];
 	struct p8 a[T];
 	atomic_int done = 0;
 	for (int i = 0; i < T; i++)
