@@ -74,6 +74,7 @@
 #include <time.h>
 
 #include "chan/chaos.h"
+#include "fuzz_util.h"
 
 #define MAX_THREADS 4
 #define MAX_OPS 12
@@ -472,16 +473,10 @@ static void run_bubble(struct world *w, const gobubble_opts *opts, gobubble_repo
 	w->bubble = true;
 	if (gobubble_run(opts, bubble_main, w, rep) != 0)
 		dump(w, "gobubble_run failed");
-	if (rep->verdict != GOBUBBLE_OK)
-		dump(w, "bubble verdict %s (seed %llu, %llu fibers blocked; listing above)",
-		     rep->verdict == GOBUBBLE_DEADLOCK ? "DEADLOCK" : "LEAK",
-		     (unsigned long long)rep->seed, (unsigned long long)rep->blocked);
-	if (rep->outside || rep->thread_wakes || rep->worker_blocks)
-		dump(w,
-		     "the bubble saw the outside (%llu outside readies, %llu thread wakes, "
-		     "%llu worker blocks): not replayable",
-		     (unsigned long long)rep->outside, (unsigned long long)rep->thread_wakes,
-		     (unsigned long long)rep->worker_blocks);
+	char why[200];
+
+	if (fz_bubble_problem(rep, why, sizeof why))
+		dump(w, "%s", why);
 }
 
 /* After the run: drain what is buffered, check, release main's references.

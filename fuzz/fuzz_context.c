@@ -1061,16 +1061,10 @@ static void run_bubble(struct run *r, const gobubble_opts *opts, gobubble_report
 {
 	if (gobubble_run(opts, run_steps, r, rep) != 0)
 		fail(r, "gobubble_run failed");
-	if (rep->verdict != GOBUBBLE_OK)
-		fail(r, "bubble verdict %s (seed %llu, %llu fibers blocked; listing above)",
-		     rep->verdict == GOBUBBLE_DEADLOCK ? "DEADLOCK" : "LEAK",
-		     (unsigned long long)rep->seed, (unsigned long long)rep->blocked);
-	if (rep->outside || rep->thread_wakes || rep->worker_blocks)
-		fail(r,
-		     "the bubble saw the outside (%llu outside readies, %llu thread wakes, "
-		     "%llu worker blocks): not replayable",
-		     (unsigned long long)rep->outside, (unsigned long long)rep->thread_wakes,
-		     (unsigned long long)rep->worker_blocks);
+	char why[200];
+
+	if (fz_bubble_problem(rep, why, sizeof why))
+		fail(r, "%s", why);
 }
 
 static const uint8_t k_magic[4] = {'B', 'U', 'B', 'L'};

@@ -24,59 +24,7 @@ TU_LEAK_CHECKED_SUITE(bubble_log);
 #define WORKERS 3
 #define ROUNDS 4
 
-struct prog {
-	char out[256];
-	size_t len;
-	chan_t *a, *b, *done;
-};
-
-struct worker {
-	struct prog *p;
-	char name;
-};
-
-static void emit(struct prog *p, char c)
-{
-	if (p->len + 1 < sizeof p->out)
-		p->out[p->len++] = c;
-}
-
-static void worker(void *arg)
-{
-	struct worker *w = arg;
-	long v = w->name;
-
-	for (int i = 0; i < ROUNDS; i++) {
-		emit(w->p, w->name);
-		gofiber_yield();
-		chan_case_t cs[2] = {CHAN_SEND(w->p->a, &v, NULL), CHAN_SEND(w->p->b, &v, NULL)};
-
-		(void)chan_select(cs, 2, CHAN_FOREVER);
-	}
-	(void)chan_send(w->p->done, &v);
-}
-
-static void program(void *arg)
-{
-	struct prog *p = arg;
-	struct worker w[WORKERS];
-
-	for (int i = 0; i < WORKERS; i++) {
-		w[i] = (struct worker){p, (char)('a' + i)};
-		cr_assert_eq(gofiber_go(NULL, worker, &w[i]), 0);
-	}
-	for (int done = 0; done < WORKERS;) {
-		long v;
-		bool ok;
-		chan_case_t cs[3] = {CHAN_RECV(p->a, &v, &ok), CHAN_RECV(p->b, &v, &ok),
-				     CHAN_RECV(p->done, &v, &ok)};
-		int i = chan_select(cs, 3, CHAN_FOREVER);
-
-		emit(p, i == 2 ? '.' : i == 0 ? 'A' : 'B');
-		emit(p, (char)v);
-		done += i == 2;
-	}
-}
+#include "tests/test_bubble_prog.h"
 
 /* One run with @o (ignore_env forced); its output into @out. */
 static void run_with(gobubble_opts o, char *out, size_t cap, gobubble_report *r)
@@ -99,7 +47,7 @@ static void run_with(gobubble_opts o, char *out, size_t cap, gobubble_report *r)
 Test(bubble_log, recorded_list_replays_the_same_trace)
 {
 	for (uint64_t seed = 1; seed <= 5; seed++) {
-		char first[256], again[256];
+		char first[512], again[512];
 		gobubble_report r, rr;
 
 		run_with((gobubble_opts){.seed = seed, .record = true}, first, sizeof first, &r);
@@ -132,7 +80,7 @@ Test(bubble_log, recorded_list_replays_the_same_trace)
 Test(bubble_log, text_round_trip)
 {
 	gobubble_report r;
-	char out[256];
+	char out[512];
 	gobubble_decision *back = NULL;
 	size_t n = 0;
 	FILE *f = tmpfile();
@@ -169,7 +117,7 @@ Test(bubble_log, text_round_trip)
 Test(bubble_log, past_end_and_misfits)
 {
 	gobubble_report r, z, m;
-	char empty[256], zeros[256], clamped[256], last[256];
+	char empty[512], zeros[512], clamped[512], last[512];
 	gobubble_decision none[1];
 
 	run_with((gobubble_opts){.replay = none, .replay_len = 0, .record = true}, empty,
@@ -214,7 +162,7 @@ Test(bubble_log, past_end_and_misfits)
 Test(bubble_log, fuzz_bytes_are_a_source)
 {
 	static const uint8_t in[] = {7, 200, 3, 99, 1, 0, 255, 17, 42, 42, 9, 128};
-	char first[256], again[256], other[256];
+	char first[512], again[512], other[512];
 	gobubble_report r, rr;
 
 	run_with((gobubble_opts){.fuzz_input = in, .fuzz_len = sizeof in, .record = true}, first,
