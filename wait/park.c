@@ -73,18 +73,22 @@ void gowait__complete(struct gowait_parker *p)
 	/* A bubble's fiber completed from outside its bubble before its park
 	 * committed (the word still 0): no ready() will reach the bubble's
 	 * inbox, which counts the others, so count it here, before the
-	 * exchange lets the fiber (and so its bubble) go on.  The word may turn
-	 * 2 in between: then the inbox counts it too, and the report says 2
-	 * for 1 (its use is "not 0: not replayable").  Only while some bubble
+	 * exchange lets the fiber (and so its bubble) go on.  If the word
+	 * turned 2 in between, the inbox counts it: undone below, before
+	 * ready(), while the fiber is still parked.  Only while some bubble
 	 * runs (relaxed: a hint). */
+	struct gowait__bubble *early = NULL;
+
 	if (caa_unlikely(agent != NULL) &&
 	    caa_unlikely(atomic_load_explicit(&gowait__bubbles_live, memory_order_relaxed) != 0) &&
 	    atomic_load_explicit(&p->futex, memory_order_relaxed) == 0) {
 		const struct gowait_fiber_ops *ops = gowait__ops();
 		struct gowait__bubble *ab = ops->bubble_of ? ops->bubble_of(agent) : NULL;
 
-		if (ab && ab != gowait__bubble_cur)
+		if (ab && ab != gowait__bubble_cur) {
 			atomic_fetch_add_explicit(&ab->early_outside, 1, memory_order_relaxed);
+			early = ab;
+		}
 	}
 	uint32_t old = caa_unlikely(agent != NULL)
 			       ? atomic_exchange_explicit(&p->futex, 1, memory_order_acq_rel)
@@ -95,6 +99,8 @@ void gowait__complete(struct gowait_parker *p)
 	 * outside the bubble, at the OS's pace (wait/bubble.h). */
 	if (caa_unlikely(agent == NULL) && caa_unlikely(gowait__bubble_cur != NULL))
 		gowait__bubble_cur->thread_wakes++;
+	if (caa_unlikely(early != NULL) && old == 2) /* the inbox counts it */
+		atomic_fetch_sub_explicit(&early->early_outside, 1, memory_order_relaxed);
 	if (old == 2) {
 		if (caa_unlikely(agent != NULL))
 			gowait__ops()->ready(agent); /* ops are set: a fiber exists */

@@ -61,8 +61,7 @@
  *                          the poller, another bubble's worker) readied a
  *                          bubble fiber: on a channel shared with it, it
  *                          sent what a fiber waited for (also when it
- *                          came before the fiber had finished parking;
- *                          in a narrow race one crossing counts 2).
+ *                          came before the fiber had finished parking).
  *                          While nothing
  *                          inside can run and no deadline is pending, the
  *                          bubble waits for such a ready only if

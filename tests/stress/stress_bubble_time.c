@@ -159,9 +159,8 @@ int main(void)
 		/* One crossing, seen from whichever side came second: the bubble
 		 * completed the thread (thread_wakes), or the thread completed
 		 * the fiber (outside: through the inbox, or before the fiber's
-		 * park committed, wait/park.c; 2 in the narrow race where the
-		 * park commits between the two, which the report allows). */
-		CHECK(r.thread_wakes + r.outside >= 1 && r.thread_wakes + r.outside <= 2,
+		 * park committed, wait/park.c). */
+		CHECK(r.thread_wakes + r.outside == 1,
 		      "thread wakes %llu outside %llu",
 		      (unsigned long long)r.thread_wakes, (unsigned long long)r.outside);
 		chan_unref(s.c);
