@@ -38,8 +38,8 @@
 #include <gochan/time.h>
 #include <stdlib.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xb_after);
 
@@ -71,9 +71,9 @@ Test(xb_after, fire, .timeout = 60)
 	cr_assert_eq(CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(r, &fired, NULL)), CHAN_DEFAULT);
 	int64_t t0 = chan_now();
 	chan_t *a = gotime_after(20 * XB_MS);
-	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(r, &fired, NULL),
-				 CHAN_RECV(a, &fired, NULL)),
-		     1);
+	cr_assert_eq(
+		CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(r, &fired, NULL), CHAN_RECV(a, &fired, NULL)),
+		1);
 	cr_assert_geq(fired - t0, 20 * XB_MS);
 	cr_assert_eq(chan_unref(a), 0);
 	cr_assert_eq(chan_unref(r), 0);
@@ -190,10 +190,11 @@ static void *race_sel(void *p)
 	struct race *r = p;
 	int64_t v;
 	tu_about_to_block(&r->blk);
-	int k = r->early_first ? CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(r->early, &v, NULL),
-					     CHAN_RECV(r->late, &v, NULL))
-			       : CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(r->late, &v, NULL),
-					     CHAN_RECV(r->early, &v, NULL));
+	int k = r->early_first
+			? CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(r->early, &v, NULL),
+				      CHAN_RECV(r->late, &v, NULL))
+			: CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(r->late, &v, NULL),
+				      CHAN_RECV(r->early, &v, NULL));
 	XB_CHECK(k == (r->early_first ? 0 : 1));
 	return NULL;
 }
@@ -322,14 +323,16 @@ Test(xb_after, fairness, .timeout = 60)
 			chan_t *a = gotime_after(dur * XB_MS), *b = gotime_after(dur * XB_MS);
 			if (dur)
 				flush(dur * XB_MS);
-			int k = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a, &v, NULL), CHAN_RECV(b, &v, NULL));
+			int k = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(a, &v, NULL),
+					    CHAN_RECV(b, &v, NULL));
 			cr_assert(k == 0 || k == 1);
 			hits[k]++;
 			cr_assert_eq(chan_unref(a), 0);
 			cr_assert_eq(chan_unref(b), 0);
 		}
 		for (int k = 0; k < 2; k++)
-			cr_assert_geq(hits[k], 1000 / 2 / 2, "dur %d: hits[%d] = %d", dur, k, hits[k]);
+			cr_assert_geq(hits[k], 1000 / 2 / 2, "dur %d: hits[%d] = %d", dur, k,
+				      hits[k]);
 	}
 }
 
@@ -342,14 +345,15 @@ Test(xb_after, fairness_duplicates, .timeout = 60)
 			chan_t *r = gotime_after(dur * XB_MS);
 			if (dur)
 				flush(dur * XB_MS);
-			int k = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(r, &v, NULL), CHAN_RECV(r, &v, NULL),
+			int k = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(r, &v, NULL),
 					    CHAN_RECV(r, &v, NULL), CHAN_RECV(r, &v, NULL),
-					    CHAN_RECV(r, &v, NULL));
+					    CHAN_RECV(r, &v, NULL), CHAN_RECV(r, &v, NULL));
 			cr_assert(k >= 0 && k < 5);
 			hits[k]++;
 			cr_assert_eq(chan_unref(r), 0);
 		}
 		for (int k = 0; k < 5; k++)
-			cr_assert_geq(hits[k], 1000 / 5 / 2, "dur %d: hits[%d] = %d", dur, k, hits[k]);
+			cr_assert_geq(hits[k], 1000 / 5 / 2, "dur %d: hits[%d] = %d", dur, k,
+				      hits[k]);
 	}
 }

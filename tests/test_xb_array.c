@@ -35,8 +35,8 @@
 #include <gochan/select.h>
 #include <stdlib.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xb_array);
 
@@ -547,8 +547,7 @@ Test(xb_array, stress_iter, .timeout = 240)
 {
 	struct reqresp rr = {chan_new(0, 1), chan_new(sizeof(int), 1)};
 	tu_go_t t = tu_spawn(stress_iter_client, &rr);
-	CHAN_RANGE(rr.req, NULL)
-	{
+	CHAN_RANGE(rr.req, NULL) {
 		int one = 1;
 		if (chan_send(rr.resp, &one) != 0)
 			break;

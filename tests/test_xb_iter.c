@@ -16,8 +16,8 @@
 #include <gochan/chan.h>
 #include <gochan/select.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xb_iter);
 
@@ -32,7 +32,7 @@ static void *summer(void *p)
 	struct pair *q = p;
 	int acc = 0, x;
 	CHAN_RANGE(q->in, &x)
-	acc += x;
+		acc += x;
 	XB_CHECK(xb_send_int(q->out, acc) == 0);
 	return NULL;
 }
@@ -56,8 +56,7 @@ static void *breaker(void *p)
 {
 	struct pair *q = p;
 	int count = 0, x;
-	CHAN_RANGE(q->in, &x)
-	{
+	CHAN_RANGE(q->in, &x) {
 		if (count >= 3)
 			break;
 		count += x;
@@ -107,8 +106,7 @@ Test(xb_iter, recv_try_iter, .timeout = 30)
 {
 	struct pair q = {chan_new(0, ROOM), chan_new(sizeof(int), ROOM)};
 	tu_go_t t = tu_spawn(try_iter_client, &q);
-	CHAN_RANGE(q.in, NULL)
-	{
+	CHAN_RANGE(q.in, NULL) {
 		int two = 2;
 		if (chan_send(q.out, &two) != 0)
 			break;
@@ -127,7 +125,7 @@ Test(xb_iter, recv_into_iter_owned)
 	cr_assert_eq(chan_close(r), 0); /* the sender went out of scope */
 	int want = 1, x;
 	CHAN_RANGE(r, &x)
-	cr_assert_eq(x, want++);
+		cr_assert_eq(x, want++);
 	cr_assert_eq(want, 3);
 	cr_assert_eq(chan_unref(r), 0);
 }

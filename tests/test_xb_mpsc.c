@@ -48,8 +48,8 @@
 #include <gochan/chan.h>
 #include <gochan/select.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xb_mpsc);
 
@@ -640,7 +640,9 @@ static void *send_unit(void *p)
 }
 Test(xb_mpsc, shared_chan_stress, .timeout = 60)
 {
-	enum { TOTAL = STRESS_FACTOR + 100 };
+	enum {
+		TOTAL = STRESS_FACTOR + 100
+	};
 	chan_t *c = chan_new(0, 0);
 	tu_go_t ts[TOTAL];
 	for (int i = 0; i < TOTAL; i++)
@@ -661,7 +663,7 @@ static void *summer(void *p)
 	struct pair *q = p;
 	int acc = 0, x;
 	CHAN_RANGE(q->in, &x)
-	acc += x;
+		acc += x;
 	XB_CHECK(xb_send_int(q->out, acc) == 0);
 	return NULL;
 }
@@ -684,8 +686,7 @@ static void *breaker(void *p)
 {
 	struct pair *q = p;
 	int count = 0, x;
-	CHAN_RANGE(q->in, &x)
-	{
+	CHAN_RANGE(q->in, &x) {
 		if (count >= 3)
 			break;
 		count += x;

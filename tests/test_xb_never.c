@@ -24,8 +24,8 @@
 #include <gochan/select.h>
 #include <gochan/time.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xb_never);
 

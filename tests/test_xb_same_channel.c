@@ -18,8 +18,8 @@
 #include <gochan/chan.h>
 #include <gochan/time.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xb_same_channel);
 

@@ -44,8 +44,8 @@
 #include <gochan/time.h>
 #include <stdlib.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xb_select);
 
@@ -72,12 +72,12 @@ Test(xb_select, smoke1)
 	chan_t *c[2] = {unbounded(), unbounded()};
 	int v = 0;
 	cr_assert_eq(xb_send_int(c[0], 1), 0);
-	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c[0], &v, NULL), CHAN_RECV(c[1], &v, NULL)),
-		     0);
+	cr_assert_eq(
+		CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c[0], &v, NULL), CHAN_RECV(c[1], &v, NULL)), 0);
 	cr_assert_eq(v, 1);
 	cr_assert_eq(xb_send_int(c[1], 2), 0);
-	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c[0], &v, NULL), CHAN_RECV(c[1], &v, NULL)),
-		     1);
+	cr_assert_eq(
+		CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c[0], &v, NULL), CHAN_RECV(c[1], &v, NULL)), 1);
 	cr_assert_eq(v, 2);
 	unref_all(c, 2);
 }
@@ -738,7 +738,8 @@ static void *ctc_sender(void *p)
 	for (int i = 0; i < CTC_COUNT; i++) {
 		chan_t *next = chan_new(sizeof(chan_t *), x->cap), *give = chan_ref(next);
 		bool ok = false;
-		XB_CHECK(CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_SEND(s, &give, &ok)) == 0 && ok);
+		XB_CHECK(CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_SEND(s, &give, &ok)) == 0 &&
+			 ok);
 		XB_CHECK(chan_unref(s) == 0);
 		s = next;
 	}
@@ -752,8 +753,8 @@ static void *ctc_receiver(void *p)
 	for (int i = 0; i < CTC_COUNT; i++) {
 		chan_t *next = NULL;
 		bool ok = false;
-		XB_CHECK(CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(r, &next, &ok)) == 0 && ok &&
-			 next);
+		XB_CHECK(CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(r, &next, &ok)) == 0 &&
+			 ok && next);
 		if (!next)
 			return NULL;
 		XB_CHECK(chan_unref(r) == 0);
@@ -842,8 +843,9 @@ Test(xb_select, fairness1, .timeout = 120)
 	for (int i = 0; i < FAIR_COUNT; i++) {
 		chan_t *after = gotime_after(0), *tick = gotime_tick(0); /* fired; nil */
 		int64_t v;
-		int k = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(r1, NULL, NULL), CHAN_RECV(r2, NULL, NULL),
-				    CHAN_RECV(after, &v, NULL), CHAN_RECV(tick, &v, NULL));
+		int k = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(r1, NULL, NULL),
+				    CHAN_RECV(r2, NULL, NULL), CHAN_RECV(after, &v, NULL),
+				    CHAN_RECV(tick, &v, NULL));
 		cr_assert(k >= 0 && k < 3, "k = %d", k);
 		hits[k]++;
 		cr_assert_eq(chan_unref(after), 0);

@@ -42,8 +42,8 @@
 #include <gochan/chan.h>
 #include <gochan/select.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xb_select_macro);
 
@@ -242,7 +242,8 @@ Test(xb_select_macro, parse_nesting)
 static const char *evaluate_once(chan_t *c, bool with_send)
 {
 	int v, zero = 0;
-	int k = with_send ? CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(c, &v, NULL), CHAN_SEND(c, &zero, NULL))
+	int k = with_send ? CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(c, &v, NULL),
+					CHAN_SEND(c, &zero, NULL))
 			  : CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(c, &v, NULL));
 	switch (k) {
 	case 0:
@@ -314,7 +315,8 @@ Test(xb_select_macro, move_handles)
 {
 	chan_t *c = unbounded();
 	int v = 0, zero = 0;
-	int k = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(get(c), &v, NULL), CHAN_SEND(get(c), &zero, NULL));
+	int k = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(get(c), &v, NULL),
+			    CHAN_SEND(get(c), &zero, NULL));
 	cr_assert_eq(k, 1); /* empty: only the send can proceed */
 	cr_assert_eq(chan_unref(c), 0);
 }
@@ -343,7 +345,8 @@ Test(xb_select_macro, fairness_recv, .timeout = 60)
 	}
 	int hits[2] = {0, 0};
 	while (hits[0] + hits[1] < FAIR_COUNT) {
-		int k = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(r1, NULL, NULL), CHAN_RECV(r2, NULL, NULL));
+		int k = CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(r1, NULL, NULL),
+				    CHAN_RECV(r2, NULL, NULL));
 		cr_assert(k == 0 || k == 1);
 		hits[k]++;
 	}

@@ -23,8 +23,8 @@
 #include <gochan/select.h>
 #include <pthread.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xb_thread_locals);
 

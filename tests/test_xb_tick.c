@@ -36,8 +36,8 @@
 #include <gochan/time.h>
 #include <stdlib.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xb_tick);
 
@@ -95,8 +95,8 @@ Test(xb_tick, intervals, .timeout = 60)
 	cr_assert_geq(t2, t1 + 50 * XB_MS);
 	cr_assert_lt(t2, back);
 	cr_assert_eq(chan_recv(r, &t3, NULL), 0);
-	cr_assert_geq(t3, back, "a dropped tick was delivered: t3 %lld < back %lld",
-		      (long long)t3, (long long)back);
+	cr_assert_geq(t3, back, "a dropped tick was delivered: t3 %lld < back %lld", (long long)t3,
+		      (long long)back);
 	cr_assert_eq(chan_unref(r), 0);
 }
 
@@ -219,10 +219,11 @@ static void *race_sel(void *p)
 	struct race *r = p;
 	int64_t v;
 	tu_about_to_block(&r->blk);
-	int k = r->early_first ? CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(r->early, &v, NULL),
-					     CHAN_RECV(r->late, &v, NULL))
-			       : CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(r->late, &v, NULL),
-					     CHAN_RECV(r->early, &v, NULL));
+	int k = r->early_first
+			? CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(r->early, &v, NULL),
+				      CHAN_RECV(r->late, &v, NULL))
+			: CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(r->late, &v, NULL),
+				      CHAN_RECV(r->early, &v, NULL));
 	XB_CHECK(k == (r->early_first ? 0 : 1));
 	return NULL;
 }
@@ -321,7 +322,8 @@ Test(xb_tick, select, .timeout = 60)
 			cr_assert_lt(vals[i], end);
 			if (i)
 				cr_assert_geq(vals[i] - vals[i - 1], period[k],
-					      "ticker %d: ticks %lld and %lld", k, vals[i - 1], vals[i]);
+					      "ticker %d: ticks %lld and %lld", k, vals[i - 1],
+					      vals[i]);
 		}
 		cr_assert_leq(n, (end - s->start) / period[k]);
 	}

@@ -33,20 +33,19 @@
  * body only after tu_join, which orders every goroutine's store before it. */
 static atomic_int xb_failed_line;
 
-#define XB_CHECK(cond)                                                                   \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			int xb_zero_ = 0;                                                \
-			atomic_compare_exchange_strong_explicit(&xb_failed_line, &xb_zero_, \
-								__LINE__,                  \
-								memory_order_relaxed,      \
-								memory_order_relaxed);     \
-		}                                                                        \
+#define XB_CHECK(cond)                                                                          \
+	do {                                                                                    \
+		if (!(cond)) {                                                                  \
+			int xb_zero_ = 0;                                                       \
+			atomic_compare_exchange_strong_explicit(&xb_failed_line, &xb_zero_,     \
+								__LINE__, memory_order_relaxed, \
+								memory_order_relaxed);          \
+		}                                                                               \
 	} while (0)
 
-#define XB_ASSERT_OK()                                                                   \
-	cr_assert_eq(atomic_load_explicit(&xb_failed_line, memory_order_relaxed), 0,     \
-		     "a goroutine's check failed at line %d",                             \
+#define XB_ASSERT_OK()                                                               \
+	cr_assert_eq(atomic_load_explicit(&xb_failed_line, memory_order_relaxed), 0, \
+		     "a goroutine's check failed at line %d",                        \
 		     atomic_load_explicit(&xb_failed_line, memory_order_relaxed))
 
 static inline chan_t *xb_event(void)

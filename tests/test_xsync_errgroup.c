@@ -38,8 +38,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/leakcheck.h"
 #include "test_xb_util.h"
+#include "tests/leakcheck.h"
 
 TU_LEAK_CHECKED_SUITE(xsync_errgroup);
 
@@ -66,7 +66,7 @@ static int just_errors(struct fetch *urls, int n)
 	cr_assert(g);
 	for (int i = 0; i < n; i++)
 		cr_assert_eq(gogroup_go(g, fetch_url, &urls[i]), 0);
-	int err = gogroup_wait(g); /* wait for all fetches to complete */
+	int err = gogroup_wait(g);  /* wait for all fetches to complete */
 	for (int i = 0; i < n; i++) /* Wait orders every task before it */
 		cr_assert(atomic_load_explicit(&urls[i].fetched, memory_order_relaxed));
 	cr_assert_eq(gogroup_free(g), 0);
@@ -241,8 +241,7 @@ static int digester(void *p)
 {
 	struct md5all *m = p;
 	char *path;
-	CHAN_RANGE(m->paths, &path)
-	{
+	CHAN_RANGE(m->paths, &path) {
 		struct result r = {path, 0};
 		int err = read_and_sum(path, m->fail_name, &r.sum);
 		if (err) {
@@ -286,8 +285,7 @@ static int md5all(const char *root, const char *fail_name, struct result *sums, 
 	tu_go_t t = tu_spawn(closer, &m);
 	int n = 0;
 	struct result r;
-	CHAN_RANGE(m.c, &r)
-	{
+	CHAN_RANGE(m.c, &r) {
 		if (n < max)
 			sums[n++] = r;
 		else
@@ -373,8 +371,7 @@ Test(xsync_errgroup, example_pipeline, .timeout = 60, .init = make_tree, .fini =
 /* The pipeline's error path: a read fails; the digester's error cancels
  * the context, which stops the walker and the other digesters (each in its
  * select on ctx.Done()), and MD5All returns the error, with no result. */
-Test(xsync_errgroup, example_pipeline_error, .timeout = 60, .init = make_tree,
-     .fini = remove_tree)
+Test(xsync_errgroup, example_pipeline_error, .timeout = 60, .init = make_tree, .fini = remove_tree)
 {
 	struct result sums[NFILES + 8];
 	for (int round = 0; round < 10; round++)
