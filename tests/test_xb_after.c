@@ -206,7 +206,7 @@ Test(xb_after, recv_race, .timeout = 60)
 		struct race r = {gotime_after(50 * XB_MS), gotime_after(100 * XB_MS), i == 0,
 				 TU_BLOCKER_INIT};
 		tu_go_t g = tu_spawn(race_sel, &r);
-		cr_assert(tu_wait_blocked(&r.blk, TU_BLOCK_TIMEOUT_NS));
+		cr_assert(xb_wait_blocked(&r.blk, TU_BLOCK_TIMEOUT_NS));
 		cr_assert(tu_timer_release(&h));
 		tu_join(g);
 		cr_assert_eq(chan_unref(r.early), 0);

@@ -158,7 +158,7 @@ static void *recv_r(void *p)
 static void *recv_s(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk, TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk, TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_send_int(d->c, 7) == 0);
 	XB_CHECK(xb_send_int(d->c, 8) == 0);
 	XB_CHECK(xb_send_int(d->c, 9) == 0);
@@ -190,7 +190,7 @@ static void *recv_timeout_r(void *p)
 static void *recv_timeout_s(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk, TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk, TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_send_int(d->c, 7) == 0);
 	XB_CHECK(chan_close(d->c) == 0);
 	return NULL;
@@ -253,7 +253,7 @@ static void *send_s(void *p)
 static void *send_r(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk, TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk, TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_recv_int(d->c) == 7);
 	XB_CHECK(xb_recv_int(d->c) == 8);
 	XB_CHECK(xb_recv_int(d->c) == 9);
@@ -407,7 +407,7 @@ static void *wakes_receiver(void *p)
 static void *wakes_closer(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk, TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk, TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(chan_close(d->c) == 0);
 	return NULL;
 }

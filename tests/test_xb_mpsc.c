@@ -765,7 +765,7 @@ Test(xb_mpsc, destroy_upgraded_shared_port_when_sender_still_active, .timeout = 
 	struct upgraded u = {chan_new(0, 0), chan_new(0, 0), TU_BLOCKER_INIT};
 	tu_go_t t = tu_spawn(upgraded_peer, &u);
 	/* make sure the other goroutine has gone to sleep */
-	cr_assert(tu_wait_blocked(&u.blk, TU_BLOCK_TIMEOUT_NS));
+	cr_assert(xb_wait_blocked(&u.blk, TU_BLOCK_TIMEOUT_NS));
 	chan_t *tx2 = chan_ref(u.c); /* tx.clone(), then drop(tx) */
 	cr_assert_eq(chan_send(tx2, NULL), 0);
 	cr_assert_eq(chan_unref(tx2), 0);

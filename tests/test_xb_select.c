@@ -113,7 +113,7 @@ static void *dis_first(void *p)
 static void *dis_second(void *p)
 {
 	struct dis *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk, TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk, TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(chan_close(d->c2) == 0); /* drop(s2) */
 	return NULL;
 }
@@ -262,14 +262,14 @@ struct ub {
 static void *ub_sender(void *p)
 {
 	struct ub *u = p;
-	XB_CHECK(tu_wait_blocked(&u->blk[0], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&u->blk[0], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_send_int(u->c2, 2) == 0);
 	return NULL;
 }
 static void *ub_receiver(void *p)
 {
 	struct ub *u = p;
-	XB_CHECK(tu_wait_blocked(&u->blk[1], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&u->blk[1], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_recv_int(u->c1) == 1);
 	return NULL;
 }
@@ -299,7 +299,7 @@ Test(xb_select, unblocks, .timeout = 60)
 static void *both_peer(void *p)
 {
 	struct ub *u = p;
-	XB_CHECK(tu_wait_blocked(&u->blk[0], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&u->blk[0], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_send_int(u->c1, 1) == 0);
 	XB_CHECK(xb_recv_int(u->c2) == 2);
 	return NULL;
@@ -439,7 +439,7 @@ Test(xb_select, cloning2, .timeout = 60)
 {
 	struct cl c = {chan_new(0, ROOM), chan_new(0, ROOM), TU_BLOCKER_INIT};
 	tu_go_t t = tu_spawn(cloning2_sel, &c);
-	cr_assert(tu_wait_blocked(&c.blk, TU_BLOCK_TIMEOUT_NS));
+	cr_assert(xb_wait_blocked(&c.blk, TU_BLOCK_TIMEOUT_NS));
 	cr_assert_eq(chan_unref(chan_ref(c.c1)), 0); /* drop(s1.clone()): no wake-up */
 	cr_assert_eq(chan_send(c.c3, NULL), 0);
 	tu_join(t);

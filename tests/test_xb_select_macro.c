@@ -419,7 +419,7 @@ static void *try_recv_r(void *p)
 	struct duo *d = p;
 	XB_CHECK(sel_recv(d->c, CHAN_NOWAIT) == -1000 + CHAN_DEFAULT);
 	xb_set(d->ev[0]);
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS)); /* the sender waits */
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS)); /* the sender waits */
 	XB_CHECK(sel_recv(d->c, CHAN_NOWAIT) == 7);
 	xb_wait(d->ev[1]); /* the sender has gone */
 	XB_CHECK(sel_recv(d->c, CHAN_NOWAIT) == -999);
@@ -447,9 +447,9 @@ static void *recv_r(void *p)
 	struct duo *d = p;
 	tu_about_to_block(&d->blk[0]);
 	XB_CHECK(sel_recv(d->c, CHAN_FOREVER) == 7);
-	XB_CHECK(tu_wait_blocked(&d->blk[1], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[1], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(sel_recv(d->c, CHAN_FOREVER) == 8);
-	XB_CHECK(tu_wait_blocked(&d->blk[2], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[2], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(sel_recv(d->c, CHAN_FOREVER) == 9);
 	XB_CHECK(sel_recv(d->c, LONG) == -999);
 	return NULL;
@@ -457,7 +457,7 @@ static void *recv_r(void *p)
 static void *recv_s(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(sel_send(d->c, 7, CHAN_FOREVER) == 1);
 	tu_about_to_block(&d->blk[1]);
 	XB_CHECK(sel_send(d->c, 8, CHAN_FOREVER) == 1);
@@ -487,7 +487,7 @@ static void *recv_timeout_r(void *p)
 static void *recv_timeout_s(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(sel_send(d->c, 7, CHAN_FOREVER) == 1);
 	XB_CHECK(chan_close(d->c) == 0);
 	return NULL;
@@ -504,7 +504,7 @@ static void *try_send_s(void *p)
 	struct duo *d = p;
 	XB_CHECK(sel_send(d->c, 7, CHAN_NOWAIT) == -1000 + CHAN_DEFAULT);
 	xb_set(d->ev[0]);
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS)); /* the receiver waits */
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS)); /* the receiver waits */
 	XB_CHECK(sel_send(d->c, 8, CHAN_NOWAIT) == 1);
 	xb_wait(d->ev[1]); /* the receiver has gone */
 	XB_CHECK(sel_send(d->c, 8, CHAN_NOWAIT) == 0);
@@ -539,7 +539,7 @@ static void *send_s(void *p)
 static void *send_r(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(sel_recv(d->c, CHAN_FOREVER) == 7);
 	XB_CHECK(sel_recv(d->c, CHAN_FOREVER) == 8);
 	XB_CHECK(sel_recv(d->c, CHAN_FOREVER) == 9);
@@ -595,7 +595,7 @@ static void *wakes_receiver(void *p)
 static void *wakes_closer(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(chan_close(d->c) == 0);
 	return NULL;
 }

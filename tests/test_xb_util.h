@@ -13,8 +13,9 @@
  * ports order them with events instead: an event is a zero-size channel,
  * set by closing it (every waiter, past and future, then passes).
  *
- * xb_sleep parks the caller (a fiber too) for at least @ns: used only where
- * a test is about time or timeouts themselves, never to order events.
+ * xb_sleep parks the caller (a fiber too) for at least @ns: used where a
+ * test is about time or timeouts themselves, never to order events, and as
+ * the pause between two polls of xb_wait_blocked.
  */
 #ifndef GOCHAN_TESTS_TEST_XB_UTIL_H
 #define GOCHAN_TESTS_TEST_XB_UTIL_H
@@ -71,6 +72,34 @@ static inline void xb_sleep(int64_t ns)
 	int64_t end = chan_now() + ns;
 	while (chan_now() < end)
 		(void)chan_select(NULL, 0, end);
+}
+
+/*
+ * xb_wait_blocked - tu_wait_blocked for a waiter that may be a fiber.
+ * tu_wait_blocked polls with nanosleep, which on a fiber would hold its
+ * worker thread: with one worker (GOFIBER_WORKERS=1), or both goroutines
+ * on one worker, the goroutine waited for could then never run and park.
+ * On a fiber this polls the same condition (three sightings in a row) and
+ * parks between polls with xb_sleep, a select with a deadline, so the
+ * worker runs the others meanwhile.  On a thread: tu_wait_blocked itself.
+ */
+static inline bool xb_wait_blocked(tu_blocker_t *b, int64_t timeout_ns)
+{
+	if (!gofiber_id())
+		return tu_wait_blocked(b, timeout_ns);
+	int64_t end = chan_now() + timeout_ns;
+	int seen = 0;
+	for (;;) {
+		if (tu_blocked_now(b)) {
+			if (++seen >= 3)
+				return true;
+		} else {
+			seen = 0;
+		}
+		if (chan_now() > end)
+			return false;
+		xb_sleep(20000);
+	}
 }
 
 /* Receive an int and return it, or -1000000 - rc on failure, or -999 when

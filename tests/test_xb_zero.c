@@ -105,7 +105,7 @@ static void *try_recv_r(void *p)
 	bool ok = false;
 	XB_CHECK(chan_try_recv(d->c, &v, &ok) == EAGAIN);
 	xb_set(d->ev[0]);
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS)); /* the sender waits */
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS)); /* the sender waits */
 	XB_CHECK(chan_try_recv(d->c, &v, &ok) == 0 && ok && v == 7);
 	xb_wait(d->ev[1]); /* the sender has gone */
 	XB_CHECK(chan_try_recv(d->c, &v, &ok) == 0 && !ok);
@@ -134,9 +134,9 @@ static void *recv_r(void *p)
 	struct duo *d = p;
 	tu_about_to_block(&d->blk[0]);
 	XB_CHECK(xb_recv_int(d->c) == 7);
-	XB_CHECK(tu_wait_blocked(&d->blk[1], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[1], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_recv_int(d->c) == 8);
-	XB_CHECK(tu_wait_blocked(&d->blk[2], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[2], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_recv_int(d->c) == 9);
 	XB_CHECK(xb_recv_int(d->c) == -999);
 	return NULL;
@@ -144,7 +144,7 @@ static void *recv_r(void *p)
 static void *recv_s(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_send_int(d->c, 7) == 0);
 	tu_about_to_block(&d->blk[1]);
 	XB_CHECK(xb_send_int(d->c, 8) == 0);
@@ -177,7 +177,7 @@ static void *recv_timeout_r(void *p)
 static void *recv_timeout_s(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_send_int(d->c, 7) == 0);
 	XB_CHECK(chan_close(d->c) == 0);
 	return NULL;
@@ -196,7 +196,7 @@ static void *try_send_s(void *p)
 	int v = 7;
 	XB_CHECK(chan_try_send(d->c, &v) == EAGAIN);
 	xb_set(d->ev[0]);
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS)); /* the receiver waits */
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS)); /* the receiver waits */
 	v = 8;
 	XB_CHECK(chan_try_send(d->c, &v) == 0);
 	xb_wait(d->ev[1]); /* the receiver has gone */
@@ -234,7 +234,7 @@ static void *send_s(void *p)
 static void *send_r(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(xb_recv_int(d->c) == 7);
 	XB_CHECK(xb_recv_int(d->c) == 8);
 	XB_CHECK(xb_recv_int(d->c) == 9);
@@ -325,7 +325,7 @@ static void *wakes_receiver(void *p)
 static void *wakes_closer(void *p)
 {
 	struct duo *d = p;
-	XB_CHECK(tu_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_wait_blocked(&d->blk[0], TU_BLOCK_TIMEOUT_NS));
 	XB_CHECK(chan_close(d->c) == 0);
 	return NULL;
 }
