@@ -25,7 +25,7 @@
  * disconnect_wakes_receiver, spsc, mpmc, stress_oneshot, stress_iter,
  * stress_timeout_two_threads, drops (as counts), linearizable, fairness,
  * fairness_duplicates, recv_in_send, channel_through_channel (25).
- * Skipped (3): panic_on_drop, drop_unreceived: a channel holds bytes, no
+ * Skipped (2): panic_on_drop, drop_unreceived: a channel holds bytes, no
  * destructor runs on the values it drops (C has no Drop); the count part of
  * `drops` is kept.
  */

@@ -34,11 +34,11 @@
  * test_recv_iter_break, try_recv_states,
  * destroy_upgraded_shared_port_when_sender_still_active, send1-send4,
  * try_send1-try_send3, issue_15761.
- * Skipped: module channel_tests (55 tests): std's channel() is crossbeam's
+ * Skipped: module channel_tests (52 tests): std's channel() is crossbeam's
  * unbounded() (the list flavor), and gochan has no unbounded channel; its
  * tests that also exist for sync_channel are covered here, the rest (e.g.
  * "a send never blocks") do not hold for a bounded channel.  Module
- * select_tests (25 tests): std's removed select! over unbounded channels;
+ * select_tests (24 tests): std's removed select! over unbounded channels;
  * the same scenarios (smoke, closed, unblocks, both_ready, stress, cloning,
  * preflight*, *_data_waiting, sync*) are in tests/test_xb_select.c for
  * bounded and unbuffered channels.

@@ -23,15 +23,15 @@
  * move_handles, fairness_recv, fairness_send, try_recv, recv, recv_timeout,
  * try_send, send, send_timeout, disconnect_wakes_sender,
  * disconnect_wakes_receiver, deref.
- * Shared with select.rs (27), ported once in tests/test_xb_select.c, whose
+ * Shared with select.rs (29), ported once in tests/test_xb_select.c, whose
  * selects are CHAN_SELECT statements too: smoke1, smoke2, disconnected,
  * default, timeout, default_when_disconnected, default_only, unblocks,
- * both_ready, loop_try, cloning1, cloning2, preflight1-3,
- * duplicate_operations, nesting, stress_recv, stress_send, stress_mixed,
- * stress_timeout_two_threads, send_recv_same_channel, matching,
- * matching_with_leftover, channel_through_channel, linearizable_default
- * (select.rs's linearizable_try), linearizable_timeout, fairness1,
- * fairness2 (that is 29 names for 27 tests: preflight1-3 are three).
+ * both_ready, loop_try, cloning1, cloning2, preflight1, preflight2,
+ * preflight3, duplicate_operations, nesting, stress_recv, stress_send,
+ * stress_mixed, stress_timeout_two_threads, send_recv_same_channel,
+ * matching, matching_with_leftover, channel_through_channel,
+ * linearizable_default (select.rs's linearizable_try), linearizable_timeout,
+ * fairness1, fairness2.
  * Skipped (6): panic_sender, panic_receiver (a panic while evaluating a
  * case: C has none); unfairness, unfairness_timeout, unfairness_try
  * (select_biased!: Go and gochan have no biased select, every ready case is

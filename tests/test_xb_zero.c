@@ -16,8 +16,9 @@
  * try_send, send, send_timeout, len, disconnect_wakes_sender,
  * disconnect_wakes_receiver, spsc, mpmc, stress_oneshot, stress_iter,
  * stress_timeout_two_threads, drops (as counts), fairness,
- * fairness_duplicates, recv_in_send, channel_through_channel (22).
- * Skipped (1): panic_on_drop (no destructor runs on a channel's values in C).
+ * fairness_duplicates, recv_in_send, channel_through_channel (22): all of
+ * zero.rs.  `drops` checks counts only (no destructor runs on a channel's
+ * values in C).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
