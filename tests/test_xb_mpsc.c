@@ -18,7 +18,7 @@
  *                                 joined (Rust detaches some; C joins them)
  *   Box<i32>                      an int (no heap payload to clean up)
  * stress_factor() is RUST_TEST_STRESS or 1; here 10.  Sleeps and
- * yield loops used to let a thread block are tu_wait_blocked.
+ * yield loops used to let a thread block are waits until it is parked.
  *
  * Ported (51): the whole of sync_channel_tests: smoke, drop_full,
  * smoke_shared, recv_timeout, smoke_threads, smoke_port_gone,
@@ -34,14 +34,13 @@
  * test_recv_iter_break, try_recv_states,
  * destroy_upgraded_shared_port_when_sender_still_active, send1-send4,
  * try_send1-try_send3, issue_15761.
+ * And module select_tests (24), all of it, as suite xb_mpsc_select below:
+ * std's channel() there becomes a buffered channel with room for all the
+ * test sends (a send never blocks, as on an unbounded channel).
  * Skipped: module channel_tests (52 tests): std's channel() is crossbeam's
  * unbounded() (the list flavor), and gochan has no unbounded channel; its
- * tests that also exist for sync_channel are covered here, the rest (e.g.
- * "a send never blocks") do not hold for a bounded channel.  Module
- * select_tests (24 tests): std's removed select! over unbounded channels;
- * the same scenarios (smoke, closed, unblocks, both_ready, stress, cloning,
- * preflight*, *_data_waiting, sync*) are in tests/test_xb_select.c for
- * bounded and unbuffered channels.
+ * tests that also exist for sync_channel are covered above, and the rest
+ * rely on sends that never block, however many.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -880,4 +879,403 @@ Test(xb_mpsc, issue_15761, .timeout = 60)
 		unref(q.out);
 	}
 	XB_ASSERT_OK();
+}
+
+/* ======================= module select_tests =======================
+ * std's select! over channel() (unbounded): a buffered channel with room
+ * for everything these tests send (ROOM), so a send never blocks here
+ * either.  The threads' yield loops "to let the other side block" are
+ * waits until it is parked (xb_wait_blocked). */
+TU_LEAK_CHECKED_SUITE(xb_mpsc_select);
+
+#define ROOM 64
+
+static chan_t *channel(void)
+{
+	return chan_new(sizeof(int), ROOM);
+}
+
+/* select { a = rx1.recv() => ..., b = rx2.recv() => ... } as (index, value,
+ * ok); -1000 + k for a select that returned k. */
+static int sel2(chan_t *c1, chan_t *c2, int *v, bool *ok, int64_t deadline)
+{
+	return CHAN_SELECT(deadline, CHAN_RECV(c1, v, ok), CHAN_RECV(c2, v, ok));
+}
+
+Test(xb_mpsc_select, smoke)
+{
+	chan_t *c1 = channel(), *c2 = channel();
+	int v = 0;
+	bool ok = false;
+	cr_assert_eq(xb_send_int(c1, 1), 0);
+	cr_assert_eq(sel2(c1, c2, &v, &ok, CHAN_FOREVER), 0);
+	cr_assert(ok && v == 1);
+	cr_assert_eq(xb_send_int(c2, 2), 0);
+	cr_assert_eq(sel2(c1, c2, &v, &ok, CHAN_FOREVER), 1);
+	cr_assert(ok && v == 2);
+	cr_assert_eq(chan_close(c1), 0); /* drop(tx1) */
+	cr_assert_eq(sel2(c1, c2, &v, &ok, CHAN_FOREVER), 0);
+	cr_assert_not(ok);
+	cr_assert_eq(chan_close(c2), 0); /* drop(tx2) */
+	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c2, &v, &ok)), 0);
+	cr_assert_not(ok);
+	unref(c1);
+	unref(c2);
+}
+
+Test(xb_mpsc_select, smoke2)
+{
+	chan_t *c[5];
+	for (int i = 0; i < 5; i++)
+		c[i] = channel();
+	int v = 0;
+	bool ok = false;
+	cr_assert_eq(xb_send_int(c[4], 4), 0);
+	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c[0], &v, &ok), CHAN_RECV(c[1], &v, &ok),
+				 CHAN_RECV(c[2], &v, &ok), CHAN_RECV(c[3], &v, &ok),
+				 CHAN_RECV(c[4], &v, &ok)),
+		     4);
+	cr_assert(ok && v == 4);
+	for (int i = 0; i < 5; i++)
+		unref(c[i]);
+}
+
+Test(xb_mpsc_select, closed)
+{
+	chan_t *c1 = channel(), *c2 = channel();
+	int v = 0;
+	bool ok = true;
+	cr_assert_eq(chan_close(c2), 0); /* drop(tx2) */
+	cr_assert_eq(sel2(c1, c2, &v, &ok, CHAN_FOREVER), 1);
+	cr_assert_not(ok);
+	unref(c1);
+	unref(c2);
+}
+
+struct unblocks {
+	chan_t *c1, *c3;
+	tu_blocker_t blk;
+};
+static void *unblocks_peer(void *p)
+{
+	struct unblocks *u = p;
+	XB_CHECK(xb_wait_blocked(&u->blk, TU_BLOCK_TIMEOUT_NS)); /* 20 yields */
+	XB_CHECK(xb_send_int(u->c1, 1) == 0);
+	XB_CHECK(xb_recv_int(u->c3) == 1);
+	XB_CHECK(chan_close(u->c1) == 0); /* the thread's tx1 is dropped */
+	return NULL;
+}
+Test(xb_mpsc_select, unblocks, .timeout = 30)
+{
+	struct unblocks u = {channel(), channel(), TU_BLOCKER_INIT};
+	chan_t *c2 = channel();
+	int v = 0;
+	bool ok = false;
+	tu_go_t t = tu_spawn(unblocks_peer, &u);
+	tu_about_to_block(&u.blk);
+	cr_assert_eq(sel2(u.c1, c2, &v, &ok, chan_now() + XB_PATIENCE), 0);
+	cr_assert(ok && v == 1);
+	cr_assert_eq(xb_send_int(u.c3, 1), 0);
+	cr_assert_eq(sel2(u.c1, c2, &v, &ok, chan_now() + XB_PATIENCE), 0);
+	cr_assert_not(ok);
+	tu_join(t);
+	XB_ASSERT_OK();
+	unref(u.c1);
+	unref(c2);
+	unref(u.c3);
+}
+
+struct three {
+	chan_t *c1, *c2, *c3;
+	tu_blocker_t blk;
+};
+static void *both_ready_peer(void *p)
+{
+	struct three *t = p;
+	XB_CHECK(xb_wait_blocked(&t->blk, TU_BLOCK_TIMEOUT_NS));
+	XB_CHECK(xb_send_int(t->c1, 1) == 0);
+	XB_CHECK(xb_send_int(t->c2, 2) == 0);
+	XB_CHECK(chan_recv(t->c3, NULL, NULL) == 0);
+	return NULL;
+}
+Test(xb_mpsc_select, both_ready, .timeout = 30)
+{
+	struct three t = {channel(), channel(), chan_new(0, ROOM), TU_BLOCKER_INIT};
+	tu_go_t g = tu_spawn(both_ready_peer, &t);
+	bool got[2] = {false, false};
+	for (int i = 0; i < 2; i++) {
+		int v = 0;
+		bool ok = false;
+		if (i == 0)
+			tu_about_to_block(&t.blk);
+		int k = sel2(t.c1, t.c2, &v, &ok, chan_now() + XB_PATIENCE);
+		cr_assert((k == 0 && v == 1) || (k == 1 && v == 2), "k %d v %d", k, v);
+		cr_assert(ok && !got[k]);
+		got[k] = true;
+	}
+	int v;
+	cr_assert_eq(chan_try_recv(t.c1, &v, NULL), EAGAIN);
+	cr_assert_eq(chan_try_recv(t.c2, &v, NULL), EAGAIN);
+	cr_assert_eq(chan_send(t.c3, NULL), 0);
+	tu_join(g);
+	XB_ASSERT_OK();
+	unref(t.c1);
+	unref(t.c2);
+	unref(t.c3);
+}
+
+#define SEL_AMT 10000
+static void *select_stress_peer(void *p)
+{
+	struct three *t = p;
+	for (int i = 0; i < SEL_AMT; i++) {
+		XB_CHECK(xb_send_int(i % 2 == 0 ? t->c1 : t->c2, i) == 0);
+		XB_CHECK(chan_recv(t->c3, NULL, NULL) == 0);
+	}
+	return NULL;
+}
+Test(xb_mpsc_select, stress, .timeout = 120)
+{
+	struct three t = {channel(), channel(), chan_new(0, ROOM), TU_BLOCKER_INIT};
+	tu_go_t g = tu_spawn(select_stress_peer, &t);
+	for (int i = 0; i < SEL_AMT; i++) {
+		int v = -1;
+		bool ok = false;
+		int k = sel2(t.c1, t.c2, &v, &ok, chan_now() + XB_PATIENCE);
+		cr_assert(ok && v == i && k == i % 2, "i %d: k %d v %d", i, k, v);
+		cr_assert_eq(chan_send(t.c3, NULL), 0);
+	}
+	tu_join(g);
+	XB_ASSERT_OK();
+	unref(t.c1);
+	unref(t.c2);
+	unref(t.c3);
+}
+
+/* cloning, cloning2 (the same test in std): a clone made and dropped is
+ * not a disconnection. */
+static void *select_cloning_peer(void *p)
+{
+	struct three *t = p;
+	XB_CHECK(chan_recv(t->c3, NULL, NULL) == 0);
+	XB_CHECK(chan_unref(chan_ref(t->c1)) == 0); /* tx1.clone(), dropped */
+	XB_CHECK(chan_try_recv(t->c3, NULL, NULL) == EAGAIN);
+	XB_CHECK(xb_send_int(t->c1, 2) == 0);
+	XB_CHECK(chan_recv(t->c3, NULL, NULL) == 0);
+	return NULL;
+}
+static void run_select_cloning(void)
+{
+	struct three t = {channel(), channel(), chan_new(0, ROOM), TU_BLOCKER_INIT};
+	tu_go_t g = tu_spawn(select_cloning_peer, &t);
+	int v = 0;
+	bool ok = false;
+	cr_assert_eq(chan_send(t.c3, NULL), 0);
+	cr_assert_eq(sel2(t.c1, t.c2, &v, &ok, chan_now() + XB_PATIENCE), 0);
+	cr_assert(ok && v == 2);
+	cr_assert_eq(chan_send(t.c3, NULL), 0);
+	tu_join(g);
+	XB_ASSERT_OK();
+	unref(t.c1);
+	unref(t.c2);
+	unref(t.c3);
+}
+Test(xb_mpsc_select, cloning, .timeout = 30)
+{
+	run_select_cloning();
+}
+Test(xb_mpsc_select, cloning2, .timeout = 30)
+{
+	run_select_cloning();
+}
+
+static void *cloning3_peer(void *p)
+{
+	struct three *t = p;
+	bool ok = false;
+	tu_about_to_block(&t->blk);
+	int k = CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(t->c1, NULL, &ok),
+			    CHAN_RECV(t->c2, NULL, &ok));
+	XB_CHECK(k == 1 && ok);
+	XB_CHECK(chan_send(t->c3, NULL) == 0);
+	return NULL;
+}
+Test(xb_mpsc_select, cloning3, .timeout = 30)
+{
+	struct three t = {chan_new(0, ROOM), chan_new(0, ROOM), chan_new(0, ROOM), TU_BLOCKER_INIT};
+	tu_go_t g = tu_spawn(cloning3_peer, &t);
+	cr_assert(xb_wait_blocked(&t.blk, TU_BLOCK_TIMEOUT_NS)); /* 1000 yields */
+	cr_assert_eq(chan_unref(chan_ref(t.c1)), 0);             /* drop(tx1.clone()) */
+	cr_assert_eq(chan_send(t.c2, NULL), 0);
+	cr_assert_eq(chan_recv(t.c3, NULL, NULL), 0);
+	tu_join(g);
+	XB_ASSERT_OK();
+	unref(t.c1);
+	unref(t.c2);
+	unref(t.c3);
+}
+
+/* preflight1-9: a one-case select on a channel that is ready before it
+ * starts (values, a dropped clone, a disconnection). */
+static void preflight(int sends, bool clone_dropped, bool drop_tx, int recvs_before, bool want_ok)
+{
+	chan_t *c = chan_new(0, ROOM);
+	if (clone_dropped)
+		cr_assert_eq(chan_unref(chan_ref(c)), 0);
+	for (int i = 0; i < sends; i++)
+		cr_assert_eq(chan_send(c, NULL), 0);
+	if (drop_tx)
+		cr_assert_eq(chan_close(c), 0);
+	for (int i = 0; i < recvs_before; i++)
+		cr_assert_eq(chan_recv(c, NULL, NULL), 0);
+	bool ok = !want_ok;
+	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c, NULL, &ok)), 0);
+	cr_assert_eq(ok, want_ok);
+	unref(c);
+}
+Test(xb_mpsc_select, preflight1)
+{
+	preflight(1, false, false, 0, true);
+}
+Test(xb_mpsc_select, preflight2)
+{
+	preflight(2, false, false, 0, true);
+}
+Test(xb_mpsc_select, preflight3)
+{
+	preflight(1, true, false, 0, true);
+}
+Test(xb_mpsc_select, preflight4)
+{
+	preflight(1, false, false, 0, true);
+}
+Test(xb_mpsc_select, preflight5)
+{
+	preflight(2, false, false, 0, true);
+}
+Test(xb_mpsc_select, preflight6)
+{
+	preflight(1, true, false, 0, true);
+}
+Test(xb_mpsc_select, preflight7)
+{
+	preflight(0, false, true, 0, false);
+}
+Test(xb_mpsc_select, preflight8)
+{
+	preflight(1, false, true, 1, false);
+}
+Test(xb_mpsc_select, preflight9)
+{
+	preflight(1, true, true, 1, false);
+}
+
+/* oneshot/stream/shared_data_waiting: a parked one-case select is woken by
+ * a send (after 0, 2 or 1 earlier values went through the channel). */
+struct waiting {
+	chan_t *c1, *c2;
+	tu_blocker_t blk;
+};
+static void *waiting_peer(void *p)
+{
+	struct waiting *w = p;
+	bool ok = false;
+	tu_about_to_block(&w->blk);
+	XB_CHECK(CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(w->c1, NULL, &ok)) == 0 && ok);
+	XB_CHECK(chan_send(w->c2, NULL) == 0);
+	return NULL;
+}
+static void run_waiting(int earlier, bool clone_dropped)
+{
+	struct waiting w = {chan_new(0, ROOM), chan_new(0, ROOM), TU_BLOCKER_INIT};
+	if (clone_dropped)
+		cr_assert_eq(chan_unref(chan_ref(w.c1)), 0);
+	for (int i = 0; i < earlier; i++)
+		cr_assert_eq(chan_send(w.c1, NULL), 0);
+	for (int i = 0; i < earlier; i++)
+		cr_assert_eq(chan_recv(w.c1, NULL, NULL), 0);
+	tu_go_t g = tu_spawn(waiting_peer, &w);
+	cr_assert(xb_wait_blocked(&w.blk, TU_BLOCK_TIMEOUT_NS)); /* 100 yields */
+	cr_assert_eq(chan_send(w.c1, NULL), 0);
+	cr_assert_eq(chan_recv(w.c2, NULL, NULL), 0);
+	tu_join(g);
+	XB_ASSERT_OK();
+	unref(w.c1);
+	unref(w.c2);
+}
+Test(xb_mpsc_select, oneshot_data_waiting, .timeout = 30)
+{
+	run_waiting(0, false);
+}
+Test(xb_mpsc_select, stream_data_waiting, .timeout = 30)
+{
+	run_waiting(2, false);
+}
+Test(xb_mpsc_select, shared_data_waiting, .timeout = 30)
+{
+	run_waiting(1, true);
+}
+
+Test(xb_mpsc_select, sync1)
+{
+	chan_t *c = sync_channel(1);
+	int v = 0;
+	cr_assert_eq(xb_send_int(c, 1), 0);
+	cr_assert_eq(CHAN_SELECT(CHAN_FOREVER, CHAN_RECV(c, &v, NULL)), 0);
+	cr_assert_eq(v, 1);
+	unref(c);
+}
+
+struct sync2 {
+	chan_t *c;
+	tu_blocker_t blk;
+};
+static void *sync2_peer(void *p)
+{
+	struct sync2 *s = p;
+	XB_CHECK(xb_wait_blocked(&s->blk, TU_BLOCK_TIMEOUT_NS)); /* 100 yields */
+	XB_CHECK(xb_send_int(s->c, 1) == 0);
+	return NULL;
+}
+Test(xb_mpsc_select, sync2, .timeout = 30)
+{
+	struct sync2 s = {sync_channel(0), TU_BLOCKER_INIT};
+	tu_go_t g = tu_spawn(sync2_peer, &s);
+	int v = 0;
+	tu_about_to_block(&s.blk);
+	cr_assert_eq(CHAN_SELECT(chan_now() + XB_PATIENCE, CHAN_RECV(s.c, &v, NULL)), 0);
+	cr_assert_eq(v, 1);
+	tu_join(g);
+	XB_ASSERT_OK();
+	unref(s.c);
+}
+
+static void *send_two(void *p)
+{
+	XB_CHECK(xb_send_int(p, 2) == 0);
+	return NULL;
+}
+Test(xb_mpsc_select, sync3, .timeout = 30)
+{
+	chan_t *c1 = sync_channel(0), *c2 = channel();
+	tu_go_t t = tu_spawn(send_one, c1), t2 = tu_spawn(send_two, c2);
+	int v = 0;
+	bool ok = false;
+	switch (sel2(c1, c2, &v, &ok, chan_now() + XB_PATIENCE)) {
+	case 0:
+		cr_assert(ok && v == 1);
+		cr_assert_eq(xb_recv_int(c2), 2);
+		break;
+	case 1:
+		cr_assert(ok && v == 2);
+		cr_assert_eq(xb_recv_int(c1), 1);
+		break;
+	default:
+		cr_assert_fail("no case fired");
+	}
+	tu_join(t);
+	tu_join(t2);
+	XB_ASSERT_OK();
+	unref(c1);
+	unref(c2);
 }
