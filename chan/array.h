@@ -371,6 +371,69 @@ static inline enum chan_ring_rc chan__ring_retry(struct chan *c, void *elem, boo
 	return rc;
 }
 
+/*
+ * chan__ring_recv_rejects / chan__ring_send_rejects - a non-blocking
+ * receive's (send's) "would block" proved with loads only: no CAS, no store,
+ * nothing written to a line the other side reads (Go's empty()/full() in
+ * chanrecv/chansend with block == false).  True: the ring was empty (full)
+ * and open at one instant, so EAGAIN is linearizable; false proves nothing
+ * (a value or room, an operation in flight, a bit set): the caller runs the
+ * whole operation.  Every load is a plain MOV on x86, so the saving is the
+ * out-of-line remainder (no frame, no loop) and the `closed` load: a clear
+ * TAIL_SLOW already says "open", since close sets it before it stores
+ * `closed` and it never clears again (chan__ring_thaw).
+ *
+ * Receive: head word h (own end), the stamp of h's slot, then the tail word.
+ * The stamp only filters: stamp != pos means a value is (or is about to be)
+ * there, and the whole pop follows without having read the tail's line,
+ * which a producer keeps writing.  Empty: the tail word is h's position with
+ * TAIL_SLOW clear.  At the tail load the tail is h's position; the head was
+ * h's position at the earlier head load, never decreases and never passes
+ * the tail (a pop claims only a position whose push is done), so head ==
+ * tail then: empty, and open (bit clear), at the tail load.  Orders: the
+ * head load is an acquire so that the stamp and tail loads are performed
+ * after it (partner: none, it orders our own loads; on x86 a plain MOV);
+ * the stamp's acquire keeps the tail load after it; the tail load is
+ * relaxed: nothing is read after it, and a failed receive receives nothing
+ * whose publication it would have to see.
+ *
+ * Send: tail word t (own end, TAIL_SLOW clear), the stamp of t's slot, then
+ * the head word.  Filter: only a slot still holding the previous lap's value
+ * (stamp + one_lap == pos + 1) can mean full.  Full: head's position + one_lap
+ * == t's position.  At the earlier tail load the tail was t's position, and
+ * the head was at most the later-read position (it never decreases) and at
+ * least t's position - one_lap (a push claims only a slot whose previous
+ * lap's pop is done), so it was exactly that: full, and open (bit clear), at
+ * the tail load.  Orders as for the receive, with the ends swapped.
+ */
+static inline __attribute__((always_inline)) bool chan__ring_recv_rejects(const struct chan *c)
+{
+	const struct chan_ring *r = c->ring;
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+	uint64_t pos = h >> 1;
+
+	if (atomic_load_explicit(&chan__ring_slot(c, pos)->stamp, memory_order_acquire) != pos)
+		return false;
+	return atomic_load_explicit(&r->tail, memory_order_relaxed) == pos << 1;
+}
+
+static inline __attribute__((always_inline)) bool chan__ring_send_rejects(const struct chan *c)
+{
+	const struct chan_ring *r = c->ring;
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint64_t pos = t >> 1;
+
+	if (t & CHAN_RING_BIT)
+		return false;
+	if (((atomic_load_explicit(&chan__ring_slot(c, pos)->stamp, memory_order_acquire) +
+	      c->one_lap) &
+	     CHAN_RING_POS_MASK) != ((pos + 1) & CHAN_RING_POS_MASK))
+		return false;
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed) >> 1;
+
+	return ((h + c->one_lap) & CHAN_RING_POS_MASK) == pos;
+}
+
 /* Whether the tail word says "go to the lock" now (acquire: a re-check after
  * a FULL observation, ordered after it). */
 static inline bool chan__ring_tail_slow(const struct chan *c)

@@ -333,10 +333,14 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
 
 /*
  * send_ext / recv_ext are inlined into each public entry point, so that the
- * constant deadline of chan_try_send / chan_send folds away and the
- * non-blocking and lock-free fast paths are a few instructions without a
- * call; only chan_op (the locked path) is out of line.  chan__send_ext and
- * chan__recv_ext are the same code, out of line, for select_one.
+ * constant deadline of chan_try_send / chan_send folds away: a blocking
+ * operation is send_body / recv_body inline, its lock-free fast path a few
+ * instructions without a call, and only chan_op (the locked path) out of
+ * line; a non-blocking one is a reject made of loads (send_rejects /
+ * recv_rejects) inline and the rest out of line (send_nowait /
+ * recv_nowait), so that the common "would block" answer needs no frame.
+ * chan__send_ext and chan__recv_ext are the same code, out of line, for
+ * select_one.
  */
 #define CHAN_ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -345,17 +349,11 @@ static int chan_op(struct chan *c, void *elem, bool send, bool *ok, int64_t dead
  * itself) pass false.  The flag is a constant in each caller: a user's send
  * pays one predictable branch on line 0 (read-mostly, already loaded for
  * elem_size). */
-CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
-				const void *ra, const struct gowait__sel *sel, bool user)
+CHAN_ALWAYS_INLINE int send_body(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
+				 const void *ra, const struct gowait__sel *sel)
 {
 	bool ok;
 
-	if (caa_unlikely(!c || (!elem && c->elem_size)))
-		return EINVAL;
-	if (user && caa_unlikely(c->flags & CHAN_F_OWNED))
-		return EPERM;
-	deadline = chan__norm_deadline(deadline);
-	chan__chaos_point();
 	if (c->ring) {
 		/* Lock-free: room, open, nobody waiting (chan/array.h).  FULL is
 		 * an observation of a full ring; the tail re-read after it finds
@@ -385,6 +383,55 @@ CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline, i
 	return err ? err : ok ? 0 : EPIPE;
 }
 
+/* The whole non-blocking send, out of line, with its chaos point: what
+ * send_ext's reject could not decide, or did not try because the point is
+ * armed (no call site is passed: a non-blocking operation never parks). */
+static __attribute__((noinline)) int send_nowait(chan_t *c, const void *elem, int would_block_err)
+{
+	chan__chaos_point();
+	return send_body(c, elem, CHAN_NOWAIT, would_block_err, NULL, NULL);
+}
+
+/*
+ * Whether a non-blocking send would block, decided with loads only (Go's
+ * chansend with block == false: `if !block && c.closed == 0 && full(c)`):
+ * the ring's chan__ring_send_rejects; otherwise closed, then full (relaxed:
+ * Go notes that the order of these two reads does not matter here; either
+ * order gives a moment at which the channel was open and full).  False
+ * proves nothing.
+ */
+static inline __attribute__((always_inline)) bool send_rejects(const struct chan *c)
+{
+	if (c->ring)
+		return chan__ring_send_rejects(c);
+	return !atomic_load_explicit(&c->closed, memory_order_relaxed) && chan__send_would_block(c);
+}
+
+/*
+ * The entry checks, then a non-blocking send's lock-free reject inline and
+ * the rest out of line, so that a rejected chan_try_send is a few loads with
+ * no frame (select_nonblock: four of them per op); a send that may block is
+ * send_body inline, with its lock-free push.
+ */
+CHAN_ALWAYS_INLINE int send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
+				const void *ra, const struct gowait__sel *sel, bool user)
+{
+	if (caa_unlikely(!c || (!elem && c->elem_size)))
+		return EINVAL;
+	if (user && caa_unlikely(c->flags & CHAN_F_OWNED))
+		return EPERM;
+	deadline = chan__norm_deadline(deadline);
+	if (deadline == CHAN_NOWAIT) {
+		/* The chaos point first, as in every operation: armed, the
+		 * whole operation runs out of line after it. */
+		if (!chan__chaos_hooked() && send_rejects(c))
+			return would_block_err;
+		return send_nowait(c, elem, would_block_err);
+	}
+	chan__chaos_point();
+	return send_body(c, elem, deadline, would_block_err, ra, sel);
+}
+
 int chan__send_ext(chan_t *c, const void *elem, int64_t deadline, int would_block_err,
 		   const void *ra, const struct gowait__sel *sel)
 {
@@ -411,15 +458,11 @@ int chan_send_until(chan_t *c, const void *elem, int64_t deadline)
 	return send_ext(c, elem, deadline, ETIMEDOUT, __builtin_return_address(0), NULL, true);
 }
 
-CHAN_ALWAYS_INLINE int recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline,
-				int would_block_err, const void *ra, const struct gowait__sel *sel)
+CHAN_ALWAYS_INLINE int recv_body(chan_t *c, void *elem, bool *okp, int64_t deadline,
+				 int would_block_err, const void *ra, const struct gowait__sel *sel)
 {
 	bool ok;
 
-	if (caa_unlikely(!c))
-		return EINVAL;
-	deadline = chan__norm_deadline(deadline);
-	chan__chaos_point();
 	if (c->ring) {
 		/* Lock-free: a value buffered and no sender waiting.  EMPTY is
 		 * an observation of an empty ring through an acquire load of the
@@ -467,6 +510,59 @@ CHAN_ALWAYS_INLINE int recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadli
 	if (!err && okp)
 		*okp = ok;
 	return err;
+}
+
+/* The whole non-blocking receive, out of line (as send_nowait). */
+static __attribute__((noinline)) int recv_nowait(chan_t *c, void *elem, bool *okp,
+						 int would_block_err)
+{
+	chan__chaos_point();
+	return recv_body(c, elem, okp, CHAN_NOWAIT, would_block_err, NULL, NULL);
+}
+
+/*
+ * A non-blocking receive decided with loads only (Go's chanrecv with block
+ * == false: empty, then closed, then empty again): EAGAIN for "would
+ * block", 0 for "closed and drained" (the zero value stored, *okp false),
+ * -1 when it proves neither (the whole operation decides).  The ring:
+ * chan__ring_recv_rejects (a closed ring goes to the lock, which knows
+ * whether a last value is still in flight).  The others: recv_body's
+ * non-blocking fast path, the same loads in the same order with the
+ * orderings argued there.
+ */
+static inline __attribute__((always_inline)) int recv_rejects(chan_t *c, void *elem, bool *okp)
+{
+	if (c->ring)
+		return chan__ring_recv_rejects(c) ? EAGAIN : -1;
+	if (!chan__recv_would_block(c, memory_order_acquire))
+		return -1;
+	if (!atomic_load_explicit(&c->closed, memory_order_acquire))
+		return EAGAIN;
+	if (!chan__recv_would_block(c, memory_order_relaxed))
+		return -1;
+	chan__zero(c, elem);
+	if (okp)
+		*okp = false;
+	return 0;
+}
+
+/* The entry checks, then the reject inline and the rest out of line for a
+ * non-blocking receive, as send_ext. */
+CHAN_ALWAYS_INLINE int recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline,
+				int would_block_err, const void *ra, const struct gowait__sel *sel)
+{
+	if (caa_unlikely(!c))
+		return EINVAL;
+	deadline = chan__norm_deadline(deadline);
+	if (deadline == CHAN_NOWAIT) {
+		int r = chan__chaos_hooked() ? -1 : recv_rejects(c, elem, okp);
+
+		if (r >= 0)
+			return r == EAGAIN ? would_block_err : 0;
+		return recv_nowait(c, elem, okp, would_block_err);
+	}
+	chan__chaos_point();
+	return recv_body(c, elem, okp, deadline, would_block_err, ra, sel);
 }
 
 int chan__recv_ext(chan_t *c, void *elem, bool *okp, int64_t deadline, int would_block_err,

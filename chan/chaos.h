@@ -42,6 +42,18 @@ static inline bool chan__chaos_enabled(void)
 	return __builtin_expect(atomic_load_explicit(&chan__chaos_on, memory_order_relaxed), 0);
 }
 
+/* Whether chan__chaos_point would do anything now (chaos mode, or a bubble
+ * with switch points): a fast path without a call in it tests this and
+ * leaves the point to its out-of-line remainder. */
+static inline bool chan__chaos_hooked(void)
+{
+	/* Both loads, one test (relaxed: see the declarations). */
+	unsigned on = atomic_load_explicit(&chan__chaos_on, memory_order_relaxed);
+	unsigned sw = atomic_load_explicit(&chan__switch_users, memory_order_relaxed);
+
+	return __builtin_expect((on | sw) != 0, 0);
+}
+
 static inline void chan__chaos_point(void)
 {
 	if (chan__chaos_enabled())

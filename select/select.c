@@ -166,6 +166,9 @@ static int select_blocking(struct sel_state *s, size_t n, int64_t deadline, cons
 	int fired;
 
 	chan__chaos_point();
+	s->nfreeze = 0; /* counted here: the lock-free passes never need it */
+	for (uint32_t k = 0; k < s->npoll; k++)
+		s->nfreeze += chan__handle_freezes(s->cases[s->pollorder[k]].chan);
 	lock_all(s);
 	fired = poll_cases(s, &ok, &wake);
 	if (fired < 0 && s->nfreeze) {
@@ -398,7 +401,6 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 
 	/* Fisher-Yates insertion of the live cases: a uniform permutation. */
 	s.npoll = 0;
-	s.nfreeze = 0;
 	for (uint32_t i = 0; i < (uint32_t)n; i++) {
 		if (!cases[i].chan)
 			continue;
@@ -407,7 +409,6 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 		s.pollorder[s.npoll] = s.pollorder[j];
 		s.pollorder[j] = i;
 		s.npoll++;
-		s.nfreeze += chan__handle_freezes(cases[i].chan);
 	}
 	chan__chaos_point();
 	bool ok;
@@ -422,7 +423,8 @@ static __attribute__((noinline)) int select_multi(chan_case_t *cases, size_t n, 
 		sort_channels(&s);
 		ret = select_blocking(&s, n, deadline, ra);
 	}
-	free(heap);
+	if (caa_unlikely(heap != NULL)) /* not even a call to free(NULL) per select */
+		free(heap);
 	return ret;
 }
 

@@ -7,7 +7,9 @@
  * positions a few hundred laps before 2^63 (chan__ring_test_start, test-only),
  * and then:
  *   1. single thread: fills and drains it across the wrap, checking FIFO
- *      order, len(), EAGAIN on full/empty, and that the positions did wrap;
+ *      order, len(), EAGAIN on full/empty (chan_try_* and one-case selects
+ *      with default), no EAGAIN with room or a value, and that the
+ *      positions did wrap;
  *   2. P producers and P consumers, each doing a random mix of blocking,
  *      non-blocking, deadline and select (with an idle second case)
  *      operations, so that waiters queue and the ring's bits go on and off
@@ -57,14 +59,28 @@ static bool single(size_t cap)
 		for (size_t i = 0; i < k; i++, next_in++)
 			CHECK(chan_send(c, &next_in) == 0);
 		CHECK(chan_len(c) == k);
-		if (k == cap)
+		if (k == cap) {
+			/* Full: the non-blocking sends' load-only reject
+			 * (chan__ring_send_rejects), also as a one-case select. */
 			CHECK(chan_try_send(c, &v) == EAGAIN);
+			CHECK(CHAN_SELECT(CHAN_NOWAIT, CHAN_SEND(c, &v, NULL)) == CHAN_DEFAULT);
+		} else {
+			/* Room: the reject must not refuse it (received below). */
+			CHECK(CHAN_SELECT(CHAN_NOWAIT, CHAN_SEND(c, &next_in, NULL)) == 0);
+			CHECK(chan_len(c) == k + 1);
+			next_in++;
+			k++;
+		}
 		for (size_t i = 0; i < k; i++) {
-			CHECK(chan_recv(c, &v, &ok) == 0 && ok && v == next_out);
+			/* Every other one non-blocking: a value there is never
+			 * refused (chan__ring_recv_rejects). */
+			CHECK((i % 2 ? chan_try_recv(c, &v, &ok) : chan_recv(c, &v, &ok)) == 0 &&
+			      ok && v == next_out);
 			next_out++;
 		}
 		CHECK(chan_len(c) == 0);
 		CHECK(chan_try_recv(c, &v, &ok) == EAGAIN);
+		CHECK(CHAN_SELECT(CHAN_NOWAIT, CHAN_RECV(c, &v, &ok)) == CHAN_DEFAULT);
 		wrapped |= head_pos(c) < start;
 	}
 	CHECK(wrapped);
