@@ -24,7 +24,21 @@
  *   way (Go's newproc).
  * - Spinning (Go's wakep/resetspinning): after making a fiber runnable, the
  *   readier wakes an idle thread with an idle slot only if no thread is
- *   spinning (nspinning CAS 0 -> 1) and a slot is idle.  The woken thread
+ *   spinning (nspinning CAS 0 -> 1) and a slot is idle, and only if the
+ *   fiber is work that another thread may take: a new fiber, a ring that
+ *   holds fibers, the global queue.  A parked fiber readied into an empty
+ *   runnext, behind an empty ring, wakes nobody (unlike Go): its own slot's
+ *   thread runs it at its next switch, and no spinner may take it before
+ *   STEAL_GRACE_NS anyway (steal_due), so the wake bought nothing but a
+ *   FUTEX_WAKE on the hand-off path (see GOFIBER_WAKE_NEXT).  What if the
+ *   readier then computes for long: the watch below.
+ * - The watch (Go's sysmon, in the idle threads): while a slot is held, an
+ *   idle thread sleeps at most GOFIBER_WATCH_NS at a time; when it wakes it
+ *   looks for a slot whose queue holds fibers while its owner has not
+ *   switched since the last look, STEAL_GRACE_NS at least (stuck_somewhere),
+ *   and if a slot is idle it takes it, spinning, and steals them.  So a
+ *   fiber readied behind a readier that never switches waits at most about
+ *   two watch periods.  The woken thread
  *   spins: it looks for work everywhere (global queue, stealing what
  *   steal_due allows: a chain of hand-offs stays on its worker); when it
  *   finds some it stops spinning and, if it was the last spinner, wakes
@@ -46,7 +60,8 @@
  *   at once.  No lost wake-up.
  * - Idle threads sleep on their own futex word (m->wake) until handed a
  *   slot, until the earliest fiber deadline (then they expire the due
- *   fibers into the global queue and look for a slot), or until their
+ *   fibers into the global queue and look for a slot), until the watch
+ *   period ends while a slot is held (the watch above), or until their
  *   linger ends.  Exit (the service's rule, service/service.h): a thread
  *   without a slot exits once idle for LINGER_NS while no fiber lives, or
  *   while more threads exist than slots (spares left by system calls);
@@ -140,6 +155,25 @@
  * switch count costs its owner a cache miss.
  */
 #define STEAL_GRACE_NS 3000
+/*
+ * Whether readying a parked fiber into an empty runnext wakes an idle thread
+ * (Go's ready() does; 0: no, see "Spinning" at the top), and the idle
+ * threads' watch period that then bounds how long such a fiber waits behind
+ * a readier that never switches.  On a chain of hand-offs between fibers
+ * (ping-pong, capacity-1 producer/consumer) the second worker spun its
+ * budget, slept, and was woken by the next ready, a FUTEX_WAKE on the
+ * hand-off path every GOFIBER_SPIN_NS or so, with a steal of runnext when
+ * the owner was preempted that split the pair across the CPUs; without the
+ * wake those cases ran 0.5-0.85x their time on these loaded 2-vCPU VMs
+ * (bench/results/fiber-last-2026-12-08-2vcpu-shared.txt).  Compile-time
+ * knobs, for measuring.
+ */
+#ifndef GOFIBER_WAKE_NEXT
+#define GOFIBER_WAKE_NEXT 0
+#endif
+#ifndef GOFIBER_WATCH_NS
+#define GOFIBER_WATCH_NS 1000000 /* 1 ms */
+#endif
 #define STEAL_WINDOW_NS (2 * STEAL_GRACE_NS)
 #define STEAL_POLL_NS 1000
 
@@ -537,7 +571,11 @@ static void ready(void *agent)
 		if (old) {
 			put_local(m->p, old); /* a release store: fence in wakep */
 			wakep();
-		} else {
+		} else if (GOFIBER_WAKE_NEXT || !f->parker ||
+			   !gofiber__runq_empty(&m->p->q, false)) {
+			/* A new fiber, or a ring to steal from: wake (see
+			 * "Spinning" at the top; a parked fiber alone in
+			 * runnext is ours to run, or the watch's). */
 			wakep_after_rmw(); /* the exchange was seq_cst */
 		}
 		return;
@@ -737,6 +775,33 @@ static bool steal_due(struct gofiber__p *v, int64_t now)
 	if (need >= GOFIBER__RUNQ)
 		return false;
 	return gofiber__runq_len(&v->q) > need;
+}
+
+/*
+ * The watch (see the top): whether a slot holds queued fibers, runnext
+ * included, while its owner has not switched since a look STEAL_GRACE_NS
+ * ago at least (steal_due's "stuck", on the same observations, so a watch
+ * and a spinner agree).  The first look at a slot only records its count.
+ * relaxed, all: hints, as in steal_due; the steal decides what is there.
+ */
+static bool stuck_somewhere(int64_t now)
+{
+	for (uint32_t i = 0; i < W.nslots; i++) {
+		struct gofiber__p *v = &W.slots[i];
+		uint32_t tick = atomic_load_explicit(&v->schedtick, memory_order_relaxed);
+
+		if (gofiber__runq_empty(&v->q, true))
+			continue;
+		if (tick != atomic_load_explicit(&v->seen_tick, memory_order_relaxed) ||
+		    atomic_load_explicit(&v->seen_at, memory_order_relaxed) == 0) {
+			atomic_store_explicit(&v->seen_tick, tick, memory_order_relaxed);
+			atomic_store_explicit(&v->seen_at, now, memory_order_relaxed);
+			continue;
+		}
+		if (now - atomic_load_explicit(&v->seen_at, memory_order_relaxed) >= STEAL_GRACE_NS)
+			return true;
+	}
+	return false;
 }
 
 /* Whether another slot has new fibers queued (a fan-out: a spinner looks
@@ -1017,6 +1082,15 @@ static bool stop_m(struct gofiber__m *m)
 			unlock();
 			return true;
 		}
+		/* The watch (see the top): a slot stuck with fibers queued,
+		 * and a slot free to steal them into. */
+		if (!GOFIBER_WAKE_NEXT && W.pidle && stuck_somewhere(chan_now())) {
+			m->p = pidle_get_locked();
+			m->spinning = true;
+			atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
+			unlock();
+			return true;
+		}
 		int64_t wake = GOWAIT_FOREVER;
 		/* acquire: pairs with finish()'s release decrement. */
 		bool nofibers = atomic_load_explicit(&W.live, memory_order_acquire) == 0;
@@ -1042,6 +1116,15 @@ static bool stop_m(struct gofiber__m *m)
 
 		if (dl != INT64_MAX && (wake < 0 || dl < wake))
 			wake = dl;
+		/* A slot held: sleep no longer than the watch period.
+		 * relaxed: npidle is written under W.life, which we hold. */
+		if (!GOFIBER_WAKE_NEXT &&
+		    atomic_load_explicit(&W.npidle, memory_order_relaxed) < W.nslots) {
+			int64_t w = chan_now() + GOFIBER_WATCH_NS;
+
+			if (wake < 0 || w < wake)
+				wake = w;
+		}
 		m->link = W.midle;
 		W.midle = m;
 		m->idle = true;
