@@ -561,18 +561,21 @@ static void ready(void *agent)
 		return;
 	}
 	if (m && m->p) {
+		/* Read before the put: once queued, @f may be stolen and run
+		 * (and park, writing f->parker) elsewhere. */
+		bool isnew = !f->parker;
+
 		/* A new fiber (never parked): its slot's queue is a fan-out
 		 * that thieves take at once (steal_due).  relaxed: a hint;
 		 * read first, so that a burst writes the line once. */
-		if (!f->parker && !atomic_load_explicit(&m->p->fresh, memory_order_relaxed))
+		if (isnew && !atomic_load_explicit(&m->p->fresh, memory_order_relaxed))
 			atomic_store_explicit(&m->p->fresh, 1, memory_order_relaxed);
 		struct gofiber *old = gofiber__runq_put_next(&m->p->q, f);
 
 		if (old) {
 			put_local(m->p, old); /* a release store: fence in wakep */
 			wakep();
-		} else if (GOFIBER_WAKE_NEXT || !f->parker ||
-			   !gofiber__runq_empty(&m->p->q, false)) {
+		} else if (GOFIBER_WAKE_NEXT || isnew || !gofiber__runq_empty(&m->p->q, false)) {
 			/* A new fiber, or a ring to steal from: wake (see
 			 * "Spinning" at the top; a parked fiber alone in
 			 * runnext is ours to run, or the watch's). */
