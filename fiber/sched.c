@@ -27,13 +27,17 @@
  *   spinning (nspinning CAS 0 -> 1) and a slot is idle, and only if the
  *   fiber is work that another thread may take: a new fiber, a ring that
  *   holds fibers, the global queue.  A parked fiber readied into an empty
- *   runnext, behind an empty ring, wakes nobody (unlike Go): its own slot's
- *   thread runs it at its next switch, and no spinner may take it before
- *   STEAL_GRACE_NS anyway (steal_due), so the wake bought nothing but a
- *   FUTEX_WAKE on the hand-off path (see GOFIBER_WAKE_NEXT).  What if the
- *   readier then computes for long: the watch below.
+ *   runnext, behind an empty ring, wakes nobody (unlike Go) while an idle
+ *   thread watches (W.nwatch): its own slot's thread runs it at its next
+ *   switch, and no spinner may take it before STEAL_GRACE_NS anyway
+ *   (steal_due), so the wake bought nothing but a FUTEX_WAKE on the
+ *   hand-off path (see GOFIBER_WAKE_NEXT).  What if the readier then
+ *   computes for long: the watch below.  With no thread watching (none
+ *   idle, or none asleep since a slot became busy) it wakes as Go does;
+ *   the woken thread, if it finds nothing, becomes a watcher.
  * - The watch (Go's sysmon, in the idle threads): while a slot is held, an
- *   idle thread sleeps at most GOFIBER_WATCH_NS at a time; when it wakes it
+ *   idle thread sleeps at most GOFIBER_WATCH_NS at a time (counted in
+ *   W.nwatch meanwhile); when it wakes it
  *   looks for a slot whose queue holds fibers while its owner has not
  *   switched since the last look, STEAL_GRACE_NS at least (stuck_somewhere),
  *   and if a slot is idle it takes it, spinning, and steals them.  So a
@@ -219,6 +223,7 @@ struct gofiber__m {
 	bool nextspin;
 	struct gofiber__m *link; /* W.midle; under W.life */
 	bool idle;               /* on W.midle; under W.life */
+	bool watching;           /* counted in W.nwatch; the thread's own */
 	/* The scheduler context for the sanitizers (fiber/sanitize.h). */
 	void *tsan, *asan_fake;
 	const void *stack_lo;
@@ -245,6 +250,9 @@ static struct {
 	 * global queue put and pop and every fiber's start and end. */
 	_Alignas(64) _Atomic uint32_t npidle; /* written under life */
 	_Atomic uint32_t nspinning;
+	/* Idle threads asleep with the watch's period (see the top): under
+	 * life, read without it by ready(). */
+	_Atomic uint32_t nwatch;
 	/* Fibers started, not ended: an RMW by every start and end, on every
 	 * worker, so on a cache line of its own, lest each of them also take
 	 * away the line of npidle and nspinning, which every ready() reads. */
@@ -575,10 +583,13 @@ static void ready(void *agent)
 		if (old) {
 			put_local(m->p, old); /* a release store: fence in wakep */
 			wakep();
-		} else if (GOFIBER_WAKE_NEXT || isnew || !gofiber__runq_empty(&m->p->q, false)) {
-			/* A new fiber, or a ring to steal from: wake (see
-			 * "Spinning" at the top; a parked fiber alone in
-			 * runnext is ours to run, or the watch's). */
+		} else if (GOFIBER_WAKE_NEXT || isnew || !gofiber__runq_empty(&m->p->q, false) ||
+			   /* relaxed: a hint (see "Spinning" at the top) */
+			   atomic_load_explicit(&W.nwatch, memory_order_relaxed) == 0) {
+			/* A new fiber, a ring to steal from, or nobody to
+			 * watch: wake (see "Spinning" at the top; else a
+			 * parked fiber alone in runnext is ours to run, or
+			 * the watch's). */
 			wakep_after_rmw(); /* the exchange was seq_cst */
 		}
 		return;
@@ -1127,6 +1138,9 @@ static bool stop_m(struct gofiber__m *m)
 
 			if (wake < 0 || w < wake)
 				wake = w;
+			m->watching = true;
+			/* relaxed: a hint for ready(); written under W.life. */
+			atomic_fetch_add_explicit(&W.nwatch, 1, memory_order_relaxed);
 		}
 		m->link = W.midle;
 		W.midle = m;
@@ -1142,6 +1156,11 @@ static bool stop_m(struct gofiber__m *m)
 		while (!(woken = atomic_load_explicit(&m->wake, memory_order_acquire) == 1))
 			if (gowait__futex_wait(&m->wake, 0, wake) == ETIMEDOUT)
 				break;
+		if (m->watching) {
+			m->watching = false;
+			/* relaxed: as the increment. */
+			atomic_fetch_sub_explicit(&W.nwatch, 1, memory_order_relaxed);
+		}
 		if (!woken) {
 			lock();
 			if (m->idle) {
