@@ -97,6 +97,7 @@
 #include "fiber/runq.h"
 #include "fiber/sanitize.h"
 #include "fiber/sched.h"
+#include "fiber/trace.h"
 #include "service/service.h"
 #include "wait/clock.h"
 #include "wait/futex.h"
@@ -487,6 +488,7 @@ static int start_m_locked(struct gofiber__p *p, bool spinning, struct gofiber__m
 static void wake_m(struct gofiber__m *m)
 {
 	if (m) {
+		GOFIBER_TR(GOFIBER_EV_WAKE);
 		gowait__futex_wake(&m->wake, 1);
 		atomic_fetch_add_explicit(&W.wakes, 1, memory_order_relaxed);
 	}
@@ -580,7 +582,9 @@ static void ready(void *agent)
 			atomic_store_explicit(&m->p->fresh, 1, memory_order_relaxed);
 		struct gofiber *old = gofiber__runq_put_next(&m->p->q, f);
 
+		GOFIBER_TR(GOFIBER_EV_READY_NEXT);
 		if (old) {
+			GOFIBER_TR(GOFIBER_EV_DISPLACE);
 			put_local(m->p, old); /* a release store: fence in wakep */
 			wakep();
 		} else if (GOFIBER_WAKE_NEXT || isnew || !gofiber__runq_empty(&m->p->q, false) ||
@@ -594,6 +598,7 @@ static void ready(void *agent)
 		}
 		return;
 	}
+	GOFIBER_TR(GOFIBER_EV_READY_GLOBAL);
 	lock();
 	gq_put_locked(f); /* f may run once we unlock: no use of it after */
 	struct gofiber__m *w = wakep_locked();
@@ -846,6 +851,9 @@ static struct gofiber *steal(struct gofiber__m *m, int64_t now)
 		if (v == p || !steal_due(v, now) || !(k = gofiber__runq_grab(&v->q, got, true)))
 			continue;
 		atomic_fetch_add_explicit(&W.steals, 1, memory_order_relaxed);
+		GOFIBER_TR(GOFIBER_EV_STEAL);
+		if (k == 1)
+			GOFIBER_TR(GOFIBER_EV_STEAL_ONE);
 		for (uint32_t j = 0; j + 1 < k; j++)
 			(void)gofiber__runq_put(&p->q, got[j]); /* ours was empty */
 		return got[k - 1];
@@ -919,6 +927,8 @@ top:;
 	 * turned into hand-offs, which stay here).  relaxed: see struct
 	 * gofiber__p. */
 	f = gofiber__runq_get(&p->q, &inherit);
+	if (f)
+		GOFIBER_TR(inherit ? GOFIBER_EV_GET_NEXT : GOFIBER_EV_GET_RING);
 	if ((!f || f->parker) && atomic_load_explicit(&p->fresh, memory_order_relaxed))
 		atomic_store_explicit(&p->fresh, 0, memory_order_relaxed);
 	if (f)
@@ -949,8 +959,10 @@ top:;
 				if ((f = steal(m, now)))
 					return f;
 			}
-			if (gq_maybe() || gofiber__dl_earliest() <= now)
+			if (gq_maybe() || gofiber__dl_earliest() <= now) {
+				GOFIBER_TR(GOFIBER_EV_SPIN_GQ);
 				goto top;
+			}
 			if (now - start >= GOFIBER_SPIN_NS)
 				break;
 			if (now - start < GOFIBER_PAUSE_NS) {
@@ -970,6 +982,7 @@ top:;
 	pidle_put_locked(p);
 	m->p = NULL;
 	unlock();
+	GOFIBER_TR(GOFIBER_EV_GIVEUP);
 	if (m->spinning) {
 		/* The delicate dance (Go's words): drop the spinning count
 		 * first, then look again everywhere (see the top). */
@@ -981,6 +994,7 @@ top:;
 
 			unlock();
 			if (q) {
+				GOFIBER_TR(GOFIBER_EV_RESPIN);
 				m->p = q;
 				m->spinning = true;
 				atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
@@ -1001,6 +1015,14 @@ static void finish(struct gofiber *f)
 /* Run @f on @m until it parks, yields, requeues or ends. */
 static void run(struct gofiber__m *m, struct gofiber *f)
 {
+	GOFIBER_TR(GOFIBER_EV_RUN);
+#ifdef GOFIBER_TRACE
+	if (m->p) {
+		if (f->trace_slot && f->trace_slot != m->p->id + 1)
+			GOFIBER_TR(GOFIBER_EV_MIGRATE);
+		f->trace_slot = m->p->id + 1;
+	}
+#endif
 	if (f->deadline >= 0) {
 		gofiber__dl_forget(f);
 		f->deadline = GOWAIT_FOREVER;
@@ -1054,8 +1076,11 @@ static void run(struct gofiber__m *m, struct gofiber *f)
 			if (!gofiber__stack_canary_ok(&f->stack))
 				gofiber__overflow_report(f, NULL);
 			/* The commit, now that the fiber is off its stack. */
-			if (gofiber__dl_commit(f))
+			if (gofiber__dl_commit(f)) {
+				GOFIBER_TR(GOFIBER_EV_COMMIT);
 				return;
+			}
+			GOFIBER_TR(GOFIBER_EV_COMMIT_FAIL);
 			break; /* already complete (1): run it again at once */
 		}
 	}
@@ -1103,6 +1128,7 @@ static bool stop_m(struct gofiber__m *m)
 			m->spinning = true;
 			atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
 			unlock();
+			GOFIBER_TR(GOFIBER_EV_WATCH);
 			return true;
 		}
 		int64_t wake = GOWAIT_FOREVER;
@@ -1152,6 +1178,7 @@ static bool stop_m(struct gofiber__m *m)
 		unlock();
 		bool woken = false;
 
+		GOFIBER_TR(GOFIBER_EV_SLEEP);
 		/* acquire: pairs with the waker's release (see above). */
 		while (!(woken = atomic_load_explicit(&m->wake, memory_order_acquire) == 1))
 			if (gowait__futex_wait(&m->wake, 0, wake) == ETIMEDOUT)
