@@ -59,6 +59,9 @@ struct gofiber {
 	 * an ordinary fiber of the M:N runtime. */
 	struct gofiber__bubble *bubble;
 	uint64_t prio; /* in a bubble under PCT: its priority (fiber/bubble.c) */
+#ifdef GOFIBER_TRACE
+	uint32_t trace_slot; /* 1 + the slot it last ran on (fiber/trace.h) */
+#endif
 };
 
 /* The fiber running on this thread; NULL on a plain thread or on the

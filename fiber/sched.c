@@ -24,7 +24,25 @@
  *   way (Go's newproc).
  * - Spinning (Go's wakep/resetspinning): after making a fiber runnable, the
  *   readier wakes an idle thread with an idle slot only if no thread is
- *   spinning (nspinning CAS 0 -> 1) and a slot is idle.  The woken thread
+ *   spinning (nspinning CAS 0 -> 1) and a slot is idle, and only if the
+ *   fiber is work that another thread may take: a new fiber, a ring that
+ *   holds fibers, the global queue.  A parked fiber readied into an empty
+ *   runnext, behind an empty ring, wakes nobody (unlike Go) while an idle
+ *   thread watches (W.nwatch): its own slot's thread runs it at its next
+ *   switch, and no spinner may take it before STEAL_GRACE_NS anyway
+ *   (steal_due), so the wake bought nothing but a FUTEX_WAKE on the
+ *   hand-off path (see GOFIBER_WAKE_NEXT).  What if the readier then
+ *   computes for long: the watch below.  With no thread watching (none
+ *   idle, or none asleep since a slot became busy) it wakes as Go does;
+ *   the woken thread, if it finds nothing, becomes a watcher.
+ * - The watch (Go's sysmon, in the idle threads): while a slot is held, an
+ *   idle thread sleeps at most GOFIBER_WATCH_NS at a time (counted in
+ *   W.nwatch meanwhile); when it wakes it
+ *   looks for a slot whose queue holds fibers while its owner has not
+ *   switched since the last look, STEAL_GRACE_NS at least (stuck_somewhere),
+ *   and if a slot is idle it takes it, spinning, and steals them.  So a
+ *   fiber readied behind a readier that never switches waits at most about
+ *   two watch periods.  The woken thread
  *   spins: it looks for work everywhere (global queue, stealing what
  *   steal_due allows: a chain of hand-offs stays on its worker); when it
  *   finds some it stops spinning and, if it was the last spinner, wakes
@@ -46,7 +64,8 @@
  *   at once.  No lost wake-up.
  * - Idle threads sleep on their own futex word (m->wake) until handed a
  *   slot, until the earliest fiber deadline (then they expire the due
- *   fibers into the global queue and look for a slot), or until their
+ *   fibers into the global queue and look for a slot), until the watch
+ *   period ends while a slot is held (the watch above), or until their
  *   linger ends.  Exit (the service's rule, service/service.h): a thread
  *   without a slot exits once idle for LINGER_NS while no fiber lives, or
  *   while more threads exist than slots (spares left by system calls);
@@ -78,6 +97,7 @@
 #include "fiber/runq.h"
 #include "fiber/sanitize.h"
 #include "fiber/sched.h"
+#include "fiber/trace.h"
 #include "service/service.h"
 #include "wait/clock.h"
 #include "wait/futex.h"
@@ -140,6 +160,26 @@
  * switch count costs its owner a cache miss.
  */
 #define STEAL_GRACE_NS 3000
+/*
+ * Whether readying a parked fiber into an empty runnext wakes an idle thread
+ * (Go's ready() does; 0: no, see "Spinning" at the top), and the idle
+ * threads' watch period that then bounds how long such a fiber waits behind
+ * a readier that never switches.  On a chain of hand-offs between fibers
+ * (ping-pong, capacity-1 producer/consumer) the second worker spun its
+ * budget, slept, and was woken by the next ready, a FUTEX_WAKE on the
+ * hand-off path every GOFIBER_SPIN_NS or so, with a steal of runnext when
+ * the owner was preempted that split the pair across the CPUs; without the
+ * wake those cases paid 10-20x fewer futex calls and context switches and
+ * ran 0.5-0.85x their time in most interleaved runs on these loaded 2-vCPU
+ * VMs (bench/results/fiber-last-2026-12-08-2vcpu-shared.txt).  Compile-time
+ * knobs, for measuring.
+ */
+#ifndef GOFIBER_WAKE_NEXT
+#define GOFIBER_WAKE_NEXT 0
+#endif
+#ifndef GOFIBER_WATCH_NS
+#define GOFIBER_WATCH_NS 1000000 /* 1 ms */
+#endif
 #define STEAL_WINDOW_NS (2 * STEAL_GRACE_NS)
 #define STEAL_POLL_NS 1000
 
@@ -185,6 +225,7 @@ struct gofiber__m {
 	bool nextspin;
 	struct gofiber__m *link; /* W.midle; under W.life */
 	bool idle;               /* on W.midle; under W.life */
+	bool watching;           /* counted in W.nwatch; the thread's own */
 	/* The scheduler context for the sanitizers (fiber/sanitize.h). */
 	void *tsan, *asan_fake;
 	const void *stack_lo;
@@ -211,6 +252,9 @@ static struct {
 	 * global queue put and pop and every fiber's start and end. */
 	_Alignas(64) _Atomic uint32_t npidle; /* written under life */
 	_Atomic uint32_t nspinning;
+	/* Idle threads asleep with the watch's period (see the top): under
+	 * life, read without it by ready(). */
+	_Atomic uint32_t nwatch;
 	/* Fibers started, not ended: an RMW by every start and end, on every
 	 * worker, so on a cache line of its own, lest each of them also take
 	 * away the line of npidle and nspinning, which every ready() reads. */
@@ -445,6 +489,7 @@ static int start_m_locked(struct gofiber__p *p, bool spinning, struct gofiber__m
 static void wake_m(struct gofiber__m *m)
 {
 	if (m) {
+		GOFIBER_TR(GOFIBER_EV_WAKE);
 		gowait__futex_wake(&m->wake, 1);
 		atomic_fetch_add_explicit(&W.wakes, 1, memory_order_relaxed);
 	}
@@ -527,21 +572,34 @@ static void ready(void *agent)
 		return;
 	}
 	if (m && m->p) {
+		/* Read before the put: once queued, @f may be stolen and run
+		 * (and park, writing f->parker) elsewhere. */
+		bool isnew = !f->parker;
+
 		/* A new fiber (never parked): its slot's queue is a fan-out
 		 * that thieves take at once (steal_due).  relaxed: a hint;
 		 * read first, so that a burst writes the line once. */
-		if (!f->parker && !atomic_load_explicit(&m->p->fresh, memory_order_relaxed))
+		if (isnew && !atomic_load_explicit(&m->p->fresh, memory_order_relaxed))
 			atomic_store_explicit(&m->p->fresh, 1, memory_order_relaxed);
 		struct gofiber *old = gofiber__runq_put_next(&m->p->q, f);
 
+		GOFIBER_TR(GOFIBER_EV_READY_NEXT);
 		if (old) {
+			GOFIBER_TR(GOFIBER_EV_DISPLACE);
 			put_local(m->p, old); /* a release store: fence in wakep */
 			wakep();
-		} else {
+		} else if (GOFIBER_WAKE_NEXT || isnew || !gofiber__runq_empty(&m->p->q, false) ||
+			   /* relaxed: a hint (see "Spinning" at the top) */
+			   atomic_load_explicit(&W.nwatch, memory_order_relaxed) == 0) {
+			/* A new fiber, a ring to steal from, or nobody to
+			 * watch: wake (see "Spinning" at the top; else a
+			 * parked fiber alone in runnext is ours to run, or
+			 * the watch's). */
 			wakep_after_rmw(); /* the exchange was seq_cst */
 		}
 		return;
 	}
+	GOFIBER_TR(GOFIBER_EV_READY_GLOBAL);
 	lock();
 	gq_put_locked(f); /* f may run once we unlock: no use of it after */
 	struct gofiber__m *w = wakep_locked();
@@ -739,6 +797,33 @@ static bool steal_due(struct gofiber__p *v, int64_t now)
 	return gofiber__runq_len(&v->q) > need;
 }
 
+/*
+ * The watch (see the top): whether a slot holds queued fibers, runnext
+ * included, while its owner has not switched since a look STEAL_GRACE_NS
+ * ago at least (steal_due's "stuck", on the same observations, so a watch
+ * and a spinner agree).  The first look at a slot only records its count.
+ * relaxed, all: hints, as in steal_due; the steal decides what is there.
+ */
+static bool stuck_somewhere(int64_t now)
+{
+	for (uint32_t i = 0; i < W.nslots; i++) {
+		struct gofiber__p *v = &W.slots[i];
+		uint32_t tick = atomic_load_explicit(&v->schedtick, memory_order_relaxed);
+
+		if (gofiber__runq_empty(&v->q, true))
+			continue;
+		if (tick != atomic_load_explicit(&v->seen_tick, memory_order_relaxed) ||
+		    atomic_load_explicit(&v->seen_at, memory_order_relaxed) == 0) {
+			atomic_store_explicit(&v->seen_tick, tick, memory_order_relaxed);
+			atomic_store_explicit(&v->seen_at, now, memory_order_relaxed);
+			continue;
+		}
+		if (now - atomic_load_explicit(&v->seen_at, memory_order_relaxed) >= STEAL_GRACE_NS)
+			return true;
+	}
+	return false;
+}
+
 /* Whether another slot has new fibers queued (a fan-out: a spinner looks
  * at once, not STEAL_POLL_NS apart). */
 static bool fresh_elsewhere(struct gofiber__m *m)
@@ -767,6 +852,9 @@ static struct gofiber *steal(struct gofiber__m *m, int64_t now)
 		if (v == p || !steal_due(v, now) || !(k = gofiber__runq_grab(&v->q, got, true)))
 			continue;
 		atomic_fetch_add_explicit(&W.steals, 1, memory_order_relaxed);
+		GOFIBER_TR(GOFIBER_EV_STEAL);
+		if (k == 1)
+			GOFIBER_TR(GOFIBER_EV_STEAL_ONE);
 		for (uint32_t j = 0; j + 1 < k; j++)
 			(void)gofiber__runq_put(&p->q, got[j]); /* ours was empty */
 		return got[k - 1];
@@ -840,6 +928,8 @@ top:;
 	 * turned into hand-offs, which stay here).  relaxed: see struct
 	 * gofiber__p. */
 	f = gofiber__runq_get(&p->q, &inherit);
+	if (f)
+		GOFIBER_TR(inherit ? GOFIBER_EV_GET_NEXT : GOFIBER_EV_GET_RING);
 	if ((!f || f->parker) && atomic_load_explicit(&p->fresh, memory_order_relaxed))
 		atomic_store_explicit(&p->fresh, 0, memory_order_relaxed);
 	if (f)
@@ -870,8 +960,10 @@ top:;
 				if ((f = steal(m, now)))
 					return f;
 			}
-			if (gq_maybe() || gofiber__dl_earliest() <= now)
+			if (gq_maybe() || gofiber__dl_earliest() <= now) {
+				GOFIBER_TR(GOFIBER_EV_SPIN_GQ);
 				goto top;
+			}
 			if (now - start >= GOFIBER_SPIN_NS)
 				break;
 			if (now - start < GOFIBER_PAUSE_NS) {
@@ -891,6 +983,7 @@ top:;
 	pidle_put_locked(p);
 	m->p = NULL;
 	unlock();
+	GOFIBER_TR(GOFIBER_EV_GIVEUP);
 	if (m->spinning) {
 		/* The delicate dance (Go's words): drop the spinning count
 		 * first, then look again everywhere (see the top). */
@@ -902,6 +995,7 @@ top:;
 
 			unlock();
 			if (q) {
+				GOFIBER_TR(GOFIBER_EV_RESPIN);
 				m->p = q;
 				m->spinning = true;
 				atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
@@ -922,6 +1016,14 @@ static void finish(struct gofiber *f)
 /* Run @f on @m until it parks, yields, requeues or ends. */
 static void run(struct gofiber__m *m, struct gofiber *f)
 {
+	GOFIBER_TR(GOFIBER_EV_RUN);
+#ifdef GOFIBER_TRACE
+	if (m->p) {
+		if (f->trace_slot && f->trace_slot != m->p->id + 1)
+			GOFIBER_TR(GOFIBER_EV_MIGRATE);
+		f->trace_slot = m->p->id + 1;
+	}
+#endif
 	if (f->deadline >= 0) {
 		gofiber__dl_forget(f);
 		f->deadline = GOWAIT_FOREVER;
@@ -975,8 +1077,11 @@ static void run(struct gofiber__m *m, struct gofiber *f)
 			if (!gofiber__stack_canary_ok(&f->stack))
 				gofiber__overflow_report(f, NULL);
 			/* The commit, now that the fiber is off its stack. */
-			if (gofiber__dl_commit(f))
+			if (gofiber__dl_commit(f)) {
+				GOFIBER_TR(GOFIBER_EV_COMMIT);
 				return;
+			}
+			GOFIBER_TR(GOFIBER_EV_COMMIT_FAIL);
 			break; /* already complete (1): run it again at once */
 		}
 	}
@@ -1017,6 +1122,16 @@ static bool stop_m(struct gofiber__m *m)
 			unlock();
 			return true;
 		}
+		/* The watch (see the top): a slot stuck with fibers queued,
+		 * and a slot free to steal them into. */
+		if (!GOFIBER_WAKE_NEXT && W.pidle && stuck_somewhere(chan_now())) {
+			m->p = pidle_get_locked();
+			m->spinning = true;
+			atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
+			unlock();
+			GOFIBER_TR(GOFIBER_EV_WATCH);
+			return true;
+		}
 		int64_t wake = GOWAIT_FOREVER;
 		/* acquire: pairs with finish()'s release decrement. */
 		bool nofibers = atomic_load_explicit(&W.live, memory_order_acquire) == 0;
@@ -1042,6 +1157,18 @@ static bool stop_m(struct gofiber__m *m)
 
 		if (dl != INT64_MAX && (wake < 0 || dl < wake))
 			wake = dl;
+		/* A slot held: sleep no longer than the watch period.
+		 * relaxed: npidle is written under W.life, which we hold. */
+		if (!GOFIBER_WAKE_NEXT &&
+		    atomic_load_explicit(&W.npidle, memory_order_relaxed) < W.nslots) {
+			int64_t w = chan_now() + GOFIBER_WATCH_NS;
+
+			if (wake < 0 || w < wake)
+				wake = w;
+			m->watching = true;
+			/* relaxed: a hint for ready(); written under W.life. */
+			atomic_fetch_add_explicit(&W.nwatch, 1, memory_order_relaxed);
+		}
 		m->link = W.midle;
 		W.midle = m;
 		m->idle = true;
@@ -1052,10 +1179,16 @@ static bool stop_m(struct gofiber__m *m)
 		unlock();
 		bool woken = false;
 
+		GOFIBER_TR(GOFIBER_EV_SLEEP);
 		/* acquire: pairs with the waker's release (see above). */
 		while (!(woken = atomic_load_explicit(&m->wake, memory_order_acquire) == 1))
 			if (gowait__futex_wait(&m->wake, 0, wake) == ETIMEDOUT)
 				break;
+		if (m->watching) {
+			m->watching = false;
+			/* relaxed: as the increment. */
+			atomic_fetch_sub_explicit(&W.nwatch, 1, memory_order_relaxed);
+		}
 		if (!woken) {
 			lock();
 			if (m->idle) {

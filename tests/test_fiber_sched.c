@@ -102,6 +102,63 @@ Test(fiber_sched, fibers_of_a_busy_worker_are_stolen)
 	cr_assert_eq(gofiber_group_free(g), 0);
 }
 
+/* ---- a parked fiber readied by a fiber that then never switches: readying
+ * into an empty runnext wakes nobody (fiber/sched.c, "Spinning"), so it
+ * runs on the other worker only through a spinner's or the idle threads'
+ * watch's steal of a stuck slot; without either this test hangs. ---- */
+
+static struct {
+	chan_t *c;
+	atomic_int ran;
+	_Atomic long hog_tid, rx_tid;
+	atomic_int bad;
+} bh;
+
+static void parked_receiver(void *p)
+{
+	long v;
+	bool ok;
+
+	(void)p;
+	if (chan_recv(bh.c, &v, &ok) != 0 || !ok || v != 7)
+		atomic_fetch_add(&bh.bad, 1);
+	atomic_store(&bh.rx_tid, tid());
+	atomic_store(&bh.ran, 1);
+}
+
+static void readying_hog(void *p)
+{
+	long v = 7;
+
+	(void)p;
+	atomic_store(&bh.hog_tid, tid());
+	/* The receiver is parked: this completes it and readies it into our
+	 * slot's runnext; we do not switch until it has run elsewhere. */
+	if (chan_send(bh.c, &v) != 0)
+		atomic_fetch_add(&bh.bad, 1);
+	spin_until(&bh.ran, 1);
+}
+
+Test(fiber_sched, a_fiber_readied_behind_a_busy_readier_is_stolen)
+{
+	gofiber_group_t *g = gofiber_group_new();
+
+	workers("2");
+	bh.c = chan_new(sizeof(long), 0);
+	cr_assert(g && bh.c);
+	cr_assert_eq(gofiber_go(g, parked_receiver, NULL), 0);
+	while (godiag_blocked() != 1) /* the receiver parked */
+		sched_yield();
+	cr_assert_eq(gofiber_go(g, readying_hog, NULL), 0);
+	cr_assert_eq(gofiber_group_wait(g), 0);
+	expect_workers(2);
+	cr_expect_eq(atomic_load(&bh.bad), 0);
+	cr_expect_neq(atomic_load(&bh.rx_tid), atomic_load(&bh.hog_tid),
+		      "the readied fiber ran on the busy readier's thread");
+	chan_unref(bh.c);
+	cr_assert_eq(gofiber_group_free(g), 0);
+}
+
 /* ---- spreading: fibers started from a thread compute on more than one
  * worker thread at once (each waits until a fiber on another thread has
  * arrived). ---- */
