@@ -89,6 +89,12 @@
 #define CHAN_YIELD_OFF_MAX_NS 64000000
 #endif
 
+/* How long a thread may go on yielding without sleeping once (the
+ * re-placement rule, wait/yield.c). */
+#ifndef CHAN_YIELD_REPLACE_NS
+#define CHAN_YIELD_REPLACE_NS 5000000
+#endif
+
 /*
  * gowait__yield - sched_yield(), unless the process has learnt that yields do
  * not pay now.  @now is chan_now() as the caller last read it (the gate
@@ -96,6 +102,22 @@
  * yields are off: the caller should sleep instead (or queue and sleep).
  */
 bool gowait__yield(int64_t now);
+
+/*
+ * gowait__yield_wait - gowait__yield for a blocked thread's wait (park, the
+ * channel lock's slow path, the ring's retry), with the re-placement rule:
+ * a thread that has yielded for CHAN_YIELD_REPLACE_NS since it last slept
+ * refuses its yields (returns false) until it has slept once
+ * (gowait__slept).  The fiber scheduler's idle spin uses gowait__yield.
+ */
+bool gowait__yield_wait(int64_t now);
+
+/*
+ * gowait__slept - the calling thread is about to sleep on a futex (or just
+ * did) at chan_now() time @now: the re-placement rule's clock restarts, and a
+ * thread that refused its yields to get this sleep may yield again.
+ */
+void gowait__slept(int64_t now);
 
 /* Whether a thread yields now (tests and diagnostics). */
 bool gowait__yield_on(int64_t now);
