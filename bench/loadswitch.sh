@@ -196,6 +196,42 @@ for s, what in (("on", "off -> on"), ("off", "on -> off")):
               + (f", {never} never settled within the period" if never else ""))
 if per_switch:
     print("settle per switch (ms): " + ", ".join(per_switch))
+# The band around the state's median assumes one rate per state.  A pair of
+# threads has (at least) two: both on one CPU or one on each, a placement
+# that the scheduler keeps for seconds, loaded or not (the same_cpu column).
+# A segment spent in the other mode than the median's is "never" though it
+# followed the load at once.  So also: settle to the segment's own level
+# (the median of its second half), which says whether the rate stopped
+# moving within the period, and the rate of each placement.
+own = {"on": [], "off": []}
+for i in range(1, len(sw)):
+    s_ = sw[i][1]
+    seg = [(t, r) for (t, st, r, j, _) in rows if j == i]
+    if len(seg) < 2:
+        continue
+    lo, hi = lo_hi(med([r for _, r in seg[len(seg) // 2:]]))
+    k = len(seg)
+    while k > 0 and lo <= seg[k - 1][1] <= hi:
+        k -= 1
+    own[s_].append(0.0 if k == 0 else seg[k - 1][0] - sw[i][0])
+for s_, what in (("on", "off -> on"), ("off", "on -> off")):
+    v = own[s_]
+    if v:
+        print(f"settle to the segment's own level after {what} ({len(v)} switches, band x{1 + band:g}): "
+              f"median {med(v) * 1000:.0f} ms, max {max(v) * 1000:.0f} ms, "
+              f"{sum(1 for x in v if x >= period - 0.15)} still moving at the period's end")
+if any("same_cpu" in e for e in extra):
+    for s_ in ("on", "off"):
+        modes = {True: [], False: []}
+        for (t, st, r, j, first), e in zip(rows, extra):
+            sc = float(e.get("same_cpu", -1))
+            if st == s_ and not first and sc >= 0:
+                modes[sc >= 0.5].append(r)
+        n = len(modes[True]) + len(modes[False])
+        if n:
+            print(f"load {s_.upper():<3} by placement: pair on one CPU {len(modes[True])}/{n} samples, "
+                  f"median {fmt_rate(med(modes[True]))} ops/s; on two CPUs {len(modes[False])}/{n}, "
+                  f"median {fmt_rate(med(modes[False]))} ops/s")
 if has_stats:
     # Per switch: what the wait strategy did, per 1000 values, over the
     # segment's samples but its first (which straddles the switch).
