@@ -21,11 +21,19 @@
  * throughout: they order nothing, a stale read costs at most one extra or
  * one missed yield, and the probe CAS only elects one prober.
  *
- * off_until: gowait__mono_now() time until which nobody yields (0: yields on).
- * off_ns:    the back-off last applied (0: the last probe was prompt).
+ * off_until: gowait__mono_now() time until which nobody yields (0: yields on;
+ *            past but not 0: the next yield is the probe).
+ * off_ns:    the back-off last applied (0: none yet).
+ * late_at:   when the last late yield came back.  A late yield within
+ *            CHAN_YIELD_MEMORY_NS of the previous one doubles the back-off
+ *            even if a prompt probe reopened the gate in between (the
+ *            load is still there: the probe's yield happened to go to our
+ *            own counterpart); one after a longer quiet starts again at
+ *            CHAN_YIELD_OFF_MIN_NS.
  */
 static _Atomic int64_t off_until;
 static _Atomic int64_t off_ns;
+static _Atomic int64_t late_at;
 
 /*
  * Whose work took the CPU during a late yield: the answer of the last
@@ -122,7 +130,6 @@ bool gowait__yield_wait(int64_t now)
 bool gowait__yield(int64_t now)
 {
 	int64_t until = atomic_load_explicit(&off_until, memory_order_relaxed);
-	int64_t back = atomic_load_explicit(&off_ns, memory_order_relaxed);
 
 	if (now < until) {
 		GOWAIT_STAT(GOWAIT_ST_YIELD_OFF);
@@ -131,14 +138,16 @@ bool gowait__yield(int64_t now)
 
 	/* After a back-off one thread probes: the one whose CAS moves
 	 * off_until past the probe; the others sleep until it has decided. */
-	if (back != 0 && !atomic_compare_exchange_strong_explicit(&off_until, &until,
+	bool probe = until != 0;
+
+	if (probe && !atomic_compare_exchange_strong_explicit(&off_until, &until,
 								  now + CHAN_YIELD_OFF_MIN_NS,
 								  memory_order_relaxed,
 								  memory_order_relaxed)) {
 		GOWAIT_STAT(GOWAIT_ST_YIELD_OFF);
 		return false;
 	}
-	GOWAIT_STAT(back != 0 ? GOWAIT_ST_PROBE : GOWAIT_ST_YIELD);
+	GOWAIT_STAT(probe ? GOWAIT_ST_PROBE : GOWAIT_ST_YIELD);
 	sched_yield();
 	int64_t after = gowait__mono_now();
 	bool late = after - now > CHAN_YIELD_LATE_NS;
@@ -149,12 +158,17 @@ bool gowait__yield(int64_t now)
 	}
 	if (late) {
 		/* Late: the CPU went to work that does not serve us.  Nobody
-		 * yields for a while, longer each time in a row. */
+		 * yields for a while, longer each time in a row (within
+		 * CHAN_YIELD_MEMORY_NS of the last late yield). */
+		int64_t back = atomic_load_explicit(&off_ns, memory_order_relaxed);
+		int64_t last = atomic_load_explicit(&late_at, memory_order_relaxed);
+
 		GOWAIT_STAT(GOWAIT_ST_LATE);
-		back = back == 0 ? CHAN_YIELD_OFF_MIN_NS
-		       : 2 * back > CHAN_YIELD_OFF_MAX_NS ? CHAN_YIELD_OFF_MAX_NS
-							  : 2 * back;
+		back = back == 0 || after - last > CHAN_YIELD_MEMORY_NS ? CHAN_YIELD_OFF_MIN_NS
+		       : 2 * back > CHAN_YIELD_OFF_MAX_NS                ? CHAN_YIELD_OFF_MAX_NS
+									 : 2 * back;
 		atomic_store_explicit(&off_ns, back, memory_order_relaxed);
+		atomic_store_explicit(&late_at, after, memory_order_relaxed);
 		/* The period actually applied is back minus up to a quarter,
 		 * taken from the clock's low bits (wait/yield.h: so that the
 		 * probes of a steady back-off do not lock onto the phase of a
@@ -162,12 +176,12 @@ bool gowait__yield(int64_t now)
 		atomic_store_explicit(&off_until,
 				      after + back - (after & 0xffffff) % (back / 4 + 1),
 				      memory_order_relaxed);
-	} else if (back != 0) {
+	} else if (probe) {
 		/* A probe that came back promptly, or late only because this
 		 * program's own threads used the CPUs: yields pay again, back
-		 * on for everyone. */
+		 * on for everyone.  off_ns stays: a late yield soon after
+		 * doubles it (late_at). */
 		GOWAIT_STAT(GOWAIT_ST_PROBE_PROMPT);
-		atomic_store_explicit(&off_ns, 0, memory_order_relaxed);
 		atomic_store_explicit(&off_until, 0, memory_order_relaxed);
 	}
 	return true;
