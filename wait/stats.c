@@ -6,9 +6,8 @@
 #include <string.h>
 
 const char *const gowait__stat_names[GOWAIT_ST_N] = {
-	"yield",     "yield_off",  "late",       "late_ours",   "probe",
-	"probe_ok",  "replace", "park",       "park_spin",  "park_yield",  "park_sleep",
-	"futex_wait", "futex_wake", "lock_sleep",
+	"yield", "yield_off", "late",       "late_ours",  "probe",      "probe_ok",   "replace",
+	"park",  "park_spin", "park_yield", "park_sleep", "futex_wait", "futex_wake", "lock_sleep",
 };
 
 #ifdef GOWAIT_STATS
@@ -32,9 +31,8 @@ void gowait__stat_add(enum gowait_stat s)
 		if (b == NULL)
 			return;
 		b->next = atomic_load_explicit(&blocks, memory_order_acquire);
-		while (!atomic_compare_exchange_weak_explicit(&blocks, &b->next, b,
-							      memory_order_release,
-							      memory_order_acquire))
+		while (!atomic_compare_exchange_weak_explicit(
+			&blocks, &b->next, b, memory_order_release, memory_order_acquire))
 			;
 		mine = b;
 	}

@@ -140,10 +140,9 @@ bool gowait__yield(int64_t now)
 	 * off_until past the probe; the others sleep until it has decided. */
 	bool probe = until != 0;
 
-	if (probe && !atomic_compare_exchange_strong_explicit(&off_until, &until,
-								  now + CHAN_YIELD_OFF_MIN_NS,
-								  memory_order_relaxed,
-								  memory_order_relaxed)) {
+	if (probe && !atomic_compare_exchange_strong_explicit(
+			     &off_until, &until, now + CHAN_YIELD_OFF_MIN_NS, memory_order_relaxed,
+			     memory_order_relaxed)) {
 		GOWAIT_STAT(GOWAIT_ST_YIELD_OFF);
 		return false;
 	}
@@ -165,8 +164,8 @@ bool gowait__yield(int64_t now)
 
 		GOWAIT_STAT(GOWAIT_ST_LATE);
 		back = back == 0 || after - last > CHAN_YIELD_MEMORY_NS ? CHAN_YIELD_OFF_MIN_NS
-		       : 2 * back > CHAN_YIELD_OFF_MAX_NS                ? CHAN_YIELD_OFF_MAX_NS
-									 : 2 * back;
+		       : 2 * back > CHAN_YIELD_OFF_MAX_NS               ? CHAN_YIELD_OFF_MAX_NS
+									: 2 * back;
 		atomic_store_explicit(&off_ns, back, memory_order_relaxed);
 		atomic_store_explicit(&late_at, after, memory_order_relaxed);
 		/* The period actually applied is back minus up to a quarter,

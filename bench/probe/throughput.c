@@ -69,9 +69,10 @@ static void *consumer(void *arg)
 			int me = sched_getcpu();
 			atomic_store_explicit(&p->cpu_c, me, memory_order_relaxed);
 			/* One writer each: relaxed load + store. */
-			atomic_store_explicit(&p->looks,
-					      atomic_load_explicit(&p->looks, memory_order_relaxed) + 1,
-					      memory_order_relaxed);
+			atomic_store_explicit(
+				&p->looks,
+				atomic_load_explicit(&p->looks, memory_order_relaxed) + 1,
+				memory_order_relaxed);
 			if (me == atomic_load_explicit(&p->cpu_p, memory_order_relaxed))
 				atomic_store_explicit(
 					&p->same,
@@ -126,7 +127,8 @@ int main(int argc, char **argv)
 			;
 		int64_t now = bench_now_ns();
 		long long c = atomic_load_explicit(&p.count, memory_order_relaxed);
-		printf("%.3f %.0f", realtime_s(), (double)(c - last) * 1e9 / (double)(now - last_ns));
+		printf("%.3f %.0f", realtime_s(),
+		       (double)(c - last) * 1e9 / (double)(now - last_ns));
 		/* The wait strategy's counts in this interval (a GOWAIT_STATS
 		 * build), where the pair ran, and the gate now. */
 		if (stats) {
@@ -140,8 +142,9 @@ int main(int argc, char **argv)
 		long long looks = atomic_load_explicit(&p.looks, memory_order_relaxed);
 		long long same = atomic_load_explicit(&p.same, memory_order_relaxed);
 		printf(" same_cpu=%.2f cpus=%d,%d\n",
-		       looks > last_looks ? (double)(same - last_same) / (double)(looks - last_looks)
-					  : -1.0,
+		       looks > last_looks
+			       ? (double)(same - last_same) / (double)(looks - last_looks)
+			       : -1.0,
 		       atomic_load_explicit(&p.cpu_p, memory_order_relaxed),
 		       atomic_load_explicit(&p.cpu_c, memory_order_relaxed));
 		last_looks = looks;
