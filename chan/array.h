@@ -360,7 +360,7 @@ static inline enum chan_ring_rc chan__ring_retry(struct chan *c, void *elem, boo
 	for (unsigned step = first; step < CHAN_RING_RETRY_STEPS;) {
 		if (step < CHAN_RING_SPIN_STEPS)
 			chan__ring_snooze(&step, false);
-		else if (gowait__yield(chan_now()))
+		else if (gowait__yield_wait(chan_now()))
 			step++;
 		else
 			break; /* yields do not pay on this thread now: queue and sleep */

@@ -20,6 +20,7 @@
 #include <urcu/arch.h>
 
 #include "wait/bubble.h"
+#include "wait/stats.h"
 #include "wait/yield.h"
 
 #ifndef CHAN_LOCK_SPIN_NS
@@ -48,10 +49,13 @@ void gowait__lock_slow(struct gowait_lock *l)
 			break;
 	}
 	/* One yield, unless yields do not pay on this thread now (wait/yield.h). */
-	gowait__yield(gowait__mono_now());
+	gowait__yield_wait(gowait__mono_now());
 	/* Mark the lock contended (2) and sleep until we take it.  Whoever takes
 	 * it this way leaves it at 2, so its unlock wakes the next sleeper.
 	 * acquire: pairs with the release exchange in gowait__unlock(). */
-	while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
+	while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0) {
+		GOWAIT_STAT(GOWAIT_ST_LOCK_SLEEP);
+		gowait__slept(gowait__mono_now());
 		gowait__futex_wait(&l->word, 2, -1);
+	}
 }

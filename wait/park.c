@@ -22,6 +22,7 @@
 #include "wait/clock.h"
 #include "wait/debug.h"
 #include "wait/futex.h"
+#include "wait/stats.h"
 #include "wait/yield.h"
 
 /*
@@ -104,8 +105,10 @@ void gowait__complete(struct gowait_parker *p)
 	if (old == 2) {
 		if (caa_unlikely(agent != NULL))
 			gowait__ops()->ready(agent); /* ops are set: a fiber exists */
-		else
+		else {
+			GOWAIT_STAT(GOWAIT_ST_FUTEX_WAKE);
 			gowait__futex_wake(&p->futex, 1);
+		}
 	}
 }
 
@@ -153,8 +156,11 @@ static int park(struct gowait_parker *p, int64_t deadline, int64_t start, bool s
 	 * (reading the clock every 16 pauses), then yield (a yielding thread
 	 * stays runnable, so a counterpart waiting for this CPU completes us
 	 * without a FUTEX_WAKE) until CHAN_YIELD_NS more have passed. */
+	if (spin)
+		GOWAIT_STAT(GOWAIT_ST_PARK);
 	for (unsigned i = 1; spin; i++) {
 		if (complete(p)) {
+			GOWAIT_STAT(yielding ? GOWAIT_ST_PARK_YIELD : GOWAIT_ST_PARK_SPIN);
 			if (!yielding)
 				spin_feedback(true);
 			return 0;
@@ -173,7 +179,7 @@ static int park(struct gowait_parker *p, int64_t deadline, int64_t start, bool s
 		/* Each yield goes through gowait__yield, which stops yielding on
 		 * this thread while yields come back late (the CPU is taken by
 		 * work that does not serve us): then we sleep at once. */
-		if (yielding && (now - start > budget + CHAN_YIELD_NS || !gowait__yield(now)))
+		if (yielding && (now - start > budget + CHAN_YIELD_NS || !gowait__yield_wait(now)))
 			break;
 	}
 	/* Phase 3: announce that we sleep (0 -> 2), then sleep while it reads 2.
@@ -186,7 +192,10 @@ static int park(struct gowait_parker *p, int64_t deadline, int64_t start, bool s
 						     memory_order_acquire) &&
 	    expected == 1)
 		return 0;
+	GOWAIT_STAT(GOWAIT_ST_PARK_SLEEP);
+	gowait__slept(chan_now());
 	for (;;) {
+		GOWAIT_STAT(GOWAIT_ST_FUTEX_WAIT);
 		int r = gowait__futex_wait(&p->futex, 2, deadline);
 
 		if (complete(p))

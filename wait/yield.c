@@ -2,12 +2,14 @@
 #include "wait/yield.h"
 
 #include "wait/bubble.h"
+#include "wait/stats.h"
 
 #include <gochan/chan.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
+#include <urcu/arch.h>
 
 /*
  * The state is the process's, not a thread's: whether the CPUs are taken by
@@ -19,11 +21,19 @@
  * throughout: they order nothing, a stale read costs at most one extra or
  * one missed yield, and the probe CAS only elects one prober.
  *
- * off_until: gowait__mono_now() time until which nobody yields (0: yields on).
- * off_ns:    the back-off last applied (0: the last probe was prompt).
+ * off_until: gowait__mono_now() time until which nobody yields (0: yields on;
+ *            past but not 0: the next yield is the probe).
+ * off_ns:    the back-off last applied (0: none yet).
+ * late_at:   when the last late yield came back.  A late yield within
+ *            CHAN_YIELD_MEMORY_NS of the previous one doubles the back-off
+ *            even if a prompt probe reopened the gate in between (the
+ *            load is still there: the probe's yield happened to go to our
+ *            own counterpart); one after a longer quiet starts again at
+ *            CHAN_YIELD_OFF_MIN_NS.
  */
 static _Atomic int64_t off_until;
 static _Atomic int64_t off_ns;
+static _Atomic int64_t late_at;
 
 /*
  * Whose work took the CPU during a late yield: the answer of the last
@@ -79,34 +89,85 @@ static bool late_went_to_us(int64_t now)
 	return atomic_load_explicit(&win_ours, memory_order_relaxed);
 }
 
+/*
+ * The re-placement rule (wait/yield.h): the time this thread last slept on a
+ * futex (or first yielded), and whether it must sleep before it yields
+ * again.  Its own: no atomics.
+ */
+static _Thread_local int64_t slept_at;
+static _Thread_local bool must_sleep;
+
+void gowait__slept(int64_t now)
+{
+	slept_at = now;
+	must_sleep = false;
+}
+
 bool gowait__yield_on(int64_t now)
 {
 	return now >= atomic_load_explicit(&off_until, memory_order_relaxed);
 }
 
+bool gowait__yield_wait(int64_t now)
+{
+	/* A thread that has yielded for CHAN_YIELD_REPLACE_NS without sleeping
+	 * sleeps once (it refuses its yields until gowait__slept): its wake-up
+	 * lets the scheduler place it on an idle CPU, which a yield never
+	 * does (wait/yield.h). */
+	if (caa_unlikely(must_sleep))
+		return false;
+	if (caa_unlikely(now - slept_at > CHAN_YIELD_REPLACE_NS)) {
+		if (slept_at != 0) {
+			must_sleep = true;
+			GOWAIT_STAT(GOWAIT_ST_REPLACE);
+			return false;
+		}
+		slept_at = now; /* this thread's first yield */
+	}
+	return gowait__yield(now);
+}
+
 bool gowait__yield(int64_t now)
 {
 	int64_t until = atomic_load_explicit(&off_until, memory_order_relaxed);
-	int64_t back = atomic_load_explicit(&off_ns, memory_order_relaxed);
 
-	if (now < until)
+	if (now < until) {
+		GOWAIT_STAT(GOWAIT_ST_YIELD_OFF);
 		return false;
+	}
+
 	/* After a back-off one thread probes: the one whose CAS moves
 	 * off_until past the probe; the others sleep until it has decided. */
-	if (back != 0 && !atomic_compare_exchange_strong_explicit(&off_until, &until,
-								  now + CHAN_YIELD_OFF_MIN_NS,
-								  memory_order_relaxed,
-								  memory_order_relaxed))
+	bool probe = until != 0;
+
+	if (probe && !atomic_compare_exchange_strong_explicit(
+			     &off_until, &until, now + CHAN_YIELD_OFF_MIN_NS, memory_order_relaxed,
+			     memory_order_relaxed)) {
+		GOWAIT_STAT(GOWAIT_ST_YIELD_OFF);
 		return false;
+	}
+	GOWAIT_STAT(probe ? GOWAIT_ST_PROBE : GOWAIT_ST_YIELD);
 	sched_yield();
 	int64_t after = gowait__mono_now();
-	if (after - now > CHAN_YIELD_LATE_NS && !late_went_to_us(after)) {
+	bool late = after - now > CHAN_YIELD_LATE_NS;
+
+	if (late && late_went_to_us(after)) {
+		GOWAIT_STAT(GOWAIT_ST_LATE_OURS);
+		late = false;
+	}
+	if (late) {
 		/* Late: the CPU went to work that does not serve us.  Nobody
-		 * yields for a while, longer each time in a row. */
-		back = back == 0 ? CHAN_YIELD_OFF_MIN_NS
-		       : 2 * back > CHAN_YIELD_OFF_MAX_NS ? CHAN_YIELD_OFF_MAX_NS
-							  : 2 * back;
+		 * yields for a while, longer each time in a row (within
+		 * CHAN_YIELD_MEMORY_NS of the last late yield). */
+		int64_t back = atomic_load_explicit(&off_ns, memory_order_relaxed);
+		int64_t last = atomic_load_explicit(&late_at, memory_order_relaxed);
+
+		GOWAIT_STAT(GOWAIT_ST_LATE);
+		back = back == 0 || after - last > CHAN_YIELD_MEMORY_NS ? CHAN_YIELD_OFF_MIN_NS
+		       : 2 * back > CHAN_YIELD_OFF_MAX_NS               ? CHAN_YIELD_OFF_MAX_NS
+									: 2 * back;
 		atomic_store_explicit(&off_ns, back, memory_order_relaxed);
+		atomic_store_explicit(&late_at, after, memory_order_relaxed);
 		/* The period actually applied is back minus up to a quarter,
 		 * taken from the clock's low bits (wait/yield.h: so that the
 		 * probes of a steady back-off do not lock onto the phase of a
@@ -114,11 +175,12 @@ bool gowait__yield(int64_t now)
 		atomic_store_explicit(&off_until,
 				      after + back - (after & 0xffffff) % (back / 4 + 1),
 				      memory_order_relaxed);
-	} else if (back != 0) {
+	} else if (probe) {
 		/* A probe that came back promptly, or late only because this
 		 * program's own threads used the CPUs: yields pay again, back
-		 * on for everyone. */
-		atomic_store_explicit(&off_ns, 0, memory_order_relaxed);
+		 * on for everyone.  off_ns stays: a late yield soon after
+		 * doubles it (late_at). */
+		GOWAIT_STAT(GOWAIT_ST_PROBE_PROMPT);
 		atomic_store_explicit(&off_until, 0, memory_order_relaxed);
 	}
 	return true;

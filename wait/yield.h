@@ -63,8 +63,49 @@
  * its system call sums every thread's time, and around every yield it
  * doubled chan_popular_200's time by itself.
  *
- * The state is two words of the process, read on every yield and written
+ * Re-learning, counted (issue 21; bench/loadswitch.sh with
+ * LOADSWITCH_STATS=1 builds with -DGOWAIT_STATS, wait/stats.h, and prints per
+ * switch the yields, refused yields, late yields, probes, futex sleeps per
+ * value and where the pair ran; bench/results/loadswitch-b3-*.txt).  Two
+ * things kept the capacity-1 pair of that trace from following the load:
+ *
+ * - The gate flapped.  With the busy loops on, ~115 probes a second, ~75 of
+ *   them prompt (the probe's yield went to our own counterpart on the same
+ *   CPU, not to a busy loop), each reopening the gate for everyone and
+ *   costing ~2.5 late yields (~190 a second, each up to a time slice) before
+ *   it closed again at the shortest back-off: a prompt probe reset the
+ *   back-off to CHAN_YIELD_OFF_MIN_NS.  Now a prompt probe reopens the gate
+ *   but keeps the back-off, and a late yield within CHAN_YIELD_MEMORY_NS of
+ *   the previous one doubles it: under a steady load the gate settles at
+ *   the longest back-off (one probe per 48-64 ms), while a load that has
+ *   gone is still noticed by the next probe, at most 64 ms later, and a
+ *   load that comes after a quarter of a second of quiet starts again at
+ *   the shortest back-off.  Counted in the same trace, load on: 24 late
+ *   yields and 15 probes a second, from 185-199 and 115-118.  The price: a
+ *   machine that is almost quiet but for a late yield every quarter second
+ *   (another process waking now and then) keeps yields off for 64 ms after
+ *   each, where it was 2 ms.
+ *
+ * - The pair stayed on one CPU.  A thread whose waits end in yields (its
+ *   counterpart runs on its CPU) is never woken, so the scheduler never
+ *   places it again: the pair went on handing values over with a yield
+ *   each way (2 yields a value, no futex sleep, same_cpu 1.00) on one CPU
+ *   for seconds after the other CPU had freed up, at 1.2 M ops/s where one
+ *   CPU each gives ~4 M (bench/results/loadswitch-2026-12-07-s4-*: 30-37 s).
+ *   The re-placement rule (gowait__yield_wait): a thread that has yielded
+ *   for CHAN_YIELD_REPLACE_NS (5 ms) since it last slept sleeps once; its
+ *   wake-up goes through the scheduler's wake-up placement, which takes an
+ *   idle CPU when there is one.  Cost: one futex sleep and wake per thread
+ *   per 5 ms of yielding (~20-50 us, under 1%).  Shared 2-vCPU machine,
+ *   two traces back to back: off samples above 1 M ops/s 7 of 294 before,
+ *   45 of 297 after (crossbeam 4 of 300, the naive channel 0 of 300); where
+ *   the other CPU stays busy (other processes, even niced ones) no rule of
+ *   ours moves the pair: the naive channel, which always sleeps, and
+ *   crossbeam, which spins and yields, stay on one CPU the same way.
+ *
+ * The state is three words of the process, read on every yield and written
  * only when the decision changes; nothing is ordered by them (relaxed).
+ * The re-placement rule's state is the thread's own.
  */
 #ifndef GOCHAN_WAIT_YIELD_H
 #define GOCHAN_WAIT_YIELD_H
@@ -88,6 +129,19 @@
 #ifndef CHAN_YIELD_OFF_MAX_NS
 #define CHAN_YIELD_OFF_MAX_NS 64000000
 #endif
+/* A late yield within this long of the previous one doubles the back-off,
+ * even if a prompt probe reopened the gate in between (wait/yield.c,
+ * late_at); longer than CHAN_YIELD_OFF_MAX_NS, so that a steady load keeps
+ * the longest back-off. */
+#ifndef CHAN_YIELD_MEMORY_NS
+#define CHAN_YIELD_MEMORY_NS 250000000
+#endif
+
+/* How long a thread may go on yielding without sleeping once (the
+ * re-placement rule, wait/yield.c). */
+#ifndef CHAN_YIELD_REPLACE_NS
+#define CHAN_YIELD_REPLACE_NS 5000000
+#endif
 
 /*
  * gowait__yield - sched_yield(), unless the process has learnt that yields do
@@ -96,6 +150,22 @@
  * yields are off: the caller should sleep instead (or queue and sleep).
  */
 bool gowait__yield(int64_t now);
+
+/*
+ * gowait__yield_wait - gowait__yield for a blocked thread's wait (park, the
+ * channel lock's slow path, the ring's retry), with the re-placement rule:
+ * a thread that has yielded for CHAN_YIELD_REPLACE_NS since it last slept
+ * refuses its yields (returns false) until it has slept once
+ * (gowait__slept).  The fiber scheduler's idle spin uses gowait__yield.
+ */
+bool gowait__yield_wait(int64_t now);
+
+/*
+ * gowait__slept - the calling thread is about to sleep on a futex (or just
+ * did) at chan_now() time @now: the re-placement rule's clock restarts, and a
+ * thread that refused its yields to get this sleep may yield again.
+ */
+void gowait__slept(int64_t now);
 
 /* Whether a thread yields now (tests and diagnostics). */
 bool gowait__yield_on(int64_t now);

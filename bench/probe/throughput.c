@@ -18,23 +18,36 @@
  * Not a bench family (run.sh builds the top-level bench programs only): loadswitch.sh builds
  * it against run.sh's libgochan.a.
  */
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "../bench.h"
 #include "../naive/naive_chan.c"
 #include "../prog_chan.h"
+#include "wait/stats.h"
+#include "wait/yield.h"
 
 struct probe {
 	pc_chan_t *c;
 	atomic_bool stop;   /* main -> producer: relaxed, only ends the loop */
 	atomic_llong count; /* consumer's running count; main reads it relaxed */
+	/* Where the pair runs (sched_getcpu every CPU_EVERY values): each
+	 * thread's last CPU, and the consumer's count of looks that found the
+	 * producer's last CPU equal to its own.  Relaxed: a diagnostic. */
+	atomic_int cpu_p, cpu_c;
+	atomic_llong looks, same;
 };
+
+#define CPU_EVERY 64
 
 static void *producer(void *arg)
 {
 	struct probe *p = arg;
-	for (int64_t v = 0; !atomic_load_explicit(&p->stop, memory_order_relaxed); v++)
+	for (int64_t v = 0; !atomic_load_explicit(&p->stop, memory_order_relaxed); v++) {
 		BENCH_OK(pc->send(p->c, &v));
+		if (v % CPU_EVERY == 0)
+			atomic_store_explicit(&p->cpu_p, sched_getcpu(), memory_order_relaxed);
+	}
 	BENCH_OK(pc->close(p->c));
 	return NULL;
 }
@@ -52,6 +65,20 @@ static void *consumer(void *arg)
 		want++;
 		/* One writer: a relaxed store of its own count, no read-modify-write. */
 		atomic_store_explicit(&p->count, want, memory_order_relaxed);
+		if (want % CPU_EVERY == 0) {
+			int me = sched_getcpu();
+			atomic_store_explicit(&p->cpu_c, me, memory_order_relaxed);
+			/* One writer each: relaxed load + store. */
+			atomic_store_explicit(
+				&p->looks,
+				atomic_load_explicit(&p->looks, memory_order_relaxed) + 1,
+				memory_order_relaxed);
+			if (me == atomic_load_explicit(&p->cpu_p, memory_order_relaxed))
+				atomic_store_explicit(
+					&p->same,
+					atomic_load_explicit(&p->same, memory_order_relaxed) + 1,
+					memory_order_relaxed);
+		}
 	}
 	return NULL;
 }
@@ -87,7 +114,9 @@ int main(int argc, char **argv)
 	struct timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	int64_t start = bench_now_ns(), last_ns = start;
-	long long last = 0;
+	long long last = 0, last_looks = 0, last_same = 0;
+	uint64_t st0[GOWAIT_ST_N], st[GOWAIT_ST_N];
+	int stats = gowait__stats_read(st0);
 	while (bench_now_ns() - start < (int64_t)(seconds * 1e9)) {
 		next.tv_nsec += interval_ms * 1000000L;
 		while (next.tv_nsec >= 1000000000L) {
@@ -98,8 +127,28 @@ int main(int argc, char **argv)
 			;
 		int64_t now = bench_now_ns();
 		long long c = atomic_load_explicit(&p.count, memory_order_relaxed);
-		printf("%.3f %.0f\n", realtime_s(),
+		printf("%.3f %.0f", realtime_s(),
 		       (double)(c - last) * 1e9 / (double)(now - last_ns));
+		/* The wait strategy's counts in this interval (a GOWAIT_STATS
+		 * build), where the pair ran, and the gate now. */
+		if (stats) {
+			gowait__stats_read(st);
+			for (int i = 0; i < GOWAIT_ST_N; i++)
+				printf(" %s=%llu", gowait__stat_names[i],
+				       (unsigned long long)(st[i] - st0[i]));
+			memcpy(st0, st, sizeof st);
+			printf(" gate=%s", gowait__yield_on(chan_now()) ? "on" : "off");
+		}
+		long long looks = atomic_load_explicit(&p.looks, memory_order_relaxed);
+		long long same = atomic_load_explicit(&p.same, memory_order_relaxed);
+		printf(" same_cpu=%.2f cpus=%d,%d\n",
+		       looks > last_looks
+			       ? (double)(same - last_same) / (double)(looks - last_looks)
+			       : -1.0,
+		       atomic_load_explicit(&p.cpu_p, memory_order_relaxed),
+		       atomic_load_explicit(&p.cpu_c, memory_order_relaxed));
+		last_looks = looks;
+		last_same = same;
 		fflush(stdout);
 		last = c;
 		last_ns = now;
