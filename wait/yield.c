@@ -113,7 +113,10 @@ bool gowait__yield_wait(int64_t now)
 	/* A thread that has yielded for CHAN_YIELD_REPLACE_NS without sleeping
 	 * sleeps once (it refuses its yields until gowait__slept): its wake-up
 	 * lets the scheduler place it on an idle CPU, which a yield never
-	 * does (wait/yield.h). */
+	 * does (wait/yield.h).  Off unless built with CHAN_YIELD_REPLACE_NS > 0
+	 * (measured worse, wait/yield.h): then this is gowait__yield. */
+	if (CHAN_YIELD_REPLACE_NS <= 0)
+		return gowait__yield(now);
 	if (caa_unlikely(must_sleep))
 		return false;
 	if (caa_unlikely(now - slept_at > CHAN_YIELD_REPLACE_NS)) {
@@ -163,9 +166,11 @@ bool gowait__yield(int64_t now)
 		int64_t last = atomic_load_explicit(&late_at, memory_order_relaxed);
 
 		GOWAIT_STAT(GOWAIT_ST_LATE);
-		back = back == 0 || after - last > CHAN_YIELD_MEMORY_NS ? CHAN_YIELD_OFF_MIN_NS
-		       : 2 * back > CHAN_YIELD_OFF_MAX_NS               ? CHAN_YIELD_OFF_MAX_NS
-									: 2 * back;
+		bool forgot = CHAN_YIELD_MEMORY_NS > 0 && after - last > CHAN_YIELD_MEMORY_NS;
+
+		back = back == 0 || forgot                ? CHAN_YIELD_OFF_MIN_NS
+		       : 2 * back > CHAN_YIELD_OFF_MAX_NS ? CHAN_YIELD_OFF_MAX_NS
+							  : 2 * back;
 		atomic_store_explicit(&off_ns, back, memory_order_relaxed);
 		atomic_store_explicit(&late_at, after, memory_order_relaxed);
 		/* The period actually applied is back minus up to a quarter,
@@ -181,6 +186,10 @@ bool gowait__yield(int64_t now)
 		 * on for everyone.  off_ns stays: a late yield soon after
 		 * doubles it (late_at). */
 		GOWAIT_STAT(GOWAIT_ST_PROBE_PROMPT);
+		/* Without the gate's memory (the default, wait/yield.h) a
+		 * prompt probe also forgets the back-off. */
+		if (CHAN_YIELD_MEMORY_NS <= 0)
+			atomic_store_explicit(&off_ns, 0, memory_order_relaxed);
 		atomic_store_explicit(&off_until, 0, memory_order_relaxed);
 	}
 	return true;

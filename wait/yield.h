@@ -74,7 +74,7 @@
  *   CPU, not to a busy loop), each reopening the gate for everyone and
  *   costing ~2.5 late yields (~190 a second, each up to a time slice) before
  *   it closed again at the shortest back-off: a prompt probe reset the
- *   back-off to CHAN_YIELD_OFF_MIN_NS.  Now a prompt probe reopens the gate
+ *   back-off to CHAN_YIELD_OFF_MIN_NS.  The remedy tried: a prompt probe reopens the gate
  *   but keeps the back-off, and a late yield within CHAN_YIELD_MEMORY_NS of
  *   the previous one doubles it: under a steady load the gate settles at
  *   the longest back-off (one probe per 48-64 ms), while a load that has
@@ -102,6 +102,18 @@
  *   the other CPU stays busy (other processes, even niced ones) no rule of
  *   ours moves the pair: the naive channel, which always sleeps, and
  *   crossbeam, which spins and yields, stay on one CPU the same way.
+ *
+ * Both rules are OFF by default (0 in the macros below).  Idle, they cost
+ * the thread hand-offs in both A/B runs made: chan_sync 1.20x and
+ * chan_popular_200 1.20x (bench/run.sh BENCH_BASE, ROUNDS=3, quiet machine,
+ * load average 0.8 at the start; ranges overlapping) and 1.46x / 1.37x in
+ * the helper's run on the shared machine; the one loaded gain is not shown:
+ * two back-to-back loaded A/B runs beside two busy loops gave after/before
+ * 1.29-7.9 and then, with the rules off and so the same code, 0.41-3.23 (the
+ * pair's placement swings a loaded case's median 2-5x between runs of
+ * identical code).  The counts above are real (the gate flapped, the pair
+ * stayed on one CPU); the remedies are kept for measurement: build with
+ * CHAN_YIELD_MEMORY_NS=250000000 and CHAN_YIELD_REPLACE_NS=5000000.
  *
  * The state is three words of the process, read on every yield and written
  * only when the decision changes; nothing is ordered by them (relaxed).
@@ -134,13 +146,13 @@
  * late_at); longer than CHAN_YIELD_OFF_MAX_NS, so that a steady load keeps
  * the longest back-off. */
 #ifndef CHAN_YIELD_MEMORY_NS
-#define CHAN_YIELD_MEMORY_NS 250000000
+#define CHAN_YIELD_MEMORY_NS 0 /* off: measured worse (above); B3 used 250000000 */
 #endif
 
 /* How long a thread may go on yielding without sleeping once (the
  * re-placement rule, wait/yield.c). */
 #ifndef CHAN_YIELD_REPLACE_NS
-#define CHAN_YIELD_REPLACE_NS 5000000
+#define CHAN_YIELD_REPLACE_NS 0 /* off: measured worse (above); B3 used 5000000 */
 #endif
 
 /*
