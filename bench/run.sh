@@ -425,14 +425,18 @@ run_one() { # fam case n impl
 # The cache-line round trip between two CPUs, once per round (bench/probe/
 # cacheline.c): on a VM it moves several-fold from hour to hour, and every
 # OS-thread hand-off pays it a few times while Go's goroutine pairs mostly do
-# not; the table's header reports it.
+# not; the table's header reports it.  The median of the probe's 500-trip
+# batches, not its mean: the mean counts the second thread's start and any
+# preemption (beside a load it read 115-3623 ns for a line that cost ~60).
+# Its run-to-run flips (about 50 vs 320 ns on these VMs, with nothing else
+# running) are the host's.
 PROBE=$BUILD/cacheline_probe
 PROBES=$BUILD/probe.txt
 : >"$PROBES"
 ${CC:-gcc} -O2 -pthread bench/probe/cacheline.c -o "$PROBE" 2>/dev/null || PROBE=""
 probe() {
 	[ -z "$PROBE" ] || timeout 30 "$PROBE" 300000 2>/dev/null |
-		sed -n 's/^cacheline_roundtrip_ns=//p' >>"$PROBES" || true
+		sed -n 's/^cacheline_median_batch_ns=//p' >>"$PROBES" || true
 }
 
 # The loaded mode: the load runs from here to the end of the last round.
@@ -498,7 +502,7 @@ CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 	echo "go:      $GO_DESC"
 	[ -z "$RUST_DESC" ] || echo "rust:    $RUST_DESC"
 	[ -z "$BASE_DESC" ] || echo "before:  $BASE_DESC"
-	echo "cache-line round trip between two CPUs (bench/probe/cacheline.c): $PROBE_DESC"
+	echo "cache-line round trip between two CPUs (bench/probe/cacheline.c, median of 500-trip batches, once per round): $PROBE_DESC"
 	echo "elapsed: ${ELAPSED}s; load average (1/5/15 min) at start $LOAD_START, at end $LOAD_END"
 	echo
 	python3 - "$CASES_FILE" "$RAW" "$BUILD/ratios.tsv" "$BENCH_UNIT" <<'EOF'

@@ -11,7 +11,8 @@
  * mostly run on one P and pay none, so bench/run.sh prints this figure
  * beside its table: a blocking case's ratio to Go depends on it.
  *
- * Usage: cacheline [round trips]   prints "cacheline_roundtrip_ns=<ns>"
+ * Usage: cacheline [round trips]   prints "cacheline_roundtrip_ns=<ns>" (the
+ * mean) and "cacheline_median_batch_ns=<ns>" (the median of batches of 500)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -36,24 +37,54 @@ static void *other(void *arg)
 	return NULL;
 }
 
+enum { BATCH = 500 }; /* round trips per timed batch */
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a > b) - (a < b);
+}
+
+static double now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t th;
-	struct timespec a, b;
 
 	if (argc > 1)
 		trips = atol(argv[1]);
-	if (trips <= 0 || pthread_create(&th, NULL, other, NULL) != 0)
+	long nb = trips / BATCH;
+	double *batch = malloc(sizeof(double) * (size_t)(nb > 0 ? nb : 1));
+	if (trips <= 0 || !batch || pthread_create(&th, NULL, other, NULL) != 0)
 		return 1;
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	double a = now_ns(), t = a;
 	for (long i = 1; i <= trips; i++) {
 		atomic_store_explicit(&ball, 2 * i - 1, memory_order_release);
 		while (atomic_load_explicit(&ball, memory_order_acquire) != 2 * i)
 			;
+		if (i % BATCH == 0) {
+			double u = now_ns();
+			batch[i / BATCH - 1] = (u - t) / BATCH;
+			t = u;
+		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	double b = now_ns();
 	pthread_join(th, NULL);
-	printf("cacheline_roundtrip_ns=%.1f\n",
-	       ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)trips);
+	/* The mean over the whole run includes the start (the second thread
+	 * placed on a CPU, perhaps sharing the first one's for a slice) and any
+	 * preemption; the median batch is the line's cost while both threads
+	 * ran, the figure a short run (bench/loadswitch.sh's 20,000 trips) can
+	 * report reliably. */
+	printf("cacheline_roundtrip_ns=%.1f\n", (b - a) / (double)trips);
+	if (nb > 0) {
+		qsort(batch, (size_t)nb, sizeof(double), cmp_double);
+		printf("cacheline_median_batch_ns=%.1f\n", batch[nb / 2]);
+	}
+	free(batch);
 	return 0;
 }
