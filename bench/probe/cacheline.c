@@ -37,7 +37,9 @@ static void *other(void *arg)
 	return NULL;
 }
 
-enum { BATCH = 500 }; /* round trips per timed batch */
+enum {
+	BATCH = 500
+}; /* round trips per timed batch */
 
 static int cmp_double(const void *x, const void *y)
 {
