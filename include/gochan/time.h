@@ -38,7 +38,12 @@
  *     unstopped ones).  The C equivalent is dropping every reference to its
  *     channel with chan_unref(): the timer then stops and frees itself the
  *     next time the timer thread reaches it (a Tick at its next tick, an
- *     After when it is due), or at once in gotime_shutdown().
+ *     After when it is due), or at once in gotime_shutdown(); and making
+ *     new After and Tick timers sweeps the dropped ones out in batches (as
+ *     Go's runtime cleans its dead timers), so a loop that makes a
+ *     gotime_after() each time round and drops it keeps a bounded number
+ *     of timer objects (at most about twice the referenced ones plus 64),
+ *     not one per iteration until each is due.
  *
  * Machinery.  Every timer of the process (channel timers, tickers, AfterFunc
  * and the deadlines of gochan contexts) lives in one binary min-heap guarded
@@ -190,7 +195,9 @@ void gotime_timer_free(gotime_timer_t *t);
  * gotime_timer_new for that), but once every reference to the channel has
  * been dropped nothing is sent when it is due, and gotime_shutdown() does
  * not wait for it (Go 1.23: an unreferenced After timer is collectable).
- * Until it is due it counts as pending, so the timer thread stays up.
+ * Until it is due, or swept out by later gotime_after()/gotime_tick() calls
+ * (see the top of this file), it counts as pending, so the timer thread
+ * stays up.
  * Returns NULL with errno ENOMEM or EAGAIN on failure.
  */
 chan_t *gotime_after(int64_t d);
