@@ -354,8 +354,10 @@ bool ctx_deadline(ctx_t *c, int64_t *deadline);
 void *ctx_value(ctx_t *c, const void *key);
 
 /** ctx_strerror - Go's wording: "context canceled" for CTX_CANCELED,
- *  "context deadline exceeded" for CTX_DEADLINE_EXCEEDED, chan_strerror()
- *  for anything else. */
+ *  "context deadline exceeded" for CTX_DEADLINE_EXCEEDED, chan_strerror()'s
+ *  for every other code it words, and strerror()'s for the rest (EDEADLK,
+ *  EOVERFLOW, a task's own code).  Negative codes (select results) are
+ *  worded as their positive. */
 const char *ctx_strerror(int err);
 
 /* ------------------------------------------------------------------------ */
