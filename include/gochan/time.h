@@ -131,6 +131,14 @@ gotime_timer_t *gotime_after_func_at(int64_t deadline, void (*fn)(void *arg), vo
  * been started (or the timer was already stopped): Stop never waits for fn.
  * gotime_timer_reset() schedules it again (once more) and returns as Stop.
  *
+ * Go's `time.AfterFunc(d, f)` whose Timer is dropped still runs f; here the
+ * handle must be freed, and gotime_timer_free() stops a pending timer, so
+ * let fn free its own handle (gotime_timer_free is safe inside fn).  To hand
+ * fn the handle without a race (with a small @d, fn may start before this
+ * call returns), make the timer with @d = INT64_MAX and arm it once the
+ * handle is stored: `j->t = gotime_after_func(INT64_MAX, fn, j);
+ * gotime_timer_reset(j->t, d);` (the reset happens before fn runs).
+ *
  * Returns a handle owned by the caller, or NULL with errno EINVAL (NULL @fn),
  * ENOMEM or EAGAIN.  Never blocks beyond the heap mutex.
  */
