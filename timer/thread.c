@@ -237,9 +237,10 @@ void gotime__sweep_orphans(void)
 	 * rescan starts over, but every full batch removes FIRE_BATCH
 	 * timers, so the scans cost O(heap) per FIRE_BATCH orphans freed. */
 	while ((k = take_orphans_locked(orphans, FIRE_BATCH, false)) > 0) {
-		/* Their heap references are their last (an orphan has no
-		 * handle and no other channel holder): drop them unlocked,
-		 * since destruction takes g->mu. */
+		/* Their heap references are usually their last (an orphan
+		 * has no handle; only a ticker's firing in progress may hold
+		 * another): drop them unlocked, since destruction takes
+		 * g->mu. */
 		gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 		for (size_t i = 0; i < k; i++)
 			timer_unref(orphans[i]);

@@ -77,8 +77,8 @@
  * sweep left), and at least a quarter of the heap.  A sweep is O(heap)
  * and follows at least half as many handleless creations as it examines
  * timers (amortised O(1) per creation); the orphans never exceed about
- * twice the live handleless timers plus GOTIME__ORPHAN_SWEEP_MIN, or a
- * third of the other timers.  A bubble's timers are left to their bubble
+ * twice the handleless timers the last sweep left plus
+ * GOTIME__ORPHAN_SWEEP_MIN, or a third of the other timers.  A bubble's timers are left to their bubble
  * (its decisions count the timers it fires) and are not counted.
  */
 #ifndef GOCHAN_TIMER_IMPL_H
