@@ -50,4 +50,12 @@ size_t chan__clear(chan_t *c);
  */
 size_t chan__refs(const chan_t *c);
 
+/*
+ * chan__strerror_known - chan_strerror()'s wording of @err (or -@err), or
+ * NULL for a code the channel layer does not word.  ctx_strerror() words
+ * every code of this list as chan_strerror() does, without a list of its
+ * own to fall out of step.
+ */
+const char *chan__strerror_known(int err);
+
 #endif

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <gochan/chan.h>
 
-const char *chan_strerror(int err)
+#include "chan/chan_internal.h"
+
+const char *chan__strerror_known(int err)
 {
 	if (err < 0)
 		err = -err;
@@ -30,6 +32,13 @@ const char *chan_strerror(int err)
 		 * receive-only channel". */
 		return "send, close or unref of a receive-only (library-owned) channel";
 	default:
-		return "unknown error";
+		return NULL;
 	}
+}
+
+const char *chan_strerror(int err)
+{
+	const char *s = chan__strerror_known(err);
+
+	return s ? s : "unknown error";
 }

@@ -711,16 +711,11 @@ const char *ctx_strerror(int err)
 		return "context canceled";
 	case CTX_DEADLINE_EXCEEDED:
 		return "context deadline exceeded";
-	case 0:
-	case EINVAL:
-	case EPIPE:
-	case EALREADY:
-	case EAGAIN:
-	case EBUSY:
-	case ENOMEM:
-		return chan_strerror(err);
-	default:
-		return strerror(err);
+	default: {
+		const char *s = chan__strerror_known(err);
+
+		return s ? s : strerror(err);
+	}
 	}
 }
 

@@ -113,6 +113,20 @@ Test(context_api, strerror_wording, .timeout = 5)
 	cr_assert_str_eq(ctx_strerror(-CTX_CANCELED), "context canceled");
 	cr_assert_str_eq(ctx_strerror(EPIPE), chan_strerror(EPIPE));
 	cr_assert_not_null(ctx_strerror(12345));
+	/* Every code chan_strerror words is worded the same here (ctx_send
+	 * on a Done or timer channel returns EPERM, a chan_ code: it got
+	 * libc's "Operation not permitted"), and a code it does not know
+	 * (gogroup's EDEADLK) gets libc's wording rather than none. */
+	static const int chan_codes[] = {0,     EINVAL, EPIPE,     EALREADY, EAGAIN,
+					 EBUSY, ENOMEM, ETIMEDOUT, EPERM};
+	for (size_t i = 0; i < sizeof chan_codes / sizeof *chan_codes; i++) {
+		int e = chan_codes[i];
+		if (e == CTX_DEADLINE_EXCEEDED)
+			continue; /* the context's own wording wins */
+		cr_assert_str_eq(ctx_strerror(e), chan_strerror(e), "code %d", e);
+		cr_assert_str_eq(ctx_strerror(-e), chan_strerror(e), "code -%d", e);
+	}
+	cr_assert_str_eq(ctx_strerror(EDEADLK), strerror(EDEADLK));
 }
 
 /* ---- Done ------------------------------------------------------------------ */

@@ -418,3 +418,57 @@ TB_TEST(time_func, callbacks_reenter_api, .timeout = 10)
 	chan_unref(r.done);
 	chan_unref(r.armed);
 }
+
+/* Go's fire-and-forget time.AfterFunc(d, f), its Timer dropped, as the
+ * porting guide writes it: fn frees its own handle, armed only after the
+ * handle is stored (the reset happens before fn runs), so that even d == 0
+ * cannot start fn before it can find the handle.  Every fn runs once, and
+ * no timer object is left (the leak check and the heap's reservations). */
+struct forget {
+	gotime_timer_t *t;
+	chan_t *done; /* the test's: outlives every job */
+	int n;
+};
+
+static void forget_fn(void *p)
+{
+	struct forget *j = p;
+	/* No assertion here (not the test's thread): -1 reports a handle
+	 * that was not stored yet. */
+	int v = j->t ? j->n : -1;
+
+	(void)chan_send(j->done, &v);
+	gotime_timer_free(j->t);
+	free(j);
+}
+
+Test(time_func, fire_and_forget_frees_itself, .timeout = 30)
+{
+	enum {
+		N = 64
+	};
+	chan_t *done = chan_new(sizeof(int), N);
+	int seen[N] = {0};
+
+	for (int i = 0; i < N; i++) {
+		struct forget *j = calloc(1, sizeof *j);
+		cr_assert_not_null(j);
+		j->done = done;
+		j->n = i;
+		j->t = gotime_after_func(INT64_MAX, forget_fn, j);
+		cr_assert_not_null(j->t);
+		cr_assert_eq(gotime_timer_reset(j->t, i % 2 ? 0 : TT_MS), true,
+			     "the far timer was pending");
+	}
+	for (int i = 0; i < N; i++) {
+		int v;
+		cr_assert_eq(chan_recv(done, &v, NULL), 0);
+		cr_assert_neq(v, -1, "fn ran before its handle was stored");
+		cr_assert(v >= 0 && v < N && !seen[v]++, "job %d ran twice", v);
+	}
+	cr_assert_eq(chan_unref(done), 0);
+	/* The functions have sent; their frees follow: wait for the threads. */
+	cr_assert_eq(gotime__wait_afterfuncs(chan_now() + TT_PATIENCE), 0);
+	cr_assert_eq(gotime_shutdown(), 0);
+	cr_assert_eq(gotime__heap_reserved(), 0, "a handle was not freed");
+}

@@ -3,8 +3,10 @@
  * references any more (Go 1.23 collects unreferenced timers; here the user
  * drops every chan_unref()): the timer thread stops and frees them when it
  * next reaches them, so an unreferenced Tick no longer keeps the timer
- * thread alive, and gotime_shutdown() takes them out at once.  A Tick whose
- * channel still has another holder keeps ticking.
+ * thread alive, and gotime_shutdown() takes them out at once; new After and
+ * Tick timers sweep the dropped ones out, so a time.After per iteration of
+ * a loop does not pile up.  A Tick whose channel still has another holder
+ * keeps ticking.
  *
  * "Freed" is observed through gotime__heap_reserved(): every timer object
  * holds one heap slot reservation until it is destroyed (with its channel);
@@ -200,4 +202,43 @@ Test(time_orphan, concurrent_drop, .timeout = 60)
 		cr_assert_eq(a[i].bad, 0, "worker %d: %ld failures", i, a[i].bad);
 	assert_all_gone("dropped Ticks and Afters");
 	cr_assert_eq(gotime_shutdown(), 0);
+}
+
+/* time.After in a select loop, dropped each time round (the Go idiom
+ * `select { case v := <-in: ...; case <-time.After(time.Minute): }`): Go
+ * 1.23 collects each unreferenced timer at once; here the creations sweep
+ * the orphans out of the heap, so the timer objects alive stay bounded by
+ * the live ones, not by the iterations until the first one is due (an hour
+ * here: none fires during the test).  The bound is a count of objects, the
+ * same on any machine: the sweep follows creations, not the clock. */
+Test(time_orphan, after_in_a_loop_stays_bounded, .timeout = 60)
+{
+	enum {
+		N = 20000,
+		LIVE = 10
+	};
+	chan_t *live[LIVE];
+	size_t peak = 0;
+
+	/* A few Afters that stay referenced: never swept. */
+	for (int i = 0; i < LIVE; i++)
+		cr_assert_not_null(live[i] = gotime_after(TT_FAR));
+	for (int i = 0; i < N; i++) {
+		chan_t *c = gotime_after(TT_FAR);
+		cr_assert_not_null(c);
+		cr_assert_eq(chan_unref(c), 0);
+		size_t r = gotime__heap_reserved();
+		if (r > peak)
+			peak = r;
+	}
+	/* At most the sweep's threshold of orphans beside the live timers. */
+	cr_assert_leq(peak, 2 * LIVE + 2 * GOTIME__ORPHAN_SWEEP_MIN + 1,
+		      "%zu timer objects alive at the peak for %d live Afters", peak, LIVE);
+	for (int i = 0; i < LIVE; i++) {
+		int64_t v;
+		cr_assert_eq(chan_try_recv(live[i], &v, NULL), EAGAIN, "a live After fired early");
+		cr_assert_eq(chan_unref(live[i]), 0);
+	}
+	cr_assert_eq(gotime_shutdown(), 0);
+	cr_assert_eq(gotime__heap_reserved(), 0);
 }

@@ -52,12 +52,17 @@ void gotime__heap_insert(struct gotime_timer *t, int64_t when)
 {
 	/* g->n < g->reserved <= g->cap: t's own slot is free. */
 	sift_up(g->n++, (struct heap_ent){.when = when, .t = t});
+	if (t->handleless && !t->bubble)
+		g->handleless++;
 }
 
 void gotime__heap_remove(struct gotime_timer *t)
 {
 	size_t i = t->heap_idx;
 	struct heap_ent last = g->heap[--g->n];
+
+	if (t->handleless && !t->bubble)
+		g->handleless--;
 	t->heap_idx = HEAP_NONE;
 	if (i == g->n)
 		return;

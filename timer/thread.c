@@ -194,21 +194,62 @@ static void *timer_main(void *unused)
 
 /*
  * Under g->mu: take up to @max orphans (timer_impl.h) out of the heap into
- * @out, their heap references with them.  Returns how many.  O(n): for
- * gotime_shutdown only, which must not wait an orphaned Tick's period (or an
- * orphaned After's duration) for the timer thread to notice it.
+ * @out, their heap references with them, skipping those of a bubble unless
+ * @bubbles.  Returns how many.  O(n): for gotime_shutdown, which must not
+ * wait an orphaned Tick's period (or an orphaned After's duration) for the
+ * timer thread to notice it, and for the amortised sweep below.
  */
-static size_t take_orphans_locked(struct gotime_timer **out, size_t max)
+static size_t take_orphans_locked(struct gotime_timer **out, size_t max, bool bubbles)
 {
 	size_t k = 0;
 
 	/* Collect first, remove after: removal moves entries around. */
-	for (size_t i = 0; i < g->n && k < max; i++)
-		if (gotime__orphaned(g->heap[i].t))
-			out[k++] = g->heap[i].t;
+	for (size_t i = 0; i < g->n && k < max; i++) {
+		struct gotime_timer *t = g->heap[i].t;
+
+		if ((bubbles || !t->bubble) && gotime__orphaned(t))
+			out[k++] = t;
+	}
 	for (size_t i = 0; i < k; i++)
 		gotime__disarm_locked(out[i]);
 	return k;
+}
+
+/* Under g->mu: whether the handleless timers call for a sweep (timer_impl.h,
+ * "Orphans"). */
+static bool sweep_due_locked(void)
+{
+	return g->handleless >= GOTIME__ORPHAN_SWEEP_MIN && g->handleless > g->sweep_at &&
+	       4 * g->handleless >= g->n;
+}
+
+void gotime__sweep_orphans(void)
+{
+	struct gotime_timer *orphans[FIRE_BATCH];
+	size_t k;
+
+	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
+	if (!sweep_due_locked()) {
+		gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
+		return;
+	}
+	/* Once begun, to the end: a batch that finds none ends it.  Each
+	 * rescan starts over, but every full batch removes FIRE_BATCH
+	 * timers, so the scans cost O(heap) per FIRE_BATCH orphans freed. */
+	while ((k = take_orphans_locked(orphans, FIRE_BATCH, false)) > 0) {
+		/* Their heap references are usually their last (an orphan
+		 * has no handle; only a ticker's firing in progress may hold
+		 * another): drop them unlocked, since destruction takes
+		 * g->mu. */
+		gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
+		for (size_t i = 0; i < k; i++)
+			timer_unref(orphans[i]);
+		gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
+		if (k < FIRE_BATCH)
+			break;
+	}
+	g->sweep_at = 2 * g->handleless;
+	gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 }
 
 /*
@@ -221,7 +262,7 @@ static int shutdown_busy(void)
 	struct gotime_timer *orphans[FIRE_BATCH];
 	size_t k;
 
-	while (g->n > 0 && (k = take_orphans_locked(orphans, FIRE_BATCH)) > 0) {
+	while (g->n > 0 && (k = take_orphans_locked(orphans, FIRE_BATCH, true)) > 0) {
 		/* Their heap references may be their last: drop them unlocked
 		 * (destruction takes g->mu), then look again. */
 		gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);

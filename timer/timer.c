@@ -86,6 +86,11 @@ struct gotime_timer *gotime__chan_timer_new(int64_t d, int64_t period, chan_t **
 		errno = EAGAIN;
 		return NULL;
 	}
+	/* A handleless timer's creation pays for the orphans that earlier
+	 * ones left (timer_impl.h, "Orphans"); this one is not one: the
+	 * caller holds its channel. */
+	if (user_ch)
+		gotime__sweep_orphans();
 	return t;
 }
 

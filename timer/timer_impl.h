@@ -65,6 +65,21 @@
  *     can ever receive from it again: the timer is an orphan, stops (no
  *     delivery, a ticker is not re-armed) and is freed with the firing's
  *     reference.  gotime_shutdown() takes orphans out of the heap too.
+ *
+ * Orphans.  Go 1.23 collects an unreferenced After timer at once; here an
+ * orphan would otherwise stay in the heap (with its object and channel)
+ * until it is due, so a loop that makes a time.After each time round and
+ * drops it would keep one timer per iteration for the whole duration.  So
+ * each new handleless timer may sweep (gotime__sweep_orphans), as Go's
+ * runtime cleans its zombie timers once they are a quarter of a heap: when
+ * the handleless timers in the heap (g->handleless) are at least
+ * GOTIME__ORPHAN_SWEEP_MIN, more than g->sweep_at (twice what the last
+ * sweep left), and at least a quarter of the heap.  A sweep is O(heap)
+ * and follows at least half as many handleless creations as it examines
+ * timers (amortised O(1) per creation); the orphans never exceed about
+ * twice the handleless timers the last sweep left plus
+ * GOTIME__ORPHAN_SWEEP_MIN, or a third of the other timers.  A bubble's timers are left to their bubble
+ * (its decisions count the timers it fires) and are not counted.
  */
 #ifndef GOCHAN_TIMER_IMPL_H
 #define GOCHAN_TIMER_IMPL_H
@@ -146,7 +161,9 @@ struct gotime__state {
 	bool sleeping;   /* it is waiting on wake, until wake_at */
 	bool lingering;  /* that wait is the idle linger (the heap was empty) */
 	int64_t wake_at;
-	uint64_t arms; /* armings so far (each timer's armed_at) */
+	uint64_t arms;     /* armings so far (each timer's armed_at) */
+	size_t handleless; /* handleless timers of no bubble in the heap */
+	size_t sweep_at;   /* a sweep needs more handleless than this */
 };
 
 extern struct gotime__state gotime__g;
@@ -232,6 +249,13 @@ int gotime__arm_locked(struct gotime_timer *t, int64_t when);
  * unlocking.
  */
 bool gotime__disarm_locked(struct gotime_timer *t);
+
+/*
+ * Sweep the orphans out of the heap and free them if the rule above
+ * ("Orphans") says it is time.  No lock held (it takes g->mu, and frees
+ * outside it).  Called after each handleless timer is made.
+ */
+void gotime__sweep_orphans(void);
 
 /* ---- timer.c / func.c: what the timer thread does with a popped timer --- */
 

@@ -37,6 +37,10 @@ int gotime__wait_afterfuncs(int64_t deadline);
 size_t gotime__heap_capacity(void);
 size_t gotime__heap_reserved(void);
 
+/* Fewest orphan candidates (handleless After/Tick timers in the heap) that
+ * make a creation sweep the heap for orphans (timer_impl.h, "Orphans"). */
+#define GOTIME__ORPHAN_SWEEP_MIN 64
+
 /*
  * Block until no timer thread is alive, or until @deadline (chan_now()
  * time; CHAN_FOREVER: no limit).  Returns 0 or ETIMEDOUT.  Waits on the

@@ -82,7 +82,11 @@
  * (chan_close()'s guarantee), and before anything after a ctx_err() /
  * ctx_cause() call that returns non-zero (a release store paired with an
  * acquire load).  Everything done before a context was created happens
- * before anything its AfterFunc functions and timers do.
+ * before anything its AfterFunc functions and timers do.  An AfterFunc
+ * function sees everything done before its ctx_after_func() call and
+ * everything the cancelling thread did before the cancel that made the
+ * context done (the registration and the cancel meet under the context's
+ * lock; fn's thread is started after the cancel has released it).
  *
  * Lifetime.  Contexts are reference counted.  Each constructor returns a new
  * context with one reference owned by the caller; ctx_ref() takes another
@@ -350,8 +354,10 @@ bool ctx_deadline(ctx_t *c, int64_t *deadline);
 void *ctx_value(ctx_t *c, const void *key);
 
 /** ctx_strerror - Go's wording: "context canceled" for CTX_CANCELED,
- *  "context deadline exceeded" for CTX_DEADLINE_EXCEEDED, chan_strerror()
- *  for anything else. */
+ *  "context deadline exceeded" for CTX_DEADLINE_EXCEEDED, chan_strerror()'s
+ *  for every other code it words, and strerror()'s for the rest (EDEADLK,
+ *  EOVERFLOW, a task's own code).  Negative codes (select results) are
+ *  worded as their positive. */
 const char *ctx_strerror(int err);
 
 /* ------------------------------------------------------------------------ */

@@ -38,7 +38,12 @@
  *     unstopped ones).  The C equivalent is dropping every reference to its
  *     channel with chan_unref(): the timer then stops and frees itself the
  *     next time the timer thread reaches it (a Tick at its next tick, an
- *     After when it is due), or at once in gotime_shutdown().
+ *     After when it is due), or at once in gotime_shutdown(); and making
+ *     new After and Tick timers sweeps the dropped ones out in batches (as
+ *     Go's runtime cleans its dead timers), so a loop that makes a
+ *     gotime_after() each time round and drops it keeps a bounded number
+ *     of timer objects (at most about twice the referenced ones plus 64),
+ *     not one per iteration until each is due.
  *
  * Machinery.  Every timer of the process (channel timers, tickers, AfterFunc
  * and the deadlines of gochan contexts) lives in one binary min-heap guarded
@@ -126,6 +131,14 @@ gotime_timer_t *gotime_after_func_at(int64_t deadline, void (*fn)(void *arg), vo
  * been started (or the timer was already stopped): Stop never waits for fn.
  * gotime_timer_reset() schedules it again (once more) and returns as Stop.
  *
+ * Go's `time.AfterFunc(d, f)` whose Timer is dropped still runs f; here the
+ * handle must be freed, and gotime_timer_free() stops a pending timer, so
+ * let fn free its own handle (gotime_timer_free is safe inside fn).  To hand
+ * fn the handle without a race (with a small @d, fn may start before this
+ * call returns), make the timer with @d = INT64_MAX and arm it once the
+ * handle is stored: `j->t = gotime_after_func(INT64_MAX, fn, j);
+ * gotime_timer_reset(j->t, d);` (the reset happens before fn runs).
+ *
  * Returns a handle owned by the caller, or NULL with errno EINVAL (NULL @fn),
  * ENOMEM or EAGAIN.  Never blocks beyond the heap mutex.
  */
@@ -190,7 +203,9 @@ void gotime_timer_free(gotime_timer_t *t);
  * gotime_timer_new for that), but once every reference to the channel has
  * been dropped nothing is sent when it is due, and gotime_shutdown() does
  * not wait for it (Go 1.23: an unreferenced After timer is collectable).
- * Until it is due it counts as pending, so the timer thread stays up.
+ * Until it is due, or swept out by later gotime_after()/gotime_tick() calls
+ * (see the top of this file), it counts as pending, so the timer thread
+ * stays up.
  * Returns NULL with errno ENOMEM or EAGAIN on failure.
  */
 chan_t *gotime_after(int64_t d);

@@ -493,6 +493,86 @@ static void phase_orphans(void)
 	check(gotime__heap_reserved() == 0, "orphans: every dropped timer freed");
 }
 
+/* ---- phase 9: the orphan sweep racing creations and firings -------------
+ * Threads make far Afters and Ticks and drop them (each creation may sweep
+ * the others' orphans), keep a few far Afters referenced (never swept),
+ * and receive short Afters (firing while sweeps run).  No shutdown races
+ * them (phases 7 and 8 do), since it frees orphans too.  The far timers
+ * never fire here, so without the sweep every dropped one would still be
+ * alive at the end: the bound below is a count, not a time. */
+enum {
+	P9_T = 3,
+	P9_N = 2000,
+	P9_KEEP = 8
+};
+
+struct p9 {
+	unsigned seed;
+	long bad;
+};
+
+static void *p9_worker(void *p)
+{
+	struct p9 *a = p;
+	chan_t *keep[P9_KEEP] = {0};
+
+	for (int i = 0; i < P9_N; i++) {
+		int64_t v;
+		bool ok = false;
+		chan_t *c;
+
+		switch (rand_r(&a->seed) % 4) {
+		case 0: /* kept for a while: a live handleless timer */
+			c = gotime_after(GOTIME_HOUR);
+			if (!c || (keep[i % P9_KEEP] && chan_unref(keep[i % P9_KEEP])))
+				a->bad++;
+			keep[i % P9_KEEP] = c;
+			continue;
+		case 1:
+			c = gotime_after(GOTIME_HOUR);
+			break;
+		case 2:
+			c = gotime_tick(GOTIME_HOUR);
+			break;
+		default:
+			c = gotime_after(rand_r(&a->seed) % (20 * US));
+			if (c && (chan_recv_until(c, &v, &ok, chan_now() + PATIENCE) || !ok))
+				a->bad++;
+			break;
+		}
+		if (!c || chan_unref(c))
+			a->bad++;
+	}
+	for (int k = 0; k < P9_KEEP; k++) {
+		int64_t v;
+		/* A referenced far After was never swept nor fired. */
+		if (keep[k] && (chan_try_recv(keep[k], &v, NULL) != EAGAIN || chan_unref(keep[k])))
+			a->bad++;
+	}
+	return NULL;
+}
+
+static void phase_sweep(void)
+{
+	tu_go_t th[P9_T];
+	struct p9 a[P9_T];
+	for (int i = 0; i < P9_T; i++)
+		a[i] = (struct p9){.seed = (unsigned)i + 900};
+	start_all(th, P9_T, p9_worker, a, sizeof a[0]);
+	join_all(th, P9_T);
+	long bad = 0;
+	for (int i = 0; i < P9_T; i++)
+		bad += a[i].bad;
+	check(bad == 0, "sweep: After/Tick made, kept, received, dropped");
+	/* About 3 * P9_N / 2 far timers were dropped; the sweeps leave at most
+	 * their threshold of orphans beside the kept ones. */
+	size_t left = gotime__heap_reserved();
+	check(left <= 4 * (P9_T * (P9_KEEP + 1) + GOTIME__ORPHAN_SWEEP_MIN),
+	      "sweep: the dropped far timers were swept as they piled up");
+	check(gotime_shutdown() == 0 && gotime__heap_reserved() == 0,
+	      "sweep: shutdown frees the rest");
+}
+
 int main(void)
 {
 	phase_many_timers();
@@ -503,6 +583,7 @@ int main(void)
 	phase_after_orphans();
 	phase_shutdown_race();
 	phase_orphans();
+	phase_sweep();
 
 	check(gotime__pending() == 0, "end: no timer pending");
 	check(gotime__heap_reserved() == 0, "end: every timer object freed");
