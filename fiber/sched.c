@@ -562,6 +562,31 @@ static void put_local(struct gofiber__p *p, struct gofiber *f)
 	}
 }
 
+/*
+ * Whether a readier on @p, having readied a fiber that parked before (into
+ * runnext, perhaps displacing another to the ring), wakes a thread for it
+ * (see "Spinning" at the top): always with GOFIBER_WAKE_NEXT or when nobody
+ * watches; else only when the ring holds GOFIBER_RING_WAKE fibers or more.
+ * A few readied fibers behind an owner that switches are the owner's: no
+ * spinner may take them before the grace (steal_due's backlog rule needs
+ * more than the owner clears in STEAL_GRACE_NS), and if the owner stops
+ * switching the watch takes them.  Waking for any ring made every ready of
+ * a chain with several senders (bounded1_mpsc: the producers that the
+ * consumer readied while one was still queued) call wakep, and wake the
+ * idle worker once per spin budget, which then stole and split the chain.
+ * relaxed: nwatch and the ring's length are hints.
+ */
+#ifndef GOFIBER_RING_WAKE
+#define GOFIBER_RING_WAKE 4
+#endif
+static bool ring_wants_thread(struct gofiber__p *p)
+{
+	if (GOFIBER_WAKE_NEXT || atomic_load_explicit(&W.nwatch, memory_order_relaxed) == 0)
+		return true;
+	/* runq_len counts runnext, just filled. */
+	return gofiber__runq_len(&p->q) > GOFIBER_RING_WAKE;
+}
+
 /* ops->ready and new fibers: see "Where a readied fiber goes" at the top. */
 static void ready(void *agent)
 {
@@ -586,17 +611,19 @@ static void ready(void *agent)
 
 		GOFIBER_TR(GOFIBER_EV_READY_NEXT);
 		if (old) {
+			/* Ours again (the exchange): read before the put. */
+			bool oldnew = !old->parker;
+
 			GOFIBER_TR(GOFIBER_EV_DISPLACE);
 			put_local(m->p, old); /* a release store: fence in wakep */
-			GOFIBER_TR(GOFIBER_EV_WAKEP_READY);
-			wakep();
-		} else if (GOFIBER_WAKE_NEXT || isnew || !gofiber__runq_empty(&m->p->q, false) ||
-			   /* relaxed: a hint (see "Spinning" at the top) */
-			   atomic_load_explicit(&W.nwatch, memory_order_relaxed) == 0) {
-			/* A new fiber, a ring to steal from, or nobody to
-			 * watch: wake (see "Spinning" at the top; else a
-			 * parked fiber alone in runnext is ours to run, or
-			 * the watch's). */
+			if (oldnew || ring_wants_thread(m->p)) {
+				GOFIBER_TR(GOFIBER_EV_WAKEP_READY);
+				wakep();
+			}
+		} else if (isnew || ring_wants_thread(m->p)) {
+			/* A new fiber, a ring to share, or nobody to watch:
+			 * wake (see "Spinning" at the top; else a parked fiber
+			 * alone in runnext is ours to run, or the watch's). */
 			GOFIBER_TR(GOFIBER_EV_WAKEP_READY);
 			wakep_after_rmw(); /* the exchange was seq_cst */
 		}
