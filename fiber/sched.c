@@ -26,12 +26,14 @@
  *   readier wakes an idle thread with an idle slot only if no thread is
  *   spinning (nspinning CAS 0 -> 1) and a slot is idle, and only if the
  *   fiber is work that another thread may take: a new fiber, a ring that
- *   holds fibers, the global queue.  A parked fiber readied into an empty
- *   runnext, behind an empty ring, wakes nobody (unlike Go) while an idle
- *   thread watches (W.nwatch): its own slot's thread runs it at its next
- *   switch, and no spinner may take it before STEAL_GRACE_NS anyway
- *   (steal_due), so the wake bought nothing but a FUTEX_WAKE on the
- *   hand-off path (see GOFIBER_WAKE_NEXT).  What if the readier then
+ *   holds GOFIBER_RING_WAKE fibers or more (ring_wants_thread), the global
+ *   queue.  A parked fiber readied into runnext, behind a shorter ring,
+ *   wakes nobody (unlike Go) while an idle thread watches (W.nwatch): its
+ *   own slot's thread runs it at its next switch, and no spinner may take
+ *   it before STEAL_GRACE_NS anyway (steal_due), so the wake bought nothing
+ *   but a FUTEX_WAKE on the hand-off path (see GOFIBER_WAKE_NEXT), and a
+ *   woken spinner that stole split a chain of hand-offs.  What if the
+ *   readier then
  *   computes for long: the watch below.  With no thread watching (none
  *   idle, or none asleep since a slot became busy) it wakes as Go does;
  *   the woken thread, if it finds nothing, becomes a watcher.
