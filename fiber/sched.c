@@ -33,29 +33,29 @@
  *   it before STEAL_GRACE_NS anyway (steal_due), so the wake bought nothing
  *   but a FUTEX_WAKE on the hand-off path (see GOFIBER_WAKE_NEXT), and a
  *   woken spinner that stole split a chain of hand-offs.  What if the
- *   readier then
- *   computes for long: the watch below.  With no thread watching (none
- *   idle, or none asleep since a slot became busy) it wakes as Go does;
- *   the woken thread, if it finds nothing, becomes a watcher.
+ *   readier then computes for long: the watch below.  With no thread
+ *   watching (none idle, or none asleep since a slot became busy) it wakes
+ *   as Go does; the woken thread, if it finds nothing, becomes a watcher.
  * - The watch (Go's sysmon, in the idle threads): while a slot is held, an
  *   idle thread sleeps at most GOFIBER_WATCH_NS at a time (counted in
  *   W.nwatch from the moment it gives up spinning until it leaves its
- *   sleeps: watch_begin); when it wakes it
- *   looks for a slot whose queue holds fibers while its owner has not
- *   switched since the last look, STEAL_GRACE_NS at least (stuck_somewhere),
- *   and if a slot is idle it takes it, spinning, and steals them.  So a
- *   fiber readied behind a readier that never switches waits at most about
- *   two watch periods.  The woken thread
- *   spins: it looks for work everywhere (global queue, stealing what
- *   steal_due allows: a chain of hand-offs stays on its worker); when it
- *   finds some it stops spinning and, if it was the last spinner, wakes
- *   the next one.  So a burst of N readies costs at most min(N, nslots)
- *   futex wakes as long as the woken threads are still looking (each wake
- *   takes an idle slot; a slot comes back only when its thread finds
- *   nothing).  A spinner that gives up decrements nspinning FIRST and
- *   then looks at every run queue and the global queue again (seq_cst: the
- *   Dekker pair with a readier's put and its load of nspinning), so that
- *   work put while it spun is never left without a thread.
+ *   sleeps: watch_begin); when it wakes it looks for a slot whose queue
+ *   holds fibers while its owner has not switched since the last look,
+ *   STEAL_GRACE_NS at least (stuck_somewhere), and if a slot is idle it
+ *   takes it, spinning, and steals them.  So a fiber readied behind a
+ *   readier that never switches waits at most about two watch periods.
+ *   The woken thread spins: it looks for work everywhere (global queue,
+ *   stealing what steal_due allows: a chain of hand-offs stays on its
+ *   worker); when it finds some it stops spinning and, if it was the last
+ *   spinner, wakes the next one.  So a burst of N readies costs at most
+ *   min(N, nslots) futex wakes as long as the woken threads are still looking
+ *   (each wake takes an idle slot; a slot comes back only when its thread
+ *   finds nothing).  A spinner that gives up counts itself as watching,
+ *   decrements nspinning, and THEN looks again at the global queue and every
+ *   run queue for work it would take (work_due; seq_cst: the Dekker pair with
+ *   a readier's put and its load of nspinning), so that work put while it
+ *   spun is never left without a thread: it takes it, or it is the owner's,
+ *   or its watch finds it stuck.
  * - Park (Go's gopark with its unlock function, the commit after the
  *   switch): the fiber records its parker and switches to its thread's
  *   scheduler, which then CASes parker.futex 0 -> 2 (fiber/deadline.c).
