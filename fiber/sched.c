@@ -26,33 +26,36 @@
  *   readier wakes an idle thread with an idle slot only if no thread is
  *   spinning (nspinning CAS 0 -> 1) and a slot is idle, and only if the
  *   fiber is work that another thread may take: a new fiber, a ring that
- *   holds fibers, the global queue.  A parked fiber readied into an empty
- *   runnext, behind an empty ring, wakes nobody (unlike Go) while an idle
- *   thread watches (W.nwatch): its own slot's thread runs it at its next
- *   switch, and no spinner may take it before STEAL_GRACE_NS anyway
- *   (steal_due), so the wake bought nothing but a FUTEX_WAKE on the
- *   hand-off path (see GOFIBER_WAKE_NEXT).  What if the readier then
- *   computes for long: the watch below.  With no thread watching (none
- *   idle, or none asleep since a slot became busy) it wakes as Go does;
- *   the woken thread, if it finds nothing, becomes a watcher.
+ *   holds GOFIBER_RING_WAKE fibers or more (ring_wants_thread), the global
+ *   queue.  A parked fiber readied into runnext, behind a shorter ring,
+ *   wakes nobody (unlike Go) while an idle thread watches (W.nwatch): its
+ *   own slot's thread runs it at its next switch, and no spinner may take
+ *   it before STEAL_GRACE_NS anyway (steal_due), so the wake bought nothing
+ *   but a FUTEX_WAKE on the hand-off path (see GOFIBER_WAKE_NEXT), and a
+ *   woken spinner that stole split a chain of hand-offs.  What if the
+ *   readier then computes for long: the watch below.  With no thread
+ *   watching (none idle, or none asleep since a slot became busy) it wakes
+ *   as Go does; the woken thread, if it finds nothing, becomes a watcher.
  * - The watch (Go's sysmon, in the idle threads): while a slot is held, an
  *   idle thread sleeps at most GOFIBER_WATCH_NS at a time (counted in
- *   W.nwatch meanwhile); when it wakes it
- *   looks for a slot whose queue holds fibers while its owner has not
- *   switched since the last look, STEAL_GRACE_NS at least (stuck_somewhere),
- *   and if a slot is idle it takes it, spinning, and steals them.  So a
- *   fiber readied behind a readier that never switches waits at most about
- *   two watch periods.  The woken thread
- *   spins: it looks for work everywhere (global queue, stealing what
- *   steal_due allows: a chain of hand-offs stays on its worker); when it
- *   finds some it stops spinning and, if it was the last spinner, wakes
- *   the next one.  So a burst of N readies costs at most min(N, nslots)
- *   futex wakes as long as the woken threads are still looking (each wake
- *   takes an idle slot; a slot comes back only when its thread finds
- *   nothing).  A spinner that gives up decrements nspinning FIRST and
- *   then looks at every run queue and the global queue again (seq_cst: the
- *   Dekker pair with a readier's put and its load of nspinning), so that
- *   work put while it spun is never left without a thread.
+ *   W.nwatch from the moment it gives up spinning until it leaves its
+ *   sleeps: watch_begin); when it wakes it looks for a slot whose queue
+ *   holds fibers while its owner has not switched since the last look,
+ *   STEAL_GRACE_NS at least (stuck_somewhere), and if a slot is idle it
+ *   takes it, spinning, and steals them.  So a fiber readied behind a
+ *   readier that never switches waits at most about two watch periods.
+ *   The woken thread spins: it looks for work everywhere (global queue,
+ *   stealing what steal_due allows: a chain of hand-offs stays on its
+ *   worker); when it finds some it stops spinning and, if it was the last
+ *   spinner, wakes the next one.  So a burst of N readies costs at most
+ *   min(N, nslots) futex wakes as long as the woken threads are still looking
+ *   (each wake takes an idle slot; a slot comes back only when its thread
+ *   finds nothing).  A spinner that gives up counts itself as watching,
+ *   decrements nspinning, and THEN looks again at the global queue and every
+ *   run queue for work it would take (work_due; seq_cst: the Dekker pair with
+ *   a readier's put and its load of nspinning), so that work put while it
+ *   spun is never left without a thread: it takes it, or it is the owner's,
+ *   or its watch finds it stuck.
  * - Park (Go's gopark with its unlock function, the commit after the
  *   switch): the fiber records its parker and switches to its thread's
  *   scheduler, which then CASes parker.futex 0 -> 2 (fiber/deadline.c).
@@ -252,8 +255,8 @@ static struct {
 	 * global queue put and pop and every fiber's start and end. */
 	_Alignas(64) _Atomic uint32_t npidle; /* written under life */
 	_Atomic uint32_t nspinning;
-	/* Idle threads asleep with the watch's period (see the top): under
-	 * life, read without it by ready(). */
+	/* Idle threads keeping the watch (see the top; watch_begin), read by
+	 * ready(). */
 	_Atomic uint32_t nwatch;
 	/* Fibers started, not ended: an RMW by every start and end, on every
 	 * worker, so on a cache line of its own, lest each of them also take
@@ -561,6 +564,31 @@ static void put_local(struct gofiber__p *p, struct gofiber *f)
 	}
 }
 
+/*
+ * Whether a readier on @p, having readied a fiber that parked before (into
+ * runnext, perhaps displacing another to the ring), wakes a thread for it
+ * (see "Spinning" at the top): always with GOFIBER_WAKE_NEXT or when nobody
+ * watches; else only when the ring holds GOFIBER_RING_WAKE fibers or more.
+ * A few readied fibers behind an owner that switches are the owner's: no
+ * spinner may take them before the grace (steal_due's backlog rule needs
+ * more than the owner clears in STEAL_GRACE_NS), and if the owner stops
+ * switching the watch takes them.  Waking for any ring made every ready of
+ * a chain with several senders (bounded1_mpsc: the producers that the
+ * consumer readied while one was still queued) call wakep, and wake the
+ * idle worker once per spin budget, which then stole and split the chain.
+ * relaxed: nwatch and the ring's length are hints.
+ */
+#ifndef GOFIBER_RING_WAKE
+#define GOFIBER_RING_WAKE 4
+#endif
+static bool ring_wants_thread(struct gofiber__p *p)
+{
+	if (GOFIBER_WAKE_NEXT || atomic_load_explicit(&W.nwatch, memory_order_relaxed) == 0)
+		return true;
+	/* runq_len counts runnext, just filled. */
+	return gofiber__runq_len(&p->q) > GOFIBER_RING_WAKE;
+}
+
 /* ops->ready and new fibers: see "Where a readied fiber goes" at the top. */
 static void ready(void *agent)
 {
@@ -585,16 +613,20 @@ static void ready(void *agent)
 
 		GOFIBER_TR(GOFIBER_EV_READY_NEXT);
 		if (old) {
+			/* Ours again (the exchange): read before the put. */
+			bool oldnew = !old->parker;
+
 			GOFIBER_TR(GOFIBER_EV_DISPLACE);
 			put_local(m->p, old); /* a release store: fence in wakep */
-			wakep();
-		} else if (GOFIBER_WAKE_NEXT || isnew || !gofiber__runq_empty(&m->p->q, false) ||
-			   /* relaxed: a hint (see "Spinning" at the top) */
-			   atomic_load_explicit(&W.nwatch, memory_order_relaxed) == 0) {
-			/* A new fiber, a ring to steal from, or nobody to
-			 * watch: wake (see "Spinning" at the top; else a
-			 * parked fiber alone in runnext is ours to run, or
-			 * the watch's). */
+			if (oldnew || ring_wants_thread(m->p)) {
+				GOFIBER_TR(GOFIBER_EV_WAKEP_READY);
+				wakep();
+			}
+		} else if (isnew || ring_wants_thread(m->p)) {
+			/* A new fiber, a ring to share, or nobody to watch:
+			 * wake (see "Spinning" at the top; else a parked fiber
+			 * alone in runnext is ours to run, or the watch's). */
+			GOFIBER_TR(GOFIBER_EV_WAKEP_READY);
 			wakep_after_rmw(); /* the exchange was seq_cst */
 		}
 		return;
@@ -863,21 +895,66 @@ static struct gofiber *steal(struct gofiber__m *m, int64_t now)
 }
 
 /*
- * Whether the global queue or any slot's run queue, its runnext included,
- * holds a fiber (racy; seq_cst loads: the re-checks of the spinning rule,
- * see the top).  runnext counts: a fiber there belongs to the fiber running
- * on that slot, which may compute for long without blocking; if no spinner
- * came back for it, it would wait that long (tokio #4941's stall; a version
- * that skipped runnext here hung tests/test_fiber_sched.c's stealing test
- * under qemu, where one round of looking outlasts the spin budget).
+ * The watch's count (W.nwatch, see the top): a thread counts itself from
+ * the moment it is bound for the watch (a spinner giving up, before it
+ * stops counting as a spinner) until it leaves stop_m, across its sleeps
+ * (a gap between two watch periods would let a readier wake it).  relaxed:
+ * a hint for ready() (a readier that misses it wakes a thread for
+ * nothing); the thread's own flag.
  */
-static bool work_visible(void)
+static void watch_begin(struct gofiber__m *m)
+{
+	if (!m->watching) {
+		m->watching = true;
+		atomic_fetch_add_explicit(&W.nwatch, 1, memory_order_relaxed);
+	}
+}
+
+static void watch_end(struct gofiber__m *m)
+{
+	if (m->watching) {
+		m->watching = false;
+		atomic_fetch_sub_explicit(&W.nwatch, 1, memory_order_relaxed);
+	}
+}
+
+/*
+ * Whether the global queue or any slot's run queue holds a fiber, and (with
+ * @next) any slot's runnext (racy; seq_cst loads: the re-checks of the
+ * spinning rule, see the top).  runnext must count where nobody else will
+ * look at it: a fiber there belongs to the fiber running on that slot, which
+ * may compute for long without blocking, and if no thread came back for it,
+ * it would wait that long (tokio #4941's stall; a version that skipped
+ * runnext everywhere, before the watch, hung tests/test_fiber_sched.c's
+ * stealing test under qemu, where one round of looking outlasts the spin
+ * budget).  Where a thread watches (see "Spinning" at the top), a parked
+ * fiber readied into runnext is the watch's, as in ready(): see the callers.
+ */
+static bool work_visible(bool next)
 {
 	if (gq_maybe())
 		return true;
 	for (uint32_t i = 0; i < W.nslots; i++)
-		if (!gofiber__runq_empty(&W.slots[i].q, true))
+		if (!gofiber__runq_empty(&W.slots[i].q, next))
 			return true;
+	return false;
+}
+
+/*
+ * The giving-up spinner's re-check (find_runnable): the global queue, or a
+ * slot with fibers queued that steal_due lets a spinner take now.  seq_cst
+ * loads of the queues, as work_visible's.
+ */
+static bool work_due(int64_t now)
+{
+	if (gq_maybe())
+		return true;
+	for (uint32_t i = 0; i < W.nslots; i++) {
+		struct gofiber__p *v = &W.slots[i];
+
+		if (!gofiber__runq_empty(&v->q, true) && steal_due(v, now))
+			return true;
+	}
 	return false;
 }
 
@@ -895,8 +972,15 @@ static void stop_spinning(struct gofiber__m *m)
 		return;
 	m->spinning = false;
 	/* seq_cst: see the top. */
-	if (atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst) == 1 && work_visible())
+	if (atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst) == 1 &&
+	    /* runnext counts only while nobody watches: as ready()'s rule
+	     * (relaxed: the same hint).  A chain of hand-offs keeps its
+	     * runnext full: counting it woke a thread at every steal. */
+	    work_visible(GOFIBER_WAKE_NEXT ||
+			 atomic_load_explicit(&W.nwatch, memory_order_relaxed) == 0)) {
+		GOFIBER_TR(GOFIBER_EV_WAKEP_SPIN);
 		wakep();
+	}
 }
 
 /*
@@ -988,8 +1072,32 @@ top:;
 		/* The delicate dance (Go's words): drop the spinning count
 		 * first, then look again everywhere (see the top). */
 		m->spinning = false;
+		/* Counted as watching before the spinner is no longer counted:
+		 * a readier that sees neither wakes a thread (ready()), and
+		 * this thread is on its way to the watch (stop_m) anyway; with
+		 * a gap in between, the readiers of a chain on another worker
+		 * woke it at nearly every give-up, a FUTEX_WAKE on their
+		 * hand-off path each time (bounded1_mpsc: 700-850 wakes in a
+		 * run of 60 ms).  If no slot turns out to be held, stop_m
+		 * ends the count. */
+		if (!GOFIBER_WAKE_NEXT)
+			watch_begin(m);
 		atomic_fetch_sub_explicit(&W.nspinning, 1, memory_order_seq_cst);
-		if (work_visible()) {
+		/* Only work this thread would take now (unless
+		 * GOFIBER_WAKE_NEXT): the global queue, or a queue that
+		 * steal_due lets a spinner have (new fibers, a backlog, a
+		 * stuck owner).  The rest is its owner's, which switches and
+		 * gets to it; if it stops switching, this thread finds it
+		 * stuck, as the watch it is about to keep (stop_m: a slot is
+		 * held, that owner's), which is what ready() relied on when
+		 * it woke nobody for a runnext.  A chain of hand-offs on
+		 * another worker keeps its runnext, and with several senders
+		 * its ring, non-empty almost always: counting any fiber here
+		 * took a slot and spun again at nearly every give-up, so one
+		 * idle worker spun through the whole chain (bounded1_mpsc:
+		 * 2,000-2,800 re-spins of 20 us in a run of 60 ms), each of
+		 * its looks a miss on the owner's switch count and queue. */
+		if (GOFIBER_WAKE_NEXT ? work_visible(true) : work_due(chan_now())) {
 			lock();
 			struct gofiber__p *q = pidle_get_locked();
 
@@ -999,6 +1107,7 @@ top:;
 				m->p = q;
 				m->spinning = true;
 				atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
+				watch_end(m);
 				goto top;
 			}
 		}
@@ -1119,6 +1228,7 @@ static bool stop_m(struct gofiber__m *m)
 		/* A slot free and work waiting: take it. */
 		if (!gq_empty_locked() && W.pidle) {
 			m->p = pidle_get_locked();
+			watch_end(m);
 			unlock();
 			return true;
 		}
@@ -1128,6 +1238,7 @@ static bool stop_m(struct gofiber__m *m)
 			m->p = pidle_get_locked();
 			m->spinning = true;
 			atomic_fetch_add_explicit(&W.nspinning, 1, memory_order_seq_cst);
+			watch_end(m); /* after the increment: no gap in between */
 			unlock();
 			GOFIBER_TR(GOFIBER_EV_WATCH);
 			return true;
@@ -1139,6 +1250,7 @@ static bool stop_m(struct gofiber__m *m)
 		if ((nofibers || W.nm > W.nslots) &&
 		    gosvc__idle_expired_locked(&svc, &idle_since, &wake) && gq_empty_locked()) {
 			W.nm--;
+			watch_end(m);
 			/* Let an idle thread recheck: the last fiber's end may
 			 * have found it asleep without a linger. */
 			struct gofiber__m *o = W.midle;
@@ -1165,9 +1277,9 @@ static bool stop_m(struct gofiber__m *m)
 
 			if (wake < 0 || w < wake)
 				wake = w;
-			m->watching = true;
-			/* relaxed: a hint for ready(); written under W.life. */
-			atomic_fetch_add_explicit(&W.nwatch, 1, memory_order_relaxed);
+			watch_begin(m);
+		} else {
+			watch_end(m); /* nothing to watch */
 		}
 		m->link = W.midle;
 		W.midle = m;
@@ -1184,11 +1296,6 @@ static bool stop_m(struct gofiber__m *m)
 		while (!(woken = atomic_load_explicit(&m->wake, memory_order_acquire) == 1))
 			if (gowait__futex_wait(&m->wake, 0, wake) == ETIMEDOUT)
 				break;
-		if (m->watching) {
-			m->watching = false;
-			/* relaxed: as the increment. */
-			atomic_fetch_sub_explicit(&W.nwatch, 1, memory_order_relaxed);
-		}
 		if (!woken) {
 			lock();
 			if (m->idle) {
@@ -1204,6 +1311,7 @@ static bool stop_m(struct gofiber__m *m)
 			m->p = m->nextp;
 			m->spinning = m->nextspin;
 			m->nextp = NULL;
+			watch_end(m);
 			return true;
 		}
 		lock(); /* asked to recheck */

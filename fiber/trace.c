@@ -7,19 +7,24 @@
 #include "fiber/trace.h"
 
 #ifdef GOFIBER_TRACE
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static const char *const names[GOFIBER_EV_N] = {
-	"ready_next",  "displace", "ready_global", "wake",  "steal",   "steal_one",
-	"spin_gq",     "giveup",   "respin",       "sleep", "watch",   "commit",
-	"commit_fail", "get_next", "get_ring",     "run",   "migrate",
+	"ready_next", "displace", "ready_global", "wake",       "steal",
+	"steal_one",  "spin_gq",  "giveup",       "respin",     "sleep",
+	"watch",      "commit",   "commit_fail",  "get_next",   "get_ring",
+	"run",        "migrate",  "wakep_ready",  "wakep_spin",
 };
 
 struct block {
 	uint64_t n[GOFIBER_EV_N];
+	/* Where this thread ran its fibers: sched_getcpu() every 1024th run,
+	 * for CPUs 0-7 (a slow mode that is the host's vCPU, not a decision). */
+	uint64_t cpu[8];
 	struct block *next;
 };
 
@@ -39,6 +44,12 @@ void gofiber__trace(enum gofiber__ev ev)
 			;
 	}
 	mine->n[ev]++; /* racy reads at exit: a diagnostic */
+	if (ev == GOFIBER_EV_RUN && (mine->n[ev] & 1023) == 0) {
+		int c = sched_getcpu();
+
+		if (c >= 0 && c < 8)
+			mine->cpu[c]++;
+	}
 }
 
 __attribute__((destructor)) static void dump(void)
@@ -56,8 +67,16 @@ __attribute__((destructor)) static void dump(void)
 		fprintf(stderr, "%s=%llu ", names[i], (unsigned long long)n);
 	}
 	fputs("runs/thread:", stderr);
-	for (struct block *b = head; b; b = b->next)
+	for (struct block *b = head; b; b = b->next) {
 		fprintf(stderr, " %llu", (unsigned long long)b->n[GOFIBER_EV_RUN]);
+		if (b->n[GOFIBER_EV_RUN] >= 1024) {
+			fputs("@cpu", stderr);
+			for (int c = 0; c < 8; c++)
+				if (b->cpu[c])
+					fprintf(stderr, "[%d]%llu", c,
+						(unsigned long long)b->cpu[c]);
+		}
+	}
 	fputc('\n', stderr);
 }
 #else

@@ -28,6 +28,8 @@ enum gofiber__ev {
 	GOFIBER_EV_GET_RING,     /* the owner ran the head of its ring */
 	GOFIBER_EV_RUN,          /* a fiber ran (counted per thread too) */
 	GOFIBER_EV_MIGRATE,      /* ... on another slot than last time */
+	GOFIBER_EV_WAKEP_READY,  /* ready() looked for a thread to wake */
+	GOFIBER_EV_WAKEP_SPIN,   /* the last spinner, having found work, did */
 	GOFIBER_EV_N
 };
 
