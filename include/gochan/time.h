@@ -36,7 +36,8 @@
  *     the current time;
  *   - gotime_tick(d <= 0) is Go's nil channel (NULL: never ready in a select),
  *     gotime_ticker_new(d <= 0) fails with EINVAL;
- *   - an After or Tick timer that nothing references any more goes away
+ *   - an After or Tick timer (or a released gotime_timer_new timer, see
+ *     gotime_timer_release) that nothing references any more goes away
  *     (Go 1.23 lets the garbage collector take unreferenced timers, even
  *     unstopped ones).  The C equivalent is dropping every reference to its
  *     channel with chan_unref(): the timer then stops and frees itself the
@@ -152,7 +153,7 @@ gotime_timer_t *gotime_after_func(int64_t d, void (*fn)(void *arg), void *arg);
  * exists to free and none can be misused.  fn(arg) runs exactly once, as
  * gotime_after_func's does (on a thread of its own; in a bubble, as a fiber
  * of the bubble at its virtual time), and cannot be stopped or reset; the
- * library frees the timer after fn has returned.  @arg must stay valid until
+ * library frees the timer once it has fired.  @arg must stay valid until
  * fn runs (typically fn frees it).  Ordering, shutdown and leak checks as
  * gotime_timer_release(): the timer counts as pending until fn has started.
  *
@@ -237,8 +238,9 @@ void gotime_timer_free(gotime_timer_t *t);
  * Ordering: everything done before the call that armed the timer (its
  * creation or its last gotime_timer_reset) happens before fn runs or the
  * value is sent, as for a held timer; the release itself gives fn no edge
- * (fn may be running or done already).  The library frees the timer only
- * after both fn has returned and this call is done.
+ * (fn may be running or done already).  The library frees the timer once
+ * both this call and the firing are done with it (reference counted), so
+ * neither touches freed memory; @arg is never touched by the library.
  *
  * Pending released timers count exactly as held ones: a released AfterFunc
  * keeps the timer thread alive until it has fired (and the AfterFunc thread
