@@ -15,6 +15,12 @@
  * A context that is already done (or whose deadline has passed) is reported
  * before any case is tried: "a call under a cancelled context returns at
  * once", deterministic where Go's select would pick at random.
+ *
+ * NULL channels are Go's nil channels, never ready, in ctx_send/ctx_recv as
+ * in ctx_select's cases: the call waits for the context.  A call with no
+ * channel under a context that can never be done (Background, TODO,
+ * WithoutCancel) would wait for ever (Go blocks the goroutine for good):
+ * it returns EDEADLK at once, so that every blocking call has a way out.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -71,8 +77,20 @@ static int ctx_select_ra(ctx_t *c, chan_case_t *cases, size_t n, const void *ra)
 	int e = ctx_prepare(c, &done, &deadline);
 	if (e)
 		return -e;
-	if (!done) /* never done, so no deadline either: a plain select */
-		return chan__select_ra(cases, n, CHAN_FOREVER, ra);
+	if (!done) {
+		/* Never done, so no deadline either: a plain select, unless no
+		 * case has a channel (Go's nil channels: never ready).  Then Go
+		 * blocks for ever; here that wait could never end, so it is
+		 * reported at once.  The non-blocking pass still validates the
+		 * cases first (-EINVAL takes precedence, as in every path). */
+		bool any = false;
+		for (size_t i = 0; i < n && !any; i++)
+			any = cases[i].chan != NULL;
+		if (any)
+			return chan__select_ra(cases, n, CHAN_FOREVER, ra);
+		int r = chan__select_ra(cases, n, CHAN_NOWAIT, ra);
+		return r == CHAN_DEFAULT ? -EDEADLK : r;
+	}
 	if (n >= SIZE_MAX / sizeof(chan_case_t) - 1)
 		return -EINVAL;
 
@@ -99,13 +117,15 @@ int ctx_select(ctx_t *c, chan_case_t *cases, size_t n)
 	return ctx_select_ra(c, cases, n, __builtin_return_address(0));
 }
 
-/* The two one-channel forms are ctx_select with one case. */
+/* The two one-channel forms are ctx_select with one case: a NULL @ch is a
+ * case that is never ready (Go's nil channel), so the call waits for the
+ * context alone, or fails with EDEADLK at once if it can never be done. */
 int ctx_send(ctx_t *c, chan_t *ch, const void *elem)
 {
 	bool ok = false;
 	chan_case_t cs = CHAN_SEND(ch, elem, &ok);
 
-	if (!c || !ch)
+	if (!c)
 		return EINVAL;
 	int r = ctx_select_ra(c, &cs, 1, __builtin_return_address(0));
 	if (r == 0)
@@ -117,7 +137,7 @@ int ctx_recv(ctx_t *c, chan_t *ch, void *elem, bool *ok)
 {
 	chan_case_t cs = CHAN_RECV(ch, elem, ok);
 
-	if (!c || !ch)
+	if (!c)
 		return EINVAL;
 	int r = ctx_select_ra(c, &cs, 1, __builtin_return_address(0));
 	return r == 0 ? 0 : -r;

@@ -419,11 +419,13 @@ TB_TEST(time_func, callbacks_reenter_api, .timeout = 10)
 	chan_unref(r.armed);
 }
 
-/* Go's fire-and-forget time.AfterFunc(d, f), its Timer dropped, as the
- * porting guide writes it: fn frees its own handle, armed only after the
- * handle is stored (the reset happens before fn runs), so that even d == 0
- * cannot start fn before it can find the handle.  Every fn runs once, and
- * no timer object is left (the leak check and the heap's reservations). */
+/* A function that frees its own handle, armed only after the handle is
+ * stored (the reset happens before fn runs), so that even d == 0 cannot
+ * start fn before it can find the handle: the idiom the porting guide gave
+ * for Go's fire-and-forget time.AfterFunc before gotime_after_func_detached
+ * and gotime_timer_release (tests/test_time_release.c), still valid.  Every
+ * fn runs once, and no timer object is left (the leak check and the heap's
+ * reservations). */
 struct forget {
 	gotime_timer_t *t;
 	chan_t *done; /* the test's: outlives every job */

@@ -119,3 +119,16 @@ gotime_timer_t *gotime_after_func(int64_t d, void (*fn)(void *arg), void *arg)
 {
 	return func_timer_new(TK_FUNC_THREAD, chan_deadline_in(d), fn, arg);
 }
+
+int gotime_after_func_detached(int64_t d, void (*fn)(void *arg), void *arg)
+{
+	gotime_timer_t *t = gotime_after_func(d, fn, arg);
+
+	if (!t)
+		return errno;
+	/* Cannot fail: t is not NULL.  The heap's reference (taken when it
+	 * was armed, before the function could run) now keeps the timer
+	 * until it has fired; the firing frees it (timer_unref in
+	 * afterfunc_main, or in gotime__bubble_fire in a bubble). */
+	return gotime_timer_release(t);
+}

@@ -134,6 +134,49 @@ void gotime_timer_free(gotime_timer_t *t)
 	timer_unref(t);
 }
 
+int gotime_timer_release(gotime_timer_t *t)
+{
+	bool removed = false, armed = false;
+
+	if (!t)
+		return EINVAL;
+	if (t->kind == TK_CHAN) {
+		/* From now on the timer is reachable only through references to
+		 * its channel, as a gotime_after timer is: it becomes
+		 * handleless, written with both locks held (timer_impl.h), and
+		 * counted among the heap's handleless timers if it is in it. */
+		gowait__mutex_lock(&t->send_mu, GOWAIT_LOCKRANK_TIMER_SEND);
+		gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
+		if (t->heap_idx != HEAP_NONE && !t->bubble)
+			g->handleless++;
+		t->handleless = true;
+		if (gotime__orphaned(t)) {
+			/* Nobody holds its channel: nothing could ever receive
+			 * from it, so stop it now rather than leave it to the
+			 * sweep or its due time. */
+			removed = gotime__disarm_locked(t);
+			t->seq++;
+			t->armed = false;
+		}
+		armed = t->heap_idx != HEAP_NONE;
+		gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
+		gowait__mutex_unlock(&t->send_mu, GOWAIT_LOCKRANK_TIMER_SEND);
+		if (removed)
+			timer_unref(t); /* the heap's; never the last: ours follows */
+	}
+	/* A function timer still in the heap keeps the heap's reference: it
+	 * fires as if the handle were held, and its firing's reference is then
+	 * the last (timer/func.c).  Otherwise this is the last reference, or a
+	 * firing in progress holds the last one. */
+	timer_unref(t);
+	/* A channel timer left armed counts as a handleless creation would:
+	 * it may become an orphan, so it pays for the sweep (timer_impl.h,
+	 * "Orphans"). */
+	if (armed)
+		gotime__sweep_orphans();
+	return 0;
+}
+
 chan_t *gotime_after(int64_t d)
 {
 	chan_t *c;

@@ -19,7 +19,8 @@
  * (TK_FUNC) or a function timer run on a thread of its own (TK_FUNC_THREAD).
  * It is reference counted; references are held by
  *   - the user's handle (none for the handleless gotime_after / gotime_tick
- *     timers),
+ *     timers; dropped without stopping the timer by gotime_timer_release,
+ *     and by gotime_after_func_detached at once),
  *   - the heap, while the timer is in it,
  *   - a firing in progress (the heap's reference moves to it when a timer is
  *     popped; a ticker that goes back in the heap takes a new one),
@@ -58,19 +59,23 @@
  *     t->seq with t->send_mu held across removal from the heap, the bump and
  *     the clearing of the channel; the thread records seq when it pops a
  *     timer and delivers only if it is unchanged under t->send_mu;
- *   - a handleless timer (t->handleless: gotime_after, gotime_tick) is
- *     reachable by users only through references to its channel.  The user's
- *     first reference is taken before the timer is armed, so when the timer
- *     thread finds t->ch held by the timer alone (chan__refs() == 1) nobody
- *     can ever receive from it again: the timer is an orphan, stops (no
- *     delivery, a ticker is not re-armed) and is freed with the firing's
- *     reference.  gotime_shutdown() takes orphans out of the heap too.
+ *   - a handleless timer (t->handleless: gotime_after, gotime_tick, and a
+ *     gotime_timer_new timer once released) is reachable by users only
+ *     through references to its channel.  The user's first reference is
+ *     taken before the timer is armed (a released timer: before the release,
+ *     since the handle's borrowed channel pointer ends with it), so when
+ *     the timer thread finds t->ch held by the timer alone (chan__refs() ==
+ *     1) nobody can ever receive from it again: the timer is an orphan,
+ *     stops (no delivery, a ticker is not re-armed) and is freed with the
+ *     firing's reference.  gotime_shutdown() takes orphans out of the heap
+ *     too, and gotime_timer_release() stops a timer it leaves an orphan.
  *
  * Orphans.  Go 1.23 collects an unreferenced After timer at once; here an
  * orphan would otherwise stay in the heap (with its object and channel)
  * until it is due, so a loop that makes a time.After each time round and
  * drops it would keep one timer per iteration for the whole duration.  So
- * each new handleless timer may sweep (gotime__sweep_orphans), as Go's
+ * each new handleless timer (and each channel timer released still armed)
+ * may sweep (gotime__sweep_orphans), as Go's
  * runtime cleans its zombie timers once they are a quarter of a heap: when
  * the handleless timers in the heap (g->handleless) are at least
  * GOTIME__ORPHAN_SWEEP_MIN, more than g->sweep_at (twice what the last
@@ -108,7 +113,6 @@ enum timer_kind {
 struct gotime_timer {
 	/* Immutable after creation. */
 	enum timer_kind kind;
-	bool handleless; /* gotime_after / gotime_tick: no user handle exists */
 	void (*fn)(void *arg);
 	void *arg;
 	chan_t *ch; /* TK_CHAN: the channel (one reference owned by the timer) */
@@ -124,6 +128,10 @@ struct gotime_timer {
 	/* Written with both t->send_mu and g->mu held; read under either. */
 	uint64_t seq;
 	int64_t period; /* ticker period; 0 for one-shot */
+	/* No user handle exists: gotime_after / gotime_tick from creation (set
+	 * before the timer is shared), a channel timer from its
+	 * gotime_timer_release() on (false -> true once, never back). */
+	bool handleless;
 
 	/* Guarded by send_mu (TK_CHAN only). */
 	pthread_mutex_t send_mu;
@@ -214,7 +222,7 @@ static inline void timer_unref(struct gotime_timer *t)
  * false may turn true at any moment (a user drops the last reference), but
  * true stays true (no handle and no other channel reference remain from
  * which a new one could be taken).  For a holder of a reference to @t,
- * under any lock or none.
+ * under t->send_mu or g->mu (t->handleless may turn true under both).
  */
 static inline bool gotime__orphaned(const struct gotime_timer *t)
 {
@@ -253,7 +261,8 @@ bool gotime__disarm_locked(struct gotime_timer *t);
 /*
  * Sweep the orphans out of the heap and free them if the rule above
  * ("Orphans") says it is time.  No lock held (it takes g->mu, and frees
- * outside it).  Called after each handleless timer is made.
+ * outside it).  Called after each handleless timer is made, and after a
+ * gotime_timer_release() that left a channel timer armed.
  */
 void gotime__sweep_orphans(void);
 

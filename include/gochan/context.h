@@ -399,27 +399,38 @@ void ctx_after_release(ctx_after_t *a);
  * Honours @c's deadline even before its timer fires: a call that gives up
  * because the deadline passed expires the deadline context itself (as its
  * timer would), so ctx_err(@c) reports the same error afterwards.
+ * A NULL @ch is Go's nil channel (never ready, as in a select case): the
+ * call waits for @c alone and returns its error when it is done (or its
+ * deadline passes).  If @c can never be done (ctx_background(), ctx_todo(),
+ * ctx_without_cancel() and values over them: ctx_done() is NULL), that wait
+ * could never end (Go blocks the goroutine for ever): EDEADLK at once.
  * Returns 0 (sent), EPIPE (@ch closed: not sent), CTX_CANCELED or
- * CTX_DEADLINE_EXCEEDED (not sent), EINVAL (NULL @c or @ch, ...), ENOMEM.
- * Blocks like chan_send.  Ordering as chan_send / a receive of Done.
+ * CTX_DEADLINE_EXCEEDED (not sent), EDEADLK (NULL @ch under a context that
+ * is never done), EINVAL (NULL @c, a NULL @elem on a channel with elements,
+ * ...), ENOMEM.  Blocks like chan_send.  Ordering as chan_send / a receive
+ * of Done.  (chan_send(NULL, ...) itself still returns EINVAL: chan.h.)
  */
 int ctx_send(ctx_t *c, chan_t *ch, const void *elem);
 
 /**
  * ctx_recv - chan_recv(@ch, @elem, @ok) that gives up when @c is done, as
- * ctx_send.  Returns 0 (check *@ok: false = @ch closed and drained),
+ * ctx_send, NULL @ch included (it waits for @c alone; EDEADLK if @c is
+ * never done).  Returns 0 (check *@ok: false = @ch closed and drained),
  * CTX_CANCELED or CTX_DEADLINE_EXCEEDED (nothing received, @elem and @ok
- * untouched), EINVAL, ENOMEM.
+ * untouched), EDEADLK, EINVAL (NULL @c, ...), ENOMEM.
  */
 int ctx_recv(ctx_t *c, chan_t *ch, void *elem, bool *ok);
 
 /**
  * ctx_select - chan_select(@cases, @n, forever) plus a hidden case on @c's
- * Done, with @c's deadline as the select's deadline.
+ * Done, with @c's deadline as the select's deadline.  Cases with a NULL
+ * channel are never ready (Go's nil channel); with none but those (or @n
+ * 0) it waits for @c alone, and returns -EDEADLK at once if @c can never be
+ * done (where chan_select(..., CHAN_FOREVER) would block for ever).
  * Returns the index of the case that fired, or -CTX_CANCELED /
  * -CTX_DEADLINE_EXCEEDED (nothing communicated; also at once if @c is
- * already done), or -EINVAL / -ENOMEM as chan_select.  Allocates once per
- * call when @n >= CHAN_SELECT_STACK_CASES.
+ * already done), -EDEADLK, or -EINVAL / -ENOMEM as chan_select.  Allocates
+ * once per call when @n >= CHAN_SELECT_STACK_CASES.
  */
 int ctx_select(ctx_t *c, chan_case_t *cases, size_t n);
 

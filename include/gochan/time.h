@@ -8,10 +8,13 @@
  *   t.Stop()                        gotime_timer_stop(t)
  *   t.Reset(d)                      gotime_timer_reset(t, d)
  *   time.AfterFunc(d, f)            gotime_after_func(d, fn, arg)      (fn on its own thread)
+ *   time.AfterFunc(d, f), Timer     gotime_after_func_detached(d, fn, arg)
+ *     dropped (fire and forget)       (or gotime_timer_release() of a handle)
  *   tk := time.NewTicker(d)         tk = gotime_ticker_new(d)
  *   tk.C / tk.Stop() / tk.Reset(d)  gotime_ticker_chan / _stop / _reset
  *   time.Tick(d)                    gotime_tick(d)
- *   (garbage collection)            gotime_timer_free(t), gotime_ticker_free(tk);
+ *   (garbage collection)            gotime_timer_free(t) (stops it), gotime_timer_release(t)
+ *                                   (lets it fire), gotime_ticker_free(tk);
  *                                   chan_unref() of an After/Tick channel
  *
  * Durations are int64_t nanoseconds; deadlines and the values delivered are
@@ -33,7 +36,8 @@
  *     the current time;
  *   - gotime_tick(d <= 0) is Go's nil channel (NULL: never ready in a select),
  *     gotime_ticker_new(d <= 0) fails with EINVAL;
- *   - an After or Tick timer that nothing references any more goes away
+ *   - an After or Tick timer (or a released gotime_timer_new timer, see
+ *     gotime_timer_release) that nothing references any more goes away
  *     (Go 1.23 lets the garbage collector take unreferenced timers, even
  *     unstopped ones).  The C equivalent is dropping every reference to its
  *     channel with chan_unref(): the timer then stops and frees itself the
@@ -66,8 +70,9 @@
  * Thread safety.  Every function may be called from any thread, including
  * from inside a timer callback, on the same timer concurrently (Stop racing
  * Reset racing delivery is well defined: the last call to return wins).
- * Only gotime_timer_free()/gotime_ticker_free() end the handle: no other
- * call on that handle may run concurrently with or after it.
+ * Only gotime_timer_free(), gotime_timer_release() and gotime_ticker_free()
+ * end the handle: no other call on that handle may run concurrently with or
+ * after them.
  */
 #ifndef GOCHAN_TIME_H
 #define GOCHAN_TIME_H
@@ -112,8 +117,9 @@ typedef struct gotime_ticker gotime_ticker_t;
  * process.  It may call any gochan function that does not block (chan_close,
  * chan_try_send, gotime_* except gotime_shutdown, ...).
  *
- * Returns a handle owned by the caller (release it with gotime_timer_free(),
- * which may be called at any time, even while fn runs), or NULL with errno
+ * Returns a handle owned by the caller (end it with gotime_timer_free(),
+ * which stops the timer, or gotime_timer_release(), which lets it fire;
+ * either may be called at any time, even while fn runs), or NULL with errno
  * EINVAL (NULL @fn), ENOMEM, or EAGAIN (the timer thread could not be
  * started).  Never blocks beyond the heap mutex.
  */
@@ -131,18 +137,30 @@ gotime_timer_t *gotime_after_func_at(int64_t deadline, void (*fn)(void *arg), vo
  * been started (or the timer was already stopped): Stop never waits for fn.
  * gotime_timer_reset() schedules it again (once more) and returns as Stop.
  *
- * Go's `time.AfterFunc(d, f)` whose Timer is dropped still runs f; here the
- * handle must be freed, and gotime_timer_free() stops a pending timer, so
- * let fn free its own handle (gotime_timer_free is safe inside fn).  To hand
- * fn the handle without a race (with a small @d, fn may start before this
- * call returns), make the timer with @d = INT64_MAX and arm it once the
- * handle is stored: `j->t = gotime_after_func(INT64_MAX, fn, j);
- * gotime_timer_reset(j->t, d);` (the reset happens before fn runs).
+ * Go's `time.AfterFunc(d, f)` whose Timer is dropped still runs f: that is
+ * gotime_after_func_detached() below, or gotime_timer_release() of this
+ * handle (gotime_timer_free() would stop a pending timer).
  *
  * Returns a handle owned by the caller, or NULL with errno EINVAL (NULL @fn),
  * ENOMEM or EAGAIN.  Never blocks beyond the heap mutex.
  */
 gotime_timer_t *gotime_after_func(int64_t d, void (*fn)(void *arg), void *arg);
+
+/**
+ * gotime_after_func_detached - Go's `time.AfterFunc(d, f)` with the Timer
+ * dropped (fire and forget): gotime_after_func(d, fn, arg) followed by
+ * gotime_timer_release() of the handle, in one call, so that no handle
+ * exists to free and none can be misused.  fn(arg) runs exactly once, as
+ * gotime_after_func's does (on a thread of its own; in a bubble, as a fiber
+ * of the bubble at its virtual time), and cannot be stopped or reset; the
+ * library frees the timer once it has fired.  @arg must stay valid until
+ * fn runs (typically fn frees it).  Ordering, shutdown and leak checks as
+ * gotime_timer_release(): the timer counts as pending until fn has started.
+ *
+ * Returns 0, or EINVAL (NULL @fn), ENOMEM or EAGAIN (the timer thread could
+ * not be started): then fn never runs.  Never blocks beyond the heap mutex.
+ */
+int gotime_after_func_detached(int64_t d, void (*fn)(void *arg), void *arg);
 
 /* ------------------------------------------------------------------------ */
 /* Channel timers                                                           */
@@ -158,7 +176,8 @@ gotime_timer_t *gotime_timer_new(int64_t d);
 
 /**
  * gotime_timer_chan - the timer's channel (Go's t.C): borrowed, valid until
- * gotime_timer_free(); take a chan_ref() to keep it longer.  NULL for a
+ * gotime_timer_free() or gotime_timer_release(); take a chan_ref() to keep
+ * it longer.  NULL for a
  * function timer or a NULL @t.  Never blocks.
  */
 chan_t *gotime_timer_chan(const gotime_timer_t *t);
@@ -193,6 +212,47 @@ bool gotime_timer_reset(gotime_timer_t *t, int64_t d);
  * still uses it must hold its own chan_ref().  NULL is ignored.
  */
 void gotime_timer_free(gotime_timer_t *t);
+
+/**
+ * gotime_timer_release - drop the caller's handle WITHOUT stopping the timer
+ * (Go: a Timer that is no longer referenced).  What follows depends on the
+ * kind:
+ *   - a function timer (gotime_after_func, gotime_after_func_at) still
+ *     pending runs fn(arg) once, when due, exactly as if the handle were
+ *     held, and the library frees the timer after fn has returned; one that
+ *     has already fired, is running fn, or was stopped (or made with
+ *     CHAN_FOREVER and never reset) is freed at once, or when fn returns
+ *     (fn never runs again);
+ *   - a channel timer (gotime_timer_new) becomes like a gotime_after
+ *     timer: if the caller holds its own chan_ref() of the channel, the
+ *     timer still sends its value there when due, and stops once every
+ *     reference to the channel is dropped (see "an After or Tick timer that
+ *     nothing references" above); if nobody holds the channel, it is an
+ *     orphan and is stopped and freed by this call.
+ * The handle is gone when this returns: Stop, Reset, Chan, Free or a second
+ * release of it are undefined behaviour, as free() twice is (to stop or
+ * reset the timer later, keep the handle and use gotime_timer_free()).
+ * Safe while fn runs concurrently, and from inside fn (a function that
+ * releases its own handle).
+ *
+ * Ordering: everything done before the call that armed the timer (its
+ * creation or its last gotime_timer_reset) happens before fn runs or the
+ * value is sent, as for a held timer; the release itself gives fn no edge
+ * (fn may be running or done already).  The library frees the timer once
+ * both this call and the firing are done with it (reference counted), so
+ * neither touches freed memory; @arg is never touched by the library.
+ *
+ * Pending released timers count exactly as held ones: a released AfterFunc
+ * keeps the timer thread alive until it has fired (and the AfterFunc thread
+ * until fn has returned), so gotime_shutdown() returns EBUSY and
+ * godiag_verify_none() waits meanwhile.  In a bubble (gochan/bubble.h) a
+ * released timer stays the bubble's: it fires at its virtual time, in the
+ * seeded order, and the bubble does not end before it has.
+ *
+ * Returns 0, or EINVAL for NULL.  Never blocks beyond the heap mutex and
+ * (channel timers) a delivery in progress to this timer's channel.
+ */
+int gotime_timer_release(gotime_timer_t *t);
 
 /**
  * gotime_after - Go's time.After(d): a channel on which the due time
