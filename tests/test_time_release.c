@@ -271,7 +271,8 @@ TB_TEST(time_release, chan_timer_dropped_later_is_freed, .timeout = 10)
 		/* Not pending: it fired before the drop, or the release stopped
 		 * it.  A timer of TT_PATIENCE ("beyond any real wait") that was
 		 * not pending a moment after its creation was stopped. */
-		cr_assert(!tb_in_bubble() && d < TT_PATIENCE, "a referenced released timer was stopped");
+		cr_assert(!tb_in_bubble() && d < TT_PATIENCE,
+			  "a referenced released timer was stopped");
 		assert_all_freed(); /* it fired and went with its channel */
 	}
 	assert_all_freed();
