@@ -53,7 +53,7 @@ void gotime__heap_insert(struct gotime_timer *t, int64_t when)
 	/* g->n < g->reserved <= g->cap: t's own slot is free. */
 	sift_up(g->n++, (struct heap_ent){.when = when, .t = t});
 	if (t->handleless && !t->bubble)
-		g->handleless++;
+		gotime__handleless_added_locked();
 }
 
 void gotime__heap_remove(struct gotime_timer *t)

@@ -223,12 +223,23 @@ static bool sweep_due_locked(void)
 	       4 * g->handleless >= g->n;
 }
 
+void gotime__handleless_added_locked(void)
+{
+	g->handleless++;
+	if (sweep_due_locked())
+		atomic_store_explicit(&g->sweep_wanted, true, memory_order_relaxed);
+}
+
 void gotime__sweep_orphans(void)
 {
 	struct gotime_timer *orphans[FIRE_BATCH];
 	size_t k;
 
+	/* relaxed: see g->sweep_wanted. */
+	if (!atomic_load_explicit(&g->sweep_wanted, memory_order_relaxed))
+		return;
 	gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
+	atomic_store_explicit(&g->sweep_wanted, false, memory_order_relaxed);
 	if (!sweep_due_locked()) {
 		gowait__mutex_unlock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
 		return;

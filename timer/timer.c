@@ -147,9 +147,9 @@ int gotime_timer_release(gotime_timer_t *t)
 		 * counted among the heap's handleless timers if it is in it. */
 		gowait__mutex_lock(&t->send_mu, GOWAIT_LOCKRANK_TIMER_SEND);
 		gowait__mutex_lock(&g->mu, GOWAIT_LOCKRANK_TIMER_STATE);
-		if (t->heap_idx != HEAP_NONE && !t->bubble)
-			g->handleless++;
 		t->handleless = true;
+		if (t->heap_idx != HEAP_NONE && !t->bubble)
+			gotime__handleless_added_locked();
 		if (gotime__orphaned(t)) {
 			/* Nobody holds its channel: nothing could ever receive
 			 * from it, so stop it now rather than leave it to the

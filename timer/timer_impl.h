@@ -172,6 +172,14 @@ struct gotime__state {
 	uint64_t arms;     /* armings so far (each timer's armed_at) */
 	size_t handleless; /* handleless timers of no bubble in the heap */
 	size_t sweep_at;   /* a sweep needs more handleless than this */
+	/* The rule ("Orphans") held when the handleless count last grew: set
+	 * under mu by gotime__handleless_added_locked, cleared under mu by the
+	 * sweep, read without mu by gotime__sweep_orphans so that a creation
+	 * takes mu a second time only when a sweep is due.  relaxed: the
+	 * creator reads its own store (program order); another thread that
+	 * reads it late only leaves the sweep to the next creation, and the
+	 * rule is checked again under mu before sweeping. */
+	atomic_bool sweep_wanted;
 };
 
 extern struct gotime__state gotime__g;
@@ -259,8 +267,16 @@ int gotime__arm_locked(struct gotime_timer *t, int64_t when);
 bool gotime__disarm_locked(struct gotime_timer *t);
 
 /*
+ * Under g->mu: a handleless timer of no bubble joined the heap (or an armed
+ * channel timer became handleless): count it, and note whether the rule
+ * above ("Orphans") now calls for a sweep (g->sweep_wanted).
+ */
+void gotime__handleless_added_locked(void);
+
+/*
  * Sweep the orphans out of the heap and free them if the rule above
- * ("Orphans") says it is time.  No lock held (it takes g->mu, and frees
+ * ("Orphans") says it is time.  No lock held: it returns after one relaxed
+ * load unless g->sweep_wanted is set, and otherwise takes g->mu (and frees
  * outside it).  Called after each handleless timer is made, and after a
  * gotime_timer_release() that left a channel timer armed.
  */
